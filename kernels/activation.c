@@ -1,0 +1,61 @@
+/* activation.c — relu, sigmoid, softmax. */
+#include "activation.h"
+
+#include <math.h>
+
+float
+attn_sigmoidf (float x)
+{
+  /* σ(x) = 1/(1+e^-x) for x >= 0, e^x/(1+e^x) otherwise: exp never overflows. */
+  if (x >= 0.0f)
+    return 1.0f / (1.0f + expf (-x));
+  float e = expf (x);
+  return e / (1.0f + e);
+}
+
+void
+attn_relu (float *out, const float *in, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+}
+
+void
+attn_sigmoid (float *out, const float *in, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    out[i] = attn_sigmoidf (in[i]);
+}
+
+void
+attn_softmax (float *out, const float *in, size_t n)
+{
+  if (n == 0)
+    return;
+  float mx = in[0];
+  for (size_t i = 1; i < n; i++)
+    mx = in[i] > mx ? in[i] : mx;
+  double sum = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    out[i] = expf (in[i] - mx);
+    sum += out[i];
+  }
+  float inv = (float) (1.0 / sum);
+  for (size_t i = 0; i < n; i++)
+    out[i] *= inv;
+}
+
+void
+attn_activate (float *x, size_t n, AttnAct act)
+{
+  switch (act) {
+    case ATTN_ACT_NONE:
+      break;
+    case ATTN_ACT_RELU:
+      attn_relu (x, x, n);
+      break;
+    case ATTN_ACT_SIGMOID:
+      attn_sigmoid (x, x, n);
+      break;
+  }
+}

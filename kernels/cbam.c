@@ -1,0 +1,128 @@
+/* cbam.c — CBAM channel gate, spatial gate and the fused apply. */
+#include "cbam.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "linear.h"
+#include "pool.h"
+
+int
+attn_cbam_channel_workspace (int c, int hidden)
+{
+  return 2 * c + 2 * hidden;
+}
+
+void
+attn_cbam_channel_gate_pooled (float *mc, const float *avg, const float *max,
+                               const float *w1, const float *b1,
+                               const float *w2, const float *b2, float *work,
+                               int c, int hidden)
+{
+  /* MLP(avg) + MLP(max) = W2·(relu(W1·avg + b1) + relu(W1·max + b1)) + 2·b2:
+   * the second layer is linear, so one GEMV serves both branches. */
+  float *ha = work, *hm = work + hidden;
+  attn_linear (ha, avg, w1, b1, 1, c, hidden);
+  attn_linear (hm, max, w1, b1, 1, c, hidden);
+  for (int i = 0; i < hidden; i++)
+    ha[i] = (ha[i] > 0.0f ? ha[i] : 0.0f) + (hm[i] > 0.0f ? hm[i] : 0.0f);
+  attn_linear (mc, ha, w2, NULL, 1, hidden, c);
+  for (int i = 0; i < c; i++)
+    mc[i] += b2 ? 2.0f * b2[i] : 0.0f;
+  attn_sigmoid (mc, mc, (size_t) c);
+}
+
+void
+attn_cbam_channel_gate (float *mc, const float *in, const float *w1,
+                        const float *b1, const float *w2, const float *b2,
+                        float *work, int c, int hidden, int hw)
+{
+  float *avg = work + 2 * hidden, *max = avg + c;
+  attn_global_avgpool (avg, in, c, hw);
+  attn_global_maxpool (max, in, c, hw);
+  attn_cbam_channel_gate_pooled (mc, avg, max, w1, b1, w2, b2, work, c,
+                                 hidden);
+}
+
+void
+attn_cbam_spatial_gate (float *ms, const float *in, const float *mc,
+                        const float *w, float bias, float *work, int c, int h,
+                        int wd, int k)
+{
+  size_t hw = (size_t) h * wd;
+  float *pmax = work, *pmean = work + hw;
+
+  /* P = [max_c F', mean_c F'] with F' = mc[c]·F, one pass over F */
+  for (size_t i = 0; i < hw; i++) {
+    pmax[i] = -INFINITY;
+    pmean[i] = 0.0f;
+  }
+  for (int ci = 0; ci < c; ci++) {
+    const float *restrict x = in + (size_t) ci * hw;
+    float s = mc ? mc[ci] : 1.0f;
+    for (size_t i = 0; i < hw; i++) {
+      float v = x[i] * s;
+      pmax[i] = v > pmax[i] ? v : pmax[i];
+      pmean[i] += v;
+    }
+  }
+  float inv_c = 1.0f / (float) c;
+  for (size_t i = 0; i < hw; i++)
+    pmean[i] *= inv_c;
+
+  /* ms = σ(conv_k×k(P) + bias), zero padding k/2; accumulated tap by tap so
+   * the inner loop runs along contiguous rows */
+  int pad = k / 2;
+  for (size_t i = 0; i < hw; i++)
+    ms[i] = bias;
+  for (int ch = 0; ch < 2; ch++) {
+    const float *pl = ch == 0 ? pmax : pmean;
+    for (int ky = 0; ky < k; ky++)
+      for (int kx = 0; kx < k; kx++) {
+        float wv = w[(ch * k + ky) * k + kx];
+        int dy = ky - pad, dx = kx - pad;
+        int x0 = dx < 0 ? -dx : 0, x1 = dx > 0 ? wd - dx : wd;
+        for (int oy = 0; oy < h; oy++) {
+          int iy = oy + dy;
+          if (iy < 0 || iy >= h)
+            continue;
+          float *restrict dst = ms + (size_t) oy * wd;
+          const float *restrict src = pl + (size_t) iy * wd + dx;
+          for (int ox = x0; ox < x1; ox++)
+            dst[ox] += wv * src[ox];
+        }
+      }
+  }
+  attn_sigmoid (ms, ms, hw);
+}
+
+void
+attn_cbam_apply (float *out, const float *in, const float *mc, const float *ms,
+                 const float *identity, int c, int hw, AttnAct act)
+{
+  for (int ci = 0; ci < c; ci++) {
+    /* no restrict on x, y: out may alias in (same index only) */
+    const float *x = in + (size_t) ci * hw;
+    const float *restrict id = identity ? identity + (size_t) ci * hw : NULL;
+    float *y = out + (size_t) ci * hw;
+    float s = mc ? mc[ci] : 1.0f;
+    if (ms && id)
+      for (int i = 0; i < hw; i++)
+        y[i] = x[i] * s * ms[i] + id[i];
+    else if (ms)
+      for (int i = 0; i < hw; i++)
+        y[i] = x[i] * s * ms[i];
+    else if (id)
+      for (int i = 0; i < hw; i++)
+        y[i] = x[i] * s + id[i];
+    else
+      for (int i = 0; i < hw; i++)
+        y[i] = x[i] * s;
+    if (act == ATTN_ACT_RELU)
+      for (int i = 0; i < hw; i++)
+        y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+    else
+      attn_activate (y, (size_t) hw, act);
+  }
+}

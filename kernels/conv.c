@@ -1,0 +1,242 @@
+/* conv.c — 2-D convolution: sgemm for 1×1, direct loops for depthwise,
+ * im2col + sgemm for everything else; a fused epilogue for bias (folded
+ * BatchNorm), residual, activation and the per-channel pools. */
+#include "conv.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "blas.h"
+
+int
+attn_conv_out_dim (int in, int k, int stride, int pad, int dil)
+{
+  long span = (long) in + 2L * pad - (long) dil * (k - 1) - 1;
+  if (span < 0 || stride <= 0)
+    return 0;
+  return (int) (span / stride + 1);
+}
+
+static int
+is_pointwise (const AttnConv2d *p)
+{
+  return p->kh == 1 && p->kw == 1 && p->stride_h == 1 && p->stride_w == 1
+      && p->pad_h == 0 && p->pad_w == 0;
+}
+
+/* One input channel per group (depthwise, any channel multiplier). */
+static int
+is_depthwise (const AttnConv2d *p)
+{
+  return p->groups > 1 && p->groups == p->c_in;
+}
+
+size_t
+attn_conv2d_workspace (const AttnConv2d *p, int h, int w)
+{
+  if (is_pointwise (p) || is_depthwise (p))
+    return 0;
+  size_t ho = (size_t) attn_conv_out_dim (h, p->kh, p->stride_h, p->pad_h,
+                                          p->dil_h);
+  size_t wo = (size_t) attn_conv_out_dim (w, p->kw, p->stride_w, p->pad_w,
+                                          p->dil_w);
+  return (size_t) (p->c_in / p->groups) * p->kh * p->kw * ho * wo;
+}
+
+/* The range [*lo, *hi) of output positions o whose input position
+ * o·stride + off lies in [0, n). */
+static void
+valid_range (int n, int n_out, int stride, int off, int *lo, int *hi)
+{
+  /* o·stride + off >= 0  ⇔  o >= ceil(−off / stride) */
+  int a = off >= 0 ? 0 : (-off + stride - 1) / stride;
+  /* o·stride + off <= n − 1  ⇔  o <= floor((n − 1 − off) / stride) */
+  int b = n - 1 - off < 0 ? -1 : (n - 1 - off) / stride;
+  *lo = a < n_out ? a : n_out;
+  *hi = b + 1 < n_out ? b + 1 : n_out;
+  if (*hi < *lo)
+    *hi = *lo;
+}
+
+/* col (C·KH·KW, Ho·Wo): row (c,ky,kx) holds in[c, oy·sh − ph + ky·dh,
+ * ox·sw − pw + kx·dw], zero where that falls outside the image. */
+static void
+im2col (float *restrict col, const float *restrict in, int c, int h, int w,
+        const AttnConv2d *p, int ho, int wo)
+{
+  for (int ci = 0; ci < c; ci++) {
+    const float *plane = in + (size_t) ci * h * w;
+    for (int ky = 0; ky < p->kh; ky++) {
+      int offy = ky * p->dil_h - p->pad_h;
+      int y0, y1;
+      valid_range (h, ho, p->stride_h, offy, &y0, &y1);
+      for (int kx = 0; kx < p->kw; kx++) {
+        int offx = kx * p->dil_w - p->pad_w;
+        int x0, x1;
+        valid_range (w, wo, p->stride_w, offx, &x0, &x1);
+        float *row = col + ((size_t) (ci * p->kh + ky) * p->kw + kx)
+            * ho * wo;
+        memset (row, 0, sizeof (float) * (size_t) y0 * wo);
+        for (int oy = y0; oy < y1; oy++) {
+          const float *src = plane + (size_t) (oy * p->stride_h + offy) * w;
+          float *dst = row + (size_t) oy * wo;
+          for (int ox = 0; ox < x0; ox++)
+            dst[ox] = 0.0f;
+          if (p->stride_w == 1) {
+            memcpy (dst + x0, src + x0 + offx, sizeof (float) * (x1 - x0));
+          } else {
+            for (int ox = x0; ox < x1; ox++)
+              dst[ox] = src[ox * p->stride_w + offx];
+          }
+          for (int ox = x1; ox < wo; ox++)
+            dst[ox] = 0.0f;
+        }
+        memset (row + (size_t) y1 * wo, 0,
+                sizeof (float) * (size_t) (ho - y1) * wo);
+      }
+    }
+  }
+}
+
+/* out (M,Ho,Wo) for one input plane: out[m] = Σ_ky,kx w[m,ky,kx]·in[...]. */
+static void
+depthwise_plane (float *restrict out, const float *restrict in,
+                 const float *restrict wt, int h, int w, const AttnConv2d *p,
+                 int ho, int wo)
+{
+  memset (out, 0, sizeof (float) * (size_t) ho * wo);
+  for (int ky = 0; ky < p->kh; ky++) {
+    int offy = ky * p->dil_h - p->pad_h;
+    int y0, y1;
+    valid_range (h, ho, p->stride_h, offy, &y0, &y1);
+    for (int kx = 0; kx < p->kw; kx++) {
+      int offx = kx * p->dil_w - p->pad_w;
+      int x0, x1;
+      valid_range (w, wo, p->stride_w, offx, &x0, &x1);
+      float wv = wt[ky * p->kw + kx];
+      for (int oy = y0; oy < y1; oy++) {
+        const float *src = in + (size_t) (oy * p->stride_h + offy) * w + offx;
+        float *dst = out + (size_t) oy * wo;
+        if (p->stride_w == 1) {
+          for (int ox = x0; ox < x1; ox++)
+            dst[ox] += wv * src[ox];
+        } else {
+          for (int ox = x0; ox < x1; ox++)
+            dst[ox] += wv * src[ox * p->stride_w];
+        }
+      }
+    }
+  }
+}
+
+void
+attn_epilogue_apply (float *x, const AttnEpilogue *ep, int n, int c, int hw)
+{
+  if (!ep)
+    return;
+  for (int i = 0; i < n * c; i++) {
+    float *restrict row = x + (size_t) i * hw;
+    const float *restrict res = ep->residual ? ep->residual + (size_t) i * hw
+        : NULL;
+    float b = ep->bias ? ep->bias[i % c] : 0.0f;
+    if (res) {
+      for (int j = 0; j < hw; j++)
+        row[j] += b + res[j];
+    } else if (b != 0.0f) {
+      for (int j = 0; j < hw; j++)
+        row[j] += b;
+    }
+    if (ep->act == ATTN_ACT_RELU) {
+      for (int j = 0; j < hw; j++)
+        row[j] = row[j] > 0.0f ? row[j] : 0.0f;
+    } else if (ep->act != ATTN_ACT_NONE) {
+      attn_activate (row, (size_t) hw, ep->act);
+    }
+    if (ep->avg_out) {
+      float sum = 0.0f;
+      for (int j = 0; j < hw; j++)
+        sum += row[j];
+      ep->avg_out[i] = hw > 0 ? sum / (float) hw : 0.0f;
+    }
+    if (ep->max_out) {
+      float mx = hw > 0 ? row[0] : 0.0f;
+      for (int j = 1; j < hw; j++)
+        mx = row[j] > mx ? row[j] : mx;
+      ep->max_out[i] = mx;
+    }
+  }
+}
+
+void
+attn_conv2d (float *out, const float *in, const float *weight,
+             const AttnEpilogue *ep, float *ws, const AttnConv2d *p, int n,
+             int h, int w)
+{
+  int ho = attn_conv_out_dim (h, p->kh, p->stride_h, p->pad_h, p->dil_h);
+  int wo = attn_conv_out_dim (w, p->kw, p->stride_w, p->pad_w, p->dil_w);
+  int cin_g = p->c_in / p->groups, cout_g = p->c_out / p->groups;
+  int kk = cin_g * p->kh * p->kw;
+  size_t in_sz = (size_t) p->c_in * h * w, out_sz = (size_t) p->c_out * ho * wo;
+  size_t hwo = (size_t) ho * wo;
+  if (hwo == 0)
+    return;
+
+  for (int b = 0; b < n; b++) {
+    const float *x = in + b * in_sz;
+    float *y = out + b * out_sz;
+    for (int g = 0; g < p->groups; g++) {
+      const float *xg = x + (size_t) g * cin_g * h * w;
+      const float *wg = weight + (size_t) g * cout_g * kk;
+      float *yg = y + (size_t) g * cout_g * hwo;
+      if (is_depthwise (p)) {
+        for (int m = 0; m < cout_g; m++)
+          depthwise_plane (yg + m * hwo, xg, wg + (size_t) m * kk, h, w, p,
+                           ho, wo);
+      } else if (is_pointwise (p)) {
+        /* y_g (Cout_g, HW) = W_g (Cout_g, Cin_g) · x_g (Cin_g, HW) */
+        attn_sgemm (false, false, cout_g, (int) hwo, cin_g, 1.0f, wg, kk, xg,
+                    (int) hwo, 0.0f, yg, (int) hwo);
+      } else {
+        /* y_g (Cout_g, HoWo) = W_g (Cout_g, K) · col (K, HoWo) */
+        im2col (ws, xg, cin_g, h, w, p, ho, wo);
+        attn_sgemm (false, false, cout_g, (int) hwo, kk, 1.0f, wg, kk, ws,
+                    (int) hwo, 0.0f, yg, (int) hwo);
+      }
+    }
+  }
+  attn_epilogue_apply (out, ep, n, p->c_out, (int) hwo);
+}
+
+void
+attn_conv2d_ref (float *out, const float *in, const float *weight,
+                 const AttnEpilogue *ep, const AttnConv2d *p, int n, int h,
+                 int w)
+{
+  int ho = attn_conv_out_dim (h, p->kh, p->stride_h, p->pad_h, p->dil_h);
+  int wo = attn_conv_out_dim (w, p->kw, p->stride_w, p->pad_w, p->dil_w);
+  int cin_g = p->c_in / p->groups, cout_g = p->c_out / p->groups;
+  for (int b = 0; b < n; b++)
+    for (int co = 0; co < p->c_out; co++) {
+      int g = co / cout_g;
+      for (int oy = 0; oy < ho; oy++)
+        for (int ox = 0; ox < wo; ox++) {
+          double acc = 0.0;
+          for (int ci = 0; ci < cin_g; ci++)
+            for (int ky = 0; ky < p->kh; ky++)
+              for (int kx = 0; kx < p->kw; kx++) {
+                int iy = oy * p->stride_h - p->pad_h + ky * p->dil_h;
+                int ix = ox * p->stride_w - p->pad_w + kx * p->dil_w;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                  continue;
+                acc += (double) weight[((size_t) (co * cin_g + ci) * p->kh
+                                        + ky) * p->kw + kx]
+                    * in[(((size_t) b * p->c_in + g * cin_g + ci) * h + iy)
+                         * w + ix];
+              }
+          out[(((size_t) b * p->c_out + co) * ho + oy) * wo + ox] =
+              (float) acc;
+        }
+    }
+  attn_epilogue_apply (out, ep, n, p->c_out, ho * wo);
+}

@@ -1,0 +1,56 @@
+/* conv.h — 2-D convolution, NCHW float32, PyTorch's Conv2d semantics.
+ *
+ * weight (C_out, C_in/groups, KH, KW); output size per axis
+ * floor((in + 2·pad − dil·(k−1) − 1)/stride) + 1. The caller owns every
+ * buffer; nothing here allocates. */
+#ifndef ATTN_CONV_H
+#define ATTN_CONV_H
+
+#include <stddef.h>
+
+#include "activation.h"
+
+typedef struct {
+  int c_in, c_out;
+  int kh, kw;
+  int stride_h, stride_w;
+  int pad_h, pad_w;
+  int dil_h, dil_w;
+  int groups;
+} AttnConv2d;
+
+/* What happens to each output value after the convolution, in this order:
+ * + bias[c], + residual, act; then, optionally, per-channel mean and max of the
+ * final values (the pools CBAM and SE need, computed while the data is hot). */
+typedef struct {
+  const float *bias;     /* (C_out) or NULL; BatchNorm is folded in here */
+  const float *residual; /* (N,C_out,Ho,Wo) or NULL; may not alias out */
+  AttnAct act;
+  float *avg_out;        /* (N,C_out) or NULL: mean over Ho·Wo of the result */
+  float *max_out;        /* (N,C_out) or NULL: max over Ho·Wo of the result */
+} AttnEpilogue;
+
+/* Output size along one axis; <= 0 when the kernel does not fit. */
+int attn_conv_out_dim (int in, int k, int stride, int pad, int dil);
+
+/* Floats of workspace attn_conv2d needs for one image of h×w (0 for 1×1
+ * stride-1 unpadded and for depthwise convolutions). */
+size_t attn_conv2d_workspace (const AttnConv2d *p, int h, int w);
+
+/* out (N,C_out,Ho,Wo) = conv(in (N,C_in,H,W), weight) then epilogue `ep`
+ * (NULL: none). 1×1 stride 1 → one sgemm; depthwise → direct loop; otherwise
+ * im2col into ws (attn_conv2d_workspace floats) + sgemm per group. */
+void attn_conv2d (float *out, const float *in, const float *weight,
+                  const AttnEpilogue *ep, float *ws, const AttnConv2d *p,
+                  int n, int h, int w);
+
+/* The plain 7-loop reference of attn_conv2d: same contract, no workspace. */
+void attn_conv2d_ref (float *out, const float *in, const float *weight,
+                      const AttnEpilogue *ep, const AttnConv2d *p,
+                      int n, int h, int w);
+
+/* Applies `ep` to x (N,C,HW) in place (bias, residual, act, pools). */
+void attn_epilogue_apply (float *x, const AttnEpilogue *ep, int n, int c,
+                          int hw);
+
+#endif

@@ -1,0 +1,198 @@
+/* test_conv.c — attn_conv2d (all three paths) and attn_conv2d_ref against a
+ * naive convolution written here, plus the epilogue and BatchNorm folding. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bn.h"
+#include "check.h"
+#include "conv.h"
+
+/* Tolerance: sgemm sums of up to a few hundred products in float32 against a
+ * double-precision naive sum. */
+#define ATOL 1e-5f
+#define RTOL 1e-4f
+
+/* The definition, in double: out[b,co,oy,ox] = Σ w·in over the window. */
+static void
+naive_conv (float *out, const float *in, const float *wt, const float *bias,
+            const float *res, bool relu, const AttnConv2d *p, int n, int h,
+            int w)
+{
+  int ho = (h + 2 * p->pad_h - p->dil_h * (p->kh - 1) - 1) / p->stride_h + 1;
+  int wo = (w + 2 * p->pad_w - p->dil_w * (p->kw - 1) - 1) / p->stride_w + 1;
+  int cig = p->c_in / p->groups, cog = p->c_out / p->groups;
+  for (int b = 0; b < n; b++)
+    for (int co = 0; co < p->c_out; co++)
+      for (int oy = 0; oy < ho; oy++)
+        for (int ox = 0; ox < wo; ox++) {
+          double acc = bias ? bias[co] : 0.0;
+          for (int ci = 0; ci < cig; ci++)
+            for (int ky = 0; ky < p->kh; ky++)
+              for (int kx = 0; kx < p->kw; kx++) {
+                int iy = oy * p->stride_h + ky * p->dil_h - p->pad_h;
+                int ix = ox * p->stride_w + kx * p->dil_w - p->pad_w;
+                if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                  acc += (double) wt[((co * cig + ci) * p->kh + ky) * p->kw
+                                     + kx]
+                      * in[((b * p->c_in + (co / cog) * cig + ci) * h + iy)
+                           * w + ix];
+              }
+          size_t o = ((size_t) (b * p->c_out + co) * ho + oy) * wo + ox;
+          if (res)
+            acc += res[o];
+          if (relu && acc < 0)
+            acc = 0;
+          out[o] = (float) acc;
+        }
+}
+
+typedef struct {
+  const char *name;
+  int n, c_in, c_out, h, w, kh, kw, sh, sw, ph, pw, dh, dw, groups;
+} Case;
+
+static const Case cases[] = {
+  { "1x1 s1 (sgemm path)", 1, 17, 33, 7, 5, 1, 1, 1, 1, 0, 0, 1, 1, 1 },
+  { "1x1 s1 on a 1x1 map", 1, 64, 24, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1 },
+  { "1x1 s2 odd (downsample)", 1, 16, 32, 9, 11, 1, 1, 2, 2, 0, 0, 1, 1, 1 },
+  { "3x3 s1 p1", 1, 5, 7, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1 },
+  { "3x3 s2 p1 odd", 1, 3, 17, 9, 11, 3, 3, 2, 2, 1, 1, 1, 1, 1 },
+  { "3x3 s2 p1 batch 2", 2, 6, 4, 7, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1 },
+  { "7x7 s2 p3 stem", 1, 3, 8, 23, 19, 7, 7, 2, 2, 3, 3, 1, 1, 1 },
+  { "7x7 p3 on 5x5", 1, 2, 3, 5, 5, 7, 7, 1, 1, 3, 3, 1, 1, 1 },
+  { "7x7 p0 on 7x7 (1x1 out)", 1, 4, 5, 7, 7, 7, 7, 1, 1, 0, 0, 1, 1, 1 },
+  { "3x3 dilation 2", 1, 4, 6, 10, 9, 3, 3, 1, 1, 2, 2, 2, 2, 1 },
+  { "3x5 asymmetric s(1,2) p(1,2)", 1, 3, 4, 6, 13, 3, 5, 1, 2, 1, 2, 1, 1, 1 },
+  { "groups 2, 3 ch/group", 1, 6, 10, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 2 },
+  { "groups 3 1x1", 1, 9, 6, 5, 4, 1, 1, 1, 1, 0, 0, 1, 1, 3 },
+  { "depthwise 3x3 s1", 1, 13, 13, 9, 7, 3, 3, 1, 1, 1, 1, 1, 1, 13 },
+  { "depthwise 3x3 s2 odd", 1, 5, 5, 11, 9, 3, 3, 2, 2, 1, 1, 1, 1, 5 },
+  { "depthwise mult 2 5x5", 1, 3, 6, 8, 10, 5, 5, 1, 1, 2, 2, 1, 1, 3 },
+  { "depthwise dil 2 s2", 1, 4, 4, 12, 12, 3, 3, 2, 2, 2, 2, 2, 2, 4 },
+  { "3x3 p1 on 1x1 map", 1, 8, 8, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1 },
+  { "3x3 s3 p0 stride > kernel-1", 1, 2, 3, 10, 10, 3, 3, 3, 3, 0, 0, 1, 1, 1 },
+  { "2x2 s2 even", 1, 3, 5, 8, 6, 2, 2, 2, 2, 0, 0, 1, 1, 1 },
+};
+
+static bool
+run_case (const Case *c, Rng *rng, bool with_bias, bool with_res, bool relu,
+          bool pools)
+{
+  AttnConv2d p = { c->c_in, c->c_out, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw,
+                   c->dh, c->dw, c->groups };
+  int ho = attn_conv_out_dim (c->h, c->kh, c->sh, c->ph, c->dh);
+  int wo = attn_conv_out_dim (c->w, c->kw, c->sw, c->pw, c->dw);
+  size_t in_n = (size_t) c->n * c->c_in * c->h * c->w;
+  size_t w_n = (size_t) c->c_out * (c->c_in / c->groups) * c->kh * c->kw;
+  size_t out_n = (size_t) c->n * c->c_out * ho * wo;
+  float *in = test_alloc (in_n), *wt = test_alloc (w_n);
+  float *bias = test_alloc (c->c_out), *res = test_alloc (out_n);
+  float *ref = test_alloc (out_n), *got = test_alloc (out_n);
+  float *got_ref = test_alloc (out_n);
+  float *ws = test_alloc (attn_conv2d_workspace (&p, c->h, c->w));
+  float *avg = test_alloc ((size_t) c->n * c->c_out);
+  float *max = test_alloc ((size_t) c->n * c->c_out);
+  fill_uniform (in, in_n, rng, -1, 1);
+  fill_uniform (wt, w_n, rng, -0.5f, 0.5f);
+  fill_uniform (bias, c->c_out, rng, -0.5f, 0.5f);
+  fill_uniform (res, out_n, rng, -1, 1);
+  /* poison the output and workspace: every value must be written */
+  for (size_t i = 0; i < out_n; i++)
+    got[i] = got_ref[i] = NAN;
+
+  naive_conv (ref, in, wt, with_bias ? bias : NULL, with_res ? res : NULL,
+              relu, &p, c->n, c->h, c->w);
+  AttnEpilogue ep = { with_bias ? bias : NULL, with_res ? res : NULL,
+                      relu ? ATTN_ACT_RELU : ATTN_ACT_NONE,
+                      pools ? avg : NULL, pools ? max : NULL };
+  attn_conv2d (got, in, wt, &ep, ws, &p, c->n, c->h, c->w);
+  attn_conv2d_ref (got_ref, in, wt, &ep, &p, c->n, c->h, c->w);
+
+  bool ok = ho == (c->h + 2 * c->ph - c->dh * (c->kh - 1) - 1) / c->sh + 1
+      && wo == (c->w + 2 * c->pw - c->dw * (c->kw - 1) - 1) / c->sw + 1;
+  if (!ok)
+    printf ("# output size %dx%d is wrong\n", ho, wo);
+  ok &= check_close ("conv2d vs naive", got, ref, out_n, ATOL, RTOL);
+  ok &= check_close ("conv2d_ref vs naive", got_ref, ref, out_n, ATOL, RTOL);
+  if (pools) {
+    int hw = ho * wo;
+    for (int i = 0; i < c->n * c->c_out; i++) {
+      double s = 0;
+      float m = -INFINITY;
+      for (int j = 0; j < hw; j++) {
+        s += ref[(size_t) i * hw + j];
+        m = fmaxf (m, ref[(size_t) i * hw + j]);
+      }
+      float sa = (float) (s / hw);
+      ok &= check_close ("epilogue avg pool", &avg[i], &sa, 1, ATOL, RTOL);
+      ok &= check_close ("epilogue max pool", &max[i], &m, 1, ATOL, RTOL);
+    }
+  }
+  free (in); free (wt); free (bias); free (res); free (ref); free (got);
+  free (got_ref); free (ws); free (avg); free (max);
+  return ok;
+}
+
+/* BN folded into conv weights computes what conv followed by BN computes. */
+static bool
+test_bn_fold (Rng *rng)
+{
+  AttnConv2d p = { 5, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1 };
+  int h = 6, w = 5, hw = h * w;
+  size_t w_n = 7 * 5 * 9;
+  float *in = test_alloc (5 * hw), *wt = test_alloc (w_n);
+  float *conv = test_alloc (7 * hw), *ref = test_alloc (7 * hw);
+  float *got = test_alloc (7 * hw), *ws = test_alloc (attn_conv2d_workspace (&p, h, w));
+  float gamma[7], beta[7], mean[7], var[7], bias[7], b0[7];
+  float eps = 1e-5f;
+  fill_uniform (in, 5 * hw, rng, -1, 1);
+  fill_uniform (wt, w_n, rng, -0.5f, 0.5f);
+  fill_uniform (gamma, 7, rng, 0.5f, 1.5f);
+  fill_uniform (beta, 7, rng, -0.5f, 0.5f);
+  fill_uniform (mean, 7, rng, -0.3f, 0.3f);
+  fill_uniform (var, 7, rng, 0.01f, 2.0f);
+  fill_uniform (b0, 7, rng, -0.2f, 0.2f);
+  /* conv with bias b0, then y = γ(x − μ)/√(σ²+ε) + β, in double */
+  naive_conv (conv, in, wt, b0, NULL, false, &p, 1, h, w);
+  for (int c = 0; c < 7; c++)
+    for (int i = 0; i < hw; i++)
+      ref[c * hw + i] = (float) (gamma[c] * (conv[c * hw + i] - (double) mean[c])
+                                 / sqrt ((double) var[c] + eps) + beta[c]);
+  memcpy (bias, b0, sizeof bias);
+  attn_bn_fold (wt, bias, gamma, beta, mean, var, eps, 7, 5 * 9);
+  AttnEpilogue ep = { bias, NULL, ATTN_ACT_NONE, NULL, NULL };
+  attn_conv2d (got, in, wt, &ep, ws, &p, 1, h, w);
+  bool ok = check_close ("bn folded conv", got, ref, 7 * hw, ATOL, RTOL);
+  free (in); free (wt); free (conv); free (ref); free (got); free (ws);
+  return ok;
+}
+
+int
+main (int argc, char **argv)
+{
+  Rng rng = rng_new (42);
+  char name[160];
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    snprintf (name, sizeof name, "conv %s", cases[i].name);
+    test_case (name, run_case (&cases[i], &rng, false, false, false, false));
+    snprintf (name, sizeof name, "conv %s + bias, residual, relu, pools",
+              cases[i].name);
+    test_case (name, run_case (&cases[i], &rng, true, true, true, true));
+  }
+  /* a kernel larger than the padded input yields no output at all */
+  test_case ("conv out dim of a kernel that does not fit is 0",
+             attn_conv_out_dim (3, 7, 1, 1, 1) == 0
+             && attn_conv_out_dim (5, 7, 1, 1, 1) == 1);
+  test_case ("workspace is 0 for 1x1 and depthwise, im2col size otherwise",
+             attn_conv2d_workspace (&(AttnConv2d) { 8, 8, 1, 1, 1, 1, 0, 0, 1,
+                                                    1, 1 }, 9, 9) == 0
+             && attn_conv2d_workspace (&(AttnConv2d) { 8, 8, 3, 3, 1, 1, 1, 1,
+                                                       1, 1, 8 }, 9, 9) == 0
+             && attn_conv2d_workspace (&(AttnConv2d) { 8, 4, 3, 3, 2, 2, 1, 1,
+                                                       1, 1, 2 }, 9, 9)
+                == 4 * 9 * 25);
+  test_case ("batchnorm folding", test_bn_fold (&rng));
+  return test_done ();
+}
