@@ -1,0 +1,485 @@
+/* network.c — plan once, then run a model allocation-free.
+ *
+ * Block forward, on the residual branch (official CBAM placement):
+ *   F  = bn(conv(...)) with the avg/max pools taken in the conv's epilogue
+ *   id = downsample(x) or x
+ *   none: out = relu(F + id)            (fused into the last conv's epilogue)
+ *   SE:   out = relu(F·s[c] + id)
+ *   CBAM: out = relu(F·Mc[c]·Ms[h,w] + id), F' never materialised
+ * Activations rotate through five buffers of the largest activation size;
+ * the attention outputs every gate produced stay readable after forward. */
+#include "network.h"
+
+#include <glib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cbam.h"
+#include "linear.h"
+#include "se.h"
+#include "stn.h"
+
+#define N_BUF 5
+
+typedef struct {
+  int h_in, w_in;      /* block input */
+  int h_mid, w_mid;    /* after conv1 (bottleneck: 1×1 may carry the stride) */
+  int h, w;            /* block output */
+  int gate;            /* index into net->gates, or −1 */
+} BlockPlan;
+
+typedef struct {
+  int c, h, w;         /* output of this STN layer (w = h = 1 after flatten) */
+} StnPlan;
+
+struct AttnNet {
+  AttnModel *m;
+  int h, w;
+  float *arena;
+  size_t arena_floats;
+  float *input;
+  float *buf[N_BUF];
+  float *ws;                     /* im2col workspace */
+  float *avg, *max;              /* (C) pools from epilogues */
+  float *gate_work;
+  float *sp_work;                /* (2, H, W) */
+  float *feat;                   /* (C_last) */
+  float *logits;
+  int stem_h, stem_w, pool_h, pool_w;
+  BlockPlan *blocks;
+  AttnGateOutput *gates;
+  int n_gates;
+  int final_gate;
+  /* STN */
+  StnPlan *stn;
+  float *stn_a, *stn_b, *grid, *warped;
+  float theta[6];
+  double macs;
+};
+
+static double
+conv_macs (const AttnConv2d *p, int ho, int wo)
+{
+  return (double) p->c_out * (p->c_in / p->groups) * p->kh * p->kw * ho * wo;
+}
+
+/* Output size of conv p on h×w; records workspace and MACs. */
+static void
+plan_conv (AttnNet *net, const AttnConv2d *p, int h, int w, int *ho, int *wo,
+           size_t *ws)
+{
+  *ho = attn_conv_out_dim (h, p->kh, p->stride_h, p->pad_h, p->dil_h);
+  *wo = attn_conv_out_dim (w, p->kw, p->stride_w, p->pad_w, p->dil_w);
+  size_t need = attn_conv2d_workspace (p, h, w);
+  *ws = MAX (*ws, need);
+  net->macs += conv_macs (p, *ho, *wo);
+}
+
+static bool
+plan_stn (AttnNet *net, size_t *stn_buf, size_t *ws, char *err, size_t errlen)
+{
+  const AttnModel *m = net->m;
+  net->stn = g_new0 (StnPlan, m->n_stn);
+  int c = 3, h = net->h, w = net->w;
+  bool flat = false;
+  *stn_buf = (size_t) 3 * h * w;
+  for (int i = 0; i < m->n_stn; i++) {
+    const AttnStnLayer *l = &m->stn[i];
+    switch (l->type) {
+      case ATTN_STN_CONV:
+        if (flat)
+          goto after_flat;
+        plan_conv (net, &l->conv, h, w, &h, &w, ws);
+        c = l->conv.c_out;
+        break;
+      case ATTN_STN_MAXPOOL:
+      case ATTN_STN_AVGPOOL:
+        if (flat)
+          goto after_flat;
+        h = attn_pool_out_dim (h, l->pool.kh, l->pool.stride_h, l->pool.pad_h,
+                               1, false);
+        w = attn_pool_out_dim (w, l->pool.kw, l->pool.stride_w, l->pool.pad_w,
+                               1, false);
+        break;
+      case ATTN_STN_RELU:
+        break;
+      case ATTN_STN_GAP:
+        h = w = 1;
+        flat = true;
+        break;
+      case ATTN_STN_LINEAR:
+        if (c * h * w != l->in) {
+          snprintf (err, errlen, "%s: at input %d×%d the STN layer %d gets %d "
+                    "values but 'stn.%d.weight' takes %d (this model runs at "
+                    "%d×%d)", m->path, net->w, net->h, i, c * h * w, i, l->in,
+                    m->pre.width, m->pre.height);
+          return false;
+        }
+        c = l->out;
+        h = w = 1;
+        flat = true;
+        net->macs += (double) l->in * l->out;
+        break;
+    }
+    if (h <= 0 || w <= 0) {
+      snprintf (err, errlen, "%s: input %d×%d is too small for the STN "
+                "localisation net (layer %d has no output)", m->path, net->w,
+                net->h, i);
+      return false;
+    }
+    net->stn[i] = (StnPlan) { c, h, w };
+    *stn_buf = MAX (*stn_buf, (size_t) c * h * w);
+  }
+  return true;
+after_flat:
+  snprintf (err, errlen, "%s: STN layers after a flatten must be linear or "
+            "relu", m->path);
+  return false;
+}
+
+AttnNet *
+attn_net_new (AttnModel *model, int height, int width, char *err,
+              size_t errlen)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  const AttnModel *m = model;
+  if (height < 1 || width < 1 || height > ATTN_MODEL_MAX_INPUT
+      || width > ATTN_MODEL_MAX_INPUT) {
+    snprintf (err, errlen, "%s: input size %d×%d is outside 1..%d", m->path,
+              width, height, ATTN_MODEL_MAX_INPUT);
+    return NULL;
+  }
+  AttnNet *net = g_new0 (AttnNet, 1);
+  net->m = attn_model_ref (model);
+  net->h = height;
+  net->w = width;
+  net->final_gate = -1;
+
+  size_t ws = 0, act = (size_t) 3 * height * width, stn_buf = 0;
+  int max_c = m->c_last, max_hidden = 1, max_hw = 1;
+  if (m->stn && !plan_stn (net, &stn_buf, &ws, err, errlen))
+    goto fail;
+
+  int h, w;
+  plan_conv (net, &m->stem.p, height, width, &h, &w, &ws);
+  net->stem_h = h;
+  net->stem_w = w;
+  act = MAX (act, (size_t) m->stem.p.c_out * h * w);
+  if (m->has_stem_pool) {
+    const AttnPool2d *p = &m->stem_pool;
+    h = attn_pool_out_dim (h, p->kh, p->stride_h, p->pad_h, 1, p->ceil_mode);
+    w = attn_pool_out_dim (w, p->kw, p->stride_w, p->pad_w, 1, p->ceil_mode);
+  }
+  net->pool_h = h;
+  net->pool_w = w;
+  if (h <= 0 || w <= 0)
+    goto too_small;
+
+  net->blocks = g_new0 (BlockPlan, m->n_blocks);
+  net->gates = g_new0 (AttnGateOutput, m->n_blocks);
+  for (int i = 0; i < m->n_blocks; i++) {
+    const AttnBlock *b = &m->blocks[i];
+    BlockPlan *bp = &net->blocks[i];
+    bp->h_in = h;
+    bp->w_in = w;
+    int h2, w2, h3, w3;
+    plan_conv (net, &b->conv1.p, h, w, &bp->h_mid, &bp->w_mid, &ws);
+    plan_conv (net, &b->conv2.p, bp->h_mid, bp->w_mid, &h2, &w2, &ws);
+    act = MAX (act, (size_t) b->conv1.p.c_out * bp->h_mid * bp->w_mid);
+    if (m->block_type == ATTN_BLOCK_BOTTLENECK) {
+      act = MAX (act, (size_t) b->conv2.p.c_out * h2 * w2);
+      plan_conv (net, &b->conv3.p, h2, w2, &h3, &w3, &ws);
+    } else {
+      h3 = h2;
+      w3 = w2;
+    }
+    if (b->has_down) {
+      int hd, wd;
+      plan_conv (net, &b->down.p, h, w, &hd, &wd, &ws);
+      g_assert (hd == h3 && wd == w3);
+    }
+    bp->h = h = h3;
+    bp->w = w = w3;
+    if (h <= 0 || w <= 0)
+      goto too_small;
+    act = MAX (act, (size_t) b->c_out * h * w);
+    max_c = MAX (max_c, b->c_out);
+    bp->gate = -1;
+    if (b->gate != ATTN_GATE_NONE) {
+      max_hidden = MAX (max_hidden, b->hidden);
+      max_hw = MAX (max_hw, h * w);
+      bp->gate = net->n_gates++;
+      net->macs += 2.0 * b->hidden * b->c_out * (b->gate == ATTN_GATE_CBAM ? 2 : 1);
+      if (b->gate == ATTN_GATE_CBAM)
+        net->macs += 2.0 * b->sp_k * b->sp_k * h * w;
+    }
+  }
+  net->macs += (double) m->num_classes * m->c_last;
+
+  /* one arena: input, activations, workspaces, outputs */
+  size_t gate_out = 0;
+  for (int i = 0; i < m->n_blocks; i++)
+    if (net->blocks[i].gate >= 0)
+      gate_out += (size_t) m->blocks[i].c_out
+          + (m->blocks[i].gate == ATTN_GATE_CBAM
+             ? (size_t) net->blocks[i].h * net->blocks[i].w : 0);
+  size_t gate_work = (size_t) MAX (attn_cbam_channel_workspace (max_c, max_hidden),
+                                   attn_se_workspace (max_c, max_hidden));
+  size_t stn_total = m->stn ? 2 * stn_buf + (size_t) 2 * height * width
+      + (size_t) 3 * height * width : 0;
+  /* each piece rounded up to 16 floats (64 bytes) */
+#define R(n) (((n) + 15) & ~(size_t) 15)
+  net->arena_floats = R ((size_t) 3 * height * width) + N_BUF * R (act) + R (ws)
+      + 2 * R ((size_t) max_c) + R (gate_work) + R ((size_t) 2 * max_hw)
+      + R ((size_t) m->c_last) + R ((size_t) m->num_classes) + R (gate_out)
+      + R (stn_total) + 16 * (size_t) (m->n_blocks + 2);
+  net->arena = g_try_malloc0 (net->arena_floats * sizeof (float));
+  if (!net->arena) {
+    snprintf (err, errlen, "%s: cannot allocate %zu MB for input %d×%d",
+              m->path, net->arena_floats * 4 >> 20, width, height);
+    goto fail;
+  }
+  float *p = net->arena;
+#define CARVE(dst, n) do { dst = p; p += R (n); } while (0)
+  CARVE (net->input, (size_t) 3 * height * width);
+  for (int i = 0; i < N_BUF; i++)
+    CARVE (net->buf[i], act);
+  CARVE (net->ws, ws);
+  CARVE (net->avg, (size_t) max_c);
+  CARVE (net->max, (size_t) max_c);
+  CARVE (net->gate_work, gate_work);
+  CARVE (net->sp_work, (size_t) 2 * max_hw);
+  CARVE (net->feat, (size_t) m->c_last);
+  CARVE (net->logits, (size_t) m->num_classes);
+  for (int i = 0; i < m->n_blocks; i++) {
+    const BlockPlan *bp = &net->blocks[i];
+    const AttnBlock *b = &m->blocks[i];
+    if (bp->gate < 0)
+      continue;
+    AttnGateOutput *g = &net->gates[bp->gate];
+    g->name = b->name;
+    g->type = b->gate;
+    g->channels = b->c_out;
+    float *ch;
+    CARVE (ch, (size_t) b->c_out);
+    g->channel = ch;
+    if (b->gate == ATTN_GATE_CBAM) {
+      float *sp;
+      CARVE (sp, (size_t) bp->h * bp->w);
+      g->spatial = sp;
+      g->height = bp->h;
+      g->width = bp->w;
+      net->final_gate = bp->gate;
+    }
+  }
+  if (m->stn) {
+    CARVE (net->stn_a, stn_buf);
+    CARVE (net->stn_b, stn_buf);
+    CARVE (net->grid, (size_t) 2 * height * width);
+    CARVE (net->warped, (size_t) 3 * height * width);
+  }
+#undef CARVE
+#undef R
+  g_assert ((size_t) (p - net->arena) <= net->arena_floats);
+  return net;
+
+too_small:
+  snprintf (err, errlen, "%s: input %d×%d is too small for this network "
+            "(a feature map shrinks to nothing)", m->path, width, height);
+fail:
+  attn_net_free (net);
+  return NULL;
+}
+
+void
+attn_net_free (AttnNet *net)
+{
+  if (!net)
+    return;
+  attn_model_unref (net->m);
+  g_free (net->arena);
+  g_free (net->blocks);
+  g_free (net->gates);
+  g_free (net->stn);
+  g_free (net);
+}
+
+float *
+attn_net_input (AttnNet *net)
+{
+  return net->input;
+}
+
+static void
+conv_layer (AttnNet *net, float *out, const float *in, const AttnConvLayer *l,
+            int h, int w, const float *residual, AttnAct act, bool pools)
+{
+  AttnEpilogue ep = { l->bias, residual, act, pools ? net->avg : NULL,
+                      pools ? net->max : NULL };
+  attn_conv2d (out, in, l->weight, &ep, net->ws, &l->p, 1, h, w);
+}
+
+/* Runs the localisation net, then warps the input; returns the warped input. */
+static const float *
+run_stn (AttnNet *net)
+{
+  const AttnModel *m = net->m;
+  const float *x = net->input;
+  int c = 3, h = net->h, w = net->w;
+  for (int i = 0; i < m->n_stn; i++) {
+    const AttnStnLayer *l = &m->stn[i];
+    float *y = x == net->stn_a ? net->stn_b : net->stn_a;
+    const StnPlan *sp = &net->stn[i];
+    switch (l->type) {
+      case ATTN_STN_CONV:{
+        AttnEpilogue ep = { l->bias, NULL, ATTN_ACT_NONE, NULL, NULL };
+        attn_conv2d (y, x, l->weight, &ep, net->ws, &l->conv, 1, h, w);
+        break;
+      }
+      case ATTN_STN_MAXPOOL:
+        attn_maxpool2d (y, x, &l->pool, c, h, w);
+        break;
+      case ATTN_STN_AVGPOOL:
+        attn_avgpool2d (y, x, &l->pool, c, h, w);
+        break;
+      case ATTN_STN_RELU:
+        attn_relu (y, x, (size_t) c * h * w);
+        break;
+      case ATTN_STN_GAP:
+        attn_global_avgpool (y, x, c, h * w);
+        break;
+      case ATTN_STN_LINEAR:
+        attn_linear (y, x, l->weight, l->bias, 1, l->in, l->out);
+        break;
+    }
+    x = y;
+    c = sp->c;
+    h = sp->h;
+    w = sp->w;
+  }
+  memcpy (net->theta, x, sizeof net->theta);
+  attn_affine_grid (net->grid, net->theta, net->h, net->w,
+                    m->stn_align_corners);
+  attn_grid_sample (net->warped, net->input, net->grid, 3, net->h, net->w,
+                    net->h, net->w, ATTN_SAMPLE_BILINEAR, ATTN_PAD_ZEROS,
+                    m->stn_align_corners);
+  return net->warped;
+}
+
+void
+attn_net_forward (AttnNet *net)
+{
+  const AttnModel *m = net->m;
+  const float *x0 = m->stn ? run_stn (net) : net->input;
+
+  float *stem = net->buf[0];
+  conv_layer (net, stem, x0, &m->stem, net->h, net->w, NULL, ATTN_ACT_RELU,
+              false);
+  int xi = 0;
+  if (m->has_stem_pool) {
+    attn_maxpool2d (net->buf[1], stem, &m->stem_pool, m->stem.p.c_out,
+                    net->stem_h, net->stem_w);
+    xi = 1;
+  }
+
+  for (int i = 0; i < m->n_blocks; i++) {
+    const AttnBlock *b = &m->blocks[i];
+    const BlockPlan *bp = &net->blocks[i];
+    int o[N_BUF - 1], k = 0;
+    for (int j = 0; j < N_BUF; j++)
+      if (j != xi)
+        o[k++] = j;
+    float *x = net->buf[xi], *t1 = net->buf[o[0]], *t2 = net->buf[o[1]];
+    float *f = net->buf[o[2]], *id = net->buf[o[3]];
+    const float *identity = x;
+    if (b->has_down) {
+      conv_layer (net, id, x, &b->down, bp->h_in, bp->w_in, NULL,
+                  ATTN_ACT_NONE, false);
+      identity = id;
+    }
+    bool gated = b->gate != ATTN_GATE_NONE;
+    const float *res = gated ? NULL : identity;
+    AttnAct last_act = gated ? ATTN_ACT_NONE : ATTN_ACT_RELU;
+    conv_layer (net, t1, x, &b->conv1, bp->h_in, bp->w_in, NULL, ATTN_ACT_RELU,
+                false);
+    if (m->block_type == ATTN_BLOCK_BOTTLENECK) {
+      conv_layer (net, t2, t1, &b->conv2, bp->h_mid, bp->w_mid, NULL,
+                  ATTN_ACT_RELU, false);
+      conv_layer (net, f, t2, &b->conv3, bp->h, bp->w, res, last_act, gated);
+    } else {
+      conv_layer (net, f, t1, &b->conv2, bp->h_mid, bp->w_mid, res, last_act,
+                  gated);
+    }
+    int hw = bp->h * bp->w;
+    if (b->gate == ATTN_GATE_SE) {
+      AttnGateOutput *g = &net->gates[bp->gate];
+      float *s = (float *) g->channel;
+      attn_se_gate_pooled (s, net->avg, b->w1, b->b1, b->w2, b->b2,
+                           net->gate_work, b->c_out, b->hidden);
+      attn_scale_channels (f, f, s, identity, b->c_out, hw, ATTN_ACT_RELU);
+    } else if (b->gate == ATTN_GATE_CBAM) {
+      AttnGateOutput *g = &net->gates[bp->gate];
+      float *mc = (float *) g->channel, *ms = (float *) g->spatial;
+      attn_cbam_channel_gate_pooled (mc, net->avg, net->max, b->w1, b->b1,
+                                     b->w2, b->b2, net->gate_work, b->c_out,
+                                     b->hidden);
+      attn_cbam_spatial_gate (ms, f, mc, b->sp_w, b->sp_b, net->sp_work,
+                              b->c_out, bp->h, bp->w, b->sp_k);
+      attn_cbam_apply (f, f, mc, ms, identity, b->c_out, hw, ATTN_ACT_RELU);
+    }
+    xi = o[2];
+  }
+
+  const BlockPlan *last = &net->blocks[m->n_blocks - 1];
+  attn_global_avgpool (net->feat, net->buf[xi], m->c_last, last->h * last->w);
+  attn_linear (net->logits, net->feat, m->fc_w, m->fc_b, 1, m->c_last,
+               m->num_classes);
+}
+
+const AttnModel *
+attn_net_model (const AttnNet *net)
+{
+  return net->m;
+}
+
+const float *
+attn_net_logits (const AttnNet *net)
+{
+  return net->logits;
+}
+
+int
+attn_net_n_gates (const AttnNet *net)
+{
+  return net->n_gates;
+}
+
+const AttnGateOutput *
+attn_net_gate (const AttnNet *net, int i)
+{
+  return i >= 0 && i < net->n_gates ? &net->gates[i] : NULL;
+}
+
+const AttnGateOutput *
+attn_net_final_map (const AttnNet *net)
+{
+  return net->final_gate >= 0 ? &net->gates[net->final_gate] : NULL;
+}
+
+const float *
+attn_net_theta (const AttnNet *net)
+{
+  return net->m->stn ? net->theta : NULL;
+}
+
+size_t
+attn_net_arena_bytes (const AttnNet *net)
+{
+  return net->arena_floats * sizeof (float);
+}
+
+double
+attn_net_macs (const AttnNet *net)
+{
+  return net->macs;
+}

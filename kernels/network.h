@@ -1,0 +1,52 @@
+/* network.h — the forward pass of a loaded model at one input size.
+ *
+ * attn_net_new plans everything once: shapes, one activation/workspace arena,
+ * the attention outputs. attn_net_forward then runs allocation-free. A net is
+ * used by one thread at a time; many nets may share one model. */
+#ifndef ATTN_NETWORK_H
+#define ATTN_NETWORK_H
+
+#include <stddef.h>
+
+#include "model.h"
+
+typedef struct AttnNet AttnNet;
+
+/* What one attention gate produced in the last forward pass. */
+typedef struct {
+  const char *name;       /* "layer{L}.{B}" or "stn" */
+  AttnGateType type;
+  int channels;           /* length of `channel`, 0 if none */
+  const float *channel;   /* channel weights in 0..1 (SE s, CBAM Mc) */
+  int height, width;      /* size of `spatial`, 0 if none */
+  const float *spatial;   /* CBAM Ms (height, width) in 0..1 */
+} AttnGateOutput;
+
+/* Plans `model` for a (3, height, width) input; takes a model reference.
+ * NULL with a message when the size does not suit the model (too small for
+ * its strides, or not the fixed size an STN localisation net needs). */
+AttnNet *attn_net_new (AttnModel *model, int height, int width, char *err,
+                       size_t errlen);
+void attn_net_free (AttnNet *net);
+
+/* The (3, H, W) input tensor the caller fills before attn_net_forward. */
+float *attn_net_input (AttnNet *net);
+/* Runs the network on attn_net_input. */
+void attn_net_forward (AttnNet *net);
+
+const AttnModel *attn_net_model (const AttnNet *net);
+/* (num_classes) logits of the last forward pass. */
+const float *attn_net_logits (const AttnNet *net);
+/* Attention gates in network order (blocks without a gate are skipped). */
+int attn_net_n_gates (const AttnNet *net);
+const AttnGateOutput *attn_net_gate (const AttnNet *net, int i);
+/* The last gate with a spatial map (the "final" attention), or NULL. */
+const AttnGateOutput *attn_net_final_map (const AttnNet *net);
+/* θ (2,3) of the STN front end, or NULL without one. */
+const float *attn_net_theta (const AttnNet *net);
+/* Bytes of the activation/workspace arena (for memory reports). */
+size_t attn_net_arena_bytes (const AttnNet *net);
+/* Multiply-adds of one forward pass. */
+double attn_net_macs (const AttnNet *net);
+
+#endif

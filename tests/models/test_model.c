@@ -1,0 +1,324 @@
+/* test_model.c — the model loader and network planner on files built here:
+ * every architecture variant loads and runs, and each way a file can be
+ * wrong is rejected with a message naming the problem. (Numerical agreement
+ * with PyTorch is test_parity's job.) */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "model.h"
+#include "model_builder.h"
+#include "network.h"
+
+static AttnModel *
+load (ModelBuilder *mb, char *err, size_t errlen)
+{
+  GBytes *b = mb_bytes (mb);
+  gsize len;
+  const void *d = g_bytes_get_data (b, &len);
+  AttnModel *m = attn_model_load_bytes (d, len, "tiny.safetensors", err,
+                                        errlen);
+  g_bytes_unref (b);
+  return m;
+}
+
+/* Loads the spec, runs it at (h, w), checks the outputs are sane. */
+static bool
+runs (const TinySpec *s, int h, int w)
+{
+  ModelBuilder *mb = mb_new ();
+  mb_tiny (mb, s);
+  char err[512] = "";
+  AttnModel *m = load (mb, err, sizeof err);
+  mb_free (mb);
+  if (!m) {
+    printf ("# rejected a good model: %s\n", err);
+    return false;
+  }
+  int n_blocks = 0;
+  for (int i = 0; i < s->n_stages; i++)
+    n_blocks += s->layers[i];
+  bool ok = m->n_blocks == n_blocks && m->num_classes == s->num_classes
+      && strcmp (m->labels[s->num_classes - 1], "label 2") == 0
+      && strcmp (m->name, "tiny") == 0 && m->pre.width == s->input
+      && m->pre.mean[0] == 0.5f && (m->stn != NULL) == s->stn;
+  AttnNet *net = attn_net_new (m, h, w, err, sizeof err);
+  attn_model_unref (m);         /* the net keeps its own reference */
+  if (!net) {
+    printf ("# planning %dx%d failed: %s\n", w, h, err);
+    return false;
+  }
+  Rng r = rng_new (3);
+  fill_uniform (attn_net_input (net), (size_t) 3 * h * w, &r, -2, 2);
+  attn_net_forward (net);
+  const float *logits = attn_net_logits (net);
+  for (int i = 0; i < s->num_classes; i++)
+    ok &= isfinite (logits[i]);
+  int want_gates = strcmp (s->attention, "none") == 0 ? 0 : n_blocks;
+  ok &= attn_net_n_gates (net) == want_gates;
+  for (int g = 0; g < attn_net_n_gates (net); g++) {
+    const AttnGateOutput *o = attn_net_gate (net, g);
+    for (int i = 0; i < o->channels; i++)
+      ok &= o->channel[i] >= 0 && o->channel[i] <= 1;
+    for (int i = 0; i < o->height * o->width; i++)
+      ok &= o->spatial[i] >= 0 && o->spatial[i] <= 1;
+    ok &= (o->spatial != NULL) == (strcmp (s->attention, "cbam") == 0);
+  }
+  const AttnGateOutput *fin = attn_net_final_map (net);
+  ok &= (fin != NULL) == (strcmp (s->attention, "cbam") == 0);
+  if (fin)
+    ok &= fin == attn_net_gate (net, attn_net_n_gates (net) - 1);
+  ok &= (attn_net_theta (net) != NULL) == s->stn;
+  ok &= attn_net_macs (net) > 0 && attn_net_arena_bytes (net) > 0;
+  /* forward is deterministic: a second run gives the same logits */
+  float first[16];
+  memcpy (first, logits, sizeof (float) * MIN (s->num_classes, 16));
+  attn_net_forward (net);
+  ok &= memcmp (first, logits, sizeof (float) * MIN (s->num_classes, 16)) == 0;
+  attn_net_free (net);
+  return ok;
+}
+
+typedef void (*Mutator) (ModelBuilder *mb);
+
+static void m_no_format (ModelBuilder *mb) { mb_meta (mb, "format", NULL); }
+static void m_bad_format (ModelBuilder *mb) { mb_meta (mb, "format", "onnx"); }
+static void m_version (ModelBuilder *mb) { mb_meta (mb, "format_version", "2"); }
+static void m_no_arch (ModelBuilder *mb) { mb_meta (mb, "architecture", NULL); }
+static void m_arch_json (ModelBuilder *mb) { mb_meta (mb, "architecture", "{\"family\":"); }
+static void m_arch_array (ModelBuilder *mb) { mb_meta (mb, "architecture", "[1]"); }
+/* The architecture every mutation starts from (tiny_spec_default's). */
+static const char base_arch[] = "{\"family\":\"resnet\",\"block\":\"basic\","
+    "\"layers\":[1,1],\"widths\":[4,8],\"stem_width\":4,"
+    "\"stem_pool\":{\"kernel\":3,\"stride\":2,\"pad\":1,\"ceil_mode\":false},"
+    "\"stride_on\":\"3x3\",\"attention\":\"cbam\",\"spatial_kernel\":7,"
+    "\"num_classes\":3,\"bn_eps\":1e-5}";
+static const char *arch_from, *arch_to;
+
+/* The architecture with its first arch_from replaced by arch_to. */
+static void
+m_arch_sub (ModelBuilder *mb)
+{
+  const char *at = strstr (base_arch, arch_from);
+  g_assert (at);
+  GString *g = g_string_new_len (base_arch, at - base_arch);
+  g_string_append (g, arch_to);
+  g_string_append (g, at + strlen (arch_from));
+  mb_meta (mb, "architecture", g->str);
+  g_string_free (g, TRUE);
+}
+static void m_missing_tensor (ModelBuilder *mb) { mb_remove (mb, "layer2.0.conv2.weight"); }
+static void m_missing_bn (ModelBuilder *mb) { mb_remove (mb, "layer1.0.bn1.running_var"); }
+static void m_missing_fc (ModelBuilder *mb) { mb_remove (mb, "fc.bias"); }
+static void m_missing_spatial (ModelBuilder *mb) { mb_remove (mb, "layer1.0.cbam.spatial.conv.weight"); }
+static void
+m_wrong_shape (ModelBuilder *mb)
+{
+  mb_tensor (mb, "layer1.0.conv1.weight", 4, (int64_t[]) { 4, 4, 5, 5 }, NULL,
+             -1, 1);
+}
+static void
+m_wrong_ndim (ModelBuilder *mb)
+{
+  mb_tensor (mb, "fc.weight", 1, (int64_t[]) { 24 }, NULL, -1, 1);
+}
+static void
+m_mlp_mismatch (ModelBuilder *mb)
+{
+  mb_tensor (mb, "layer1.0.cbam.mlp2.weight", 2, (int64_t[]) { 4, 3 }, NULL,
+             -1, 1);
+}
+static void
+m_extra (ModelBuilder *mb)
+{
+  mb_tensor (mb, "layer9.0.conv1.weight", 1, (int64_t[]) { 2 }, NULL, 0, 1);
+}
+static void m_nan (ModelBuilder *mb) { mb_poke (mb, "layer1.0.conv2.weight", 5, NAN); }
+static void m_inf (ModelBuilder *mb) { mb_poke (mb, "fc.bias", 1, INFINITY); }
+static void m_neg_var (ModelBuilder *mb) { mb_poke (mb, "stem.bn.running_var", 2, -1.0f); }
+static void m_labels_count (ModelBuilder *mb) { mb_meta (mb, "labels", "[\"a\",\"b\"]"); }
+static void m_labels_type (ModelBuilder *mb) { mb_meta (mb, "labels", "[\"a\",2,\"c\"]"); }
+static void m_labels_json (ModelBuilder *mb) { mb_meta (mb, "labels", "{\"a\":1}"); }
+static void m_pre_json (ModelBuilder *mb) { mb_meta (mb, "preprocess", "nope"); }
+static void m_pre_std (ModelBuilder *mb) { mb_meta (mb, "preprocess", "{\"std\":[0.2,0,0.2]}"); }
+static void m_pre_mean (ModelBuilder *mb) { mb_meta (mb, "preprocess", "{\"mean\":[0.2,0.2]}"); }
+static void m_pre_width (ModelBuilder *mb) { mb_meta (mb, "preprocess", "{\"width\":0}"); }
+static void m_pre_color (ModelBuilder *mb) { mb_meta (mb, "preprocess", "{\"color\":\"YUV\"}"); }
+static void m_pre_resize (ModelBuilder *mb) { mb_meta (mb, "preprocess", "{\"resize\":\"zoom\"}"); }
+
+typedef struct {
+  const char *what;
+  Mutator mutate;
+  const char *from, *to;   /* for m_arch_sub */
+  const char *needle;      /* the message must contain this */
+} Bad;
+
+static const Bad bad[] = {
+  { "no format tag", m_no_format, NULL, NULL, "'format' is missing" },
+  { "another format", m_bad_format, NULL, NULL, "'format' is 'onnx'" },
+  { "a future format version", m_version, NULL, NULL, "format_version '2'" },
+  { "no architecture", m_no_arch, NULL, NULL, "no 'architecture'" },
+  { "architecture not JSON", m_arch_json, NULL, NULL, "'architecture' is not valid JSON" },
+  { "architecture not an object", m_arch_array, NULL, NULL, "'architecture' must be a JSON object" },
+  { "unknown family", m_arch_sub, "\"resnet\"", "\"vit\"", "'family' is 'vit'" },
+  { "unknown block", m_arch_sub, "\"basic\"", "\"dense\"", "'block' is 'dense'" },
+  { "zero depth stage", m_arch_sub, "[1,1]", "[1,0]", "'layers'[1]" },
+  { "absurd depth", m_arch_sub, "[1,1]", "[1,100000]", "'layers'[1]" },
+  { "five stages", m_arch_sub, "[1,1],\"widths\":[4,8]", "[1,1,1,1,1],\"widths\":[4,8,8,8,8]", "'layers' must have 1 to 4" },
+  { "no stages", m_arch_sub, "[1,1]", "[]", "'layers' must have 1 to 4" },
+  { "layers/widths disagree", m_arch_sub, "[4,8]", "[4,8,16]", "'widths' has 3" },
+  { "zero width", m_arch_sub, "[4,8]", "[4,0]", "'widths'[1]" },
+  { "absurd width", m_arch_sub, "[4,8]", "[4,1000000]", "'widths'[1]" },
+  { "width as string", m_arch_sub, "[4,8]", "[4,\"8\"]", "'widths'[1]" },
+  { "missing num_classes", m_arch_sub, ",\"num_classes\":3", "", "missing 'num_classes'" },
+  { "zero classes", m_arch_sub, "\"num_classes\":3", "\"num_classes\":0", "'num_classes' must be" },
+  { "classes contradict fc", m_arch_sub, "\"num_classes\":3", "\"num_classes\":5", "'fc.weight' has shape [3, 8], expected [5, 8]" },
+  { "attention contradicts tensors", m_arch_sub, "\"cbam\"", "\"se\"", "missing tensor 'layer1.0.se.fc1.weight'" },
+  { "attention none with gate tensors", m_arch_sub, "\"cbam\"", "\"none\"", "is not used by the declared architecture" },
+  { "unknown attention", m_arch_sub, "\"cbam\"", "\"transformer\"", "'attention' is 'transformer'" },
+  { "even spatial kernel", m_arch_sub, "\"spatial_kernel\":7", "\"spatial_kernel\":6", "must be odd" },
+  { "stem width contradicts tensors", m_arch_sub, "\"stem_width\":4", "\"stem_width\":5", "'stem.conv.weight' has shape" },
+  { "bad stem pool", m_arch_sub, "\"pad\":1", "\"pad\":3", "stem_pool: 'pad'" },
+  { "negative eps", m_arch_sub, "1e-5", "-1", "'bn_eps'" },
+  { "stn not an object", m_arch_sub, ",\"bn_eps\":1e-5", ",\"bn_eps\":1e-5,\"stn\":5", "'stn' must be an object" },
+  { "stn without theta", m_arch_sub, ",\"bn_eps\":1e-5", ",\"bn_eps\":1e-5,\"stn\":{\"layers\":[{\"type\":\"relu\"}]}", "must end in 6 values" },
+  { "missing conv weight", m_missing_tensor, NULL, NULL, "missing tensor 'layer2.0.conv2.weight'" },
+  { "missing BN statistic", m_missing_bn, NULL, NULL, "missing tensor 'layer1.0.bn1.running_var'" },
+  { "missing fc bias", m_missing_fc, NULL, NULL, "missing tensor 'fc.bias'" },
+  { "missing spatial gate", m_missing_spatial, NULL, NULL, "missing tensor 'layer1.0.cbam.spatial.conv.weight'" },
+  { "wrong kernel size", m_wrong_shape, NULL, NULL, "'layer1.0.conv1.weight' has shape [4, 4, 5, 5], expected [4, 4, 3, 3]" },
+  { "wrong rank", m_wrong_ndim, NULL, NULL, "'fc.weight' has shape [24]" },
+  { "gate MLP widths disagree", m_mlp_mismatch, NULL, NULL, "'layer1.0.cbam.mlp2.weight' has shape [4, 3], expected [4, 2]" },
+  { "unused tensor", m_extra, NULL, NULL, "'layer9.0.conv1.weight' is not used" },
+  { "NaN weight", m_nan, NULL, NULL, "'layer1.0.conv2.weight' holds a non-finite value (nan) at element 5" },
+  { "Inf bias", m_inf, NULL, NULL, "'fc.bias' holds a non-finite value (inf)" },
+  { "negative running_var", m_neg_var, NULL, NULL, "'stem.bn.running_var' is negative" },
+  { "label count", m_labels_count, NULL, NULL, "'labels' has 2 entries but the model has 3 classes" },
+  { "label not a string", m_labels_type, NULL, NULL, "'labels'[1] is not a string" },
+  { "labels not an array", m_labels_json, NULL, NULL, "'labels' must be a JSON array" },
+  { "preprocess not JSON", m_pre_json, NULL, NULL, "'preprocess' is not valid JSON" },
+  { "zero std", m_pre_std, NULL, NULL, "'std'[1]" },
+  { "two means", m_pre_mean, NULL, NULL, "'mean' must be an array of 3" },
+  { "zero input width", m_pre_width, NULL, NULL, "'width' must be an integer" },
+  { "unknown colour order", m_pre_color, NULL, NULL, "'color' is 'YUV'" },
+  { "unknown resize", m_pre_resize, NULL, NULL, "'resize' is 'zoom'" },
+};
+
+static bool
+rejects (const Bad *b)
+{
+  ModelBuilder *mb = mb_new ();
+  TinySpec s = tiny_spec_default ();
+  mb_tiny (mb, &s);
+  arch_from = b->from;
+  arch_to = b->to;
+  b->mutate (mb);
+  char err[1024] = "";
+  AttnModel *m = load (mb, err, sizeof err);
+  mb_free (mb);
+  bool ok = m == NULL && strstr (err, b->needle) != NULL
+      && strstr (err, "tiny.safetensors") != NULL;
+  if (!ok)
+    printf ("# expected an error with \"%s\", got: %s\n", b->needle,
+            m ? "(loaded)" : err);
+  attn_model_unref (m);
+  return ok;
+}
+
+static bool
+test_shared (void)
+{
+  ModelBuilder *mb = mb_new ();
+  TinySpec s = tiny_spec_default ();
+  mb_tiny (mb, &s);
+  char *path = mb_write_tmp (mb);
+  mb_free (mb);
+  char err[512];
+  AttnModel *a = attn_model_open_shared (path, err, sizeof err);
+  AttnModel *b = attn_model_open_shared (path, err, sizeof err);
+  AttnModel *c = attn_model_load (path, err, sizeof err);
+  bool ok = a && a == b && c && c != a && strcmp (a->path, path) == 0;
+  /* a net holds its own reference: the model outlives both unrefs */
+  AttnNet *net = attn_net_new (a, 32, 32, err, sizeof err);
+  attn_model_unref (a);
+  attn_model_unref (b);
+  ok &= net != NULL;
+  if (net) {
+    attn_net_forward (net);
+    ok &= isfinite (attn_net_logits (net)[0]);
+    attn_net_free (net);
+  }
+  attn_model_unref (c);
+  ok &= attn_model_open_shared ("/nonexistent.safetensors", err, sizeof err)
+      == NULL && strstr (err, "/nonexistent.safetensors: cannot open");
+  g_unlink (path);
+  g_free (path);
+  return ok;
+}
+
+static bool
+test_plan_errors (void)
+{
+  ModelBuilder *mb = mb_new ();
+  TinySpec s = tiny_spec_default ();
+  s.stn = true;
+  mb_tiny (mb, &s);
+  char err[512] = "";
+  AttnModel *m = load (mb, err, sizeof err);
+  mb_free (mb);
+  if (!m) {
+    printf ("# %s\n", err);
+    return false;
+  }
+  bool ok = attn_net_new (m, 40, 32, err, sizeof err) == NULL
+      && strstr (err, "this model runs at 32×32");
+  ok &= attn_net_new (m, 0, 32, err, sizeof err) == NULL
+      && strstr (err, "outside 1..");
+  ok &= attn_net_new (m, 32, 100000, err, sizeof err) == NULL;
+  AttnNet *net = attn_net_new (m, 32, 32, err, sizeof err);
+  ok &= net != NULL;
+  attn_net_free (net);
+  attn_model_unref (m);
+  return ok;
+}
+
+int
+main (int argc, char **argv)
+{
+  TinySpec s = tiny_spec_default ();
+  test_case ("basic cbam at 32x32", runs (&s, 32, 32));
+  test_case ("basic cbam at odd 37x29", runs (&s, 37, 29));
+  test_case ("basic cbam at 1x1", runs (&s, 1, 1));
+  s.attention = "se";
+  test_case ("basic se", runs (&s, 32, 32));
+  s.attention = "none";
+  test_case ("basic plain", runs (&s, 24, 40));
+  s = tiny_spec_default ();
+  s.block = "bottleneck";
+  s.n_stages = 3;
+  s.layers[0] = 2; s.layers[1] = 1; s.layers[2] = 2;
+  s.widths[0] = 2; s.widths[1] = 4; s.widths[2] = 4;
+  test_case ("bottleneck cbam 3 stages", runs (&s, 33, 31));
+  s.stride_1x1 = true;
+  s.cadene_pool = true;
+  s.attention = "se";
+  test_case ("bottleneck se, stride on 1x1, ceil-mode stem pool",
+             runs (&s, 35, 35));
+  s = tiny_spec_default ();
+  s.stn = true;
+  test_case ("basic cbam with an STN front end", runs (&s, 32, 32));
+
+  for (size_t i = 0; i < G_N_ELEMENTS (bad); i++) {
+    char name[160];
+    snprintf (name, sizeof name, "rejects %s", bad[i].what);
+    test_case (name, rejects (&bad[i]));
+  }
+  test_case ("shared cache returns one model per file; nets hold references",
+             test_shared ());
+  test_case ("planning rejects sizes the model cannot run at",
+             test_plan_errors ());
+  return test_done ();
+}
