@@ -1,0 +1,92 @@
+/* region.c — see region.h. */
+#include "region.h"
+
+#include <math.h>
+#include <string.h>
+
+int
+region_scratch_ints (int w, int h)
+{
+  return 2 * w * h;           /* visited flags + the flood-fill stack */
+}
+
+void
+region_find (AttnRegion *r, const float *map, int w, int h, float threshold,
+             int *scratch)
+{
+  int n = w * h, best = -1;
+  float lo = INFINITY, hi = -INFINITY;
+  for (int i = 0; i < n; i++) {
+    if (isnan (map[i]))
+      continue;                /* NaN never wins and never joins */
+    if (map[i] > hi) {
+      hi = map[i];
+      best = i;
+    }
+    lo = map[i] < lo ? map[i] : lo;
+  }
+  if (best < 0) {              /* nothing but NaN */
+    *r = (AttnRegion) { w / 2.0f, h / 2.0f, 0.0f, 0, 0, w, h, 0.0f, n };
+    return;
+  }
+  int by = best / w, bx = best % w;
+  if (!(hi > lo)) {            /* flat: no place stands out */
+    *r = (AttnRegion) { w / 2.0f, h / 2.0f, hi, 0, 0, w, h, hi, n };
+    return;
+  }
+  float cut = lo + threshold * (hi - lo);
+
+  /* flood fill from the peak over cells >= cut */
+  int *seen = scratch, *stack = scratch + n, top = 0;
+  memset (seen, 0, sizeof (int) * n);
+  stack[top++] = best;
+  seen[best] = 1;
+  int x0 = bx, x1 = bx + 1, y0 = by, y1 = by + 1, cells = 0;
+  double sum = 0;
+  while (top > 0) {
+    int i = stack[--top], y = i / w, x = i % w;
+    cells++;
+    sum += map[i];
+    x0 = x < x0 ? x : x0;
+    x1 = x + 1 > x1 ? x + 1 : x1;
+    y0 = y < y0 ? y : y0;
+    y1 = y + 1 > y1 ? y + 1 : y1;
+    for (int dy = -1; dy <= 1; dy++)
+      for (int dx = -1; dx <= 1; dx++) {
+        int yy = y + dy, xx = x + dx;
+        if (yy < 0 || yy >= h || xx < 0 || xx >= w)
+          continue;
+        int j = yy * w + xx;
+        if (!seen[j] && map[j] >= cut) {
+          seen[j] = 1;
+          stack[top++] = j;
+        }
+      }
+  }
+
+  /* peak to sub-cell precision: centroid of the 3×3 neighbourhood weighted
+   * by how far each cell rises above the cut */
+  double wx = 0, wy = 0, ws = 0;
+  for (int dy = -1; dy <= 1; dy++)
+    for (int dx = -1; dx <= 1; dx++) {
+      int yy = by + dy, xx = bx + dx;
+      if (yy < 0 || yy >= h || xx < 0 || xx >= w)
+        continue;
+      double v = map[yy * w + xx] - cut;
+      if (v <= 0)
+        continue;
+      wx += v * (xx + 0.5);
+      wy += v * (yy + 0.5);
+      ws += v;
+    }
+  /* threshold 1: nothing rises above the cut but the peak itself */
+  r->peak_x = ws > 0 ? (float) (wx / ws) : bx + 0.5f;
+  r->peak_y = ws > 0 ? (float) (wy / ws) : by + 0.5f;
+  r->peak = hi;
+  r->x0 = x0;
+  r->x1 = x1;
+  r->y0 = y0;
+  r->y1 = y1;
+  r->cells = cells;
+  r->score = (float) (sum / cells);
+}

@@ -1,0 +1,520 @@
+/* test_attentioninfer.c — the inference element through GstHarness and real
+ * pipelines, on small models built by tests/models/model_builder.c: every
+ * input format and odd sizes, the meta's contents, stale results with
+ * inference-interval, roi and scale modes, properties changed while PLAYING
+ * (a model swap included), asynchronous mode, latency, metas surviving
+ * videoscale, and errors for missing, corrupt and mismatched models. */
+#include <gst/attention/attention-meta.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/video/video.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "model_builder.h"
+
+static gchar *model_a;          /* basic CBAM, 2 blocks, 3 classes, 32×32 */
+static gchar *model_b;          /* bottleneck CBAM, 5 classes, "tiny-b" */
+
+static gchar *
+write_model (const TinySpec *s, const gchar *name)
+{
+  ModelBuilder *mb = mb_new ();
+  mb_tiny (mb, s);
+  mb_meta (mb, "name", name);
+  gchar *path = mb_write_tmp (mb);
+  mb_free (mb);
+  return path;
+}
+
+static void
+models_setup (void)
+{
+  TinySpec a = tiny_spec_default ();
+  model_a = write_model (&a, "tiny-a");
+  TinySpec b = tiny_spec_default ();
+  b.block = "bottleneck";
+  b.num_classes = 5;
+  b.widths[0] = 2;
+  b.widths[1] = 4;
+  b.input = 24;
+  model_b = write_model (&b, "tiny-b");
+}
+
+static void
+models_teardown (void)
+{
+  g_unlink (model_a);
+  g_unlink (model_b);
+  g_clear_pointer (&model_a, g_free);
+  g_clear_pointer (&model_b, g_free);
+}
+
+static GstHarness *
+infer_harness (const gchar *props, const gchar *caps)
+{
+  gchar *desc = g_strdup_printf ("attentioninfer model=%s mode=sync %s",
+      model_a, props ? props : "");
+  GstHarness *h = gst_harness_new_parse (desc);
+  g_free (desc);
+  gst_harness_set_src_caps_str (h, caps);
+  return h;
+}
+
+/* A frame of random bytes of the size the caps need. */
+static GstBuffer *
+random_frame (GstHarness *h, const GstVideoInfo *info, guint32 seed)
+{
+  GstBuffer *buf = gst_harness_create_buffer (h, GST_VIDEO_INFO_SIZE (info));
+  GstMapInfo map;
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  GRand *r = g_rand_new_with_seed (seed);
+  for (gsize i = 0; i < map.size; i++)
+    map.data[i] = (guint8) g_rand_int_range (r, 0, 256);
+  g_rand_free (r);
+  gst_buffer_unmap (buf, &map);
+  return buf;
+}
+
+static void
+check_meta (GstBuffer *out, guint want_classes, guint want_maps)
+{
+  GstAttentionMeta *m = gst_buffer_get_attention_meta (out);
+  fail_unless (m != NULL, "no attention meta");
+  fail_unless_equals_int (m->n_classes, want_classes);
+  float sum = 0;
+  for (guint i = 0; i < m->n_classes; i++) {
+    fail_unless (m->classes[i].score >= 0 && m->classes[i].score <= 1);
+    fail_unless (m->classes[i].label != NULL);
+    if (i > 0)
+      fail_unless (m->classes[i].score <= m->classes[i - 1].score,
+          "classes not sorted");
+    sum += m->classes[i].score;
+  }
+  fail_unless (sum <= 1.0001f);
+  fail_unless_equals_int (m->n_maps, want_maps);
+  for (guint i = 0; i < m->n_maps; i++) {
+    const GstAttentionMap *map = &m->maps[i];
+    fail_unless (map->width > 0 && map->height > 0 && map->name);
+    for (guint j = 0; j < map->width * map->height; j++)
+      fail_unless (map->data[j] >= 0 && map->data[j] <= 1, "map value %f",
+          map->data[j]);
+  }
+  fail_unless (gst_attention_meta_get_map (m, NULL) == &m->maps[m->n_maps - 1]);
+  fail_unless (m->inference_ns > 0);
+  fail_unless_equals_string (m->model, "tiny-a");
+  fail_unless (m->has_region);
+  const GstAttentionRegion *r = &m->region;
+  fail_unless (r->x >= 0 && r->y >= 0 && r->w > 0 && r->h > 0
+      && r->x + r->w <= 1.0001f && r->y + r->h <= 1.0001f);
+  fail_unless (r->peak_x >= r->x && r->peak_x <= r->x + r->w);
+  fail_unless (r->peak >= 0 && r->peak <= 1 && r->score <= r->peak + 1e-6f);
+}
+
+GST_START_TEST (test_formats_and_sizes)
+{
+  static const gchar *formats[] = { "RGB", "BGR", "RGBx", "BGRx", "xRGB",
+    "xBGR", "RGBA", "BGRA", "ARGB", "ABGR", "I420", "NV12", "GRAY8"
+  };
+  static const gint sizes[][2] = { {1, 1}, {3, 7}, {64, 48}, {1920, 1080} };
+  for (guint f = 0; f < G_N_ELEMENTS (formats); f++)
+    for (guint s = 0; s < G_N_ELEMENTS (sizes); s++) {
+      gchar *caps = g_strdup_printf ("video/x-raw,format=%s,width=%d,"
+          "height=%d,framerate=30/1", formats[f], sizes[s][0], sizes[s][1]);
+      GstHarness *h = infer_harness (NULL, caps);
+      GstVideoInfo info;
+      GstCaps *c = gst_caps_from_string (caps);
+      gst_video_info_from_caps (&info, c);
+      gst_caps_unref (c);
+      GstBuffer *in = random_frame (h, &info, f * 10 + s);
+      GstMemory *mem = gst_buffer_peek_memory (in, 0);
+      GstMapInfo map;
+      gst_buffer_map (in, &map, GST_MAP_READ);
+      guint8 *before = g_memdup2 (map.data, map.size);
+      gsize size = map.size;
+      gst_buffer_unmap (in, &map);
+
+      GstBuffer *out = gst_harness_push_and_pull (h, in);
+      fail_unless (out != NULL);
+      /* passthrough: same memory, same pixels */
+      fail_unless (gst_buffer_peek_memory (out, 0) == mem, "pixels copied");
+      gst_buffer_map (out, &map, GST_MAP_READ);
+      fail_unless (map.size == size && memcmp (map.data, before, size) == 0,
+          "pixels changed (%s %dx%d)", formats[f], sizes[s][0], sizes[s][1]);
+      gst_buffer_unmap (out, &map);
+      check_meta (out, 3, 2);
+      GstAttentionMeta *m = gst_buffer_get_attention_meta (out);
+      fail_unless (!m->stale && m->frame == 0);
+      /* stretch: the maps cover the whole frame */
+      fail_unless (m->maps[0].x == 0 && m->maps[0].y == 0
+          && m->maps[0].w == 1 && m->maps[0].h == 1);
+      GstVideoRegionOfInterestMeta *roi =
+          gst_buffer_get_video_region_of_interest_meta (out);
+      fail_unless (roi != NULL);
+      fail_unless (roi->roi_type == g_quark_from_string ("attention"));
+      fail_unless (roi->x + roi->w <= (guint) sizes[s][0]
+          && roi->y + roi->h <= (guint) sizes[s][1] && roi->w > 0);
+      GstStructure *p = gst_video_region_of_interest_meta_get_param (roi,
+          "attention");
+      fail_unless (p && gst_structure_has_field (p, "peak-x")
+          && gst_structure_has_field (p, "label"));
+      g_free (before);
+      gst_buffer_unref (out);
+      gst_harness_teardown (h);
+      g_free (caps);
+    }
+}
+
+GST_END_TEST;
+
+static const gchar *caps_64x48 =
+    "video/x-raw,format=RGB,width=64,height=48,framerate=30/1";
+
+GST_START_TEST (test_interval_marks_stale)
+{
+  GstHarness *h = infer_harness ("inference-interval=3", caps_64x48);
+  GstVideoInfo info;
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 48);
+  for (guint i = 0; i < 7; i++) {
+    GstBuffer *out = gst_harness_push_and_pull (h, random_frame (h, &info, i));
+    GstAttentionMeta *m = gst_buffer_get_attention_meta (out);
+    fail_unless (m != NULL);
+    fail_unless_equals_int (m->stale, i % 3 != 0);
+    fail_unless_equals_uint64 (m->frame, i - i % 3);
+    gst_buffer_unref (out);
+  }
+  guint64 n;
+  g_object_get (h->element, "inferences", &n, NULL);
+  fail_unless_equals_uint64 (n, 3);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* The attentioninfer element inside a harness made by gst_harness_new_parse. */
+static GstElement *
+infer_of (GstHarness *h)
+{
+  GstElement *e = gst_bin_get_by_name (GST_BIN (h->element), "attentioninfer0");
+  if (!e) {
+    GstIterator *it = gst_bin_iterate_elements (GST_BIN (h->element));
+    GValue v = G_VALUE_INIT;
+    while (gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
+      GstElement *x = g_value_get_object (&v);
+      if (g_str_has_prefix (GST_OBJECT_NAME (x), "attentioninfer"))
+        e = gst_object_ref (x);
+      g_value_reset (&v);
+    }
+    g_value_unset (&v);
+    gst_iterator_free (it);
+  }
+  return e;
+}
+
+GST_START_TEST (test_properties_while_playing)
+{
+  GstHarness *h = infer_harness (NULL, caps_64x48);
+  GstElement *e = infer_of (h);
+  GstVideoInfo info;
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 48);
+  GstBus *bus = gst_bus_new ();
+  gst_element_set_bus (h->element, bus);
+
+  GstBuffer *out = gst_harness_push_and_pull (h, random_frame (h, &info, 1));
+  check_meta (out, 3, 2);
+  gst_buffer_unref (out);
+
+  g_object_set (e, "top-k", 1, "channel-weights", TRUE, "roi", "16,8,32,24",
+      NULL);
+  out = gst_harness_push_and_pull (h, random_frame (h, &info, 2));
+  GstAttentionMeta *m = gst_buffer_get_attention_meta (out);
+  fail_unless_equals_int (m->n_classes, 1);
+  fail_unless_equals_int (m->n_channels, 8);
+  for (guint i = 0; i < m->n_channels; i++)
+    fail_unless (m->channels[i] >= 0 && m->channels[i] <= 1);
+  fail_unless (fabsf (m->maps[0].x - 0.25f) < 1e-6f
+      && fabsf (m->maps[0].y - 1.0f / 6) < 1e-6f
+      && fabsf (m->maps[0].w - 0.5f) < 1e-6f
+      && fabsf (m->maps[0].h - 0.5f) < 1e-6f);
+  /* the region lies inside the analysed roi */
+  fail_unless (m->region.x >= 0.25f - 1e-6f && m->region.x + m->region.w
+      <= 0.75f + 1e-6f);
+  gst_buffer_unref (out);
+
+  g_object_set (e, "roi", "", "scale-mode", 2 /* letterbox */ , NULL);
+  out = gst_harness_push_and_pull (h, random_frame (h, &info, 3));
+  m = gst_buffer_get_attention_meta (out);
+  /* 64×48 into a square: the area is 64×64, 8 rows of padding above */
+  fail_unless (fabsf (m->maps[0].y + 1.0f / 6) < 1e-6f
+      && fabsf (m->maps[0].h - 4.0f / 3) < 1e-6f && m->maps[0].w == 1);
+  gst_buffer_unref (out);
+
+  /* swap the model while playing */
+  g_object_set (e, "model", model_b, "top-k", 10, NULL);
+  out = gst_harness_push_and_pull (h, random_frame (h, &info, 4));
+  m = gst_buffer_get_attention_meta (out);
+  fail_unless_equals_string (m->model, "tiny-b");
+  fail_unless_equals_int (m->n_classes, 5);
+  fail_unless_equals_int (m->n_maps, 2);
+  gst_buffer_unref (out);
+  gchar *name;
+  g_object_get (e, "model-name", &name, NULL);
+  fail_unless_equals_string (name, "tiny-b");
+  g_free (name);
+
+  /* a broken model while playing: a warning, and the current model stays */
+  g_object_set (e, "model", "/nonexistent/model.safetensors", NULL);
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL, "no warning for a bad model");
+  GError *err = NULL;
+  gchar *dbg = NULL;
+  gst_message_parse_warning (msg, &err, &dbg);
+  fail_unless (strstr (err->message, "/nonexistent/model.safetensors"));
+  fail_unless (strstr (dbg, "cannot open"));
+  g_error_free (err);
+  g_free (dbg);
+  gst_message_unref (msg);
+  out = gst_harness_push_and_pull (h, random_frame (h, &info, 5));
+  m = gst_buffer_get_attention_meta (out);
+  fail_unless_equals_string (m->model, "tiny-b");
+  gst_buffer_unref (out);
+
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (e);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_async_mode)
+{
+  gchar *desc = g_strdup_printf ("attentioninfer model=%s mode=async",
+      model_a);
+  GstHarness *h = gst_harness_new_parse (desc);
+  g_free (desc);
+  gst_harness_set_src_caps_str (h, caps_64x48);
+  GstVideoInfo info;
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 48);
+  guint fresh = 0;
+  for (guint i = 0; i < 20; i++) {
+    GstBuffer *out = gst_harness_push_and_pull (h, random_frame (h, &info, i));
+    GstAttentionMeta *m = gst_buffer_get_attention_meta (out);
+    /* the first frame waits for its result; later ones never wait */
+    fail_unless (m != NULL, "frame %u has no meta", i);
+    fail_unless (m->frame <= i);
+    fail_unless_equals_int (m->stale, m->frame != i);
+    fresh += !m->stale;
+    if (i == 0)
+      fail_unless (!m->stale);
+    gst_buffer_unref (out);
+  }
+  guint64 n;
+  g_object_get (h->element, "inferences", &n, NULL);
+  fail_unless (n >= 1 && n <= 20);
+  fail_unless (fresh >= 1);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_latency)
+{
+  GstHarness *h = infer_harness (NULL, caps_64x48);
+  /* sync: one inference of latency (measured on the warm-up pass) */
+  GstClockTime lat = gst_harness_query_latency (h);
+  fail_unless (lat > 0 && lat < GST_SECOND, "latency %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (lat));
+  gst_harness_teardown (h);
+
+  gchar *desc = g_strdup_printf ("attentioninfer model=%s mode=async",
+      model_a);
+  h = gst_harness_new_parse (desc);
+  g_free (desc);
+  gst_harness_set_src_caps_str (h, caps_64x48);
+  fail_unless_equals_uint64 (gst_harness_query_latency (h), 0);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_meta_survives_videoscale)
+{
+  gchar *desc = g_strdup_printf ("attentioninfer model=%s mode=sync ! "
+      "videoscale ! video/x-raw,width=128,height=96", model_a);
+  GstHarness *h = gst_harness_new_parse (desc);
+  g_free (desc);
+  gst_harness_set_src_caps_str (h, caps_64x48);
+  GstVideoInfo info;
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 48);
+  GstBuffer *out = gst_harness_push_and_pull (h, random_frame (h, &info, 9));
+  GstAttentionMeta *m = gst_buffer_get_attention_meta (out);
+  fail_unless (m != NULL, "meta lost in videoscale");
+  check_meta (out, 3, 2);
+  GstVideoRegionOfInterestMeta *roi =
+      gst_buffer_get_video_region_of_interest_meta (out);
+  fail_unless (roi != NULL);
+  gint x, y, w, hh;
+  gst_attention_meta_get_region_pixels (m, 128, 96, &x, &y, &w, &hh);
+  /* the ROI meta was scaled by videoscale; ours is frame-normalised */
+  fail_unless (abs ((gint) roi->x - x) <= 2 && abs ((gint) roi->w - w) <= 2
+      && abs ((gint) roi->y - y) <= 2 && abs ((gint) roi->h - hh) <= 2,
+      "roi %u,%u %ux%u vs %d,%d %dx%d", roi->x, roi->y, roi->w, roi->h, x, y,
+      w, hh);
+  /* a copy keeps the meta and shares the result */
+  GstBuffer *copy = gst_buffer_copy (out);
+  GstAttentionMeta *mc = gst_buffer_get_attention_meta (copy);
+  fail_unless (mc && mc->maps == m->maps && mc->frame == m->frame);
+  gst_buffer_unref (copy);
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Runs `desc` to EOS or error; returns the error message (g_free) or NULL. */
+static gchar *
+run_pipeline (const gchar *desc, gchar **debug)
+{
+  GError *perr = NULL;
+  GstElement *p = gst_parse_launch (desc, &perr);
+  fail_unless (p != NULL && perr == NULL);
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus (p);
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "pipeline timed out");
+  gchar *text = NULL;
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+    GError *err;
+    gst_message_parse_error (msg, &err, debug);
+    text = g_strdup (err->message);
+    g_error_free (err);
+  }
+  gst_message_unref (msg);
+  gst_object_unref (bus);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (p);
+  return text;
+}
+
+static void
+expect_model_error (const gchar *path, const gchar *in_debug)
+{
+  gchar *desc = g_strdup_printf ("videotestsrc num-buffers=2 ! "
+      "attentioninfer model=\"%s\" ! fakesink", path);
+  gchar *debug = NULL;
+  gchar *msg = run_pipeline (desc, &debug);
+  fail_unless (msg != NULL, "no error for %s", path);
+  fail_unless (strstr (msg, "Could not load the model") && strstr (msg, path),
+      "message: %s", msg);
+  fail_unless (debug && strstr (debug, in_debug), "debug: %s", debug);
+  g_free (msg);
+  g_free (debug);
+  g_free (desc);
+}
+
+GST_START_TEST (test_model_errors)
+{
+  expect_model_error ("/nonexistent/model.safetensors", "cannot open");
+
+  gchar *corrupt = NULL;
+  gint fd = g_file_open_tmp ("attn-corrupt-XXXXXX.safetensors", &corrupt, NULL);
+  const gchar junk[] = "\x10\x00\x00\x00\x00\x00\x00\x00{\"a\": [1, 2, 3";
+  fail_unless (write (fd, junk, sizeof junk - 1) == sizeof junk - 1);
+  close (fd);
+  expect_model_error (corrupt, "not valid JSON");
+  g_unlink (corrupt);
+  g_free (corrupt);
+
+  ModelBuilder *mb = mb_new ();
+  TinySpec s = tiny_spec_default ();
+  mb_tiny (mb, &s);
+  mb_remove (mb, "layer2.0.cbam.spatial.bn.running_var");
+  gchar *mismatched = mb_write_tmp (mb);
+  mb_free (mb);
+  expect_model_error (mismatched,
+      "missing tensor 'layer2.0.cbam.spatial.bn.running_var'");
+  g_unlink (mismatched);
+  g_free (mismatched);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_state_cycles)
+{
+  gchar *desc = g_strdup_printf ("videotestsrc is-live=true ! "
+      "video/x-raw,width=64,height=48 ! attentioninfer model=%s ! fakesink "
+      "sync=false", model_a);
+  GstElement *p = gst_parse_launch (desc, NULL);
+  g_free (desc);
+  static const GstState seq[] = { GST_STATE_READY, GST_STATE_PAUSED,
+    GST_STATE_PLAYING, GST_STATE_PAUSED, GST_STATE_PLAYING, GST_STATE_NULL,
+    GST_STATE_PLAYING, GST_STATE_READY, GST_STATE_PLAYING, GST_STATE_NULL
+  };
+  for (guint round = 0; round < 10; round++)
+    for (guint i = 0; i < G_N_ELEMENTS (seq); i++) {
+      GstStateChangeReturn r = gst_element_set_state (p, seq[i]);
+      fail_if (r == GST_STATE_CHANGE_FAILURE);
+      if (seq[i] == GST_STATE_PLAYING)
+        g_usleep (2000);
+    }
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (p);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_eos_before_buffers_and_shared_models)
+{
+  /* two elements on one file share one loaded model; EOS with no buffer */
+  gchar *desc = g_strdup_printf ("videotestsrc num-buffers=0 ! tee name=t "
+      "t. ! queue ! attentioninfer model=%s ! fakesink "
+      "t. ! queue ! attentioninfer model=%s ! fakesink", model_a, model_a);
+  gchar *debug = NULL;
+  gchar *msg = run_pipeline (desc, &debug);
+  fail_unless (msg == NULL, "error: %s (%s)", msg, debug);
+  g_free (desc);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_default_model_path)
+{
+  g_setenv ("GST_ATTENTION_DEFAULT_MODEL", model_a, TRUE);
+  GstHarness *h = gst_harness_new_parse ("attentioninfer mode=sync");
+  gst_harness_set_src_caps_str (h, caps_64x48);
+  GstVideoInfo info;
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 48);
+  GstBuffer *out = gst_harness_push_and_pull (h, random_frame (h, &info, 1));
+  check_meta (out, 3, 2);
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+  g_unsetenv ("GST_ATTENTION_DEFAULT_MODEL");
+}
+
+GST_END_TEST;
+
+static Suite *
+attentioninfer_suite (void)
+{
+  Suite *s = suite_create ("attentioninfer");
+  TCase *tc = tcase_create ("general");
+  tcase_add_unchecked_fixture (tc, models_setup, models_teardown);
+  tcase_set_timeout (tc, 300);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_formats_and_sizes);
+  tcase_add_test (tc, test_interval_marks_stale);
+  tcase_add_test (tc, test_properties_while_playing);
+  tcase_add_test (tc, test_async_mode);
+  tcase_add_test (tc, test_latency);
+  tcase_add_test (tc, test_meta_survives_videoscale);
+  tcase_add_test (tc, test_model_errors);
+  tcase_add_test (tc, test_state_cycles);
+  tcase_add_test (tc, test_eos_before_buffers_and_shared_models);
+  tcase_add_test (tc, test_default_model_path);
+  return s;
+}
+
+GST_CHECK_MAIN (attentioninfer);

@@ -1,0 +1,245 @@
+/* test_preprocess.c — frame → network tensor. Uniform frames in every layout
+ * must give the normalised colour exactly (checks colour conversion, channel
+ * order, mean/std); ramps must resize with half-pixel-centre bilinear weights;
+ * letterbox pads with the mean; roi and center-crop cover the right area. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "preprocess.h"
+
+static AttnPreprocess
+model_pre (int w, int h, bool bgr)
+{
+  return (AttnPreprocess) { w, h, bgr, { 0.485f, 0.456f, 0.406f },
+                            { 0.229f, 0.224f, 0.225f }, 255.0f,
+                            ATTN_RESIZE_STRETCH };
+}
+
+/* A frame of fw × fh in `layout`, every pixel the colour (r, g, b); YUV
+ * layouts get the BT.601 full-range encoding so the decode is exact. */
+typedef struct {
+  uint8_t *buf;
+  PreFrame fr;
+  PreFormat f;
+} Frame;
+
+static void
+make_uniform (Frame *fm, PreLayout layout, int fw, int fh, int r, int g, int b)
+{
+  memset (fm, 0, sizeof *fm);
+  fm->f.layout = layout;
+  int cw = (fw + 1) / 2, ch = (fh + 1) / 2;
+  /* full-range BT.601 forward transform */
+  double kr = 0.299, kb = 0.114, kg = 1 - kr - kb;
+  double Y = kr * r + kg * g + kb * b;
+  double U = 128 + (b - Y) / (2 * (1 - kb)), V = 128 + (r - Y) / (2 * (1 - kr));
+  switch (layout) {
+    case PRE_PACKED:{
+      /* xBGR-like 4-byte pixels with padding: offsets 3, 2, 1 */
+      int stride = fw * 4 + 12;
+      fm->buf = calloc ((size_t) stride * fh, 1);
+      fm->f.pixel_stride = 4;
+      fm->f.r = 3; fm->f.g = 2; fm->f.b = 1;
+      for (int y = 0; y < fh; y++)
+        for (int x = 0; x < fw; x++) {
+          uint8_t *p = fm->buf + (size_t) y * stride + x * 4;
+          p[0] = 77; p[3] = (uint8_t) r; p[2] = (uint8_t) g; p[1] = (uint8_t) b;
+        }
+      fm->fr.plane[0] = fm->buf;
+      fm->fr.stride[0] = stride;
+      break;
+    }
+    case PRE_GRAY8:
+      fm->buf = malloc ((size_t) fw * fh);
+      memset (fm->buf, r, (size_t) fw * fh);
+      fm->fr.plane[0] = fm->buf;
+      fm->fr.stride[0] = fw;
+      break;
+    case PRE_I420:
+    case PRE_NV12:{
+      size_t ysz = (size_t) fw * fh, csz = (size_t) cw * ch;
+      fm->buf = malloc (ysz + 2 * csz);
+      memset (fm->buf, (int) lround (Y), ysz);
+      fm->fr.plane[0] = fm->buf;
+      fm->fr.stride[0] = fw;
+      if (layout == PRE_I420) {
+        memset (fm->buf + ysz, (int) lround (U), csz);
+        memset (fm->buf + ysz + csz, (int) lround (V), csz);
+        fm->fr.plane[1] = fm->buf + ysz;
+        fm->fr.plane[2] = fm->buf + ysz + csz;
+        fm->fr.stride[1] = fm->fr.stride[2] = cw;
+      } else {
+        for (size_t i = 0; i < csz; i++) {
+          fm->buf[ysz + 2 * i] = (uint8_t) lround (U);
+          fm->buf[ysz + 2 * i + 1] = (uint8_t) lround (V);
+        }
+        fm->fr.plane[1] = fm->buf + ysz;
+        fm->fr.stride[1] = 2 * cw;
+      }
+      pre_format_yuv (&fm->f, (float) kr, (float) kb, true);
+      break;
+    }
+  }
+}
+
+static bool
+uniform_case (PreLayout layout, int fw, int fh, int nw, int nh, bool bgr,
+              AttnResize mode)
+{
+  int r = 200, g = 60, b = 120;
+  if (layout == PRE_GRAY8)
+    g = b = r;
+  Frame fm;
+  make_uniform (&fm, layout, fw, fh, r, g, b);
+  AttnPreprocess pre = model_pre (nw, nh, bgr);
+  PrePlan plan = { 0 };
+  bool ok = pre_plan (&plan, fw, fh, NULL, mode, &pre);
+  float *out = test_alloc ((size_t) 3 * nw * nh), *ref = test_alloc ((size_t) 3 * nw * nh);
+  if (ok)
+    pre_run (&plan, &fm.f, &fm.fr, out);
+  int rgb[3] = { r, g, b };
+  for (int c = 0; c < 3; c++) {
+    int src = bgr ? 2 - c : c;   /* tensor channel c holds this colour */
+    float v = (rgb[src] / 255.0f - pre.mean[c]) / pre.std[c];
+    for (int i = 0; i < nw * nh; i++)
+      ref[c * nw * nh + i] = v;
+  }
+  /* YUV rounding to 8 bits moves a colour by up to ~1.5 levels */
+  float tol = layout == PRE_I420 || layout == PRE_NV12 ? 2.0f / 255 / 0.224f
+      : 1e-5f;
+  ok = ok && check_close ("uniform colour", out, ref, (size_t) 3 * nw * nh, tol, 0);
+  pre_plan_clear (&plan);
+  free (fm.buf);
+  free (out);
+  free (ref);
+  return ok;
+}
+
+/* A gray horizontal ramp v(x) = x resized to nw columns: output column i is
+ * the bilinear value at source x = (i + ½)·fw/nw − ½ (clamped), averaged over
+ * sub-samples when shrinking more than 2×. */
+static bool
+ramp_case (int fw, int nw, bool vertical)
+{
+  int fh = vertical ? fw : 3, w = vertical ? 3 : fw;
+  int nh = vertical ? nw : 2, nww = vertical ? 2 : nw;
+  uint8_t *buf = malloc ((size_t) w * fh);
+  for (int y = 0; y < fh; y++)
+    for (int x = 0; x < w; x++)
+      buf[y * w + x] = (uint8_t) (vertical ? y : x);
+  PreFormat f = { .layout = PRE_GRAY8 };
+  PreFrame fr = { { buf, NULL, NULL }, { w, 0, 0 } };
+  AttnPreprocess pre = { nww, nh, false, { 0, 0, 0 }, { 1, 1, 1 }, 1.0f,
+                         ATTN_RESIZE_STRETCH };
+  PrePlan plan = { 0 };
+  pre_plan (&plan, w, fh, NULL, ATTN_RESIZE_STRETCH, &pre);
+  float *out = test_alloc ((size_t) 3 * nww * nh);
+  pre_run (&plan, &f, &fr, out);
+  double scale = (double) fw / nw;
+  int sub = scale > 2 ? (int) fmin (ceil (scale), 4) : 1;
+  bool ok = true;
+  for (int i = 0; i < nw; i++) {
+    double acc = 0;
+    for (int k = 0; k < sub; k++) {
+      double s = (i + (k + 0.5) / sub) * scale - 0.5;
+      acc += fmin (fmax (s, 0), fw - 1);
+    }
+    float want = (float) (acc / sub);
+    float got = vertical ? out[i * nww] : out[i];
+    char what[64];
+    snprintf (what, sizeof what, "ramp %d→%d column %d", fw, nw, i);
+    ok &= check_close (what, &got, &want, 1, 1e-3f, 0);
+  }
+  pre_plan_clear (&plan);
+  free (buf);
+  free (out);
+  return ok;
+}
+
+static bool
+area_case (void)
+{
+  AttnPreprocess pre = model_pre (100, 100, false);
+  PrePlan p = { 0 };
+  bool ok = true;
+  /* letterbox a 200×100 frame into a square: the area is 200×200 centred */
+  ok &= pre_plan (&p, 200, 100, NULL, ATTN_RESIZE_LETTERBOX, &pre)
+      && fabsf (p.area_x) < 1e-6f && fabsf (p.area_w - 1) < 1e-6f
+      && fabsf (p.area_y + 0.5f) < 1e-6f && fabsf (p.area_h - 2) < 1e-6f;
+  /* center-crop: 100×100 out of the middle */
+  ok &= pre_plan (&p, 200, 100, NULL, ATTN_RESIZE_CENTER_CROP, &pre)
+      && fabsf (p.area_x - 0.25f) < 1e-6f && fabsf (p.area_w - 0.5f) < 1e-6f
+      && fabsf (p.area_y) < 1e-6f && fabsf (p.area_h - 1) < 1e-6f;
+  /* roi, clipped to the frame */
+  PreRect roi = { 150, 50, 100, 100 };
+  ok &= pre_plan (&p, 200, 100, &roi, ATTN_RESIZE_STRETCH, &pre)
+      && fabsf (p.area_x - 0.75f) < 1e-6f && fabsf (p.area_w - 0.25f) < 1e-6f
+      && fabsf (p.area_y - 0.5f) < 1e-6f && fabsf (p.area_h - 0.5f) < 1e-6f;
+  /* a roi entirely outside is refused */
+  PreRect out = { 300, 10, 10, 10 };
+  ok &= !pre_plan (&p, 200, 100, &out, ATTN_RESIZE_STRETCH, &pre);
+  pre_plan_clear (&p);
+  return ok;
+}
+
+static bool
+letterbox_pads_with_mean (void)
+{
+  Frame fm;
+  make_uniform (&fm, PRE_PACKED, 40, 10, 255, 255, 255);
+  AttnPreprocess pre = model_pre (8, 8, false);
+  PrePlan p = { 0 };
+  pre_plan (&p, 40, 10, NULL, ATTN_RESIZE_LETTERBOX, &pre);
+  float out[3 * 64];
+  pre_run (&p, &fm.f, &fm.fr, out);
+  /* 40×10 into 8×8: content rows are the middle 2 (rows 3, 4) */
+  bool ok = true;
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < 8; y++)
+      for (int x = 0; x < 8; x++) {
+        float v = out[c * 64 + y * 8 + x];
+        float white = (1.0f - pre.mean[c]) / pre.std[c];
+        ok &= (y == 3 || y == 4) ? fabsf (v - white) < 1e-4f : v == 0.0f;
+      }
+  pre_plan_clear (&p);
+  free (fm.buf);
+  return ok;
+}
+
+int
+main (int argc, char **argv)
+{
+  static const struct { PreLayout l; const char *n; } layouts[] = {
+    { PRE_PACKED, "packed 4-byte" }, { PRE_GRAY8, "GRAY8" },
+    { PRE_I420, "I420" }, { PRE_NV12, "NV12" },
+  };
+  static const int sizes[][4] = {   /* frame w, h, net w, h */
+    { 1, 1, 8, 8 }, { 3, 7, 8, 6 }, { 64, 48, 32, 32 }, { 1920, 1080, 32, 24 },
+    { 33, 17, 64, 64 },
+  };
+  char name[128];
+  for (size_t l = 0; l < 4; l++)
+    for (size_t s = 0; s < 5; s++)
+      for (int bgr = 0; bgr < 2; bgr++) {
+        snprintf (name, sizeof name, "uniform %s %dx%d → %dx%d %s",
+                  layouts[l].n, sizes[s][0], sizes[s][1], sizes[s][2],
+                  sizes[s][3], bgr ? "BGR" : "RGB");
+        test_case (name, uniform_case (layouts[l].l, sizes[s][0], sizes[s][1],
+                                       sizes[s][2], sizes[s][3], bgr,
+                                       ATTN_RESIZE_STRETCH));
+      }
+  test_case ("uniform I420 letterboxed", uniform_case (PRE_I420, 64, 16, 16,
+                                                       16, false,
+                                                       ATTN_RESIZE_CENTER_CROP));
+  test_case ("ramp upsample 5→13", ramp_case (5, 13, false));
+  test_case ("ramp same size 16→16", ramp_case (16, 16, false));
+  test_case ("ramp downsample 2x 32→16", ramp_case (32, 16, false));
+  test_case ("ramp downsample 7x 224→32 (supersampled)", ramp_case (224, 32, false));
+  test_case ("vertical ramp 200→9", ramp_case (200, 9, true));
+  test_case ("areas: letterbox, center-crop, roi", area_case ());
+  test_case ("letterbox pads with the mean colour", letterbox_pads_with_mean ());
+  return test_done ();
+}
