@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model_builder.h"
 
@@ -171,27 +172,6 @@ GST_END_TEST;
 static const gchar *caps_64x48 =
     "video/x-raw,format=RGB,width=64,height=48,framerate=30/1";
 
-GST_START_TEST (test_interval_marks_stale)
-{
-  GstHarness *h = infer_harness ("inference-interval=3", caps_64x48);
-  GstVideoInfo info;
-  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 48);
-  for (guint i = 0; i < 7; i++) {
-    GstBuffer *out = gst_harness_push_and_pull (h, random_frame (h, &info, i));
-    GstAttentionMeta *m = gst_buffer_get_attention_meta (out);
-    fail_unless (m != NULL);
-    fail_unless_equals_int (m->stale, i % 3 != 0);
-    fail_unless_equals_uint64 (m->frame, i - i % 3);
-    gst_buffer_unref (out);
-  }
-  guint64 n;
-  g_object_get (h->element, "inferences", &n, NULL);
-  fail_unless_equals_uint64 (n, 3);
-  gst_harness_teardown (h);
-}
-
-GST_END_TEST;
-
 /* The attentioninfer element inside a harness made by gst_harness_new_parse. */
 static GstElement *
 infer_of (GstHarness *h)
@@ -211,6 +191,29 @@ infer_of (GstHarness *h)
   }
   return e;
 }
+
+GST_START_TEST (test_interval_marks_stale)
+{
+  GstHarness *h = infer_harness ("inference-interval=3", caps_64x48);
+  GstVideoInfo info;
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 48);
+  for (guint i = 0; i < 7; i++) {
+    GstBuffer *out = gst_harness_push_and_pull (h, random_frame (h, &info, i));
+    GstAttentionMeta *m = gst_buffer_get_attention_meta (out);
+    fail_unless (m != NULL);
+    fail_unless_equals_int (m->stale, i % 3 != 0);
+    fail_unless_equals_uint64 (m->frame, i - i % 3);
+    gst_buffer_unref (out);
+  }
+  guint64 n;
+  GstElement *e = infer_of (h);
+  g_object_get (e, "inferences", &n, NULL);
+  fail_unless_equals_uint64 (n, 3);
+  gst_object_unref (e);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
 
 GST_START_TEST (test_properties_while_playing)
 {
@@ -311,7 +314,9 @@ GST_START_TEST (test_async_mode)
     gst_buffer_unref (out);
   }
   guint64 n;
-  g_object_get (h->element, "inferences", &n, NULL);
+  GstElement *e = infer_of (h);
+  g_object_get (e, "inferences", &n, NULL);
+  gst_object_unref (e);
   fail_unless (n >= 1 && n <= 20);
   fail_unless (fresh >= 1);
   gst_harness_teardown (h);
@@ -342,7 +347,7 @@ GST_END_TEST;
 GST_START_TEST (test_meta_survives_videoscale)
 {
   gchar *desc = g_strdup_printf ("attentioninfer model=%s mode=sync ! "
-      "videoscale ! video/x-raw,width=128,height=96", model_a);
+      "videoscale ! capsfilter caps=video/x-raw,width=128,height=96", model_a);
   GstHarness *h = gst_harness_new_parse (desc);
   g_free (desc);
   gst_harness_set_src_caps_str (h, caps_64x48);
@@ -421,7 +426,7 @@ GST_START_TEST (test_model_errors)
 
   gchar *corrupt = NULL;
   gint fd = g_file_open_tmp ("attn-corrupt-XXXXXX.safetensors", &corrupt, NULL);
-  const gchar junk[] = "\x10\x00\x00\x00\x00\x00\x00\x00{\"a\": [1, 2, 3";
+  const gchar junk[] = "\x0e\x00\x00\x00\x00\x00\x00\x00{\"a\": [1, 2, 3";
   fail_unless (write (fd, junk, sizeof junk - 1) == sizeof junk - 1);
   close (fd);
   expect_model_error (corrupt, "not valid JSON");

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# A live camera (V4L2) with the overlay in a window. Inference runs
+# asynchronously (mode=auto picks it for live sources): the video never waits
+# for the network; each frame carries the newest finished result.
+# usage: pipelines/camera.sh [/dev/videoN] [MODEL.safetensors]
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+dev=${1:-/dev/video0}
+model=${2:+model=$2}
+exec gst-launch-1.0 v4l2src device="$dev" ! videoconvert \
+  ! attentioninfer $model ! attentionoverlay ! videoconvert ! autovideosink
