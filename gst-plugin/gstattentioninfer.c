@@ -104,6 +104,7 @@ struct _GstAttentionInfer {
   gchar *model_path;
   guint interval;
   gint threads;
+  gboolean threads_dirty;       /* applied between inferences, not mid-BLAS */
   guint top_k;
   PreRect roi;
   GstAttentionScaleMode scale_mode;
@@ -539,6 +540,12 @@ gst_attention_infer_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   }
   gboolean run = due && !self->busy;
   Engine *e = self->engine;
+  if (run && self->threads_dirty) {
+    /* no inference of ours is running: safe to resize BLAS's pool */
+    attn_blas_set_threads (self->threads > 0 ? self->threads :
+        (int) g_get_num_processors ());
+    self->threads_dirty = FALSE;
+  }
   if (run) {
     if ((self->plan_dirty || !self->plan.x0) && !replan (self)) {
       g_mutex_unlock (&self->lock);
@@ -675,6 +682,7 @@ gst_attention_infer_start (GstBaseTransform *trans)
   self->rate = 0;
   self->n_inferences = 0;
   self->plan_dirty = TRUE;
+  self->threads_dirty = FALSE;
   g_mutex_unlock (&self->lock);
   GST_INFO_OBJECT (self, "model %s: %d classes, input %dx%d, %.2f GMACs, "
       "first pass %.1f ms", e->model->name, e->model->num_classes,
@@ -816,9 +824,7 @@ gst_attention_infer_set_property (GObject *object, guint prop_id,
     case PROP_THREADS:
       g_mutex_lock (&self->lock);
       self->threads = g_value_get_int (value);
-      if (self->started)
-        attn_blas_set_threads (self->threads > 0 ? self->threads :
-            (int) g_get_num_processors ());
+      self->threads_dirty = TRUE;
       g_mutex_unlock (&self->lock);
       break;
     case PROP_TOP_K:
