@@ -1,0 +1,169 @@
+"""Synthetic scenes for the default model: one object (or none) on a varied
+background, with clutter that is none of the object shapes.
+
+make_batch(rng, n, size) returns images (n, size, size, 3) uint8, labels (n,)
+and object masks (n, size, size) float32 in 0..1. Deterministic for a given
+numpy Generator. Shapes are drawn anti-aliased from signed distances, so a
+disc looks like videotestsrc's ball and not like a blocky polygon.
+"""
+import numpy as np
+
+CLASSES = ["none", "disc", "square", "triangle", "ring", "cross"]
+
+
+def _grid(size):
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32)
+    return x + 0.5, y + 0.5
+
+
+def _blur(img, passes):
+    for _ in range(passes):
+        img = (img + np.roll(img, 1, 0) + np.roll(img, -1, 0)
+               + np.roll(img, 1, 1) + np.roll(img, -1, 1)) / 5
+    return img
+
+
+def _colour(rng):
+    return rng.uniform(0, 255, 3).astype(np.float32)
+
+
+def background(rng, size):
+    """A (size, size, 3) float32 background in 0..255."""
+    x, y = _grid(size)
+    kind = rng.integers(0, 10)
+    if kind == 0:                                    # flat colour
+        c = _colour(rng)
+        if rng.random() < 0.4:                       # black, white or grey
+            c = np.full(3, rng.choice([0.0, 255.0, rng.uniform(0, 255)]), np.float32)
+        img = np.broadcast_to(c, (size, size, 3)).copy()
+    elif kind == 1:                                  # linear gradient
+        a = rng.uniform(0, 2 * np.pi)
+        t = ((x * np.cos(a) + y * np.sin(a)) / size + 1) / 2
+        c0, c1 = _colour(rng), _colour(rng)
+        img = c0 + (c1 - c0) * np.clip(t, 0, 1)[..., None]
+    elif kind == 2:                                  # stripes
+        a, f = rng.uniform(0, np.pi), rng.uniform(2, 16)
+        t = np.sin((x * np.cos(a) + y * np.sin(a)) / size * 2 * np.pi * f) > 0
+        c0, c1 = _colour(rng), _colour(rng)
+        img = np.where(t[..., None], c0, c1)
+    elif kind == 3:                                  # checkerboard
+        s = rng.integers(3, 24)
+        t = ((x // s + y // s) % 2).astype(bool)
+        c0, c1 = _colour(rng), _colour(rng)
+        img = np.where(t[..., None], c0, c1)
+    elif kind == 4:                                  # colour bars
+        n = rng.integers(3, 9)
+        cols = rng.uniform(0, 255, (n, 3)).astype(np.float32)
+        img = cols[np.minimum((x / size * n).astype(int), n - 1)]
+    elif kind == 5:                                  # per-pixel snow
+        if rng.random() < 0.5:
+            img = np.repeat(rng.uniform(0, 255, (size, size, 1)), 3, 2)
+        else:
+            img = rng.uniform(0, 255, (size, size, 3))
+    elif kind == 6:                                  # smooth random texture
+        small = rng.uniform(0, 255, (size // 8 + 2, size // 8 + 2, 3))
+        img = np.kron(small, np.ones((8, 8, 1)))[:size, :size]
+        img = _blur(img, 4)
+    elif kind == 7:                                  # sum of sinusoids
+        img = np.zeros((size, size, 3), np.float32)
+        for _ in range(3):
+            a, f = rng.uniform(0, np.pi), rng.uniform(1, 8)
+            ph = rng.uniform(0, 2 * np.pi)
+            img += np.sin((x * np.cos(a) + y * np.sin(a)) / size * 2 * np.pi * f + ph)[..., None] \
+                * rng.uniform(20, 60, 3)
+        img += _colour(rng)
+    elif kind == 8:                                  # blurred noise
+        img = _blur(rng.uniform(0, 255, (size, size, 3)), int(rng.integers(1, 6)))
+    else:                                            # gradient + noise
+        c0, c1 = _colour(rng), _colour(rng)
+        img = c0 + (c1 - c0) * (y / size)[..., None] + rng.normal(0, 20, (size, size, 3))
+    return np.clip(img, 0, 255).astype(np.float32)
+
+
+def _sdf(shape, x, y, cx, cy, r, rot):
+    """Signed distance in pixels to the object's edge (negative inside)."""
+    dx, dy = x - cx, y - cy
+    c, s = np.cos(rot), np.sin(rot)
+    u, v = c * dx + s * dy, -s * dx + c * dy
+    if shape == "disc":
+        return np.hypot(dx, dy) - r
+    if shape == "ring":
+        return np.abs(np.hypot(dx, dy) - r * 0.75) - r * 0.25
+    if shape == "square":
+        h = r * 0.85
+        q = np.stack([np.abs(u) - h, np.abs(v) - h])
+        return np.hypot(np.maximum(q[0], 0), np.maximum(q[1], 0)) + np.minimum(np.max(q, 0), 0)
+    if shape == "cross":
+        a, b = r, r * 0.3
+        d1 = np.maximum(np.abs(u) - a, np.abs(v) - b)
+        d2 = np.maximum(np.abs(u) - b, np.abs(v) - a)
+        return np.minimum(d1, d2)
+    if shape == "triangle":
+        # equilateral, circumradius r: max of the three edge half-planes
+        d = None
+        for k in range(3):
+            ang = rot + np.pi / 2 + k * 2 * np.pi / 3
+            e = dx * np.cos(ang) + dy * np.sin(ang) - r * 0.5
+            d = e if d is None else np.maximum(d, e)
+        return d
+    raise ValueError(shape)
+
+
+def _clutter(rng, img, size):
+    """Thin lines and partial arcs: edges everywhere, none of the shapes."""
+    x, y = _grid(size)
+    for _ in range(rng.integers(0, 5)):
+        col = _colour(rng)
+        if rng.random() < 0.6:
+            a = rng.uniform(0, np.pi)
+            off = rng.uniform(-size / 2, size / 2)
+            d = np.abs((x - size / 2) * np.cos(a) + (y - size / 2) * np.sin(a) - off)
+            w = rng.uniform(0.5, 1.5)
+        else:
+            cx, cy = rng.uniform(0, size, 2)
+            r = rng.uniform(size * 0.1, size * 0.5)
+            ang = np.arctan2(y - cy, x - cx)
+            a0 = rng.uniform(-np.pi, np.pi)
+            span = rng.uniform(0.3, 2.0)            # under 180°: never a ring
+            inside = ((ang - a0) % (2 * np.pi)) < span
+            d = np.where(inside, np.abs(np.hypot(x - cx, y - cy) - r), 99)
+            w = rng.uniform(0.5, 1.5)
+        alpha = np.clip(w - d + 0.5, 0, 1)[..., None]
+        img = img * (1 - alpha) + col * alpha
+    return img
+
+
+def make_image(rng, size):
+    label = int(rng.integers(0, len(CLASSES)))
+    img = background(rng, size)
+    if rng.random() < 0.6:
+        img = _clutter(rng, img, size)
+    mask = np.zeros((size, size), np.float32)
+    if label:
+        x, y = _grid(size)
+        r = size * rng.uniform(0.05, 0.3)
+        cx, cy = rng.uniform(r * 0.6, size - r * 0.6, 2)
+        d = _sdf(CLASSES[label], x, y, cx, cy, r, rng.uniform(0, 2 * np.pi))
+        alpha = np.clip(0.5 - d, 0, 1)
+        # an object colour that stands out from what lies under it
+        under = (img * alpha[..., None]).sum((0, 1)) / max(alpha.sum(), 1)
+        for _ in range(10):
+            col = _colour(rng)
+            if rng.random() < 0.3:
+                col = np.full(3, rng.choice([0.0, 255.0]), np.float32)
+            if np.abs(col - under).max() > 60:
+                break
+        img = img * (1 - alpha[..., None]) + col * alpha[..., None]
+        mask = alpha
+    if rng.random() < 0.3:
+        img = img + rng.normal(0, rng.uniform(2, 12), img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8), label, mask
+
+
+def make_batch(rng, n, size):
+    imgs = np.empty((n, size, size, 3), np.uint8)
+    labels = np.empty(n, np.int64)
+    masks = np.empty((n, size, size), np.float32)
+    for i in range(n):
+        imgs[i], labels[i], masks[i] = make_image(rng, size)
+    return imgs, labels, masks
