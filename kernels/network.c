@@ -137,6 +137,69 @@ after_flat:
   return false;
 }
 
+typedef struct {
+  size_t act, ws;
+  int max_c;
+  size_t gate_work;
+  int max_hw;
+  size_t stn_buf;
+} ArenaSizes;
+
+/* Hands out 64-byte aligned pieces of the arena; with base NULL it only
+ * counts, so the same code both sizes and lays out the arena. */
+typedef struct {
+  float *base;
+  size_t used;
+} Carver;
+
+static float *
+carve (Carver *c, size_t n)
+{
+  float *p = c->base ? c->base + c->used : NULL;
+  c->used += (n + 15) & ~(size_t) 15;
+  return p;
+}
+
+static void
+carve_all (AttnNet *net, Carver *c, const ArenaSizes *sz)
+{
+  const AttnModel *m = net->m;
+  net->input = carve (c, (size_t) 3 * net->h * net->w);
+  for (int i = 0; i < N_BUF; i++)
+    net->buf[i] = carve (c, sz->act);
+  net->ws = carve (c, sz->ws);
+  net->avg = carve (c, (size_t) sz->max_c);
+  net->max = carve (c, (size_t) sz->max_c);
+  net->gate_work = carve (c, sz->gate_work);
+  net->sp_work = carve (c, (size_t) 2 * sz->max_hw);
+  net->feat = carve (c, (size_t) m->c_last);
+  net->logits = carve (c, (size_t) m->num_classes);
+  net->final_gate = -1;
+  for (int i = 0; i < m->n_blocks; i++) {
+    const BlockPlan *bp = &net->blocks[i];
+    const AttnBlock *b = &m->blocks[i];
+    if (bp->gate < 0)
+      continue;
+    AttnGateOutput *g = &net->gates[bp->gate];
+    g->name = b->name;
+    g->type = b->gate;
+    g->channels = b->c_out;
+    g->channel = carve (c, (size_t) b->c_out);
+    if (b->gate == ATTN_GATE_CBAM) {
+      g->spatial = carve (c, (size_t) bp->h * bp->w);
+      g->height = bp->h;
+      g->width = bp->w;
+      net->final_gate = bp->gate;
+    }
+  }
+  if (m->stn) {
+    net->stn_a = carve (c, sz->stn_buf);
+    net->stn_b = carve (c, sz->stn_buf);
+    net->grid = carve (c, (size_t) 2 * net->h * net->w);
+    net->warped = carve (c, (size_t) 3 * net->h * net->w);
+  }
+}
+
 AttnNet *
 attn_net_new (AttnModel *model, int height, int width, char *err,
               size_t errlen)
@@ -216,71 +279,24 @@ attn_net_new (AttnModel *model, int height, int width, char *err,
   }
   net->macs += (double) m->num_classes * m->c_last;
 
-  /* one arena: input, activations, workspaces, outputs */
-  size_t gate_out = 0;
-  for (int i = 0; i < m->n_blocks; i++)
-    if (net->blocks[i].gate >= 0)
-      gate_out += (size_t) m->blocks[i].c_out
-          + (m->blocks[i].gate == ATTN_GATE_CBAM
-             ? (size_t) net->blocks[i].h * net->blocks[i].w : 0);
+  /* one arena: input, activations, workspaces, outputs — sized by running
+   * the same carving twice, once counting and once for real, so the size
+   * can never disagree with the layout */
   size_t gate_work = (size_t) MAX (attn_cbam_channel_workspace (max_c, max_hidden),
                                    attn_se_workspace (max_c, max_hidden));
-  size_t stn_total = m->stn ? 2 * stn_buf + (size_t) 2 * height * width
-      + (size_t) 3 * height * width : 0;
-  /* each piece rounded up to 16 floats (64 bytes) */
-#define R(n) (((n) + 15) & ~(size_t) 15)
-  net->arena_floats = R ((size_t) 3 * height * width) + N_BUF * R (act) + R (ws)
-      + 2 * R ((size_t) max_c) + R (gate_work) + R ((size_t) 2 * max_hw)
-      + R ((size_t) m->c_last) + R ((size_t) m->num_classes) + R (gate_out)
-      + R (stn_total) + 16 * (size_t) (m->n_blocks + 2);
+  ArenaSizes sz = { act, ws, max_c, gate_work, max_hw, stn_buf };
+  Carver count = { NULL, 0 };
+  carve_all (net, &count, &sz);
+  net->arena_floats = count.used;
   net->arena = g_try_malloc0 (net->arena_floats * sizeof (float));
   if (!net->arena) {
     snprintf (err, errlen, "%s: cannot allocate %zu MB for input %d×%d",
               m->path, net->arena_floats * 4 >> 20, width, height);
     goto fail;
   }
-  float *p = net->arena;
-#define CARVE(dst, n) do { dst = p; p += R (n); } while (0)
-  CARVE (net->input, (size_t) 3 * height * width);
-  for (int i = 0; i < N_BUF; i++)
-    CARVE (net->buf[i], act);
-  CARVE (net->ws, ws);
-  CARVE (net->avg, (size_t) max_c);
-  CARVE (net->max, (size_t) max_c);
-  CARVE (net->gate_work, gate_work);
-  CARVE (net->sp_work, (size_t) 2 * max_hw);
-  CARVE (net->feat, (size_t) m->c_last);
-  CARVE (net->logits, (size_t) m->num_classes);
-  for (int i = 0; i < m->n_blocks; i++) {
-    const BlockPlan *bp = &net->blocks[i];
-    const AttnBlock *b = &m->blocks[i];
-    if (bp->gate < 0)
-      continue;
-    AttnGateOutput *g = &net->gates[bp->gate];
-    g->name = b->name;
-    g->type = b->gate;
-    g->channels = b->c_out;
-    float *ch;
-    CARVE (ch, (size_t) b->c_out);
-    g->channel = ch;
-    if (b->gate == ATTN_GATE_CBAM) {
-      float *sp;
-      CARVE (sp, (size_t) bp->h * bp->w);
-      g->spatial = sp;
-      g->height = bp->h;
-      g->width = bp->w;
-      net->final_gate = bp->gate;
-    }
-  }
-  if (m->stn) {
-    CARVE (net->stn_a, stn_buf);
-    CARVE (net->stn_b, stn_buf);
-    CARVE (net->grid, (size_t) 2 * height * width);
-    CARVE (net->warped, (size_t) 3 * height * width);
-  }
-#undef CARVE
-#undef R
-  g_assert ((size_t) (p - net->arena) <= net->arena_floats);
+  Carver real = { net->arena, 0 };
+  carve_all (net, &real, &sz);
+  g_assert (real.used == net->arena_floats);
   return net;
 
 too_small:
