@@ -83,11 +83,14 @@ struct _GstAttentionOverlay {
   gdouble kr, kb;
   gboolean full_range;
   HeatTables ht;
-  gfloat *heat_row;             /* (width) one row of heat */
+  gfloat *band0, *band1;        /* (width) map rows interpolated along x */
+  guint8 *idx_row, *alpha_row;  /* (width) colour index and alpha */
+  gchar *text_shown;            /* what the label surface holds */
   cairo_surface_t *text;        /* ARGB32 label box */
   cairo_t *cr;
   PangoLayout *layout;
   gint text_w, text_h, font_px;
+  gint text_used, text_used_w;  /* the painted part of the surface */
 };
 
 #define gst_attention_overlay_parent_class parent_class
@@ -275,35 +278,85 @@ draw_heat (GstAttentionOverlay *self, GstVideoFrame *f,
   }
   gfloat scale = hi > lo ? 1.0f / (hi - lo) : 0.0f;
   gboolean chroma = has_chroma_plane (f);
+  const GstVideoFormatInfo *fi = f->info.finfo;
+  gboolean rgb = GST_VIDEO_FORMAT_INFO_IS_RGB (fi);
+  gint ps = GST_VIDEO_FORMAT_INFO_PSTRIDE (fi, 0);
+  gint o0 = GST_VIDEO_FORMAT_INFO_POFFSET (fi, 0);
+  gint o1 = GST_VIDEO_FORMAT_INFO_POFFSET (fi, 1);
+  gint o2 = GST_VIDEO_FORMAT_INFO_POFFSET (fi, 2);
+  gfloat *h0 = self->band0, *h1 = self->band1;
+  guint8 *idx8 = self->idx_row, *a8 = self->alpha_row;
+  gint band = -1;
   for (gint y = t->y0; y < t->y1; y++) {
     gint r0 = t->r0[y], r1 = MIN (r0 + 1, (gint) m->height - 1);
-    gfloat wy = t->rw[y];
-    const gfloat *top = m->data + (gsize) r0 * m->width;
-    const gfloat *bot = m->data + (gsize) r1 * m->width;
-    for (gint x = t->x0; x < t->x1; x++) {
-      gint c0 = t->c0[x], c1 = MIN (c0 + 1, (gint) m->width - 1);
-      gfloat wx = t->cw[x];
-      gfloat a0 = top[c0] + (top[c1] - top[c0]) * wx;
-      gfloat a1 = bot[c0] + (bot[c1] - bot[c0]) * wx;
-      gfloat v = ((a0 + (a1 - a0) * wy) - lo) * scale;
-      v = CLAMP (v, 0.0f, 1.0f);
-      self->heat_row[x] = v;
-      gint idx = (gint) (v * 255.0f + 0.5f);
-      /* alpha grows with attention: unattended areas stay clear */
-      gfloat a = opacity * v;
-      blend_luma_or_rgb (f, x, y, self->lut[idx], self->lut_yuv[idx], a);
-    }
-    if (chroma && (y & 1) == 0)
-      for (gint x = t->x0 & ~1; x < t->x1; x += 2) {
-        gfloat v = self->heat_row[MAX (x, t->x0)];
-        gint idx = (gint) (v * 255.0f + 0.5f);
-        blend_chroma (f, x / 2, y / 2, self->lut_yuv[idx], opacity * v);
+    if (r0 != band) {
+      /* the two map rows this band of pixel rows lies between, interpolated
+       * along x once: the map changes every few dozen rows, not every row */
+      const gfloat *top = m->data + (gsize) r0 * m->width;
+      const gfloat *bot = m->data + (gsize) r1 * m->width;
+      for (gint x = t->x0; x < t->x1; x++) {
+        gint c0 = t->c0[x], c1 = MIN (c0 + 1, (gint) m->width - 1);
+        gfloat wx = t->cw[x];
+        h0[x] = ((top[c0] + (top[c1] - top[c0]) * wx) - lo) * scale;
+        h1[x] = ((bot[c0] + (bot[c1] - bot[c0]) * wx) - lo) * scale;
       }
+      band = r0;
+    }
+    gfloat wy = t->rw[y], op = opacity * 256.0f;
+    /* locals and restrict: the byte stores below may not alias these */
+    const gint xa = t->x0, xb = t->x1;
+    const gfloat *restrict p0 = h0, *restrict p1 = h1;
+    guint8 *restrict ix = idx8, *restrict al = a8;
+    for (gint x = xa; x < xb; x++) {
+      gfloat v = p0[x] + (p1[x] - p0[x]) * wy;
+      v = v > 0.0f ? v : 0.0f;
+      v = v < 1.0f ? v : 1.0f;
+      ix[x] = (guint8) (v * 255.0f + 0.5f);
+      /* alpha grows with attention so unattended areas stay clear */
+      gfloat a = v * op;
+      al[x] = (guint8) (a < 255.0f ? a : 255.0f);
+    }
+    guint8 *restrict row = (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (f, 0)
+        + (gsize) y * GST_VIDEO_FRAME_PLANE_STRIDE (f, 0);
+    if (rgb) {
+      const guint8 (*lut)[3] = (const guint8 (*)[3]) self->lut;
+      for (gint x = xa; x < xb; x++) {
+        const guint8 *c = lut[ix[x]];
+        gint a = al[x];
+        guint8 *px = row + x * ps;
+        px[o0] = (guint8) (px[o0] + (((c[0] - px[o0]) * a + 128) >> 8));
+        px[o1] = (guint8) (px[o1] + (((c[1] - px[o1]) * a + 128) >> 8));
+        px[o2] = (guint8) (px[o2] + (((c[2] - px[o2]) * a + 128) >> 8));
+      }
+    } else {
+      const guint8 (*lut)[3] = (const guint8 (*)[3]) self->lut_yuv;
+      for (gint x = xa; x < xb; x++) {
+        gint a = al[x], c = lut[ix[x]][0];
+        row[x] = (guint8) (row[x] + (((c - row[x]) * a + 128) >> 8));
+      }
+    }
+    if (chroma && (y & 1) == 0) {
+      /* one chroma sample per 2×2 block, at the block's top-left heat */
+      gboolean nv12 = GST_VIDEO_FRAME_FORMAT (f) == GST_VIDEO_FORMAT_NV12;
+      guint8 *restrict u = (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (f, 1)
+          + (gsize) (y / 2) * GST_VIDEO_FRAME_PLANE_STRIDE (f, 1);
+      guint8 *restrict v = nv12 ? u + 1 : (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (f, 2)
+          + (gsize) (y / 2) * GST_VIDEO_FRAME_PLANE_STRIDE (f, 2);
+      gint cs = nv12 ? 2 : 1;
+      const guint8 (*lut)[3] = (const guint8 (*)[3]) self->lut_yuv;
+      for (gint x = xa & ~1; x < xb; x += 2) {
+        gint xs = x < xa ? xa : x, a = al[xs], k = (x / 2) * cs;
+        const guint8 *c = lut[ix[xs]];
+        u[k] = (guint8) (u[k] + (((c[1] - u[k]) * a + 128) >> 8));
+        v[k] = (guint8) (v[k] + (((c[2] - v[k]) * a + 128) >> 8));
+      }
+    }
   }
 }
 
 /* ---- region box ---------------------------------------------------------- */
 
+/* Paints [x0, x1) × [y0, y1) in an opaque colour. */
 static void
 fill_rect (GstAttentionOverlay *self, GstVideoFrame *f, gint x0, gint y0,
     gint x1, gint y1, const guint8 rgb[3])
@@ -315,9 +368,19 @@ fill_rect (GstAttentionOverlay *self, GstVideoFrame *f, gint x0, gint y0,
   x1 = CLAMP (x1, x0, width);
   y0 = CLAMP (y0, 0, height);
   y1 = CLAMP (y1, y0, height);
-  for (gint y = y0; y < y1; y++)
-    for (gint x = x0; x < x1; x++)
-      blend_luma_or_rgb (f, x, y, rgb, yuv, 1.0f);
+  const GstVideoFormatInfo *fi = f->info.finfo;
+  gint ps = GST_VIDEO_FORMAT_INFO_PSTRIDE (fi, 0);
+  for (gint y = y0; y < y1; y++) {
+    guint8 *row = (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (f, 0)
+        + (gsize) y * GST_VIDEO_FRAME_PLANE_STRIDE (f, 0);
+    if (GST_VIDEO_FORMAT_INFO_IS_RGB (fi)) {
+      for (gint x = x0; x < x1; x++)
+        for (int c = 0; c < 3; c++)
+          row[x * ps + GST_VIDEO_FORMAT_INFO_POFFSET (fi, c)] = rgb[c];
+    } else {
+      memset (row + x0, yuv[0], (gsize) (x1 - x0));
+    }
+  }
   if (has_chroma_plane (f))
     for (gint y = y0 & ~1; y < y1; y += 2)
       for (gint x = x0 & ~1; x < x1; x += 2)
@@ -346,6 +409,7 @@ draw_region (GstAttentionOverlay *self, GstVideoFrame *f,
 static void
 text_clear (GstAttentionOverlay *self)
 {
+  g_clear_pointer (&self->text_shown, g_free);
   g_clear_object (&self->layout);
   g_clear_pointer (&self->cr, cairo_destroy);
   g_clear_pointer (&self->text, cairo_surface_destroy);
@@ -372,7 +436,8 @@ text_setup (GstAttentionOverlay *self, gint width, gint height)
   pango_font_description_free (fd);
 }
 
-/* Renders the top classes into the label surface; returns its used height. */
+/* Renders the top classes into the label surface, unless it already shows
+ * that text (stale frames, unchanged scores); returns its used height. */
 static gint
 render_labels (GstAttentionOverlay *self, const GstAttentionMeta *meta,
     guint n)
@@ -383,13 +448,18 @@ render_labels (GstAttentionOverlay *self, const GstAttentionMeta *meta,
         meta->classes[i].label, meta->classes[i].score);
   if (meta->stale)
     g_string_append (s, "\n(stale)");
+  if (self->text_shown && strcmp (self->text_shown, s->str) == 0) {
+    g_string_free (s, TRUE);
+    return self->text_used;
+  }
   cairo_t *cr = self->cr;
   cairo_save (cr);
   cairo_set_operator (cr, CAIRO_OPERATOR_CLEAR);
   cairo_paint (cr);
   cairo_restore (cr);
   pango_layout_set_text (self->layout, s->str, -1);
-  g_string_free (s, TRUE);
+  g_free (self->text_shown);
+  self->text_shown = g_string_free (s, FALSE);
   PangoRectangle ink, logical;
   pango_layout_get_pixel_extents (self->layout, &ink, &logical);
   gint pad = self->font_px / 4;
@@ -403,6 +473,8 @@ render_labels (GstAttentionOverlay *self, const GstAttentionMeta *meta,
   cairo_set_source_rgba (cr, 1, 1, 1, meta->stale ? 0.6 : 1.0);
   pango_cairo_show_layout (cr, self->layout);
   cairo_surface_flush (self->text);
+  self->text_used = bh;
+  self->text_used_w = bw;
   return bh;
 }
 
@@ -416,8 +488,10 @@ draw_labels (GstAttentionOverlay *self, GstVideoFrame *f,
   const guint8 *data = cairo_image_surface_get_data (self->text);
   gint stride = cairo_image_surface_get_stride (self->text);
   gint width = GST_VIDEO_FRAME_WIDTH (f), height = GST_VIDEO_FRAME_HEIGHT (f);
-  gint w = MIN (self->text_w, width), h = MIN (used, height);
+  gint w = MIN (self->text_used_w, width), h = MIN (used, height);
   gboolean chroma = has_chroma_plane (f);
+  guint32 last = 0;
+  guint8 rgb[3] = { 0 }, yuv[3] = { 0 };
   for (gint y = 0; y < h; y++) {
     const guint32 *row = (const guint32 *) (data + (gsize) y * stride);
     for (gint x = 0; x < w; x++) {
@@ -426,12 +500,13 @@ draw_labels (GstAttentionOverlay *self, GstVideoFrame *f,
       if (a8 == 0)
         continue;
       gfloat a = a8 / 255.0f;
-      guint8 rgb[3] = { (guint8) MIN (255u, ((px >> 16) & 0xff) * 255 / a8),
-        (guint8) MIN (255u, ((px >> 8) & 0xff) * 255 / a8),
-        (guint8) MIN (255u, (px & 0xff) * 255 / a8)
-      };
-      guint8 yuv[3];
-      rgb_to_yuv (self, rgb, yuv);
+      if (px != last) {         /* text is a handful of colours: memoise */
+        rgb[0] = (guint8) MIN (255u, ((px >> 16) & 0xff) * 255 / a8);
+        rgb[1] = (guint8) MIN (255u, ((px >> 8) & 0xff) * 255 / a8);
+        rgb[2] = (guint8) MIN (255u, (px & 0xff) * 255 / a8);
+        rgb_to_yuv (self, rgb, yuv);
+        last = px;
+      }
       blend_luma_or_rgb (f, x, y, rgb, yuv, a);
       if (chroma && !(x & 1) && !(y & 1))
         blend_chroma (f, x / 2, y / 2, yuv, a);
@@ -522,8 +597,15 @@ gst_attention_overlay_set_info (GstVideoFilter *filter, GstCaps *incaps,
   build_lut (self, self->colormap);
   g_mutex_unlock (&self->lock);
   heat_tables_clear (&self->ht);
-  g_free (self->heat_row);
-  self->heat_row = g_new0 (gfloat, MAX (in_info->width, 1));
+  g_free (self->band0);
+  g_free (self->band1);
+  g_free (self->idx_row);
+  g_free (self->alpha_row);
+  gint width = MAX (in_info->width, 1);
+  self->band0 = g_new0 (gfloat, width);
+  self->band1 = g_new0 (gfloat, width);
+  self->idx_row = g_new0 (guint8, width);
+  self->alpha_row = g_new0 (guint8, width);
   text_setup (self, in_info->width, in_info->height);
   return TRUE;
 }
@@ -567,7 +649,10 @@ gst_attention_overlay_stop (GstBaseTransform *trans)
 {
   GstAttentionOverlay *self = GST_ATTENTION_OVERLAY (trans);
   heat_tables_clear (&self->ht);
-  g_clear_pointer (&self->heat_row, g_free);
+  g_clear_pointer (&self->band0, g_free);
+  g_clear_pointer (&self->band1, g_free);
+  g_clear_pointer (&self->idx_row, g_free);
+  g_clear_pointer (&self->alpha_row, g_free);
   text_clear (self);
   return TRUE;
 }
@@ -655,7 +740,10 @@ gst_attention_overlay_finalize (GObject *object)
   GstAttentionOverlay *self = GST_ATTENTION_OVERLAY (object);
   g_free (self->map_name);
   heat_tables_clear (&self->ht);
-  g_free (self->heat_row);
+  g_free (self->band0);
+  g_free (self->band1);
+  g_free (self->idx_row);
+  g_free (self->alpha_row);
   text_clear (self);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);

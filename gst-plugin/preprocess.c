@@ -31,6 +31,7 @@ pre_plan_clear (PrePlan *p)
   free (p->cfx);
   free (p->cy0);
   free (p->cfy);
+  free (p->acc);
   memset (p, 0, sizeof *p);
 }
 
@@ -132,8 +133,9 @@ pre_plan (PrePlan *p, int frame_w, int frame_h, const PreRect *roi,
   p->cy0 = malloc (ny * sizeof (int));
   p->fy = malloc (ny * sizeof (float));
   p->cfy = malloc (ny * sizeof (float));
+  p->acc = malloc ((size_t) 3 * nw * sizeof (float));
   if (!p->x0 || !p->cx0 || !p->fx || !p->cfx || !p->y0 || !p->cy0 || !p->fy
-      || !p->cfy) {
+      || !p->cfy || !p->acc) {
     pre_plan_clear (p);
     return false;
   }
@@ -157,94 +159,120 @@ lerp2 (const uint8_t *row0, const uint8_t *row1, int a, int b, float fx,
   return top + (bot - top) * fy;
 }
 
+/* Accumulates, for one output row and one sub-row (source rows r0, r1 with
+ * weight fy on r1), every output pixel's bilinear samples into acc (3, nw):
+ * one specialised loop per layout, nothing but arithmetic inside. */
+static void
+accumulate_row (const PrePlan *p, const PreFormat *f, const PreFrame *fr,
+                int jy, float *restrict acc)
+{
+  int nw = p->net_w, sx = p->sub_x, ps = f->pixel_stride;
+  float *ar = acc, *ag = acc + nw, *ab = acc + 2 * nw;
+  int y0 = p->y0[jy], y1 = p->frame_h == 1 ? y0 : y0 + 1;
+  int dx = p->frame_w == 1 ? 0 : 1;
+  float fy = p->fy[jy];
+  const uint8_t *r0 = fr->plane[0] + (size_t) y0 * fr->stride[0];
+  const uint8_t *r1 = fr->plane[0] + (size_t) y1 * fr->stride[0];
+  switch (f->layout) {
+    case PRE_PACKED:
+      for (int ox = 0; ox < nw; ox++) {
+        if (p->x0[ox * sx] < 0)
+          continue;
+        float R = 0, G = 0, B = 0;
+        for (int j = ox * sx; j < (ox + 1) * sx; j++) {
+          int a = p->x0[j] * ps, b = a + dx * ps;
+          float fx = p->fx[j];
+          R += lerp2 (r0 + f->r, r1 + f->r, a, b, fx, fy);
+          G += lerp2 (r0 + f->g, r1 + f->g, a, b, fx, fy);
+          B += lerp2 (r0 + f->b, r1 + f->b, a, b, fx, fy);
+        }
+        ar[ox] += R;
+        ag[ox] += G;
+        ab[ox] += B;
+      }
+      break;
+    case PRE_GRAY8:
+      for (int ox = 0; ox < nw; ox++) {
+        if (p->x0[ox * sx] < 0)
+          continue;
+        float V = 0;
+        for (int j = ox * sx; j < (ox + 1) * sx; j++)
+          V += lerp2 (r0, r1, p->x0[j], p->x0[j] + dx, p->fx[j], fy);
+        ar[ox] += V;
+        ag[ox] += V;
+        ab[ox] += V;
+      }
+      break;
+    case PRE_I420:
+    case PRE_NV12:{
+      int cy0 = p->cy0[jy], cy1 = (p->frame_h + 1) / 2 > 1 ? cy0 + 1 : cy0;
+      int cdx = (p->frame_w + 1) / 2 > 1 ? 1 : 0;
+      float cfy = p->cfy[jy];
+      bool nv12 = f->layout == PRE_NV12;
+      /* NV12: U and V interleaved, 2 bytes per chroma sample */
+      int cs = nv12 ? 2 : 1;
+      const uint8_t *u0 = fr->plane[1] + (size_t) cy0 * fr->stride[1];
+      const uint8_t *u1 = fr->plane[1] + (size_t) cy1 * fr->stride[1];
+      const uint8_t *v0 = nv12 ? u0 + 1 : fr->plane[2] + (size_t) cy0 * fr->stride[2];
+      const uint8_t *v1 = nv12 ? u1 + 1 : fr->plane[2] + (size_t) cy1 * fr->stride[2];
+      for (int ox = 0; ox < nw; ox++) {
+        if (p->x0[ox * sx] < 0)
+          continue;
+        float R = 0, G = 0, B = 0;
+        for (int j = ox * sx; j < (ox + 1) * sx; j++) {
+          float Y = (lerp2 (r0, r1, p->x0[j], p->x0[j] + dx, p->fx[j], fy)
+                     - f->y_off) * f->y_mul;
+          int c0 = p->cx0[j] * cs, c1 = c0 + cdx * cs;
+          float U = (lerp2 (u0, u1, c0, c1, p->cfx[j], cfy) - 128.0f) * f->c_mul;
+          float V = (lerp2 (v0, v1, c0, c1, p->cfx[j], cfy) - 128.0f) * f->c_mul;
+          R += Y + f->cr_r * V;
+          G += Y + f->cb_g * U + f->cr_g * V;
+          B += Y + f->cb_b * U;
+        }
+        ar[ox] += R;
+        ag[ox] += G;
+        ab[ox] += B;
+      }
+      break;
+    }
+  }
+}
+
 void
 pre_run (const PrePlan *p, const PreFormat *f, const PreFrame *fr, float *out)
 {
-  int nw = p->net_w, nh = p->net_h, sx = p->sub_x, sy = p->sub_y;
+  int nw = p->net_w, nh = p->net_h, sy = p->sub_y;
   size_t plane = (size_t) nw * nh;
   /* output channel order: the model's (RGB or BGR) */
   float *o_r = out + (p->bgr ? 2 : 0) * plane, *o_g = out + plane;
   float *o_b = out + (p->bgr ? 0 : 2) * plane;
-  float inv = 1.0f / (float) (sx * sy);
-  int ps = f->pixel_stride;
-  bool single_row_src = p->frame_h == 1, single_col_src = p->frame_w == 1;
+  int cr = p->bgr ? 2 : 0, cb = p->bgr ? 0 : 2;
+  float inv = 1.0f / (float) (p->sub_x * sy);
+  float *acc = p->acc;
 
   for (int oy = 0; oy < nh; oy++) {
+    size_t o = (size_t) oy * nw;
+    if (p->y0[oy * sy] < 0) {
+      /* letterbox padding: the mean colour, i.e. 0 after normalisation */
+      memset (o_r + o, 0, sizeof (float) * nw);
+      memset (o_g + o, 0, sizeof (float) * nw);
+      memset (o_b + o, 0, sizeof (float) * nw);
+      continue;
+    }
+    memset (acc, 0, sizeof (float) * 3 * nw);
+    for (int ky = 0; ky < sy; ky++)
+      accumulate_row (p, f, fr, oy * sy + ky, acc);
     for (int ox = 0; ox < nw; ox++) {
-      size_t o = (size_t) oy * nw + ox;
-      if (p->y0[oy * sy] < 0 || p->x0[ox * sx] < 0) {
-        /* letterbox padding: the mean colour, i.e. 0 after normalisation */
-        o_r[o] = o_g[o] = o_b[o] = 0.0f;
+      if (p->x0[ox * p->sub_x] < 0) {
+        o_r[o + ox] = o_g[o + ox] = o_b[o + ox] = 0.0f;
         continue;
       }
-      float R = 0, G = 0, B = 0;
-      for (int ky = 0; ky < sy; ky++) {
-        int jy = oy * sy + ky, y0 = p->y0[jy];
-        int y1 = single_row_src ? y0 : y0 + 1;
-        float fy = p->fy[jy];
-        for (int kx = 0; kx < sx; kx++) {
-          int jx = ox * sx + kx, x0 = p->x0[jx];
-          int x1 = single_col_src ? x0 : x0 + 1;
-          float fx = p->fx[jx];
-          switch (f->layout) {
-            case PRE_PACKED:{
-              const uint8_t *r0 = fr->plane[0] + (size_t) y0 * fr->stride[0];
-              const uint8_t *r1 = fr->plane[0] + (size_t) y1 * fr->stride[0];
-              int a = x0 * ps, b = x1 * ps;
-              R += lerp2 (r0 + f->r, r1 + f->r, a, b, fx, fy);
-              G += lerp2 (r0 + f->g, r1 + f->g, a, b, fx, fy);
-              B += lerp2 (r0 + f->b, r1 + f->b, a, b, fx, fy);
-              break;
-            }
-            case PRE_GRAY8:{
-              const uint8_t *r0 = fr->plane[0] + (size_t) y0 * fr->stride[0];
-              const uint8_t *r1 = fr->plane[0] + (size_t) y1 * fr->stride[0];
-              float v = lerp2 (r0, r1, x0, x1, fx, fy);
-              R += v;
-              G += v;
-              B += v;
-              break;
-            }
-            case PRE_I420:
-            case PRE_NV12:{
-              const uint8_t *r0 = fr->plane[0] + (size_t) y0 * fr->stride[0];
-              const uint8_t *r1 = fr->plane[0] + (size_t) y1 * fr->stride[0];
-              float Y = (lerp2 (r0, r1, x0, x1, fx, fy) - f->y_off) * f->y_mul;
-              int cy0 = p->cy0[jy], cx0 = p->cx0[jx];
-              int cy1 = (p->frame_h + 1) / 2 > 1 ? cy0 + 1 : cy0;
-              int cx1 = (p->frame_w + 1) / 2 > 1 ? cx0 + 1 : cx0;
-              float cfx = p->cfx[jx], cfy = p->cfy[jy], U, V;
-              if (f->layout == PRE_I420) {
-                const uint8_t *u0 = fr->plane[1] + (size_t) cy0 * fr->stride[1];
-                const uint8_t *u1 = fr->plane[1] + (size_t) cy1 * fr->stride[1];
-                const uint8_t *v0 = fr->plane[2] + (size_t) cy0 * fr->stride[2];
-                const uint8_t *v1 = fr->plane[2] + (size_t) cy1 * fr->stride[2];
-                U = lerp2 (u0, u1, cx0, cx1, cfx, cfy);
-                V = lerp2 (v0, v1, cx0, cx1, cfx, cfy);
-              } else {
-                const uint8_t *c0 = fr->plane[1] + (size_t) cy0 * fr->stride[1];
-                const uint8_t *c1 = fr->plane[1] + (size_t) cy1 * fr->stride[1];
-                U = lerp2 (c0, c1, 2 * cx0, 2 * cx1, cfx, cfy);
-                V = lerp2 (c0 + 1, c1 + 1, 2 * cx0, 2 * cx1, cfx, cfy);
-              }
-              U = (U - 128.0f) * f->c_mul;
-              V = (V - 128.0f) * f->c_mul;
-              R += Y + f->cr_r * V;
-              G += Y + f->cb_g * U + f->cr_g * V;
-              B += Y + f->cb_b * U;
-              break;
-            }
-          }
-        }
-      }
-      /* RGB channel c of the model's order: the colour's own mul/add */
-      R = fminf (fmaxf (R * inv, 0.0f), 255.0f);
-      G = fminf (fmaxf (G * inv, 0.0f), 255.0f);
-      B = fminf (fmaxf (B * inv, 0.0f), 255.0f);
-      int cr = p->bgr ? 2 : 0, cb = p->bgr ? 0 : 2;
-      o_r[o] = R * p->mul[cr] + p->add[cr];
-      o_g[o] = G * p->mul[1] + p->add[1];
-      o_b[o] = B * p->mul[cb] + p->add[cb];
+      float R = fminf (fmaxf (acc[ox] * inv, 0.0f), 255.0f);
+      float G = fminf (fmaxf (acc[nw + ox] * inv, 0.0f), 255.0f);
+      float B = fminf (fmaxf (acc[2 * nw + ox] * inv, 0.0f), 255.0f);
+      o_r[o + ox] = R * p->mul[cr] + p->add[cr];
+      o_g[o + ox] = G * p->mul[1] + p->add[1];
+      o_b[o + ox] = B * p->mul[cb] + p->add[cb];
     }
   }
 }

@@ -56,6 +56,7 @@ typedef struct {
   float *fy;
   int *cx0, *cy0;                /* the same for half-resolution chroma */
   float *cfx, *cfy;
+  float *acc;                    /* (3, net_w) row accumulator */
   int frame_w, frame_h;
   /* where the network input lies on the frame, frame-normalised */
   float area_x, area_y, area_w, area_h;

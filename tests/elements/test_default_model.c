@@ -1,0 +1,174 @@
+/* test_default_model.c — the shipped model, through the real element, on
+ * videotestsrc's moving ball: the final attention map peaks within 1/8 of
+ * the frame width of the ball's centre (found independently, from the
+ * pixels) in >= 90 % of frames, the top class is "disc", and the attention
+ * region contains the centre; on frames with no object (snow, a solid
+ * colour) "none" wins in >= 90 % of frames. */
+#include <gst/attention/attention-meta.h>
+#include <gst/check/gstcheck.h>
+#include <gst/video/video.h>
+#include <math.h>
+#include <string.h>
+
+typedef struct {
+  guint frames, peak_hits, disc, region_hits, none;
+  guint32 bg;                   /* background colour, 0xAARRGGBB */
+} Tally;
+
+/* The ball's centre: centroid of pixels that differ from the background. */
+static gboolean
+ball_centre (GstVideoFrame *f, guint32 bg, double *cx, double *cy)
+{
+  gint w = GST_VIDEO_FRAME_WIDTH (f), h = GST_VIDEO_FRAME_HEIGHT (f);
+  guint8 br = (bg >> 16) & 0xff, bgc = (bg >> 8) & 0xff, bb = bg & 0xff;
+  double sx = 0, sy = 0, n = 0;
+  for (gint y = 0; y < h; y++) {
+    const guint8 *row = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (f, 0)
+        + (gsize) y * GST_VIDEO_FRAME_PLANE_STRIDE (f, 0);
+    for (gint x = 0; x < w; x++) {
+      const guint8 *p = row + 3 * x;
+      if (abs (p[0] - br) + abs (p[1] - bgc) + abs (p[2] - bb) > 60) {
+        sx += x + 0.5;
+        sy += y + 0.5;
+        n++;
+      }
+    }
+  }
+  if (n < 4)
+    return FALSE;
+  *cx = sx / n;
+  *cy = sy / n;
+  return TRUE;
+}
+
+static GstPadProbeReturn
+on_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Tally *t = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstAttentionMeta *m = gst_buffer_get_attention_meta (buf);
+  fail_unless (m != NULL && m->n_classes > 0);
+  GstCaps *caps = gst_pad_get_current_caps (pad);
+  GstVideoInfo vi;
+  gst_video_info_from_caps (&vi, caps);
+  gst_caps_unref (caps);
+  GstVideoFrame f;
+  gst_video_frame_map (&f, &vi, buf, GST_MAP_READ);
+  double cx, cy;
+  gboolean ball = t->bg != 0 && ball_centre (&f, t->bg, &cx, &cy);
+  gst_video_frame_unmap (&f);
+  t->frames++;
+  t->none += strcmp (m->classes[0].label, "none") == 0;
+  if (!ball)
+    return GST_PAD_PROBE_OK;
+  t->disc += strcmp (m->classes[0].label, "disc") == 0;
+  double px = m->region.peak_x * vi.width, py = m->region.peak_y * vi.height;
+  t->peak_hits += hypot (px - cx, py - cy) <= vi.width / 8.0;
+  gint rx, ry, rw, rh;
+  if (gst_attention_meta_get_region_pixels (m, vi.width, vi.height, &rx, &ry,
+          &rw, &rh))
+    t->region_hits += cx >= rx && cx <= rx + rw && cy >= ry && cy <= ry + rh;
+  return GST_PAD_PROBE_OK;
+}
+
+static Tally
+run (const gchar *src, gint w, gint h, guint32 bg)
+{
+  gchar *desc = g_strdup_printf ("%s num-buffers=40 ! video/x-raw,format=RGB,"
+      "width=%d,height=%d ! attentioninfer mode=sync ! fakesink name=s", src,
+      w, h);
+  GstElement *p = gst_parse_launch (desc, NULL);
+  fail_unless (p != NULL, "%s", desc);
+  g_free (desc);
+  Tally t = { 0 };
+  t.bg = bg;
+  GstElement *s = gst_bin_get_by_name (GST_BIN (p), "s");
+  GstPad *pad = gst_element_get_static_pad (s, "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, on_buffer, &t, NULL);
+  gst_object_unref (pad);
+  gst_object_unref (s);
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus (p);
+  GstMessage *m = gst_bus_timed_pop_filtered (bus, 120 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS);
+  gst_message_unref (m);
+  gst_object_unref (bus);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (p);
+  return t;
+}
+
+GST_START_TEST (test_attention_follows_the_ball)
+{
+  static const struct {
+    const gchar *props;
+    gint w, h;
+    guint32 bg;
+  } runs[] = {
+    {"motion=wavy", 320, 240, 0xff000000},
+    {"motion=sweep", 640, 480, 0xff000000},
+    {"motion=hsweep", 160, 120, 0xff000000},
+    {"motion=wavy foreground-color=0xffff4040 background-color=0xff203080",
+        400, 300, 0xff203080},
+    {"motion=sweep foreground-color=0xff000000 background-color=0xffe0e0e0",
+        320, 180, 0xffe0e0e0},
+    {"motion=hsweep foreground-color=0xff40ff40 background-color=0xff602020",
+        256, 256, 0xff602020},
+  };
+  Tally all = { 0 };
+  for (guint i = 0; i < G_N_ELEMENTS (runs); i++) {
+    gchar *src = g_strdup_printf ("videotestsrc pattern=ball %s",
+        runs[i].props);
+    Tally t = run (src, runs[i].w, runs[i].h, runs[i].bg);
+    g_print ("%s %dx%d: %u frames, peak near the ball %u, disc %u, region "
+        "holds the centre %u\n", runs[i].props, runs[i].w, runs[i].h,
+        t.frames, t.peak_hits, t.disc, t.region_hits);
+    g_free (src);
+    all.frames += t.frames;
+    all.peak_hits += t.peak_hits;
+    all.disc += t.disc;
+    all.region_hits += t.region_hits;
+  }
+  fail_unless (all.peak_hits >= 0.9 * all.frames, "peak near the ball in %u "
+      "of %u frames", all.peak_hits, all.frames);
+  fail_unless (all.disc >= 0.9 * all.frames, "disc in %u of %u frames",
+      all.disc, all.frames);
+  fail_unless (all.region_hits >= 0.9 * all.frames, "region holds the centre "
+      "in %u of %u frames", all.region_hits, all.frames);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_none_without_objects)
+{
+  static const gchar *srcs[] = { "videotestsrc pattern=snow",
+    "videotestsrc pattern=solid-color foreground-color=0xff3070c0",
+    "videotestsrc pattern=solid-color foreground-color=0xff000000",
+    "videotestsrc pattern=solid-color foreground-color=0xffffffff",
+  };
+  guint frames = 0, none = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (srcs); i++) {
+    Tally t = run (srcs[i], 320, 240, 0);
+    g_print ("%s: none in %u of %u frames\n", srcs[i], t.none, t.frames);
+    frames += t.frames;
+    none += t.none;
+  }
+  fail_unless (none >= 0.9 * frames, "none in %u of %u frames", none, frames);
+}
+
+GST_END_TEST;
+
+static Suite *
+default_model_suite (void)
+{
+  Suite *s = suite_create ("default_model");
+  TCase *tc = tcase_create ("general");
+  tcase_set_timeout (tc, 600);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_attention_follows_the_ball);
+  tcase_add_test (tc, test_none_without_objects);
+  return s;
+}
+
+GST_CHECK_MAIN (default_model);

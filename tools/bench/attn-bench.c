@@ -1,0 +1,419 @@
+/* attn-bench — the kernels, whole networks and the plugin's per-frame
+ * overhead, timed on this machine, each beside its yardstick measured in the
+ * same run: OpenBLAS sgemm on the same GEMM shape for convolutions, PyTorch
+ * (if /usr/bin/python3 has torch) for networks, a bare pipeline for the
+ * plugin. Medians of repeated runs after warm-up; nothing allocated inside
+ * timed loops.
+ *
+ * usage: attn-bench [--quick] [--threads N] [--filter SUBSTR] */
+#include <gst/gst.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blas.h"
+#include "cbam.h"
+#include "conv.h"
+#include "dcn.h"
+#include "model.h"
+#include "model_builder.h"
+#include "network.h"
+#include "pool.h"
+#include "preprocess.h"
+#include "se.h"
+#include "soft_attention.h"
+#include "stn.h"
+
+static int quick, only_threads;
+static const char *filter;
+static volatile float sink;
+
+static double
+now_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int
+cmp_d (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* Median wall time of fn over reps runs (after 2 warm-ups). */
+#define TIME_MEDIAN(result, reps, body)                        \
+  do {                                                         \
+    double _t[64];                                             \
+    int _n = (reps) > 64 ? 64 : (reps);                        \
+    for (int _w = 0; _w < 2; _w++) { body; }                   \
+    for (int _i = 0; _i < _n; _i++) {                          \
+      double _s = now_ms ();                                   \
+      body;                                                    \
+      _t[_i] = now_ms () - _s;                                 \
+    }                                                          \
+    qsort (_t, _n, sizeof (double), cmp_d);                    \
+    (result) = _t[_n / 2];                                     \
+  } while (0)
+
+static float *
+alloc_fill (size_t n)
+{
+  float *p = aligned_alloc (64, ((n * sizeof (float) + 63) / 64) * 64 + 64);
+  for (size_t i = 0; i < n; i++)
+    p[i] = (float) ((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
+  return p;
+}
+
+static int
+wanted (const char *name)
+{
+  return !filter || strstr (name, filter);
+}
+
+typedef struct {
+  const char *name;
+  int cin, cout, h, w, k, stride, groups;
+} ConvShape;
+
+static void
+bench_convs (int threads)
+{
+  static const ConvShape shapes[] = {
+    {"stem 7x7/2 3->64 @224", 3, 64, 224, 224, 7, 2, 1},
+    {"3x3 64->64 @56", 64, 64, 56, 56, 3, 1, 1},
+    {"3x3/2 64->128 @56", 64, 128, 56, 56, 3, 2, 1},
+    {"3x3 256->256 @14", 256, 256, 14, 14, 3, 1, 1},
+    {"3x3 512->512 @7", 512, 512, 7, 7, 3, 1, 1},
+    {"1x1 64->256 @56", 64, 256, 56, 56, 1, 1, 1},
+    {"1x1 256->64 @56", 256, 64, 56, 56, 1, 1, 1},
+    {"1x1/2 256->512 @56", 256, 512, 56, 56, 1, 2, 1},
+    {"1x1 1024->256 @14", 1024, 256, 14, 14, 1, 1, 1},
+    {"dw 3x3 128 @28", 128, 128, 28, 28, 3, 1, 128},
+  };
+  printf ("\n## Convolutions, %d thread%s (batch 1; GFLOPS = 2·MACs/time)\n\n",
+          threads, threads > 1 ? "s" : "");
+  printf ("| shape | ours ms | ours GFLOPS | sgemm GFLOPS (same M,N,K) | ours/sgemm |\n");
+  printf ("|---|---:|---:|---:|---:|\n");
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    const ConvShape *s = &shapes[i];
+    if (!wanted (s->name))
+      continue;
+    AttnConv2d p = { s->cin, s->cout, s->k, s->k, s->stride, s->stride,
+                     s->k / 2, s->k / 2, 1, 1, s->groups };
+    int ho = attn_conv_out_dim (s->h, s->k, s->stride, s->k / 2, 1);
+    int wo = attn_conv_out_dim (s->w, s->k, s->stride, s->k / 2, 1);
+    int m = s->cout / s->groups, n = ho * wo, kk = s->cin / s->groups * s->k * s->k;
+    float *in = alloc_fill ((size_t) s->cin * s->h * s->w);
+    float *wt = alloc_fill ((size_t) s->cout * kk);
+    float *bias = alloc_fill (s->cout), *out = alloc_fill ((size_t) s->cout * n);
+    float *ws = alloc_fill (attn_conv2d_workspace (&p, s->h, s->w) + 1);
+    float *b = alloc_fill ((size_t) kk * n), *c = alloc_fill ((size_t) m * n);
+    AttnEpilogue ep = { bias, NULL, ATTN_ACT_RELU, NULL, NULL };
+    int reps = quick ? 5 : 21;
+    double t_ours, t_gemm;
+    TIME_MEDIAN (t_ours, reps, attn_conv2d (out, in, wt, &ep, ws, &p, 1, s->h, s->w));
+    TIME_MEDIAN (t_gemm, reps, for (int g = 0; g < s->groups; g++)
+                 attn_sgemm (false, false, m, n, kk, 1.0f, wt, kk, b, n, 0.0f,
+                             c, n));
+    double flops = 2.0 * s->cout * kk * n;
+    printf ("| %s | %.3f | %.1f | %.1f | %.2f |\n", s->name, t_ours,
+            flops / t_ours / 1e6, flops / t_gemm / 1e6, t_gemm / t_ours);
+    sink += out[0] + c[0];
+    free (in); free (wt); free (bias); free (out); free (ws); free (b); free (c);
+  }
+}
+
+/* CBAM's extra cost in a ResNet-50 layer1 bottleneck (256 ch @56², 3×3 64
+ * conv): what the gates add over the plain relu(F + identity) epilogue. */
+static void
+bench_attention (void)
+{
+  if (!wanted ("attention"))
+    return;
+  int reps = quick ? 5 : 21;
+  printf ("\n## Attention kernels, 1 thread\n\n");
+  printf ("| kernel | shape | ms | note |\n|---|---|---:|---|\n");
+  attn_blas_set_threads (1);
+  int c = 256, h = 56, w = 56, hw = h * w, hd = 16;
+  float *f = alloc_fill ((size_t) c * hw), *id = alloc_fill ((size_t) c * hw);
+  float *out = alloc_fill ((size_t) c * hw), *t2 = alloc_fill ((size_t) 64 * hw);
+  float *w1 = alloc_fill ((size_t) hd * c), *b1 = alloc_fill (hd);
+  float *w2 = alloc_fill ((size_t) c * hd), *b2 = alloc_fill (c);
+  float *mc = alloc_fill (c), *ms = alloc_fill (hw), *work = alloc_fill (2 * c + 2 * hd);
+  float *pw = alloc_fill (2 * hw), *spw = alloc_fill (98), *avg = alloc_fill (c);
+  float *mx = alloc_fill (c), *w3 = alloc_fill ((size_t) c * 64), *bias = alloc_fill (c);
+  double t_conv3, t_conv3_pools, t_cg, t_sg, t_apply, t_plain, t_se, t_w2;
+  AttnConv2d p1 = { 64, c, 1, 1, 1, 1, 0, 0, 1, 1, 1 };
+  AttnEpilogue plain = { bias, id, ATTN_ACT_RELU, NULL, NULL };
+  AttnEpilogue pools = { bias, NULL, ATTN_ACT_NONE, avg, mx };
+  TIME_MEDIAN (t_conv3, reps, attn_conv2d (out, t2, w3, &plain, NULL, &p1, 1, h, w));
+  TIME_MEDIAN (t_conv3_pools, reps, attn_conv2d (out, t2, w3, &pools, NULL, &p1, 1, h, w));
+  TIME_MEDIAN (t_cg, reps, attn_cbam_channel_gate_pooled (mc, avg, mx, w1, b1, w2, b2, work, c, hd));
+  TIME_MEDIAN (t_sg, reps, attn_cbam_spatial_gate (ms, f, mc, spw, 0.1f, pw, c, h, w, 7));
+  TIME_MEDIAN (t_apply, reps, attn_cbam_apply (out, f, mc, ms, id, c, hw, ATTN_ACT_RELU));
+  TIME_MEDIAN (t_plain, reps, attn_epilogue_apply (out, &(AttnEpilogue) { NULL, id, ATTN_ACT_RELU, NULL, NULL }, 1, c, hw));
+  TIME_MEDIAN (t_se, reps, attn_se_gate_pooled (mc, avg, w1, b1, w2, b2, work, c, hd));
+  TIME_MEDIAN (t_w2, reps, attn_scale_channels (out, f, mc, id, c, hw, ATTN_ACT_RELU));
+  double gb = (double) c * hw * 4 / 1e9;
+  printf ("| conv3 1x1 64->256 + bias + residual + relu | 256x56x56 | %.3f | the block's last conv, plain epilogue |\n", t_conv3);
+  printf ("| conv3 with avg+max pools in the epilogue | 256x56x56 | %.3f | what CBAM's pools cost there: %+.3f ms |\n", t_conv3_pools, t_conv3_pools - t_conv3);
+  printf ("| CBAM channel gate (MLP on pooled) | C=256 | %.4f | |\n", t_cg);
+  printf ("| CBAM spatial gate (channel pool + 7x7 + sigmoid) | 256x56x56 | %.3f | %.1f GB/s read |\n", t_sg, gb / (t_sg / 1e3));
+  printf ("| CBAM fused apply relu(F·Mc·Ms + id) | 256x56x56 | %.3f | %.1f GB/s (2 reads, 1 write) |\n", t_apply, 3 * gb / (t_apply / 1e3));
+  printf ("| plain relu(F + id) pass (for comparison) | 256x56x56 | %.3f | |\n", t_plain);
+  printf ("| SE gate (MLP on pooled) | C=256 | %.4f | |\n", t_se);
+  printf ("| SE apply relu(F·s + id) | 256x56x56 | %.3f | |\n", t_w2);
+  double extra = (t_conv3_pools - t_conv3) + t_cg + t_sg + t_apply;
+  printf ("\nCBAM adds %.3f ms to this block's tail (pools in the epilogue, gates, "
+          "fused apply in place of the residual epilogue).\n", extra);
+
+  /* STN, soft attention, top-k */
+  float *theta = alloc_fill (6), *grid = alloc_fill (2 * 224 * 224);
+  float *img = alloc_fill (3 * 224 * 224), *warp = alloc_fill (3 * 224 * 224);
+  theta[0] = 0.9f; theta[4] = 0.9f;
+  double t_grid, t_sample, t_add, t_sdp, t_topk;
+  TIME_MEDIAN (t_grid, reps, attn_affine_grid (grid, theta, 224, 224, false));
+  TIME_MEDIAN (t_sample, reps, attn_grid_sample (warp, img, grid, 3, 224, 224, 224, 224, ATTN_SAMPLE_BILINEAR, ATTN_PAD_ZEROS, false));
+  float *a = alloc_fill (196 * 512), *hh = alloc_fill (512), *wa = alloc_fill (512 * 512);
+  float *wh = alloc_fill (512 * 512), *bb = alloc_fill (512), *v = alloc_fill (512);
+  float *ctx = alloc_fill (512), *alpha = alloc_fill (196 * 196);
+  float *aw = alloc_fill (attn_additive_attention_workspace (196, 512));
+  TIME_MEDIAN (t_add, reps, attn_additive_attention (ctx, alpha, a, hh, wa, wh, bb, v, aw, 196, 512, 512, 512));
+  float *q = alloc_fill (196 * 64), *k = alloc_fill (196 * 64), *vv = alloc_fill (196 * 64);
+  float *o = alloc_fill (196 * 64);
+  TIME_MEDIAN (t_sdp, reps, attn_sdp_attention (o, alpha, q, k, vv, 196, 196, 64, 64));
+  int idx[16];
+  float vals[16];
+  TIME_MEDIAN (t_topk, reps, attn_topk (idx, vals, ms, 784, 16));
+  printf ("\n| kernel | shape | ms |\n|---|---|---:|\n");
+  printf ("| affine_grid | 224x224 | %.3f |\n| grid_sample bilinear | 3x224x224 | %.3f |\n", t_grid, t_sample);
+  printf ("| additive attention | L=196 D=512 Da=512 | %.3f |\n| scaled dot-product | 196x196 D=64 | %.3f |\n", t_add, t_sdp);
+  printf ("| top-k | k=16 of 28x28 | %.4f |\n", t_topk);
+  sink += out[0] + ms[0] + warp[0] + ctx[0] + o[0] + vals[0];
+}
+
+static AttnModel *
+resnet (int depth, const char *att, char *err)
+{
+  TinySpec s = tiny_spec_default ();
+  s.block = depth >= 50 ? "bottleneck" : "basic";
+  s.attention = att;
+  s.n_stages = 4;
+  int l18[4] = { 2, 2, 2, 2 }, l50[4] = { 3, 4, 6, 3 };
+  memcpy (s.layers, depth >= 50 ? l50 : l18, sizeof s.layers);
+  int widths[4] = { 64, 128, 256, 512 };
+  memcpy (s.widths, widths, sizeof widths);
+  s.stem_width = 64;
+  s.num_classes = 1000;
+  s.hidden = 0;                  /* C/16 per block, set below */
+  s.input = 224;
+  ModelBuilder *mb = mb_new ();
+  s.hidden = 16;                 /* gate width: the builder uses one width */
+  mb_tiny (mb, &s);
+  GBytes *b = mb_bytes (mb);
+  mb_free (mb);
+  gsize len;
+  const void *d = g_bytes_get_data (b, &len);
+  AttnModel *m = attn_model_load_bytes (d, len, "bench", err, 512);
+  g_bytes_unref (b);
+  return m;
+}
+
+static double
+torch_ms (int depth, const char *att, int threads, int runs)
+{
+  char cmd[512];
+  snprintf (cmd, sizeof cmd, "/usr/bin/python3 %s/tools/bench_torch.py resnet%d %s 224 %d %d 2>/dev/null",
+            ATTN_SOURCE_DIR, depth, att, threads, runs);
+  FILE *p = popen (cmd, "r");
+  if (!p)
+    return NAN;
+  double ms = NAN;
+  if (fscanf (p, "ms %lf", &ms) != 1)
+    ms = NAN;
+  pclose (p);
+  return ms;
+}
+
+static void
+bench_networks (int threads)
+{
+  if (!wanted ("resnet"))
+    return;
+  printf ("\n## Networks, %d thread%s, 224x224, batch 1 (median of %d)\n\n",
+          threads, threads > 1 ? "s" : "", quick ? 5 : 21);
+  printf ("| network | GMACs | arena MB | ours ms | PyTorch %s ms | PyTorch/ours |\n",
+          TORCH_VERSION_HINT);
+  printf ("|---|---:|---:|---:|---:|---:|\n");
+  static const struct { int depth; const char *att; } nets[] = {
+    {18, "none"}, {18, "cbam"}, {50, "none"}, {50, "cbam"},
+  };
+  for (size_t i = 0; i < 4; i++) {
+    char err[512], name[32];
+    snprintf (name, sizeof name, "resnet%d%s", nets[i].depth,
+              strcmp (nets[i].att, "none") ? "-cbam" : "");
+    AttnModel *m = resnet (nets[i].depth, nets[i].att, err);
+    if (!m) {
+      printf ("| %s | model failed: %s |\n", name, err);
+      continue;
+    }
+    AttnNet *net = attn_net_new (m, 224, 224, err, sizeof err);
+    attn_model_unref (m);
+    float *in = attn_net_input (net);
+    for (int j = 0; j < 3 * 224 * 224; j++)
+      in[j] = (float) ((j * 7919) % 255) / 255.0f - 0.5f;
+    double t;
+    TIME_MEDIAN (t, quick ? 5 : 21, attn_net_forward (net));
+    double pt = quick ? NAN : torch_ms (nets[i].depth, nets[i].att, threads, 21);
+    printf ("| %s | %.2f | %.1f | %.2f | %.2f | %.2f |\n", name,
+            attn_net_macs (net) / 1e9, attn_net_arena_bytes (net) / 1048576.0,
+            t, pt, pt / t);
+    sink += attn_net_logits (net)[0];
+    attn_net_free (net);
+  }
+}
+
+/* Per-frame cost of the plugin apart from the network at 1080p: the
+ * pre-processing (I420 1920x1080 → 224x224) timed directly, and the meta +
+ * overlay through real pipelines against a bare one. */
+static void
+bench_plugin (void)
+{
+  if (!wanted ("plugin"))
+    return;
+  printf ("\n## Plugin overhead per 1080p frame, excluding the network\n\n");
+  int fw = 1920, fh = 1080;
+  uint8_t *frame = malloc ((size_t) fw * fh * 3 / 2);
+  for (size_t i = 0; i < (size_t) fw * fh * 3 / 2; i++)
+    frame[i] = (uint8_t) (i * 31);
+  PreFormat f = { 0 };
+  pre_format_yuv (&f, 0.2126f, 0.0722f, false);
+  f.layout = PRE_I420;
+  PreFrame fr = { { frame, frame + fw * fh, frame + fw * fh * 5 / 4 },
+                  { fw, fw / 2, fw / 2 } };
+  AttnPreprocess pre = { 224, 224, false, { 0.485f, 0.456f, 0.406f },
+                         { 0.229f, 0.224f, 0.225f }, 255.0f, ATTN_RESIZE_STRETCH };
+  PrePlan plan = { 0 };
+  pre_plan (&plan, fw, fh, NULL, ATTN_RESIZE_STRETCH, &pre);
+  float *out = alloc_fill (3 * 224 * 224);
+  double t_pre;
+  TIME_MEDIAN (t_pre, quick ? 5 : 21, pre_run (&plan, &f, &fr, out));
+  printf ("| step | ms per frame |\n|---|---:|\n");
+  printf ("| pre-processing I420 1920x1080 → 3x224x224 (%dx%d samples/pixel) | %.3f |\n",
+          plan.sub_x, plan.sub_y, t_pre);
+  pre_plan_clear (&plan);
+  free (frame);
+
+  /* pipelines: a tiny model that runs once (inference-interval huge), so
+   * what is measured is the element around the network */
+  TinySpec s = tiny_spec_default ();
+  ModelBuilder *mb = mb_new ();
+  mb_tiny (mb, &s);
+  char *tmp = mb_write_tmp (mb);
+  mb_free (mb);
+  const char *tails[] = { "",
+    "attentioninfer inference-interval=100000 mode=sync model=",
+    "attentioninfer inference-interval=100000 mode=sync model=",
+  };
+  const char *ends[] = { "", " !", " ! attentionoverlay !" };
+  const char *names[] = { "bare pipeline (source + sink)",
+    "+ attentioninfer (meta + ROI meta on every frame)",
+    "+ attentionoverlay (heat map, labels, box drawn)",
+  };
+  int frames = quick ? 60 : 300;
+  double base = 0;
+  for (int i = 0; i < 3; i++) {
+    char tail[512], desc[1024];
+    snprintf (tail, sizeof tail, "%s%s%s fakesink sync=false", tails[i],
+              i ? tmp : "", ends[i]);
+    snprintf (desc, sizeof desc, "videotestsrc pattern=black num-buffers=%d ! "
+              "video/x-raw,format=I420,width=1920,height=1080 ! %s", frames, tail);
+    GstElement *p = gst_parse_launch (desc, NULL);
+    if (!p)
+      continue;
+    double t0 = now_ms ();
+    gst_element_set_state (p, GST_STATE_PLAYING);
+    GstBus *bus = gst_element_get_bus (p);
+    GstMessage *msg = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE,
+        GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+    double per = (now_ms () - t0) / frames;
+    gboolean err = GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR;
+    gst_message_unref (msg);
+    gst_object_unref (bus);
+    gst_element_set_state (p, GST_STATE_NULL);
+    gst_object_unref (p);
+    if (err) {
+      printf ("| %s | (pipeline failed: plugin not found?) |\n", names[i]);
+      continue;
+    }
+    if (i == 0)
+      base = per;
+    printf ("| %s | %.3f (%+.3f over bare) |\n", names[i], per, per - base);
+  }
+  unlink (tmp);
+  g_free (tmp);
+}
+
+static void
+header (void)
+{
+  char cpu[512] = "?";
+  FILE *f = fopen ("/proc/cpuinfo", "r");
+  char line[512];
+  while (f && fgets (line, sizeof line, f))
+    if (strncmp (line, "model name", 10) == 0) {
+      char *c = strchr (line, ':');
+      snprintf (cpu, sizeof cpu, "%s", c ? c + 2 : line);
+      cpu[strcspn (cpu, "\n")] = 0;
+      break;
+    }
+  if (f)
+    fclose (f);
+  time_t t = time (NULL);
+  char date[64];
+  strftime (date, sizeof date, "%Y-%m-%d %H:%M", gmtime (&t));
+  printf ("# attn-bench — %s UTC\n\nMachine: %s, %ld cores. BLAS threads are "
+          "set explicitly per section. Build: %s.\n", date, cpu,
+          sysconf (_SC_NPROCESSORS_ONLN), ATTN_BUILD_FLAGS);
+}
+
+int
+main (int argc, char **argv)
+{
+  gst_init (&argc, &argv);
+  for (int i = 1; i < argc; i++) {
+    if (strcmp (argv[i], "--quick") == 0)
+      quick = 1;
+    else if (strcmp (argv[i], "--threads") == 0 && i + 1 < argc)
+      only_threads = atoi (argv[++i]);
+    else if (strcmp (argv[i], "--filter") == 0 && i + 1 < argc)
+      filter = argv[++i];
+    else {
+      printf ("usage: %s [--quick] [--threads N] [--filter SUBSTR]\n", argv[0]);
+      return strcmp (argv[i], "--help") == 0 ? 0 : 2;
+    }
+  }
+  header ();
+  for (int th = 1; th <= 2; th++) {
+    if (only_threads && th != only_threads)
+      continue;
+    attn_blas_set_threads (th);
+    bench_convs (th);
+  }
+  bench_attention ();
+  for (int th = 1; th <= 2; th++) {
+    if (only_threads && th != only_threads)
+      continue;
+    attn_blas_set_threads (th);
+    bench_networks (th);
+  }
+  attn_blas_set_threads (1);
+  bench_plugin ();
+  return sink == 12345.0f;
+}

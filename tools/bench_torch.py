@@ -1,0 +1,97 @@
+#!/usr/bin/python3
+"""PyTorch's time for the networks attn-bench runs, for comparison in the
+same run. Builds torchvision-layout ResNets (with the official CBAM gate in
+every block when asked) with random weights in eval mode and prints one line
+"ms <median>" for a batch-1 forward at the given size.
+
+    /usr/bin/python3 tools/bench_torch.py resnet18 cbam 224 2 20
+
+Reads and writes nothing else. torch.set_num_threads is set explicitly
+(its default on this machine is 1).
+"""
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class CBAM(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.mlp1, self.mlp2 = nn.Linear(c, c // 16), nn.Linear(c // 16, c)
+        self.conv = nn.Conv2d(2, 1, 7, padding=3, bias=False)
+        self.bn = nn.BatchNorm2d(1)
+
+    def forward(self, f):
+        mlp = lambda z: self.mlp2(F.relu(self.mlp1(z)))  # noqa: E731
+        f = f * torch.sigmoid(mlp(f.mean((2, 3))) + mlp(f.amax((2, 3))))[:, :, None, None]
+        p = torch.cat([f.amax(1, keepdim=True), f.mean(1, keepdim=True)], 1)
+        return f * torch.sigmoid(self.bn(self.conv(p)))
+
+
+class Block(nn.Module):
+    def __init__(self, cin, p, stride, bottleneck, cbam):
+        super().__init__()
+        exp = 4 if bottleneck else 1
+        if bottleneck:
+            self.convs = nn.ModuleList([nn.Conv2d(cin, p, 1, bias=False),
+                                        nn.Conv2d(p, p, 3, stride, 1, bias=False),
+                                        nn.Conv2d(p, p * 4, 1, bias=False)])
+        else:
+            self.convs = nn.ModuleList([nn.Conv2d(cin, p, 3, stride, 1, bias=False),
+                                        nn.Conv2d(p, p, 3, 1, 1, bias=False)])
+        self.bns = nn.ModuleList([nn.BatchNorm2d(c.out_channels) for c in self.convs])
+        self.cbam = CBAM(p * exp) if cbam else None
+        self.down = None
+        if stride != 1 or cin != p * exp:
+            self.down = nn.Sequential(nn.Conv2d(cin, p * exp, 1, stride, bias=False),
+                                      nn.BatchNorm2d(p * exp))
+
+    def forward(self, x):
+        out = x
+        for i, (c, b) in enumerate(zip(self.convs, self.bns)):
+            out = b(c(out))
+            if i < len(self.convs) - 1:
+                out = F.relu(out)
+        if self.cbam is not None:
+            out = self.cbam(out)
+        return F.relu(out + (self.down(x) if self.down is not None else x))
+
+
+def resnet(depth, cbam):
+    layers = {18: [2, 2, 2, 2], 50: [3, 4, 6, 3]}[depth]
+    bottleneck = depth >= 50
+    mods = [nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
+            nn.MaxPool2d(3, 2, 1)]
+    cin = 64
+    for s, (n, p) in enumerate(zip(layers, [64, 128, 256, 512])):
+        for b in range(n):
+            mods.append(Block(cin, p, 2 if s > 0 and b == 0 else 1, bottleneck, cbam))
+            cin = p * (4 if bottleneck else 1)
+    mods += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, 1000)]
+    return nn.Sequential(*mods).eval()
+
+
+def main():
+    arch, att, size, threads, runs = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
+        int(sys.argv[4]), int(sys.argv[5])
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    net = resnet(int(arch.replace("resnet", "")), att == "cbam")
+    x = torch.rand(1, 3, size, size)
+    times = []
+    with torch.no_grad():
+        for _ in range(3):
+            net(x)
+        for _ in range(runs):
+            t = time.perf_counter()
+            net(x)
+            times.append((time.perf_counter() - t) * 1e3)
+    times.sort()
+    print(f"ms {times[len(times) // 2]:.3f}")
+
+
+if __name__ == "__main__":
+    main()
