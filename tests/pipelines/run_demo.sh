@@ -20,7 +20,7 @@ lines=$(wc -l < "$out/attention.jsonl")
 [ "$lines" -eq 30 ] || fail "$lines JSON lines for 30 frames"
 grep -q '"classes"' "$out/attention.jsonl" || fail "JSON lines carry no classes"
 # the video decodes back to 30 frames
-n=$(gst-launch-1.0 -q filesrc location="$out/attention.webm" ! matroskademux \
-      ! vp8dec ! fakesink silent=false -v 2>/dev/null | grep -c 'chain' || true)
+n=$(gst-launch-1.0 filesrc location="$out/attention.webm" ! matroskademux \
+      ! vp8dec ! fakesink silent=false -v 2>/dev/null | grep -c "last-message = chain" || true)
 [ "$n" -eq 30 ] || fail "the WebM decodes to $n frames, expected 30"
 echo "ok: video, snapshot and $lines JSON lines"
