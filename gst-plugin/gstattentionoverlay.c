@@ -7,9 +7,11 @@
  * with an opacity proportional to the attention so unattended areas stay
  * clear), the top classes with their probabilities (Pango), and the box of
  * the attended region. Works in place on RGB, BGR, RGBx, BGRx, xRGB, xBGR,
- * RGBA, BGRA, ARGB, ABGR, I420, NV12 and GRAY8; with `composition=true` it
- * leaves the pixels alone and attaches a #GstVideoOverlayCompositionMeta for
- * a downstream element that composites (a sink or a hardware compositor).
+ * RGBA, BGRA, ARGB, ABGR, I420, NV12 and GRAY8. When downstream composites
+ * overlays itself (it lists #GstVideoOverlayCompositionMeta in its
+ * allocation answer: many video sinks and hardware compositors do), or with
+ * `composition=true`, it leaves the pixels alone and attaches a
+ * #GstVideoOverlayCompositionMeta instead.
  * Buffers without an attention meta pass untouched.
  *
  * ## Example launch line
@@ -80,6 +82,7 @@ struct _GstAttentionOverlay {
   guint8 lut[256][3];           /* RGB */
   guint8 lut_yuv[256][3];       /* the same colours as Y'CbCr for the caps */
   gboolean yuv;
+  gboolean downstream_composites; /* downstream takes composition metas */
   gdouble kr, kb;
   gboolean full_range;
   HeatTables ht;
@@ -607,6 +610,17 @@ gst_attention_overlay_set_info (GstVideoFilter *filter, GstCaps *incaps,
   self->idx_row = g_new0 (guint8, width);
   self->alpha_row = g_new0 (guint8, width);
   text_setup (self, in_info->width, in_info->height);
+
+  /* does downstream composite overlays itself (a video sink, a hardware
+   * compositor)? Then attach the overlay instead of drawing it. */
+  GstQuery *q = gst_query_new_allocation (outcaps, FALSE);
+  self->downstream_composites =
+      gst_pad_peer_query (GST_BASE_TRANSFORM_SRC_PAD (filter), q)
+      && gst_query_find_allocation_meta (q,
+      GST_VIDEO_OVERLAY_COMPOSITION_META_API_TYPE, NULL);
+  gst_query_unref (q);
+  GST_INFO_OBJECT (self, "downstream %s overlay compositions",
+      self->downstream_composites ? "composites" : "does not composite");
   return TRUE;
 }
 
@@ -630,7 +644,7 @@ gst_attention_overlay_transform_frame_ip (GstVideoFilter *filter,
     build_lut (self, self->colormap);
   g_mutex_unlock (&self->lock);
 
-  if (composition) {
+  if (composition || self->downstream_composites) {
     attach_composition (self, frame->buffer, frame, meta, m, opacity, labels,
         heat && opacity > 0);
     return GST_FLOW_OK;
@@ -796,7 +810,8 @@ gst_attention_overlay_class_init (GstAttentionOverlayClass *klass)
       g_param_spec_boolean ("composition", "Composition meta",
           "Leave the pixels alone and attach a GstVideoOverlayCompositionMeta "
           "(heat map and labels as ARGB rectangles) for a downstream element "
-          "that composites", FALSE, rw));
+          "that composites. This happens anyway when downstream says, in its "
+          "allocation answer, that it handles that meta", FALSE, rw));
 
   gst_element_class_set_static_metadata (element_class, "Attention overlay",
       "Filter/Effect/Video/Overlay",

@@ -224,6 +224,23 @@ GST_START_TEST (test_composition_meta)
   gst_buffer_unref (out);
   gst_buffer_unref (ref);
   gst_harness_teardown (h);
+
+  /* a downstream that says it composites gets the meta without asking */
+  GstHarness *h2 = gst_harness_new_empty ();
+  gst_harness_add_parse (h2, "attentionoverlay");
+  gst_harness_add_propose_allocation_meta (h2,
+      GST_VIDEO_OVERLAY_COMPOSITION_META_API_TYPE, NULL);
+  gst_harness_set_src_caps_str (h2, "video/x-raw,format=I420,width=64,"
+      "height=48,framerate=30/1");
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_I420, 64, 48);
+  in = uniform_frame (&info, TRUE, TRUE, TRUE);
+  ref = gst_buffer_copy_deep (in);
+  out = gst_harness_push_and_pull (h2, in);
+  fail_unless (same_bytes (out, ref), "pixels changed though downstream composites");
+  fail_unless (gst_buffer_get_video_overlay_composition_meta (out) != NULL);
+  gst_buffer_unref (out);
+  gst_buffer_unref (ref);
+  gst_harness_teardown (h2);
 }
 
 GST_END_TEST;
