@@ -324,6 +324,45 @@ GST_START_TEST (test_async_mode)
 
 GST_END_TEST;
 
+/* A QoS event saying downstream is far behind: late frames pass with the
+ * last result (stale) instead of running the network; qos=false runs it. */
+static void
+qos_case (gboolean qos)
+{
+  GstHarness *h = infer_harness (qos ? "qos=true" : "qos=false", caps_64x48);
+  GstElement *e = infer_of (h);
+  GstVideoInfo info;
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 48);
+  GstBuffer *in = random_frame (h, &info, 1);
+  GST_BUFFER_PTS (in) = 0;
+  gst_buffer_unref (gst_harness_push_and_pull (h, in));
+  /* downstream: 10 s late at running time 0 */
+  fail_unless (gst_harness_push_upstream_event (h,
+          gst_event_new_qos (GST_QOS_TYPE_UNDERFLOW, 2.0, 10 * GST_SECOND, 0)));
+  for (guint i = 1; i <= 3; i++) {
+    in = random_frame (h, &info, i + 1);
+    GST_BUFFER_PTS (in) = i * 33 * GST_MSECOND;
+    GstBuffer *out = gst_harness_push_and_pull (h, in);
+    GstAttentionMeta *m = gst_buffer_get_attention_meta (out);
+    fail_unless (m != NULL);
+    fail_unless_equals_int (m->stale, qos);
+    gst_buffer_unref (out);
+  }
+  guint64 n;
+  g_object_get (e, "inferences", &n, NULL);
+  fail_unless_equals_uint64 (n, qos ? 1 : 4);
+  gst_object_unref (e);
+  gst_harness_teardown (h);
+}
+
+GST_START_TEST (test_qos_skips_late_frames)
+{
+  qos_case (TRUE);
+  qos_case (FALSE);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_latency)
 {
   GstHarness *h = infer_harness (NULL, caps_64x48);
@@ -514,6 +553,7 @@ attentioninfer_suite (void)
   tcase_add_test (tc, test_properties_while_playing);
   tcase_add_test (tc, test_async_mode);
   tcase_add_test (tc, test_latency);
+  tcase_add_test (tc, test_qos_skips_late_frames);
   tcase_add_test (tc, test_meta_survives_videoscale);
   tcase_add_test (tc, test_model_errors);
   tcase_add_test (tc, test_state_cycles);
