@@ -967,8 +967,8 @@ gst_attention_infer_class_init (GstAttentionInferClass *klass)
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model",
           "Path of the .safetensors model file (docs/model-format.md); unset: "
-          "the shipped default model. Changing it while PLAYING loads the new "
-          "model in the background and swaps it in between frames; a file "
+          "the shipped default model. Set while PLAYING, the new model is "
+          "loaded in the calling thread and swapped in between frames; a file "
           "that fails to load keeps the current model and posts a warning",
           NULL, rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_INFERENCE_INTERVAL,
