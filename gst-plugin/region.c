@@ -64,21 +64,20 @@ region_find (AttnRegion *r, const float *map, int w, int h, float threshold,
       }
   }
 
-  /* peak to sub-cell precision: centroid of the 3×3 neighbourhood weighted
-   * by how far each cell rises above the cut */
+  /* where attention concentrates: the centroid of the region's cells,
+   * weighted by how far each rises above the cut — the middle of a large
+   * uniformly attended blob, not whichever of its cells happens to peak */
   double wx = 0, wy = 0, ws = 0;
-  for (int dy = -1; dy <= 1; dy++)
-    for (int dx = -1; dx <= 1; dx++) {
-      int yy = by + dy, xx = bx + dx;
-      if (yy < 0 || yy >= h || xx < 0 || xx >= w)
-        continue;
-      double v = map[yy * w + xx] - cut;
-      if (v <= 0)
-        continue;
-      wx += v * (xx + 0.5);
-      wy += v * (yy + 0.5);
-      ws += v;
-    }
+  for (int i = 0; i < n; i++) {
+    if (!seen[i])
+      continue;
+    double v = map[i] - cut;
+    if (v <= 0)
+      continue;
+    wx += v * (i % w + 0.5);
+    wy += v * (i / w + 0.5);
+    ws += v;
+  }
   /* threshold 1: nothing rises above the cut but the peak itself */
   r->peak_x = ws > 0 ? (float) (wx / ws) : bx + 0.5f;
   r->peak_y = ws > 0 ? (float) (wy / ws) : by + 0.5f;

@@ -15,25 +15,34 @@ typedef struct {
   guint32 bg;                   /* background colour, 0xAARRGGBB */
 } Tally;
 
-/* The ball's centre: centroid of pixels that differ from the background. */
+static gboolean
+is_fg (GstVideoFrame *f, gint x, gint y, guint32 bg)
+{
+  gint w = GST_VIDEO_FRAME_WIDTH (f), h = GST_VIDEO_FRAME_HEIGHT (f);
+  if (x < 0 || y < 0 || x >= w || y >= h)
+    return FALSE;
+  const guint8 *p = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (f, 0)
+      + (gsize) y * GST_VIDEO_FRAME_PLANE_STRIDE (f, 0) + 3 * x;
+  return abs (p[0] - (gint) ((bg >> 16) & 0xff)) + abs (p[1] - (gint) ((bg >> 8)
+          & 0xff)) + abs (p[2] - (gint) (bg & 0xff)) > 60;
+}
+
+/* The ball's centre: centroid of the pixels that differ from the background
+ * together with their neighbours 2 px away in each direction — which keeps
+ * the ball and drops the 1-px lines videotestsrc draws in sweep modes. */
 static gboolean
 ball_centre (GstVideoFrame *f, guint32 bg, double *cx, double *cy)
 {
   gint w = GST_VIDEO_FRAME_WIDTH (f), h = GST_VIDEO_FRAME_HEIGHT (f);
-  guint8 br = (bg >> 16) & 0xff, bgc = (bg >> 8) & 0xff, bb = bg & 0xff;
   double sx = 0, sy = 0, n = 0;
-  for (gint y = 0; y < h; y++) {
-    const guint8 *row = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (f, 0)
-        + (gsize) y * GST_VIDEO_FRAME_PLANE_STRIDE (f, 0);
-    for (gint x = 0; x < w; x++) {
-      const guint8 *p = row + 3 * x;
-      if (abs (p[0] - br) + abs (p[1] - bgc) + abs (p[2] - bb) > 60) {
+  for (gint y = 0; y < h; y++)
+    for (gint x = 0; x < w; x++)
+      if (is_fg (f, x, y, bg) && is_fg (f, x - 2, y, bg) && is_fg (f, x + 2, y,
+              bg) && is_fg (f, x, y - 2, bg) && is_fg (f, x, y + 2, bg)) {
         sx += x + 0.5;
         sy += y + 0.5;
         n++;
       }
-    }
-  }
   if (n < 4)
     return FALSE;
   *cx = sx / n;

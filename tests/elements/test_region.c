@@ -32,9 +32,19 @@ main (int argc, char **argv)
   test_case ("box is the peak's connected blob only",
              r.x0 == 5 && r.x1 == 8 && r.y0 == 2 && r.y1 == 4 && r.cells == 4);
   test_case ("peak value", r.peak == 0.9f);
-  test_case ("sub-cell peak leans toward the strong neighbours",
-             r.peak_x > 6.0f && r.peak_x < 7.0f && r.peak_y > 2.5f
-             && r.peak_y < 3.5f);
+  test_case ("peak point is the region's weighted centroid",
+             fabsf (r.peak_x - (5.5f * 0.3f + 6.5f * 0.4f + 7.5f * 0.2f
+                                 + 6.5f * 0.35f) / 1.25f) < 1e-4f
+             && fabsf (r.peak_y - (2.5f * 0.9f + 3.5f * 0.35f) / 1.25f) < 1e-4f);
+  /* a uniform blob: the centroid is its middle, whatever cell is maximal */
+  float blob[36] = { 0 };
+  for (int y = 1; y < 5; y++)
+    for (int x = 1; x < 5; x++)
+      blob[y * 6 + x] = 0.9f;
+  blob[1 * 6 + 1] = 0.91f;
+  AttnRegion br = find (blob, 6, 6, 0.5f);
+  test_case ("a uniform blob's point is its middle",
+             fabsf (br.peak_x - 3.0f) < 0.01f && fabsf (br.peak_y - 3.0f) < 0.01f);
   float mean = (0.8f + 0.9f + 0.7f + 0.85f) / 4;
   test_case ("score is the region's mean", fabsf (r.score - mean) < 1e-6f);
 
