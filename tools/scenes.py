@@ -80,11 +80,9 @@ def background(rng, size):
     return np.clip(img, 0, 255).astype(np.float32)
 
 
-def _sdf(shape, x, y, cx, cy, r, rot, aspect=1.0):
-    """Signed distance in pixels to the object's edge (negative inside); the
-    object is stretched by `aspect` along x (frames of another aspect ratio
-    are stretched to the square input, so a disc arrives as an ellipse)."""
-    dx, dy = (x - cx) / aspect, y - cy
+def _sdf(shape, x, y, cx, cy, r, rot):
+    """Signed distance in pixels to the object's edge (negative inside)."""
+    dx, dy = x - cx, y - cy
     c, s = np.cos(rot), np.sin(rot)
     u, v = c * dx + s * dy, -s * dx + c * dy
     if shape == "disc":
@@ -143,12 +141,9 @@ def make_image(rng, size):
     mask = np.zeros((size, size), np.float32)
     if label:
         x, y = _grid(size)
-        # log-uniform size: small objects as often as large ones
-        r = size * float(np.exp(rng.uniform(np.log(0.05), np.log(0.3))))
-        aspect = float(np.exp(rng.uniform(np.log(0.6), np.log(1.6))))
+        r = size * rng.uniform(0.05, 0.3)
         cx, cy = rng.uniform(r * 0.6, size - r * 0.6, 2)
-        d = _sdf(CLASSES[label], x, y, cx, cy, r, rng.uniform(0, 2 * np.pi), aspect)
-        d = d * min(aspect, 1.0)         # back to pixels, roughly
+        d = _sdf(CLASSES[label], x, y, cx, cy, r, rng.uniform(0, 2 * np.pi))
         alpha = np.clip(0.5 - d, 0, 1)
         # an object colour that stands out from what lies under it
         under = (img * alpha[..., None]).sum((0, 1)) / max(alpha.sum(), 1)

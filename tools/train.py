@@ -157,7 +157,7 @@ def main():
                                                   "default.safetensors"))
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--train-images", type=int, default=40000)
-    ap.add_argument("--steps", type=int, default=7000)
+    ap.add_argument("--steps", type=int, default=6000)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--quick", action="store_true", help="a 1-2 minute smoke run")
     args = ap.parse_args()
