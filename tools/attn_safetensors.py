@@ -1,42 +1,44 @@
-"""Read and write .safetensors files (no third-party package needed).
+"""Read and write .safetensors files without the safetensors package.
 
-save(path, tensors, metadata) writes {name: numpy array} as little-endian F32
-(or the array's float16/int dtypes) with a string→string __metadata__;
-load(path) returns (tensors, metadata). Deterministic: tensors are written in
-sorted name order, the header padded with spaces to a multiple of 8.
+    save(path, {name: numpy array}, {"key": "string value"})
+    tensors, metadata = load(path)
+
+Layout: u64 little-endian header length N, N bytes of JSON
+{"__metadata__": {str: str}, name: {"dtype", "shape", "data_offsets"}}, the
+header padded with spaces to a multiple of 8, then the raw little-endian data,
+tensors back to back in sorted name order. save() is deterministic: the same
+arrays and metadata give the same bytes. Writes F32 (and F16, I64, I32, U8
+arrays as they are; anything else becomes F32); reads those and BF16 (widened
+to float32).
 """
 import json
 import struct
 
 import numpy as np
 
-_DTYPES = {
-    np.dtype("float32"): "F32",
-    np.dtype("float16"): "F16",
-    np.dtype("int64"): "I64",
-    np.dtype("int32"): "I32",
-    np.dtype("uint8"): "U8",
-}
-_NUMPY = {v: k for k, v in _DTYPES.items()}
+_DTYPES = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2"), "I64": np.dtype("<i8"),
+           "I32": np.dtype("<i4"), "U8": np.dtype("u1")}
+_NAMES = {v.str: k for k, v in _DTYPES.items()}
 
 
 def save(path, tensors, metadata=None):
     header = {}
-    if metadata:
+    if metadata:   # safetensors metadata is str → str
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
     blobs, offset = [], 0
     for name in sorted(tensors):
-        a = np.ascontiguousarray(tensors[name])
-        if a.dtype not in _DTYPES:
+        if name == "__metadata__":
+            raise ValueError("'__metadata__' is not a tensor name")
+        a = np.asarray(tensors[name])
+        if a.dtype.newbyteorder("<").str not in _NAMES:
             a = a.astype(np.float32)
-        a = a.astype(a.dtype.newbyteorder("<"), copy=False)
+        a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
         data = a.tobytes()
-        header[name] = {"dtype": _DTYPES[a.dtype.newbyteorder("=")],
-                        "shape": list(a.shape),
+        header[name] = {"dtype": _NAMES[a.dtype.str], "shape": list(a.shape),
                         "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
-    h = json.dumps(header, separators=(",", ":")).encode()
+    h = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     h += b" " * (-len(h) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(h)))
@@ -46,15 +48,29 @@ def save(path, tensors, metadata=None):
 
 
 def load(path):
+    """Returns ({name: numpy array (float32 for F32/F16/BF16)}, metadata)."""
     with open(path, "rb") as f:
         raw = f.read()
+    if len(raw) < 8:
+        raise ValueError(f"{path}: too short for a safetensors file")
     (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    meta = header.pop("__metadata__", {})
-    base = 8 + n
+    if 8 + n > len(raw):
+        raise ValueError(f"{path}: header length {n} runs past the end of the file")
+    header = json.loads(raw[8:8 + n].decode("utf-8"))
+    meta = header.pop("__metadata__", None) or {}
+    data = raw[8 + n:]
     out = {}
     for name, t in header.items():
         b, e = t["data_offsets"]
-        dt = _NUMPY[t["dtype"]].newbyteorder("<")
-        out[name] = np.frombuffer(raw[base + b:base + e], dtype=dt).reshape(t["shape"])
+        count = int(np.prod(t["shape"], dtype=np.int64))
+        if t["dtype"] == "BF16":
+            u = np.frombuffer(data[b:e], dtype="<u2").astype(np.uint32) << 16
+            a = u.view(np.float32)
+        else:
+            a = np.frombuffer(data[b:e], dtype=_DTYPES[t["dtype"]])
+            if t["dtype"] == "F16":
+                a = a.astype(np.float32)
+        if a.size != count or not 0 <= b <= e <= len(data):
+            raise ValueError(f"{path}: tensor '{name}' has {a.size} values for shape {t['shape']}")
+        out[name] = a.reshape(t["shape"])
     return out, meta

@@ -1,24 +1,48 @@
 #!/usr/bin/python3
 """Convert a PyTorch ResNet checkpoint into a gst-attention model file.
 
-    tools/convert.py --from FORMAT INPUT OUTPUT.safetensors [--labels FILE]
-                     [--input-size N] [--name NAME]
+    tools/convert.py --from FORMAT INPUT OUTPUT.safetensors
+                     [--labels FILE] [--input-size N] [--name NAME]
 
-FORMAT is one of
-  cbam-official       the official CBAM code's ResidualNet (.pth.tar holding
-                      {'state_dict': ...}, keys prefixed `module.`)
-  timm-seresnet       timm seresnet* state dicts (se.fc1/fc2 as 1×1 convs)
-  cadene-seresnet     pretrainedmodels se_resnet50 (layer0.*, se_module.*,
-                      stride on the 1×1, ceil-mode max pool, last_linear)
-  torchvision-resnet  torchvision resnet18/34/50/101
+FORMAT is the layout of INPUT:
+  cbam-official       the official CBAM code (Jongchan/attention-module):
+                      ResidualNet('ImageNet', 18/34/50/101, classes, 'CBAM')
+                      saved by train_imagenet.py as {'state_dict': ...} with
+                      DataParallel's `module.` prefix; att_type None (no
+                      .cbam.* keys) converts to a plain ResNet
+  timm-seresnet       timm seresnet* (.se.fc1/.se.fc2 1×1 convs with bias);
+                      timm resnet* without .se.* keys converts too
+  cadene-seresnet     pretrainedmodels se_resnet50/101 (layer0.* stem with a
+                      ceil-mode max pool, .se_module.*, stride on the 1×1,
+                      last_linear)
+  torchvision-resnet  torchvision resnet18/34/50/101/152
 
-Reads INPUT (torch.load, CPU) and --labels (one class name per line); writes
-OUTPUT in the format of docs/model-format.md. The architecture is inferred
-from the keys and shapes; every key must be used: the first key that does not
-fit (unexpected, missing, or of the wrong shape) is named in the error and the
-exit status is 1. The official CBAM spatial gate already takes [max, mean]
-(our channel order); a source with [mean, max] would need its conv's two
-input channels swapped.
+INPUT is read with torch.load on the CPU: a bare state dict or a dict holding
+one under 'state_dict'; a leading `module.` is stripped from every key. The
+architecture comes from the keys and shapes alone: the block type from
+conv3's presence, blocks per stage from the block indices, the stage widths
+from conv1, the stem width from the stem conv, the gate from the gate keys
+(its hidden width from fc1/mlp.1, the spatial kernel from the gate's conv),
+num_classes from the classifier; the stride placement and the stem pool come
+from FORMAT. Every key must be used (num_batches_tracked is ignored): the
+first key that does not fit — unexpected, of the wrong shape, not floating
+point or not finite, or missing — is named on stderr and the exit status is 1.
+
+The tensors are renamed to docs/model-format.md (`conv1`/`layer0.conv1` →
+`stem.conv`, `downsample.0/1` → `downsample.conv/bn`, `se_module` → `se`,
+`cbam.ChannelGate.mlp.1/3` → `cbam.mlp1/2`, `cbam.SpatialGate.spatial.*` →
+`cbam.spatial.*`, `last_linear` → `fc`), the SE 1×1 conv weights
+[C, Hd, 1, 1] squeezed to [C, Hd], and written as float32 with the metadata
+(labels from --labels, one per line, else "class N"; ImageNet mean/std RGB
+preprocessing at --input-size², default 224). The official CBAM spatial gate
+already pools [max, mean] in that channel order, which is ours; a port that
+concatenates [mean, max] (the paper's order, timm's CbamModule) needs the
+conv's two input channels swapped — weight[:, ::-1] — when it is imported.
+The output is deterministic: the same checkpoint gives the same bytes.
+
+Example:
+    tools/convert.py --from cbam-official checkpoint.pth.tar \\
+        resnet50-cbam.safetensors --labels imagenet-labels.txt
 """
 import argparse
 import json
@@ -27,117 +51,188 @@ import re
 import sys
 
 import numpy as np
-import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import attn_safetensors  # noqa: E402
 
 FORMATS = ("cbam-official", "timm-seresnet", "cadene-seresnet", "torchvision-resnet")
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+
+# Source key prefix → ours, per format (applied after `module.` is stripped).
+_STEM = {"cadene-seresnet": [(r"^layer0\.conv1\.", "stem.conv."), (r"^layer0\.bn1\.", "stem.bn."),
+                             (r"^last_linear\.", "fc.")]}
+_DEFAULT_STEM = [(r"^conv1\.", "stem.conv."), (r"^bn1\.", "stem.bn.")]
+_BLOCK = [(r"\.downsample\.0\.", ".downsample.conv."), (r"\.downsample\.1\.", ".downsample.bn.")]
+_GATE = {
+    "cbam-official": [(r"\.cbam\.ChannelGate\.mlp\.1\.", ".cbam.mlp1."),
+                      (r"\.cbam\.ChannelGate\.mlp\.3\.", ".cbam.mlp2."),
+                      (r"\.cbam\.SpatialGate\.spatial\.conv\.", ".cbam.spatial.conv."),
+                      (r"\.cbam\.SpatialGate\.spatial\.bn\.", ".cbam.spatial.bn.")],
+    "timm-seresnet": [],
+    "cadene-seresnet": [(r"\.se_module\.", ".se.")],
+    "torchvision-resnet": [],
+}
+_BN = ("weight", "bias", "running_mean", "running_var")
 
 
 class ConvertError(Exception):
     pass
 
 
-def load_state_dict(path):
-    obj = torch.load(path, map_location="cpu")
-    if isinstance(obj, dict) and "state_dict" in obj:
-        obj = obj["state_dict"]
-    if not isinstance(obj, dict):
-        raise ConvertError(f"{path}: not a state dict (found {type(obj).__name__})")
-    return {(k[7:] if k.startswith("module.") else k): v for k, v in obj.items()
-            if not k.endswith("num_batches_tracked")}
+def _rules(fmt):
+    return _STEM.get(fmt, _DEFAULT_STEM) + _BLOCK + _GATE[fmt]
 
 
 def rename(fmt, key):
-    """Source key → canonical name (docs/model-format.md), or None."""
-    k = key
-    if fmt == "cadene-seresnet":
-        k = re.sub(r"^layer0\.conv1\.", "stem.conv.", k)
-        k = re.sub(r"^layer0\.bn1\.", "stem.bn.", k)
-        k = re.sub(r"^last_linear\.", "fc.", k)
-        k = k.replace(".se_module.", ".se.")
-    else:
-        k = re.sub(r"^conv1\.", "stem.conv.", k)
-        k = re.sub(r"^bn1\.", "stem.bn.", k)
-    k = re.sub(r"\.downsample\.0\.", ".downsample.conv.", k)
-    k = re.sub(r"\.downsample\.1\.", ".downsample.bn.", k)
-    if fmt == "cbam-official":
-        k = k.replace(".cbam.ChannelGate.mlp.1.", ".cbam.mlp1.")
-        k = k.replace(".cbam.ChannelGate.mlp.3.", ".cbam.mlp2.")
-        k = k.replace(".cbam.SpatialGate.spatial.conv.", ".cbam.spatial.conv.")
-        k = k.replace(".cbam.SpatialGate.spatial.bn.", ".cbam.spatial.bn.")
-    return k
+    """Source key → our tensor name (docs/model-format.md)."""
+    for pat, rep in _rules(fmt):
+        key = re.sub(pat, rep, key)
+    return key
 
 
-def infer_architecture(fmt, sd):
-    stages = []
+def source_name(fmt, name):
+    """Our tensor name → the key the source uses (for messages)."""
+    for pat, rep in reversed(_rules(fmt)):
+        src = pat.lstrip("^").replace("\\", "")
+        if not pat.startswith("^"):
+            name = name.replace(rep, src)
+        elif name.startswith(rep):
+            name = src + name[len(rep):]
+    return name
+
+
+_BN_RE = r"bn\.(?:weight|bias|running_mean|running_var)"
+# Every name a format-1 ResNet may have (whatever its architecture).
+_NAME_RE = re.compile(
+    r"^(?:stem\.conv\.weight|stem\." + _BN_RE + r"|fc\.(?:weight|bias)"
+    r"|layer[1-4]\.\d+\.(?:conv[123]\.weight|bn[123]\.(?:weight|bias|running_mean|running_var)"
+    r"|downsample\.conv\.weight|downsample\." + _BN_RE +
+    r"|se\.fc[12]\.(?:weight|bias)|cbam\.mlp[12]\.(?:weight|bias)"
+    r"|cbam\.spatial\.conv\.weight|cbam\.spatial\." + _BN_RE + r"))$")
+
+
+def load_checkpoint(path):
+    """({key without `module.`: tensor} in the checkpoint's order,
+    {key without: key as written}, the `module.` prefix or "")."""
+    import torch  # imported here so --help works without torch
+
+    try:
+        obj = torch.load(path, map_location="cpu")
+    except Exception as e:  # pickle, zip or torch errors: say which file
+        raise ConvertError(f"cannot read the checkpoint: {e}") from None
+    if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict):
+        raise ConvertError(f"not a state dict (found a {type(obj).__name__})")
+    sd, keys = {}, {}
+    for k, v in obj.items():
+        if not isinstance(k, str):
+            raise ConvertError(f"unexpected key {k!r} (not a string)")
+        name = k[len("module."):] if k.startswith("module.") else k
+        if name.endswith("num_batches_tracked"):
+            continue
+        if not torch.is_tensor(v):
+            raise ConvertError(f"unexpected key '{k}': a {type(v).__name__}, not a tensor")
+        if name in sd:
+            raise ConvertError(f"key '{k}' appears twice (with and without `module.`)")
+        sd[name], keys[name] = v, k
+    if not sd:
+        raise ConvertError("the state dict holds no tensors")
+    prefix = "module." if any(k.startswith("module.") for k in keys.values()) else ""
+    return sd, keys, prefix
+
+
+def infer_architecture(fmt, sd, prefix=""):
+    """The architecture object of docs/model-format.md from names and shapes
+    (sd: our names → tensors). Raises ConvertError naming a missing key."""
+
+    def need(name, ndim):
+        if name not in sd:
+            raise ConvertError(f"missing key '{prefix}{source_name(fmt, name)}'")
+        if sd[name].dim() != ndim:
+            raise ConvertError(f"key '{prefix}{source_name(fmt, name)}' has shape "
+                               f"{list(sd[name].shape)}, expected {ndim} dimensions")
+        return sd[name].shape
+
+    stem_width = int(need("stem.conv.weight", 4)[0])
+    layers = []
     for s in range(1, 5):
-        idx = {int(m.group(1)) for k in sd for m in [re.match(rf"layer{s}\.(\d+)\.", k)] if m}
-        if not idx:
+        blocks = {int(m.group(1)) for k in sd for m in [re.match(rf"layer{s}\.(\d+)\.", k)] if m}
+        if not blocks:
             break
-        stages.append(max(idx) + 1)
-    if not stages:
-        raise ConvertError("no layer1.* keys: not a ResNet checkpoint")
-    bottleneck = any(k.startswith("layer1.0.conv3.") for k in sd)
-    widths = [int(sd[f"layer{s + 1}.0.conv1.weight"].shape[0]) for s in range(len(stages))]
-    attention = {"cbam-official": "cbam", "timm-seresnet": "se", "cadene-seresnet": "se",
-                 "torchvision-resnet": "none"}[fmt]
-    stem = sd["stem.conv.weight"] if "stem.conv.weight" in sd else None
-    if stem is None:
-        raise ConvertError("missing the stem convolution (conv1.weight / layer0.conv1.weight)")
-    pool = ({"kernel": 3, "stride": 2, "pad": 0, "ceil_mode": True}
-            if fmt == "cadene-seresnet" else
-            {"kernel": 3, "stride": 2, "pad": 1, "ceil_mode": False})
-    if "fc.weight" not in sd:
-        raise ConvertError("missing the classifier (fc.weight / last_linear.weight)")
-    return {"family": "resnet", "block": "bottleneck" if bottleneck else "basic",
-            "layers": stages, "widths": widths, "stem_width": int(stem.shape[0]),
+        layers.append(max(blocks) + 1)
+    if not layers:
+        raise ConvertError(f"missing key '{prefix}{source_name(fmt, 'layer1.0.conv1.weight')}': "
+                           "no residual stages, not a ResNet checkpoint")
+    bottleneck = "layer1.0.conv3.weight" in sd
+    widths = [int(need(f"layer{s + 1}.0.conv1.weight", 4)[0]) for s in range(len(layers))]
+    if fmt == "cbam-official":
+        attention = "cbam" if any(".cbam." in k for k in sd) else "none"
+    elif fmt in ("timm-seresnet", "cadene-seresnet"):
+        attention = "se" if any(".se." in k for k in sd) else "none"
+    else:
+        attention = "none"
+    kernel = 7
+    conv = next((k for k in sd if k.endswith(".cbam.spatial.conv.weight")), None)
+    if attention == "cbam" and conv is not None:
+        kernel = int(need(conv, 4)[-1])
+        if kernel % 2 == 0:
+            raise ConvertError(f"key '{prefix}{source_name(fmt, conv)}' has an even kernel "
+                               f"{list(sd[conv].shape)}; the spatial gate needs an odd one")
+    num_classes = int(need("fc.weight", 2)[0])
+    if fmt == "cadene-seresnet":
+        pool = {"kernel": 3, "stride": 2, "pad": 0, "ceil_mode": True}
+    else:
+        pool = {"kernel": 3, "stride": 2, "pad": 1, "ceil_mode": False}
+    arch = {"family": "resnet", "block": "bottleneck" if bottleneck else "basic",
+            "layers": layers, "widths": widths, "stem_width": stem_width,
             "stem_pool": pool,
             "stride_on": "1x1" if fmt == "cadene-seresnet" and bottleneck else "3x3",
-            "attention": attention, "spatial_kernel": 7,
-            "num_classes": int(sd["fc.weight"].shape[0]), "bn_eps": 1e-5, "stn": None}
+            "attention": attention}
+    if attention == "cbam":
+        arch["spatial_kernel"] = kernel
+    arch.update({"num_classes": num_classes, "bn_eps": 1e-5, "stn": None})
+    return arch
 
 
 def expected_shapes(arch, sd):
-    """Canonical name → shape the architecture needs (gate widths from sd)."""
+    """Our name → shape, in network order, for `arch` (gate hidden widths are
+    read from sd, any width ≥ 1 being valid)."""
     exp = {}
 
     def bn(name, c):
-        for p in ("weight", "bias", "running_mean", "running_var"):
+        for p in _BN:
             exp[f"{name}.{p}"] = (c,)
 
     stem = arch["stem_width"]
     exp["stem.conv.weight"] = (stem, 3, 7, 7)
     bn("stem.bn", stem)
     bott = arch["block"] == "bottleneck"
-    e = 4 if bott else 1
     cin = stem
     for s, (n, p) in enumerate(zip(arch["layers"], arch["widths"])):
+        cout = p * (4 if bott else 1)
         for b in range(n):
             pre = f"layer{s + 1}.{b}"
-            cout = p * e
             stride = 2 if s > 0 and b == 0 else 1
-            if bott:
-                convs = [(p, cin, 1), (p, p, 3), (cout, p, 1)]
-            else:
-                convs = [(p, cin, 3), (p, p, 3)]
-            for i, (co, ci, k) in enumerate(convs):
-                exp[f"{pre}.conv{i + 1}.weight"] = (co, ci, k, k)
-                bn(f"{pre}.bn{i + 1}", co)
+            convs = [(p, cin, 1), (p, p, 3), (cout, p, 1)] if bott else [(p, cin, 3), (p, p, 3)]
+            for i, (co, ci, k) in enumerate(convs, 1):
+                exp[f"{pre}.conv{i}.weight"] = (co, ci, k, k)
+                bn(f"{pre}.bn{i}", co)
             if stride != 1 or cin != cout:
                 exp[f"{pre}.downsample.conv.weight"] = (cout, cin, 1, 1)
                 bn(f"{pre}.downsample.bn", cout)
             g = {"se": "se.fc", "cbam": "cbam.mlp"}.get(arch["attention"])
             if g:
-                hd_key = f"{pre}.{g}1.weight"
-                hd = int(sd[hd_key].shape[0]) if hd_key in sd else 1
+                w1 = sd.get(f"{pre}.{g}1.weight")
+                hd = int(w1.shape[0]) if w1 is not None and w1.dim() >= 1 and w1.shape[0] else 1
                 exp[f"{pre}.{g}1.weight"] = (hd, cout)
                 exp[f"{pre}.{g}1.bias"] = (hd,)
                 exp[f"{pre}.{g}2.weight"] = (cout, hd)
                 exp[f"{pre}.{g}2.bias"] = (cout,)
             if arch["attention"] == "cbam":
-                exp[f"{pre}.cbam.spatial.conv.weight"] = (1, 2, 7, 7)
+                k = arch["spatial_kernel"]
+                exp[f"{pre}.cbam.spatial.conv.weight"] = (1, 2, k, k)
                 bn(f"{pre}.cbam.spatial.bn", 1)
             cin = cout
     exp["fc.weight"] = (arch["num_classes"], cin)
@@ -145,67 +240,98 @@ def expected_shapes(arch, sd):
     return exp
 
 
-def convert(fmt, src, labels=None, input_size=224, name=None):
-    raw = load_state_dict(src)
+def _is_se_conv(name):
+    return re.search(r"\.se\.fc[12]\.weight$", name) is not None
+
+
+def convert(fmt, path, labels=None, input_size=224, name="model"):
+    """(tensors {our name: float32 array}, metadata {str: str})."""
+    if fmt not in FORMATS:
+        raise ConvertError(f"unknown format '{fmt}' (one of {', '.join(FORMATS)})")
+    raw, written, prefix = load_checkpoint(path)
     sd, origin = {}, {}
     for k, v in raw.items():
-        c = rename(fmt, k)
-        t = v.detach().float()
-        if (".se.fc" in c) and c.endswith(".weight") and t.dim() == 4:
-            t = t[:, :, 0, 0]            # SE 1×1 conv weights → 2-D
-        sd[c], origin[c] = t, k
-    arch = infer_architecture(fmt, sd)
+        ours = rename(fmt, k)
+        if not _NAME_RE.match(ours) or source_name(fmt, ours) != k:
+            raise ConvertError(f"unexpected key '{written[k]}' (not a tensor of a ResNet "
+                               f"in the {fmt} layout)")
+        sd[ours], origin[ours] = v, written[k]
+    arch = infer_architecture(fmt, sd, prefix)
     exp = expected_shapes(arch, sd)
-    for c in sd:
-        if c not in exp:
-            raise ConvertError(f"unexpected key '{origin[c]}' for {fmt} "
-                               f"(a {arch['block']} ResNet with attention "
-                               f"'{arch['attention']}')")
-        if tuple(sd[c].shape) != exp[c]:
-            raise ConvertError(f"key '{origin[c]}' has shape {list(sd[c].shape)}, "
-                               f"expected {list(exp[c])}")
-    for c in exp:
-        if c not in sd:
-            raise ConvertError(f"missing key for '{c}' in the {fmt} checkpoint")
+    what = (f"a {arch['block']} ResNet {arch['layers']}"
+            + ("" if arch["attention"] == "none" else f" with {arch['attention']}"))
+    for ours, t in sd.items():
+        k = origin[ours]
+        if ours not in exp:
+            raise ConvertError(f"unexpected key '{k}' (not part of {what} in the {fmt} layout)")
+        want = exp[ours] + ((1, 1) if _is_se_conv(ours) else ())
+        if tuple(t.shape) != want:
+            raise ConvertError(f"key '{k}' has shape {list(t.shape)}, expected {list(want)} "
+                               f"for {what}")
+        if not t.is_floating_point():
+            raise ConvertError(f"key '{k}' holds {t.dtype}, not floating-point weights")
+    for ours in exp:
+        if ours not in sd:
+            raise ConvertError(f"missing key '{prefix}{source_name(fmt, ours)}' "
+                               f"(needed by {what} in the {fmt} layout)")
+    tensors = {}
+    for ours in exp:
+        a = sd[ours].detach().to("cpu").float().numpy()
+        if _is_se_conv(ours):
+            a = a[:, :, 0, 0]                      # 1×1 conv [Co, Ci, 1, 1] → linear [Co, Ci]
+        if not np.isfinite(a).all():
+            raise ConvertError(f"key '{origin[ours]}' has non-finite values")
+        tensors[ours] = np.ascontiguousarray(a, dtype=np.float32)
     classes = arch["num_classes"]
     if labels is None:
         labels = [f"class {i}" for i in range(classes)]
     if len(labels) != classes:
-        raise ConvertError(f"{len(labels)} labels for {classes} classes")
+        raise ConvertError(f"{len(labels)} labels for {classes} classes "
+                           f"(fc has {classes} rows)")
     pre = {"width": input_size, "height": input_size, "color": "RGB",
-           "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
-           "scale": 255, "resize": "stretch"}
-    meta = {"format": "gst-attention-model", "format_version": "1",
-            "name": name or os.path.splitext(os.path.basename(src))[0],
-            "architecture": json.dumps(arch), "labels": json.dumps(labels),
+           "mean": IMAGENET_MEAN, "std": IMAGENET_STD, "scale": 255, "resize": "stretch"}
+    meta = {"format": "gst-attention-model", "format_version": "1", "name": name,
+            "architecture": json.dumps(arch), "labels": json.dumps(labels, ensure_ascii=False),
             "preprocess": json.dumps(pre),
-            "source": f"tools/convert.py --from {fmt} {os.path.basename(src)}"}
-    return {k: v.numpy().astype(np.float32) for k, v in sd.items()}, meta
+            "source": f"tools/convert.py --from {fmt} {os.path.basename(path)}"}
+    return tensors, meta
 
 
-def main():
-    ap = argparse.ArgumentParser(description="Convert a PyTorch ResNet checkpoint "
-                                             "into a gst-attention model file.")
-    ap.add_argument("--from", dest="fmt", required=True, choices=FORMATS)
-    ap.add_argument("input")
-    ap.add_argument("output")
-    ap.add_argument("--labels", help="text file, one class name per line")
-    ap.add_argument("--input-size", type=int, default=224)
-    ap.add_argument("--name")
-    args = ap.parse_args()
-    labels = None
-    if args.labels:
-        with open(args.labels) as f:
-            labels = [line.rstrip("\n") for line in f if line.strip()]
+def read_labels(path):
+    """One class name per line; blank lines are skipped."""
+    with open(path, encoding="utf-8") as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        description="Convert a PyTorch ResNet checkpoint into a gst-attention model file "
+                    "(docs/model-format.md).")
+    ap.add_argument("--from", dest="fmt", required=True, choices=FORMATS,
+                    help="the checkpoint's layout")
+    ap.add_argument("input", help="the checkpoint (.pth, .pth.tar)")
+    ap.add_argument("output", help="the model file to write (.safetensors)")
+    ap.add_argument("--labels", help="text file with one class name per line")
+    ap.add_argument("--input-size", type=int, default=224, metavar="N",
+                    help="the network input is N×N (default 224)")
+    ap.add_argument("--name", help="model name shown to users (default: OUTPUT's stem)")
+    args = ap.parse_args(argv)
+    name = args.name or re.sub(r"\.safetensors$", "", os.path.basename(args.output))
     try:
-        tensors, meta = convert(args.fmt, args.input, labels, args.input_size, args.name)
-    except ConvertError as e:
+        if not 1 <= args.input_size <= 4096:
+            raise ConvertError(f"--input-size {args.input_size} is not in 1..4096")
+        labels = read_labels(args.labels) if args.labels else None
+        tensors, meta = convert(args.fmt, args.input, labels, args.input_size, name)
+    except (ConvertError, OSError) as e:
         print(f"convert.py: {args.input}: {e}", file=sys.stderr)
-        sys.exit(1)
+        return 1
     attn_safetensors.save(args.output, tensors, meta)
-    print(f"wrote {args.output}: {json.loads(meta['architecture'])['block']} ResNet "
-          f"{json.loads(meta['architecture'])['layers']}, {len(tensors)} tensors")
+    arch = json.loads(meta["architecture"])
+    print(f"wrote {args.output}: {arch['block']} ResNet {arch['layers']}, "
+          f"widths {arch['widths']}, attention {arch['attention']}, "
+          f"{arch['num_classes']} classes, {len(tensors)} tensors")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,78 +1,217 @@
 #!/usr/bin/python3
-"""PyTorch parity fixtures for the converters and the C forward pass.
+"""PyTorch parity fixtures for tools/convert.py and the C forward pass.
 
-For each source format, builds a reference ResNet with that source's exact key
-layout (tools/reference_models.py) — reduced widths, the real depth structure,
-random weights AND random BatchNorm statistics — saves its checkpoint the way
-that source does, converts it with the real tools/convert.py CLI, and runs the
-reference forward on a seeded random input. Writes to tests/models/parity/:
-NAME.safetensors (the converted model) and NAME.io.safetensors (input,
-logits, every gate's spatial map `map.layerL.B` and channel weights
-`channel.layerL.B`). tests/models/test_parity.c checks our forward matches.
+    /usr/bin/python3 tools/make_parity.py                # the committed fixtures
+    /usr/bin/python3 tools/make_parity.py --full [--out DIR] [--runner PROG]
 
-    /usr/bin/python3 tools/make_parity.py           # committed fixtures
-    /usr/bin/python3 tools/make_parity.py --full OUTDIR   # full width, 224², not committed
+For each case below: builds the reference model with its source's exact key
+layout and forward pass (tools/reference_models.py) — reduced widths but the
+real depth structure, random weights AND random BatchNorm statistics — saves
+its checkpoint the way that source does (official CBAM: {'state_dict':
+{'module.' + key: ...}} in a .pth.tar; the others a plain state dict), runs
+the real tools/convert.py CLI on it, and runs the reference forward in eval
+mode on a seeded random input of a non-square size. It then re-runs the
+network from the converted file alone with PyTorch functional ops (checking
+the converter and the format's semantics before any C is involved) and
+writes to tests/models/parity/:
+  NAME.safetensors     the converted model
+  NAME.io.safetensors  input (1,3,H,W), logits (1,classes), and for every
+                       gate map.layerL.B (H,W) (CBAM Ms) and channel.layerL.B
+                       (C,) (CBAM Mc, SE s), hooked from the reference
+                       model's sigmoids; __metadata__ model, height, width,
+                       generator.
+tests/models/test_parity.c runs each NAME through our C forward pass.
+
+--full builds every case at full ImageNet width (64·2^s), 1000 classes and a
+224×224 input into DIR (default: a temporary directory, removed afterwards;
+nothing there is committed), and with --runner runs that C program
+(build/tests/models/test_parity) on DIR and prints its per-output maximum
+errors. Fixture generation is deterministic for a given torch version.
 """
 import argparse
+import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 
 import torch
+import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import attn_safetensors  # noqa: E402
 import reference_models as rm  # noqa: E402
 
-CASES = [  # name, format, depth, widths (small), classes
-    ("resnet18-cbam", "cbam-official", 18, [16, 16, 32, 48], 10),
-    ("resnet50-cbam", "cbam-official", 50, [4, 8, 16, 32], 7),
-    ("seresnet50-timm", "timm-seresnet", 50, [4, 8, 16, 32], 5),
-    ("se-resnet50-cadene", "cadene-seresnet", 50, [4, 8, 16, 32], 6),
-    ("resnet18-torchvision", "torchvision-resnet", 18, [8, 16, 32, 64], 9),
+FIXTURES = os.path.join(HERE, "..", "tests", "models", "parity")
+
+# name, format, depth, reduced widths, classes, (H, W), extra build options.
+# Sizes: non-square, odd ones, and ones where the Cadene ceil-mode pool gives
+# one more row/column than floor mode (stem output 24×34: 12×17, not 11×16).
+CASES = [
+    ("resnet18-cbam", "cbam-official", 18, [16, 16, 32, 40], 10, (64, 80), {}),
+    ("resnet50-cbam", "cbam-official", 50, [8, 8, 16, 24], 7, (75, 61), {}),
+    ("seresnet50-timm", "timm-seresnet", 50, [4, 8, 16, 24], 5, (56, 72), {}),
+    ("se-resnet50-cadene", "cadene-seresnet", 50, [8, 8, 16, 24], 6, (48, 68), {}),
+    ("resnet18-torchvision", "torchvision-resnet", 18, [8, 16, 16, 32], 9, (72, 56), {}),
+    ("seresnet18-timm", "timm-seresnet", 18, [8, 8, 16, 24], 4, (57, 71), {}),
+    # 23 blocks in a stage, and a stem wider than stage 1 (a stage-1 downsample)
+    ("resnet101-torchvision", "torchvision-resnet", 101, [4, 4, 8, 8], 3, (64, 48),
+     {"stem_width": 12}),
+    # ResidualNet(..., att_type=None): the official code without attention
+    ("resnet34-official-plain", "cbam-official", 34, [8, 8, 16, 16], 5, (49, 66),
+     {"attention": False}),
 ]
+FULL_WIDTHS = [64, 128, 256, 512]
+
+
+def forward_converted(tensors, arch, x):
+    """Runs our model format with PyTorch functional ops, from the converted
+    tensors and the architecture metadata only: (logits, {gate: {...}})."""
+    t = {k: torch.from_numpy(v.copy()) for k, v in tensors.items()}
+    eps = arch["bn_eps"]
+
+    def bn(y, name):
+        return F.batch_norm(y, t[name + ".running_mean"], t[name + ".running_var"],
+                            t[name + ".weight"], t[name + ".bias"], False, 0.0, eps)
+
+    def lin(z, name):
+        return F.linear(z, t[name + ".weight"], t[name + ".bias"])
+
+    y = F.conv2d(x, t["stem.conv.weight"], stride=2, padding=3)
+    y = F.relu(bn(y, "stem.bn"))
+    p = arch["stem_pool"]
+    if p:
+        y = F.max_pool2d(y, p["kernel"], p["stride"], p["pad"], ceil_mode=p["ceil_mode"])
+    bott = arch["block"] == "bottleneck"
+    gates = {}
+    for s, n in enumerate(arch["layers"]):
+        for b in range(n):
+            pre = f"layer{s + 1}.{b}"
+            stride = 2 if s > 0 and b == 0 else 1
+            s1, s3 = ((stride, 1) if arch.get("stride_on") == "1x1" else (1, stride))
+            if bott:
+                o = F.relu(bn(F.conv2d(y, t[pre + ".conv1.weight"], stride=s1), pre + ".bn1"))
+                o = F.relu(bn(F.conv2d(o, t[pre + ".conv2.weight"], stride=s3, padding=1),
+                              pre + ".bn2"))
+                o = bn(F.conv2d(o, t[pre + ".conv3.weight"]), pre + ".bn3")
+            else:
+                o = F.relu(bn(F.conv2d(y, t[pre + ".conv1.weight"], stride=stride, padding=1),
+                              pre + ".bn1"))
+                o = bn(F.conv2d(o, t[pre + ".conv2.weight"], padding=1), pre + ".bn2")
+            if arch["attention"] == "se":
+                sc = torch.sigmoid(lin(F.relu(lin(o.mean((2, 3)), pre + ".se.fc1")),
+                                       pre + ".se.fc2"))
+                o = o * sc[:, :, None, None]
+                gates[pre] = {"channel": sc[0]}
+            elif arch["attention"] == "cbam":
+                def mlp(z):
+                    return lin(F.relu(lin(z, pre + ".cbam.mlp1")), pre + ".cbam.mlp2")
+                mc = torch.sigmoid(mlp(o.mean((2, 3))) + mlp(o.amax((2, 3))))
+                o = o * mc[:, :, None, None]
+                pooled = torch.cat((o.amax(1, keepdim=True), o.mean(1, keepdim=True)), 1)
+                k = arch["spatial_kernel"]
+                ms = torch.sigmoid(bn(F.conv2d(pooled, t[pre + ".cbam.spatial.conv.weight"],
+                                               padding=k // 2), pre + ".cbam.spatial.bn"))
+                o = o * ms
+                gates[pre] = {"channel": mc[0], "map": ms[0, 0]}
+            if pre + ".downsample.conv.weight" in t:
+                idt = bn(F.conv2d(y, t[pre + ".downsample.conv.weight"], stride=stride),
+                         pre + ".downsample.bn")
+            else:
+                idt = y
+            y = F.relu(o + idt)
+    return F.linear(y.mean((2, 3)), t["fc.weight"], t["fc.bias"]), gates
+
+
+def max_rel_err(got, ref):
+    return ((got - ref).abs().max() / max(1.0, ref.abs().max().item())).item()
+
+
+def make_case(i, case, out, full, tmp):
+    name, fmt, depth, widths, classes, (h, w), opts = case
+    opts = dict(opts)
+    if full:
+        widths, classes, (h, w) = FULL_WIDTHS, 1000, (224, 224)
+        opts.pop("stem_width", None)
+    model = rm.randomize(rm.build(fmt, depth, widths=widths, classes=classes, **opts),
+                         seed=1000 + i)
+    gates = rm.capture_gates(model)
+    ckpt = os.path.join(tmp, f"{name}.pth.tar" if fmt == "cbam-official" else f"{name}.pth")
+    rm.checkpoint(model, fmt, ckpt)
+    model_path = os.path.join(out, f"{name}.safetensors")
+    cmd = [sys.executable, os.path.join(HERE, "convert.py"), "--from", fmt, ckpt, model_path,
+           "--name", name, "--input-size", str(max(h, w))]
+    if i == 0:   # one case goes through --labels
+        labels = os.path.join(tmp, "labels.txt")
+        with open(labels, "w") as f:
+            f.write("".join(f"label {c}\n" for c in range(classes)))
+        cmd += ["--labels", labels]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+    x = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(i)) * 4 - 2
+    with torch.no_grad():
+        logits = model(x)
+    io = {"input": x.numpy(), "logits": logits.numpy()}
+    for g, v in gates.items():
+        if "map" in v:
+            io[f"map.{g}"] = v["map"].numpy()
+        io[f"channel.{g}"] = v["channel"].numpy()
+
+    # The converted file alone must reproduce the reference.
+    tensors, meta = attn_safetensors.load(model_path)
+    arch = json.loads(meta["architecture"])
+    with torch.no_grad():
+        logits2, gates2 = forward_converted(tensors, arch, x)
+    errs = [max_rel_err(logits2, logits)]
+    if list(gates2) != list(gates):
+        raise SystemExit(f"{name}: converted gates {list(gates2)} != reference {list(gates)}")
+    for g, v in gates.items():
+        errs += [max_rel_err(gates2[g][k], v[k]) for k in v]
+    if max(errs) > 1e-5:
+        raise SystemExit(f"{name}: the converted model differs from the reference by "
+                         f"{max(errs):.3g} (relative): convert.py is wrong")
+
+    attn_safetensors.save(os.path.join(out, f"{name}.io.safetensors"), io,
+                          {"model": f"{name}.safetensors", "height": str(h), "width": str(w),
+                           "generator": f"tools/make_parity.py torch {torch.__version__}"})
+    n_maps = sum("map" in v for v in gates.values())
+    print(f"{name}: {fmt} {arch['block']} {arch['layers']} widths {arch['widths']} "
+          f"stem {arch['stem_width']}, {h}x{w}, {len(gates)} gates ({n_maps} maps), "
+          f"logits max {logits.abs().max():.3f}, converted-file error {max(errs):.2g}")
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--full", metavar="OUTDIR")
+    ap = argparse.ArgumentParser(description="Writes the PyTorch parity fixtures.")
+    ap.add_argument("--full", action="store_true",
+                    help="full width, 1000 classes, 224x224, into --out or a temp dir")
+    ap.add_argument("--out", help="output directory (default: tests/models/parity, or a "
+                                  "temporary one with --full)")
+    ap.add_argument("--runner", help="with --full: the C parity test program to run on it")
+    ap.add_argument("--only", help="regular expression: cases to make")
     args = ap.parse_args()
-    out = args.full or os.path.join(HERE, "..", "tests", "models", "parity")
-    os.makedirs(out, exist_ok=True)
-    torch.manual_seed(0)
-    h, w = (224, 224) if args.full else (80, 64)
-    for i, (name, fmt, depth, widths, classes) in enumerate(CASES):
-        if args.full:
-            widths, classes = [64, 128, 256, 512], 1000
-        model = rm.randomize(rm.build(fmt, depth, widths, classes), seed=100 + i)
-        sd = model.state_dict()
-        with tempfile.TemporaryDirectory() as tmp:
-            if fmt == "cbam-official":   # DataParallel-saved {'state_dict': ...}
-                ckpt = os.path.join(tmp, "checkpoint.pth.tar")
-                torch.save({"state_dict": {"module." + k: v for k, v in sd.items()},
-                            "epoch": 90}, ckpt)
-            else:
-                ckpt = os.path.join(tmp, "model.pth")
-                torch.save(sd, ckpt)
-            model_path = os.path.join(out, f"{name}.safetensors")
-            subprocess.run([sys.executable, os.path.join(HERE, "convert.py"), "--from", fmt,
-                            ckpt, model_path, "--name", name, "--input-size", str(w)],
-                           check=True)
-        x = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(i)) * 4 - 2
-        with torch.no_grad():
-            logits, maps = model(x)
-        io = {"input": x.numpy(), "logits": logits.numpy()}
-        for gate, (ms, mc) in maps.items():
-            if ms is not None:
-                io[f"map.{gate}"] = ms.numpy()
-            io[f"channel.{gate}"] = mc.numpy()
-        attn_safetensors.save(os.path.join(out, f"{name}.io.safetensors"), io,
-                              {"model": f"{name}.safetensors", "height": str(h),
-                               "width": str(w),
-                               "generator": f"tools/make_parity.py torch {torch.__version__}"})
-        print(f"{name}: {len(maps)} gates, logits {logits.numpy().ravel()[:3]}...")
+    torch.set_num_threads(max(1, min(8, os.cpu_count() or 1)))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = args.out or (os.path.join(tmp, "full") if args.full else FIXTURES)
+        os.makedirs(out, exist_ok=True)
+        for i, case in enumerate(CASES):
+            if args.only and not re.search(args.only, case[0]):
+                continue
+            make_case(i, case, out, args.full, tmp)
+        if not args.full:
+            total = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
+            print(f"{out}: {total / 1e6:.2f} MB")
+        if args.runner:
+            r = subprocess.run([args.runner, out], capture_output=True, text=True)
+            fails = [ln for ln in r.stdout.splitlines() if ln.startswith("not ok")]
+            worst = [ln for ln in r.stdout.splitlines() if "max |err|" in ln]
+            print("\n".join(worst))
+            print(f"{args.runner}: exit {r.returncode}, {len(fails)} failing outputs")
+            for ln in fails:
+                print(ln)
+            if r.returncode:
+                sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -1,55 +1,191 @@
 #!/usr/bin/python3
-"""Checks that tools/convert.py rejects checkpoints that do not fit, naming
-the first offending key: a renamed key, a wrong shape, a missing key, and an
-unknown format layout. Needs Debian's python3-torch; `./run test` runs it
-when torch is installed. Prints TAP; exits non-zero on any failure."""
+"""Tests tools/convert.py through its command line: checkpoints of every
+source layout convert (to the same bytes twice, with the same values), and
+checkpoints that do not fit fail with exit status 1 and a message naming the
+offending key: a renamed key, a wrong shape, a missing key, a key of another
+layout, an extra stage, a non-finite weight, and a wrong number of labels.
+
+    /usr/bin/python3 tools/test_convert.py
+
+Needs Debian's python3-torch (tests/models/run_convert_test.sh skips it
+otherwise). Prints TAP; exits non-zero if any case fails.
+"""
+import contextlib
+import io
+import math
 import os
 import subprocess
 import sys
 import tempfile
 
+import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import attn_safetensors  # noqa: E402
+import convert  # noqa: E402
 import reference_models as rm  # noqa: E402
 
+_n = 0
+_failed = 0
 
-def convert(fmt, sd, tmp):
-    ckpt = os.path.join(tmp, "c.pth")
+
+def case(name, ok, detail=""):
+    global _n, _failed
+    _n += 1
+    _failed += not ok
+    print(f"{'ok' if ok else 'not ok'} {_n} - {name}")
+    if detail:
+        for line in detail.strip().splitlines():
+            print(f"# {line}")
+
+
+_cli_runs = 0
+
+
+def run_convert(fmt, ckpt, out, *extra):
+    """(exit status, stderr) of tools/convert.py. The first few runs are real
+    processes; later ones call convert.main() in this process (the same code
+    path without paying for `import torch` each time)."""
+    global _cli_runs
+    argv = ["--from", fmt, ckpt, out, *extra]
+    if _cli_runs < 3:
+        _cli_runs += 1
+        r = subprocess.run([sys.executable, os.path.join(HERE, "convert.py"), *argv],
+                           capture_output=True, text=True)
+        return r.returncode, r.stderr.strip()
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = convert.main(argv)
+    return code, err.getvalue().strip()
+
+
+def small(fmt, depth, **kw):
+    widths = {18: [16, 16, 32, 32], 34: [16, 16, 32, 32]}.get(depth, [4, 8, 8, 16])
+    return rm.randomize(rm.build(fmt, depth, widths=widths, classes=3, **kw), seed=7)
+
+
+def expect_error(tmp, what, fmt, sd, key, wrap=False, extra=()):
+    """Saves sd (optionally as official CBAM does), converts, and checks that
+    it fails with status 1 naming `key`."""
+    ckpt = os.path.join(tmp, "bad.pth")
+    if wrap:
+        sd = {"state_dict": {"module." + k: v for k, v in sd.items()}}
     torch.save(sd, ckpt)
-    r = subprocess.run([sys.executable, os.path.join(HERE, "convert.py"), "--from", fmt, ckpt,
-                        os.path.join(tmp, "out.safetensors")], capture_output=True, text=True)
-    return r.returncode, r.stderr
+    code, err = run_convert(fmt, ckpt, os.path.join(tmp, "bad.safetensors"), *extra)
+    case(f"{what}: fails naming '{key}'", code == 1 and key in err, err)
 
 
 def main():
-    base = rm.build("timm-seresnet", 50, [4, 8, 16, 32], 5).state_dict()
-    cases = []
-    sd = dict(base)
-    sd["layer2.1.se.fc3.weight"] = sd.pop("layer2.1.se.fc2.weight")
-    cases.append(("renamed key", "timm-seresnet", sd, "layer2.1.se.fc3.weight"))
-    sd = dict(base)
-    sd["layer3.0.conv2.weight"] = torch.zeros(16, 16, 5, 5)
-    cases.append(("wrong shape", "timm-seresnet", sd, "layer3.0.conv2.weight"))
-    sd = dict(base)
-    del sd["layer4.2.bn3.running_var"]
-    cases.append(("missing key", "timm-seresnet", sd, "layer4.2.bn3.running_var"))
-    cases.append(("SE checkpoint as torchvision", "torchvision-resnet", dict(base),
-                  "layer1.0.se.fc1"))
-    ok_all = True
+    fits = [("cbam-official", 50, {}), ("cbam-official", 18, {}),
+            ("cbam-official", 34, {"attention": False}), ("timm-seresnet", 50, {}),
+            ("timm-seresnet", 18, {}), ("cadene-seresnet", 50, {}),
+            ("torchvision-resnet", 50, {}), ("torchvision-resnet", 18, {})]
     with tempfile.TemporaryDirectory() as tmp:
-        code, _ = convert("timm-seresnet", dict(base), tmp)
-        ok = code == 0
-        print(f"{'ok' if ok else 'not ok'} 1 - a fitting checkpoint converts")
-        ok_all &= ok
-        for i, (what, fmt, sd, key) in enumerate(cases, 2):
-            code, err = convert(fmt, sd, tmp)
-            ok = code == 1 and key in err
-            ok_all &= ok
-            print(f"{'ok' if ok else 'not ok'} {i} - {what} is named: {err.strip()}")
-    print(f"1..{len(cases) + 1}")
-    sys.exit(0 if ok_all else 1)
+        # A real process: a bad checkpoint exits 1 naming the key.
+        sd = small("timm-seresnet", 50).state_dict()
+        sd["layer2.1.se.fc3.weight"] = sd.pop("layer2.1.se.fc2.weight")
+        expect_error(tmp, "renamed key (as a process)", "timm-seresnet", sd,
+                     "layer2.1.se.fc3.weight")
+        # Every layout converts, deterministically, to the source's values.
+        for fmt, depth, kw in fits:
+            m = small(fmt, depth, **kw)
+            ckpt = os.path.join(tmp, "ok.pth.tar")
+            rm.checkpoint(m, fmt, ckpt)
+            a, b = os.path.join(tmp, "a.safetensors"), os.path.join(tmp, "b.safetensors")
+            code, err = run_convert(fmt, ckpt, a, "--name", "m")
+            what = f"{fmt} {depth}{' plain' if kw else ''}"
+            case(f"{what} converts", code == 0, err)
+            if code != 0:
+                continue
+            if depth == 50:   # one per layout: a second run writes the same bytes
+                code, err = run_convert(fmt, ckpt, b, "--name", "m")
+                case(f"{what}: the same bytes twice",
+                     code == 0 and open(a, "rb").read() == open(b, "rb").read(), err)
+            tensors, meta = attn_safetensors.load(a)
+            src = {k: v for k, v in m.state_dict().items() if "num_batches" not in k}
+            mism = [k for k, v in src.items()
+                    if not np.array_equal(tensors[convert.rename(fmt, k)].reshape(-1),
+                                          v.numpy().reshape(-1))]
+            case(f"{what}: {len(src)} source tensors, {len(tensors)} written, values equal",
+                 not mism and len(src) == len(tensors), ", ".join(mism[:3]))
+
+        base = small("timm-seresnet", 50).state_dict()
+
+        sd = dict(base)
+        sd["layer2.1.se.fc3.weight"] = sd.pop("layer2.1.se.fc2.weight")
+        expect_error(tmp, "renamed key", "timm-seresnet", sd, "layer2.1.se.fc3.weight")
+
+        sd = dict(base)
+        sd["layer3.0.conv2.weight"] = torch.zeros(8, 8, 5, 5)
+        expect_error(tmp, "wrong shape", "timm-seresnet", sd, "layer3.0.conv2.weight")
+
+        sd = dict(base)
+        sd["layer1.1.se.fc1.weight"] = sd["layer1.1.se.fc1.weight"][:, :, :1].expand(-1, -1, 1, 3)
+        expect_error(tmp, "SE conv that is not 1x1", "timm-seresnet", sd,
+                     "layer1.1.se.fc1.weight")
+
+        sd = dict(base)
+        del sd["layer4.1.bn3.running_var"]
+        expect_error(tmp, "missing key", "timm-seresnet", sd, "layer4.1.bn3.running_var")
+
+        sd = dict(base)
+        del sd["layer2.0.downsample.0.weight"]
+        expect_error(tmp, "missing downsample", "timm-seresnet", sd,
+                     "layer2.0.downsample.0.weight")
+
+        expect_error(tmp, "SE checkpoint read as torchvision", "torchvision-resnet",
+                     dict(base), "layer1.0.se.fc1.weight")
+
+        expect_error(tmp, "timm checkpoint read as Cadene", "cadene-seresnet", dict(base),
+                     "conv1.weight")
+
+        sd = dict(base)
+        sd["layer5.0.conv1.weight"] = torch.zeros(4, 4, 1, 1)
+        expect_error(tmp, "a fifth stage", "timm-seresnet", sd, "layer5.0.conv1.weight")
+
+        sd = dict(base)
+        w = sd["layer3.1.conv1.weight"].clone()
+        w[0, 0, 0, 0] = math.nan
+        sd["layer3.1.conv1.weight"] = w
+        expect_error(tmp, "non-finite weight", "timm-seresnet", sd, "layer3.1.conv1.weight")
+
+        cbam = small("cbam-official", 50).state_dict()
+        sd = dict(cbam)
+        sd["layer1.0.cbam.ChannelGate.mlp.2.weight"] = sd.pop(
+            "layer1.0.cbam.ChannelGate.mlp.3.weight")
+        expect_error(tmp, "official CBAM, renamed MLP key", "cbam-official", sd,
+                     "module.layer1.0.cbam.ChannelGate.mlp.2.weight", wrap=True)
+
+        sd = dict(cbam)
+        del sd["layer3.2.cbam.SpatialGate.spatial.bn.running_mean"]
+        expect_error(tmp, "official CBAM, missing spatial BN", "cbam-official", sd,
+                     "layer3.2.cbam.SpatialGate.spatial.bn.running_mean", wrap=True)
+
+        sd = dict(cbam)
+        sd["layer2.0.cbam.SpatialGate.spatial.conv.weight"] = torch.zeros(1, 3, 7, 7)
+        expect_error(tmp, "official CBAM, 3-channel spatial conv", "cbam-official", sd,
+                     "layer2.0.cbam.SpatialGate.spatial.conv.weight", wrap=True)
+
+        cad = small("cadene-seresnet", 50).state_dict()
+        sd = {k: v for k, v in cad.items() if not k.startswith("layer3.2.se_module.")}
+        expect_error(tmp, "Cadene block without SE", "cadene-seresnet", sd,
+                     "layer3.2.se_module.fc1.weight")
+
+        sd = dict(cad)
+        sd["last_linear.weight"] = sd["last_linear.weight"][:, :-1]
+        expect_error(tmp, "Cadene classifier too narrow", "cadene-seresnet", sd,
+                     "last_linear.weight")
+
+        labels = os.path.join(tmp, "labels.txt")
+        with open(labels, "w") as f:
+            f.write("cat\ndog\n")
+        expect_error(tmp, "2 labels for 3 classes", "timm-seresnet", dict(base), "2 labels",
+                     extra=("--labels", labels))
+
+    print(f"1..{_n}")
+    sys.exit(1 if _failed else 0)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,21 @@
-/* test_parity.c — converted checkpoints run by our forward pass agree with
- * PyTorch: logits and every gate's spatial map and channel weights, for each
- * fixture tools/make_parity.py wrote (official CBAM, timm and Cadene
- * SE-ResNets, torchvision ResNet; random weights and BatchNorm statistics).
- * Tolerance: max |ours − torch| <= 1e-4 · max(1, max|torch|) per output. */
+/* test_parity.c — checkpoints converted by tools/convert.py, run by our
+ * forward pass, agree with PyTorch running the source's own layout.
+ *
+ *   test_parity DIR
+ *
+ * For every DIR/NAME.io.safetensors written by tools/make_parity.py (official
+ * CBAM, timm and Cadene SE-ResNets, torchvision ResNets; random weights and
+ * BatchNorm statistics; non-square inputs): loads the model its "model"
+ * metadata names, plans it at its "height" × "width", runs `input` and
+ * compares `logits` and every gate's `map.layerL.B` (CBAM Ms, H × W) and
+ * `channel.layerL.B` (CBAM Mc or SE s, C) with what attn_net_gate reports
+ * under that name. One TAP case per model × output; a gate the network has
+ * and the fixture lacks (or the other way round) fails too, and so does a
+ * directory without fixtures. Each case prints its worst error.
+ *
+ * Tolerance: max |ours − torch| <= 1e-4 · max(1, max |torch|) per output. */
 #include <glib.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,84 +24,197 @@
 #include "model.h"
 #include "network.h"
 
+#define REL_TOL 1e-4f
+
+/* Compares `got` (n) with fixture tensor `tensor` of `io` (which must have
+ * `n` elements and, when ndim > 0, the shape dims[0..ndim)). */
 static bool
-compare (AttnSafetensors *io, const char *tensor, const float *got,
-         const char *what)
+compare (AttnSafetensors *io, const char *tensor, const float *got, size_t n,
+         const int *dims, int ndim, const char *what)
 {
   const AttnTensorInfo *t = attn_safetensors_find (io, tensor);
   if (!t) {
-    printf ("# %s: no %s in the fixture\n", what, tensor);
+    printf ("# %s: the fixture has no tensor '%s'\n", what, tensor);
     return false;
   }
-  float *ref = test_alloc (t->numel);
-  attn_tensor_to_f32 (ref, t);
-  bool ok = check_close (what, got, ref, t->numel, 1e-4f * max_abs (ref, t->numel), 0);
+  if (!got || t->numel != n) {
+    printf ("# %s: the network gives %zu values, the fixture %zu\n", what,
+            got ? n : 0, t->numel);
+    return false;
+  }
+  if (ndim > 0) {
+    bool same = t->ndim == ndim;
+    for (int i = 0; same && i < ndim; i++)
+      same = t->shape[i] == dims[i];
+    if (!same) {
+      printf ("# %s: the network's shape is (%d, %d), the fixture's differs\n",
+              what, dims[0], ndim > 1 ? dims[1] : 0);
+      return false;
+    }
+  }
+  float *ref = test_alloc (n);
+  if (attn_tensor_to_f32 (ref, t) != 0) {
+    printf ("# %s: '%s' is not a float tensor\n", what, tensor);
+    free (ref);
+    return false;
+  }
+  float scale = max_abs (ref, n);   /* max(1, max |ref|) */
+  float atol = REL_TOL * scale;
+  double worst = -1.0;
+  size_t wi = 0;
+  for (size_t i = 0; i < n; i++) {
+    double e = fabs ((double) got[i] - ref[i]);
+    if (isnan (e))
+      e = INFINITY;
+    if (e > worst) {
+      worst = e;
+      wi = i;
+    }
+  }
+  printf ("# %s: max |err| %.3g at %zu (got %.9g, torch %.9g), tolerance %.3g\n",
+          what, worst, wi, got[wi], ref[wi], atol);
+  bool ok = check_close (what, got, ref, n, atol, 0.0f);
   free (ref);
   return ok;
+}
+
+static const char *
+meta (AttnSafetensors *io, const char *key)
+{
+  const char *v = attn_safetensors_metadata (io, key);
+  if (!v)
+    printf ("# %s: no '%s' in __metadata__\n", attn_safetensors_source (io),
+            key);
+  return v;
 }
 
 static void
 run (const char *dir, const char *io_name)
 {
   char *io_path = g_build_filename (dir, io_name, NULL);
-  char err[1024];
+  char *stem = g_strndup (io_name, strlen (io_name) - strlen (".io.safetensors"));
+  char err[1024] = "";
+  char name[512];
+  AttnModel *m = NULL;
+  AttnNet *net = NULL;
+  char *model_path = NULL;
+
   AttnSafetensors *io = attn_safetensors_open (io_path, err, sizeof err);
-  if (!io) {
-    printf ("# %s\n", err);
-    test_case (io_name, false);
-    g_free (io_path);
-    return;
+  const char *model_file = io ? meta (io, "model") : NULL;
+  const char *hs = io ? meta (io, "height") : NULL;
+  const char *ws = io ? meta (io, "width") : NULL;
+  const AttnTensorInfo *input = io ? attn_safetensors_find (io, "input") : NULL;
+  if (model_file && hs && ws && input) {
+    int h = atoi (hs), w = atoi (ws);
+    model_path = g_build_filename (dir, model_file, NULL);
+    m = attn_model_load (model_path, err, sizeof err);
+    net = m ? attn_net_new (m, h, w, err, sizeof err) : NULL;
+    if (net && input->numel != (size_t) 3 * h * w) {
+      snprintf (err, sizeof err, "input has %zu values, not 3 x %d x %d",
+                input->numel, h, w);
+      attn_net_free (net);
+      net = NULL;
+    }
+  } else if (io && !input) {
+    snprintf (err, sizeof err, "%s has no 'input' tensor", io_path);
   }
-  char *model_path = g_build_filename (dir, attn_safetensors_metadata (io, "model"), NULL);
-  int h = atoi (attn_safetensors_metadata (io, "height"));
-  int w = atoi (attn_safetensors_metadata (io, "width"));
-  AttnModel *m = attn_model_load (model_path, err, sizeof err);
-  AttnNet *net = m ? attn_net_new (m, h, w, err, sizeof err) : NULL;
-  char name[256];
-  snprintf (name, sizeof name, "%s loads", attn_safetensors_metadata (io, "model"));
-  test_case (name, net != NULL);
-  if (!net) {
+  snprintf (name, sizeof name, "%s loads and plans", stem);
+  if (!net && err[0])
     printf ("# %s\n", err);
-  } else {
-    attn_tensor_to_f32 (attn_net_input (net), attn_safetensors_find (io, "input"));
-    attn_net_forward (net);
-    snprintf (name, sizeof name, "%s logits", m->name);
-    test_case (name, compare (io, "logits", attn_net_logits (net), name));
-    for (int g = 0; g < attn_net_n_gates (net); g++) {
-      const AttnGateOutput *o = attn_net_gate (net, g);
-      char t[128];
-      if (o->spatial) {
-        snprintf (t, sizeof t, "map.%s", o->name);
-        snprintf (name, sizeof name, "%s %s", m->name, t);
-        test_case (name, compare (io, t, o->spatial, name));
+  test_case (name, net != NULL);
+  if (!net)
+    goto out;
+
+  attn_tensor_to_f32 (attn_net_input (net), input);
+  attn_net_forward (net);
+  snprintf (name, sizeof name, "%s logits", stem);
+  int nc = m->num_classes;
+  test_case (name, compare (io, "logits", attn_net_logits (net), nc, NULL, 0,
+                            name));
+
+  /* Every gate output of the network, in network order, against the
+   * fixture's tensor of that name... */
+  int n_gates = attn_net_n_gates (net);
+  for (int g = 0; g < n_gates; g++) {
+    const AttnGateOutput *o = attn_net_gate (net, g);
+    for (int kind = 0; kind < 2; kind++) {
+      bool is_map = kind == 1;
+      char tn[160];
+      snprintf (tn, sizeof tn, "%s.%s", is_map ? "map" : "channel", o->name);
+      snprintf (name, sizeof name, "%s %s", stem, tn);
+      bool in_net = is_map ? o->spatial != NULL : o->channel != NULL;
+      bool in_io = attn_safetensors_find (io, tn) != NULL;
+      if (!in_net && !in_io)
+        continue;
+      if (!in_net) {
+        printf ("# %s: the fixture has it, gate %d of the network does not\n",
+                name, g);
+        test_case (name, false);
+      } else if (is_map) {
+        int dims[2] = { o->height, o->width };
+        test_case (name, compare (io, tn, o->spatial,
+                                  (size_t) o->height * o->width, dims, 2, name));
+      } else {
+        int dims[1] = { o->channels };
+        test_case (name, compare (io, tn, o->channel, o->channels, dims, 1,
+                                  name));
       }
-      snprintf (t, sizeof t, "channel.%s", o->name);
-      snprintf (name, sizeof name, "%s %s", m->name, t);
-      test_case (name, compare (io, t, o->channel, name));
     }
   }
+  /* ...and no fixture output for a gate the network does not have. */
+  for (size_t i = 0; i < attn_safetensors_count (io); i++) {
+    const char *tn = attn_safetensors_at (io, i)->name;
+    if (!g_str_has_prefix (tn, "map.") && !g_str_has_prefix (tn, "channel."))
+      continue;
+    const char *gate = strchr (tn, '.') + 1;
+    bool found = false;
+    for (int g = 0; g < n_gates && !found; g++)
+      found = strcmp (attn_net_gate (net, g)->name, gate) == 0;
+    if (!found) {
+      snprintf (name, sizeof name, "%s %s", stem, tn);
+      printf ("# %s: the network has no gate '%s'\n", name, gate);
+      test_case (name, false);
+    }
+  }
+
+out:
   attn_net_free (net);
   attn_model_unref (m);
-  attn_safetensors_close (io);
+  if (io)
+    attn_safetensors_close (io);
   g_free (model_path);
+  g_free (stem);
   g_free (io_path);
+}
+
+static gint
+cmp_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
 }
 
 int
 main (int argc, char **argv)
 {
   const char *dir = argc > 1 ? argv[1] : "tests/models/parity";
-  GDir *d = g_dir_open (dir, 0, NULL);
+  GError *gerr = NULL;
+  GDir *d = g_dir_open (dir, 0, &gerr);
   GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
   const char *e;
+  if (!d) {
+    printf ("# %s\n", gerr->message);
+    g_clear_error (&gerr);
+  }
   while (d && (e = g_dir_read_name (d)))
     if (g_str_has_suffix (e, ".io.safetensors"))
       g_ptr_array_add (names, g_strdup (e));
   if (d)
     g_dir_close (d);
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
-  if (names->len == 0)
+  g_ptr_array_sort (names, cmp_names);
+  if (names->len == 0) {
+    printf ("# no *.io.safetensors in %s (run tools/make_parity.py)\n", dir);
     test_case ("parity fixtures present", false);
+  }
   for (guint i = 0; i < names->len; i++)
     run (dir, g_ptr_array_index (names, i));
   g_ptr_array_unref (names);
