@@ -5,7 +5,8 @@
 #include <stddef.h>
 #include <string.h>
 
-/* a ranks above b: larger value, or equal value and lower index; NaN lowest */
+/* (a, ia) ranks above (b, ib): larger value, or equal value and lower index;
+ * NaN below every number */
 static int
 ranks_above (float a, int ia, float b, int ib)
 {
@@ -20,23 +21,34 @@ void
 attn_topk (int *idx, float *vals, const float *sal, int n, int k)
 {
   /* insertion into the sorted prefix idx[0..m): O(n·k), no allocation, and
-   * for the small k DCN uses cheaper than a heap */
+   * for the small k DCN uses cheaper than a heap. Candidates arrive in index
+   * order, so a tie never displaces an earlier entry. */
   if (k > n)
     k = n;
+  if (k <= 0)
+    return;
   int m = 0;
-  for (int i = 0; i < n && k > 0; i++) {
+  for (int i = 0; i < n; i++) {
     float v = sal[i];
-    if (m == k && !ranks_above (v, i, sal[idx[m - 1]], idx[m - 1]))
+    /* full and not better than the last kept: drop */
+    if (m == k && !ranks_above (v, i, sal[idx[k - 1]], idx[k - 1]))
       continue;
-    int j = m < k ? m++ : k - 1;
+    int j = m < k ? m++ : k - 1;        /* free slot, or evict the last */
     while (j > 0 && ranks_above (v, i, sal[idx[j - 1]], idx[j - 1])) {
       idx[j] = idx[j - 1];
       j--;
     }
     idx[j] = i;
   }
-  for (int j = 0; vals && j < k; j++)
-    vals[j] = sal[idx[j]];
+  if (vals)
+    for (int j = 0; j < k; j++)
+      vals[j] = sal[idx[j]];
+}
+
+static int
+clampi (int x, int lo, int hi)
+{
+  return x < lo ? lo : x > hi ? hi : x;
 }
 
 void
@@ -44,23 +56,29 @@ attn_extract_patches (float *out, const float *in, const int *idx, int k,
                       int sal_w, int stride, int pad, int c, int h, int w,
                       int ph, int pw)
 {
+  size_t patch = (size_t) ph * pw;
   for (int j = 0; j < k; j++) {
     int y0 = (idx[j] / sal_w) * stride - pad;
     int x0 = (idx[j] % sal_w) * stride - pad;
+    /* patch columns [xa, xb) are inside the image, the rest are zero */
+    int xa = clampi (-x0, 0, pw);
+    int xb = clampi (w - x0, xa, pw);
     for (int ch = 0; ch < c; ch++) {
       const float *plane = in + (size_t) ch * h * w;
-      float *dst = out + ((size_t) j * c + ch) * ph * pw;
+      float *dst = out + ((size_t) j * c + ch) * patch;
       for (int y = 0; y < ph; y++) {
         int iy = y0 + y;
         float *row = dst + (size_t) y * pw;
-        if (iy < 0 || iy >= h) {
-          memset (row, 0, sizeof (float) * pw);
+        if (iy < 0 || iy >= h || xa == xb) {
+          memset (row, 0, sizeof (float) * (size_t) pw);
           continue;
         }
-        for (int x = 0; x < pw; x++) {
-          int ix = x0 + x;
-          row[x] = ix >= 0 && ix < w ? plane[(size_t) iy * w + ix] : 0.0f;
-        }
+        for (int x = 0; x < xa; x++)
+          row[x] = 0.0f;
+        memcpy (row + xa, plane + (size_t) iy * w + (x0 + xa),
+                sizeof (float) * (size_t) (xb - xa));
+        for (int x = xb; x < pw; x++)
+          row[x] = 0.0f;
       }
     }
   }
@@ -70,6 +88,7 @@ void
 attn_scatter_positions (float *feat, const float *fine, const int *idx, int k,
                         int c, int hw)
 {
+  /* feat[ch][idx[j]] = fine[j][ch] */
   for (int j = 0; j < k; j++)
     for (int ch = 0; ch < c; ch++)
       feat[(size_t) ch * hw + idx[j]] = fine[(size_t) j * c + ch];

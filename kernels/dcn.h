@@ -1,21 +1,28 @@
 /* dcn.h — Dynamic Capacity Network support: pick the k most salient positions,
  * cut the input patches under them for the fine network, and put the fine
- * features back in place of the coarse ones. One image. */
+ * features back in place of the coarse ones. One image, NCHW without the N.
+ * The caller owns every buffer; nothing is allocated. */
 #ifndef ATTN_DCN_H
 #define ATTN_DCN_H
 
-/* idx (k) = positions of the k largest values of sal (n), largest first, ties
- * to the lower index; vals (k, or NULL) their values. k <= n. NaN ranks lowest. */
+/* idx (k) = positions of the k largest values of sal (n), largest first;
+ * equal values keep the lower index first; NaN ranks below every number
+ * (NaNs among themselves by index). vals (k, or NULL) = sal[idx]. O(n·k).
+ * Writes exactly max(0, min(k, n)) entries of idx/vals: k <= 0 writes
+ * nothing, k > n ranks all n and leaves idx[n..k) untouched. */
 void attn_topk (int *idx, float *vals, const float *sal, int n, int k);
 
 /* out (K,C,ph,pw): patch j = in (C,H,W) rows y0..y0+ph, cols x0..x0+pw with
  * y0 = (idx[j] / sal_w)·stride − pad, x0 = (idx[j] % sal_w)·stride − pad;
- * zero outside the image. */
+ * zero outside the image. Every read is checked against the image, so any
+ * idx is memory-safe: one off the grid (negative, or >= the grid size) cuts
+ * wherever the formula lands, zeros outside. k <= 0 writes nothing. */
 void attn_extract_patches (float *out, const float *in, const int *idx, int k,
                            int sal_w, int stride, int pad, int c, int h, int w,
                            int ph, int pw);
 
-/* feat (C,HW): column idx[j] ← fine (K,C) row j, for j < k. */
+/* feat (C,HW): column idx[j] ← fine (K,C) row j, for j < k; the other
+ * columns are left as they were. 0 <= idx[j] < HW. k <= 0 writes nothing. */
 void attn_scatter_positions (float *feat, const float *fine, const int *idx,
                              int k, int c, int hw);
 

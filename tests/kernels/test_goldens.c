@@ -1,18 +1,30 @@
-/* test_goldens.c — every kernel against PyTorch's output on the fixtures that
- * tools/make_goldens.py wrote (tests/kernels/goldens/). One TAP case per
- * golden case; the "op" parameter picks the kernel, so a case added to the
- * script needs no change here.
+/* test_goldens.c — our kernels against PyTorch's outputs on the fixtures that
+ * tools/make_goldens.py writes to tests/kernels/goldens/ (argv[1]).
  *
- * Tolerance: |got − ref| <= 1e-5 · max(1, max|ref|) — float32 kernels against
- * float32 PyTorch, summation orders differ. Where a case sums hundreds of
- * products (GEMM-based attention over L=196) the bound is 1e-4 relative to
- * the magnitude, said at the call. */
+ * Each file holds cases: tensors "<case>.<tensor>" plus a __metadata__ entry
+ * "<case>" with the parameters as a JSON object whose "op" picks the kernel,
+ * so a case added to the script needs no change here. One TAP line per case,
+ * output and kernel variant; the exit status is non-zero when any comparison
+ * fails, when a file has no case, or when a case's tensors do not have the
+ * sizes its parameters imply.
+ *
+ * Tolerance, for every comparison: |got − ref| <= 1e-5 · max(1, max|ref|)
+ * (atol = 1e-5 · max_abs(ref), rtol = 0): float32 against float32 PyTorch,
+ * only the summation order differs. The longest sums here (432-term conv,
+ * 512-term linear, softmax over 196) stay well inside it, so nothing is
+ * loosened.
+ *
+ * Each stage is fed PyTorch's own inputs (the golden mc for the spatial gate,
+ * the golden grid for the sampler, ...) so a failure points at one kernel;
+ * "end to end" lines then chain our own stages. Output and work buffers start
+ * as NaN, so an element a kernel forgets to write cannot pass. */
 #include <glib.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "activation.h"
 #include "bn.h"
 #include "cbam.h"
 #include "check.h"
@@ -23,32 +35,43 @@
 #include "soft_attention.h"
 #include "stn.h"
 
+#define REL_TOL 1e-5f
+#define FORMAT "attn-goldens-1"
+
 static AttnSafetensors *st;
-static const char *cs;            /* current case */
-static GPtrArray *owned;          /* tensors to free after the case */
+static const char *file;   /* current golden file, e.g. "conv" */
+static const char *cs;     /* current case */
+static GPtrArray *owned;   /* buffers freed after the case */
+static bool bad;           /* a tensor of this case had the wrong size */
 
-static float *
-T (const char *name)
-{
-  char full[160];
-  snprintf (full, sizeof full, "%s.%s", cs, name);
-  float *x = golden_tensor (st, full, NULL);
-  g_ptr_array_add (owned, x);
-  return x;
-}
-
-static size_t
-N (const char *name)
-{
-  char full[160];
-  snprintf (full, sizeof full, "%s.%s", cs, name);
-  return attn_safetensors_find (st, full)->numel;
-}
-
+/* n floats, all NaN: outputs and workspaces */
 static float *
 buf (size_t n)
 {
   float *x = test_alloc (n);
+  for (size_t i = 0; i < n; i++)
+    x[i] = NAN;
+  g_ptr_array_add (owned, x);
+  return x;
+}
+
+/* Golden tensor "<cs>.<name>", which must have `want` elements. On a size
+ * mismatch it says so, marks the case bad and returns `want` zeros, so the
+ * kernels still run in bounds. */
+static float *
+T (const char *name, size_t want)
+{
+  char full[200];
+  snprintf (full, sizeof full, "%s.%s", cs, name);
+  size_t n = 0;
+  float *x = golden_tensor (st, full, &n);
+  if (n != want) {
+    printf ("# %s/%s: tensor %s has %zu elements, its parameters say %zu\n",
+            file, cs, full, n, want);
+    bad = true;
+    free (x);
+    x = test_alloc (want);
+  }
   g_ptr_array_add (owned, x);
   return x;
 }
@@ -65,147 +88,304 @@ B (const char *key)
   return golden_param_bool (st, cs, key);
 }
 
-/* compares `got` with golden tensor `name`, tolerance scaled by magnitude */
 static bool
-same (const char *name, const float *got, float rel)
+S_is (const char *key, const char *value)
 {
-  float *ref = T (name);
-  size_t n = N (name);
-  char what[200];
-  snprintf (what, sizeof what, "%s.%s", cs, name);
-  return check_close (what, got, ref, n, rel * max_abs (ref, n), 0);
+  char *s = golden_param_string (st, cs, key);
+  bool eq = strcmp (s, value) == 0;
+  g_free (s);
+  return eq;
 }
 
-static bool
+/* One TAP line: `got` (n) against golden output `name`. */
+static void
+check (const char *name, const char *variant, const float *got, size_t n)
+{
+  char what[300];
+  snprintf (what, sizeof what, "%s/%s: %s (%s)", file, cs, name, variant);
+  float *ref = T (name, n);
+  bool ok = !bad
+      && check_close (what, got, ref, n, REL_TOL * max_abs (ref, n), 0.0f);
+  if (bad)
+    printf ("# %s: not compared, the case's tensors have the wrong sizes\n",
+            what);
+  test_case (what, ok);
+}
+
+static AttnAct
+act_param (void)
+{
+  if (S_is ("act", "relu"))
+    return ATTN_ACT_RELU;
+  if (!S_is ("act", "none")) {
+    printf ("# %s/%s: unknown act\n", file, cs);
+    bad = true;
+  }
+  return ATTN_ACT_NONE;
+}
+
+static void
 run_conv (void)
 {
-  AttnConv2d p = { P ("c_in"), P ("c_out"), P ("k"), P ("k"), P ("stride"),
-                   P ("stride"), P ("pad"), P ("pad"), P ("dil"), P ("dil"),
-                   P ("groups") };
+  AttnConv2d p = { P ("c_in"), P ("c_out"), P ("kh"), P ("kw"), P ("stride_h"),
+                   P ("stride_w"), P ("pad_h"), P ("pad_w"), P ("dil_h"),
+                   P ("dil_w"), P ("groups") };
   int n = P ("n"), h = P ("h"), w = P ("w");
-  float *wt = T ("weight"), *bias = buf (p.c_out);
-  if (B ("bias"))
-    memcpy (bias, T ("bias"), sizeof (float) * p.c_out);
-  if (B ("bn"))
-    attn_bn_fold (wt, bias, T ("bn_gamma"), T ("bn_beta"), T ("bn_mean"),
-                  T ("bn_var"), (float) golden_param_double (st, cs, "eps"),
-                  p.c_out, (p.c_in / p.groups) * p.kh * p.kw);
-  AttnEpilogue ep = { bias, B ("residual") ? T ("residual") : NULL,
-                      B ("relu") ? ATTN_ACT_RELU : ATTN_ACT_NONE, NULL, NULL };
-  size_t out_n = N ("out");
-  float *out = buf (out_n), *out_ref = buf (out_n);
-  float *ws = buf (attn_conv2d_workspace (&p, h, w));
-  attn_conv2d (out, T ("in"), wt, &ep, ws, &p, n, h, w);
-  attn_conv2d_ref (out_ref, T ("in"), wt, &ep, &p, n, h, w);
-  return same ("out", out, 1e-5f) && same ("out", out_ref, 1e-5f);
+  int ho = attn_conv_out_dim (h, p.kh, p.stride_h, p.pad_h, p.dil_h);
+  int wo = attn_conv_out_dim (w, p.kw, p.stride_w, p.pad_w, p.dil_w);
+  if (ho <= 0 || wo <= 0 || p.groups <= 0 || p.c_in % p.groups
+      || p.c_out % p.groups) {
+    printf ("# %s/%s: attn_conv_out_dim gives %dx%d\n", file, cs, ho, wo);
+    bad = true;
+    ho = wo = 1;
+  }
+  size_t per_out = (size_t) (p.c_in / p.groups) * p.kh * p.kw;
+  size_t out_n = (size_t) n * p.c_out * ho * wo, pool_n = (size_t) n * p.c_out;
+  float *in = T ("in", (size_t) n * p.c_in * h * w);
+  float *wt = T ("weight", p.c_out * per_out);
+  float *bias = test_alloc (p.c_out);     /* zeros */
+  g_ptr_array_add (owned, bias);
+  bool has_bias = B ("bias"), bn = B ("bn");
+  if (has_bias)
+    memcpy (bias, T ("bias", p.c_out), sizeof (float) * p.c_out);
+  if (bn)   /* conv (+ bias) → eval BatchNorm, folded into weight and bias */
+    attn_bn_fold (wt, bias, T ("bn_gamma", p.c_out), T ("bn_beta", p.c_out),
+                  T ("bn_mean", p.c_out), T ("bn_var", p.c_out),
+                  (float) golden_param_double (st, cs, "eps"), p.c_out,
+                  (int) per_out);
+  const float *res = B ("residual") ? T ("residual", out_n) : NULL;
+  AttnAct act = act_param ();
+
+  /* the fast path, with its workspace (NULL bias when there is none) */
+  AttnEpilogue ep = { has_bias || bn ? bias : NULL, res, act, buf (pool_n),
+                      buf (pool_n) };
+  float *out = buf (out_n);
+  attn_conv2d (out, in, wt, &ep, buf (attn_conv2d_workspace (&p, h, w)), &p,
+               n, h, w);
+  check ("out", "attn_conv2d", out, out_n);
+  check ("out_avg", "attn_conv2d epilogue", ep.avg_out, pool_n);
+  check ("out_max", "attn_conv2d epilogue", ep.max_out, pool_n);
+
+  /* the reference loop */
+  AttnEpilogue epr = ep;
+  epr.avg_out = buf (pool_n);
+  epr.max_out = buf (pool_n);
+  float *out_ref = buf (out_n);
+  attn_conv2d_ref (out_ref, in, wt, &epr, &p, n, h, w);
+  check ("out", "attn_conv2d_ref", out_ref, out_n);
+  check ("out_avg", "attn_conv2d_ref epilogue", epr.avg_out, pool_n);
+  check ("out_max", "attn_conv2d_ref epilogue", epr.max_out, pool_n);
 }
 
-static bool
+static void
 run_pool (const char *op)
 {
   int c = P ("planes"), h = P ("h"), w = P ("w");
-  float *out = buf (N ("out"));
-  if (strcmp (op, "global_avgpool") == 0) {
-    attn_global_avgpool (out, T ("in"), c, h * w);
-  } else if (strcmp (op, "global_maxpool") == 0) {
-    attn_global_maxpool (out, T ("in"), c, h * w);
-  } else {
-    AttnPool2d p = { P ("k"), P ("k"), P ("stride"), P ("stride"), P ("pad"),
-                     P ("pad"), P ("dil"), P ("dil"), B ("ceil_mode"),
-                     B ("count_include_pad") };
-    int ho = attn_pool_out_dim (h, p.kh, p.stride_h, p.pad_h, p.dil_h, p.ceil_mode);
-    int wo = attn_pool_out_dim (w, p.kw, p.stride_w, p.pad_w, p.dil_w, p.ceil_mode);
-    if ((size_t) c * ho * wo != N ("out")) {
-      printf ("# %s: output %dx%d does not match PyTorch's size\n", cs, ho, wo);
-      return false;
-    }
-    if (op[0] == 'm')
-      attn_maxpool2d (out, T ("in"), &p, c, h, w);
+  size_t in_n = (size_t) c * h * w;
+  if (strncmp (op, "global_", 7) == 0) {
+    float *out = buf (c), *in = T ("in", in_n);
+    if (op[7] == 'a')
+      attn_global_avgpool (out, in, c, h * w);
     else
-      attn_avgpool2d (out, T ("in"), &p, c, h, w);
+      attn_global_maxpool (out, in, c, h * w);
+    check ("out", op[7] == 'a' ? "attn_global_avgpool" : "attn_global_maxpool",
+           out, c);
+    return;
   }
-  return same ("out", out, 1e-5f);
+  AttnPool2d p = { P ("kh"), P ("kw"), P ("stride_h"), P ("stride_w"),
+                   P ("pad_h"), P ("pad_w"), P ("dil_h"), P ("dil_w"),
+                   B ("ceil_mode"), B ("count_include_pad") };
+  int ho = attn_pool_out_dim (h, p.kh, p.stride_h, p.pad_h, p.dil_h,
+                              p.ceil_mode);
+  int wo = attn_pool_out_dim (w, p.kw, p.stride_w, p.pad_w, p.dil_w,
+                              p.ceil_mode);
+  if (ho <= 0 || wo <= 0) {
+    printf ("# %s/%s: attn_pool_out_dim gives %dx%d\n", file, cs, ho, wo);
+    bad = true;
+    ho = wo = 1;
+  }
+  size_t out_n = (size_t) c * ho * wo;
+  float *out = buf (out_n), *in = T ("in", in_n);
+  bool max = strcmp (op, "maxpool2d") == 0;
+  if (max)
+    attn_maxpool2d (out, in, &p, c, h, w);
+  else
+    attn_avgpool2d (out, in, &p, c, h, w);
+  /* a wrong output size shows as "tensor out has N elements" */
+  check ("out", max ? "attn_maxpool2d" : "attn_avgpool2d", out, out_n);
 }
 
-static bool
+static void
 run_linear (void)
 {
-  float *out = buf (N ("out"));
-  attn_linear (out, T ("in"), T ("weight"), T ("bias"), P ("n"), P ("k"), P ("m"));
-  return same ("out", out, 1e-5f);
+  int n = P ("n"), k = P ("k"), m = P ("m");
+  float *out = buf ((size_t) n * m);
+  attn_linear (out, T ("in", (size_t) n * k), T ("weight", (size_t) m * k),
+               B ("bias") ? T ("bias", m) : NULL, n, k, m);
+  check ("out", "attn_linear", out, (size_t) n * m);
 }
 
-static bool
+static void
 run_se (void)
 {
   int c = P ("c"), hd = P ("hidden"), hw = P ("h") * P ("w");
-  float *s = buf (c), *out = buf ((size_t) c * hw);
-  float *work = buf (attn_se_workspace (c, hd));
-  attn_se_gate (s, T ("in"), T ("fc1_w"), T ("fc1_b"), T ("fc2_w"), T ("fc2_b"),
-                work, c, hd, hw);
-  attn_scale_channels (out, T ("in"), s, T ("identity"), c, hw, ATTN_ACT_RELU);
-  return same ("s", s, 1e-5f) && same ("out", out, 1e-5f);
+  size_t chw = (size_t) c * hw;
+  float *in = T ("in", chw), *idt = T ("identity", chw);
+  float *w1 = T ("fc1_w", (size_t) hd * c), *b1 = T ("fc1_b", hd);
+  float *w2 = T ("fc2_w", (size_t) c * hd), *b2 = T ("fc2_b", c);
+  float *s_ref = T ("s", c);
+  size_t work_n = (size_t) attn_se_workspace (c, hd);
+
+  float *s = buf (c);
+  attn_se_gate (s, in, w1, b1, w2, b2, buf (work_n), c, hd, hw);
+  check ("s", "attn_se_gate", s, c);
+  float *s2 = buf (c);
+  attn_se_gate_pooled (s2, T ("z", c), w1, b1, w2, b2, buf (work_n), c, hd);
+  check ("s", "attn_se_gate_pooled", s2, c);
+
+  float *o = buf (chw);
+  attn_scale_channels (o, in, s_ref, NULL, c, hw, ATTN_ACT_NONE);
+  check ("scaled", "attn_scale_channels", o, chw);
+  o = buf (chw);
+  attn_scale_channels (o, in, s_ref, idt, c, hw, ATTN_ACT_RELU);
+  check ("out", "attn_scale_channels residual relu", o, chw);
+  o = buf (chw);
+  memcpy (o, in, sizeof (float) * chw);
+  attn_scale_channels (o, o, s_ref, idt, c, hw, ATTN_ACT_RELU);
+  check ("out", "attn_scale_channels residual relu, in place", o, chw);
+  o = buf (chw);
+  attn_scale_channels (o, in, s, idt, c, hw, ATTN_ACT_RELU);
+  check ("out", "end to end", o, chw);
 }
 
-static bool
+static void
 run_cbam (void)
 {
   int c = P ("c"), hd = P ("hidden"), h = P ("h"), w = P ("w"), k = P ("k");
   int hw = h * w;
-  float *mc = buf (c), *ms = buf (hw), *pooled = buf (2 * hw);
-  float *work = buf (attn_cbam_channel_workspace (c, hd));
-  float *out = buf ((size_t) c * hw), *refined = buf ((size_t) c * hw);
-  float *spw = T ("sp_w"), sp_b = 0;
-  attn_bn_fold (spw, &sp_b, T ("bn_gamma"), T ("bn_beta"), T ("bn_mean"),
-                T ("bn_var"), (float) golden_param_double (st, cs, "eps"), 1,
-                2 * k * k);
-  attn_cbam_channel_gate (mc, T ("in"), T ("mlp1_w"), T ("mlp1_b"),
-                          T ("mlp2_w"), T ("mlp2_b"), work, c, hd, hw);
-  attn_cbam_spatial_gate (ms, T ("in"), mc, spw, sp_b, pooled, c, h, w, k);
-  attn_cbam_apply (refined, T ("in"), mc, ms, NULL, c, hw, ATTN_ACT_NONE);
-  attn_cbam_apply (out, T ("in"), mc, ms, T ("identity"), c, hw, ATTN_ACT_RELU);
-  return same ("mc", mc, 1e-5f) && same ("pooled", pooled, 1e-5f)
-      && same ("ms", ms, 1e-5f) && same ("refined", refined, 1e-5f)
-      && same ("out", out, 1e-5f);
+  size_t chw = (size_t) c * hw;
+  float *in = T ("in", chw), *idt = T ("identity", chw);
+  float *w1 = T ("mlp1_w", (size_t) hd * c), *b1 = T ("mlp1_b", hd);
+  float *w2 = T ("mlp2_w", (size_t) c * hd), *b2 = T ("mlp2_b", c);
+  float *mc_ref = T ("mc", c), *ms_ref = T ("ms", hw);
+  size_t work_n = (size_t) attn_cbam_channel_workspace (c, hd);
+
+  /* Spatial gate: conv 7×7 (no bias) → BatchNorm2d(1), folded. */
+  float *spw = T ("sp_w", (size_t) 2 * k * k), sp_b = 0.0f;
+  attn_bn_fold (spw, &sp_b, T ("bn_gamma", 1), T ("bn_beta", 1),
+                T ("bn_mean", 1), T ("bn_var", 1),
+                (float) golden_param_double (st, cs, "eps"), 1, 2 * k * k);
+
+  /* channel gate alone */
+  float *mc = buf (c);
+  attn_cbam_channel_gate (mc, in, w1, b1, w2, b2, buf (work_n), c, hd, hw);
+  check ("mc", "attn_cbam_channel_gate", mc, c);
+  float *mc2 = buf (c);
+  attn_cbam_channel_gate_pooled (mc2, T ("avg", c), T ("max", c), w1, b1, w2,
+                                 b2, buf (work_n), c, hd);
+  check ("mc", "attn_cbam_channel_gate_pooled", mc2, c);
+
+  /* spatial gate alone: on F with PyTorch's mc, and on PyTorch's F' */
+  float *ms = buf (hw), *pooled = buf ((size_t) 2 * hw);
+  attn_cbam_spatial_gate (ms, in, mc_ref, spw, sp_b, pooled, c, h, w, k);
+  check ("pooled", "attn_cbam_spatial_gate work", pooled, (size_t) 2 * hw);
+  check ("ms", "attn_cbam_spatial_gate", ms, hw);
+  float *ms2 = buf (hw);
+  attn_cbam_spatial_gate (ms2, T ("f1", chw), NULL, spw, sp_b,
+                          buf ((size_t) 2 * hw), c, h, w, k);
+  check ("ms", "attn_cbam_spatial_gate on F', mc NULL", ms2, hw);
+
+  /* apply: F' alone, F'' and the fused block output */
+  float *o = buf (chw);
+  attn_cbam_apply (o, in, mc_ref, NULL, NULL, c, hw, ATTN_ACT_NONE);
+  check ("f1", "attn_cbam_apply mc only", o, chw);
+  o = buf (chw);
+  attn_cbam_apply (o, in, mc_ref, ms_ref, NULL, c, hw, ATTN_ACT_NONE);
+  check ("refined", "attn_cbam_apply", o, chw);
+  o = buf (chw);
+  attn_cbam_apply (o, in, mc_ref, ms_ref, idt, c, hw, ATTN_ACT_RELU);
+  check ("out", "attn_cbam_apply residual relu", o, chw);
+  o = buf (chw);
+  memcpy (o, in, sizeof (float) * chw);
+  attn_cbam_apply (o, o, mc_ref, ms_ref, idt, c, hw, ATTN_ACT_RELU);
+  check ("out", "attn_cbam_apply residual relu, in place", o, chw);
+
+  /* our own stages chained: mc → ms → fused apply */
+  float *ms3 = buf (hw);
+  attn_cbam_spatial_gate (ms3, in, mc, spw, sp_b, buf ((size_t) 2 * hw), c, h,
+                          w, k);
+  o = buf (chw);
+  attn_cbam_apply (o, in, mc, ms3, idt, c, hw, ATTN_ACT_RELU);
+  check ("out", "end to end", o, chw);
 }
 
-static bool
+static void
 run_stn (void)
 {
   int c = P ("c"), h = P ("h"), w = P ("w"), ho = P ("ho"), wo = P ("wo");
   bool ac = B ("align_corners");
-  char *mode = golden_param_string (st, cs, "mode");
-  char *pad = golden_param_string (st, cs, "padding");
-  AttnSampleMode m = strcmp (mode, "nearest") == 0 ? ATTN_SAMPLE_NEAREST
-      : ATTN_SAMPLE_BILINEAR;
-  AttnPadMode pm = strcmp (pad, "border") == 0 ? ATTN_PAD_BORDER
-      : strcmp (pad, "reflection") == 0 ? ATTN_PAD_REFLECTION : ATTN_PAD_ZEROS;
-  g_free (mode);
-  g_free (pad);
-  float *grid = buf ((size_t) 2 * ho * wo), *out = buf ((size_t) c * ho * wo);
-  attn_affine_grid (grid, T ("theta"), ho, wo, ac);
-  bool ok = same ("grid", grid, 1e-5f);
+  AttnSampleMode m = ATTN_SAMPLE_BILINEAR;
+  if (S_is ("mode", "nearest"))
+    m = ATTN_SAMPLE_NEAREST;
+  else if (!S_is ("mode", "bilinear"))
+    bad = true;
+  AttnPadMode pm = ATTN_PAD_ZEROS;
+  if (S_is ("padding", "border"))
+    pm = ATTN_PAD_BORDER;
+  else if (S_is ("padding", "reflection"))
+    pm = ATTN_PAD_REFLECTION;
+  else if (!S_is ("padding", "zeros"))
+    bad = true;
+  size_t grid_n = (size_t) ho * wo * 2, out_n = (size_t) c * ho * wo;
+  float *in = T ("in", (size_t) c * h * w), *theta = T ("theta", 6);
+
+  float *grid = buf (grid_n);
+  attn_affine_grid (grid, theta, ho, wo, ac);
+  check ("grid", "attn_affine_grid", grid, grid_n);
   /* sample at PyTorch's own grid, so nearest-mode ties are decided alike */
-  attn_grid_sample (out, T ("in"), T ("grid"), c, h, w, ho, wo, m, pm, ac);
-  return ok && same ("out", out, 1e-5f);
+  float *out = buf (out_n);
+  attn_grid_sample (out, in, T ("grid", grid_n), c, h, w, ho, wo, m, pm, ac);
+  check ("out", "attn_grid_sample", out, out_n);
+  /* chained: bilinear sampling is continuous in the grid, so a grid within
+   * tolerance gives an output within tolerance; nearest is not, skip it */
+  if (m == ATTN_SAMPLE_BILINEAR) {
+    out = buf (out_n);
+    attn_grid_sample (out, in, grid, c, h, w, ho, wo, m, pm, ac);
+    check ("out", "end to end", out, out_n);
+  }
 }
 
-static bool
-run_soft (const char *op)
+static void
+run_additive (void)
 {
-  if (strcmp (op, "additive") == 0) {
-    int l = P ("l"), d = P ("d"), dh = P ("dh"), da = P ("da");
-    float *ctx = buf (d), *alpha = buf (l);
-    float *work = buf (attn_additive_attention_workspace (l, da));
-    attn_additive_attention (ctx, alpha, T ("a"), T ("h"), T ("wa"), T ("wh"),
-                             T ("b"), T ("v"), work, l, d, dh, da);
-    /* sums over L=196 and D: 1e-4 of the magnitude */
-    return same ("alpha", alpha, 1e-4f) && same ("ctx", ctx, 1e-4f);
-  }
+  int l = P ("l"), d = P ("d"), dh = P ("dh"), da = P ("da");
+  float *ctx = buf (d), *alpha = buf (l);
+  attn_additive_attention (ctx, alpha, T ("a", (size_t) l * d), T ("h", dh),
+                           T ("wa", (size_t) da * d),
+                           T ("wh", (size_t) da * dh),
+                           B ("bias") ? T ("b", da) : NULL, T ("v", da),
+                           buf (attn_additive_attention_workspace (l, da)), l,
+                           d, dh, da);
+  check ("alpha", "attn_additive_attention", alpha, l);
+  check ("ctx", "attn_additive_attention", ctx, d);
+}
+
+static void
+run_sdp (void)
+{
   int lq = P ("lq"), lk = P ("lk"), d = P ("d"), dv = P ("dv");
   float *alpha = buf ((size_t) lq * lk), *out = buf ((size_t) lq * dv);
-  attn_sdp_attention (out, alpha, T ("q"), T ("k"), T ("v"), lq, lk, d, dv);
-  return same ("alpha", alpha, 1e-4f) && same ("out", out, 1e-4f);
+  attn_sdp_attention (out, alpha, T ("q", (size_t) lq * d),
+                      T ("k", (size_t) lk * d), T ("v", (size_t) lk * dv), lq,
+                      lk, d, dv);
+  check ("alpha", "attn_sdp_attention", alpha, (size_t) lq * lk);
+  check ("out", "attn_sdp_attention", out, (size_t) lq * dv);
+}
+
+static int
+cmp_str (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
 int
@@ -214,36 +394,52 @@ main (int argc, char **argv)
   static const char *files[] = { "conv", "pool", "linear", "se", "cbam", "stn",
                                  "soft_attention" };
   for (size_t f = 0; f < G_N_ELEMENTS (files); f++) {
-    st = golden_open (argc, argv, files[f]);
+    file = files[f];
+    st = golden_open (argc, argv, file);
+    char name[300];
+    const char *format = attn_safetensors_metadata (st, "format");
+    if (!format || strcmp (format, FORMAT) != 0) {
+      printf ("# %s: format is %s, expected " FORMAT "\n", file,
+              format ? format : "missing");
+      snprintf (name, sizeof name, "%s: format", file);
+      test_case (name, false);
+    }
     char **cases = golden_cases (st);
-    if (!cases[0])
-      test_case (files[f], false);     /* a golden file with no case */
-    for (char **c = cases; *c; c++) {
-      cs = *c;
+    size_t n_cases = g_strv_length (cases);
+    qsort (cases, n_cases, sizeof (char *), cmp_str);   /* stable TAP order */
+    if (n_cases == 0) {
+      printf ("# %s: no cases\n", file);
+      snprintf (name, sizeof name, "%s: has cases", file);
+      test_case (name, false);
+    }
+    for (size_t i = 0; i < n_cases; i++) {
+      cs = cases[i];
       owned = g_ptr_array_new_with_free_func (free);
+      bad = false;
       char *op = golden_param_string (st, cs, "op");
-      bool ok;
       if (strcmp (op, "conv2d") == 0)
-        ok = run_conv ();
-      else if (strstr (op, "pool"))
-        ok = run_pool (op);
+        run_conv ();
+      else if (strcmp (op, "maxpool2d") == 0 || strcmp (op, "avgpool2d") == 0
+               || strcmp (op, "global_avgpool") == 0
+               || strcmp (op, "global_maxpool") == 0)
+        run_pool (op);
       else if (strcmp (op, "linear") == 0)
-        ok = run_linear ();
+        run_linear ();
       else if (strcmp (op, "se") == 0)
-        ok = run_se ();
+        run_se ();
       else if (strcmp (op, "cbam") == 0)
-        ok = run_cbam ();
+        run_cbam ();
       else if (strcmp (op, "stn") == 0)
-        ok = run_stn ();
-      else if (strcmp (op, "additive") == 0 || strcmp (op, "sdp") == 0)
-        ok = run_soft (op);
+        run_stn ();
+      else if (strcmp (op, "additive_attention") == 0)
+        run_additive ();
+      else if (strcmp (op, "sdp_attention") == 0)
+        run_sdp ();
       else {
-        printf ("# %s: unknown op %s\n", cs, op);
-        ok = false;
+        printf ("# %s/%s: unknown op %s\n", file, cs, op);
+        snprintf (name, sizeof name, "%s/%s: op %s", file, cs, op);
+        test_case (name, false);
       }
-      char name[200];
-      snprintf (name, sizeof name, "%s/%s (%s)", files[f], cs, op);
-      test_case (name, ok);
       g_free (op);
       g_ptr_array_unref (owned);
     }
