@@ -130,16 +130,59 @@ depthwise_plane (float *restrict out, const float *restrict in,
   }
 }
 
+/* One channel row: row = act(row + b + res), and its sum and max, in a
+ * single pass while the row is in L1. relu and the presence of res are
+ * constants at every call site, so each inlined copy is a branch-free loop.
+ * The simd pragma (-fopenmp-simd, no OpenMP runtime) lets the sum and max
+ * reductions use vector lanes, which plain C forbids without fast-math; the
+ * sum's order changes, not its precision class. */
+static inline void
+pooled_row (float *restrict row, const float *restrict res, float b, int relu,
+            int hw, float *restrict sum_out, float *restrict max_out)
+{
+  float sum = 0.0f, mx = -INFINITY;
+#pragma omp simd reduction(+:sum) reduction(max:mx)
+  for (int j = 0; j < hw; j++) {
+    float v = row[j] + (b + (res ? res[j] : 0.0f));
+    v = relu ? (v > 0.0f ? v : 0.0f) : v;
+    row[j] = v;
+    sum += v;
+    mx = v > mx ? v : mx;
+  }
+  *sum_out = sum;
+  *max_out = mx;
+}
+
 void
 attn_epilogue_apply (float *x, const AttnEpilogue *ep, int n, int c, int hw)
 {
   if (!ep)
     return;
+  int pools = ep->avg_out || ep->max_out;
+  int simple = ep->act == ATTN_ACT_RELU || ep->act == ATTN_ACT_NONE;
   for (int i = 0; i < n * c; i++) {
     float *restrict row = x + (size_t) i * hw;
     const float *restrict res = ep->residual ? ep->residual + (size_t) i * hw
         : NULL;
     float b = ep->bias ? ep->bias[i % c] : 0.0f;
+    if (pools && simple && hw > 0) {
+      /* the CBAM/SE case: everything in one pass over the row */
+      float sum, mx;
+      int relu = ep->act == ATTN_ACT_RELU;
+      if (res && relu)
+        pooled_row (row, res, b, 1, hw, &sum, &mx);
+      else if (res)
+        pooled_row (row, res, b, 0, hw, &sum, &mx);
+      else if (relu)
+        pooled_row (row, NULL, b, 1, hw, &sum, &mx);
+      else
+        pooled_row (row, NULL, b, 0, hw, &sum, &mx);
+      if (ep->avg_out)
+        ep->avg_out[i] = sum / (float) hw;
+      if (ep->max_out)
+        ep->max_out[i] = mx;
+      continue;
+    }
     if (res) {
       for (int j = 0; j < hw; j++)
         row[j] += b + res[j];
@@ -153,17 +196,14 @@ attn_epilogue_apply (float *x, const AttnEpilogue *ep, int n, int c, int hw)
     } else if (ep->act != ATTN_ACT_NONE) {
       attn_activate (row, (size_t) hw, ep->act);
     }
-    if (ep->avg_out) {
-      float sum = 0.0f;
-      for (int j = 0; j < hw; j++)
-        sum += row[j];
-      ep->avg_out[i] = hw > 0 ? sum / (float) hw : 0.0f;
-    }
-    if (ep->max_out) {
-      float mx = hw > 0 ? row[0] : 0.0f;
-      for (int j = 1; j < hw; j++)
-        mx = row[j] > mx ? row[j] : mx;
-      ep->max_out[i] = mx;
+    if (pools) {
+      float sum = 0.0f, mx = 0.0f;
+      if (hw > 0)
+        pooled_row (row, NULL, 0.0f, 0, hw, &sum, &mx);
+      if (ep->avg_out)
+        ep->avg_out[i] = hw > 0 ? sum / (float) hw : 0.0f;
+      if (ep->max_out)
+        ep->max_out[i] = mx;
     }
   }
 }
