@@ -17,6 +17,53 @@ attn_pool_out_dim (int in, int k, int stride, int pad, int dil, bool ceil_mode)
   return (int) out;
 }
 
+/* a NaN in the window wins, as in PyTorch */
+static inline float
+max_nan (float m, float v)
+{
+  return (v > m || v != v) ? v : m;
+}
+
+/* Widest row the separable path keeps on the stack (16 KB). */
+#define MAXPOOL_ROW 4096
+
+/* Undilated max pooling, separably: for each output row, the column-wise
+ * max of its kh input rows (a vectorisable pass over whole rows), then the
+ * max over each kw-wide window of that row. Same results as the window loop,
+ * NaN included: max is associative and a NaN, once in, stays. */
+static void
+maxpool_separable (float *restrict out, const float *restrict in,
+                   const AttnPool2d *p, int planes, int h, int w, int ho,
+                   int wo)
+{
+  float row[MAXPOOL_ROW];
+  for (int c = 0; c < planes; c++) {
+    const float *x = in + (size_t) c * h * w;
+    float *y = out + (size_t) c * ho * wo;
+    for (int oy = 0; oy < ho; oy++) {
+      int y0 = oy * p->stride_h - p->pad_h, y1 = y0 + p->kh;
+      y0 = y0 > 0 ? y0 : 0;
+      y1 = y1 < h ? y1 : h;
+      for (int ix = 0; ix < w; ix++)
+        row[ix] = -INFINITY;
+      for (int iy = y0; iy < y1; iy++) {
+        const float *src = x + (size_t) iy * w;
+        for (int ix = 0; ix < w; ix++)
+          row[ix] = max_nan (row[ix], src[ix]);
+      }
+      for (int ox = 0; ox < wo; ox++) {
+        int x0 = ox * p->stride_w - p->pad_w, x1 = x0 + p->kw;
+        x0 = x0 > 0 ? x0 : 0;
+        x1 = x1 < w ? x1 : w;
+        float m = -INFINITY;
+        for (int ix = x0; ix < x1; ix++)
+          m = max_nan (m, row[ix]);
+        y[(size_t) oy * wo + ox] = m;
+      }
+    }
+  }
+}
+
 void
 attn_maxpool2d (float *out, const float *in, const AttnPool2d *p, int planes,
                 int h, int w)
@@ -25,6 +72,10 @@ attn_maxpool2d (float *out, const float *in, const AttnPool2d *p, int planes,
                               p->ceil_mode);
   int wo = attn_pool_out_dim (w, p->kw, p->stride_w, p->pad_w, p->dil_w,
                               p->ceil_mode);
+  if (p->dil_h == 1 && p->dil_w == 1 && w <= MAXPOOL_ROW) {
+    maxpool_separable (out, in, p, planes, h, w, ho, wo);
+    return;
+  }
   for (int c = 0; c < planes; c++) {
     const float *x = in + (size_t) c * h * w;
     float *y = out + (size_t) c * ho * wo;

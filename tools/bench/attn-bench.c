@@ -169,6 +169,14 @@ bench_attention (void)
   printf ("| plain relu(F + id) pass (for comparison) | 256x56x56 | %.3f | |\n", t_plain);
   printf ("| SE gate (MLP on pooled) | C=256 | %.4f | |\n", t_se);
   printf ("| SE apply relu(F·s + id) | 256x56x56 | %.3f | |\n", t_w2);
+  /* the stem's 3×3/2 max pool (ResNet: 64×112² → 64×56²) */
+  AttnPool2d mp = { 3, 3, 2, 2, 1, 1, 1, 1, false, true };
+  float *stem = alloc_fill ((size_t) 64 * 112 * 112), *pooled = alloc_fill ((size_t) 64 * 56 * 56);
+  double t_mp;
+  TIME_MEDIAN (t_mp, reps, attn_maxpool2d (pooled, stem, &mp, 64, 112, 112));
+  printf ("| stem max pool 3x3/2 pad 1 | 64x112x112 | %.3f | %.1f GB/s read |\n", t_mp,
+          64.0 * 112 * 112 * 4 / 1e9 / (t_mp / 1e3));
+  sink += pooled[0];
   double extra = (t_conv3_pools - t_conv3) + t_cg + t_sg + t_apply;
   printf ("\nCBAM adds %.3f ms to this block's tail (pools in the epilogue, gates, "
           "fused apply in place of the residual epilogue).\n", extra);
