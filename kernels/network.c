@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cbam.h"
+#include "winograd.h"
 #include "linear.h"
 #include "se.h"
 #include "stn.h"
@@ -26,6 +27,9 @@ typedef struct {
   int h_mid, w_mid;    /* after conv1 (bottleneck: 1×1 may carry the stride) */
   int h, w;            /* block output */
   int gate;            /* index into net->gates, or −1 */
+  /* conv1 and conv2 weights transformed for Winograd F(2×2, 3×3), in the
+   * arena, or NULL where im2col + sgemm is faster (attn_winograd_pays) */
+  const float *wino1, *wino2;
 } BlockPlan;
 
 typedef struct {
@@ -70,7 +74,8 @@ plan_conv (AttnNet *net, const AttnConv2d *p, int h, int w, int *ho, int *wo,
 {
   *ho = attn_conv_out_dim (h, p->kh, p->stride_h, p->pad_h, p->dil_h);
   *wo = attn_conv_out_dim (w, p->kw, p->stride_w, p->pad_w, p->dil_w);
-  size_t need = attn_conv2d_workspace (p, h, w);
+  size_t need = attn_winograd_pays (p, h, w) ? attn_winograd_workspace (p, h, w)
+      : attn_conv2d_workspace (p, h, w);
   *ws = MAX (*ws, need);
   net->macs += conv_macs (p, *ho, *wo);
 }
@@ -160,6 +165,19 @@ carve (Carver *c, size_t n)
   return p;
 }
 
+/* Carves and, on the real pass, fills the Winograd weights of conv l on an
+ * h×w input; NULL when that convolution runs as im2col + sgemm. */
+static const float *
+winograd_weights (Carver *c, const AttnConvLayer *l, int h, int w)
+{
+  if (!attn_winograd_pays (&l->p, h, w))
+    return NULL;
+  float *u = carve (c, attn_winograd_weights_size (&l->p));
+  if (u)
+    attn_winograd_weights (u, l->weight, &l->p);
+  return u;
+}
+
 static void
 carve_all (AttnNet *net, Carver *c, const ArenaSizes *sz)
 {
@@ -176,8 +194,10 @@ carve_all (AttnNet *net, Carver *c, const ArenaSizes *sz)
   net->logits = carve (c, (size_t) m->num_classes);
   net->final_gate = -1;
   for (int i = 0; i < m->n_blocks; i++) {
-    const BlockPlan *bp = &net->blocks[i];
+    BlockPlan *bp = &net->blocks[i];
     const AttnBlock *b = &m->blocks[i];
+    bp->wino1 = winograd_weights (c, &b->conv1, bp->h_in, bp->w_in);
+    bp->wino2 = winograd_weights (c, &b->conv2, bp->h_mid, bp->w_mid);
     if (bp->gate < 0)
       continue;
     AttnGateOutput *g = &net->gates[bp->gate];
@@ -328,11 +348,15 @@ attn_net_input (AttnNet *net)
 
 static void
 conv_layer (AttnNet *net, float *out, const float *in, const AttnConvLayer *l,
-            int h, int w, const float *residual, AttnAct act, bool pools)
+            const float *wino, int h, int w, const float *residual,
+            AttnAct act, bool pools)
 {
   AttnEpilogue ep = { l->bias, residual, act, pools ? net->avg : NULL,
                       pools ? net->max : NULL };
-  attn_conv2d (out, in, l->weight, &ep, net->ws, &l->p, 1, h, w);
+  if (wino)
+    attn_conv2d_winograd (out, in, wino, &ep, net->ws, &l->p, h, w);
+  else
+    attn_conv2d (out, in, l->weight, &ep, net->ws, &l->p, 1, h, w);
 }
 
 /* Runs the localisation net, then warps the input; returns the warped input. */
@@ -389,8 +413,8 @@ attn_net_forward (AttnNet *net)
   const float *x0 = m->stn ? run_stn (net) : net->input;
 
   float *stem = net->buf[0];
-  conv_layer (net, stem, x0, &m->stem, net->h, net->w, NULL, ATTN_ACT_RELU,
-              false);
+  conv_layer (net, stem, x0, &m->stem, NULL, net->h, net->w, NULL,
+              ATTN_ACT_RELU, false);
   int xi = 0;
   if (m->has_stem_pool) {
     attn_maxpool2d (net->buf[1], stem, &m->stem_pool, m->stem.p.c_out,
@@ -409,22 +433,23 @@ attn_net_forward (AttnNet *net)
     float *f = net->buf[o[2]], *id = net->buf[o[3]];
     const float *identity = x;
     if (b->has_down) {
-      conv_layer (net, id, x, &b->down, bp->h_in, bp->w_in, NULL,
+      conv_layer (net, id, x, &b->down, NULL, bp->h_in, bp->w_in, NULL,
                   ATTN_ACT_NONE, false);
       identity = id;
     }
     bool gated = b->gate != ATTN_GATE_NONE;
     const float *res = gated ? NULL : identity;
     AttnAct last_act = gated ? ATTN_ACT_NONE : ATTN_ACT_RELU;
-    conv_layer (net, t1, x, &b->conv1, bp->h_in, bp->w_in, NULL, ATTN_ACT_RELU,
-                false);
+    conv_layer (net, t1, x, &b->conv1, bp->wino1, bp->h_in, bp->w_in, NULL,
+                ATTN_ACT_RELU, false);
     if (m->block_type == ATTN_BLOCK_BOTTLENECK) {
-      conv_layer (net, t2, t1, &b->conv2, bp->h_mid, bp->w_mid, NULL,
-                  ATTN_ACT_RELU, false);
-      conv_layer (net, f, t2, &b->conv3, bp->h, bp->w, res, last_act, gated);
-    } else {
-      conv_layer (net, f, t1, &b->conv2, bp->h_mid, bp->w_mid, res, last_act,
+      conv_layer (net, t2, t1, &b->conv2, bp->wino2, bp->h_mid, bp->w_mid,
+                  NULL, ATTN_ACT_RELU, false);
+      conv_layer (net, f, t2, &b->conv3, NULL, bp->h, bp->w, res, last_act,
                   gated);
+    } else {
+      conv_layer (net, f, t1, &b->conv2, bp->wino2, bp->h_mid, bp->w_mid, res,
+                  last_act, gated);
     }
     int hw = bp->h * bp->w;
     if (b->gate == ATTN_GATE_SE) {

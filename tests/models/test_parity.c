@@ -13,6 +13,10 @@
  * and the fixture lacks (or the other way round) fails too, and so does a
  * directory without fixtures. Each case prints its worst error.
  *
+ * Every model runs twice: as planned, and with every 3×3 stride-1
+ * convolution on Winograd F(2×2, 3×3) (the reduced widths are below the
+ * size where the planner picks it itself).
+ *
  * Tolerance: max |ours − torch| <= 1e-4 · max(1, max |torch|) per output. */
 #include <glib.h>
 #include <math.h>
@@ -23,6 +27,7 @@
 #include "check.h"
 #include "model.h"
 #include "network.h"
+#include "winograd.h"
 
 #define REL_TOL 1e-4f
 
@@ -89,10 +94,12 @@ meta (AttnSafetensors *io, const char *key)
 }
 
 static void
-run (const char *dir, const char *io_name)
+run (const char *dir, const char *io_name, const char *tag)
 {
   char *io_path = g_build_filename (dir, io_name, NULL);
-  char *stem = g_strndup (io_name, strlen (io_name) - strlen (".io.safetensors"));
+  char *base = g_strndup (io_name, strlen (io_name) - strlen (".io.safetensors"));
+  char *stem = g_strconcat (base, tag, NULL);
+  g_free (base);
   char err[1024] = "";
   char name[512];
   AttnModel *m = NULL;
@@ -215,8 +222,13 @@ main (int argc, char **argv)
     printf ("# no *.io.safetensors in %s (run tools/make_parity.py)\n", dir);
     test_case ("parity fixtures present", false);
   }
+  /* as planned (the fixtures' reduced widths run im2col + sgemm), then with
+   * every 3×3 stride-1 convolution on Winograd F(2×2, 3×3) */
   for (guint i = 0; i < names->len; i++)
-    run (dir, g_ptr_array_index (names, i));
+    run (dir, g_ptr_array_index (names, i), "");
+  attn_winograd_set_policy (ATTN_WINOGRAD_ALWAYS);
+  for (guint i = 0; i < names->len; i++)
+    run (dir, g_ptr_array_index (names, i), " [winograd]");
   g_ptr_array_unref (names);
   return test_done ();
 }

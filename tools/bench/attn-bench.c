@@ -17,6 +17,7 @@
 #include "blas.h"
 #include "cbam.h"
 #include "conv.h"
+#include "winograd.h"
 #include "dcn.h"
 #include "model.h"
 #include "model_builder.h"
@@ -88,6 +89,7 @@ bench_convs (int threads)
     {"stem 7x7/2 3->64 @224", 3, 64, 224, 224, 7, 2, 1},
     {"3x3 64->64 @56", 64, 64, 56, 56, 3, 1, 1},
     {"3x3/2 64->128 @56", 64, 128, 56, 56, 3, 2, 1},
+    {"3x3 128->128 @28", 128, 128, 28, 28, 3, 1, 1},
     {"3x3 256->256 @14", 256, 256, 14, 14, 3, 1, 1},
     {"3x3 512->512 @7", 512, 512, 7, 7, 3, 1, 1},
     {"1x1 64->256 @56", 64, 256, 56, 56, 1, 1, 1},
@@ -95,11 +97,14 @@ bench_convs (int threads)
     {"1x1/2 256->512 @56", 256, 512, 56, 56, 1, 2, 1},
     {"1x1 1024->256 @14", 1024, 256, 14, 14, 1, 1, 1},
     {"dw 3x3 128 @28", 128, 128, 28, 28, 3, 1, 128},
+    {"3x3 32->32 @32", 32, 32, 32, 32, 3, 1, 1},
+    {"3x3 16->16 @32", 16, 16, 32, 32, 3, 1, 1},
   };
   printf ("\n## Convolutions, %d thread%s (batch 1; GFLOPS = 2·MACs/time)\n\n",
           threads, threads > 1 ? "s" : "");
-  printf ("| shape | ours ms | ours GFLOPS | sgemm GFLOPS (same M,N,K) | ours/sgemm |\n");
-  printf ("|---|---:|---:|---:|---:|\n");
+  printf ("| shape | ours ms | ours GFLOPS | sgemm GFLOPS (same M,N,K) | ours/sgemm "
+          "| Winograd F(2,3) ms | im2col/Winograd | network uses |\n");
+  printf ("|---|---:|---:|---:|---:|---:|---:|---|\n");
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
     const ConvShape *s = &shapes[i];
     if (!wanted (s->name))
@@ -122,8 +127,20 @@ bench_convs (int threads)
                  attn_sgemm (false, false, m, n, kk, 1.0f, wt, kk, b, n, 0.0f,
                              c, n));
     double flops = 2.0 * s->cout * kk * n;
-    printf ("| %s | %.3f | %.1f | %.1f | %.2f |\n", s->name, t_ours,
+    printf ("| %s | %.3f | %.1f | %.1f | %.2f |", s->name, t_ours,
             flops / t_ours / 1e6, flops / t_gemm / 1e6, t_gemm / t_ours);
+    if (attn_winograd_applies (&p, s->h, s->w)) {
+      float *u = alloc_fill (attn_winograd_weights_size (&p));
+      float *wws = alloc_fill (attn_winograd_workspace (&p, s->h, s->w));
+      double t_wino;
+      attn_winograd_weights (u, wt, &p);
+      TIME_MEDIAN (t_wino, reps, attn_conv2d_winograd (out, in, u, &ep, wws, &p, s->h, s->w));
+      printf (" %.3f | %.2f | %s |\n", t_wino, t_ours / t_wino,
+              attn_winograd_pays (&p, s->h, s->w) ? "Winograd" : "im2col");
+      free (u); free (wws);
+    } else {
+      printf (" — | — | %s |\n", s->k == 1 ? "sgemm" : s->groups > 1 ? "direct" : "im2col");
+    }
     sink += out[0] + c[0];
     free (in); free (wt); free (bias); free (out); free (ws); free (b); free (c);
   }

@@ -1,0 +1,147 @@
+/* test_winograd.c — F(2×2, 3×3) against a naive double-precision 3×3
+ * convolution written here, on odd and even sizes, every padding it accepts,
+ * maps smaller than a tile, with the epilogue (bias, residual, ReLU, pools);
+ * plus which convolutions it accepts. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "winograd.h"
+
+#define RTOL 1e-4f
+
+/* out (co, ho, wo) = Σ w[o,c,ky,kx]·in[c, y+ky−ph, x+kx−pw] + bias, residual,
+ * relu; pools of the result. */
+static void
+naive (float *out, float *avg, float *max, const float *in, const float *wt,
+       const float *bias, const float *res, bool relu, int ci, int co, int h,
+       int w, int ph, int pw)
+{
+  int ho = h + 2 * ph - 2, wo = w + 2 * pw - 2;
+  for (int o = 0; o < co; o++) {
+    double sum = 0, mx = -INFINITY;
+    for (int y = 0; y < ho; y++)
+      for (int x = 0; x < wo; x++) {
+        double a = bias ? bias[o] : 0;
+        for (int c = 0; c < ci; c++)
+          for (int ky = 0; ky < 3; ky++)
+            for (int kx = 0; kx < 3; kx++) {
+              int iy = y + ky - ph, ix = x + kx - pw;
+              if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                a += (double) wt[((o * ci + c) * 3 + ky) * 3 + kx]
+                    * in[((size_t) c * h + iy) * w + ix];
+            }
+        size_t k = ((size_t) o * ho + y) * wo + x;
+        if (res)
+          a += res[k];
+        if (relu && a < 0)
+          a = 0;
+        out[k] = (float) a;
+        sum += a;
+        mx = fmax (mx, a);
+      }
+    avg[o] = (float) (sum / (ho * wo));
+    max[o] = (float) mx;
+  }
+}
+
+static bool
+run (Rng *rng, int ci, int co, int h, int w, int ph, int pw, bool epilogue)
+{
+  AttnConv2d p = { ci, co, 3, 3, 1, 1, ph, pw, 1, 1, 1 };
+  if (!attn_winograd_applies (&p, h, w)) {
+    printf ("# %dx%d pad %d,%d: not accepted\n", h, w, ph, pw);
+    return false;
+  }
+  int ho = h + 2 * ph - 2, wo = w + 2 * pw - 2;
+  size_t n_in = (size_t) ci * h * w, n_out = (size_t) co * ho * wo;
+  float *in = test_alloc (n_in), *wt = test_alloc ((size_t) co * ci * 9);
+  float *bias = test_alloc (co), *res = test_alloc (n_out);
+  float *u = test_alloc (attn_winograd_weights_size (&p));
+  float *ws = test_alloc (attn_winograd_workspace (&p, h, w));
+  float *out = test_alloc (n_out), *ref = test_alloc (n_out);
+  float *avg = test_alloc (co), *max = test_alloc (co);
+  float *ravg = test_alloc (co), *rmax = test_alloc (co);
+  fill_uniform (in, n_in, rng, -1, 1);
+  fill_uniform (wt, (size_t) co * ci * 9, rng, -1, 1);
+  fill_uniform (bias, co, rng, -1, 1);
+  fill_uniform (res, n_out, rng, -1, 1);
+  for (size_t i = 0; i < n_out; i++)
+    out[i] = NAN;                /* every output must be written */
+
+  attn_winograd_weights (u, wt, &p);
+  AttnEpilogue ep = { bias, res, ATTN_ACT_RELU, avg, max };
+  attn_conv2d_winograd (out, in, u, epilogue ? &ep : NULL, ws, &p, h, w);
+  naive (ref, ravg, rmax, in, wt, epilogue ? bias : NULL,
+         epilogue ? res : NULL, epilogue, ci, co, h, w, ph, pw);
+
+  /* sums of 9·C_in terms of size ~1: absolute error scales with √K */
+  float atol = 2e-6f * 9 * ci;
+  bool ok = check_close ("out", out, ref, n_out, atol, RTOL);
+  if (epilogue)
+    ok = ok && check_close ("avg", avg, ravg, co, atol, RTOL)
+        && check_close ("max", max, rmax, co, atol, RTOL);
+  free (in); free (wt); free (bias); free (res); free (u); free (ws);
+  free (out); free (ref); free (avg); free (max); free (ravg); free (rmax);
+  return ok;
+}
+
+int
+main (void)
+{
+  Rng rng = rng_new (7);
+  static const struct {
+    int ci, co, h, w, ph, pw;
+    bool ep;
+  } cases[] = {
+    { 1, 1, 3, 3, 0, 0, false },      /* one output pixel, pad 0 */
+    { 1, 1, 1, 1, 1, 1, false },      /* 1×1 map, pad 1: all padding but one */
+    { 2, 3, 2, 2, 1, 1, false },      /* one tile */
+    { 3, 5, 4, 4, 1, 1, true },
+    { 5, 7, 7, 9, 1, 1, true },       /* odd: last tile cropped both ways */
+    { 4, 6, 5, 8, 0, 0, true },       /* no padding, odd × even */
+    { 6, 4, 9, 6, 2, 2, true },       /* pad 2 grows the map */
+    { 3, 3, 6, 7, 1, 0, true },       /* asymmetric padding */
+    { 3, 3, 7, 6, 0, 2, true },
+    { 17, 19, 13, 11, 1, 1, true },
+    { 64, 64, 14, 14, 1, 1, true },   /* ResNet layer3 in miniature */
+    { 33, 65, 29, 31, 1, 1, true },
+    { 128, 32, 7, 7, 1, 1, true },    /* ResNet layer4's map size */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char name[96];
+    snprintf (name, sizeof name, "winograd %d->%d %dx%d pad %d,%d%s",
+              cases[i].ci, cases[i].co, cases[i].h, cases[i].w, cases[i].ph,
+              cases[i].pw, cases[i].ep ? " + bias/residual/relu/pools" : "");
+    test_case (name, run (&rng, cases[i].ci, cases[i].co, cases[i].h,
+                          cases[i].w, cases[i].ph, cases[i].pw, cases[i].ep));
+  }
+
+  /* what it accepts: 3×3, stride 1, undilated, ungrouped, pad ≤ 2 */
+  AttnConv2d ok = { 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1 };
+  AttnConv2d s2 = ok, d2 = ok, g2 = ok, k5 = ok, p3 = ok;
+  s2.stride_w = 2;
+  d2.dil_h = 2;
+  g2.groups = 2;
+  k5.kh = k5.kw = 5;
+  p3.pad_h = 3;
+  test_case ("accepts 3x3/1 pad 1", attn_winograd_applies (&ok, 8, 8));
+  test_case ("rejects stride 2, dilation 2, groups 2, 5x5, pad 3",
+             !attn_winograd_applies (&s2, 8, 8) && !attn_winograd_applies (&d2, 8, 8)
+             && !attn_winograd_applies (&g2, 8, 8)
+             && !attn_winograd_applies (&k5, 8, 8)
+             && !attn_winograd_applies (&p3, 8, 8));
+  AttnConv2d p0 = ok;
+  p0.pad_h = p0.pad_w = 0;
+  test_case ("rejects a map smaller than the kernel (pad 0, 2x2)",
+             !attn_winograd_applies (&p0, 2, 2)
+             && attn_winograd_workspace (&p0, 2, 2) == 0);
+  AttnConv2d big = ok, small = ok;
+  big.c_in = big.c_out = 64;
+  small.c_in = small.c_out = 8;
+  test_case ("pays on 64 ch @56, not on 8 ch or a 3x3 map",
+             attn_winograd_pays (&big, 56, 56) && !attn_winograd_pays (&small, 56, 56)
+             && !attn_winograd_pays (&big, 3, 3));
+  return test_done ();
+}
