@@ -1,8 +1,13 @@
 #!/usr/bin/python3
 """PyTorch's time for the networks attn-bench runs, for comparison in the
 same run. Builds torchvision-layout ResNets (with the official CBAM gate in
-every block when asked) with random weights in eval mode and prints one line
-"ms <median>" for a batch-1 forward at the given size.
+every block when asked) with random weights in eval mode and prints two
+lines for a batch-1 forward at the given size, medians in milliseconds:
+
+    ms <eager>      the module as written, under torch.no_grad()
+    opt <frozen>    torch.jit.trace → torch.jit.freeze (folds BatchNorm) →
+                    torch.jit.optimize_for_inference (oneDNN convolutions):
+                    PyTorch's own fastest CPU inference path
 
     /usr/bin/python3 tools/bench_torch.py resnet18 cbam 224 2 20
 
@@ -81,17 +86,23 @@ def main():
     torch.manual_seed(0)
     net = resnet(int(arch.replace("resnet", "")), att == "cbam")
     x = torch.rand(1, 3, size, size)
-    times = []
-    with torch.no_grad():
-        for _ in range(3):
-            net(x)
-        for _ in range(runs):
-            t = time.perf_counter()
-            net(x)
-            times.append((time.perf_counter() - t) * 1e3)
-    times.sort()
-    print(f"ms {times[len(times) // 2]:.3f}")
 
+    def median_ms(f):
+        times = []
+        with torch.no_grad():
+            for _ in range(3):
+                f(x)
+            for _ in range(runs):
+                t = time.perf_counter()
+                f(x)
+                times.append((time.perf_counter() - t) * 1e3)
+        times.sort()
+        return times[len(times) // 2]
+
+    print(f"ms {median_ms(net):.3f}", flush=True)
+    with torch.no_grad():
+        frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(net, x)))
+    print(f"opt {median_ms(frozen):.3f}")
 
 if __name__ == "__main__":
     main()

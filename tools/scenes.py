@@ -9,6 +9,8 @@ disc looks like videotestsrc's ball and not like a blocky polygon.
 import numpy as np
 
 CLASSES = ["none", "disc", "square", "triangle", "ring", "cross"]
+R_MIN, R_MAX = 0.045, 0.3         # object radius, fraction of the scene
+ASPECT_MIN, ASPECT_MAX = 0.55, 1.6  # x stretch: 16:9 squeezed .. portrait
 
 
 def _grid(size):
@@ -80,8 +82,15 @@ def background(rng, size):
     return np.clip(img, 0, 255).astype(np.float32)
 
 
-def _sdf(shape, x, y, cx, cy, r, rot):
-    """Signed distance in pixels to the object's edge (negative inside)."""
+def _sdf(shape, x, y, cx, cy, r, rot, aspect=1.0):
+    """Signed distance in pixels to the object's edge (negative inside).
+
+    aspect stretches the object along the scene's x axis (after rotation),
+    as the element does to a frame that is not square; the distance is then
+    measured in the unstretched frame and scaled back, which is exact enough
+    for a one-pixel anti-aliased edge."""
+    if aspect != 1.0:
+        return _sdf(shape, cx + (x - cx) / aspect, y, cx, cy, r, rot) * min(aspect, 1.0)
     dx, dy = x - cx, y - cy
     c, s = np.cos(rot), np.sin(rot)
     u, v = c * dx + s * dy, -s * dx + c * dy
@@ -141,9 +150,16 @@ def make_image(rng, size):
     mask = np.zeros((size, size), np.float32)
     if label:
         x, y = _grid(size)
-        r = size * rng.uniform(0.05, 0.3)
-        cx, cy = rng.uniform(r * 0.6, size - r * 0.6, 2)
-        d = _sdf(CLASSES[label], x, y, cx, cy, r, rng.uniform(0, 2 * np.pi))
+        # log-uniform radius: as many objects of 3-6 px as of 15-30 px
+        r = size * np.exp(rng.uniform(np.log(R_MIN), np.log(R_MAX)))
+        # a frame of aspect A (4:3, 16:9, portrait) is stretched to the square
+        # input, so an object arrives squeezed by 1/A along x
+        aspect = np.exp(rng.uniform(np.log(ASPECT_MIN), np.log(ASPECT_MAX))) \
+            if rng.random() < 0.7 else 1.0
+        rx = r * max(aspect, 1.0)
+        cx = rng.uniform(rx * 0.6, size - rx * 0.6)
+        cy = rng.uniform(r * 0.6, size - r * 0.6)
+        d = _sdf(CLASSES[label], x, y, cx, cy, r, rng.uniform(0, 2 * np.pi), aspect)
         alpha = np.clip(0.5 - d, 0, 1)
         # an object colour that stands out from what lies under it
         under = (img * alpha[..., None]).sum((0, 1)) / max(alpha.sum(), 1)
@@ -151,7 +167,8 @@ def make_image(rng, size):
             col = _colour(rng)
             if rng.random() < 0.3:
                 col = np.full(3, rng.choice([0.0, 255.0]), np.float32)
-            if np.abs(col - under).max() > 60:
+            diff = np.abs(col - under)
+            if diff.max() > 80 and diff.sum() > 120:
                 break
         img = img * (1 - alpha[..., None]) + col * alpha[..., None]
         mask = alpha

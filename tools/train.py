@@ -124,17 +124,20 @@ def augment(rng, imgs, masks):
 
 
 def evaluate(net, imgs, labels, bs=256):
+    """Held-out accuracy, and per class (a line for the log)."""
     net.eval()
-    correct = 0
+    pred = []
     with torch.no_grad():
         for i in range(0, len(imgs), bs):
             logits, _ = net(to_input(imgs[i:i + bs]))
-            correct += (logits.argmax(1).numpy() == labels[i:i + bs]).sum()
+            pred.append(logits.argmax(1).numpy())
     net.train()
-    return correct / len(imgs)
+    ok = np.concatenate(pred) == labels
+    per = ", ".join(f"{c} {ok[labels == k].mean():.3f}" for k, c in enumerate(scenes.CLASSES))
+    return ok.mean(), per
 
 
-def export(net, path, acc, seed):
+def export(net, path, acc, seed, size):
     net.eval()
     tensors = {k: v.detach().numpy().astype(np.float32)
                for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked")}
@@ -142,7 +145,7 @@ def export(net, path, acc, seed):
             "widths": WIDTHS, "stem_width": STEM, "stem_pool": None, "stride_on": "3x3",
             "attention": "cbam", "spatial_kernel": 7, "num_classes": len(scenes.CLASSES),
             "bn_eps": 1e-5, "stn": None}
-    pre = {"width": SIZE, "height": SIZE, "color": "RGB", "mean": [MEAN] * 3,
+    pre = {"width": size, "height": size, "color": "RGB", "mean": [MEAN] * 3,
            "std": [STD] * 3, "scale": 255, "resize": "stretch"}
     meta = {"format": "gst-attention-model", "format_version": "1",
             "name": "attention-shapes-cbam", "architecture": json.dumps(arch),
@@ -156,20 +159,25 @@ def main():
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "models",
                                                   "default.safetensors"))
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--train-images", type=int, default=40000)
-    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--train-images", type=int, default=60000)
+    ap.add_argument("--steps", type=int, default=7000)
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--input-size", type=int, default=SIZE,
+                    help=f"square input of the network (default {SIZE})")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads; the result is deterministic for a given count")
     ap.add_argument("--quick", action="store_true", help="a 1-2 minute smoke run")
     args = ap.parse_args()
     if args.quick:
         args.train_images, args.steps = 2000, 150
 
     torch.manual_seed(args.seed)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
+    size = args.input_size
     rng = np.random.default_rng(args.seed)
     t0 = time.time()
-    tr_x, tr_y, tr_m = scenes.make_batch(rng, args.train_images, SIZE)
-    te_x, te_y, _ = scenes.make_batch(np.random.default_rng(args.seed + 1000), 3000, SIZE)
+    tr_x, tr_y, tr_m = scenes.make_batch(rng, args.train_images, size)
+    te_x, te_y, _ = scenes.make_batch(np.random.default_rng(args.seed + 1000), 3000, size)
     print(f"generated {len(tr_x)} training and {len(te_x)} held-out scenes "
           f"in {time.time() - t0:.0f} s", flush=True)
 
@@ -196,10 +204,10 @@ def main():
         if step % 250 == 0 or step == args.steps - 1:
             print(f"step {step}/{args.steps} loss {loss.item():.4f} "
                   f"{(time.time() - t1) / (step + 1):.3f} s/step", flush=True)
-    acc = evaluate(net, te_x, te_y)
-    print(f"held-out accuracy {acc:.4f} ({len(te_x)} scenes); "
+    acc, per = evaluate(net, te_x, te_y)
+    print(f"held-out accuracy {acc:.4f} ({len(te_x)} scenes; {per}); "
           f"training took {(time.time() - t0) / 60:.1f} min", flush=True)
-    export(net, args.out, acc, args.seed)
+    export(net, args.out, acc, args.seed, size)
     print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes)")
 
 

@@ -250,20 +250,21 @@ resnet (int depth, const char *att, char *err)
   return m;
 }
 
-static double
-torch_ms (int depth, const char *att, int threads, int runs)
+/* PyTorch's eager and frozen/optimised medians (NAN where unavailable). */
+static void
+torch_ms (int depth, const char *att, int threads, int runs, double *eager,
+          double *opt)
 {
   char cmd[512];
   snprintf (cmd, sizeof cmd, "/usr/bin/python3 %s/tools/bench_torch.py resnet%d %s 224 %d %d 2>/dev/null",
             ATTN_SOURCE_DIR, depth, att, threads, runs);
+  *eager = *opt = NAN;
   FILE *p = popen (cmd, "r");
   if (!p)
-    return NAN;
-  double ms = NAN;
-  if (fscanf (p, "ms %lf", &ms) != 1)
-    ms = NAN;
+    return;
+  if (fscanf (p, "ms %lf opt %lf", eager, opt) < 1)
+    *eager = NAN;
   pclose (p);
-  return ms;
 }
 
 static void
@@ -273,9 +274,10 @@ bench_networks (int threads)
     return;
   printf ("\n## Networks, %d thread%s, 224x224, batch 1 (median of %d)\n\n",
           threads, threads > 1 ? "s" : "", quick ? 5 : 21);
-  printf ("| network | GMACs | arena MB | ours ms | PyTorch %s ms | PyTorch/ours |\n",
+  printf ("| network | GMACs | arena MB | ours ms | ours, im2col only ms "
+          "| PyTorch %s eager ms | PyTorch frozen+oneDNN ms | fastest PyTorch / ours |\n",
           TORCH_VERSION_HINT);
-  printf ("|---|---:|---:|---:|---:|---:|\n");
+  printf ("|---|---:|---:|---:|---:|---:|---:|---:|\n");
   static const struct { int depth; const char *att; } nets[] = {
     {18, "none"}, {18, "cbam"}, {50, "none"}, {50, "cbam"},
   };
@@ -289,16 +291,24 @@ bench_networks (int threads)
       continue;
     }
     AttnNet *net = attn_net_new (m, 224, 224, err, sizeof err);
+    attn_winograd_set_policy (ATTN_WINOGRAD_NEVER);
+    AttnNet *plain = attn_net_new (m, 224, 224, err, sizeof err);
+    attn_winograd_set_policy (ATTN_WINOGRAD_AUTO);
     attn_model_unref (m);
-    float *in = attn_net_input (net);
+    float *in = attn_net_input (net), *in2 = attn_net_input (plain);
     for (int j = 0; j < 3 * 224 * 224; j++)
-      in[j] = (float) ((j * 7919) % 255) / 255.0f - 0.5f;
-    double t;
+      in[j] = in2[j] = (float) ((j * 7919) % 255) / 255.0f - 0.5f;
+    double t, t_plain, pt = NAN, po = NAN;
     TIME_MEDIAN (t, quick ? 5 : 21, attn_net_forward (net));
-    double pt = quick ? NAN : torch_ms (nets[i].depth, nets[i].att, threads, 21);
-    printf ("| %s | %.2f | %.1f | %.2f | %.2f | %.2f |\n", name,
+    TIME_MEDIAN (t_plain, quick ? 5 : 21, attn_net_forward (plain));
+    if (!quick)
+      torch_ms (nets[i].depth, nets[i].att, threads, 21, &pt, &po);
+    double best = isnan (po) || pt < po ? pt : po;
+    printf ("| %s | %.2f | %.1f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", name,
             attn_net_macs (net) / 1e9, attn_net_arena_bytes (net) / 1048576.0,
-            t, pt, pt / t);
+            t, t_plain, pt, po, best / t);
+    sink += attn_net_logits (plain)[0];
+    attn_net_free (plain);
     sink += attn_net_logits (net)[0];
     attn_net_free (net);
   }
