@@ -50,9 +50,10 @@ attn_winograd_pays (const AttnConv2d *p, int h, int w)
   /* below these the 16 small GEMMs and the transforms' memory traffic cost
    * more than the 2.25× fewer multiplications save: with few tiles each
    * transformed weight (16·C_out·C_in floats, 16 MB at 512²) is used too few
-   * times (attn-bench conv rows: 1.5-1.7× faster at 64 ch @56² and
-   * 128 ch @28², 0.4× at 512 ch @7² and 0.5× at 32 ch @32²) */
-  return p->c_in >= 64 && p->c_out >= 64 && tiles >= 36;
+   * times (attn-bench conv rows, 1 thread: 1.7× faster at 64 ch @56², 128 ch
+   * @28² and 256 ch @14², 1.4× at 32 ch @32², 0.9× at 512 ch @7² (16 tiles);
+   * at 16 ch it wins with 1 thread and loses with 2) */
+  return p->c_in >= 32 && p->c_out >= 32 && tiles >= 36;
 }
 
 size_t
@@ -83,89 +84,127 @@ attn_winograd_weights (float *u, const float *weight, const AttnConv2d *p)
   }
 }
 
+/* Floats between consecutive ξ planes of v and m: c·tiles, rounded up to a
+ * cache line plus one more, so that the 16 planes written side by side never
+ * sit a multiple of 4 KB apart (64 ch × 28·28 tiles is exactly 49 pages:
+ * without the skew the 16 store streams alias and the input transform runs
+ * 3× slower). */
+static size_t
+plane_stride (size_t floats)
+{
+  return (floats + 15) / 16 * 16 + 16;
+}
+
+/* Floats of one scratch row: a zero-padded input row of 2·tw + 2 values, or
+ * a row of output-transform partial sums. */
+static size_t
+row_len (int tw)
+{
+  return (size_t) 2 * tw + 2;
+}
+
 size_t
 attn_winograd_workspace (const AttnConv2d *p, int h, int w)
 {
   if (!attn_winograd_applies (p, h, w))
     return 0;
-  size_t tiles = (size_t) tiles_along (attn_conv_out_dim (h, 3, 1, p->pad_h, 1))
-      * tiles_along (attn_conv_out_dim (w, 3, 1, p->pad_w, 1));
-  return (size_t) 16 * (p->c_in + p->c_out) * tiles;
+  int th = tiles_along (attn_conv_out_dim (h, 3, 1, p->pad_h, 1));
+  int tw = tiles_along (attn_conv_out_dim (w, 3, 1, p->pad_w, 1));
+  size_t nt = (size_t) th * tw;
+  return 16 * (plane_stride ((size_t) p->c_in * nt)
+               + plane_stride ((size_t) p->c_out * nt)) + 8 * row_len (tw);
 }
 
-/* v[ξ][c][t] = (Bᵀ·d·B)[ξ] for the 4×4 input tile d of tile t, zero padded. */
+/* v[ξ][c][t] = (Bᵀ·d·B)[ξ] for the 4×4 input tile d of tile t, zero padded.
+ * One row of tiles at a time: the four input rows it reads are copied into
+ * zero-padded scratch rows, Bᵀ combines whole rows (contiguous), and ·B
+ * combines columns 2·tx .. 2·tx + 3 of them for every tile of the row. */
 static void
-input_transform (float *restrict v, const float *restrict in, int c, int h,
-                 int w, int ph, int pw, int th, int tw)
+input_transform (float *restrict v, size_t ps, const float *restrict in,
+                 int c, int h, int w, int ph, int pw, int th, int tw,
+                 float *restrict scratch)
 {
-  size_t nt = (size_t) th * tw, plane = (size_t) c * nt;
+  size_t nt = (size_t) th * tw, len = row_len (tw);
+  float *d = scratch, *t = scratch + 4 * len;
   for (int ci = 0; ci < c; ci++) {
     const float *x = in + (size_t) ci * h * w;
-    float *vc = v + (size_t) ci * nt;
     for (int ty = 0; ty < th; ty++) {
-      int y0 = 2 * ty - ph;
-      int rows_in = y0 >= 0 && y0 + 3 < h;
-      for (int tx = 0; tx < tw; tx++) {
-        int x0 = 2 * tx - pw;
-        float d[4][4];
-        if (rows_in && x0 >= 0 && x0 + 3 < w) {
-          for (int r = 0; r < 4; r++)
-            for (int s = 0; s < 4; s++)
-              d[r][s] = x[(size_t) (y0 + r) * w + x0 + s];
-        } else {
-          for (int r = 0; r < 4; r++)
-            for (int s = 0; s < 4; s++) {
-              int iy = y0 + r, ix = x0 + s;
-              d[r][s] = iy >= 0 && iy < h && ix >= 0 && ix < w
-                  ? x[(size_t) iy * w + ix] : 0.0f;
-            }
+      for (int r = 0; r < 4; r++) {
+        float *row = d + r * len;
+        int iy = 2 * ty - ph + r;
+        if (iy < 0 || iy >= h) {
+          for (size_t j = 0; j < len; j++)
+            row[j] = 0.0f;
+          continue;
         }
-        float t[4][4];
-        for (int s = 0; s < 4; s++) {    /* Bᵀ·d */
-          t[0][s] = d[0][s] - d[2][s];
-          t[1][s] = d[1][s] + d[2][s];
-          t[2][s] = d[2][s] - d[1][s];
-          t[3][s] = d[1][s] - d[3][s];
+        const float *src = x + (size_t) iy * w;
+        for (size_t j = 0; j < len; j++) {
+          long ix = (long) j - pw;
+          row[j] = ix >= 0 && ix < w ? src[ix] : 0.0f;
         }
-        float *o = vc + (size_t) ty * tw + tx;
-        for (int r = 0; r < 4; r++) {    /* (Bᵀ·d)·B */
-          o[(4 * r + 0) * plane] = t[r][0] - t[r][2];
-          o[(4 * r + 1) * plane] = t[r][1] + t[r][2];
-          o[(4 * r + 2) * plane] = t[r][2] - t[r][1];
-          o[(4 * r + 3) * plane] = t[r][1] - t[r][3];
+      }
+      const float *d0 = d, *d1 = d + len, *d2 = d + 2 * len, *d3 = d + 3 * len;
+      float *t0 = t, *t1 = t + len, *t2 = t + 2 * len, *t3 = t + 3 * len;
+#pragma omp simd
+      for (size_t j = 0; j < len; j++) {  /* Bᵀ·d, a whole row of tiles */
+        t0[j] = d0[j] - d2[j];
+        t1[j] = d1[j] + d2[j];
+        t2[j] = d2[j] - d1[j];
+        t3[j] = d1[j] - d3[j];
+      }
+      float *o = v + (size_t) ci * nt + (size_t) ty * tw;
+      for (int r = 0; r < 4; r++) {       /* (Bᵀ·d)·B, tile by tile */
+        const float *tr = t + r * len;
+        float *o0 = o + (4 * r + 0) * ps, *o1 = o + (4 * r + 1) * ps;
+        float *o2 = o + (4 * r + 2) * ps, *o3 = o + (4 * r + 3) * ps;
+#pragma omp simd
+        for (int tx = 0; tx < tw; tx++) {
+          const float *q = tr + 2 * tx;
+          o0[tx] = q[0] - q[2];
+          o1[tx] = q[1] + q[2];
+          o2[tx] = q[2] - q[1];
+          o3[tx] = q[1] - q[3];
         }
       }
     }
   }
 }
 
-/* out[c][2ty+i][2tx+j] = (Aᵀ·m·A)[i][j], cropped to ho × wo. */
+/* out[c][2ty+i][2tx+j] = (Aᵀ·m·A)[i][j], cropped to ho × wo; a row of tiles
+ * at a time, Aᵀ across the 16 planes (contiguous along the row), then ·A. */
 static void
-output_transform (float *restrict out, const float *restrict m, int c,
-                  int ho, int wo, int th, int tw)
+output_transform (float *restrict out, const float *restrict m, size_t ps,
+                  int c, int ho, int wo, int th, int tw, float *restrict scratch)
 {
-  size_t nt = (size_t) th * tw, plane = (size_t) c * nt;
+  size_t nt = (size_t) th * tw, len = row_len (tw);
   for (int co = 0; co < c; co++) {
-    const float *mc = m + (size_t) co * nt;
     float *y = out + (size_t) co * ho * wo;
-    for (int ty = 0; ty < th; ty++)
-      for (int tx = 0; tx < tw; tx++) {
-        const float *q = mc + (size_t) ty * tw + tx;
-        float r[2][4];
-        for (int s = 0; s < 4; s++) {    /* Aᵀ·m */
-          float m0 = q[s * plane], m1 = q[(4 + s) * plane];
-          float m2 = q[(8 + s) * plane], m3 = q[(12 + s) * plane];
-          r[0][s] = m0 + m1 + m2;
-          r[1][s] = m1 - m2 - m3;
-        }
-        int oy = 2 * ty, ox = 2 * tx;
-        for (int i = 0; i < 2 && oy + i < ho; i++) {   /* (Aᵀ·m)·A */
-          float *row = y + (size_t) (oy + i) * wo + ox;
-          row[0] = r[i][0] + r[i][1] + r[i][2];
-          if (ox + 1 < wo)
-            row[1] = r[i][1] - r[i][2] - r[i][3];
+    for (int ty = 0; ty < th; ty++) {
+      const float *q = m + (size_t) co * nt + (size_t) ty * tw;
+      for (int s = 0; s < 4; s++) {       /* Aᵀ·m: rows 0 and 1, column s */
+        const float *m0 = q + s * ps, *m1 = q + (4 + s) * ps;
+        const float *m2 = q + (8 + s) * ps, *m3 = q + (12 + s) * ps;
+        float *r0 = scratch + s * len, *r1 = scratch + (4 + s) * len;
+#pragma omp simd
+        for (int tx = 0; tx < tw; tx++) {
+          r0[tx] = m0[tx] + m1[tx] + m2[tx];
+          r1[tx] = m1[tx] - m2[tx] - m3[tx];
         }
       }
+      for (int i = 0; i < 2 && 2 * ty + i < ho; i++) {   /* (Aᵀ·m)·A */
+        const float *a = scratch + 4 * i * len;
+        const float *a0 = a, *a1 = a + len, *a2 = a + 2 * len, *a3 = a + 3 * len;
+        float *row = y + (size_t) (2 * ty + i) * wo;
+        int full = wo / 2;                /* tiles whose two columns fit */
+#pragma omp simd
+        for (int tx = 0; tx < full; tx++) {
+          row[2 * tx] = a0[tx] + a1[tx] + a2[tx];
+          row[2 * tx + 1] = a1[tx] - a2[tx] - a3[tx];
+        }
+        if (full < tw)                    /* odd width: the last column */
+          row[2 * full] = a0[full] + a1[full] + a2[full];
+      }
+    }
   }
 }
 
@@ -180,12 +219,12 @@ attn_conv2d_winograd (float *out, const float *in, const float *u,
     return;
   int th = tiles_along (ho), tw = tiles_along (wo), nt = th * tw;
   int ci = p->c_in, co = p->c_out;
-  float *v = ws, *m = ws + (size_t) 16 * ci * nt;
-  input_transform (v, in, ci, h, w, p->pad_h, p->pad_w, th, tw);
+  size_t vs = plane_stride ((size_t) ci * nt), ms = plane_stride ((size_t) co * nt);
+  float *v = ws, *m = v + 16 * vs, *scratch = m + 16 * ms;
+  input_transform (v, vs, in, ci, h, w, p->pad_h, p->pad_w, th, tw, scratch);
   for (int xi = 0; xi < 16; xi++)
     attn_sgemm (false, false, co, nt, ci, 1.0f, u + (size_t) xi * co * ci, ci,
-                v + (size_t) xi * ci * nt, nt, 0.0f, m + (size_t) xi * co * nt,
-                nt);
-  output_transform (out, m, co, ho, wo, th, tw);
+                v + xi * vs, nt, 0.0f, m + xi * ms, nt);
+  output_transform (out, m, ms, co, ho, wo, th, tw, scratch);
   attn_epilogue_apply (out, ep, 1, co, ho * wo);
 }

@@ -123,8 +123,13 @@ def augment(rng, imgs, masks):
     return np.ascontiguousarray(imgs), np.ascontiguousarray(masks)
 
 
-def evaluate(net, imgs, labels, bs=256):
-    """Held-out accuracy, and per class (a line for the log)."""
+# Bins of an object's size: the radius of a disc of the same area as its mask,
+# as a fraction of the scene's side.
+SIZE_BINS = [(0, 0.06), (0.06, 0.08), (0.08, 0.12), (0.12, 0.2), (0.2, 1)]
+
+
+def evaluate(net, imgs, labels, masks, bs=256):
+    """Held-out accuracy, and per class and per object size (lines for the log)."""
     net.eval()
     pred = []
     with torch.no_grad():
@@ -134,7 +139,23 @@ def evaluate(net, imgs, labels, bs=256):
     net.train()
     ok = np.concatenate(pred) == labels
     per = ", ".join(f"{c} {ok[labels == k].mean():.3f}" for k, c in enumerate(scenes.CLASSES))
-    return ok.mean(), per
+    radius = np.sqrt(masks.reshape(len(masks), -1).sum(1) / np.pi) / imgs.shape[1]
+    by_size = []
+    for lo, hi in SIZE_BINS:
+        sel = (labels > 0) & (radius >= lo) & (radius < hi)
+        if sel.any():
+            by_size.append(f"{lo:.2f}-{hi:.2f} {ok[sel].mean():.3f} (n={sel.sum()})")
+    return ok.mean(), per, ", ".join(by_size)
+
+
+def load_for_eval(path):
+    """A trained file back into Net, for --evaluate."""
+    tensors, meta = attn_safetensors.load(path)
+    size = json.loads(meta["preprocess"])["width"]
+    net = Net(len(scenes.CLASSES))
+    net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in tensors.items()},
+                        strict=False)
+    return net, size
 
 
 def export(net, path, acc, seed, size):
@@ -167,7 +188,17 @@ def main():
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads; the result is deterministic for a given count")
     ap.add_argument("--quick", action="store_true", help="a 1-2 minute smoke run")
+    ap.add_argument("--evaluate", metavar="MODEL",
+                    help="do not train: print MODEL's accuracy on the held-out scenes")
     args = ap.parse_args()
+    if args.evaluate:
+        torch.set_num_threads(args.threads)
+        net, size = load_for_eval(args.evaluate)
+        te_x, te_y, te_m = scenes.make_batch(np.random.default_rng(args.seed + 1000), 3000, size)
+        acc, per, by_size = evaluate(net, te_x, te_y, te_m)
+        print(f"held-out accuracy {acc:.4f} ({len(te_x)} scenes; {per}; "
+              f"objects by size: {by_size})")
+        return
     if args.quick:
         args.train_images, args.steps = 2000, 150
 
@@ -177,7 +208,7 @@ def main():
     rng = np.random.default_rng(args.seed)
     t0 = time.time()
     tr_x, tr_y, tr_m = scenes.make_batch(rng, args.train_images, size)
-    te_x, te_y, _ = scenes.make_batch(np.random.default_rng(args.seed + 1000), 3000, size)
+    te_x, te_y, te_m = scenes.make_batch(np.random.default_rng(args.seed + 1000), 3000, size)
     print(f"generated {len(tr_x)} training and {len(te_x)} held-out scenes "
           f"in {time.time() - t0:.0f} s", flush=True)
 
@@ -204,9 +235,9 @@ def main():
         if step % 250 == 0 or step == args.steps - 1:
             print(f"step {step}/{args.steps} loss {loss.item():.4f} "
                   f"{(time.time() - t1) / (step + 1):.3f} s/step", flush=True)
-    acc, per = evaluate(net, te_x, te_y)
-    print(f"held-out accuracy {acc:.4f} ({len(te_x)} scenes; {per}); "
-          f"training took {(time.time() - t0) / 60:.1f} min", flush=True)
+    acc, per, by_size = evaluate(net, te_x, te_y, te_m)
+    print(f"held-out accuracy {acc:.4f} ({len(te_x)} scenes; {per}; "
+          f"objects by size: {by_size}); training took {(time.time() - t0) / 60:.1f} min", flush=True)
     export(net, args.out, acc, args.seed, size)
     print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes)")
 
