@@ -421,6 +421,8 @@ header (void)
 int
 main (int argc, char **argv)
 {
+  /* the plugin section runs this build's elements unless told otherwise */
+  g_setenv ("GST_PLUGIN_PATH", ATTN_PLUGIN_BUILD_DIR, FALSE);
   gst_init (&argc, &argv);
   for (int i = 1; i < argc; i++) {
     if (strcmp (argv[i], "--quick") == 0)
