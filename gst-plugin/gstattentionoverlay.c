@@ -310,6 +310,7 @@ draw_heat (GstAttentionOverlay *self, GstVideoFrame *f,
     const gint xa = t->x0, xb = t->x1;
     const gfloat *restrict p0 = h0, *restrict p1 = h1;
     guint8 *restrict ix = idx8, *restrict al = a8;
+#pragma omp simd
     for (gint x = xa; x < xb; x++) {
       gfloat v = p0[x] + (p1[x] - p0[x]) * wy;
       v = v > 0.0f ? v : 0.0f;
@@ -332,27 +333,31 @@ draw_heat (GstAttentionOverlay *self, GstVideoFrame *f,
         px[o2] = (guint8) (px[o2] + (((c[2] - px[o2]) * a + 128) >> 8));
       }
     } else {
-      const guint8 (*lut)[3] = (const guint8 (*)[3]) self->lut_yuv;
-      for (gint x = xa; x < xb; x++) {
-        gint a = al[x], c = lut[ix[x]][0];
-        row[x] = (guint8) (row[x] + (((c - row[x]) * a + 128) >> 8));
+      /* chroma first: it reads the colour indices the luma pass replaces */
+      if (chroma && (y & 1) == 0) {
+        /* one chroma sample per 2×2 block, at the block's top-left heat */
+        gboolean nv12 = GST_VIDEO_FRAME_FORMAT (f) == GST_VIDEO_FORMAT_NV12;
+        guint8 *restrict u = (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (f, 1)
+            + (gsize) (y / 2) * GST_VIDEO_FRAME_PLANE_STRIDE (f, 1);
+        guint8 *restrict v = nv12 ? u + 1 : (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (f, 2)
+            + (gsize) (y / 2) * GST_VIDEO_FRAME_PLANE_STRIDE (f, 2);
+        gint cs = nv12 ? 2 : 1;
+        const guint8 (*lut)[3] = (const guint8 (*)[3]) self->lut_yuv;
+        for (gint x = xa & ~1; x < xb; x += 2) {
+          gint xs = x < xa ? xa : x, a = al[xs], k = (x / 2) * cs;
+          const guint8 *c = lut[ix[xs]];
+          u[k] = (guint8) (u[k] + (((c[1] - u[k]) * a + 128) >> 8));
+          v[k] = (guint8) (v[k] + (((c[2] - v[k]) * a + 128) >> 8));
+        }
       }
-    }
-    if (chroma && (y & 1) == 0) {
-      /* one chroma sample per 2×2 block, at the block's top-left heat */
-      gboolean nv12 = GST_VIDEO_FRAME_FORMAT (f) == GST_VIDEO_FORMAT_NV12;
-      guint8 *restrict u = (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (f, 1)
-          + (gsize) (y / 2) * GST_VIDEO_FRAME_PLANE_STRIDE (f, 1);
-      guint8 *restrict v = nv12 ? u + 1 : (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (f, 2)
-          + (gsize) (y / 2) * GST_VIDEO_FRAME_PLANE_STRIDE (f, 2);
-      gint cs = nv12 ? 2 : 1;
+      /* the LUT lookup alone (a gather), then a blend the compiler
+       * vectorises */
       const guint8 (*lut)[3] = (const guint8 (*)[3]) self->lut_yuv;
-      for (gint x = xa & ~1; x < xb; x += 2) {
-        gint xs = x < xa ? xa : x, a = al[xs], k = (x / 2) * cs;
-        const guint8 *c = lut[ix[xs]];
-        u[k] = (guint8) (u[k] + (((c[1] - u[k]) * a + 128) >> 8));
-        v[k] = (guint8) (v[k] + (((c[2] - v[k]) * a + 128) >> 8));
-      }
+      for (gint x = xa; x < xb; x++)
+        ix[x] = lut[ix[x]][0];
+#pragma omp simd
+      for (gint x = xa; x < xb; x++)
+        row[x] = (guint8) (row[x] + (((ix[x] - row[x]) * al[x] + 128) >> 8));
     }
   }
 }
