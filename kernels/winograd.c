@@ -20,6 +20,49 @@ tiles_along (int out)
   return (out + 1) / 2;
 }
 
+/* Floats between consecutive ξ planes of v and m: c·tiles, rounded up to a
+ * cache line plus one more, so that the 16 planes written side by side never
+ * sit a multiple of 4 KB apart (64 ch × 28·28 tiles is exactly 49 pages:
+ * without the skew the 16 store streams alias and the input transform runs
+ * 3× slower). */
+static size_t
+plane_stride (size_t floats)
+{
+  return (floats + 15) / 16 * 16 + 16;
+}
+
+/* Floats of one scratch row: a zero-padded input row of 2·tw + 2 values, or
+ * a row of output-transform partial sums. */
+static size_t
+row_len (int tw)
+{
+  return (size_t) 2 * tw + 2;
+}
+
+/* Where everything lives for one h×w image: the tile grid, and the
+ * workspace split into v (16 planes of ps_in floats), m (16 of ps_out) and
+ * 8 scratch rows. attn_winograd_workspace and attn_conv2d_winograd both read
+ * it, so the size reserved and the size used cannot drift apart. */
+typedef struct {
+  int ho, wo, th, tw;
+  size_t nt, ps_in, ps_out, total;
+} WinoLayout;
+
+static WinoLayout
+layout (const AttnConv2d *p, int h, int w)
+{
+  WinoLayout l;
+  l.ho = attn_conv_out_dim (h, 3, 1, p->pad_h, 1);
+  l.wo = attn_conv_out_dim (w, 3, 1, p->pad_w, 1);
+  l.th = tiles_along (l.ho);
+  l.tw = tiles_along (l.wo);
+  l.nt = (size_t) l.th * l.tw;
+  l.ps_in = plane_stride ((size_t) p->c_in * l.nt);
+  l.ps_out = plane_stride ((size_t) p->c_out * l.nt);
+  l.total = 16 * (l.ps_in + l.ps_out) + 8 * row_len (l.tw);
+  return l;
+}
+
 bool
 attn_winograd_applies (const AttnConv2d *p, int h, int w)
 {
@@ -45,8 +88,7 @@ attn_winograd_pays (const AttnConv2d *p, int h, int w)
     return false;
   if (policy == ATTN_WINOGRAD_ALWAYS)
     return true;
-  long tiles = (long) tiles_along (attn_conv_out_dim (h, 3, 1, p->pad_h, 1))
-      * tiles_along (attn_conv_out_dim (w, 3, 1, p->pad_w, 1));
+  size_t tiles = layout (p, h, w).nt;
   /* below these the 16 small GEMMs and the transforms' memory traffic cost
    * more than the 2.25× fewer multiplications save: with few tiles each
    * transformed weight (16·C_out·C_in floats, 16 MB at 512²) is used too few
@@ -84,35 +126,10 @@ attn_winograd_weights (float *u, const float *weight, const AttnConv2d *p)
   }
 }
 
-/* Floats between consecutive ξ planes of v and m: c·tiles, rounded up to a
- * cache line plus one more, so that the 16 planes written side by side never
- * sit a multiple of 4 KB apart (64 ch × 28·28 tiles is exactly 49 pages:
- * without the skew the 16 store streams alias and the input transform runs
- * 3× slower). */
-static size_t
-plane_stride (size_t floats)
-{
-  return (floats + 15) / 16 * 16 + 16;
-}
-
-/* Floats of one scratch row: a zero-padded input row of 2·tw + 2 values, or
- * a row of output-transform partial sums. */
-static size_t
-row_len (int tw)
-{
-  return (size_t) 2 * tw + 2;
-}
-
 size_t
 attn_winograd_workspace (const AttnConv2d *p, int h, int w)
 {
-  if (!attn_winograd_applies (p, h, w))
-    return 0;
-  int th = tiles_along (attn_conv_out_dim (h, 3, 1, p->pad_h, 1));
-  int tw = tiles_along (attn_conv_out_dim (w, 3, 1, p->pad_w, 1));
-  size_t nt = (size_t) th * tw;
-  return 16 * (plane_stride ((size_t) p->c_in * nt)
-               + plane_stride ((size_t) p->c_out * nt)) + 8 * row_len (tw);
+  return attn_winograd_applies (p, h, w) ? layout (p, h, w).total : 0;
 }
 
 /* v[ξ][c][t] = (Bᵀ·d·B)[ξ] for the 4×4 input tile d of tile t, zero padded.
@@ -213,18 +230,17 @@ attn_conv2d_winograd (float *out, const float *in, const float *u,
                       const AttnEpilogue *ep, float *ws, const AttnConv2d *p,
                       int h, int w)
 {
-  int ho = attn_conv_out_dim (h, 3, 1, p->pad_h, 1);
-  int wo = attn_conv_out_dim (w, 3, 1, p->pad_w, 1);
-  if (ho <= 0 || wo <= 0)
+  if (!attn_winograd_applies (p, h, w))
     return;
-  int th = tiles_along (ho), tw = tiles_along (wo), nt = th * tw;
+  WinoLayout l = layout (p, h, w);
   int ci = p->c_in, co = p->c_out;
-  size_t vs = plane_stride ((size_t) ci * nt), ms = plane_stride ((size_t) co * nt);
-  float *v = ws, *m = v + 16 * vs, *scratch = m + 16 * ms;
-  input_transform (v, vs, in, ci, h, w, p->pad_h, p->pad_w, th, tw, scratch);
+  float *v = ws, *m = v + 16 * l.ps_in, *scratch = m + 16 * l.ps_out;
+  input_transform (v, l.ps_in, in, ci, h, w, p->pad_h, p->pad_w, l.th, l.tw,
+                   scratch);
   for (int xi = 0; xi < 16; xi++)
-    attn_sgemm (false, false, co, nt, ci, 1.0f, u + (size_t) xi * co * ci, ci,
-                v + xi * vs, nt, 0.0f, m + xi * ms, nt);
-  output_transform (out, m, ms, co, ho, wo, th, tw, scratch);
-  attn_epilogue_apply (out, ep, 1, co, ho * wo);
+    attn_sgemm (false, false, co, (int) l.nt, ci, 1.0f, u + (size_t) xi * co * ci,
+                ci, v + xi * l.ps_in, (int) l.nt, 0.0f, m + xi * l.ps_out,
+                (int) l.nt);
+  output_transform (out, m, l.ps_out, co, l.ho, l.wo, l.th, l.tw, scratch);
+  attn_epilogue_apply (out, ep, 1, co, l.ho * l.wo);
 }

@@ -148,6 +148,18 @@ def evaluate(net, imgs, labels, masks, bs=256):
     return ok.mean(), per, ", ".join(by_size)
 
 
+def held_out(seed, size):
+    """The 3,000 held-out scenes (their own seed, never seen in training)."""
+    return scenes.make_batch(np.random.default_rng(seed + 1000), 3000, size)
+
+
+def report(net, held):
+    """The log line: held-out accuracy overall, per class and per size."""
+    x, y, m = held
+    acc, per, by_size = evaluate(net, x, y, m)
+    return acc, f"held-out accuracy {acc:.4f} ({len(x)} scenes; {per}; objects by size: {by_size})"
+
+
 def load_for_eval(path):
     """A trained file back into Net, for --evaluate."""
     tensors, meta = attn_safetensors.load(path)
@@ -194,10 +206,7 @@ def main():
     if args.evaluate:
         torch.set_num_threads(args.threads)
         net, size = load_for_eval(args.evaluate)
-        te_x, te_y, te_m = scenes.make_batch(np.random.default_rng(args.seed + 1000), 3000, size)
-        acc, per, by_size = evaluate(net, te_x, te_y, te_m)
-        print(f"held-out accuracy {acc:.4f} ({len(te_x)} scenes; {per}; "
-              f"objects by size: {by_size})")
+        print(report(net, held_out(args.seed, size))[1])
         return
     if args.quick:
         args.train_images, args.steps = 2000, 150
@@ -208,8 +217,8 @@ def main():
     rng = np.random.default_rng(args.seed)
     t0 = time.time()
     tr_x, tr_y, tr_m = scenes.make_batch(rng, args.train_images, size)
-    te_x, te_y, te_m = scenes.make_batch(np.random.default_rng(args.seed + 1000), 3000, size)
-    print(f"generated {len(tr_x)} training and {len(te_x)} held-out scenes "
+    held = held_out(args.seed, size)
+    print(f"generated {len(tr_x)} training and {len(held[0])} held-out scenes "
           f"in {time.time() - t0:.0f} s", flush=True)
 
     net = Net(len(scenes.CLASSES))
@@ -235,9 +244,8 @@ def main():
         if step % 250 == 0 or step == args.steps - 1:
             print(f"step {step}/{args.steps} loss {loss.item():.4f} "
                   f"{(time.time() - t1) / (step + 1):.3f} s/step", flush=True)
-    acc, per, by_size = evaluate(net, te_x, te_y, te_m)
-    print(f"held-out accuracy {acc:.4f} ({len(te_x)} scenes; {per}; "
-          f"objects by size: {by_size}); training took {(time.time() - t0) / 60:.1f} min", flush=True)
+    acc, line = report(net, held)
+    print(f"{line}; training took {(time.time() - t0) / 60:.1f} min", flush=True)
     export(net, args.out, acc, args.seed, size)
     print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes)")
 

@@ -89,6 +89,20 @@ pixel (GstBuffer *buf, GstVideoInfo *info, gint x, gint y, gint comp)
   return v;
 }
 
+/* Chroma component comp (1: U/Cb, 2: V/Cr) of the 2×2 block holding (x, y),
+ * for I420 and NV12. */
+static guint8
+chroma (GstBuffer *buf, GstVideoInfo *info, gint x, gint y, gint comp)
+{
+  GstVideoFrame f;
+  gst_video_frame_map (&f, info, buf, GST_MAP_READ);
+  guint8 v = ((guint8 *) GST_VIDEO_FRAME_COMP_DATA (&f, comp))
+      [(y / 2) * GST_VIDEO_FRAME_COMP_STRIDE (&f, comp)
+      + (x / 2) * GST_VIDEO_FRAME_COMP_PSTRIDE (&f, comp)];
+  gst_video_frame_unmap (&f);
+  return v;
+}
+
 static GstHarness *
 overlay (const gchar *props, GstVideoInfo *info, const gchar *fmt, gint w,
     gint h)
@@ -137,6 +151,14 @@ GST_START_TEST (test_heat_only_where_hot)
     } else {
       fail_unless (pixel (out, &info, 60, 45, 0) != 100, "%s: luma unchanged",
           formats[i]);
+      if (GST_VIDEO_INFO_N_PLANES (&info) > 1) {
+        /* dark red in Y'CbCr: Cr well above neutral, Cb below — the
+         * chroma comes from the heat's colour, not from its luma */
+        fail_unless (chroma (out, &info, 60, 45, 2) > 150, "%s: Cr %u",
+            formats[i], chroma (out, &info, 60, 45, 2));
+        fail_unless (chroma (out, &info, 60, 45, 1) < 128, "%s: Cb %u",
+            formats[i], chroma (out, &info, 60, 45, 1));
+      }
     }
     /* far from it (two cells away, where the map is 0) nothing changes */
     for (gint y = 0; y < 24; y++)

@@ -137,11 +137,17 @@ main (void)
   test_case ("rejects a map smaller than the kernel (pad 0, 2x2)",
              !attn_winograd_applies (&p0, 2, 2)
              && attn_winograd_workspace (&p0, 2, 2) == 0);
-  AttnConv2d big = ok, small = ok;
+  AttnConv2d big = ok, small = ok, c32 = ok, c16 = ok;
   big.c_in = big.c_out = 64;
   small.c_in = small.c_out = 8;
+  c32.c_in = c32.c_out = 32;
+  c16.c_in = c16.c_out = 16;
   test_case ("pays on 64 ch @56, not on 8 ch or a 3x3 map",
              attn_winograd_pays (&big, 56, 56) && !attn_winograd_pays (&small, 56, 56)
              && !attn_winograd_pays (&big, 3, 3));
+  test_case ("pays from 32 ch (32 ch @32 yes, 16 ch @32 no), not at 512 ch @7",
+             attn_winograd_pays (&c32, 32, 32) && !attn_winograd_pays (&c16, 32, 32)
+             && !attn_winograd_pays (&(AttnConv2d) { 512, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1 },
+                                     7, 7));
   return test_done ();
 }
