@@ -269,7 +269,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_odd_sizes)
 {
-  static const gint sizes[][2] = { {1, 1}, {3, 7}, {1920, 1080} };
+  static const gint sizes[][2] = { {1, 1}, {3, 7}, {1920, 1080}, {7680, 4320} };
   static const gchar *formats[] = { "I420", "RGB", "GRAY8" };
   for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
     for (guint f = 0; f < G_N_ELEMENTS (formats); f++) {
