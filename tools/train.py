@@ -17,6 +17,7 @@ network's own gate output, computed from pixels alone.
 """
 import argparse
 import json
+import multiprocessing
 import os
 import sys
 import time
@@ -30,9 +31,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import attn_safetensors  # noqa: E402
 import scenes  # noqa: E402
 
-SIZE = 64
+SIZE = 128
 STEM = 16
+LAYERS = [2, 2, 2]
 WIDTHS = [16, 32, 64]
+STEM_POOL = {"kernel": 3, "stride": 2, "pad": 1, "ceil_mode": False}
 MEAN, STD = 0.5, 0.25
 
 
@@ -91,21 +94,29 @@ class Block(nn.Module):
 
 
 class Net(nn.Module):
+    """Stem 7x7/2 + 3x3/2 max pool, then LAYERS basic CBAM blocks per stage."""
+
     def __init__(self, classes):
         super().__init__()
         self.stem = ConvBN(3, STEM, 7, 2)
         cin = STEM
-        for i, w in enumerate(WIDTHS):
-            setattr(self, f"layer{i + 1}", nn.Sequential(Block(cin, w, 1 if i == 0 else 2)))
+        for i, (n, w) in enumerate(zip(LAYERS, WIDTHS)):
+            blocks = [Block(cin if b == 0 else w, w, 2 if i > 0 and b == 0 else 1) for b in range(n)]
+            setattr(self, f"layer{i + 1}", nn.Sequential(*blocks))
             cin = w
         self.fc = nn.Linear(cin, classes)
 
     def forward(self, x):
-        x = F.relu(self.stem(x))
+        """Logits, and every block's spatial map per stage (the last is the final map)."""
+        x = F.max_pool2d(F.relu(self.stem(x)), STEM_POOL["kernel"], STEM_POOL["stride"],
+                         STEM_POOL["pad"])
         maps = []
         for i in range(len(WIDTHS)):
-            x, ms = getattr(self, f"layer{i + 1}")[0](x)
-            maps.append(ms)
+            stage = []
+            for block in getattr(self, f"layer{i + 1}"):
+                x, ms = block(x)
+                stage.append(ms)
+            maps.append(stage)
         return self.fc(x.mean((2, 3))), maps
 
 
@@ -148,6 +159,29 @@ def evaluate(net, imgs, labels, masks, bs=256):
     return ok.mean(), per, ", ".join(by_size)
 
 
+CHUNK = 2000
+
+
+def _chunk(job):
+    seq, n, size = job
+    x, y, m = scenes.make_batch(np.random.default_rng(seq), n, size)
+    return x, y, np.round(m * 255).astype(np.uint8)
+
+
+def training_scenes(seed, n, size, workers):
+    """n training scenes, drawn in chunks of CHUNK, each from its own child of
+    the seed: the same scenes whatever the number of worker processes. Masks
+    are kept as uint8 (0..255) to halve the memory at 128x128."""
+    seqs = np.random.SeedSequence(seed).spawn((n + CHUNK - 1) // CHUNK)
+    jobs = [(s, min(CHUNK, n - i * CHUNK), size) for i, s in enumerate(seqs)]
+    if workers > 1:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_chunk, jobs, chunksize=1)
+    else:
+        parts = [_chunk(j) for j in jobs]
+    return tuple(np.concatenate(p) for p in zip(*parts))
+
+
 def held_out(seed, size):
     """The 3,000 held-out scenes (their own seed, never seen in training)."""
     return scenes.make_batch(np.random.default_rng(seed + 1000), 3000, size)
@@ -174,8 +208,8 @@ def export(net, path, acc, seed, size):
     net.eval()
     tensors = {k: v.detach().numpy().astype(np.float32)
                for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked")}
-    arch = {"family": "resnet", "block": "basic", "layers": [1] * len(WIDTHS),
-            "widths": WIDTHS, "stem_width": STEM, "stem_pool": None, "stride_on": "3x3",
+    arch = {"family": "resnet", "block": "basic", "layers": LAYERS,
+            "widths": WIDTHS, "stem_width": STEM, "stem_pool": STEM_POOL, "stride_on": "3x3",
             "attention": "cbam", "spatial_kernel": 7, "num_classes": len(scenes.CLASSES),
             "bn_eps": 1e-5, "stn": None}
     pre = {"width": size, "height": size, "color": "RGB", "mean": [MEAN] * 3,
@@ -193,12 +227,13 @@ def main():
                                                   "default.safetensors"))
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--train-images", type=int, default=60000)
-    ap.add_argument("--steps", type=int, default=7000)
+    ap.add_argument("--steps", type=int, default=8000)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--input-size", type=int, default=SIZE,
                     help=f"square input of the network (default {SIZE})")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="torch threads; the result is deterministic for a given count")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="torch threads and scene-drawing processes; the result is "
+                    "deterministic for a given count (default 2)")
     ap.add_argument("--quick", action="store_true", help="a 1-2 minute smoke run")
     ap.add_argument("--evaluate", metavar="MODEL",
                     help="do not train: print MODEL's accuracy on the held-out scenes")
@@ -214,9 +249,9 @@ def main():
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     size = args.input_size
-    rng = np.random.default_rng(args.seed)
+    rng = np.random.default_rng(args.seed)  # batches and augmentation
     t0 = time.time()
-    tr_x, tr_y, tr_m = scenes.make_batch(rng, args.train_images, size)
+    tr_x, tr_y, tr_m = training_scenes(args.seed, args.train_images, size, args.threads)
     held = held_out(args.seed, size)
     print(f"generated {len(tr_x)} training and {len(held[0])} held-out scenes "
           f"in {time.time() - t0:.0f} s", flush=True)
@@ -233,10 +268,11 @@ def main():
         imgs, masks = augment(rng, tr_x[idx], tr_m[idx])
         logits, maps = net(to_input(imgs))
         loss = F.cross_entropy(logits, torch.from_numpy(tr_y[idx]))
-        m = torch.from_numpy(masks)[:, None]
-        for ms in maps[-2:]:
-            target = F.adaptive_max_pool2d(m, ms.shape[-2:])
-            loss = loss + 0.5 * F.binary_cross_entropy(ms, target)
+        m = torch.from_numpy(masks)[:, None].float() / 255
+        for stage in maps[-2:]:
+            for ms in stage:
+                target = F.adaptive_max_pool2d(m, ms.shape[-2:])
+                loss = loss + 0.5 / len(stage) * F.binary_cross_entropy(ms, target)
         opt.zero_grad()
         loss.backward()
         opt.step()
