@@ -199,8 +199,14 @@ def load_for_eval(path):
     tensors, meta = attn_safetensors.load(path)
     size = json.loads(meta["preprocess"])["width"]
     net = Net(len(scenes.CLASSES))
-    net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in tensors.items()},
-                        strict=False)
+    # the file has every tensor but BatchNorm's num_batches_tracked counters;
+    # anything else missing or extra is a file from another version of Net
+    res = net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in tensors.items()},
+                              strict=False)
+    missing = [k for k in res.missing_keys if not k.endswith("num_batches_tracked")]
+    if missing or res.unexpected_keys:
+        raise SystemExit(f"{path}: not this version's network ({len(missing)} tensors "
+                         f"missing, {len(res.unexpected_keys)} unexpected)")
     return net, size
 
 
@@ -270,8 +276,8 @@ def main():
         loss = F.cross_entropy(logits, torch.from_numpy(tr_y[idx]))
         m = torch.from_numpy(masks)[:, None].float() / 255
         for stage in maps[-2:]:
+            target = F.adaptive_max_pool2d(m, stage[0].shape[-2:])  # one size per stage
             for ms in stage:
-                target = F.adaptive_max_pool2d(m, ms.shape[-2:])
                 loss = loss + 0.5 / len(stage) * F.binary_cross_entropy(ms, target)
         opt.zero_grad()
         loss.backward()
