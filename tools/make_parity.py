@@ -20,6 +20,10 @@ writes to tests/models/parity/:
                        (C,) (CBAM Mc, SE s), hooked from the reference
                        model's sigmoids; __metadata__ model, height, width,
                        generator.
+One more fixture, default-model.io.safetensors, is the shipped
+models/default.safetensors run by tools/train.py's own network (its forward,
+its gates hooked) on one synthetic scene; its "model" names that file by a
+relative path, so a retrained default model must come with a re-run of this.
 tests/models/test_parity.c runs each NAME through our C forward pass.
 
 --full builds every case at full ImageNet width (64·2^s), 1000 classes and a
@@ -64,6 +68,7 @@ CASES = [
      {"attention": False}),
 ]
 FULL_WIDTHS = [64, 128, 256, 512]
+DEFAULT_MODEL = os.path.join(HERE, "..", "models", "default.safetensors")
 
 
 def forward_converted(tensors, arch, x):
@@ -182,6 +187,43 @@ def make_case(i, case, out, full, tmp):
           f"logits max {logits.abs().max():.3f}, converted-file error {max(errs):.2g}")
 
 
+def make_default_case(out):
+    """The shipped default model through tools/train.py's own network on one
+    of its synthetic scenes: guards the C forward pass on the real weights.
+    The fixture names the model by a path relative to OUT, so replacing
+    models/default.safetensors without re-running this fails the C test."""
+    import numpy as np
+    import scenes
+    import train
+    net, size = train.load_for_eval(DEFAULT_MODEL)
+    net.eval()
+    gates = {}
+    for name, mod in net.named_modules():
+        if isinstance(mod, train.CBAM):
+            def hook(mod, inp, outp, g=name[:-len(".cbam")]):
+                gates[g] = {"channel": mod.channel_gate(inp[0])[0], "map": outp[1][0, 0]}
+            mod.register_forward_hook(hook)
+    # a held-out-style scene (its own seed) that holds an object
+    rng = np.random.default_rng(77)
+    while True:
+        img, label, _ = scenes.make_image(rng, size)
+        if label:
+            break
+    x = train.to_input(img[None]).contiguous()
+    with torch.no_grad():
+        logits, _ = net(x)
+    io = {"input": x.numpy(), "logits": logits.numpy()}
+    for g, v in gates.items():
+        io[f"map.{g}"] = v["map"].numpy()
+        io[f"channel.{g}"] = v["channel"].numpy()
+    attn_safetensors.save(os.path.join(out, "default-model.io.safetensors"), io,
+                          {"model": os.path.relpath(DEFAULT_MODEL, out), "height": str(size),
+                           "width": str(size),
+                           "generator": f"tools/make_parity.py torch {torch.__version__}"})
+    print(f"default-model: {scenes.CLASSES[label]} scene, {size}x{size}, {len(gates)} gates, "
+          f"top-1 {scenes.CLASSES[int(logits.argmax())]}")
+
+
 def main():
     ap = argparse.ArgumentParser(description="Writes the PyTorch parity fixtures.")
     ap.add_argument("--full", action="store_true",
@@ -199,6 +241,8 @@ def main():
             if args.only and not re.search(args.only, case[0]):
                 continue
             make_case(i, case, out, args.full, tmp)
+        if not args.full and (not args.only or re.search(args.only, "default-model")):
+            make_default_case(out)
         if not args.full:
             total = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
             print(f"{out}: {total / 1e6:.2f} MB")
