@@ -130,6 +130,18 @@ def forward_converted(tensors, arch, x):
     return F.linear(y.mean((2, 3)), t["fc.weight"], t["fc.bias"]), gates
 
 
+def write_io(out, name, x, logits, gates, model, h, w):
+    """NAME.io.safetensors: the input, the logits and every hooked gate."""
+    io = {"input": x.numpy(), "logits": logits.numpy()}
+    for g, v in gates.items():
+        if "map" in v:
+            io[f"map.{g}"] = v["map"].numpy()
+        io[f"channel.{g}"] = v["channel"].numpy()
+    attn_safetensors.save(os.path.join(out, f"{name}.io.safetensors"), io,
+                          {"model": model, "height": str(h), "width": str(w),
+                           "generator": f"tools/make_parity.py torch {torch.__version__}"})
+
+
 def max_rel_err(got, ref):
     return ((got - ref).abs().max() / max(1.0, ref.abs().max().item())).item()
 
@@ -158,11 +170,6 @@ def make_case(i, case, out, full, tmp):
     x = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(i)) * 4 - 2
     with torch.no_grad():
         logits = model(x)
-    io = {"input": x.numpy(), "logits": logits.numpy()}
-    for g, v in gates.items():
-        if "map" in v:
-            io[f"map.{g}"] = v["map"].numpy()
-        io[f"channel.{g}"] = v["channel"].numpy()
 
     # The converted file alone must reproduce the reference.
     tensors, meta = attn_safetensors.load(model_path)
@@ -178,9 +185,7 @@ def make_case(i, case, out, full, tmp):
         raise SystemExit(f"{name}: the converted model differs from the reference by "
                          f"{max(errs):.3g} (relative): convert.py is wrong")
 
-    attn_safetensors.save(os.path.join(out, f"{name}.io.safetensors"), io,
-                          {"model": f"{name}.safetensors", "height": str(h), "width": str(w),
-                           "generator": f"tools/make_parity.py torch {torch.__version__}"})
+    write_io(out, name, x, logits, gates, f"{name}.safetensors", h, w)
     n_maps = sum("map" in v for v in gates.values())
     print(f"{name}: {fmt} {arch['block']} {arch['layers']} widths {arch['widths']} "
           f"stem {arch['stem_width']}, {h}x{w}, {len(gates)} gates ({n_maps} maps), "
@@ -212,14 +217,8 @@ def make_default_case(out):
     x = train.to_input(img[None]).contiguous()
     with torch.no_grad():
         logits, _ = net(x)
-    io = {"input": x.numpy(), "logits": logits.numpy()}
-    for g, v in gates.items():
-        io[f"map.{g}"] = v["map"].numpy()
-        io[f"channel.{g}"] = v["channel"].numpy()
-    attn_safetensors.save(os.path.join(out, "default-model.io.safetensors"), io,
-                          {"model": os.path.relpath(DEFAULT_MODEL, out), "height": str(size),
-                           "width": str(size),
-                           "generator": f"tools/make_parity.py torch {torch.__version__}"})
+    write_io(out, "default-model", x, logits, gates, os.path.relpath(DEFAULT_MODEL, out),
+             size, size)
     print(f"default-model: {scenes.CLASSES[label]} scene, {size}x{size}, {len(gates)} gates, "
           f"top-1 {scenes.CLASSES[int(logits.argmax())]}")
 

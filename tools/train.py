@@ -187,8 +187,8 @@ def training_scenes(seed, n, size, workers):
 
     def fill(parts):
         for i, (px, py, pm) in enumerate(parts):  # in job order
-            x[i * CHUNK:i * CHUNK + len(px)], y[i * CHUNK:i * CHUNK + len(px)] = px, py
-            m[i * CHUNK:i * CHUNK + len(px)] = pm
+            rows = slice(i * CHUNK, i * CHUNK + len(px))
+            x[rows], y[rows], m[rows] = px, py, pm
 
     if workers > 1:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
@@ -285,6 +285,7 @@ def main():
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=args.steps,
                                                 pct_start=0.15)
     t1 = tlast = time.time()
+    last = -1  # the step of the previous log line
     for step in range(args.steps):
         idx = rng.integers(0, len(tr_x), args.batch)
         imgs, masks = augment(rng, tr_x[idx], tr_m[idx])
@@ -302,9 +303,9 @@ def main():
         if step % 250 == 0 or step == args.steps - 1:
             now = time.time()
             print(f"step {step}/{args.steps} loss {loss.item():.4f} "
-                  f"{(now - tlast) / (step % 250 or 250 if step else 1):.3f} s/step lately, "
+                  f"{(now - tlast) / (step - last):.3f} s/step lately, "
                   f"{(now - t1) / (step + 1):.3f} on average", flush=True)
-            tlast = now
+            tlast, last = now, step
     acc, line = report(net, held)
     print(f"{line}; training took {(time.time() - t0) / 60:.1f} min", flush=True)
     export(net, args.out, acc, args.seed, size)
