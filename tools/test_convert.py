@@ -7,7 +7,7 @@ layout, an extra stage, a non-finite weight, and a wrong number of labels.
 
     /usr/bin/python3 tools/test_convert.py
 
-Needs Debian's python3-torch (tests/models/run_convert_test.sh skips it
+Needs Debian's python3-torch (tests/run_torch_test.sh skips it
 otherwise). Prints TAP; exits non-zero if any case fails.
 """
 import contextlib

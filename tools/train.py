@@ -249,8 +249,8 @@ def main():
                                                   "default.safetensors"))
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--train-images", type=int, default=100000)
-    ap.add_argument("--steps", type=int, default=11000)
-    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--steps", type=int, default=22000)
+    ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--input-size", type=int, default=SIZE,
                     help=f"square input of the network (default {SIZE})")
     ap.add_argument("--threads", type=int, default=2,

@@ -1,0 +1,183 @@
+#!/usr/bin/python3
+"""Tests tools/train.py, the script that makes the shipped default model:
+
+- scenes: the same training scenes whatever the number of worker processes;
+  a mask exactly when there is an object; held-out scenes are not training
+  scenes;
+- a short training run (a real process, twice) writes the same bytes both
+  times, a file with the project's labels, preprocessing and architecture,
+  and `--evaluate` on it prints the accuracy the run printed (the export
+  round-trips the trained network, BatchNorm statistics included);
+- the plugin, fed held-out scenes as raw video through gst-launch-1.0, gives
+  the class probabilities and final attention map PyTorch gives for the
+  trained network (needs GST_PLUGIN_PATH naming the built plugin, as meson
+  sets it; skipped otherwise).
+
+    GST_PLUGIN_PATH=build/gst-plugin /usr/bin/python3 tools/test_train.py
+
+Needs Debian's python3-torch (tests/run_torch_test.sh skips it otherwise).
+Prints TAP; exits non-zero if any case fails.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import attn_safetensors  # noqa: E402
+import scenes  # noqa: E402
+import train  # noqa: E402
+
+_n = 0
+_failed = 0
+_skipped = 0
+
+
+def case(name, ok, detail=""):
+    global _n, _failed
+    _n += 1
+    _failed += not ok
+    print(f"{'ok' if ok else 'not ok'} {_n} - {name}", flush=True)
+    if detail and not ok:
+        for line in str(detail).strip().splitlines()[-15:]:
+            print(f"# {line}")
+
+
+def skip(name, why):
+    global _n, _skipped
+    _n += 1
+    _skipped += 1
+    print(f"ok {_n} - {name} # SKIP {why}", flush=True)
+
+
+SIZE = 96          # not the default 128: nothing may assume it
+TRAIN = ["--train-images", "300", "--steps", "40", "--input-size", str(SIZE)]
+
+
+def test_scenes():
+    n, size = train.CHUNK + 37, 24   # crosses a chunk boundary, ends mid-chunk
+    one = train.training_scenes(5, n, size, 1)
+    two = train.training_scenes(5, n, size, 2)
+    case(f"{n} training scenes: 1 and 2 worker processes draw the same ones",
+         all(np.array_equal(a, b) for a, b in zip(one, two)))
+    x, y, m = one
+    has_mask = m.reshape(n, -1).max(1) > 0
+    case("a scene has an object mask exactly when its label is not 'none'",
+         np.array_equal(has_mask, y > 0) and set(np.unique(y)) == set(range(len(scenes.CLASSES))),
+         f"labels {np.bincount(y)}")
+    # (scenes without an object may coincide: a flat black frame is a flat
+    # black frame; a scene with an object never should)
+    hx, hy, _ = train.held_out(5, size)
+    seen = {img.tobytes() for img in x[y > 0]}
+    again = sum(img.tobytes() in seen for img in hx[hy > 0])
+    case("held-out scenes with an object are not training scenes",
+         again == 0, f"{again} of {(hy > 0).sum()} seen in training")
+
+
+def run_train(*args):
+    r = subprocess.run([sys.executable, os.path.join(HERE, "train.py"), *args],
+                       capture_output=True, text=True)
+    return r.returncode, r.stdout + r.stderr
+
+
+def accuracy_of(log):
+    found = re.findall(r"held-out accuracy (\d\.\d{4}) \(3000 scenes", log)
+    return found[-1] if found else None
+
+
+def test_training(tmp):
+    a, b = os.path.join(tmp, "a.safetensors"), os.path.join(tmp, "b.safetensors")
+    code, log = run_train(*TRAIN, "--out", a)
+    case("a short training run exits 0 and writes a file", code == 0 and os.path.exists(a), log)
+    if code != 0:
+        return None
+    code2, log2 = run_train(*TRAIN, "--out", b)
+    case("a second run with the same seed writes the same bytes",
+         code2 == 0 and open(a, "rb").read() == open(b, "rb").read(), log2)
+
+    tensors, meta = attn_safetensors.load(a)
+    arch = json.loads(meta["architecture"])
+    pre = json.loads(meta["preprocess"])
+    net = train.Net(len(scenes.CLASSES))
+    want = {k for k in net.state_dict() if not k.endswith("num_batches_tracked")}
+    case("the file holds labels, preprocessing and architecture of train.py's network",
+         json.loads(meta["labels"]) == scenes.CLASSES
+         and (pre["width"], pre["height"]) == (SIZE, SIZE)
+         and (arch["layers"], arch["widths"], arch["stem_width"], arch["attention"])
+         == (train.LAYERS, train.WIDTHS, train.STEM, "cbam")
+         and arch["num_classes"] == len(scenes.CLASSES),
+         json.dumps({k: meta[k] for k in ("labels", "preprocess", "architecture")}))
+    case(f"the file holds exactly the network's {len(want)} tensors, all finite",
+         set(tensors) == want and all(np.isfinite(v).all() for v in tensors.values()),
+         f"extra {sorted(set(tensors) - want)[:3]}, missing {sorted(want - set(tensors))[:3]}")
+
+    acc = accuracy_of(log)
+    code3, log3 = run_train("--evaluate", a)
+    case(f"--evaluate on the file prints the accuracy the run printed ({acc})",
+         code3 == 0 and acc is not None and accuracy_of(log3) == acc, log3)
+    return a
+
+
+def test_plugin(path, tmp):
+    what = "the plugin gives PyTorch's probabilities and final map on held-out scenes"
+    if not os.environ.get("GST_PLUGIN_PATH") or not shutil.which("gst-launch-1.0"):
+        skip(what, "GST_PLUGIN_PATH (the built plugin) or gst-launch-1.0 missing")
+        return
+    net, size = train.load_for_eval(path)
+    net.eval()
+    imgs, _, _ = scenes.make_batch(np.random.default_rng(12345), 6, size)
+    with torch.no_grad():
+        logits, maps = net(train.to_input(imgs))
+    probs = torch.softmax(logits, 1).numpy()
+    final = maps[-1][-1][:, 0].numpy()
+
+    raw, out = os.path.join(tmp, "scenes.rgb"), os.path.join(tmp, "out.jsonl")
+    imgs.tofile(raw)
+    pipe = (f"filesrc location={raw} blocksize={size * size * 3} "
+            f"! rawvideoparse width={size} height={size} format=rgb framerate=25/1 "
+            f"! attentioninfer model={path} top-k={len(scenes.CLASSES)} "
+            f"! attentionjson location={out} include-maps=true ! fakesink")
+    r = subprocess.run(["gst-launch-1.0", "-q", *pipe.split()], capture_output=True, text=True,
+                       timeout=120)
+    lines = open(out).read().splitlines() if os.path.exists(out) else []
+    if r.returncode != 0 or len(lines) != len(imgs):
+        case(what, False, f"{len(lines)} JSON lines for {len(imgs)} frames\n{r.stderr}")
+        return
+    worst_p = worst_m = 0.0
+    top_ok = True
+    for i, line in enumerate(lines):
+        frame = json.loads(line)
+        got = np.zeros(len(scenes.CLASSES))
+        for c in frame["classes"]:
+            got[c["index"]] = c["score"]
+        worst_p = max(worst_p, float(np.abs(got - probs[i]).max()))
+        top_ok &= frame["classes"][0]["index"] == int(probs[i].argmax())
+        m = frame["maps"][-1]
+        data = np.array(m["data"]).reshape(m["height"], m["width"])
+        worst_m = max(worst_m, float(np.abs(data - final[i]).max())
+                      if data.shape == final[i].shape else 1.0)
+    # probabilities: float32 in two implementations; the map: written with 4 decimals
+    case(f"{what} (worst |dp| {worst_p:.1e}, |dmap| {worst_m:.1e})",
+         top_ok and worst_p < 1e-4 and worst_m < 2e-4)
+
+
+def main():
+    torch.set_num_threads(2)
+    test_scenes()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = test_training(tmp)
+        if path:
+            test_plugin(path, tmp)
+    print(f"1..{_n}")
+    sys.exit(1 if _failed else 0)
+
+
+if __name__ == "__main__":
+    main()
