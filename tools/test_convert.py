@@ -26,20 +26,8 @@ sys.path.insert(0, HERE)
 import attn_safetensors  # noqa: E402
 import convert  # noqa: E402
 import reference_models as rm  # noqa: E402
-
-_n = 0
-_failed = 0
-
-
-def case(name, ok, detail=""):
-    global _n, _failed
-    _n += 1
-    _failed += not ok
-    print(f"{'ok' if ok else 'not ok'} {_n} - {name}")
-    if detail:
-        for line in detail.strip().splitlines():
-            print(f"# {line}")
-
+import tap  # noqa: E402
+from tap import case  # noqa: E402
 
 _cli_runs = 0
 
@@ -184,8 +172,7 @@ def main():
         expect_error(tmp, "2 labels for 3 classes", "timm-seresnet", dict(base), "2 labels",
                      extra=("--labels", labels))
 
-    print(f"1..{_n}")
-    sys.exit(1 if _failed else 0)
+    tap.finish()
 
 
 if __name__ == "__main__":

@@ -33,29 +33,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import attn_safetensors  # noqa: E402
 import scenes  # noqa: E402
+import tap  # noqa: E402
 import train  # noqa: E402
-
-_n = 0
-_failed = 0
-_skipped = 0
-
-
-def case(name, ok, detail=""):
-    global _n, _failed
-    _n += 1
-    _failed += not ok
-    print(f"{'ok' if ok else 'not ok'} {_n} - {name}", flush=True)
-    if detail and not ok:
-        for line in str(detail).strip().splitlines()[-15:]:
-            print(f"# {line}")
-
-
-def skip(name, why):
-    global _n, _skipped
-    _n += 1
-    _skipped += 1
-    print(f"ok {_n} - {name} # SKIP {why}", flush=True)
-
+from tap import case, skip  # noqa: E402
 
 SIZE = 96          # not the default 128: nothing may assume it
 TRAIN = ["--train-images", "300", "--steps", "40", "--input-size", str(SIZE)]
@@ -175,8 +155,7 @@ def main():
         path = test_training(tmp)
         if path:
             test_plugin(path, tmp)
-    print(f"1..{_n}")
-    sys.exit(1 if _failed else 0)
+    tap.finish()
 
 
 if __name__ == "__main__":
