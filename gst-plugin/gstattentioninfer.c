@@ -7,16 +7,22 @@
  * what the network attended to: a #GstAttentionMeta with the top-k classes,
  * every spatial attention map in frame-normalised coordinates, optional
  * channel-gate weights, and a #GstVideoRegionOfInterestMeta of type
- * "attention" around the final map's peak, for elements that know nothing of
+ * "attention" around the attended region, for elements that know nothing of
  * this plugin. Pixels are never changed.
  *
  * Frames are converted, resized and normalised for the network in one pass
  * from RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR, I420, NV12 or
  * GRAY8: no videoconvert or videoscale is needed in front of it.
  *
- * With a live source the element runs asynchronously by default: frames pass
- * without waiting, each carrying the newest finished result (marked stale when
- * it was computed on an earlier frame), with at most one frame in inference.
+ * With a live source the element runs asynchronously by default: the network
+ * runs on a worker thread, and each frame waits for its own result at most
+ * `latency-budget` (one frame duration by default, added to the pipeline's
+ * latency). A frame whose result is not ready by then passes with the newest
+ * finished result, marked stale, so the video never falls behind a slow
+ * model; `stale-frames` counts them.
+ *
+ * A flush (a flushing seek) or a new segment or stream drops every result
+ * computed before it and restarts the frame count.
  *
  * ## Example launch lines
  * |[
@@ -26,17 +32,14 @@
  */
 #include "gstattentioninfer.h"
 
-#include <gst/attention/attention-meta.h>
-#include <math.h>
-#include <stdio.h>
+#include <gst/attention/attention-producer.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "blas.h"
-#include "dcn.h"
-#include "model.h"
-#include "network.h"
+#include "engine.h"
 #include "preprocess.h"
-#include "region.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_attention_infer_debug);
 #define GST_CAT_DEFAULT gst_attention_infer_debug
@@ -52,6 +55,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_attention_infer_debug);
 #define DEFAULT_QOS TRUE
 #define DEFAULT_MODE GST_ATTENTION_INFER_MODE_AUTO
 #define DEFAULT_SCALE_MODE GST_ATTENTION_SCALE_MODEL
+#define DEFAULT_LATENCY_BUDGET -1
+/* the budget when the caps carry no frame rate */
+#define FALLBACK_FRAME_NS (GST_SECOND / 30)
 
 enum {
   PROP_0,
@@ -65,40 +71,19 @@ enum {
   PROP_QOS,
   PROP_MODE,
   PROP_CHANNEL_WEIGHTS,
+  PROP_LATENCY_BUDGET,
   PROP_MODEL_NAME,
   PROP_INFERENCE_LATENCY,
   PROP_INFERENCE_RATE,
   PROP_INFERENCES,
+  PROP_FRAMES,
+  PROP_STALE_FRAMES,
 };
-
-/* A loaded model planned for its input size, with everything a result needs.
- * Built when the model is (re)loaded, never per frame. */
-typedef struct {
-  AttnModel *model;
-  AttnNet *net;
-  GstAttentionResultPool *pool;
-  float *probs;                 /* (num_classes) */
-  int *topk_idx;
-  float *topk_val;
-  int *region_scratch;
-  int final_w, final_h;         /* final spatial map size (0: none) */
-} Engine;
-
-/* What one inference needs to know about the frame and the settings. */
-typedef struct {
-  guint64 frame;
-  float area_x, area_y, area_w, area_h;
-  guint top_k;
-  float threshold;
-  gboolean channels;
-  GstClockTime start;
-} Job;
 
 struct _GstAttentionInfer {
   GstBaseTransform parent;
 
   GMutex lock;                  /* everything below, unless marked */
-  GCond cond;
 
   /* properties */
   gchar *model_path;
@@ -112,37 +97,27 @@ struct _GstAttentionInfer {
   gboolean qos;
   GstAttentionInferMode mode;
   gboolean channel_weights;
+  gint64 latency_budget;        /* ns; -1: one frame duration */
+  gboolean plan_dirty;          /* roi or scale mode changed */
 
-  /* the running model, and one loaded by a property change while running,
-   * swapped in by the streaming thread between inferences */
-  Engine *engine;
-  Engine *pending;
-  gboolean started;
+  AttnEngine *engine;           /* between start and stop */
+  const gchar *model_name;      /* the running model's (interned) */
+  const gchar *producer;        /* this element's name (interned) */
+  GstClockTime earliest;        /* QoS: frames before this are late */
+  GstClockTime frame_ns;        /* one frame at the negotiated rate */
+  gboolean async;               /* resolved mode, fixed until stop */
+  gboolean mode_resolved;
+  GstClockTime reported;        /* latency the last query answered */
+  gboolean latency_posted;      /* a LATENCY message awaits its query */
+  guint64 n_frames, n_stale;
 
-  /* negotiated input; plan is used by the streaming thread only */
+  /* streaming thread only */
   GstVideoInfo info;
   gboolean have_info;
   PreFormat fmt;
   PrePlan plan;
-  gboolean plan_dirty;
-
-  GstAttentionResult *last;     /* newest finished result, owned */
-  guint64 frame;                /* frames seen since start */
-  gboolean async;
-  gboolean mode_resolved;
-  GstClockTime earliest;        /* QoS: frames before this are late */
-
-  /* async worker */
-  GThread *worker;
-  gboolean job_ready, busy, quit;
-  Job job;
-
-  /* statistics */
-  gdouble latency_ns;           /* moving average of inference wall time */
-  GstClockTime max_latency;
-  gdouble rate;                 /* moving average, inferences per second */
-  GstClockTime last_done;
-  guint64 n_inferences;
+  guint64 frame;                /* frames since start or the last flush */
+  gdouble pre_ns;               /* pre-processing time, moving maximum */
 };
 
 #define gst_attention_infer_parent_class parent_class
@@ -203,201 +178,21 @@ gst_attention_default_model_path (void)
   return g_strdup (ATTN_MODEL_SOURCE_DIR "/default.safetensors");
 }
 
-/* ---- engine: model + net + result pool ---------------------------------- */
+/* The file the `model` property names: unset or empty, the default. */
+static gchar *
+model_file (const gchar *property)
+{
+  return property && *property ? g_strdup (property)
+      : gst_attention_default_model_path ();
+}
 
+/* Sets OpenBLAS's thread count for `threads` (0: one per core), never more
+ * than the machine has: oversubscribed BLAS threads only slow it down. */
 static void
-engine_free (Engine *e)
+apply_threads (gint threads)
 {
-  if (!e)
-    return;
-  attn_net_free (e->net);
-  attn_model_unref (e->model);
-  gst_attention_result_pool_release (e->pool);
-  g_free (e->probs);
-  g_free (e->topk_idx);
-  g_free (e->topk_val);
-  g_free (e->region_scratch);
-  g_free (e);
-}
-
-static Engine *
-engine_new (const gchar *path, gchar *err, gsize errlen)
-{
-  AttnModel *m = attn_model_open_shared (path, err, errlen);
-  if (!m)
-    return NULL;
-  Engine *e = g_new0 (Engine, 1);
-  e->model = m;
-  e->net = attn_net_new (m, m->pre.height, m->pre.width, err, errlen);
-  if (!e->net) {
-    engine_free (e);
-    return NULL;
-  }
-  /* the result layout: every spatial map, room for all classes and the
-   * final gate's channel weights */
-  int n = attn_net_n_gates (e->net), n_maps = 0, n_channels = 0;
-  const gchar **names = g_new0 (const gchar *, MAX (n, 1));
-  guint *widths = g_new0 (guint, MAX (n, 1));
-  guint *heights = g_new0 (guint, MAX (n, 1));
-  for (int i = 0; i < n; i++) {
-    const AttnGateOutput *g = attn_net_gate (e->net, i);
-    n_channels = g->channels;
-    if (!g->spatial)
-      continue;
-    names[n_maps] = g->name;
-    widths[n_maps] = (guint) g->width;
-    heights[n_maps] = (guint) g->height;
-    n_maps++;
-  }
-  const AttnGateOutput *fin = attn_net_final_map (e->net);
-  e->final_w = fin ? fin->width : 0;
-  e->final_h = fin ? fin->height : 0;
-  GstAttentionResultLayout layout = { m->name, (guint) m->num_classes,
-    (guint) n_maps, names, widths, heights, (guint) n_channels
-  };
-  e->pool = gst_attention_result_pool_new (&layout);
-  g_free (names);
-  g_free (widths);
-  g_free (heights);
-  e->probs = g_new (float, m->num_classes);
-  e->topk_idx = g_new (int, m->num_classes);
-  e->topk_val = g_new (float, m->num_classes);
-  e->region_scratch = g_new (int, MAX (region_scratch_ints (e->final_w,
-                  e->final_h), 1));
-  return e;
-}
-
-/* Turns the net's outputs into a result. Runs in whichever thread ran the
- * forward pass; touches only the engine and the job. */
-static GstAttentionResult *
-engine_result (Engine *e, const Job *job, guint64 inference_ns)
-{
-  const AttnModel *m = e->model;
-  GstAttentionResult *r = gst_attention_result_pool_acquire (e->pool);
-  r->frame = job->frame;
-  r->inference_ns = inference_ns;
-
-  attn_softmax (e->probs, attn_net_logits (e->net), (size_t) m->num_classes);
-  int k = (int) MIN (job->top_k, (guint) m->num_classes);
-  attn_topk (e->topk_idx, e->topk_val, e->probs, m->num_classes, k);
-  for (int i = 0; i < k; i++) {
-    GstAttentionClassification *c = &r->classes[i];
-    c->index = (guint) e->topk_idx[i];
-    c->score = e->topk_val[i];
-    c->label = g_intern_string (m->labels[e->topk_idx[i]]);
-  }
-  r->n_classes = (guint) k;
-
-  guint mi = 0;
-  const AttnGateOutput *last_gate = NULL;
-  for (int i = 0; i < attn_net_n_gates (e->net); i++) {
-    const AttnGateOutput *g = attn_net_gate (e->net, i);
-    last_gate = g;
-    if (!g->spatial)
-      continue;
-    GstAttentionMap *map = &r->maps[mi++];
-    memcpy ((gfloat *) map->data, g->spatial,
-            sizeof (float) * g->width * g->height);
-    map->x = job->area_x;
-    map->y = job->area_y;
-    map->w = job->area_w;
-    map->h = job->area_h;
-  }
-  if (job->channels && last_gate && r->channels) {
-    memcpy (r->channels, last_gate->channel,
-            sizeof (float) * last_gate->channels);
-    r->n_channels = (guint) last_gate->channels;
-  }
-
-  const AttnGateOutput *fin = attn_net_final_map (e->net);
-  if (fin) {
-    AttnRegion reg;
-    region_find (&reg, fin->spatial, fin->width, fin->height, job->threshold,
-                 e->region_scratch);
-    float sx = job->area_w / fin->width, sy = job->area_h / fin->height;
-    float x0 = job->area_x + reg.x0 * sx, x1 = job->area_x + reg.x1 * sx;
-    float y0 = job->area_y + reg.y0 * sy, y1 = job->area_y + reg.y1 * sy;
-    x0 = CLAMP (x0, 0.0f, 1.0f);
-    x1 = CLAMP (x1, x0, 1.0f);
-    y0 = CLAMP (y0, 0.0f, 1.0f);
-    y1 = CLAMP (y1, y0, 1.0f);
-    r->region = (GstAttentionRegion) { x0, y0, x1 - x0, y1 - y0, reg.score,
-      job->area_x + reg.peak_x * sx, job->area_y + reg.peak_y * sy, reg.peak
-    };
-    r->has_region = x1 > x0 && y1 > y0;
-  }
-  const float *theta = attn_net_theta (e->net);
-  if (theta) {
-    memcpy (r->theta, theta, sizeof r->theta);
-    r->has_theta = TRUE;
-  }
-  return r;
-}
-
-/* Records a finished inference; with the lock held. */
-static void
-publish (GstAttentionInfer *self, GstAttentionResult *r, GstClockTime done)
-{
-  if (self->last)
-    gst_attention_result_unref (self->last);
-  self->last = r;
-  double ns = (double) r->inference_ns;
-  self->latency_ns = self->n_inferences ? 0.9 * self->latency_ns + 0.1 * ns : ns;
-  self->max_latency = MAX (self->max_latency, r->inference_ns);
-  if (self->n_inferences && done > self->last_done) {
-    double hz = 1e9 / (double) (done - self->last_done);
-    self->rate = self->n_inferences > 1 ? 0.9 * self->rate + 0.1 * hz : hz;
-  }
-  self->last_done = done;
-  self->n_inferences++;
-}
-
-/* ---- the asynchronous worker -------------------------------------------- */
-
-static gpointer
-worker_main (gpointer data)
-{
-  GstAttentionInfer *self = data;
-  g_mutex_lock (&self->lock);
-  for (;;) {
-    while (!self->job_ready && !self->quit)
-      g_cond_wait (&self->cond, &self->lock);
-    if (self->quit)
-      break;
-    self->job_ready = FALSE;
-    Job job = self->job;
-    Engine *e = self->engine;   /* not swapped while busy */
-    g_mutex_unlock (&self->lock);
-
-    attn_net_forward (e->net);
-    GstClockTime done = g_get_monotonic_time () * 1000;
-    GstAttentionResult *r = engine_result (e, &job, done - job.start);
-
-    g_mutex_lock (&self->lock);
-    publish (self, r, done);
-    self->busy = FALSE;
-    g_cond_broadcast (&self->cond);
-  }
-  g_mutex_unlock (&self->lock);
-  return NULL;
-}
-
-static void
-worker_stop (GstAttentionInfer *self)
-{
-  g_mutex_lock (&self->lock);
-  GThread *t = self->worker;
-  self->worker = NULL;
-  self->quit = TRUE;
-  g_cond_broadcast (&self->cond);
-  g_mutex_unlock (&self->lock);
-  if (t)
-    g_thread_join (t);
-  g_mutex_lock (&self->lock);
-  self->quit = FALSE;
-  self->busy = FALSE;
-  self->job_ready = FALSE;
-  g_mutex_unlock (&self->lock);
+  gint cores = (gint) g_get_num_processors ();
+  attn_blas_set_threads (threads > 0 ? MIN (threads, cores) : cores);
 }
 
 /* ---- streaming ----------------------------------------------------------- */
@@ -432,25 +227,28 @@ fill_format (PreFormat *f, const GstVideoInfo *info)
   }
 }
 
-/* Plans pre-processing for the current caps, roi and scale mode. Streaming
- * thread, lock held, worker idle. */
+/* Plans pre-processing for the current caps, roi and scale mode and the
+ * running model. Streaming thread, no inference running. */
 static gboolean
 replan (GstAttentionInfer *self)
 {
-  Engine *e = self->engine;
-  AttnResize mode = self->scale_mode == GST_ATTENTION_SCALE_MODEL
-      ? e->model->pre.resize : (AttnResize) (self->scale_mode - 1);
+  const AttnModel *m = attn_engine_model (self->engine);
+  g_mutex_lock (&self->lock);
+  PreRect roi = self->roi;
+  GstAttentionScaleMode scale = self->scale_mode;
+  self->plan_dirty = FALSE;
+  g_mutex_unlock (&self->lock);
+  AttnResize mode = scale == GST_ATTENTION_SCALE_MODEL
+      ? m->pre.resize : (AttnResize) (scale - 1);
   int fw = GST_VIDEO_INFO_WIDTH (&self->info);
   int fh = GST_VIDEO_INFO_HEIGHT (&self->info);
-  if (!pre_plan (&self->plan, fw, fh, &self->roi, mode, &e->model->pre)) {
+  if (!pre_plan (&self->plan, fw, fh, &roi, mode, &m->pre)) {
     GST_ELEMENT_WARNING (self, STREAM, FAILED,
         ("The roi %d,%d,%dx%d lies outside the %dx%d frame; analysing the "
-            "whole frame.", self->roi.x, self->roi.y, self->roi.w, self->roi.h,
-            fw, fh), (NULL));
-    if (!pre_plan (&self->plan, fw, fh, NULL, mode, &e->model->pre))
+            "whole frame.", roi.x, roi.y, roi.w, roi.h, fw, fh), (NULL));
+    if (!pre_plan (&self->plan, fw, fh, NULL, mode, &m->pre))
       return FALSE;
   }
-  self->plan_dirty = FALSE;
   return TRUE;
 }
 
@@ -466,24 +264,73 @@ upstream_is_live (GstAttentionInfer *self)
   return live;
 }
 
+/* The latency budget in effect; with the lock held. */
+static GstClockTime
+budget_ns (GstAttentionInfer *self)
+{
+  return self->latency_budget >= 0 ? (GstClockTime) self->latency_budget
+      : self->frame_ns;
+}
+
+/* The latency this element adds: asynchronous, what a frame may wait for
+ * its result; synchronous, the slowest inference since the model loaded.
+ * With the lock held. */
+static GstClockTime
+our_latency (GstAttentionInfer *self, gboolean async)
+{
+  if (async)
+    return budget_ns (self);
+  AttnEngineStats st = { 0 };
+  if (self->engine)
+    attn_engine_get_stats (self->engine, &st);
+  return st.max_latency_ns;
+}
+
+/* Tells the pipeline to ask for the latency again when ours has grown
+ * past what the last query answered (a slower model swapped in, a slower
+ * machine than the warm-up showed) or `force`. */
+static void
+check_latency (GstAttentionInfer *self, gboolean force)
+{
+  g_mutex_lock (&self->lock);
+  GstClockTime now = our_latency (self, self->async);
+  gboolean post = !self->latency_posted && (force || now > self->reported
+      + self->reported / 4 + GST_MSECOND);
+  if (post)
+    self->latency_posted = TRUE;
+  g_mutex_unlock (&self->lock);
+  if (post) {
+    GST_INFO_OBJECT (self, "latency now %" GST_TIME_FORMAT ", reported %"
+        GST_TIME_FORMAT ": asking the pipeline to recompute it",
+        GST_TIME_ARGS (now), GST_TIME_ARGS (self->reported));
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_latency (GST_OBJECT (self)));
+  }
+}
+
 static void
 attach (GstAttentionInfer *self, GstBuffer *buf, GstAttentionResult *r,
         guint64 frame)
 {
-  GstAttentionMeta *meta = gst_buffer_add_attention_meta (buf, r, frame);
+  GstAttentionMeta *meta = gst_buffer_add_attention_meta (buf, r,
+      self->producer, frame);
   if (!meta || !r->has_region)
     return;
+  gint fw = GST_VIDEO_INFO_WIDTH (&self->info);
+  gint fh = GST_VIDEO_INFO_HEIGHT (&self->info);
   gint x, y, w, h;
-  gst_attention_meta_get_region_pixels (meta, GST_VIDEO_INFO_WIDTH (&self->info),
-      GST_VIDEO_INFO_HEIGHT (&self->info), &x, &y, &w, &h);
+  gst_attention_meta_get_region_pixels (meta, fw, fh, &x, &y, &w, &h);
   GstVideoRegionOfInterestMeta *roi =
       gst_buffer_add_video_region_of_interest_meta (buf, "attention", x, y, w,
       h);
+  /* in pixels, like the ROI meta's own rectangle */
   GstStructure *s = gst_structure_new ("attention",
+      "producer", G_TYPE_STRING, self->producer,
+      "model", G_TYPE_STRING, r->model,
       "score", G_TYPE_DOUBLE, (gdouble) r->region.score,
       "peak", G_TYPE_DOUBLE, (gdouble) r->region.peak,
-      "peak-x", G_TYPE_DOUBLE, (gdouble) r->region.peak_x,
-      "peak-y", G_TYPE_DOUBLE, (gdouble) r->region.peak_y,
+      "centroid-x", G_TYPE_DOUBLE, (gdouble) r->region.centroid_x * fw,
+      "centroid-y", G_TYPE_DOUBLE, (gdouble) r->region.centroid_y * fh,
       "stale", G_TYPE_BOOLEAN, meta->stale, NULL);
   if (r->n_classes > 0)
     gst_structure_set (s, "label", G_TYPE_STRING, r->classes[0].label,
@@ -491,10 +338,43 @@ attach (GstAttentionInfer *self, GstBuffer *buf, GstAttentionResult *r,
   gst_video_region_of_interest_meta_add_param (roi, s);
 }
 
+/* Maps `buf` and fills the network input; FALSE if it cannot be read. */
+static gboolean
+prepare_input (GstAttentionInfer *self, GstBuffer *buf, float *input)
+{
+  GstVideoFrame vf;
+  if (!gst_video_frame_map (&vf, &self->info, buf, GST_MAP_READ))
+    return FALSE;
+  PreFrame pf;
+  for (guint i = 0; i < 3; i++) {
+    gboolean has = i < GST_VIDEO_FRAME_N_PLANES (&vf);
+    pf.plane[i] = has ? GST_VIDEO_FRAME_PLANE_DATA (&vf, i) : NULL;
+    pf.stride[i] = has ? GST_VIDEO_FRAME_PLANE_STRIDE (&vf, i) : 0;
+  }
+  pre_run (&self->plan, &self->fmt, &pf, input);
+  gst_video_frame_unmap (&vf);
+  return TRUE;
+}
+
+/* Whether QoS says this frame is too late to be worth an inference. */
+static gboolean
+frame_is_late (GstAttentionInfer *self, GstBuffer *buf, GstClockTime earliest,
+               gdouble latency_ns)
+{
+  if (!GST_CLOCK_TIME_IS_VALID (earliest))
+    return FALSE;
+  GstClockTime rt = gst_segment_to_running_time (
+      &GST_BASE_TRANSFORM (self)->segment, GST_FORMAT_TIME,
+      GST_BUFFER_PTS (buf));
+  return GST_CLOCK_TIME_IS_VALID (rt) && rt + (GstClockTime) latency_ns
+      < earliest;
+}
+
 static GstFlowReturn
 gst_attention_infer_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 {
   GstAttentionInfer *self = GST_ATTENTION_INFER (trans);
+  gint64 arrival = attn_engine_now_ns ();
 
   if (!self->have_info) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
@@ -507,108 +387,103 @@ gst_attention_infer_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     g_mutex_lock (&self->lock);
     self->async = self->mode == GST_ATTENTION_INFER_MODE_ASYNC || live;
     self->mode_resolved = TRUE;
-    if (self->async && !self->worker)
-      self->worker = g_thread_new ("attentioninfer", worker_main, self);
     g_mutex_unlock (&self->lock);
     GST_INFO_OBJECT (self, "running %s", self->async ? "asynchronously" :
         "synchronously");
   }
 
+  /* the settings for this frame */
   g_mutex_lock (&self->lock);
-  /* a model swapped in by the `model` property, between inferences */
-  while (self->pending && self->busy)
-    g_cond_wait (&self->cond, &self->lock);
-  if (self->pending) {
-    Engine *old = self->engine;
-    self->engine = self->pending;
-    self->pending = NULL;
-    self->plan_dirty = TRUE;
-    engine_free (old);
-    GST_INFO_OBJECT (self, "now running model %s", self->engine->model->path);
-  }
+  AttnEngine *engine = self->engine;
+  guint interval = MAX (self->interval, 1);
+  gboolean qos = self->qos, async = self->async;
+  GstClockTime earliest = self->earliest, budget = budget_ns (self);
+  gboolean plan_dirty = self->plan_dirty;
+  AttnJob job = { 0 };
+  job.top_k = self->top_k;
+  job.threshold = self->threshold;
+  job.channels = self->channel_weights;
+  g_mutex_unlock (&self->lock);
+
   guint64 frame = self->frame++;
-  gboolean due = frame % MAX (self->interval, 1) == 0 || !self->last;
-  if (due && self->qos && self->last && GST_CLOCK_TIME_IS_VALID (self->earliest)) {
-    GstClockTime rt = gst_segment_to_running_time (&trans->segment,
-        GST_FORMAT_TIME, GST_BUFFER_PTS (buf));
-    if (GST_CLOCK_TIME_IS_VALID (rt) && rt + (GstClockTime) self->latency_ns
-        < self->earliest) {
+  GstAttentionResult *newest = attn_engine_latest (engine);
+  gboolean due = frame % interval == 0 || !newest;
+  if (due && newest && qos) {
+    AttnEngineStats st;
+    attn_engine_get_stats (engine, &st);
+    if (frame_is_late (self, buf, earliest, st.latency_ns)) {
       GST_DEBUG_OBJECT (self, "frame %" G_GUINT64_FORMAT " is late: reusing "
           "the last result", frame);
       due = FALSE;
     }
   }
-  gboolean run = due && !self->busy;
-  Engine *e = self->engine;
-  if (run && self->threads_dirty) {
-    /* no inference of ours is running: safe to resize BLAS's pool */
-    attn_blas_set_threads (self->threads > 0 ? self->threads :
-        (int) g_get_num_processors ());
-    self->threads_dirty = FALSE;
-  }
-  if (run) {
-    if ((self->plan_dirty || !self->plan.x0) && !replan (self)) {
-      g_mutex_unlock (&self->lock);
+  /* the very first result is waited for, so every buffer carries one;
+   * after that an asynchronous frame waits at most the budget, input
+   * preparation included */
+  gint64 deadline = !async || !newest ? G_MAXINT64
+      : arrival + (gint64) budget;
+  gst_attention_result_unref (newest);
+
+  gboolean submitted = FALSE;
+  bool swapped = false;
+  float *input = NULL;
+  if (due)
+    input = attn_engine_begin (engine, deadline == G_MAXINT64 ? G_MAXINT64
+        : deadline - (gint64) self->pre_ns, &swapped);
+  if (input) {
+    g_mutex_lock (&self->lock);
+    if (self->threads_dirty) {
+      /* no inference of ours is running: safe to resize BLAS's pool */
+      apply_threads (self->threads);
+      self->threads_dirty = FALSE;
+    }
+    if (swapped)
+      self->model_name = g_intern_string (attn_engine_model (engine)->name);
+    g_mutex_unlock (&self->lock);
+    if (swapped)
+      GST_INFO_OBJECT (self, "now running model %s",
+          attn_engine_model (engine)->path);
+    if ((swapped || plan_dirty || !self->plan.x0) && !replan (self)) {
+      attn_engine_cancel (engine);
       GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
           ("cannot plan pre-processing for this frame size"));
       return GST_FLOW_NOT_NEGOTIATED;
     }
-    self->job = (Job) { frame, self->plan.area_x, self->plan.area_y,
-      self->plan.area_w, self->plan.area_h, self->top_k, self->threshold,
-      self->channel_weights, g_get_monotonic_time () * 1000
-    };
-  }
-  Job job = self->job;
-  gboolean async = self->async;
-  if (run && async)
-    self->busy = TRUE;          /* the net's input is ours until job_ready */
-  g_mutex_unlock (&self->lock);
-
-  if (run) {
-    GstVideoFrame vf;
-    if (!gst_video_frame_map (&vf, &self->info, buf, GST_MAP_READ)) {
+    gint64 t0 = attn_engine_now_ns ();
+    if (!prepare_input (self, buf, input)) {
+      attn_engine_cancel (engine);
       GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
           ("could not map the video frame"));
-      g_mutex_lock (&self->lock);
-      self->busy = FALSE;
-      g_mutex_unlock (&self->lock);
       return GST_FLOW_ERROR;
     }
-    PreFrame pf;
-    for (guint i = 0; i < 3; i++) {
-      gboolean has = i < GST_VIDEO_FRAME_N_PLANES (&vf);
-      pf.plane[i] = has ? GST_VIDEO_FRAME_PLANE_DATA (&vf, i) : NULL;
-      pf.stride[i] = has ? GST_VIDEO_FRAME_PLANE_STRIDE (&vf, i) : 0;
-    }
-    pre_run (&self->plan, &self->fmt, &pf, attn_net_input (e->net));
-    gst_video_frame_unmap (&vf);
-
-    if (async) {
-      g_mutex_lock (&self->lock);
-      self->job_ready = TRUE;
-      g_cond_broadcast (&self->cond);
-      /* the very first frame waits, so every buffer carries a result */
-      while (!self->last && self->busy)
-        g_cond_wait (&self->cond, &self->lock);
-      g_mutex_unlock (&self->lock);
-    } else {
-      attn_net_forward (e->net);
-      GstClockTime done = g_get_monotonic_time () * 1000;
-      GstAttentionResult *r = engine_result (e, &job, done - job.start);
-      g_mutex_lock (&self->lock);
-      publish (self, r, done);
-      g_mutex_unlock (&self->lock);
-    }
+    gdouble pre = (gdouble) (attn_engine_now_ns () - t0);
+    self->pre_ns = MAX (pre, 0.95 * self->pre_ns);
+    job.frame = frame;
+    job.area_x = self->plan.area_x;
+    job.area_y = self->plan.area_y;
+    job.area_w = self->plan.area_w;
+    job.area_h = self->plan.area_h;
+    job.content_x = self->plan.content_x;
+    job.content_y = self->plan.content_y;
+    job.content_w = self->plan.content_w;
+    job.content_h = self->plan.content_h;
+    job.start_ns = arrival;
+    attn_engine_run (engine, &job, async);
+    submitted = TRUE;
   }
 
-  g_mutex_lock (&self->lock);
-  GstAttentionResult *r = self->last ? gst_attention_result_ref (self->last)
-      : NULL;
-  g_mutex_unlock (&self->lock);
+  GstAttentionResult *r = attn_engine_wait (engine, frame,
+      submitted ? deadline : -1);
   if (r) {
     attach (self, buf, r, frame);
+    g_mutex_lock (&self->lock);
+    self->n_frames++;
+    self->n_stale += r->frame != frame;
+    g_mutex_unlock (&self->lock);
     gst_attention_result_unref (r);
   }
+  if (submitted)
+    check_latency (self, swapped);
   return GST_FLOW_OK;
 }
 
@@ -625,22 +500,27 @@ gst_attention_infer_set_caps (GstBaseTransform *trans, GstCaps *incaps,
     g_free (str);
     return FALSE;
   }
-  g_mutex_lock (&self->lock);
-  /* the worker reads the net input, not the frame: caps may change while it
-   * runs, but the plan may only be rebuilt between jobs */
-  while (self->busy)
-    g_cond_wait (&self->cond, &self->lock);
+  /* the worker reads the net input, never the frame or the plan: the plan
+   * is the streaming thread's, rebuilt here */
   self->info = info;
   self->have_info = TRUE;
   fill_format (&self->fmt, &info);
-  self->plan_dirty = TRUE;
-  gboolean ok = replan (self);
-  g_mutex_unlock (&self->lock);
-  if (!ok)
+  if (!replan (self)) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
         ("cannot prepare %dx%d %s frames for the model", info.width,
             info.height, gst_video_format_to_string (info.finfo->format)));
-  return ok;
+    return FALSE;
+  }
+  g_mutex_lock (&self->lock);
+  GstClockTime old = budget_ns (self);
+  self->frame_ns = info.fps_n > 0 && info.fps_d > 0
+      ? gst_util_uint64_scale_int (GST_SECOND, info.fps_d, info.fps_n)
+      : FALLBACK_FRAME_NS;
+  gboolean changed = budget_ns (self) != old && self->async;
+  g_mutex_unlock (&self->lock);
+  if (changed)
+    check_latency (self, TRUE);
+  return TRUE;
 }
 
 static gboolean
@@ -648,46 +528,42 @@ gst_attention_infer_start (GstBaseTransform *trans)
 {
   GstAttentionInfer *self = GST_ATTENTION_INFER (trans);
   g_mutex_lock (&self->lock);
-  gchar *path = self->model_path ? g_strdup (self->model_path)
-      : gst_attention_default_model_path ();
+  gchar *path = model_file (self->model_path);
   gint threads = self->threads;
   g_mutex_unlock (&self->lock);
 
   gchar err[1024] = "";
-  Engine *e = engine_new (path, err, sizeof err);
-  if (!e) {
+  AttnEngineModel *m = attn_engine_model_load (path, err, sizeof err);
+  if (!m) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         ("Could not load the model \"%s\".", path), ("%s", err));
     g_free (path);
     return FALSE;
   }
   g_free (path);
-  attn_blas_set_threads (threads > 0 ? threads : (int) g_get_num_processors ());
+  apply_threads (threads);
+  const AttnModel *info = attn_engine_model_info (m);
+  GST_INFO_OBJECT (self, "model %s: %d classes, input %dx%d, first pass "
+      "%.1f ms", info->name, info->num_classes, info->pre.width,
+      info->pre.height, attn_engine_model_warmup_ns (m) / 1e6);
 
-  /* one warm-up pass: touches the arena and measures the latency we report
-   * before the first real frame */
-  gint64 t0 = g_get_monotonic_time ();
-  attn_net_forward (e->net);
-  GstClockTime warm = (g_get_monotonic_time () - t0) * 1000;
-
+  gchar *name = gst_object_get_name (GST_OBJECT (self));
   g_mutex_lock (&self->lock);
-  self->engine = e;
-  self->started = TRUE;
+  self->engine = attn_engine_new (m);
+  self->model_name = g_intern_string (info->name);
+  self->producer = g_intern_string (name);
   self->frame = 0;
+  self->pre_ns = 0;
   self->mode_resolved = FALSE;
   self->async = FALSE;
   self->earliest = GST_CLOCK_TIME_NONE;
-  self->latency_ns = (gdouble) warm;
-  self->max_latency = warm;
-  self->rate = 0;
-  self->n_inferences = 0;
-  self->plan_dirty = TRUE;
+  self->frame_ns = FALLBACK_FRAME_NS;
+  self->reported = 0;
+  self->latency_posted = FALSE;
+  self->n_frames = self->n_stale = 0;
   self->threads_dirty = FALSE;
   g_mutex_unlock (&self->lock);
-  GST_INFO_OBJECT (self, "model %s: %d classes, input %dx%d, %.2f GMACs, "
-      "first pass %.1f ms", e->model->name, e->model->num_classes,
-      e->model->pre.width, e->model->pre.height,
-      attn_net_macs (e->net) / 1e9, warm / 1e6);
+  g_free (name);
   return TRUE;
 }
 
@@ -695,22 +571,49 @@ static gboolean
 gst_attention_infer_stop (GstBaseTransform *trans)
 {
   GstAttentionInfer *self = GST_ATTENTION_INFER (trans);
-  worker_stop (self);
   g_mutex_lock (&self->lock);
-  Engine *e = self->engine, *p = self->pending;
-  GstAttentionResult *last = self->last;
-  self->engine = self->pending = NULL;
-  self->last = NULL;
-  self->started = FALSE;
+  AttnEngine *e = self->engine;
+  self->engine = NULL;
   self->have_info = FALSE;
   self->mode_resolved = FALSE;
-  pre_plan_clear (&self->plan);
   g_mutex_unlock (&self->lock);
-  /* results still attached to buffers downstream keep their pool alive */
-  gst_attention_result_unref (last);
-  engine_free (e);
-  engine_free (p);
+  pre_plan_clear (&self->plan);
+  /* results still attached to buffers downstream keep their pools alive */
+  attn_engine_free (e);
   return TRUE;
+}
+
+/* Forgets every result and restarts the frame count: after a flush or at a
+ * new segment or stream, a result from before would describe other
+ * pictures. */
+static void
+reset_stream (GstAttentionInfer *self)
+{
+  g_mutex_lock (&self->lock);
+  AttnEngine *e = self->engine;
+  self->earliest = GST_CLOCK_TIME_NONE;
+  g_mutex_unlock (&self->lock);
+  if (e)
+    attn_engine_flush (e);
+  self->frame = 0;
+}
+
+static gboolean
+gst_attention_infer_sink_event (GstBaseTransform *trans, GstEvent *event)
+{
+  GstAttentionInfer *self = GST_ATTENTION_INFER (trans);
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_FLUSH_STOP:
+    case GST_EVENT_SEGMENT:
+    case GST_EVENT_STREAM_START:
+      GST_DEBUG_OBJECT (self, "%s: dropping results",
+          GST_EVENT_TYPE_NAME (event));
+      reset_stream (self);
+      break;
+    default:
+      break;
+  }
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
 }
 
 static gboolean
@@ -746,12 +649,13 @@ gst_attention_infer_query (GstBaseTransform *trans, GstPadDirection direction,
     GstClockTime min, max;
     gst_query_parse_latency (query, &live, &min, &max);
     g_mutex_lock (&self->lock);
-    /* synchronous inference holds a frame for one inference; asynchronous
-     * never holds one. Before the mode is known, auto means async if live. */
+    /* before the mode is known, auto means asynchronous if live */
     gboolean async = self->mode_resolved ? self->async
         : self->mode == GST_ATTENTION_INFER_MODE_ASYNC
         || (self->mode == GST_ATTENTION_INFER_MODE_AUTO && live);
-    GstClockTime ours = async ? 0 : self->max_latency;
+    GstClockTime ours = our_latency (self, async);
+    self->reported = ours;
+    self->latency_posted = FALSE;
     g_mutex_unlock (&self->lock);
     min += ours;
     if (GST_CLOCK_TIME_IS_VALID (max))
@@ -765,20 +669,75 @@ gst_attention_infer_query (GstBaseTransform *trans, GstPadDirection direction,
 
 /* ---- properties ---------------------------------------------------------- */
 
+/* One number of a roi: digits after optional blanks, clipped to int. */
+static gboolean
+parse_roi_number (const gchar **s, gint64 *out)
+{
+  while (g_ascii_isspace (**s))
+    (*s)++;
+  if (!g_ascii_isdigit (**s))
+    return FALSE;
+  gint64 v = 0;
+  while (g_ascii_isdigit (**s)) {
+    v = MIN (v * 10 + (**s - '0'), (gint64) G_MAXINT);
+    (*s)++;
+  }
+  while (g_ascii_isspace (**s))
+    (*s)++;
+  *out = v;
+  return TRUE;
+}
+
+/* "x,y,w,h" in pixels, blanks allowed around each number; values past
+ * G_MAXINT are clipped (the frame clips the roi again). "" or only blanks:
+ * no roi. */
 static gboolean
 parse_roi (const gchar *s, PreRect *r)
 {
-  if (!s || !*s) {
+  const gchar *p = s ? s : "";
+  while (g_ascii_isspace (*p))
+    p++;
+  if (!*p) {
     *r = (PreRect) { 0, 0, 0, 0 };
     return TRUE;
   }
-  int x, y, w, h;
-  char tail;
-  if (sscanf (s, "%d,%d,%d,%d%c", &x, &y, &w, &h, &tail) != 4 || x < 0
-      || y < 0 || w <= 0 || h <= 0)
+  gint64 v[4];
+  for (int i = 0; i < 4; i++) {
+    if (!parse_roi_number (&p, &v[i]))
+      return FALSE;
+    if (i < 3 && *p++ != ',')
+      return FALSE;
+  }
+  if (*p || v[2] <= 0 || v[3] <= 0)
     return FALSE;
-  *r = (PreRect) { x, y, w, h };
+  *r = (PreRect) { (int) v[0], (int) v[1], (int) v[2], (int) v[3] };
   return TRUE;
+}
+
+/* `model` set while running: the file is read here, in the caller's thread,
+ * under no lock; the engine swaps it in between inferences. A file that
+ * fails keeps the current model and says why. */
+static void
+load_while_running (GstAttentionInfer *self, const gchar *property)
+{
+  gchar *path = model_file (property);
+  gchar err[1024] = "";
+  AttnEngineModel *m = attn_engine_model_load (path, err, sizeof err);
+  if (!m) {
+    GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ,
+        ("Could not load the model \"%s\"; keeping the current one.", path),
+        ("%s", err));
+    g_free (path);
+    return;
+  }
+  g_free (path);
+  g_mutex_lock (&self->lock);
+  AttnEngine *e = self->engine;
+  if (e)                        /* else the element stopped meanwhile */
+    attn_engine_set_model (e, m);
+  g_mutex_unlock (&self->lock);
+  if (!e)
+    attn_engine_model_free (m);
 }
 
 static void
@@ -790,30 +749,12 @@ gst_attention_infer_set_property (GObject *object, guint prop_id,
     case PROP_MODEL:{
       const gchar *path = g_value_get_string (value);
       g_mutex_lock (&self->lock);
-      gboolean running = self->started;
+      gboolean running = self->engine != NULL;
       g_free (self->model_path);
       self->model_path = g_strdup (path);
       g_mutex_unlock (&self->lock);
-      if (!running)
-        break;
-      /* while running: load now, in the caller's thread; the streaming
-       * thread swaps it in between inferences. A bad file keeps the current
-       * model running and says why. */
-      gchar *p = path ? g_strdup (path) : gst_attention_default_model_path ();
-      gchar err[1024] = "";
-      Engine *e = engine_new (p, err, sizeof err);
-      if (!e) {
-        GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ,
-            ("Could not load the model \"%s\"; keeping the current one.", p),
-            ("%s", err));
-      } else {
-        g_mutex_lock (&self->lock);
-        Engine *old = self->pending;
-        self->pending = e;
-        g_mutex_unlock (&self->lock);
-        engine_free (old);
-      }
-      g_free (p);
+      if (running)
+        load_while_running (self, path);
       break;
     }
     case PROP_INFERENCE_INTERVAL:
@@ -821,12 +762,19 @@ gst_attention_infer_set_property (GObject *object, guint prop_id,
       self->interval = g_value_get_uint (value);
       g_mutex_unlock (&self->lock);
       break;
-    case PROP_THREADS:
+    case PROP_THREADS:{
+      gint threads = g_value_get_int (value);
+      gint cores = (gint) g_get_num_processors ();
+      if (threads > cores)
+        GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+            ("threads=%d is more than the %d cores of this machine; using %d.",
+                threads, cores, cores), (NULL));
       g_mutex_lock (&self->lock);
-      self->threads = g_value_get_int (value);
+      self->threads = threads;
       self->threads_dirty = TRUE;
       g_mutex_unlock (&self->lock);
       break;
+    }
     case PROP_TOP_K:
       g_mutex_lock (&self->lock);
       self->top_k = g_value_get_uint (value);
@@ -834,9 +782,11 @@ gst_attention_infer_set_property (GObject *object, guint prop_id,
       break;
     case PROP_ROI:{
       PreRect r;
-      if (!parse_roi (g_value_get_string (value), &r)) {
-        g_warning ("attentioninfer: roi \"%s\" is not \"x,y,w,h\" with w, h "
-            "> 0; keeping the current one", g_value_get_string (value));
+      const gchar *s = g_value_get_string (value);
+      if (!parse_roi (s, &r)) {
+        GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+            ("The roi \"%s\" is not \"x,y,w,h\" (pixels, w and h > 0); "
+                "keeping the current one.", s), (NULL));
         break;
       }
       g_mutex_lock (&self->lock);
@@ -871,6 +821,17 @@ gst_attention_infer_set_property (GObject *object, guint prop_id,
       self->channel_weights = g_value_get_boolean (value);
       g_mutex_unlock (&self->lock);
       break;
+    case PROP_LATENCY_BUDGET:{
+      g_mutex_lock (&self->lock);
+      GstClockTime old = budget_ns (self);
+      self->latency_budget = g_value_get_int64 (value);
+      gboolean changed = self->engine && self->async
+          && budget_ns (self) != old;
+      g_mutex_unlock (&self->lock);
+      if (changed)
+        check_latency (self, TRUE);
+      break;
+    }
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -883,6 +844,9 @@ gst_attention_infer_get_property (GObject *object, guint prop_id,
 {
   GstAttentionInfer *self = GST_ATTENTION_INFER (object);
   g_mutex_lock (&self->lock);
+  AttnEngineStats st = { 0 };
+  if (self->engine)
+    attn_engine_get_stats (self->engine, &st);
   switch (prop_id) {
     case PROP_MODEL:
       g_value_set_string (value, self->model_path);
@@ -918,18 +882,26 @@ gst_attention_infer_get_property (GObject *object, guint prop_id,
     case PROP_CHANNEL_WEIGHTS:
       g_value_set_boolean (value, self->channel_weights);
       break;
+    case PROP_LATENCY_BUDGET:
+      g_value_set_int64 (value, self->latency_budget);
+      break;
     case PROP_MODEL_NAME:
-      g_value_set_string (value, self->engine ? self->engine->model->name :
-          NULL);
+      g_value_set_string (value, self->engine ? self->model_name : NULL);
       break;
     case PROP_INFERENCE_LATENCY:
-      g_value_set_uint64 (value, (guint64) self->latency_ns);
+      g_value_set_uint64 (value, (guint64) st.latency_ns);
       break;
     case PROP_INFERENCE_RATE:
-      g_value_set_double (value, self->rate);
+      g_value_set_double (value, st.rate);
       break;
     case PROP_INFERENCES:
-      g_value_set_uint64 (value, self->n_inferences);
+      g_value_set_uint64 (value, st.inferences);
+      break;
+    case PROP_FRAMES:
+      g_value_set_uint64 (value, self->n_frames);
+      break;
+    case PROP_STALE_FRAMES:
+      g_value_set_uint64 (value, self->n_stale);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -944,7 +916,6 @@ gst_attention_infer_finalize (GObject *object)
   GstAttentionInfer *self = GST_ATTENTION_INFER (object);
   g_free (self->model_path);
   g_mutex_clear (&self->lock);
-  g_cond_clear (&self->cond);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -966,10 +937,11 @@ gst_attention_infer_class_init (GstAttentionInferClass *klass)
   const GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS;
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model",
-          "Path of the .safetensors model file (docs/model-format.md); unset: "
-          "the shipped default model. Set while PLAYING, the new model is "
-          "loaded in the calling thread and swapped in between frames; a file "
-          "that fails to load keeps the current model and posts a warning",
+          "Path of the .safetensors model file (docs/model-format.md); unset "
+          "or empty: the shipped default model. Only regular files are "
+          "opened. Set while PLAYING, the new model is loaded in the calling "
+          "thread and swapped in between frames; a file that fails to load "
+          "keeps the current model and posts a warning",
           NULL, rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_INFERENCE_INTERVAL,
       g_param_spec_uint ("inference-interval", "Inference interval",
@@ -978,7 +950,8 @@ gst_attention_infer_class_init (GstAttentionInferClass *klass)
           rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_int ("threads", "Threads",
-          "Threads for the network's matrix products (0: one per CPU core). "
+          "Threads for the network's matrix products (0: one per CPU core; "
+          "more than the cores is clipped to the cores, with a warning). "
           "OpenBLAS has one process-wide setting: the last element to set it "
           "wins", 0, 256, DEFAULT_THREADS, rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_TOP_K,
@@ -987,8 +960,9 @@ gst_attention_infer_class_init (GstAttentionInferClass *klass)
           DEFAULT_TOP_K, rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_ROI,
       g_param_spec_string ("roi", "Region of interest",
-          "Analyse only this part of the frame, \"x,y,w,h\" in pixels (clipped "
-          "to the frame); empty: the whole frame", "",
+          "Analyse only this part of the frame, \"x,y,w,h\" in pixels "
+          "(clipped to the frame); empty: the whole frame. A malformed value "
+          "keeps the current one and posts a warning", "",
           rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_SCALE_MODE,
       g_param_spec_enum ("scale-mode", "Scale mode",
@@ -997,9 +971,10 @@ gst_attention_infer_class_init (GstAttentionInferClass *klass)
           rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_ATTENTION_THRESHOLD,
       g_param_spec_float ("attention-threshold", "Attention threshold",
-          "The attention region is the connected area around the final map's "
-          "peak where the map exceeds min + threshold × (max − min)", 0.0f,
-          1.0f, DEFAULT_THRESHOLD, rw | GST_PARAM_MUTABLE_PLAYING));
+          "The attended region is the connected area around the final map's "
+          "highest cell where the map exceeds min + threshold × (max − min), "
+          "over the cells that show the frame", 0.0f, 1.0f, DEFAULT_THRESHOLD,
+          rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_QOS,
       g_param_spec_boolean ("qos", "QoS",
           "When downstream reports frames arriving late, skip inference on "
@@ -1009,15 +984,23 @@ gst_attention_infer_class_init (GstAttentionInferClass *klass)
   g_object_class_install_property (gobject_class, PROP_MODE,
       g_param_spec_enum ("mode", "Mode",
           "Synchronous: analysed frames wait for their result. Asynchronous: "
-          "frames never wait and carry the newest finished result, with at "
-          "most one frame in inference (the right choice for live sources). "
-          "Auto picks asynchronous when upstream is live",
+          "the network runs on a worker thread and a frame waits for its own "
+          "result at most latency-budget, then passes with the newest "
+          "finished result, marked stale (the right choice for live "
+          "sources). Auto picks asynchronous when upstream is live",
           gst_attention_infer_mode_get_type (), DEFAULT_MODE,
           rw | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_CHANNEL_WEIGHTS,
       g_param_spec_boolean ("channel-weights", "Channel weights",
           "Also attach the last attention block's channel-gate weights",
           FALSE, rw | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_LATENCY_BUDGET,
+      g_param_spec_int64 ("latency-budget", "Latency budget",
+          "Asynchronous mode: how long a frame may wait for its own result, "
+          "nanoseconds, input preparation included (0: never wait; -1: one "
+          "frame duration at the negotiated frame rate, 1/30 s without one). "
+          "Added to the pipeline's latency", -1, G_MAXINT64,
+          DEFAULT_LATENCY_BUDGET, rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_MODEL_NAME,
       g_param_spec_string ("model-name", "Model name",
           "Name of the running model", NULL, ro));
@@ -1032,6 +1015,15 @@ gst_attention_infer_class_init (GstAttentionInferClass *klass)
   g_object_class_install_property (gobject_class, PROP_INFERENCES,
       g_param_spec_uint64 ("inferences", "Inferences",
           "Inferences run since the element started", 0, G_MAXUINT64, 0, ro));
+  g_object_class_install_property (gobject_class, PROP_FRAMES,
+      g_param_spec_uint64 ("frames", "Frames",
+          "Frames that left with a result since the element started", 0,
+          G_MAXUINT64, 0, ro));
+  g_object_class_install_property (gobject_class, PROP_STALE_FRAMES,
+      g_param_spec_uint64 ("stale-frames", "Stale frames",
+          "Of those, frames that carried an earlier frame's result "
+          "(inference-interval, QoS, or a result that missed the latency "
+          "budget)", 0, G_MAXUINT64, 0, ro));
 
   gst_element_class_set_static_metadata (element_class,
       "Attention inference", "Filter/Analyzer/Video",
@@ -1049,6 +1041,7 @@ gst_attention_infer_class_init (GstAttentionInferClass *klass)
   trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_attention_infer_set_caps);
   trans_class->start = GST_DEBUG_FUNCPTR (gst_attention_infer_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_attention_infer_stop);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_attention_infer_sink_event);
   trans_class->src_event = GST_DEBUG_FUNCPTR (gst_attention_infer_src_event);
   trans_class->query = GST_DEBUG_FUNCPTR (gst_attention_infer_query);
   trans_class->passthrough_on_same_caps = FALSE;
@@ -1062,7 +1055,6 @@ static void
 gst_attention_infer_init (GstAttentionInfer *self)
 {
   g_mutex_init (&self->lock);
-  g_cond_init (&self->cond);
   self->interval = DEFAULT_INTERVAL;
   self->threads = DEFAULT_THREADS;
   self->top_k = DEFAULT_TOP_K;
@@ -1070,7 +1062,9 @@ gst_attention_infer_init (GstAttentionInfer *self)
   self->threshold = DEFAULT_THRESHOLD;
   self->qos = DEFAULT_QOS;
   self->mode = DEFAULT_MODE;
+  self->latency_budget = DEFAULT_LATENCY_BUDGET;
   self->earliest = GST_CLOCK_TIME_NONE;
+  self->frame_ns = FALLBACK_FRAME_NS;
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
   gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), FALSE);
 }

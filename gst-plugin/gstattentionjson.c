@@ -3,10 +3,16 @@
  * @title: attentionjson
  *
  * Writes one JSON object per frame (JSON Lines) describing the attention
- * meta on it — frame number, timestamp, model, top classes, attended region
- * in pixels, and on request every attention map — to a file or stdout, for
- * tools and dashboards. Passthrough: buffers are never touched. The schema is
- * in docs/json-output.md.
+ * meta on it — frame number, timestamp, producer, model, top classes, the
+ * attended region in pixels, and on request every attention map — to a file
+ * or stdout, for tools and dashboards. Passthrough: buffers are never
+ * touched. Every line is strict JSON (RFC 8259: valid UTF-8, no NaN or
+ * infinity); the schema, versioned by its `version` field, is in
+ * docs/json-output.md.
+ *
+ * With several attention producers upstream (two `attentioninfer`), the
+ * nearest one's meta is written, or the one `producer` names;
+ * `all-producers` adds every one's under `results`.
  *
  * ## Example launch line
  * |[
@@ -18,7 +24,6 @@
 #include <errno.h>
 #include <gst/attention/attention-meta.h>
 #include <gst/video/video.h>
-#include <json-glib/json-glib.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,10 +31,16 @@
 GST_DEBUG_CATEGORY_STATIC (gst_attention_json_debug);
 #define GST_CAT_DEFAULT gst_attention_json_debug
 
+/* the schema's version: 2 renamed roi to region, peak_x/peak_y to
+ * centroid_x/centroid_y, put the maps' areas in pixels and added producer */
+#define SCHEMA_VERSION 2
+
 enum {
   PROP_0,
   PROP_LOCATION,
   PROP_INCLUDE_MAPS,
+  PROP_PRODUCER,
+  PROP_ALL_PRODUCERS,
 };
 
 struct _GstAttentionJson {
@@ -38,10 +49,14 @@ struct _GstAttentionJson {
   GMutex lock;
   gchar *location;
   gboolean include_maps;
+  gchar *producer;
+  gboolean all_producers;
+  gboolean started;
 
   FILE *out;                    /* streaming thread only */
   gboolean own_file;
-  guint64 frame;
+  GString *line;                /* reused for every frame */
+  guint64 count;                /* frames written */
   gint width, height;
 };
 
@@ -63,7 +78,7 @@ gst_attention_json_start (GstBaseTransform *trans)
   g_mutex_lock (&self->lock);
   gchar *loc = g_strdup (self->location);
   g_mutex_unlock (&self->lock);
-  self->frame = 0;
+  self->count = 0;
   if (to_stdout (loc)) {
     self->out = stdout;
     self->own_file = FALSE;
@@ -79,6 +94,10 @@ gst_attention_json_start (GstBaseTransform *trans)
     self->own_file = TRUE;
   }
   g_free (loc);
+  self->line = g_string_sized_new (4096);
+  g_mutex_lock (&self->lock);
+  self->started = TRUE;
+  g_mutex_unlock (&self->lock);
   return TRUE;
 }
 
@@ -89,6 +108,12 @@ gst_attention_json_stop (GstBaseTransform *trans)
   if (self->own_file && self->out)
     fclose (self->out);
   self->out = NULL;
+  if (self->line)
+    g_string_free (self->line, TRUE);
+  self->line = NULL;
+  g_mutex_lock (&self->lock);
+  self->started = FALSE;
+  g_mutex_unlock (&self->lock);
   return TRUE;
 }
 
@@ -105,112 +130,236 @@ gst_attention_json_set_caps (GstBaseTransform *trans, GstCaps *in,
   return TRUE;
 }
 
+/* ---- a strict JSON writer ------------------------------------------------ */
+
+/* A string literal: valid UTF-8 out whatever comes in (invalid bytes become
+ * U+FFFD), quotes, backslashes and control characters escaped. */
 static void
-add_rounded (JsonBuilder *b, gdouble v, gdouble scale)
+put_string (GString *s, const gchar *str)
 {
-  json_builder_add_double_value (b, round (v * scale) / scale);
+  g_string_append_c (s, '"');
+  const gchar *p = str ? str : "";
+  while (*p) {
+    gunichar c = g_utf8_get_char_validated (p, -1);
+    if (c == (gunichar) - 1 || c == (gunichar) - 2) {
+      g_string_append (s, "\\ufffd");
+      p++;
+      continue;
+    }
+    if (c == '"' || c == '\\') {
+      g_string_append_c (s, '\\');
+      g_string_append_c (s, (gchar) c);
+    } else if (c < 0x20) {
+      g_string_append_printf (s, "\\u%04x", c);
+    } else {
+      g_string_append_len (s, p, g_utf8_next_char (p) - p);
+    }
+    p = g_utf8_next_char (p);
+  }
+  g_string_append_c (s, '"');
 }
 
-static gchar *
-frame_json (GstAttentionJson *self, GstBuffer *buf, gboolean maps)
+static void
+put_key (GString *s, const gchar *key)
 {
-  JsonBuilder *b = json_builder_new ();
-  GstAttentionMeta *m = gst_buffer_get_attention_meta (buf);
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "frame");
-  json_builder_add_int_value (b, (gint64) self->frame);
-  json_builder_set_member_name (b, "pts");
-  if (GST_BUFFER_PTS_IS_VALID (buf))
-    json_builder_add_int_value (b, (gint64) GST_BUFFER_PTS (buf));
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "width");
-  json_builder_add_int_value (b, self->width);
-  json_builder_set_member_name (b, "height");
-  json_builder_add_int_value (b, self->height);
-  json_builder_set_member_name (b, "attention");
-  json_builder_add_boolean_value (b, m != NULL);
-  if (m) {
-    json_builder_set_member_name (b, "model");
-    json_builder_add_string_value (b, m->model);
-    json_builder_set_member_name (b, "stale");
-    json_builder_add_boolean_value (b, m->stale);
-    json_builder_set_member_name (b, "computed_on");
-    json_builder_add_int_value (b, (gint64) m->frame);
-    json_builder_set_member_name (b, "inference_ns");
-    json_builder_add_int_value (b, (gint64) m->inference_ns);
-    json_builder_set_member_name (b, "classes");
-    json_builder_begin_array (b);
-    for (guint i = 0; i < m->n_classes; i++) {
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "index");
-      json_builder_add_int_value (b, m->classes[i].index);
-      json_builder_set_member_name (b, "label");
-      json_builder_add_string_value (b, m->classes[i].label);
-      json_builder_set_member_name (b, "score");
-      add_rounded (b, m->classes[i].score, 1e6);
-      json_builder_end_object (b);
-    }
-    json_builder_end_array (b);
-    json_builder_set_member_name (b, "roi");
-    gint x, y, w, h;
-    if (gst_attention_meta_get_region_pixels (m, self->width, self->height,
-            &x, &y, &w, &h)) {
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "x");
-      json_builder_add_int_value (b, x);
-      json_builder_set_member_name (b, "y");
-      json_builder_add_int_value (b, y);
-      json_builder_set_member_name (b, "w");
-      json_builder_add_int_value (b, w);
-      json_builder_set_member_name (b, "h");
-      json_builder_add_int_value (b, h);
-      json_builder_set_member_name (b, "score");
-      add_rounded (b, m->region.score, 1e4);
-      json_builder_set_member_name (b, "peak");
-      add_rounded (b, m->region.peak, 1e4);
-      json_builder_set_member_name (b, "peak_x");
-      add_rounded (b, m->region.peak_x * self->width, 10);
-      json_builder_set_member_name (b, "peak_y");
-      add_rounded (b, m->region.peak_y * self->height, 10);
-      json_builder_end_object (b);
-    } else {
-      json_builder_add_null_value (b);
-    }
-    if (maps) {
-      json_builder_set_member_name (b, "maps");
-      json_builder_begin_array (b);
-      for (guint i = 0; i < m->n_maps; i++) {
-        const GstAttentionMap *mp = &m->maps[i];
-        json_builder_begin_object (b);
-        json_builder_set_member_name (b, "name");
-        json_builder_add_string_value (b, mp->name);
-        json_builder_set_member_name (b, "width");
-        json_builder_add_int_value (b, mp->width);
-        json_builder_set_member_name (b, "height");
-        json_builder_add_int_value (b, mp->height);
-        const gchar *k[4] = { "x", "y", "w", "h" };
-        const gfloat v[4] = { mp->x, mp->y, mp->w, mp->h };
-        for (int j = 0; j < 4; j++) {
-          json_builder_set_member_name (b, k[j]);
-          add_rounded (b, v[j], 1e6);
-        }
-        json_builder_set_member_name (b, "data");
-        json_builder_begin_array (b);
-        for (guint j = 0; j < mp->width * mp->height; j++)
-          add_rounded (b, mp->data[j], 1e4);
-        json_builder_end_array (b);
-        json_builder_end_object (b);
-      }
-      json_builder_end_array (b);
-    }
+  if (s->len && s->str[s->len - 1] != '{' && s->str[s->len - 1] != '[')
+    g_string_append_c (s, ',');
+  put_string (s, key);
+  g_string_append_c (s, ':');
+}
+
+/* A number with at most `decimals` decimals, trailing zeros dropped; null
+ * for NaN and infinities, which JSON cannot write. */
+static void
+put_number (GString *s, gdouble v, gint decimals)
+{
+  if (!isfinite (v)) {
+    g_string_append (s, "null");
+    return;
   }
-  json_builder_end_object (b);
-  JsonNode *root = json_builder_get_root (b);
-  gchar *s = json_to_string (root, FALSE);
-  json_node_unref (root);
-  g_object_unref (b);
-  return s;
+  gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
+  gchar fmt[8];
+  g_snprintf (fmt, sizeof fmt, "%%.%df", decimals);
+  g_ascii_formatd (buf, sizeof buf, fmt, v);
+  if (strchr (buf, '.')) {
+    gsize n = strlen (buf);
+    while (buf[n - 1] == '0')
+      buf[--n] = 0;
+    if (buf[n - 1] == '.')
+      buf[--n] = 0;
+  }
+  if (strcmp (buf, "-0") == 0)
+    strcpy (buf, "0");
+  g_string_append (s, buf);
+}
+
+static void
+put_int (GString *s, gint64 v)
+{
+  g_string_append_printf (s, "%" G_GINT64_FORMAT, v);
+}
+
+static void
+put_bool (GString *s, gboolean v)
+{
+  g_string_append (s, v ? "true" : "false");
+}
+
+static void
+sep (GString *s)
+{
+  if (s->str[s->len - 1] != '[')
+    g_string_append_c (s, ',');
+}
+
+/* ---- the frame's line ---------------------------------------------------- */
+
+/* The fields of one attention meta, into the open object. */
+static void
+put_result (GstAttentionJson *self, GString *s, const GstAttentionMeta *m,
+            gboolean maps)
+{
+  const GstAttentionResult *r = m->result;
+  gdouble fw = self->width, fh = self->height;
+  put_key (s, "producer");
+  put_string (s, m->producer);
+  put_key (s, "model");
+  put_string (s, r->model);
+  put_key (s, "stale");
+  put_bool (s, m->stale);
+  put_key (s, "computed_on");
+  put_int (s, (gint64) r->frame);
+  put_key (s, "inference_ns");
+  put_int (s, (gint64) r->inference_ns);
+  put_key (s, "classes");
+  g_string_append_c (s, '[');
+  for (guint i = 0; i < r->n_classes; i++) {
+    sep (s);
+    g_string_append_c (s, '{');
+    put_key (s, "index");
+    put_int (s, r->classes[i].index);
+    put_key (s, "label");
+    put_string (s, r->classes[i].label);
+    put_key (s, "score");
+    put_number (s, r->classes[i].score, 6);
+    g_string_append_c (s, '}');
+  }
+  g_string_append_c (s, ']');
+  put_key (s, "region");
+  gint x, y, w, h;
+  if (gst_attention_meta_get_region_pixels (m, self->width, self->height,
+          &x, &y, &w, &h)) {
+    g_string_append_c (s, '{');
+    put_key (s, "x");
+    put_int (s, x);
+    put_key (s, "y");
+    put_int (s, y);
+    put_key (s, "w");
+    put_int (s, w);
+    put_key (s, "h");
+    put_int (s, h);
+    put_key (s, "score");
+    put_number (s, r->region.score, 4);
+    put_key (s, "peak");
+    put_number (s, r->region.peak, 4);
+    put_key (s, "centroid_x");
+    put_number (s, r->region.centroid_x * fw, 1);
+    put_key (s, "centroid_y");
+    put_number (s, r->region.centroid_y * fh, 1);
+    g_string_append_c (s, '}');
+  } else {
+    g_string_append (s, "null");
+  }
+  if (!maps)
+    return;
+  put_key (s, "maps");
+  g_string_append_c (s, '[');
+  for (guint i = 0; i < r->n_maps; i++) {
+    const GstAttentionMap *mp = &r->maps[i];
+    sep (s);
+    g_string_append_c (s, '{');
+    put_key (s, "name");
+    put_string (s, mp->name);
+    put_key (s, "width");
+    put_int (s, mp->width);
+    put_key (s, "height");
+    put_int (s, mp->height);
+    const gchar *k[4] = { "x", "y", "w", "h" };
+    const gdouble v[4] = { mp->x * fw, mp->y * fh, mp->w * fw, mp->h * fh };
+    for (int j = 0; j < 4; j++) {
+      put_key (s, k[j]);
+      put_number (s, v[j], 2);
+    }
+    put_key (s, "data");
+    g_string_append_c (s, '[');
+    for (guint j = 0; j < mp->width * mp->height; j++) {
+      sep (s);
+      put_number (s, mp->data[j], 4);
+    }
+    g_string_append_c (s, ']');
+    g_string_append_c (s, '}');
+  }
+  g_string_append_c (s, ']');
+}
+
+static void
+frame_json (GstAttentionJson *self, GString *s, GstBuffer *buf,
+            const gchar *producer, gboolean maps, gboolean all)
+{
+  GstAttentionMeta *m = gst_buffer_get_attention_meta_by_producer (buf,
+      producer);
+  g_string_truncate (s, 0);
+  g_string_append_c (s, '{');
+  put_key (s, "version");
+  put_int (s, SCHEMA_VERSION);
+  /* one frame identity: the producer's number of this frame, the same
+   * counter computed_on uses */
+  put_key (s, "frame");
+  if (m)
+    put_int (s, (gint64) m->frame);
+  else
+    g_string_append (s, "null");
+  put_key (s, "pts");
+  if (GST_BUFFER_PTS_IS_VALID (buf))
+    put_int (s, (gint64) GST_BUFFER_PTS (buf));
+  else
+    g_string_append (s, "null");
+  put_key (s, "width");
+  put_int (s, self->width);
+  put_key (s, "height");
+  put_int (s, self->height);
+  put_key (s, "attention");
+  put_bool (s, m != NULL);
+  if (m)
+    put_result (self, s, m, maps);
+  if (all) {
+    put_key (s, "results");
+    g_string_append_c (s, '[');
+    /* nearest producer first */
+    guint n = gst_buffer_get_n_attention_metas (buf);
+    for (guint order = G_MAXUINT, done = 0; done < n; done++) {
+      GstAttentionMeta *best = NULL;
+      gpointer state = NULL;
+      GstMeta *meta;
+      while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
+                  GST_ATTENTION_META_API_TYPE))) {
+        GstAttentionMeta *am = (GstAttentionMeta *) meta;
+        if (am->order < order && (!best || am->order > best->order))
+          best = am;
+      }
+      if (!best)
+        break;
+      order = best->order;
+      sep (s);
+      g_string_append_c (s, '{');
+      put_key (s, "frame");
+      put_int (s, (gint64) best->frame);
+      put_result (self, s, best, maps);
+      g_string_append_c (s, '}');
+    }
+    g_string_append_c (s, ']');
+  }
+  g_string_append (s, "}\n");
 }
 
 static GstFlowReturn
@@ -218,14 +367,13 @@ gst_attention_json_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 {
   GstAttentionJson *self = GST_ATTENTION_JSON (trans);
   g_mutex_lock (&self->lock);
-  gboolean maps = self->include_maps;
+  gboolean maps = self->include_maps, all = self->all_producers;
+  const gchar *producer = g_intern_string (self->producer);
   g_mutex_unlock (&self->lock);
-  /* one JsonBuilder per frame: json-glib has no reusable writer */
-  gchar *line = frame_json (self, buf, maps);
-  self->frame++;
-  gboolean ok = fputs (line, self->out) >= 0 && fputc ('\n', self->out) != EOF
-      && fflush (self->out) == 0;
-  g_free (line);
+  frame_json (self, self->line, buf, producer, maps, all);
+  self->count++;
+  gboolean ok = fwrite (self->line->str, 1, self->line->len, self->out)
+      == self->line->len && fflush (self->out) == 0;
   if (!ok) {
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Could not write JSON."),
         ("%s", g_strerror (errno)));
@@ -242,11 +390,27 @@ gst_attention_json_set_property (GObject *object, guint prop_id,
   g_mutex_lock (&self->lock);
   switch (prop_id) {
     case PROP_LOCATION:
+      if (self->started) {
+        /* as filesink: the file is open, a new name would be ignored */
+        g_mutex_unlock (&self->lock);
+        GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+            ("Changing the location while the element runs is not "
+                "supported; still writing to the file opened at start."),
+            (NULL));
+        return;
+      }
       g_free (self->location);
       self->location = g_value_dup_string (value);
       break;
     case PROP_INCLUDE_MAPS:
       self->include_maps = g_value_get_boolean (value);
+      break;
+    case PROP_PRODUCER:
+      g_free (self->producer);
+      self->producer = g_value_dup_string (value);
+      break;
+    case PROP_ALL_PRODUCERS:
+      self->all_producers = g_value_get_boolean (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -268,6 +432,12 @@ gst_attention_json_get_property (GObject *object, guint prop_id,
     case PROP_INCLUDE_MAPS:
       g_value_set_boolean (value, self->include_maps);
       break;
+    case PROP_PRODUCER:
+      g_value_set_string (value, self->producer);
+      break;
+    case PROP_ALL_PRODUCERS:
+      g_value_set_boolean (value, self->all_producers);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -280,6 +450,7 @@ gst_attention_json_finalize (GObject *object)
 {
   GstAttentionJson *self = GST_ATTENTION_JSON (object);
   g_free (self->location);
+  g_free (self->producer);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -300,8 +471,19 @@ gst_attention_json_class_init (GstAttentionJsonClass *klass)
   g_object_class_install_property (gobject_class, PROP_LOCATION,
       g_param_spec_string ("location", "Location",
           "File to write the JSON lines to (truncated at start); \"-\" or "
-          "unset: stdout", NULL,
+          "unset: stdout. Fixed while the element runs", NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_PRODUCER,
+      g_param_spec_string ("producer", "Producer",
+          "Write the attention meta of the producer element (or model) with "
+          "this name; unset or empty: the nearest producer upstream", NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_ALL_PRODUCERS,
+      g_param_spec_boolean ("all-producers", "All producers",
+          "Also write every producer's meta, nearest first, under \"results\"",
+          FALSE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_INCLUDE_MAPS,
       g_param_spec_boolean ("include-maps", "Include maps",
           "Also write every attention map's values", FALSE,
@@ -309,7 +491,7 @@ gst_attention_json_class_init (GstAttentionJsonClass *klass)
           GST_PARAM_MUTABLE_PLAYING));
 
   gst_element_class_set_static_metadata (element_class, "Attention JSON",
-      "Sink/Formatter/Video", "Writes the attention meta of every frame as "
+      "Filter/Formatter/Video", "Writes the attention meta of every frame as "
       "JSON Lines", "gst-attention developers");
   GstCaps *caps = gst_caps_from_string ("video/x-raw");
   gst_element_class_add_pad_template (element_class,

@@ -451,9 +451,9 @@ render_labels (GstAttentionOverlay *self, const GstAttentionMeta *meta,
     guint n)
 {
   GString *s = g_string_new (NULL);
-  for (guint i = 0; i < MIN (n, meta->n_classes); i++)
+  for (guint i = 0; i < MIN (n, meta->result->n_classes); i++)
     g_string_append_printf (s, "%s%s %.2f", i ? "\n" : "",
-        meta->classes[i].label, meta->classes[i].score);
+        meta->result->classes[i].label, meta->result->classes[i].score);
   if (meta->stale)
     g_string_append (s, "\n(stale)");
   if (self->text_shown && strcmp (self->text_shown, s->str) == 0) {
@@ -490,7 +490,7 @@ static void
 draw_labels (GstAttentionOverlay *self, GstVideoFrame *f,
     const GstAttentionMeta *meta, guint n)
 {
-  if (!self->text || meta->n_classes == 0)
+  if (!self->text || meta->result->n_classes == 0)
     return;
   gint used = render_labels (self, meta, n);
   const guint8 *data = cairo_image_surface_get_data (self->text);
@@ -565,7 +565,7 @@ attach_composition (GstAttentionOverlay *self, GstBuffer *buf,
     gst_video_overlay_rectangle_unref (r);
     gst_buffer_unref (pix);
   }
-  if (n_labels && self->text && meta->n_classes) {
+  if (n_labels && self->text && meta->result->n_classes) {
     gint used = render_labels (self, meta, n_labels);
     gsize stride = (gsize) cairo_image_surface_get_stride (self->text);
     GstBuffer *pix = gst_buffer_new_memdup (cairo_image_surface_get_data

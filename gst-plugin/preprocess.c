@@ -79,15 +79,16 @@ pre_plan (PrePlan *p, int frame_w, int frame_h, const PreRect *roi,
   if (r.w <= 0 || r.h <= 0) {       /* 0×0 roi property: the whole frame */
     r = (PreRect) { 0, 0, frame_w, frame_h };
   }
-  int x1 = r.x + r.w, y1 = r.y + r.h;
+  /* clip in 64 bits: x + w of a roi reaching to INT_MAX must not wrap */
+  int64_t x1 = (int64_t) r.x + r.w, y1 = (int64_t) r.y + r.h;
   r.x = r.x < 0 ? 0 : r.x;
   r.y = r.y < 0 ? 0 : r.y;
   x1 = x1 > frame_w ? frame_w : x1;
   y1 = y1 > frame_h ? frame_h : y1;
   if (x1 <= r.x || y1 <= r.y)
     return false;
-  r.w = x1 - r.x;
-  r.h = y1 - r.y;
+  r.w = (int) (x1 - r.x);
+  r.h = (int) (y1 - r.y);
 
   int nw = pre->width, nh = pre->height;
   /* the source area the network input covers (ax, ay, aw, ah) */
@@ -147,6 +148,10 @@ pre_plan (PrePlan *p, int frame_w, int frame_h, const PreRect *roi,
   p->area_y = (float) (ay / frame_h);
   p->area_w = (float) (aw / frame_w);
   p->area_h = (float) (ah / frame_h);
+  p->content_x = (float) ((double) r.x / frame_w);
+  p->content_y = (float) ((double) r.y / frame_h);
+  p->content_w = (float) ((double) r.w / frame_w);
+  p->content_h = (float) ((double) r.h / frame_h);
   return true;
 }
 

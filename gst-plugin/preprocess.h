@@ -60,6 +60,9 @@ typedef struct {
   int frame_w, frame_h;
   /* where the network input lies on the frame, frame-normalised */
   float area_x, area_y, area_w, area_h;
+  /* the part of the frame analysed (the roi clipped to the frame; with
+   * letterboxing the input's area reaches past it), frame-normalised */
+  float content_x, content_y, content_w, content_h;
 } PrePlan;
 
 /* Fills `f` for the given YUV matrix (kr, kb) and range; packed and gray

@@ -11,27 +11,44 @@ region_scratch_ints (int w, int h)
 }
 
 void
-region_find (AttnRegion *r, const float *map, int w, int h, float threshold,
-             int *scratch)
+region_find (AttnRegion *r, const float *map, int w, int h,
+             const RegionCells *within, float threshold, int *scratch)
 {
-  int n = w * h, best = -1;
-  float lo = INFINITY, hi = -INFINITY;
-  for (int i = 0; i < n; i++) {
-    if (isnan (map[i]))
-      continue;                /* NaN never wins and never joins */
-    if (map[i] > hi) {
-      hi = map[i];
-      best = i;
+  /* the window searched: cells outside it (letterbox padding) never win,
+   * never join and do not count towards the map's range */
+  int wx0 = 0, wy0 = 0, wx1 = w, wy1 = h;
+  if (within) {
+    wx0 = within->x0 > 0 ? within->x0 : 0;
+    wy0 = within->y0 > 0 ? within->y0 : 0;
+    wx1 = within->x1 < w ? within->x1 : w;
+    wy1 = within->y1 < h ? within->y1 : h;
+    if (wx1 <= wx0 || wy1 <= wy0) {
+      wx0 = wy0 = 0;
+      wx1 = w;
+      wy1 = h;
     }
-    lo = map[i] < lo ? map[i] : lo;
   }
+  int n = w * h, best = -1, wn = (wx1 - wx0) * (wy1 - wy0);
+  float lo = INFINITY, hi = -INFINITY;
+  for (int y = wy0; y < wy1; y++)
+    for (int x = wx0; x < wx1; x++) {
+      int i = y * w + x;
+      if (isnan (map[i]))
+        continue;              /* NaN never wins and never joins */
+      if (map[i] > hi) {
+        hi = map[i];
+        best = i;
+      }
+      lo = map[i] < lo ? map[i] : lo;
+    }
+  float mx = (wx0 + wx1) / 2.0f, my = (wy0 + wy1) / 2.0f;
   if (best < 0) {              /* nothing but NaN */
-    *r = (AttnRegion) { w / 2.0f, h / 2.0f, 0.0f, 0, 0, w, h, 0.0f, n };
+    *r = (AttnRegion) { mx, my, 0.0f, wx0, wy0, wx1, wy1, 0.0f, wn };
     return;
   }
   int by = best / w, bx = best % w;
   if (!(hi > lo)) {            /* flat: no place stands out */
-    *r = (AttnRegion) { w / 2.0f, h / 2.0f, hi, 0, 0, w, h, hi, n };
+    *r = (AttnRegion) { mx, my, hi, wx0, wy0, wx1, wy1, hi, wn };
     return;
   }
   float cut = lo + threshold * (hi - lo);
@@ -54,7 +71,7 @@ region_find (AttnRegion *r, const float *map, int w, int h, float threshold,
     for (int dy = -1; dy <= 1; dy++)
       for (int dx = -1; dx <= 1; dx++) {
         int yy = y + dy, xx = x + dx;
-        if (yy < 0 || yy >= h || xx < 0 || xx >= w)
+        if (yy < wy0 || yy >= wy1 || xx < wx0 || xx >= wx1)
           continue;
         int j = yy * w + xx;
         if (!seen[j] && map[j] >= cut) {
@@ -79,8 +96,8 @@ region_find (AttnRegion *r, const float *map, int w, int h, float threshold,
     ws += v;
   }
   /* threshold 1: nothing rises above the cut but the peak itself */
-  r->peak_x = ws > 0 ? (float) (wx / ws) : bx + 0.5f;
-  r->peak_y = ws > 0 ? (float) (wy / ws) : by + 0.5f;
+  r->centroid_x = ws > 0 ? (float) (wx / ws) : bx + 0.5f;
+  r->centroid_y = ws > 0 ? (float) (wy / ws) : by + 0.5f;
   r->peak = hi;
   r->x0 = x0;
   r->x1 = x1;

@@ -9,8 +9,8 @@
 #include <stdbool.h>
 
 typedef struct {
-  float peak_x, peak_y;      /* weighted centroid of the region, in cells
-                              * (cell centres at i + ½) */
+  float centroid_x, centroid_y; /* weighted centroid of the region, in
+                              * cells (cell centres at i + ½) */
   float peak;                /* map value at the peak cell */
   int x0, y0, x1, y1;        /* box in cells, [x0, x1) × [y0, y1) */
   float score;               /* mean map value over the region's cells */
@@ -20,10 +20,18 @@ typedef struct {
 /* Scratch floats/ints region_find needs for a w × h map. */
 int region_scratch_ints (int w, int h);
 
-/* Finds the region of map (h, w): cells ≥ min + threshold·(max − min),
- * connected to the peak. threshold in [0, 1]. scratch: region_scratch_ints.
- * A constant map yields the whole map with the peak at its centre. */
+/* A window of map cells, [x0, x1) × [y0, y1). */
+typedef struct {
+  int x0, y0, x1, y1;
+} RegionCells;
+
+/* Finds the region of map (h, w) within the cells `within` (NULL: the
+ * whole map; an empty window also means the whole map): cells ≥ min +
+ * threshold·(max − min), min and max taken over the window, connected to
+ * the window's peak. threshold in [0, 1]. scratch: region_scratch_ints.
+ * A constant window yields the whole window with the centroid at its
+ * centre. */
 void region_find (AttnRegion *r, const float *map, int w, int h,
-                  float threshold, int *scratch);
+                  const RegionCells *within, float threshold, int *scratch);
 
 #endif

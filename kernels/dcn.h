@@ -5,12 +5,7 @@
 #ifndef ATTN_DCN_H
 #define ATTN_DCN_H
 
-/* idx (k) = positions of the k largest values of sal (n), largest first;
- * equal values keep the lower index first; NaN ranks below every number
- * (NaNs among themselves by index). vals (k, or NULL) = sal[idx]. O(n·k).
- * Writes exactly max(0, min(k, n)) entries of idx/vals: k <= 0 writes
- * nothing, k > n ranks all n and leaves idx[n..k) untouched. */
-void attn_topk (int *idx, float *vals, const float *sal, int n, int k);
+#include "topk.h"  /* DCN picks its positions with attn_topk */
 
 /* out (K,C,ph,pw): patch j = in (C,H,W) rows y0..y0+ph, cols x0..x0+pw with
  * y0 = (idx[j] / sal_w)·stride − pad, x0 = (idx[j] % sal_w)·stride − pad;

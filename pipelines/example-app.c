@@ -1,7 +1,8 @@
 /* example-app.c — an application reading the attention meta.
  *
  * Runs `videotestsrc pattern=ball ! attentioninfer ! fakesink` and, from a pad
- * probe, prints for each frame the top class and where the attention peaks.
+ * probe, prints for each frame the top class and where attention
+ * concentrates (the attended region's centroid).
  * Build against the installed library:
  *   cc example-app.c $(pkg-config --cflags --libs gstreamer-attention-1.0)
  * usage: example-app [FRAMES] [MODEL.safetensors] */
@@ -18,13 +19,13 @@ on_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
     g_print ("frame without attention\n");
     return GST_PAD_PROBE_OK;
   }
-  const GstAttentionClassification *top =
-      meta->n_classes ? &meta->classes[0] : NULL;
-  g_print ("frame %" G_GUINT64_FORMAT "%s: %s %.2f, peak at (%.3f, %.3f) "
-      "value %.2f, %.1f ms\n", meta->frame, meta->stale ? " (stale)" : "",
+  const GstAttentionResult *r = meta->result;
+  const GstAttentionClassification *top = r->n_classes ? &r->classes[0] : NULL;
+  g_print ("frame %" G_GUINT64_FORMAT "%s: %s %.2f, attention at (%.3f, %.3f) "
+      "peak %.2f, %.1f ms\n", meta->frame, meta->stale ? " (stale)" : "",
       top ? top->label : "-", top ? top->score : 0.0,
-      meta->region.peak_x, meta->region.peak_y, meta->region.peak,
-      meta->inference_ns / 1e6);
+      r->region.centroid_x, r->region.centroid_y, r->region.peak,
+      r->inference_ns / 1e6);
   return GST_PAD_PROBE_OK;
 }
 
@@ -37,11 +38,27 @@ main (int argc, char **argv)
       "video/x-raw,width=320,height=240 ! attentioninfer name=infer %s%s ! "
       "fakesink name=sink", frames, argc > 2 ? "model=" : "",
       argc > 2 ? argv[2] : "");
+  /* without the plugin, gst_parse_launch would build a partial pipeline
+   * that fails later with a vague "not-linked": say what is missing */
+  GstElementFactory *factory = gst_element_factory_find ("attentioninfer");
+  if (!factory) {
+    g_printerr ("error: the attentioninfer element is not installed (set "
+        "GST_PLUGIN_PATH to the build's gst-plugin folder, or install the "
+        "plugin)\n");
+    g_free (desc);
+    return 1;
+  }
+  gst_object_unref (factory);
+  /* a description that only partly parses returns a pipeline and an error:
+   * the error wins */
   GError *err = NULL;
   GstElement *pipeline = gst_parse_launch (desc, &err);
   g_free (desc);
-  if (!pipeline) {
-    g_printerr ("%s\n", err->message);
+  if (err) {
+    g_printerr ("error: %s\n", err->message);
+    g_error_free (err);
+    if (pipeline)
+      gst_object_unref (pipeline);
     return 1;
   }
   GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");

@@ -83,33 +83,33 @@ check_meta (GstBuffer *out, guint want_classes, guint want_maps)
 {
   GstAttentionMeta *m = gst_buffer_get_attention_meta (out);
   fail_unless (m != NULL, "no attention meta");
-  fail_unless_equals_int (m->n_classes, want_classes);
+  fail_unless_equals_int (m->result->n_classes, want_classes);
   float sum = 0;
-  for (guint i = 0; i < m->n_classes; i++) {
-    fail_unless (m->classes[i].score >= 0 && m->classes[i].score <= 1);
-    fail_unless (m->classes[i].label != NULL);
+  for (guint i = 0; i < m->result->n_classes; i++) {
+    fail_unless (m->result->classes[i].score >= 0 && m->result->classes[i].score <= 1);
+    fail_unless (m->result->classes[i].label != NULL);
     if (i > 0)
-      fail_unless (m->classes[i].score <= m->classes[i - 1].score,
+      fail_unless (m->result->classes[i].score <= m->result->classes[i - 1].score,
           "classes not sorted");
-    sum += m->classes[i].score;
+    sum += m->result->classes[i].score;
   }
   fail_unless (sum <= 1.0001f);
-  fail_unless_equals_int (m->n_maps, want_maps);
-  for (guint i = 0; i < m->n_maps; i++) {
-    const GstAttentionMap *map = &m->maps[i];
+  fail_unless_equals_int (m->result->n_maps, want_maps);
+  for (guint i = 0; i < m->result->n_maps; i++) {
+    const GstAttentionMap *map = &m->result->maps[i];
     fail_unless (map->width > 0 && map->height > 0 && map->name);
     for (guint j = 0; j < map->width * map->height; j++)
       fail_unless (map->data[j] >= 0 && map->data[j] <= 1, "map value %f",
           map->data[j]);
   }
-  fail_unless (gst_attention_meta_get_map (m, NULL) == &m->maps[m->n_maps - 1]);
-  fail_unless (m->inference_ns > 0);
-  fail_unless_equals_string (m->model, "tiny-a");
-  fail_unless (m->has_region);
-  const GstAttentionRegion *r = &m->region;
+  fail_unless (gst_attention_meta_get_map (m, NULL) == &m->result->maps[m->result->n_maps - 1]);
+  fail_unless (m->result->inference_ns > 0);
+  fail_unless_equals_string (m->result->model, "tiny-a");
+  fail_unless (m->result->has_region);
+  const GstAttentionRegion *r = &m->result->region;
   fail_unless (r->x >= 0 && r->y >= 0 && r->w > 0 && r->h > 0
       && r->x + r->w <= 1.0001f && r->y + r->h <= 1.0001f);
-  fail_unless (r->peak_x >= r->x && r->peak_x <= r->x + r->w);
+  fail_unless (r->centroid_x >= r->x && r->centroid_x <= r->x + r->w);
   fail_unless (r->peak >= 0 && r->peak <= 1 && r->score <= r->peak + 1e-6f);
 }
 
@@ -155,8 +155,8 @@ GST_START_TEST (test_formats_and_sizes)
       GstAttentionMeta *m = gst_buffer_get_attention_meta (out);
       fail_unless (!m->stale && m->frame == 0);
       /* stretch: the maps cover the whole frame */
-      fail_unless (m->maps[0].x == 0 && m->maps[0].y == 0
-          && m->maps[0].w == 1 && m->maps[0].h == 1);
+      fail_unless (m->result->maps[0].x == 0 && m->result->maps[0].y == 0
+          && m->result->maps[0].w == 1 && m->result->maps[0].h == 1);
       GstVideoRegionOfInterestMeta *roi =
           gst_buffer_get_video_region_of_interest_meta (out);
       fail_unless (roi != NULL);
@@ -165,7 +165,7 @@ GST_START_TEST (test_formats_and_sizes)
           && roi->y + roi->h <= (guint) sizes[s][1] && roi->w > 0);
       GstStructure *p = gst_video_region_of_interest_meta_get_param (roi,
           "attention");
-      fail_unless (p && gst_structure_has_field (p, "peak-x")
+      fail_unless (p && gst_structure_has_field (p, "centroid-x")
           && gst_structure_has_field (p, "label"));
       g_free (before);
       gst_buffer_unref (out);
@@ -209,7 +209,8 @@ GST_START_TEST (test_interval_marks_stale)
     GstAttentionMeta *m = gst_buffer_get_attention_meta (out);
     fail_unless (m != NULL);
     fail_unless_equals_int (m->stale, i % 3 != 0);
-    fail_unless_equals_uint64 (m->frame, i - i % 3);
+    fail_unless_equals_uint64 (m->frame, i);
+    fail_unless_equals_uint64 (m->result->frame, i - i % 3);
     gst_buffer_unref (out);
   }
   guint64 n;
@@ -239,16 +240,16 @@ GST_START_TEST (test_properties_while_playing)
       NULL);
   out = gst_harness_push_and_pull (h, random_frame (h, &info, 2));
   GstAttentionMeta *m = gst_buffer_get_attention_meta (out);
-  fail_unless_equals_int (m->n_classes, 1);
-  fail_unless_equals_int (m->n_channels, 8);
-  for (guint i = 0; i < m->n_channels; i++)
-    fail_unless (m->channels[i] >= 0 && m->channels[i] <= 1);
-  fail_unless (fabsf (m->maps[0].x - 0.25f) < 1e-6f
-      && fabsf (m->maps[0].y - 1.0f / 6) < 1e-6f
-      && fabsf (m->maps[0].w - 0.5f) < 1e-6f
-      && fabsf (m->maps[0].h - 0.5f) < 1e-6f);
+  fail_unless_equals_int (m->result->n_classes, 1);
+  fail_unless_equals_int (m->result->n_channels, 8);
+  for (guint i = 0; i < m->result->n_channels; i++)
+    fail_unless (m->result->channels[i] >= 0 && m->result->channels[i] <= 1);
+  fail_unless (fabsf (m->result->maps[0].x - 0.25f) < 1e-6f
+      && fabsf (m->result->maps[0].y - 1.0f / 6) < 1e-6f
+      && fabsf (m->result->maps[0].w - 0.5f) < 1e-6f
+      && fabsf (m->result->maps[0].h - 0.5f) < 1e-6f);
   /* the region lies inside the analysed roi */
-  fail_unless (m->region.x >= 0.25f - 1e-6f && m->region.x + m->region.w
+  fail_unless (m->result->region.x >= 0.25f - 1e-6f && m->result->region.x + m->result->region.w
       <= 0.75f + 1e-6f);
   gst_buffer_unref (out);
 
@@ -256,17 +257,17 @@ GST_START_TEST (test_properties_while_playing)
   out = gst_harness_push_and_pull (h, random_frame (h, &info, 3));
   m = gst_buffer_get_attention_meta (out);
   /* 64×48 into a square: the area is 64×64, 8 rows of padding above */
-  fail_unless (fabsf (m->maps[0].y + 1.0f / 6) < 1e-6f
-      && fabsf (m->maps[0].h - 4.0f / 3) < 1e-6f && m->maps[0].w == 1);
+  fail_unless (fabsf (m->result->maps[0].y + 1.0f / 6) < 1e-6f
+      && fabsf (m->result->maps[0].h - 4.0f / 3) < 1e-6f && m->result->maps[0].w == 1);
   gst_buffer_unref (out);
 
   /* swap the model while playing */
   g_object_set (e, "model", model_b, "top-k", 10, NULL);
   out = gst_harness_push_and_pull (h, random_frame (h, &info, 4));
   m = gst_buffer_get_attention_meta (out);
-  fail_unless_equals_string (m->model, "tiny-b");
-  fail_unless_equals_int (m->n_classes, 5);
-  fail_unless_equals_int (m->n_maps, 2);
+  fail_unless_equals_string (m->result->model, "tiny-b");
+  fail_unless_equals_int (m->result->n_classes, 5);
+  fail_unless_equals_int (m->result->n_maps, 2);
   gst_buffer_unref (out);
   gchar *name;
   g_object_get (e, "model-name", &name, NULL);
@@ -287,7 +288,7 @@ GST_START_TEST (test_properties_while_playing)
   gst_message_unref (msg);
   out = gst_harness_push_and_pull (h, random_frame (h, &info, 5));
   m = gst_buffer_get_attention_meta (out);
-  fail_unless_equals_string (m->model, "tiny-b");
+  fail_unless_equals_string (m->result->model, "tiny-b");
   gst_buffer_unref (out);
 
   gst_element_set_bus (h->element, NULL);
@@ -379,13 +380,30 @@ GST_START_TEST (test_latency)
       GST_TIME_ARGS (lat));
   gst_harness_teardown (h);
 
-  gchar *desc = g_strdup_printf ("attentioninfer model=%s mode=async",
-      model_a);
-  h = gst_harness_new_parse (desc);
-  g_free (desc);
-  gst_harness_set_src_caps_str (h, caps_64x48);
-  fail_unless_equals_uint64 (gst_harness_query_latency (h), 0);
-  gst_harness_teardown (h);
+  /* async: what a frame may wait for its own result, the latency budget:
+   * by default one frame duration at the caps' rate */
+  const struct {
+    const gchar *props, *caps;
+    GstClockTime want;
+  } cases[] = {
+    {"", "video/x-raw,format=RGB,width=64,height=48,framerate=25/1",
+        40 * GST_MSECOND},
+    {"", "video/x-raw,format=RGB,width=64,height=48,framerate=0/1",
+        GST_SECOND / 30},
+    {"latency-budget=0", "video/x-raw,format=RGB,width=64,height=48,"
+          "framerate=25/1", 0},
+    {"latency-budget=5000000", "video/x-raw,format=RGB,width=64,height=48,"
+          "framerate=25/1", 5 * GST_MSECOND},
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gchar *desc = g_strdup_printf ("attentioninfer model=%s mode=async %s",
+        model_a, cases[i].props);
+    h = gst_harness_new_parse (desc);
+    g_free (desc);
+    gst_harness_set_src_caps_str (h, cases[i].caps);
+    fail_unless_equals_uint64 (gst_harness_query_latency (h), cases[i].want);
+    gst_harness_teardown (h);
+  }
 }
 
 GST_END_TEST;
@@ -416,7 +434,7 @@ GST_START_TEST (test_meta_survives_videoscale)
   /* a copy keeps the meta and shares the result */
   GstBuffer *copy = gst_buffer_copy (out);
   GstAttentionMeta *mc = gst_buffer_get_attention_meta (copy);
-  fail_unless (mc && mc->maps == m->maps && mc->frame == m->frame);
+  fail_unless (mc && mc->result->maps == m->result->maps && mc->frame == m->frame);
   gst_buffer_unref (copy);
   gst_buffer_unref (out);
   gst_harness_teardown (h);

@@ -1,12 +1,16 @@
 /* test_attentionjson.c — JSON lines parse back and match the meta (classes,
  * region in pixels, stale flag, frame numbers), include-maps adds the maps,
- * frames without meta are marked, and an unwritable location fails the
- * state change with a message naming it. */
-#include <gst/attention/attention-meta.h>
+ * frames without meta are marked, every line is strict JSON whatever the
+ * values (NaN, infinities, invalid UTF-8 in labels), several producers'
+ * metas are selected and written, the location cannot change while the
+ * file is open, and an unwritable location fails the state change with a
+ * message naming it. */
+#include <gst/attention/attention-producer.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <string.h>
 
 static GstAttentionResultPool *pool;
@@ -20,16 +24,18 @@ make_result (void)
   if (!pool)
     pool = gst_attention_result_pool_new (&l);
   GstAttentionResult *r = gst_attention_result_pool_acquire (pool);
+  GstAttentionMap *maps = gst_attention_result_maps_writable (r);
+  GstAttentionClassification *cls = gst_attention_result_classes_writable (r);
   for (guint m = 0; m < 2; m++) {
     for (guint i = 0; i < w[m] * h[m]; i++)
-      ((gfloat *) r->maps[m].data)[i] = i / 10.0f;
-    r->maps[m].x = 0;
-    r->maps[m].y = 0;
-    r->maps[m].w = r->maps[m].h = 1;
+      gst_attention_result_map_data_writable (r, m)[i] = i / 10.0f;
+    maps[m].x = 0;
+    maps[m].y = 0;
+    maps[m].w = maps[m].h = 1;
   }
   r->n_classes = 2;
-  r->classes[0] = (GstAttentionClassification) { 4, 0.75f, "ring" };
-  r->classes[1] = (GstAttentionClassification) { 1, 0.25f, "disc" };
+  cls[0] = (GstAttentionClassification) { 4, 0.75f, "ring" };
+  cls[1] = (GstAttentionClassification) { 1, 0.25f, "disc" };
   r->has_region = TRUE;
   r->region = (GstAttentionRegion) { 0.25f, 0.5f, 0.5f, 0.25f, 0.8f, 0.5f,
     0.625f, 0.9f
@@ -72,7 +78,7 @@ run (gboolean maps)
     GstBuffer *b = gst_buffer_new_allocate (NULL, 160 * 120 * 3, NULL);
     GST_BUFFER_PTS (b) = i * 40 * GST_MSECOND;
     if (i < 2)                  /* frames 0 and 1 carry the frame-0 result */
-      gst_buffer_add_attention_meta (b, r, i);
+      gst_buffer_add_attention_meta (b, r, "test", i);
     gst_buffer_unref (gst_harness_push_and_pull (h, b));
   }
   gst_attention_result_unref (r);
@@ -92,7 +98,10 @@ GST_START_TEST (test_lines_match_meta)
   fail_unless_equals_int (g_strv_length (lines), 3);
   JsonParser *p = json_parser_new ();
   JsonObject *o = line_object (p, lines[0]);
+  fail_unless_equals_int (json_object_get_int_member (o, "version"), 2);
   fail_unless_equals_int (json_object_get_int_member (o, "frame"), 0);
+  fail_unless_equals_string (json_object_get_string_member (o, "producer"),
+      "test");
   fail_unless_equals_int (json_object_get_int_member (o, "pts"), 0);
   fail_unless (json_object_get_boolean_member (o, "attention"));
   fail_unless_equals_string (json_object_get_string_member (o, "model"),
@@ -107,12 +116,13 @@ GST_START_TEST (test_lines_match_meta)
   fail_unless_equals_int (json_object_get_int_member (c0, "index"), 4);
   fail_unless (fabs (json_object_get_double_member (c0, "score") - 0.75) < 1e-6);
   /* region (0.25, 0.5, 0.5, 0.25) of 160×120 → 40, 60, 80×30 */
-  JsonObject *roi = json_object_get_object_member (o, "roi");
+  fail_unless (!json_object_has_member (o, "roi"));
+  JsonObject *roi = json_object_get_object_member (o, "region");
   fail_unless_equals_int (json_object_get_int_member (roi, "x"), 40);
   fail_unless_equals_int (json_object_get_int_member (roi, "y"), 60);
   fail_unless_equals_int (json_object_get_int_member (roi, "w"), 80);
   fail_unless_equals_int (json_object_get_int_member (roi, "h"), 30);
-  fail_unless (fabs (json_object_get_double_member (roi, "peak_y") - 75) < 0.1);
+  fail_unless (fabs (json_object_get_double_member (roi, "centroid_y") - 75) < 0.1);
   fail_unless (!json_object_has_member (o, "maps"));
 
   o = line_object (p, lines[1]);
@@ -121,8 +131,9 @@ GST_START_TEST (test_lines_match_meta)
   fail_unless_equals_int (json_object_get_int_member (o, "computed_on"), 0);
   fail_unless_equals_int (json_object_get_int_member (o, "pts"), 40000000);
 
+  /* no meta, no producer's frame number */
   o = line_object (p, lines[2]);
-  fail_unless_equals_int (json_object_get_int_member (o, "frame"), 2);
+  fail_unless (json_object_get_null_member (o, "frame"));
   fail_unless (!json_object_get_boolean_member (o, "attention"));
   fail_unless (!json_object_has_member (o, "classes"));
   g_object_unref (p);
@@ -146,8 +157,199 @@ GST_START_TEST (test_include_maps)
   JsonArray *d = json_object_get_array_member (m0, "data");
   fail_unless_equals_int (json_array_get_length (d), 12);
   fail_unless (fabs (json_array_get_double_element (d, 7) - 0.7) < 1e-4);
+  /* the map's area in pixels, like every coordinate in the JSON */
+  fail_unless (fabs (json_object_get_double_member (m0, "w") - 160) < 1e-3);
+  fail_unless (fabs (json_object_get_double_member (m0, "h") - 120) < 1e-3);
   g_object_unref (p);
   g_strfreev (lines);
+}
+
+GST_END_TEST;
+
+
+/* Runs the lines through Python's json with NaN/Infinity refused and the
+ * bytes decoded as strict UTF-8: RFC 8259 JSON or a failure. */
+static void
+assert_strict_json (const gchar *text)
+{
+  const gchar *argv[] = { "python3", "-c",
+    "import json,sys\n"
+    "def no(c): raise ValueError('non-standard number ' + c)\n"
+    "data = sys.stdin.buffer.read().decode('utf-8', 'strict')\n"
+    "n = 0\n"
+    "for line in data.splitlines():\n"
+    "    o = json.loads(line, parse_constant=no)\n"
+    "    json.dumps(o).encode('utf-8', 'strict')\n"
+    "    n += 1\n"
+    "print(n)\n", NULL
+  };
+  GSubprocess *p = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDIN_PIPE
+      | G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
+      NULL);
+  fail_unless (p != NULL, "python3 is needed to check JSON strictly");
+  gchar *out = NULL;
+  fail_unless (g_subprocess_communicate_utf8 (p, text, NULL, &out, NULL,
+          NULL));
+  fail_unless (g_subprocess_get_exit_status (p) == 0, "not strict JSON: %s\n"
+      "in: %s", out, text);
+  g_free (out);
+  g_object_unref (p);
+}
+
+/* Results no model should give but a producer may: NaN and infinite
+ * values everywhere, labels with invalid UTF-8, quotes, control bytes. */
+GST_START_TEST (test_lines_are_strict_json)
+{
+  gchar *path = NULL;
+  gint fd = g_file_open_tmp ("attn-json-XXXXXX.jsonl", &path, NULL);
+  close (fd);
+  gchar *desc = g_strdup_printf ("attentionjson location=%s "
+      "include-maps=true all-producers=true", path);
+  GstHarness *h = gst_harness_new_parse (desc);
+  g_free (desc);
+  gst_harness_set_src_caps_str (h, "video/x-raw,format=RGB,width=16,"
+      "height=8,framerate=25/1");
+  static const gchar *labels[] = { "bad \xff\xfe utf-8", "lone \xed\xa0\x80 "
+        "surrogate", "quote \" back\\slash \x01\x1f tab\t", "nul-free" };
+  for (guint i = 0; i < G_N_ELEMENTS (labels); i++) {
+    GstAttentionResult *r = make_result ();
+    GstAttentionClassification *cls = gst_attention_result_classes_writable (r);
+    cls[0] = (GstAttentionClassification) { 0, NAN, labels[i] };
+    cls[1] = (GstAttentionClassification) { 1, INFINITY, "inf" };
+    gst_attention_result_map_data_writable (r, 0)[0] = NAN;
+    gst_attention_result_map_data_writable (r, 0)[1] = -INFINITY;
+    r->region.score = NAN;
+    r->region.peak = INFINITY;
+    r->region.centroid_x = NAN;
+    GstBuffer *b = gst_buffer_new_allocate (NULL, 16 * 8 * 3, NULL);
+    gst_buffer_add_attention_meta (b, r, labels[i], 0);
+    gst_attention_result_unref (r);
+    gst_buffer_unref (gst_harness_push_and_pull (h, b));
+  }
+  gst_harness_teardown (h);
+  gchar *text = NULL;
+  fail_unless (g_file_get_contents (path, &text, NULL, NULL));
+  g_unlink (path);
+  g_free (path);
+  fail_unless (g_utf8_validate (text, -1, NULL));
+  assert_strict_json (text);
+  /* the values json cannot hold are null, the rest survive */
+  gchar **lines = g_strsplit (g_strchomp (text), "\n", -1);
+  fail_unless_equals_int (g_strv_length (lines), 4);
+  JsonParser *p = json_parser_new ();
+  JsonObject *o = line_object (p, lines[2]);
+  JsonObject *c0 = json_array_get_object_element (json_object_get_array_member
+      (o, "classes"), 0);
+  fail_unless (json_object_get_null_member (c0, "score"));
+  fail_unless_equals_string (json_object_get_string_member (c0, "label"),
+      labels[2]);
+  o = line_object (p, lines[0]);
+  c0 = json_array_get_object_element (json_object_get_array_member (o,
+          "classes"), 0);
+  fail_unless_equals_string (json_object_get_string_member (c0, "label"),
+      "bad \xef\xbf\xbd\xef\xbf\xbd utf-8");
+  g_object_unref (p);
+  g_strfreev (lines);
+  g_free (text);
+}
+
+GST_END_TEST;
+
+/* Two producers' metas on one buffer: the nearest (attached last) by
+ * default, one by name, or all; and a buffer copy keeps both. */
+GST_START_TEST (test_producers)
+{
+  GstAttentionResult *r = make_result ();
+  GstBuffer *b = gst_buffer_new_allocate (NULL, 16 * 8 * 3, NULL);
+  gst_buffer_add_attention_meta (b, r, "first", 0);
+  gst_buffer_add_attention_meta (b, r, "second", 0);
+  gst_attention_result_unref (r);
+  GstBuffer *copy = gst_buffer_copy (b);
+  gst_buffer_unref (b);
+  fail_unless_equals_int (gst_buffer_get_n_attention_metas (copy), 2);
+  fail_unless_equals_string (gst_buffer_get_attention_meta (copy)->producer,
+      "second");
+  fail_unless_equals_string (gst_buffer_get_attention_meta_by_producer (copy,
+          "first")->producer, "first");
+  fail_unless (gst_buffer_get_attention_meta_by_producer (copy, "json-test")
+      != NULL);
+  fail_unless (gst_buffer_get_attention_meta_by_producer (copy, "nobody")
+      == NULL);
+  /* a copy of the copy still holds two, not four */
+  GstBuffer *copy2 = gst_buffer_copy (copy);
+  fail_unless_equals_int (gst_buffer_get_n_attention_metas (copy2), 2);
+  gst_buffer_unref (copy2);
+
+  const gchar *props[] = { "", "producer=first", "all-producers=true" };
+  for (guint i = 0; i < G_N_ELEMENTS (props); i++) {
+    gchar *path = NULL;
+    gint fd = g_file_open_tmp ("attn-json-XXXXXX.jsonl", &path, NULL);
+    close (fd);
+    gchar *desc = g_strdup_printf ("attentionjson location=%s %s", path,
+        props[i]);
+    GstHarness *h = gst_harness_new_parse (desc);
+    g_free (desc);
+    gst_harness_set_src_caps_str (h, "video/x-raw,format=RGB,width=16,"
+        "height=8,framerate=25/1");
+    gst_buffer_unref (gst_harness_push_and_pull (h, gst_buffer_ref (copy)));
+    gst_harness_teardown (h);
+    gchar *text = NULL;
+    fail_unless (g_file_get_contents (path, &text, NULL, NULL));
+    g_unlink (path);
+    g_free (path);
+    JsonParser *p = json_parser_new ();
+    JsonObject *o = line_object (p, text);
+    fail_unless_equals_string (json_object_get_string_member (o, "producer"),
+        i == 1 ? "first" : "second");
+    if (i == 2) {
+      JsonArray *all = json_object_get_array_member (o, "results");
+      fail_unless_equals_int (json_array_get_length (all), 2);
+      fail_unless_equals_string (json_object_get_string_member
+          (json_array_get_object_element (all, 0), "producer"), "second");
+      fail_unless_equals_string (json_object_get_string_member
+          (json_array_get_object_element (all, 1), "producer"), "first");
+    } else {
+      fail_unless (!json_object_has_member (o, "results"));
+    }
+    g_object_unref (p);
+    g_free (text);
+  }
+  gst_buffer_unref (copy);
+}
+
+GST_END_TEST;
+
+/* As filesink: the open file's name cannot change under it. */
+GST_START_TEST (test_location_fixed_while_running)
+{
+  gchar *path = NULL;
+  gint fd = g_file_open_tmp ("attn-json-XXXXXX.jsonl", &path, NULL);
+  close (fd);
+  GstElement *pl = gst_pipeline_new (NULL);
+  GstElement *src = gst_element_factory_make ("videotestsrc", NULL);
+  GstElement *json = gst_element_factory_make ("attentionjson", NULL);
+  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
+  g_object_set (src, "num-buffers", 3, NULL);
+  g_object_set (json, "location", path, NULL);
+  gst_bin_add_many (GST_BIN (pl), src, json, sink, NULL);
+  fail_unless (gst_element_link_many (src, json, sink, NULL));
+  fail_unless (gst_element_set_state (pl, GST_STATE_PAUSED)
+      != GST_STATE_CHANGE_FAILURE);
+  g_object_set (json, "location", "/tmp/attn-never-written.jsonl", NULL);
+  gchar *now = NULL;
+  g_object_get (json, "location", &now, NULL);
+  fail_unless_equals_string (now, path);
+  g_free (now);
+  GstBus *bus = gst_element_get_bus (pl);
+  GstMessage *m = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (m != NULL, "no warning for a location changed while running");
+  gst_message_unref (m);
+  gst_object_unref (bus);
+  gst_element_set_state (pl, GST_STATE_NULL);
+  gst_object_unref (pl);
+  fail_if (g_file_test ("/tmp/attn-never-written.jsonl", G_FILE_TEST_EXISTS));
+  g_unlink (path);
+  g_free (path);
 }
 
 GST_END_TEST;
@@ -183,6 +385,9 @@ attentionjson_suite (void)
   tcase_add_test (tc, test_lines_match_meta);
   tcase_add_test (tc, test_include_maps);
   tcase_add_test (tc, test_unwritable_location);
+  tcase_add_test (tc, test_lines_are_strict_json);
+  tcase_add_test (tc, test_producers);
+  tcase_add_test (tc, test_location_fixed_while_running);
   return s;
 }
 

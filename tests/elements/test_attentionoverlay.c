@@ -3,7 +3,7 @@
  * (or with opacity 0) bit-identical, and with composition=true leaves pixels
  * alone and attaches a GstVideoOverlayCompositionMeta. Metas are made through
  * the producer API; no model is involved. */
-#include <gst/attention/attention-meta.h>
+#include <gst/attention/attention-producer.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
@@ -23,11 +23,13 @@ make_result (gboolean region, gboolean classes)
     pool = gst_attention_result_pool_new (&l);
   }
   GstAttentionResult *r = gst_attention_result_pool_acquire (pool);
-  gfloat *d = (gfloat *) r->maps[0].data;
+  gfloat *d = gst_attention_result_map_data_writable (r, 0);
+  GstAttentionMap *maps = gst_attention_result_maps_writable (r);
+  GstAttentionClassification *cls = gst_attention_result_classes_writable (r);
   memset (d, 0, 16 * sizeof (gfloat));
   d[15] = 1.0f;
-  r->maps[0].x = r->maps[0].y = 0;
-  r->maps[0].w = r->maps[0].h = 1;
+  maps[0].x = maps[0].y = 0;
+  maps[0].w = maps[0].h = 1;
   if (region) {
     r->has_region = TRUE;
     r->region = (GstAttentionRegion) { 0.25f, 0.25f, 0.5f, 0.5f, 0.9f, 0.5f,
@@ -36,8 +38,8 @@ make_result (gboolean region, gboolean classes)
   }
   if (classes) {
     r->n_classes = 2;
-    r->classes[0] = (GstAttentionClassification) { 1, 0.9f, "disc" };
-    r->classes[1] = (GstAttentionClassification) { 0, 0.1f, "none" };
+    cls[0] = (GstAttentionClassification) { 1, 0.9f, "disc" };
+    cls[1] = (GstAttentionClassification) { 0, 0.1f, "none" };
   }
   return r;
 }
@@ -67,7 +69,7 @@ uniform_frame (GstVideoInfo *info, gboolean with_meta, gboolean region,
   gst_video_frame_unmap (&f);
   if (with_meta) {
     GstAttentionResult *r = make_result (region, classes);
-    gst_buffer_add_attention_meta (buf, r, 0);
+    gst_buffer_add_attention_meta (buf, r, "test", 0);
     gst_attention_result_unref (r);
   }
   return buf;

@@ -56,7 +56,7 @@ on_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   Tally *t = data;
   GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
   GstAttentionMeta *m = gst_buffer_get_attention_meta (buf);
-  fail_unless (m != NULL && m->n_classes > 0);
+  fail_unless (m != NULL && m->result->n_classes > 0);
   GstCaps *caps = gst_pad_get_current_caps (pad);
   GstVideoInfo vi;
   gst_video_info_from_caps (&vi, caps);
@@ -67,11 +67,11 @@ on_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   gboolean ball = t->bg != 0 && ball_centre (&f, t->bg, &cx, &cy);
   gst_video_frame_unmap (&f);
   t->frames++;
-  t->none += strcmp (m->classes[0].label, "none") == 0;
+  t->none += strcmp (m->result->classes[0].label, "none") == 0;
   if (!ball)
     return GST_PAD_PROBE_OK;
-  t->disc += strcmp (m->classes[0].label, "disc") == 0;
-  double px = m->region.peak_x * vi.width, py = m->region.peak_y * vi.height;
+  t->disc += strcmp (m->result->classes[0].label, "disc") == 0;
+  double px = m->result->region.centroid_x * vi.width, py = m->result->region.centroid_y * vi.height;
   t->peak_hits += hypot (px - cx, py - cy) <= vi.width / 8.0;
   gint rx, ry, rw, rh;
   if (gst_attention_meta_get_region_pixels (m, vi.width, vi.height, &rx, &ry,

@@ -178,6 +178,16 @@ area_case (void)
   ok &= pre_plan (&p, 200, 100, &roi, ATTN_RESIZE_STRETCH, &pre)
       && fabsf (p.area_x - 0.75f) < 1e-6f && fabsf (p.area_w - 0.25f) < 1e-6f
       && fabsf (p.area_y - 0.5f) < 1e-6f && fabsf (p.area_h - 0.5f) < 1e-6f;
+  /* letterbox: the content is the frame, not the padded area */
+  ok &= pre_plan (&p, 200, 100, NULL, ATTN_RESIZE_LETTERBOX, &pre)
+      && fabsf (p.content_x) < 1e-6f && fabsf (p.content_w - 1) < 1e-6f
+      && fabsf (p.content_y) < 1e-6f && fabsf (p.content_h - 1) < 1e-6f;
+  /* a roi reaching to INT_MAX is clipped, not wrapped round */
+  PreRect huge = { 1, 1, 2147483647, 2147483647 };
+  ok &= pre_plan (&p, 200, 100, &huge, ATTN_RESIZE_STRETCH, &pre)
+      && fabsf (p.content_x - 0.005f) < 1e-6f
+      && fabsf (p.content_w - 0.995f) < 1e-6f
+      && fabsf (p.content_h - 0.99f) < 1e-6f;
   /* a roi entirely outside is refused */
   PreRect out = { 300, 10, 10, 10 };
   ok &= !pre_plan (&p, 200, 100, &out, ATTN_RESIZE_STRETCH, &pre);

@@ -5,5 +5,5 @@
 set -euo pipefail
 out=$("$1" 5 "$2")
 echo "$out"
-n=$(grep -cE '^frame [0-9]+: label [0-9] 0\.[0-9]+, peak at \(0\.[0-9]+, 0\.[0-9]+\)' <<<"$out" || true)
+n=$(grep -cE '^frame [0-9]+: label [0-9] 0\.[0-9]+, attention at \(0\.[0-9]+, 0\.[0-9]+\)' <<<"$out" || true)
 [ "$n" -eq 5 ] || { echo "FAIL: $n of 5 frames reported"; exit 1; }

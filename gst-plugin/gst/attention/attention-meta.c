@@ -1,179 +1,10 @@
-/* GStreamer attention metadata — see attention-meta.h. */
-#include "attention-meta.h"
+/* GStreamer attention metadata — the meta; see attention-meta.h and
+ * attention-producer.h. */
+#include "attention-producer.h"
 
+#include <gst/video/video.h>
 #include <math.h>
 #include <string.h>
-
-struct _GstAttentionResultPool {
-  GMutex lock;
-  GstAttentionResultLayout layout;
-  gchar **names;             /* interned copies of the layout's */
-  guint *widths, *heights;
-  GQueue free;               /* GstAttentionResult* ready for reuse */
-  guint outstanding;         /* results handed out and not yet back */
-  guint allocated;
-  gboolean released;         /* the owner let go */
-};
-
-/* ---- results and their pool ---------------------------------------------- */
-
-static GstAttentionResult *
-result_alloc (GstAttentionResultPool *pool)
-{
-  const GstAttentionResultLayout *l = &pool->layout;
-  gsize floats = l->n_channels;
-  for (guint i = 0; i < l->n_maps; i++)
-    floats += (gsize) pool->widths[i] * pool->heights[i];
-  GstAttentionResult *r = g_new0 (GstAttentionResult, 1);
-  r->classes = g_new0 (GstAttentionClassification, MAX (l->max_classes, 1));
-  r->maps = g_new0 (GstAttentionMap, MAX (l->n_maps, 1));
-  r->storage = g_new0 (gfloat, MAX (floats, 1));
-  gfloat *p = r->storage;
-  for (guint i = 0; i < l->n_maps; i++) {
-    r->maps[i].name = pool->names[i];
-    r->maps[i].width = pool->widths[i];
-    r->maps[i].height = pool->heights[i];
-    r->maps[i].data = p;
-    p += (gsize) pool->widths[i] * pool->heights[i];
-  }
-  r->channels = l->n_channels ? p : NULL;
-  r->n_maps = l->n_maps;
-  r->pool = pool;
-  pool->allocated++;
-  return r;
-}
-
-static void
-result_free (GstAttentionResult *r)
-{
-  g_free (r->classes);
-  g_free (r->maps);
-  g_free (r->storage);
-  g_free (r);
-}
-
-static void
-pool_free (GstAttentionResultPool *pool)
-{
-  GstAttentionResult *r;
-  while ((r = g_queue_pop_head (&pool->free)))
-    result_free (r);
-  g_free (pool->names);
-  g_free (pool->widths);
-  g_free (pool->heights);
-  g_mutex_clear (&pool->lock);
-  g_free (pool);
-}
-
-GstAttentionResultPool *
-gst_attention_result_pool_new (const GstAttentionResultLayout *layout)
-{
-  GstAttentionResultPool *pool = g_new0 (GstAttentionResultPool, 1);
-  g_mutex_init (&pool->lock);
-  g_queue_init (&pool->free);
-  pool->layout = *layout;
-  pool->layout.model = g_intern_string (layout->model ? layout->model : "");
-  guint n = layout->n_maps;
-  pool->names = g_new0 (gchar *, n + 1);
-  pool->widths = g_new0 (guint, MAX (n, 1));
-  pool->heights = g_new0 (guint, MAX (n, 1));
-  for (guint i = 0; i < n; i++) {
-    pool->names[i] = (gchar *) g_intern_string (layout->map_names[i]);
-    pool->widths[i] = layout->map_widths[i];
-    pool->heights[i] = layout->map_heights[i];
-  }
-  pool->layout.map_names = NULL;
-  pool->layout.map_widths = NULL;
-  pool->layout.map_heights = NULL;
-  return pool;
-}
-
-void
-gst_attention_result_pool_release (GstAttentionResultPool *pool)
-{
-  if (!pool)
-    return;
-  g_mutex_lock (&pool->lock);
-  pool->released = TRUE;
-  gboolean done = pool->outstanding == 0;
-  g_mutex_unlock (&pool->lock);
-  if (done)
-    pool_free (pool);
-}
-
-GstAttentionResult *
-gst_attention_result_pool_acquire (GstAttentionResultPool *pool)
-{
-  g_mutex_lock (&pool->lock);
-  GstAttentionResult *r = g_queue_pop_head (&pool->free);
-  if (!r)
-    r = result_alloc (pool);
-  pool->outstanding++;
-  g_mutex_unlock (&pool->lock);
-  r->refcount = 1;
-  r->model = pool->layout.model;
-  r->frame = 0;
-  r->inference_ns = 0;
-  r->n_classes = 0;
-  r->n_channels = 0;
-  r->has_region = FALSE;
-  r->has_theta = FALSE;
-  return r;
-}
-
-guint
-gst_attention_result_pool_n_allocated (GstAttentionResultPool *pool)
-{
-  g_mutex_lock (&pool->lock);
-  guint n = pool->allocated;
-  g_mutex_unlock (&pool->lock);
-  return n;
-}
-
-GstAttentionResult *
-gst_attention_result_ref (GstAttentionResult *result)
-{
-  g_atomic_int_inc (&result->refcount);
-  return result;
-}
-
-void
-gst_attention_result_unref (GstAttentionResult *result)
-{
-  if (!result || !g_atomic_int_dec_and_test (&result->refcount))
-    return;
-  GstAttentionResultPool *pool = result->pool;
-  g_mutex_lock (&pool->lock);
-  pool->outstanding--;
-  gboolean last = pool->released && pool->outstanding == 0;
-  if (pool->released)
-    result_free (result);
-  else
-    g_queue_push_head (&pool->free, result);
-  g_mutex_unlock (&pool->lock);
-  if (last)
-    pool_free (pool);
-}
-
-/* ---- the meta ------------------------------------------------------------ */
-
-static void
-meta_set_result (GstAttentionMeta *m, GstAttentionResult *r)
-{
-  m->result = gst_attention_result_ref (r);
-  m->model = r->model;
-  m->inference_ns = r->inference_ns;
-  m->n_classes = r->n_classes;
-  m->classes = r->classes;
-  m->n_maps = r->n_maps;
-  m->maps = r->maps;
-  m->n_channels = r->n_channels;
-  m->channels = r->n_channels ? r->channels : NULL;
-  m->has_region = r->has_region;
-  m->region = r->region;
-  m->has_theta = r->has_theta;
-  memcpy (m->theta, r->theta, sizeof m->theta);
-}
 
 static gboolean
 meta_init (GstMeta *meta, gpointer params, GstBuffer *buffer)
@@ -188,8 +19,24 @@ static void
 meta_free (GstMeta *meta, GstBuffer *buffer)
 {
   GstAttentionMeta *m = (GstAttentionMeta *) meta;
-  gst_attention_result_unref (m->result);
+  gst_attention_result_unref ((GstAttentionResult *) m->result);
   m->result = NULL;
+}
+
+/* Whether @buffer already carries the meta @m was copied from (the same
+ * producer's meta, attached once per buffer). */
+static gboolean
+has_same (GstBuffer *buffer, const GstAttentionMeta *m)
+{
+  gpointer state = NULL;
+  GstMeta *meta;
+  while ((meta = gst_buffer_iterate_meta_filtered (buffer, &state,
+              GST_ATTENTION_META_API_TYPE))) {
+    const GstAttentionMeta *o = (const GstAttentionMeta *) meta;
+    if (o->order == m->order && o->producer == m->producer)
+      return TRUE;
+  }
+  return FALSE;
 }
 
 static gboolean
@@ -208,15 +55,19 @@ meta_transform (GstBuffer *dest, GstMeta *meta, GstBuffer *buffer,
     if (copy->region)
       return FALSE;            /* a part of the buffer: not a whole frame */
   }
-  if (gst_buffer_get_attention_meta (dest))
+  /* every producer's meta is copied; only a second copy of the same one is
+   * skipped (a buffer copied onto one that already has it) */
+  if (has_same (dest, src))
     return TRUE;
   GstAttentionMeta *dst = (GstAttentionMeta *) gst_buffer_add_meta (dest,
       GST_ATTENTION_META_INFO, NULL);
   if (!dst)
     return FALSE;
-  meta_set_result (dst, src->result);
+  dst->producer = src->producer;
+  dst->order = src->order;
   dst->frame = src->frame;
   dst->stale = src->stale;
+  dst->result = gst_attention_result_ref ((GstAttentionResult *) src->result);
   return TRUE;
 }
 
@@ -249,56 +100,72 @@ gst_attention_meta_get_info (void)
 
 GstAttentionMeta *
 gst_buffer_add_attention_meta (GstBuffer *buffer, GstAttentionResult *result,
-                               guint64 frame_number)
+                               const gchar *producer, guint64 frame)
 {
   g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
   g_return_val_if_fail (result != NULL, NULL);
+  guint order = 0;
+  gpointer state = NULL;
+  GstMeta *meta;
+  while ((meta = gst_buffer_iterate_meta_filtered (buffer, &state,
+              GST_ATTENTION_META_API_TYPE)))
+    order = MAX (order, ((GstAttentionMeta *) meta)->order);
   GstAttentionMeta *m = (GstAttentionMeta *) gst_buffer_add_meta (buffer,
       GST_ATTENTION_META_INFO, NULL);
   if (!m)
     return NULL;
-  meta_set_result (m, result);
-  m->frame = result->frame;
-  m->stale = result->frame != frame_number;
+  m->producer = g_intern_string (producer ? producer : "");
+  m->order = order + 1;
+  m->frame = frame;
+  m->stale = result->frame != frame;
+  m->result = gst_attention_result_ref (result);
   return m;
+}
+
+GstAttentionMeta *
+gst_buffer_get_attention_meta_by_producer (GstBuffer *buffer,
+                                           const gchar *name)
+{
+  g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
+  GstAttentionMeta *best = NULL;
+  gpointer state = NULL;
+  GstMeta *meta;
+  gboolean any = !name || !*name;
+  while ((meta = gst_buffer_iterate_meta_filtered (buffer, &state,
+              GST_ATTENTION_META_API_TYPE))) {
+    GstAttentionMeta *m = (GstAttentionMeta *) meta;
+    if (!any && g_strcmp0 (m->producer, name) != 0
+        && g_strcmp0 (m->result->model, name) != 0)
+      continue;
+    if (!best || m->order > best->order)
+      best = m;
+  }
+  return best;
+}
+
+GstAttentionMeta *
+gst_buffer_get_attention_meta (GstBuffer *buffer)
+{
+  return gst_buffer_get_attention_meta_by_producer (buffer, NULL);
+}
+
+guint
+gst_buffer_get_n_attention_metas (GstBuffer *buffer)
+{
+  g_return_val_if_fail (GST_IS_BUFFER (buffer), 0);
+  guint n = 0;
+  gpointer state = NULL;
+  while (gst_buffer_iterate_meta_filtered (buffer, &state,
+          GST_ATTENTION_META_API_TYPE))
+    n++;
+  return n;
 }
 
 const GstAttentionMap *
 gst_attention_meta_get_map (const GstAttentionMeta *meta, const gchar *name)
 {
   g_return_val_if_fail (meta != NULL, NULL);
-  if (meta->n_maps == 0)
-    return NULL;
-  if (!name)
-    return &meta->maps[meta->n_maps - 1];
-  for (guint i = 0; i < meta->n_maps; i++)
-    if (g_strcmp0 (meta->maps[i].name, name) == 0)
-      return &meta->maps[i];
-  return NULL;
-}
-
-gfloat
-gst_attention_map_sample (const GstAttentionMap *map, gfloat x, gfloat y)
-{
-  g_return_val_if_fail (map != NULL, 0.0f);
-  if (map->w <= 0 || map->h <= 0)
-    return 0.0f;
-  /* into map cells, cell centres at integer + 0.5 */
-  float u = (x - map->x) / map->w * map->width - 0.5f;
-  float v = (y - map->y) / map->h * map->height - 0.5f;
-  if (!(u > -1.0f && v > -1.0f && u < map->width && v < map->height))
-    return 0.0f;
-  u = CLAMP (u, 0.0f, map->width - 1.0f);
-  v = CLAMP (v, 0.0f, map->height - 1.0f);
-  int x0 = (int) u, y0 = (int) v;
-  int x1 = MIN (x0 + 1, (int) map->width - 1);
-  int y1 = MIN (y0 + 1, (int) map->height - 1);
-  float fx = u - x0, fy = v - y0;
-  const float *d = map->data;
-  int w = map->width;
-  float top = d[y0 * w + x0] * (1 - fx) + d[y0 * w + x1] * fx;
-  float bot = d[y1 * w + x0] * (1 - fx) + d[y1 * w + x1] * fx;
-  return top * (1 - fy) + bot * fy;
+  return gst_attention_result_get_map (meta->result, name);
 }
 
 gboolean
@@ -307,9 +174,9 @@ gst_attention_meta_get_region_pixels (const GstAttentionMeta *meta,
                                       gint *y, gint *w, gint *h)
 {
   g_return_val_if_fail (meta != NULL, FALSE);
-  if (!meta->has_region)
+  if (!meta->result->has_region)
     return FALSE;
-  const GstAttentionRegion *r = &meta->region;
+  const GstAttentionRegion *r = &meta->result->region;
   gint x0 = (gint) floorf (r->x * width), y0 = (gint) floorf (r->y * height);
   gint x1 = (gint) ceilf ((r->x + r->w) * width);
   gint y1 = (gint) ceilf ((r->y + r->h) * height);

@@ -1,0 +1,464 @@
+/* engine.c — see engine.h. */
+#include "engine.h"
+
+#include <float.h>
+#include <glib.h>
+#include <math.h>
+#include <string.h>
+
+#include "activation.h"
+#include "network.h"
+#include "region.h"
+#include "topk.h"
+
+struct AttnEngineModel {
+  AttnModel *model;
+  AttnNet *net;
+  GstAttentionResultPool *pool;
+  float *logits;                /* (num_classes) sanitised copy */
+  float *probs;
+  int *topk_idx;
+  float *topk_val;
+  int *region_scratch;
+  uint64_t warmup_ns;
+};
+
+struct AttnEngine {
+  GMutex lock;                  /* everything below, unless marked */
+  GCond cond;
+
+  AttnEngineModel *model;       /* changed by begin() only, while idle */
+  AttnEngineModel *pending;
+
+  bool busy;                    /* an inference runs (or its input is
+                                 * being filled) */
+  uint64_t generation;          /* bumped by flush: older jobs are void */
+  GstAttentionResult *last;
+
+  /* the worker */
+  GThread *worker;
+  bool job_ready, quit;
+  AttnJob job;
+  uint64_t job_generation;
+
+  AttnEngineStats stats;
+  int64_t last_done_ns;
+};
+
+int64_t
+attn_engine_now_ns (void)
+{
+  return g_get_monotonic_time () * 1000;
+}
+
+/* ---- the model ----------------------------------------------------------- */
+
+void
+attn_engine_model_free (AttnEngineModel *m)
+{
+  if (!m)
+    return;
+  attn_net_free (m->net);
+  attn_model_unref (m->model);
+  gst_attention_result_pool_release (m->pool);
+  g_free (m->logits);
+  g_free (m->probs);
+  g_free (m->topk_idx);
+  g_free (m->topk_val);
+  g_free (m->region_scratch);
+  g_free (m);
+}
+
+AttnEngineModel *
+attn_engine_model_load (const char *path, char *err, size_t errlen)
+{
+  AttnModel *model = attn_model_open_shared (path, err, errlen);
+  if (!model)
+    return NULL;
+  AttnEngineModel *m = g_new0 (AttnEngineModel, 1);
+  m->model = model;
+  m->net = attn_net_new (model, model->pre.height, model->pre.width, err,
+                         errlen);
+  if (!m->net) {
+    attn_engine_model_free (m);
+    return NULL;
+  }
+  /* the result layout: every spatial map, room for all classes and the
+   * last gate's channel weights */
+  int n = attn_net_n_gates (m->net), n_maps = 0, n_channels = 0;
+  const gchar **names = g_new0 (const gchar *, MAX (n, 1));
+  guint *widths = g_new0 (guint, MAX (n, 1));
+  guint *heights = g_new0 (guint, MAX (n, 1));
+  for (int i = 0; i < n; i++) {
+    const AttnGateOutput *g = attn_net_gate (m->net, i);
+    n_channels = g->channels;
+    if (!g->spatial)
+      continue;
+    names[n_maps] = g->name;
+    widths[n_maps] = (guint) g->width;
+    heights[n_maps] = (guint) g->height;
+    n_maps++;
+  }
+  GstAttentionResultLayout layout = { model->name, (guint) model->num_classes,
+    (guint) n_maps, names, widths, heights, (guint) n_channels
+  };
+  m->pool = gst_attention_result_pool_new (&layout);
+  g_free (names);
+  g_free (widths);
+  g_free (heights);
+  m->logits = g_new (float, model->num_classes);
+  m->probs = g_new (float, model->num_classes);
+  m->topk_idx = g_new (int, model->num_classes);
+  m->topk_val = g_new (float, model->num_classes);
+  const AttnGateOutput *fin = attn_net_final_map (m->net);
+  m->region_scratch = g_new (int, MAX (fin ? region_scratch_ints (fin->width,
+                  fin->height) : 0, 1));
+
+  /* one warm-up pass: touches the arena and measures the time an inference
+   * takes before the first real frame */
+  int64_t t0 = attn_engine_now_ns ();
+  attn_net_forward (m->net);
+  m->warmup_ns = (uint64_t) (attn_engine_now_ns () - t0);
+  return m;
+}
+
+const AttnModel *
+attn_engine_model_info (const AttnEngineModel *m)
+{
+  return m->model;
+}
+
+uint64_t
+attn_engine_model_warmup_ns (const AttnEngineModel *m)
+{
+  return m->warmup_ns;
+}
+
+/* The cells of a w × h map over the input area whose centres fall on the
+ * frame's analysed content (at least one cell). */
+static RegionCells
+content_cells (const AttnJob *job, int w, int h)
+{
+  RegionCells c = { 0, 0, w, h };
+  if (job->area_w <= 0 || job->area_h <= 0)
+    return c;
+  double u0 = (job->content_x - job->area_x) / job->area_w * w - 0.5;
+  double u1 = (job->content_x + job->content_w - job->area_x) / job->area_w
+      * w - 0.5;
+  double v0 = (job->content_y - job->area_y) / job->area_h * h - 0.5;
+  double v1 = (job->content_y + job->content_h - job->area_y) / job->area_h
+      * h - 0.5;
+  c.x0 = (int) CLAMP (ceil (u0 - 1e-6), 0, w - 1);
+  c.x1 = (int) CLAMP (floor (u1 + 1e-6) + 1, c.x0 + 1, w);
+  c.y0 = (int) CLAMP (ceil (v0 - 1e-6), 0, h - 1);
+  c.y1 = (int) CLAMP (floor (v1 + 1e-6) + 1, c.y0 + 1, h);
+  return c;
+}
+
+/* Turns the net's outputs into a result. Runs in whichever thread ran the
+ * forward pass; touches only the model and the job. */
+static GstAttentionResult *
+model_result (AttnEngineModel *m, const AttnJob *job, uint64_t inference_ns)
+{
+  const AttnModel *model = m->model;
+  GstAttentionResult *r = gst_attention_result_pool_acquire (m->pool);
+  r->frame = job->frame;
+  r->inference_ns = inference_ns;
+
+  /* finite weights can still overflow to ±inf or NaN logits: rank NaN
+   * lowest and keep ±inf finite, so the probabilities stay numbers */
+  const float *raw = attn_net_logits (m->net);
+  for (int i = 0; i < model->num_classes; i++)
+    m->logits[i] = isnan (raw[i]) ? -FLT_MAX
+        : fminf (fmaxf (raw[i], -FLT_MAX), FLT_MAX);
+  attn_softmax (m->probs, m->logits, (size_t) model->num_classes);
+  int k = (int) MIN (job->top_k, (unsigned) model->num_classes);
+  attn_topk (m->topk_idx, m->topk_val, m->probs, model->num_classes, k);
+  GstAttentionClassification *classes =
+      gst_attention_result_classes_writable (r);
+  for (int i = 0; i < k; i++) {
+    float p = m->topk_val[i];
+    classes[i].index = (guint) m->topk_idx[i];
+    classes[i].score = isfinite (p) ? p : 0.0f;
+    classes[i].label = g_intern_string (model->labels[m->topk_idx[i]]);
+  }
+  r->n_classes = (guint) k;
+
+  GstAttentionMap *maps = gst_attention_result_maps_writable (r);
+  guint mi = 0;
+  const AttnGateOutput *last_gate = NULL;
+  for (int i = 0; i < attn_net_n_gates (m->net); i++) {
+    const AttnGateOutput *g = attn_net_gate (m->net, i);
+    last_gate = g;
+    if (!g->spatial)
+      continue;
+    memcpy (gst_attention_result_map_data_writable (r, mi), g->spatial,
+            sizeof (float) * g->width * g->height);
+    maps[mi].x = job->area_x;
+    maps[mi].y = job->area_y;
+    maps[mi].w = job->area_w;
+    maps[mi].h = job->area_h;
+    mi++;
+  }
+  if (job->channels && last_gate && last_gate->channels > 0) {
+    float *ch = gst_attention_result_channels_writable (r);
+    if (ch) {
+      memcpy (ch, last_gate->channel, sizeof (float) * last_gate->channels);
+      r->n_channels = (guint) last_gate->channels;
+    }
+  }
+
+  const AttnGateOutput *fin = attn_net_final_map (m->net);
+  if (fin) {
+    RegionCells cells = content_cells (job, fin->width, fin->height);
+    AttnRegion reg;
+    region_find (&reg, fin->spatial, fin->width, fin->height, &cells,
+                 job->threshold, m->region_scratch);
+    float sx = job->area_w / fin->width, sy = job->area_h / fin->height;
+    /* the box and the centroid, on the frame and within the content */
+    float cx0 = job->content_x, cy0 = job->content_y;
+    float cx1 = cx0 + job->content_w, cy1 = cy0 + job->content_h;
+    float x0 = CLAMP (job->area_x + reg.x0 * sx, cx0, cx1);
+    float x1 = CLAMP (job->area_x + reg.x1 * sx, x0, cx1);
+    float y0 = CLAMP (job->area_y + reg.y0 * sy, cy0, cy1);
+    float y1 = CLAMP (job->area_y + reg.y1 * sy, y0, cy1);
+    float px = CLAMP (job->area_x + reg.centroid_x * sx, cx0, cx1);
+    float py = CLAMP (job->area_y + reg.centroid_y * sy, cy0, cy1);
+    r->region = (GstAttentionRegion) { x0, y0, x1 - x0, y1 - y0,
+      isfinite (reg.score) ? reg.score : 0.0f, px, py,
+      isfinite (reg.peak) ? reg.peak : 0.0f
+    };
+    r->has_region = x1 > x0 && y1 > y0;
+  }
+  const float *theta = attn_net_theta (m->net);
+  if (theta) {
+    memcpy (r->theta, theta, sizeof r->theta);
+    r->has_theta = TRUE;
+  }
+  return r;
+}
+
+/* ---- the engine ---------------------------------------------------------- */
+
+AttnEngine *
+attn_engine_new (AttnEngineModel *m)
+{
+  AttnEngine *e = g_new0 (AttnEngine, 1);
+  g_mutex_init (&e->lock);
+  g_cond_init (&e->cond);
+  e->model = m;
+  e->stats.latency_ns = (double) m->warmup_ns;
+  e->stats.max_latency_ns = m->warmup_ns;
+  return e;
+}
+
+static void
+worker_stop (AttnEngine *e)
+{
+  g_mutex_lock (&e->lock);
+  GThread *t = e->worker;
+  e->worker = NULL;
+  e->quit = true;
+  g_cond_broadcast (&e->cond);
+  g_mutex_unlock (&e->lock);
+  if (t)
+    g_thread_join (t);
+}
+
+void
+attn_engine_free (AttnEngine *e)
+{
+  if (!e)
+    return;
+  worker_stop (e);
+  gst_attention_result_unref (e->last);
+  attn_engine_model_free (e->model);
+  attn_engine_model_free (e->pending);
+  g_mutex_clear (&e->lock);
+  g_cond_clear (&e->cond);
+  g_free (e);
+}
+
+void
+attn_engine_set_model (AttnEngine *e, AttnEngineModel *m)
+{
+  g_mutex_lock (&e->lock);
+  AttnEngineModel *old = e->pending;
+  e->pending = m;
+  g_mutex_unlock (&e->lock);
+  attn_engine_model_free (old);
+}
+
+const AttnModel *
+attn_engine_model (AttnEngine *e)
+{
+  return e->model->model;
+}
+
+/* Waits on the engine's condition until deadline_ns; false once it passed.
+ * With the lock held. */
+static bool
+wait_until (AttnEngine *e, int64_t deadline_ns)
+{
+  if (deadline_ns < 0)
+    return false;
+  if (deadline_ns == INT64_MAX) {
+    g_cond_wait (&e->cond, &e->lock);
+    return true;
+  }
+  return g_cond_wait_until (&e->cond, &e->lock, deadline_ns / 1000);
+}
+
+float *
+attn_engine_begin (AttnEngine *e, int64_t deadline_ns, bool *swapped)
+{
+  AttnEngineModel *old = NULL;
+  *swapped = false;
+  g_mutex_lock (&e->lock);
+  while (e->busy)
+    if (!wait_until (e, deadline_ns) && e->busy) {
+      g_mutex_unlock (&e->lock);
+      return NULL;
+    }
+  if (e->pending) {
+    old = e->model;
+    e->model = e->pending;
+    e->pending = NULL;
+    /* results of the old model stay valid: they hold its pool */
+    e->stats.max_latency_ns = e->model->warmup_ns;
+    e->stats.latency_ns = (double) e->model->warmup_ns;
+    *swapped = true;
+  }
+  e->busy = true;             /* the input is the caller's until run() */
+  float *in = attn_net_input (e->model->net);
+  g_mutex_unlock (&e->lock);
+  attn_engine_model_free (old);
+  return in;
+}
+
+void
+attn_engine_cancel (AttnEngine *e)
+{
+  g_mutex_lock (&e->lock);
+  e->busy = false;
+  g_cond_broadcast (&e->cond);
+  g_mutex_unlock (&e->lock);
+}
+
+/* Records a finished inference; with the lock held. */
+static void
+publish (AttnEngine *e, GstAttentionResult *r, int64_t done_ns)
+{
+  gst_attention_result_unref (e->last);
+  e->last = r;
+  AttnEngineStats *s = &e->stats;
+  double ns = (double) r->inference_ns;
+  s->latency_ns = s->inferences ? 0.9 * s->latency_ns + 0.1 * ns : ns;
+  s->max_latency_ns = MAX (s->max_latency_ns, r->inference_ns);
+  if (s->inferences && done_ns > e->last_done_ns) {
+    double hz = 1e9 / (double) (done_ns - e->last_done_ns);
+    s->rate = s->inferences > 1 ? 0.9 * s->rate + 0.1 * hz : hz;
+  }
+  e->last_done_ns = done_ns;
+  s->inferences++;
+}
+
+/* Runs the forward pass on the filled input and publishes the result unless
+ * a flush voided the job meanwhile. Lock not held. */
+static void
+infer (AttnEngine *e, AttnEngineModel *m, const AttnJob *job, uint64_t gen)
+{
+  attn_net_forward (m->net);
+  int64_t done = attn_engine_now_ns ();
+  GstAttentionResult *r = model_result (m, job,
+      (uint64_t) MAX (done - job->start_ns, 0));
+  g_mutex_lock (&e->lock);
+  if (gen == e->generation)
+    publish (e, r, done);
+  else
+    gst_attention_result_unref (r);
+  e->busy = false;
+  g_cond_broadcast (&e->cond);
+  g_mutex_unlock (&e->lock);
+}
+
+static gpointer
+worker_main (gpointer data)
+{
+  AttnEngine *e = data;
+  g_mutex_lock (&e->lock);
+  for (;;) {
+    while (!e->job_ready && !e->quit)
+      g_cond_wait (&e->cond, &e->lock);
+    if (e->quit && !e->job_ready)
+      break;
+    e->job_ready = false;
+    AttnJob job = e->job;
+    uint64_t gen = e->job_generation;
+    AttnEngineModel *m = e->model;     /* not swapped while busy */
+    g_mutex_unlock (&e->lock);
+    infer (e, m, &job, gen);
+    g_mutex_lock (&e->lock);
+  }
+  g_mutex_unlock (&e->lock);
+  return NULL;
+}
+
+void
+attn_engine_run (AttnEngine *e, const AttnJob *job, bool threaded)
+{
+  g_mutex_lock (&e->lock);
+  uint64_t gen = e->generation;
+  if (!threaded) {
+    AttnEngineModel *m = e->model;
+    g_mutex_unlock (&e->lock);
+    infer (e, m, job, gen);
+    return;
+  }
+  if (!e->worker) {
+    e->quit = false;
+    e->worker = g_thread_new ("attn-engine", worker_main, e);
+  }
+  e->job = *job;
+  e->job_generation = gen;
+  e->job_ready = true;
+  g_cond_broadcast (&e->cond);
+  g_mutex_unlock (&e->lock);
+}
+
+GstAttentionResult *
+attn_engine_wait (AttnEngine *e, uint64_t frame, int64_t deadline_ns)
+{
+  g_mutex_lock (&e->lock);
+  while (e->busy && !(e->last && e->last->frame >= frame))
+    if (!wait_until (e, deadline_ns))
+      break;
+  GstAttentionResult *r = e->last ? gst_attention_result_ref (e->last) : NULL;
+  g_mutex_unlock (&e->lock);
+  return r;
+}
+
+GstAttentionResult *
+attn_engine_latest (AttnEngine *e)
+{
+  return attn_engine_wait (e, 0, -1);
+}
+
+void
+attn_engine_flush (AttnEngine *e)
+{
+  g_mutex_lock (&e->lock);
+  e->generation++;
+  GstAttentionResult *last = e->last;
+  e->last = NULL;
+  g_mutex_unlock (&e->lock);
+  gst_attention_result_unref (last);
+}
+
+void
+attn_engine_get_stats (AttnEngine *e, AttnEngineStats *s)
+{
+  g_mutex_lock (&e->lock);
+  *s = e->stats;
+  g_mutex_unlock (&e->lock);
+}

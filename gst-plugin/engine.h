@@ -1,0 +1,94 @@
+/* engine.h — one model run on a stream of frames, without GStreamer.
+ *
+ * An engine owns a loaded, planned model (network, workspaces, result pool),
+ * runs inferences in the caller's thread or on its own worker (at most one at
+ * a time), turns the network's outputs into results, and keeps the newest
+ * finished one. The element around it keeps caps, properties, QoS, latency
+ * and metas. Later work (coarse-to-fine inference, decoder heads, batching
+ * streams) plugs in here.
+ *
+ * Threads: attn_engine_begin/run/wait/flush come from one thread (the
+ * streaming thread); set_model, latest and stats from any. Model files are
+ * read by attn_engine_model_load in the caller's thread, under no lock of the
+ * engine's. Nothing here allocates per frame. */
+#ifndef ATTN_ENGINE_H
+#define ATTN_ENGINE_H
+
+#include <gst/attention/attention-producer.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+typedef struct AttnEngine AttnEngine;
+typedef struct AttnEngineModel AttnEngineModel;
+
+/* Opens (through the process-wide model cache), validates and plans the
+ * model at `path` for its own input size, and runs one warm-up pass. NULL
+ * with a message in err. */
+AttnEngineModel *attn_engine_model_load (const char *path, char *err,
+                                         size_t errlen);
+void attn_engine_model_free (AttnEngineModel *m);
+const AttnModel *attn_engine_model_info (const AttnEngineModel *m);
+/* Wall time of the warm-up pass, nanoseconds. */
+uint64_t attn_engine_model_warmup_ns (const AttnEngineModel *m);
+
+/* What one inference needs besides the pixels. */
+typedef struct {
+  uint64_t frame;              /* the producer's number of the frame */
+  /* where the network input lies on the frame, frame-normalised */
+  float area_x, area_y, area_w, area_h;
+  /* the part of it that shows the frame (letterboxing pads the rest) */
+  float content_x, content_y, content_w, content_h;
+  unsigned top_k;
+  float threshold;             /* attended region: relative threshold */
+  bool channels;               /* copy the last gate's channel weights */
+  int64_t start_ns;            /* monotonic, when the frame arrived */
+} AttnJob;
+
+typedef struct {
+  double latency_ns;           /* moving average, job start to result */
+  uint64_t max_latency_ns;     /* since the model was (re)loaded */
+  double rate;                 /* moving average, inferences per second */
+  uint64_t inferences;
+} AttnEngineStats;
+
+/* Takes ownership of `m`. */
+AttnEngine *attn_engine_new (AttnEngineModel *m);
+/* Stops the worker (waiting for a running inference) and frees everything
+ * but results still referenced elsewhere. NULL is a no-op. */
+void attn_engine_free (AttnEngine *e);
+
+/* Hands over a model for the next inference; a model handed over earlier
+ * and not yet swapped in is freed. Takes ownership. */
+void attn_engine_set_model (AttnEngine *e, AttnEngineModel *m);
+/* The model inferences run with (streaming thread). */
+const AttnModel *attn_engine_model (AttnEngine *e);
+
+/* Waits until no inference runs, at most until deadline_ns (monotonic
+ * nanoseconds; INT64_MAX: as long as it takes, < 0: not at all), swaps in a
+ * pending model (setting *swapped), and returns the network input
+ * (3, height, width) to fill; NULL when an inference still runs. */
+float *attn_engine_begin (AttnEngine *e, int64_t deadline_ns, bool *swapped);
+/* Gives the input back without running (the frame could not be read). */
+void attn_engine_cancel (AttnEngine *e);
+/* Runs the job on the input filled since attn_engine_begin: here and now,
+ * or (threaded) on the engine's worker, returning at once. */
+void attn_engine_run (AttnEngine *e, const AttnJob *job, bool threaded);
+/* The newest finished result (a new reference, NULL before the first),
+ * once it is for `frame` or later, or no inference for it runs, or
+ * deadline_ns passes. */
+GstAttentionResult *attn_engine_wait (AttnEngine *e, uint64_t frame,
+                                      int64_t deadline_ns);
+/* The newest finished result, without waiting (a new reference or NULL). */
+GstAttentionResult *attn_engine_latest (AttnEngine *e);
+/* Forgets the newest result; an inference running now is finished but its
+ * result discarded (a flush or a new stream). */
+void attn_engine_flush (AttnEngine *e);
+void attn_engine_get_stats (AttnEngine *e, AttnEngineStats *s);
+
+/* Monotonic clock, nanoseconds. */
+int64_t attn_engine_now_ns (void);
+
+#endif
