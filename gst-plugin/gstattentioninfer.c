@@ -811,11 +811,18 @@ gst_attention_infer_set_property (GObject *object, guint prop_id,
       self->qos = g_value_get_boolean (value);
       g_mutex_unlock (&self->lock);
       break;
-    case PROP_MODE:
+    case PROP_MODE:{
       g_mutex_lock (&self->lock);
-      self->mode = g_value_get_enum (value);
+      gboolean running = self->engine != NULL;
+      if (!running)
+        self->mode = g_value_get_enum (value);
       g_mutex_unlock (&self->lock);
+      if (running)
+        GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+            ("The mode cannot change while the element runs; it applies "
+                "from the next start (READY to PAUSED)."), (NULL));
       break;
+    }
     case PROP_CHANNEL_WEIGHTS:
       g_mutex_lock (&self->lock);
       self->channel_weights = g_value_get_boolean (value);

@@ -7,6 +7,7 @@
  * means the file was written for a different architecture. */
 #include "model.h"
 
+#include <errno.h>
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -744,14 +745,25 @@ attn_model_load_bytes (const void *bytes, size_t len, const char *what,
 /* ---- sharing ------------------------------------------------------------- */
 
 static GMutex cache_lock;
+static GCond cache_cond;
 static GHashTable *cache;     /* identity key → AttnModel* (borrowed) */
+static GHashTable *loading;   /* identity keys being loaded right now */
 
+/* The file's identity (device, inode, size, mtime), or NULL with a message
+ * when it is not a regular file: a FIFO, a device or a directory is refused
+ * here, before anything opens it, so nothing blocks in open(). */
 static char *
-file_identity (const char *path)
+file_identity (const char *path, char *err, size_t errlen)
 {
   struct stat sb;
-  if (stat (path, &sb) != 0)
+  if (stat (path, &sb) != 0) {
+    snprintf (err, errlen, "%s: cannot open: %s", path, g_strerror (errno));
     return NULL;
+  }
+  if (!S_ISREG (sb.st_mode)) {
+    snprintf (err, errlen, "%s: not a regular file", path);
+    return NULL;
+  }
   return g_strdup_printf ("%ju:%ju:%jd:%jd.%09ld", (uintmax_t) sb.st_dev,
                           (uintmax_t) sb.st_ino, (intmax_t) sb.st_size,
                           (intmax_t) sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
@@ -760,27 +772,45 @@ file_identity (const char *path)
 AttnModel *
 attn_model_open_shared (const char *path, char *err, size_t errlen)
 {
-  char *key = file_identity (path);
-  if (!key)                   /* let the loader say why */
-    return attn_model_load (path, err, errlen);
+  char *key = file_identity (path, err, errlen);
+  if (!key)
+    return NULL;
   g_mutex_lock (&cache_lock);
-  if (!cache)
-    cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  /* the same file being loaded by another element: wait for it, so it is
+   * loaded once; other files are loaded meanwhile, the lock is free. The
+   * tables go when the last model does, so look again after each wait. */
+  for (;;) {
+    if (!cache) {
+      cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      loading = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    }
+    if (!g_hash_table_contains (loading, key))
+      break;
+    g_cond_wait (&cache_cond, &cache_lock);
+  }
   AttnModel *m = g_hash_table_lookup (cache, key);
   if (m) {
     m->refcount++;
+    g_mutex_unlock (&cache_lock);
     g_free (key);
-  } else {
-    /* loading under the lock: two elements opening the same file at once
-     * load it once */
-    m = attn_model_load (path, err, errlen);
-    if (m) {
-      m->cache_key = key;
-      g_hash_table_insert (cache, g_strdup (key), m);
-    } else {
-      g_free (key);
-    }
+    return m;
   }
+  g_hash_table_add (loading, g_strdup (key));
+  g_mutex_unlock (&cache_lock);
+
+  /* the file is read with no lock held: a slow disk or a stalled mount
+   * delays this caller only */
+  m = attn_model_load (path, err, errlen);
+
+  g_mutex_lock (&cache_lock);
+  g_hash_table_remove (loading, key);
+  if (m) {
+    m->cache_key = key;
+    g_hash_table_insert (cache, g_strdup (key), m);
+  } else {
+    g_free (key);
+  }
+  g_cond_broadcast (&cache_cond);
   g_mutex_unlock (&cache_lock);
   return m;
 }
@@ -803,9 +833,11 @@ attn_model_unref (AttnModel *m)
   bool last = --m->refcount == 0;
   if (last && m->cache_key)
     g_hash_table_remove (cache, m->cache_key);
-  if (last && cache && g_hash_table_size (cache) == 0) {
+  if (last && cache && g_hash_table_size (cache) == 0
+      && g_hash_table_size (loading) == 0) {
     g_hash_table_destroy (cache);
-    cache = NULL;
+    g_hash_table_destroy (loading);
+    cache = loading = NULL;
   }
   g_mutex_unlock (&cache_lock);
   if (last) {

@@ -328,7 +328,9 @@ attn_safetensors_open_bytes (const void *bytes, size_t len, const char *what,
 AttnSafetensors *
 attn_safetensors_open (const char *path, char *err, size_t errlen)
 {
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO named here (swapped in after any check by path)
+   * must not block in open(); the fstat below refuses it */
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     set_err (err, errlen, "%s: cannot open: %s", path, g_strerror (errno));
     return NULL;

@@ -3,7 +3,10 @@
  * input format and odd sizes, the meta's contents, stale results with
  * inference-interval, roi and scale modes, properties changed while PLAYING
  * (a model swap included), asynchronous mode, latency, metas surviving
- * videoscale, and errors for missing, corrupt and mismatched models. */
+ * videoscale, and errors for missing, corrupt and mismatched models; and
+ * the second pass's bugs: a FIFO as the model, stale live results, latency
+ * after a model swap, results across flushes and seeks, letterbox padding,
+ * the roi and other settings, a model set while the element stops. */
 #include <gst/attention/attention-meta.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -11,12 +14,15 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "model_builder.h"
 
 static gchar *model_a;          /* basic CBAM, 2 blocks, 3 classes, 32×32 */
 static gchar *model_b;          /* bottleneck CBAM, 5 classes, "tiny-b" */
+static gchar *model_big;        /* basic CBAM, 192×192, wide: slow */
 
 static gchar *
 write_model (const TinySpec *s, const gchar *name)
@@ -41,6 +47,13 @@ models_setup (void)
   b.widths[1] = 4;
   b.input = 24;
   model_b = write_model (&b, "tiny-b");
+  TinySpec big = tiny_spec_default ();
+  big.input = 192;
+  big.stem_width = 32;
+  big.widths[0] = 64;
+  big.widths[1] = 96;
+  big.hidden = 8;
+  model_big = write_model (&big, "big");
 }
 
 static void
@@ -48,6 +61,8 @@ models_teardown (void)
 {
   g_unlink (model_a);
   g_unlink (model_b);
+  g_unlink (model_big);
+  g_clear_pointer (&model_big, g_free);
   g_clear_pointer (&model_a, g_free);
   g_clear_pointer (&model_b, g_free);
 }
@@ -565,6 +580,487 @@ GST_START_TEST (test_default_model_path)
 
 GST_END_TEST;
 
+/* ---- the bugs of the second pass ---------------------------------------- */
+
+typedef struct {
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+  gchar *desc;
+  gchar *error;
+} Runner;
+
+static gpointer
+runner_main (gpointer data)
+{
+  Runner *r = data;
+  gchar *debug = NULL;
+  gchar *err = run_pipeline (r->desc, &debug);
+  g_free (debug);
+  g_mutex_lock (&r->lock);
+  r->error = err;
+  r->done = TRUE;
+  g_cond_signal (&r->cond);
+  g_mutex_unlock (&r->lock);
+  return NULL;
+}
+
+/* A FIFO as the model: the element refuses it at once, without opening it
+ * (which would block until a writer comes), and an element on another model
+ * in the same process is not held up. */
+GST_START_TEST (test_fifo_model_never_blocks)
+{
+  gchar *dir = g_dir_make_tmp ("attn-fifo-XXXXXX", NULL);
+  gchar *fifo = g_build_filename (dir, "model.safetensors", NULL);
+  fail_unless (mkfifo (fifo, 0600) == 0);
+  Runner r = { 0 };
+  g_mutex_init (&r.lock);
+  g_cond_init (&r.cond);
+  r.desc = g_strdup_printf ("videotestsrc num-buffers=2 ! attentioninfer "
+      "model=%s ! fakesink", fifo);
+  GThread *t = g_thread_new ("fifo", runner_main, &r);
+  /* meanwhile another pipeline with another model starts and finishes */
+  gchar *other = g_strdup_printf ("videotestsrc num-buffers=2 ! "
+      "video/x-raw,width=64,height=48 ! attentioninfer model=%s ! fakesink",
+      model_a);
+  gchar *debug = NULL;
+  gchar *err = run_pipeline (other, &debug);
+  fail_unless (err == NULL, "other pipeline: %s", err);
+  g_free (other);
+  g_free (debug);
+  gint64 end = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+  g_mutex_lock (&r.lock);
+  while (!r.done && g_cond_wait_until (&r.cond, &r.lock, end));
+  gboolean done = r.done;
+  g_mutex_unlock (&r.lock);
+  if (!done) {
+    /* unblock the open() so the thread can end, then fail */
+    int fd = open (fifo, O_WRONLY | O_NONBLOCK);
+    if (fd >= 0)
+      close (fd);
+  }
+  g_thread_join (t);
+  fail_unless (done, "the state change blocked on a FIFO");
+  fail_unless (r.error && strstr (r.error, "Could not load the model"),
+      "error: %s", r.error);
+
+  /* set while PLAYING: returns, warns, keeps the model */
+  GstHarness *h = infer_harness (NULL, caps_64x48);
+  GstBus *bus = gst_bus_new ();
+  gst_element_set_bus (h->element, bus);
+  GstElement *e = infer_of (h);
+  GstVideoInfo info;
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 48);
+  gst_buffer_unref (gst_harness_push_and_pull (h, random_frame (h, &info, 1)));
+  g_object_set (e, "model", fifo, NULL);
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL);
+  GError *werr = NULL;
+  gchar *wdbg = NULL;
+  gst_message_parse_warning (msg, &werr, &wdbg);
+  fail_unless (strstr (wdbg, "not a regular file"), "%s", wdbg);
+  g_error_free (werr);
+  g_free (wdbg);
+  gst_message_unref (msg);
+  GstBuffer *out = gst_harness_push_and_pull (h, random_frame (h, &info, 2));
+  fail_unless_equals_string (gst_buffer_get_attention_meta (out)->result->model,
+      "tiny-a");
+  gst_buffer_unref (out);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (e);
+  gst_harness_teardown (h);
+
+  g_unlink (fifo);
+  g_rmdir (dir);
+  g_free (fifo);
+  g_free (dir);
+  g_free (r.desc);
+  g_free (r.error);
+  g_mutex_clear (&r.lock);
+  g_cond_clear (&r.cond);
+}
+
+GST_END_TEST;
+
+/* Runs a live 30 fps source through the element (asynchronous, as auto
+ * picks for live sources) for `frames` and returns its statistics. */
+static void
+run_live (const gchar *model, const gchar *props, guint frames,
+    guint64 *out_frames, guint64 *out_stale)
+{
+  gchar *desc = g_strdup_printf ("videotestsrc is-live=true num-buffers=%u ! "
+      "video/x-raw,format=RGB,width=64,height=48,framerate=30/1 ! "
+      "attentioninfer name=infer model=%s %s ! fakesink sync=true", frames,
+      model, props);
+  GstElement *p = gst_parse_launch (desc, NULL);
+  g_free (desc);
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus (p);
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 120 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  GstElement *e = gst_bin_get_by_name (GST_BIN (p), "infer");
+  g_object_get (e, "frames", out_frames, "stale-frames", out_stale, NULL);
+  gst_object_unref (e);
+  gst_object_unref (bus);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (p);
+}
+
+/* A live source with a model much faster than the frame period: frames get
+ * their own result (the old asynchronous mode gave every frame after the
+ * first an earlier frame's result). */
+GST_START_TEST (test_live_results_are_fresh)
+{
+  guint64 frames = 0, stale = 0;
+  run_live (model_a, "", 45, &frames, &stale);
+  fail_unless_equals_uint64 (frames, 45);
+  fail_unless (stale * 20 <= frames, "%" G_GUINT64_FORMAT " of %"
+      G_GUINT64_FORMAT " frames stale", stale, frames);
+}
+
+GST_END_TEST;
+
+/* With no time to wait (latency-budget=0) a frame never waits for a
+ * running inference: the stale share shows in the statistics, and the
+ * latency the element reports stays 0. */
+GST_START_TEST (test_live_budget_zero)
+{
+  guint64 frames = 0, stale = 0;
+  run_live (model_big, "latency-budget=0", 30, &frames, &stale);
+  fail_unless_equals_uint64 (frames, 30);
+  fail_unless (stale > 0);
+}
+
+GST_END_TEST;
+
+/* Swapping in a model while PLAYING asks the pipeline for its latency again
+ * (a LATENCY message), so a live sink does not keep the old figure. */
+GST_START_TEST (test_model_swap_posts_latency)
+{
+  GstHarness *h = infer_harness (NULL, caps_64x48);
+  GstBus *bus = gst_bus_new ();
+  gst_element_set_bus (h->element, bus);
+  GstElement *e = infer_of (h);
+  GstVideoInfo info;
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 48);
+  GstClockTime before = gst_harness_query_latency (h);
+  gst_buffer_unref (gst_harness_push_and_pull (h, random_frame (h, &info, 1)));
+  g_object_set (e, "model", model_big, NULL);
+  gst_buffer_unref (gst_harness_push_and_pull (h, random_frame (h, &info, 2)));
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_LATENCY);
+  fail_unless (msg != NULL, "no LATENCY message after a model swap");
+  gst_message_unref (msg);
+  GstClockTime after = gst_harness_query_latency (h);
+  fail_unless (after > before, "latency %" GST_TIME_FORMAT " -> %"
+      GST_TIME_FORMAT, GST_TIME_ARGS (before), GST_TIME_ARGS (after));
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (e);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+static void
+push_flush (GstHarness *h)
+{
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
+  GstSegment seg;
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+}
+
+/* After a flush the first frame gets a result computed on it, not one from
+ * before, and the frame count starts again; in both modes. */
+GST_START_TEST (test_flush_drops_results)
+{
+  const gchar *modes[] = { "mode=sync inference-interval=3",
+    "mode=async inference-interval=3"
+  };
+  GstVideoInfo info;
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 48);
+  for (guint mi = 0; mi < G_N_ELEMENTS (modes); mi++) {
+    gchar *desc = g_strdup_printf ("attentioninfer model=%s %s", model_a,
+        modes[mi]);
+    GstHarness *h = gst_harness_new_parse (desc);
+    g_free (desc);
+    gst_harness_set_src_caps_str (h, caps_64x48);
+    GstElement *e = infer_of (h);
+    for (guint i = 0; i < 2; i++)
+      gst_buffer_unref (gst_harness_push_and_pull (h, random_frame (h, &info,
+                  i)));
+    guint64 n0;
+    g_object_get (e, "inferences", &n0, NULL);
+    push_flush (h);
+    GstBuffer *out = gst_harness_push_and_pull (h, random_frame (h, &info, 9));
+    GstAttentionMeta *m = gst_buffer_get_attention_meta (out);
+    fail_unless (m != NULL);
+    fail_unless_equals_uint64 (m->frame, 0);
+    fail_unless (!m->stale, "%s: a result from before the flush", modes[mi]);
+    fail_unless_equals_uint64 (m->result->frame, 0);
+    guint64 n1;
+    g_object_get (e, "inferences", &n1, NULL);
+    fail_unless_equals_uint64 (n1, n0 + 1);
+    gst_buffer_unref (out);
+    gst_object_unref (e);
+    gst_harness_teardown (h);
+  }
+}
+
+GST_END_TEST;
+
+/* Seeks both ways on a file source (raw frames parsed by rawvideoparse),
+ * synchronous and asynchronous: the first frame after each flushing seek
+ * carries a result computed on it. */
+static GstPadProbeReturn
+after_seek_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  gint *state = data;           /* [0]: frames seen, [1]: first after seek
+                                 * checked, [2]: bad firsts */
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstAttentionMeta *m = gst_buffer_get_attention_meta (buf);
+  g_atomic_int_inc (&state[0]);
+  if (g_atomic_int_compare_and_exchange (&state[1], 1, 2))
+    if (!m || m->stale || m->frame != 0 || m->result->frame != 0)
+      g_atomic_int_inc (&state[2]);
+  return GST_PAD_PROBE_OK;
+}
+
+GST_START_TEST (test_seeks_on_a_file)
+{
+  gchar *raw = NULL;
+  gint fd = g_file_open_tmp ("attn-seek-XXXXXX.raw", &raw, NULL);
+  close (fd);
+  gchar *mk = g_strdup_printf ("videotestsrc num-buffers=60 pattern=ball ! "
+      "video/x-raw,format=RGB,width=64,height=48,framerate=30/1 ! "
+      "filesink location=%s", raw);
+  gchar *debug = NULL;
+  gchar *err = run_pipeline (mk, &debug);
+  fail_unless (err == NULL, "%s", err);
+  g_free (mk);
+  g_free (debug);
+  const gchar *modes[] = { "sync inference-interval=4", "async" };
+  for (guint mi = 0; mi < G_N_ELEMENTS (modes); mi++) {
+    gchar *desc = g_strdup_printf ("filesrc location=%s ! rawvideoparse "
+        "format=rgb width=64 height=48 framerate=30/1 ! attentioninfer "
+        "model=%s mode=%s ! fakesink name=sink sync=false", raw, model_a,
+        modes[mi]);
+    GstElement *p = gst_parse_launch (desc, NULL);
+    g_free (desc);
+    GstElement *sink = gst_bin_get_by_name (GST_BIN (p), "sink");
+    GstPad *pad = gst_element_get_static_pad (sink, "sink");
+    gint state[3] = { 0, 0, 0 };
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, after_seek_probe,
+        state, NULL);
+    fail_unless (gst_element_set_state (p, GST_STATE_PAUSED)
+        != GST_STATE_CHANGE_FAILURE);
+    fail_unless (gst_element_get_state (p, NULL, NULL, 10 * GST_SECOND)
+        == GST_STATE_CHANGE_SUCCESS);
+    const gint64 targets[] = { 1 * GST_SECOND, GST_SECOND / 3, 0,
+      GST_SECOND * 3 / 2
+    };
+    for (guint i = 0; i < G_N_ELEMENTS (targets); i++) {
+      g_atomic_int_set (&state[1], 1);
+      fail_unless (gst_element_seek_simple (p, GST_FORMAT_TIME,
+              GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE, targets[i]));
+      fail_unless (gst_element_get_state (p, NULL, NULL, 10 * GST_SECOND)
+          == GST_STATE_CHANGE_SUCCESS);
+      fail_unless_equals_int (g_atomic_int_get (&state[1]), 2);
+    }
+    fail_unless_equals_int (state[2], 0);
+    gst_element_set_state (p, GST_STATE_NULL);
+    gst_object_unref (pad);
+    gst_object_unref (sink);
+    gst_object_unref (p);
+  }
+  g_unlink (raw);
+  g_free (raw);
+}
+
+GST_END_TEST;
+
+/* Letterboxing: the attended region and its centroid lie on the frame, never
+ * in the padding, whatever the padding looks like to the network. */
+GST_START_TEST (test_letterbox_region_on_frame)
+{
+  g_setenv ("GST_ATTENTION_DEFAULT_MODEL", model_a, TRUE);
+  const gchar *sizes[] = { "width=640,height=360", "width=360,height=640",
+    "width=64,height=8"
+  };
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++) {
+    for (guint pattern = 0; pattern < 2; pattern++) {
+      gchar *desc = g_strdup_printf ("videotestsrc num-buffers=1 pattern=%s ! "
+          "video/x-raw,format=RGB,%s ! attentioninfer scale-mode=letterbox "
+          "attention-threshold=0.9 ! fakesink name=sink", pattern ? "ball"
+          : "black", sizes[s]);
+      GstElement *p = gst_parse_launch (desc, NULL);
+      g_free (desc);
+      GstElement *sink = gst_bin_get_by_name (GST_BIN (p), "sink");
+      g_object_set (sink, "enable-last-sample", TRUE, NULL);
+      gst_element_set_state (p, GST_STATE_PLAYING);
+      GstBus *bus = gst_element_get_bus (p);
+      GstMessage *msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+          GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+      fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+      gst_message_unref (msg);
+      GstSample *sample = NULL;
+      g_object_get (sink, "last-sample", &sample, NULL);
+      GstAttentionMeta *m =
+          gst_buffer_get_attention_meta (gst_sample_get_buffer (sample));
+      const GstAttentionRegion *r = &m->result->region;
+      fail_unless (m->result->has_region);
+      fail_unless (r->centroid_x >= 0 && r->centroid_x <= 1
+          && r->centroid_y >= 0 && r->centroid_y <= 1,
+          "%s: centroid (%f, %f) off the frame", sizes[s], r->centroid_x,
+          r->centroid_y);
+      fail_unless (r->x >= 0 && r->y >= 0 && r->x + r->w <= 1 + 1e-6
+          && r->y + r->h <= 1 + 1e-6 && r->w > 0 && r->h > 0);
+      gst_sample_unref (sample);
+      gst_object_unref (bus);
+      gst_object_unref (sink);
+      gst_element_set_state (p, GST_STATE_NULL);
+      gst_object_unref (p);
+    }
+  }
+  g_unsetenv ("GST_ATTENTION_DEFAULT_MODEL");
+}
+
+GST_END_TEST;
+
+static gchar *
+warning_debug (GstBus *bus)
+{
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  if (!msg)
+    return NULL;
+  GError *err = NULL;
+  gst_message_parse_warning (msg, &err, NULL);
+  gchar *text = g_strdup (err->message);
+  g_error_free (err);
+  gst_message_unref (msg);
+  return text;
+}
+
+/* roi: clipped (not wrapped) at G_MAXINT, blanks allowed on both sides, a
+ * malformed value is an element warning (gst-check makes g_warning fatal)
+ * and keeps the current one. Other settings: threads beyond the cores and
+ * mode while running warn; model="" is the default model. */
+GST_START_TEST (test_settings)
+{
+  GstHarness *h = infer_harness (NULL, caps_64x48);
+  GstBus *bus = gst_bus_new ();
+  gst_element_set_bus (h->element, bus);
+  GstElement *e = infer_of (h);
+  GstVideoInfo info;
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 48);
+
+  g_object_set (e, "roi", "1,1,2147483647,2147483647", NULL);
+  GstBuffer *out = gst_harness_push_and_pull (h, random_frame (h, &info, 1));
+  const GstAttentionMap *map =
+      gst_attention_meta_get_map (gst_buffer_get_attention_meta (out), NULL);
+  fail_unless (fabsf (map->x - 1 / 64.0f) < 1e-6f
+      && fabsf (map->w - 63 / 64.0f) < 1e-6f
+      && fabsf (map->h - 47 / 48.0f) < 1e-6f, "map area %f %f %f %f", map->x,
+      map->y, map->w, map->h);
+  gst_buffer_unref (out);
+
+  g_object_set (e, "roi", "  16, 8 ,32,24  ", NULL);
+  gchar *roi = NULL;
+  g_object_get (e, "roi", &roi, NULL);
+  fail_unless_equals_string (roi, "16,8,32,24");
+  g_free (roi);
+  fail_unless (warning_debug (bus) == NULL);
+
+  const gchar *bad[] = { "1,2,3", "1,2,3,4,5", "a,b,c,d", "1,2,0,4",
+    "-1,2,3,4", "1,2,3,4x"
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_object_set (e, "roi", bad[i], NULL);
+    gchar *w = warning_debug (bus);
+    fail_unless (w && strstr (w, "roi"), "no warning for roi \"%s\"", bad[i]);
+    g_free (w);
+    g_object_get (e, "roi", &roi, NULL);
+    fail_unless_equals_string (roi, "16,8,32,24");
+    g_free (roi);
+  }
+
+  gint many = (gint) g_get_num_processors () + 7;
+  g_object_set (e, "threads", many, NULL);
+  gchar *w = warning_debug (bus);
+  fail_unless (w && strstr (w, "cores"), "no warning for threads=%d", many);
+  g_free (w);
+  gst_buffer_unref (gst_harness_push_and_pull (h, random_frame (h, &info, 2)));
+
+  g_object_set (e, "mode", 2 /* async */ , NULL);
+  w = warning_debug (bus);
+  fail_unless (w && strstr (w, "mode"));
+  g_free (w);
+  gint mode;
+  g_object_get (e, "mode", &mode, NULL);
+  fail_unless_equals_int (mode, 1 /* sync, as set at start */ );
+
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (e);
+  gst_harness_teardown (h);
+
+  /* model="" means the default model */
+  g_setenv ("GST_ATTENTION_DEFAULT_MODEL", model_b, TRUE);
+  h = gst_harness_new_parse ("attentioninfer model=\"\" mode=sync");
+  gst_harness_set_src_caps_str (h, caps_64x48);
+  out = gst_harness_push_and_pull (h, random_frame (h, &info, 3));
+  fail_unless_equals_string (gst_buffer_get_attention_meta (out)->result->model,
+      "tiny-b");
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+  g_unsetenv ("GST_ATTENTION_DEFAULT_MODEL");
+}
+
+GST_END_TEST;
+
+typedef struct {
+  GstElement *infer;
+  gint stop;
+} Setter;
+
+static gpointer
+setter_main (gpointer data)
+{
+  Setter *s = data;
+  for (guint i = 0; !g_atomic_int_get (&s->stop); i++)
+    g_object_set (s->infer, "model", i % 2 ? model_a : model_b, NULL);
+  return NULL;
+}
+
+/* `model` set from another thread while the element starts and stops: no
+ * engine is left behind (valgrind's leak check runs this test too). */
+GST_START_TEST (test_model_set_while_stopping)
+{
+  gchar *desc = g_strdup_printf ("videotestsrc is-live=true ! "
+      "video/x-raw,width=64,height=48 ! attentioninfer name=infer model=%s ! "
+      "fakesink sync=false", model_a);
+  GstElement *p = gst_parse_launch (desc, NULL);
+  g_free (desc);
+  Setter s = { gst_bin_get_by_name (GST_BIN (p), "infer"), 0 };
+  GThread *t = g_thread_new ("setter", setter_main, &s);
+  for (guint round = 0; round < 8; round++) {
+    fail_if (gst_element_set_state (p, GST_STATE_PLAYING)
+        == GST_STATE_CHANGE_FAILURE);
+    g_usleep (5000);
+    gst_element_set_state (p, GST_STATE_NULL);
+  }
+  g_atomic_int_set (&s.stop, 1);
+  g_thread_join (t);
+  gst_object_unref (s.infer);
+  gst_object_unref (p);
+}
+
+GST_END_TEST;
+
 static Suite *
 attentioninfer_suite (void)
 {
@@ -584,6 +1080,15 @@ attentioninfer_suite (void)
   tcase_add_test (tc, test_state_cycles);
   tcase_add_test (tc, test_eos_before_buffers_and_shared_models);
   tcase_add_test (tc, test_default_model_path);
+  tcase_add_test (tc, test_fifo_model_never_blocks);
+  tcase_add_test (tc, test_live_results_are_fresh);
+  tcase_add_test (tc, test_live_budget_zero);
+  tcase_add_test (tc, test_model_swap_posts_latency);
+  tcase_add_test (tc, test_flush_drops_results);
+  tcase_add_test (tc, test_seeks_on_a_file);
+  tcase_add_test (tc, test_letterbox_region_on_frame);
+  tcase_add_test (tc, test_settings);
+  tcase_add_test (tc, test_model_set_while_stopping);
   return s;
 }
 
