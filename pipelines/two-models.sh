@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Two inference elements in a row: the first runs every frame and is drawn;
-# the second runs another model every 5th frame. Each attaches its own meta
-# (applications see both with gst_buffer_iterate_meta_filtered); the overlay
-# and attentionjson read the first one on the buffer.
+# Two inference elements in a row, both on the camera's own pixels: "every"
+# runs the default model on every frame, "fifth" runs another model (or the
+# default again) on every 5th frame. Each attaches its own meta, named by the
+# element; both survive videoconvert and videoscale. The overlay draws
+# "every"'s attention; attentionjson writes both (under "results"), one JSON
+# object per frame to stdout.
 # usage: pipelines/two-models.sh [MODEL2.safetensors]
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 model2=${1:+model=$1}
 exec gst-launch-1.0 -q videotestsrc pattern=ball num-buffers=${FRAMES:-25} \
   ! video/x-raw,width=320,height=240 \
-  ! attentioninfer ! attentionoverlay \
-  ! attentioninfer $model2 inference-interval=5 ! attentionjson ! fakesink
+  ! attentioninfer name=every \
+  ! attentioninfer name=fifth $model2 inference-interval=5 \
+  ! videoconvert ! videoscale ! video/x-raw,width=480,height=360 \
+  ! attentionoverlay \
+  ! attentionjson producer=every all-producers=true ! fakesink
