@@ -214,6 +214,28 @@ infer_of (GstHarness *h)
   return e;
 }
 
+/* A synchronous harness on model_a with 64×48 RGB caps, its element, and a
+ * bus to read the element's messages from. */
+static GstHarness *
+watched_harness (GstBus **bus, GstElement **e, GstVideoInfo *info)
+{
+  GstHarness *h = infer_harness (NULL, caps_64x48);
+  *bus = gst_bus_new ();
+  gst_element_set_bus (h->element, *bus);
+  *e = infer_of (h);
+  gst_video_info_set_format (info, GST_VIDEO_FORMAT_RGB, 64, 48);
+  return h;
+}
+
+static void
+watched_teardown (GstHarness *h, GstBus *bus, GstElement *e)
+{
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (e);
+  gst_harness_teardown (h);
+}
+
 GST_START_TEST (test_interval_marks_stale)
 {
   GstHarness *h = infer_harness ("inference-interval=3", caps_64x48);
@@ -240,12 +262,10 @@ GST_END_TEST;
 
 GST_START_TEST (test_properties_while_playing)
 {
-  GstHarness *h = infer_harness (NULL, caps_64x48);
-  GstElement *e = infer_of (h);
+  GstBus *bus;
+  GstElement *e;
   GstVideoInfo info;
-  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 48);
-  GstBus *bus = gst_bus_new ();
-  gst_element_set_bus (h->element, bus);
+  GstHarness *h = watched_harness (&bus, &e, &info);
 
   GstBuffer *out = gst_harness_push_and_pull (h, random_frame (h, &info, 1));
   check_meta (out, 3, 2);
@@ -306,10 +326,7 @@ GST_START_TEST (test_properties_while_playing)
   fail_unless_equals_string (m->result->model, "tiny-b");
   gst_buffer_unref (out);
 
-  gst_element_set_bus (h->element, NULL);
-  gst_object_unref (bus);
-  gst_object_unref (e);
-  gst_harness_teardown (h);
+  watched_teardown (h, bus, e);
 }
 
 GST_END_TEST;
@@ -645,12 +662,10 @@ GST_START_TEST (test_fifo_model_never_blocks)
       "error: %s", r.error);
 
   /* set while PLAYING: returns, warns, keeps the model */
-  GstHarness *h = infer_harness (NULL, caps_64x48);
-  GstBus *bus = gst_bus_new ();
-  gst_element_set_bus (h->element, bus);
-  GstElement *e = infer_of (h);
+  GstBus *bus;
+  GstElement *e;
   GstVideoInfo info;
-  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 48);
+  GstHarness *h = watched_harness (&bus, &e, &info);
   gst_buffer_unref (gst_harness_push_and_pull (h, random_frame (h, &info, 1)));
   g_object_set (e, "model", fifo, NULL);
   GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
@@ -666,10 +681,7 @@ GST_START_TEST (test_fifo_model_never_blocks)
   fail_unless_equals_string (gst_buffer_get_attention_meta (out)->result->model,
       "tiny-a");
   gst_buffer_unref (out);
-  gst_element_set_bus (h->element, NULL);
-  gst_object_unref (bus);
-  gst_object_unref (e);
-  gst_harness_teardown (h);
+  watched_teardown (h, bus, e);
 
   g_unlink (fifo);
   g_rmdir (dir);
@@ -740,12 +752,10 @@ GST_END_TEST;
  * (a LATENCY message), so a live sink does not keep the old figure. */
 GST_START_TEST (test_model_swap_posts_latency)
 {
-  GstHarness *h = infer_harness (NULL, caps_64x48);
-  GstBus *bus = gst_bus_new ();
-  gst_element_set_bus (h->element, bus);
-  GstElement *e = infer_of (h);
+  GstBus *bus;
+  GstElement *e;
   GstVideoInfo info;
-  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 48);
+  GstHarness *h = watched_harness (&bus, &e, &info);
   GstClockTime before = gst_harness_query_latency (h);
   gst_buffer_unref (gst_harness_push_and_pull (h, random_frame (h, &info, 1)));
   g_object_set (e, "model", model_big, NULL);
@@ -756,10 +766,7 @@ GST_START_TEST (test_model_swap_posts_latency)
   GstClockTime after = gst_harness_query_latency (h);
   fail_unless (after > before, "latency %" GST_TIME_FORMAT " -> %"
       GST_TIME_FORMAT, GST_TIME_ARGS (before), GST_TIME_ARGS (after));
-  gst_element_set_bus (h->element, NULL);
-  gst_object_unref (bus);
-  gst_object_unref (e);
-  gst_harness_teardown (h);
+  watched_teardown (h, bus, e);
 }
 
 GST_END_TEST;
@@ -951,12 +958,10 @@ warning_debug (GstBus *bus)
  * mode while running warn; model="" is the default model. */
 GST_START_TEST (test_settings)
 {
-  GstHarness *h = infer_harness (NULL, caps_64x48);
-  GstBus *bus = gst_bus_new ();
-  gst_element_set_bus (h->element, bus);
-  GstElement *e = infer_of (h);
+  GstBus *bus;
+  GstElement *e;
   GstVideoInfo info;
-  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 48);
+  GstHarness *h = watched_harness (&bus, &e, &info);
 
   g_object_set (e, "roi", "1,1,2147483647,2147483647", NULL);
   GstBuffer *out = gst_harness_push_and_pull (h, random_frame (h, &info, 1));
@@ -1003,10 +1008,7 @@ GST_START_TEST (test_settings)
   g_object_get (e, "mode", &mode, NULL);
   fail_unless_equals_int (mode, 1 /* sync, as set at start */ );
 
-  gst_element_set_bus (h->element, NULL);
-  gst_object_unref (bus);
-  gst_object_unref (e);
-  gst_harness_teardown (h);
+  watched_teardown (h, bus, e);
 
   /* model="" means the default model */
   g_setenv ("GST_ATTENTION_DEFAULT_MODEL", model_b, TRUE);
