@@ -118,6 +118,8 @@ struct _GstAttentionInfer {
   PrePlan plan;
   guint64 frame;                /* frames since start or the last flush */
   gdouble pre_ns;               /* pre-processing time, moving maximum */
+  GstClockTimeDiff transit;     /* shortest source-to-here time seen */
+  gboolean transit_known;
 };
 
 #define gst_attention_infer_parent_class parent_class
@@ -370,6 +372,41 @@ frame_is_late (GstAttentionInfer *self, GstBuffer *buf, GstClockTime earliest,
       < earliest;
 }
 
+/* When an asynchronous frame must leave: `budget` after it arrived, and
+ * with a clock no later than `budget` past the moment it would have arrived
+ * without delay — its running time plus the shortest transit from the
+ * source seen on this stream (what the source really takes; sources tend
+ * to take longer than the latency they report). So a stream that fell
+ * behind (a slow first result, a stall) waits less until it has caught up,
+ * instead of carrying the delay on. Monotonic nanoseconds. */
+static gint64
+frame_deadline (GstAttentionInfer *self, GstBuffer *buf, gint64 arrival,
+                GstClockTime budget)
+{
+  gint64 deadline = arrival + (gint64) budget;
+  GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
+  if (!clock)
+    return deadline;
+  GstClockTime rt = gst_segment_to_running_time (
+      &GST_BASE_TRANSFORM (self)->segment, GST_FORMAT_TIME,
+      GST_BUFFER_PTS (buf));
+  if (GST_CLOCK_TIME_IS_VALID (rt)) {
+    GstClockTime start = gst_element_get_base_time (GST_ELEMENT (self)) + rt;
+    GstClockTimeDiff transit = GST_CLOCK_DIFF (start,
+        gst_clock_get_time (clock));
+    if (self->transit_known)
+      self->transit = MIN (self->transit, transit);
+    else
+      self->transit = transit;
+    self->transit_known = TRUE;
+    /* now − (start + transit): how late this frame is */
+    GstClockTimeDiff late = transit - self->transit;
+    deadline = MIN (deadline, arrival + (gint64) budget - late);
+  }
+  gst_object_unref (clock);
+  return deadline;
+}
+
 static GstFlowReturn
 gst_attention_infer_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 {
@@ -419,10 +456,16 @@ gst_attention_infer_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   }
   /* the very first result is waited for, so every buffer carries one;
    * after that an asynchronous frame waits at most the budget, input
-   * preparation included */
+   * preparation included, counted from when it was captured */
   gint64 deadline = !async || !newest ? G_MAXINT64
-      : arrival + (gint64) budget;
+      : frame_deadline (self, buf, arrival, budget);
   gst_attention_result_unref (newest);
+  if (due && deadline != G_MAXINT64
+      && deadline - attn_engine_now_ns () < (gint64) self->pre_ns) {
+    GST_DEBUG_OBJECT (self, "frame %" G_GUINT64_FORMAT " has no time left "
+        "for an inference", frame);
+    due = FALSE;
+  }
 
   gboolean submitted = FALSE;
   bool swapped = false;
@@ -554,6 +597,7 @@ gst_attention_infer_start (GstBaseTransform *trans)
   self->producer = g_intern_string (name);
   self->frame = 0;
   self->pre_ns = 0;
+  self->transit_known = FALSE;
   self->mode_resolved = FALSE;
   self->async = FALSE;
   self->earliest = GST_CLOCK_TIME_NONE;
@@ -596,6 +640,7 @@ reset_stream (GstAttentionInfer *self)
   if (e)
     attn_engine_flush (e);
   self->frame = 0;
+  self->transit_known = FALSE;
 }
 
 static gboolean
