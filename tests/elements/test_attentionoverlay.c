@@ -241,8 +241,15 @@ GST_START_TEST (test_composition_meta)
   GstVideoOverlayCompositionMeta *cm =
       gst_buffer_get_video_overlay_composition_meta (out);
   fail_unless (cm != NULL);
+  /* one frame-sized rectangle holds heat map, box and labels */
   fail_unless_equals_int (gst_video_overlay_composition_n_rectangles
-      (cm->overlay), 2);
+      (cm->overlay), 1);
+  gint rx, ry;
+  guint rw, rh;
+  gst_video_overlay_rectangle_get_render_rectangle
+      (gst_video_overlay_composition_get_rectangle (cm->overlay, 0), &rx, &ry,
+      &rw, &rh);
+  fail_unless (rx == 0 && ry == 0 && rw == 64 && rh == 48);
   gst_buffer_unref (out);
   gst_buffer_unref (ref);
   gst_harness_teardown (h);
