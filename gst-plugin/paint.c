@@ -72,8 +72,18 @@ paint_set_colormap (Painter *p, AttnColormap cm)
     return;
   uint8_t rgb[256][3];
   attn_colormap_lut (cm, rgb);
-  for (int i = 0; i < 256; i++)
+  for (int i = 0; i < 256; i++) {
     target_colour (p, rgb[i], p->lut[i]);
+    /* the canvas's four bytes of colour i, alpha 255, as one word */
+    uint8_t px[4] = { 0 };
+    if (p->fmt.layout == PAINT_ARGB_CANVAS) {
+      px[p->fmt.r & 3] = p->lut[i][0];
+      px[p->fmt.g & 3] = p->lut[i][1];
+      px[p->fmt.b & 3] = p->lut[i][2];
+      px[p->fmt.a & 3] = 255;
+    }
+    memcpy (&p->lut32[i], px, 4);
+  }
   p->colormap = cm;
 }
 
@@ -232,6 +242,32 @@ canvas_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
 }
 
 static const PaintOps canvas_ops = { canvas_heat_row, canvas_fill,
+  canvas_image
+};
+
+/* The canvas with its four bytes in the order of p->lut32's words: one
+ * 32-bit gather per pixel, then a byte blend over the row that
+ * vectorises. */
+static void
+canvas32_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa,
+                   int xb)
+{
+  const uint32_t *lut = p->lut32;
+  const uint8_t *restrict ix = p->idx, *restrict al = p->alpha;
+  uint32_t *restrict col = p->col32;
+  for (int x = xa; x < xb; x++)
+    col[x] = lut[ix[x]];
+  uint8_t *restrict row = fr->plane[0] + (size_t) y * fr->stride[0];
+  const uint8_t *restrict src = (const uint8_t *) col;
+#pragma omp simd
+  for (int x = xa; x < xb; x++) {
+    int a = al[x];
+    for (int c = 0; c < 4; c++)
+      row[4 * x + c] = blend8 (row[4 * x + c], src[4 * x + c], a);
+  }
+}
+
+static const PaintOps canvas32_ops = { canvas32_heat_row, canvas_fill,
   canvas_image
 };
 
@@ -417,6 +453,7 @@ paint_clear (Painter *p)
   free (p->band1);
   free (p->idx);
   free (p->alpha);
+  free (p->col32);
   memset (p, 0, sizeof *p);
 }
 
@@ -433,7 +470,7 @@ paint_init (Painter *p, const PaintFormat *f, int width, int height,
       p->ops = &packed_ops;
       break;
     case PAINT_ARGB_CANVAS:
-      p->ops = &canvas_ops;
+      p->ops = f->pixel_stride == 4 ? &canvas32_ops : &canvas_ops;
       break;
     case PAINT_I420:
       p->ops = &i420_ops;
@@ -457,8 +494,9 @@ paint_init (Painter *p, const PaintFormat *f, int width, int height,
   p->band1 = calloc (w, sizeof *p->band1);
   p->idx = calloc (w, 1);
   p->alpha = calloc (w, 1);
+  p->col32 = calloc (w, sizeof *p->col32);
   if (!p->c0 || !p->cw || !p->r0 || !p->rw || !p->band0 || !p->band1
-      || !p->idx || !p->alpha) {
+      || !p->idx || !p->alpha || !p->col32) {
     paint_clear (p);
     return false;
   }

@@ -83,11 +83,13 @@ typedef struct {
   int width, height;
   AttnColormap colormap;
   uint8_t lut[256][3];  /* the colour map, in the target's space (RGB or Y'CbCr) */
+  uint32_t lut32[256];  /* canvas: colour i and alpha 255 in its byte order */
   PaintHeatPlan plan;
   int *c0, *r0;         /* (width), (height) */
   float *cw, *rw;
   float *band0, *band1; /* (width) two map rows interpolated along x */
   uint8_t *idx, *alpha; /* (width) colour index and alpha of a pixel row */
+  uint32_t *col32;      /* (width) canvas: a row's colours as words */
 } Painter;
 
 /* Plans a painter for width × height frames of format f with colour map cm.
