@@ -11,8 +11,11 @@
  * overlays itself (it lists #GstVideoOverlayCompositionMeta in its
  * allocation answer: many video sinks and hardware compositors do), or with
  * `composition=true`, it leaves the pixels alone and attaches a
- * #GstVideoOverlayCompositionMeta instead.
- * Buffers without an attention meta pass untouched.
+ * #GstVideoOverlayCompositionMeta instead: the same picture (one painter,
+ * paint.c, draws both), as one frame-sized premultiplied ARGB rectangle.
+ * Buffers without an attention meta pass untouched. Where cairo cannot
+ * make the label surface (it is clamped to 32,767 pixels a side and to the
+ * frame), the labels are skipped with a warning in the debug log.
  *
  * ## Example launch line
  * |[
@@ -22,7 +25,6 @@
 #include "gstattentionoverlay.h"
 
 #include <gst/attention/attention-meta.h>
-#include <math.h>
 #include <pango/pangocairo.h>
 #include <string.h>
 
