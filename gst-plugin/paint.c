@@ -1,9 +1,11 @@
 /* paint.c — heat map, region box and label image into raw video frames or a
- * premultiplied ARGB canvas. See paint.h for the blending rule. Four format
+ * premultiplied ARGB canvas. See paint.h for the blending rule. Format
  * families, each an ops table chosen once in paint_init:
  *   packed  RGB/BGR/RGBx/…/ABGR: R, G, B at byte offsets, the rest untouched
- *   canvas  premultiplied ARGB (GstVideoOverlayRectangle's format): packed
- *           plus alpha, blended as a fourth component of colour 255
+ *           (3-byte pixels per component; 4-byte pixels through a 32-bit
+ *           colour gather and a byte loop the compiler vectorises)
+ *   canvas  premultiplied ARGB (GstVideoOverlayRectangle's format): like
+ *           4-byte packed, alpha blended as a fourth component of colour 255
  *   yuv420  I420 and NV12: Y per pixel, Cb/Cr per 2×2 block
  *   gray    GRAY8: Y only */
 #include "paint.h"
@@ -76,11 +78,11 @@ paint_set_colormap (Painter *p, AttnColormap cm)
     target_colour (p, rgb[i], p->lut[i]);
     /* the canvas's four bytes of colour i, alpha 255, as one word */
     uint8_t px[4] = { 0 };
-    if (p->fmt.layout == PAINT_ARGB_CANVAS) {
+    if (p->fmt.pixel_stride == 4) {
+      px[p->fmt.a & 3] = 255;   /* packed: the padding byte's alpha is 0 */
       px[p->fmt.r & 3] = p->lut[i][0];
       px[p->fmt.g & 3] = p->lut[i][1];
       px[p->fmt.b & 3] = p->lut[i][2];
-      px[p->fmt.a & 3] = 255;
     }
     memcpy (&p->lut32[i], px, 4);
   }
@@ -175,25 +177,39 @@ static const PaintOps packed_ops = { packed_heat_row, packed_fill,
   packed_image
 };
 
-/* ---- premultiplied ARGB canvas ------------------------------------------- */
-
+/* 4-byte packed RGB: one 32-bit gather of the colour in the frame's byte
+ * order, then a byte blend that vectorises; the padding/alpha byte is
+ * blended with alpha 0, which leaves it as it was. */
 static void
-canvas_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb)
+packed4_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa,
+                  int xb)
 {
-  const int o0 = p->fmt.r, o1 = p->fmt.g, o2 = p->fmt.b, o3 = p->fmt.a;
-  const uint8_t (*lut)[3] = p->lut;
+  const uint32_t *lut = p->lut32;
   const uint8_t *restrict ix = p->idx, *restrict al = p->alpha;
-  uint8_t *restrict row = fr->plane[0] + (size_t) y * fr->stride[0];
+  uint32_t *restrict col = p->col32;
+  uint8_t *restrict a4 = p->alpha4;
+  const uint8_t m0 = p->mask[0], m1 = p->mask[1], m2 = p->mask[2],
+      m3 = p->mask[3];
   for (int x = xa; x < xb; x++) {
-    const uint8_t *c = lut[ix[x]];
-    int a = al[x];
-    uint8_t *px = row + x * 4;
-    px[o0] = blend8 (px[o0], c[0], a);
-    px[o1] = blend8 (px[o1], c[1], a);
-    px[o2] = blend8 (px[o2], c[2], a);
-    px[o3] = blend8 (px[o3], 255, a);
+    col[x] = lut[ix[x]];
+    a4[4 * x + 0] = al[x] & m0;
+    a4[4 * x + 1] = al[x] & m1;
+    a4[4 * x + 2] = al[x] & m2;
+    a4[4 * x + 3] = al[x] & m3;
   }
+  uint8_t *restrict row = fr->plane[0] + (size_t) y * fr->stride[0];
+  const uint8_t *restrict src = (const uint8_t *) col;
+  const int ka = 4 * xa, kb = 4 * xb;
+#pragma omp simd
+  for (int k = ka; k < kb; k++)
+    row[k] = (uint8_t) (row[k] + (((src[k] - row[k]) * a4[k] + 128) >> 8));
 }
+
+static const PaintOps packed4_ops = { packed4_heat_row, packed_fill,
+  packed_image
+};
+
+/* ---- premultiplied ARGB canvas ------------------------------------------- */
 
 static void
 canvas_fill (const Painter *p, const PaintFrame *fr, int x0, int y0, int x1,
@@ -241,16 +257,11 @@ canvas_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
   }
 }
 
-static const PaintOps canvas_ops = { canvas_heat_row, canvas_fill,
-  canvas_image
-};
-
-/* The canvas with its four bytes in the order of p->lut32's words: one
- * 32-bit gather per pixel, then a byte blend over the row that
- * vectorises. */
+/* packed4's rows with every byte blended (alpha as a colour of 255), so
+ * one alpha per pixel */
 static void
-canvas32_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa,
-                   int xb)
+canvas_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa,
+                 int xb)
 {
   const uint32_t *lut = p->lut32;
   const uint8_t *restrict ix = p->idx, *restrict al = p->alpha;
@@ -267,9 +278,10 @@ canvas32_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa,
   }
 }
 
-static const PaintOps canvas32_ops = { canvas32_heat_row, canvas_fill,
+static const PaintOps canvas_ops = { canvas_heat_row, canvas_fill,
   canvas_image
 };
+
 
 /* ---- GRAY8 and the luma of I420/NV12 -------------------------------------- */
 
@@ -454,6 +466,7 @@ paint_clear (Painter *p)
   free (p->idx);
   free (p->alpha);
   free (p->col32);
+  free (p->alpha4);
   memset (p, 0, sizeof *p);
 }
 
@@ -467,10 +480,10 @@ paint_init (Painter *p, const PaintFormat *f, int width, int height,
   p->fmt = *f;
   switch (f->layout) {
     case PAINT_PACKED:
-      p->ops = &packed_ops;
+      p->ops = f->pixel_stride == 4 ? &packed4_ops : &packed_ops;
       break;
     case PAINT_ARGB_CANVAS:
-      p->ops = f->pixel_stride == 4 ? &canvas32_ops : &canvas_ops;
+      p->ops = &canvas_ops;
       break;
     case PAINT_I420:
       p->ops = &i420_ops;
@@ -485,6 +498,11 @@ paint_init (Painter *p, const PaintFormat *f, int width, int height,
   }
   p->width = width;
   p->height = height;
+  /* which bytes of a 4-byte pixel take colour: all four on the canvas,
+   * R, G and B only in a frame */
+  for (int c = 0; c < 4; c++)
+    p->mask[c] = f->layout == PAINT_ARGB_CANVAS
+        || c == f->r || c == f->g || c == f->b ? 0xff : 0;
   size_t w = (size_t) width, h = (size_t) height;
   p->c0 = malloc (w * sizeof *p->c0);
   p->cw = malloc (w * sizeof *p->cw);
@@ -495,8 +513,9 @@ paint_init (Painter *p, const PaintFormat *f, int width, int height,
   p->idx = calloc (w, 1);
   p->alpha = calloc (w, 1);
   p->col32 = calloc (w, sizeof *p->col32);
+  p->alpha4 = calloc (w, 4);
   if (!p->c0 || !p->cw || !p->r0 || !p->rw || !p->band0 || !p->band1
-      || !p->idx || !p->alpha || !p->col32) {
+      || !p->idx || !p->alpha || !p->col32 || !p->alpha4) {
     paint_clear (p);
     return false;
   }

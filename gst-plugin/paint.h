@@ -83,13 +83,15 @@ typedef struct {
   int width, height;
   AttnColormap colormap;
   uint8_t lut[256][3];  /* the colour map, in the target's space (RGB or Y'CbCr) */
-  uint32_t lut32[256];  /* canvas: colour i and alpha 255 in its byte order */
+  uint32_t lut32[256];  /* 4-byte layouts: colour i (alpha 255) in their byte order */
+  uint8_t mask[4];      /* 4-byte layouts: 0xff for the bytes a colour blends into */
   PaintHeatPlan plan;
   int *c0, *r0;         /* (width), (height) */
   float *cw, *rw;
   float *band0, *band1; /* (width) two map rows interpolated along x */
   uint8_t *idx, *alpha; /* (width) colour index and alpha of a pixel row */
-  uint32_t *col32;      /* (width) canvas: a row's colours as words */
+  uint32_t *col32;      /* (width) 4-byte layouts: a row's colours as words */
+  uint8_t *alpha4;      /* (4·width) 4-byte layouts: alpha per byte (masked) */
 } Painter;
 
 /* Plans a painter for width × height frames of format f with colour map cm.

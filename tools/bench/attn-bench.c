@@ -354,15 +354,20 @@ bench_plugin (void)
   PaintFormat pf_i420 = { .layout = PAINT_I420, .kr = 0.2126, .kb = 0.0722 };
   PaintFormat pf_argb = { .layout = PAINT_ARGB_CANVAS, .pixel_stride = 4,
                           .r = 2, .g = 1, .b = 0, .a = 3 };
+  PaintFormat pf_bgrx = { .layout = PAINT_PACKED, .pixel_stride = 4,
+                          .r = 2, .g = 1, .b = 0 };
   uint8_t *canvas = calloc ((size_t) fw * fh, 4);
   PaintFrame pfr_i420 = { { frame, frame + fw * fh, frame + fw * fh * 5 / 4 },
                           { fw, fw / 2, fw / 2 } };
   PaintFrame pfr_argb = { { canvas }, { fw * 4 } };
   Painter pt = { 0 };
-  double t_heat_i420 = 0, t_heat_argb = 0;
+  double t_heat_i420 = 0, t_heat_argb = 0, t_heat_bgrx = 0;
   if (paint_init (&pt, &pf_i420, fw, fh, ATTN_COLORMAP_TURBO))
     TIME_MEDIAN (t_heat_i420, quick ? 5 : 21,
                  paint_heat (&pt, &pfr_i420, &pm, 0.6f, true));
+  if (paint_init (&pt, &pf_bgrx, fw, fh, ATTN_COLORMAP_TURBO))
+    TIME_MEDIAN (t_heat_bgrx, quick ? 5 : 21,
+                 paint_heat (&pt, &pfr_argb, &pm, 0.6f, true));
   if (paint_init (&pt, &pf_argb, fw, fh, ATTN_COLORMAP_TURBO))
     TIME_MEDIAN (t_heat_argb, quick ? 5 : 21,
                  paint_heat (&pt, &pfr_argb, &pm, 0.6f, true));
@@ -370,6 +375,8 @@ bench_plugin (void)
   free (canvas);
   printf ("| heat map 1920x1080 in place, I420 (painter alone) | %.3f |\n",
           t_heat_i420);
+  printf ("| heat map 1920x1080 in place, BGRx (painter alone) | %.3f |\n",
+          t_heat_bgrx);
   printf ("| heat map 1920x1080 into the ARGB composition canvas (painter alone) | %.3f |\n",
           t_heat_argb);
   free (frame);
