@@ -44,9 +44,8 @@
 GST_DEBUG_CATEGORY_STATIC (gst_attention_infer_debug);
 #define GST_CAT_DEFAULT gst_attention_infer_debug
 
-#define VIDEO_FORMATS "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, " \
-  "ABGR, I420, NV12, GRAY8 }"
-#define VIDEO_CAPS GST_VIDEO_CAPS_MAKE (VIDEO_FORMATS)
+#include "formats.h"
+#define VIDEO_CAPS ATTN_VIDEO_CAPS
 
 #define DEFAULT_INTERVAL 1
 #define DEFAULT_THREADS 0

@@ -14,5 +14,5 @@ exec gst-launch-1.0 -q videotestsrc pattern=ball num-buffers=${FRAMES:-25} \
   ! attentioninfer name=every \
   ! attentioninfer name=fifth $model2 inference-interval=5 \
   ! videoconvert ! videoscale ! video/x-raw,width=480,height=360 \
-  ! attentionoverlay \
+  ! attentionoverlay producer=every \
   ! attentionjson producer=every all-producers=true ! fakesink

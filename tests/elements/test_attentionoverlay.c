@@ -232,6 +232,34 @@ GST_START_TEST (test_region_box_and_labels)
 
 GST_END_TEST;
 
+/* Two producers' metas on one frame: the overlay draws the nearest
+ * producer's (here without a region: no box) unless `producer` names the
+ * other (with a region: the box). */
+GST_START_TEST (test_producer_selection)
+{
+  const gchar *props[] = { "", "producer=second", "producer=first" };
+  const gboolean box[] = { FALSE, FALSE, TRUE };
+  for (guint i = 0; i < G_N_ELEMENTS (props); i++) {
+    GstVideoInfo info;
+    gchar *p = g_strdup_printf ("show-heatmap=false labels=0 %s", props[i]);
+    GstHarness *h = overlay (p, &info, "RGB", 64, 48);
+    g_free (p);
+    GstBuffer *buf = uniform_frame (&info, FALSE, FALSE, FALSE);
+    GstAttentionResult *with = make_result (TRUE, FALSE);
+    gst_buffer_add_attention_meta (buf, with, "first", 0);
+    gst_attention_result_unref (with);
+    GstAttentionResult *without = make_result (FALSE, FALSE);
+    gst_buffer_add_attention_meta (buf, without, "second", 0);
+    gst_attention_result_unref (without);
+    GstBuffer *out = gst_harness_push_and_pull (h, buf);
+    fail_unless_equals_int (pixel (out, &info, 16, 20, 0), box[i] ? 255 : 100);
+    gst_buffer_unref (out);
+    gst_harness_teardown (h);
+  }
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_composition_meta)
 {
   GstVideoInfo info;
@@ -243,8 +271,15 @@ GST_START_TEST (test_composition_meta)
   GstVideoOverlayCompositionMeta *cm =
       gst_buffer_get_video_overlay_composition_meta (out);
   fail_unless (cm != NULL);
+  /* one frame-sized rectangle holds heat map, box and labels */
   fail_unless_equals_int (gst_video_overlay_composition_n_rectangles
-      (cm->overlay), 2);
+      (cm->overlay), 1);
+  gint rx, ry;
+  guint rw, rh;
+  gst_video_overlay_rectangle_get_render_rectangle
+      (gst_video_overlay_composition_get_rectangle (cm->overlay, 0), &rx, &ry,
+      &rw, &rh);
+  fail_unless (rx == 0 && ry == 0 && rw == 64 && rh == 48);
   gst_buffer_unref (out);
   gst_buffer_unref (ref);
   gst_harness_teardown (h);
@@ -288,6 +323,342 @@ GST_START_TEST (test_odd_sizes)
 
 GST_END_TEST;
 
+/* A frame of fmt with a pattern in every plane (not uniform, so blending
+ * differences show), the 4x4 map rescaled to 0.2..0.6 (so normalize
+ * matters), the region and two classes. */
+static GstBuffer *
+pattern_frame (GstVideoInfo *info)
+{
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, info->size, NULL);
+  GstVideoFrame f;
+  gst_video_frame_map (&f, info, buf, GST_MAP_WRITE);
+  for (guint p = 0; p < GST_VIDEO_FRAME_N_PLANES (&f); p++) {
+    guint8 *d = GST_VIDEO_FRAME_PLANE_DATA (&f, p);
+    gint stride = GST_VIDEO_FRAME_PLANE_STRIDE (&f, p);
+    gint rows = GST_VIDEO_FRAME_COMP_HEIGHT (&f, p == 0 ? 0 : 1);
+    for (gint y = 0; y < rows; y++)
+      for (gint x = 0; x < stride; x++)
+        d[(gsize) y * stride + x] = (guint8) (40 + (x * 7 + y * 5 + p * 31) % 170);
+  }
+  gst_video_frame_unmap (&f);
+  GstAttentionResult *r = make_result (TRUE, TRUE);
+  gfloat *d = gst_attention_result_map_data_writable (r, 0);
+  for (guint i = 0; i < 16; i++)
+    d[i] = 0.2f + 0.4f * ((i * 5) % 16) / 15.0f;
+  gst_buffer_add_attention_meta (buf, r, "test", 0);
+  gst_attention_result_unref (r);
+  return buf;
+}
+
+/* As overlay(), but I420 and NV12 in BT.709 (limited range): the matrix
+ * gst_video_overlay_composition_blend converts with, whatever the frame's
+ * colorimetry says. */
+static GstHarness *
+overlay_709 (const gchar *props, GstVideoInfo *info, const gchar *fmt, gint w,
+    gint h)
+{
+  gchar *desc = g_strdup_printf ("attentionoverlay %s", props);
+  GstHarness *hs = gst_harness_new_parse (desc);
+  g_free (desc);
+  gboolean yuv = g_str_equal (fmt, "I420") || g_str_equal (fmt, "NV12");
+  gchar *str = g_strdup_printf ("video/x-raw,format=%s,width=%d,height=%d,"
+      "framerate=30/1%s", fmt, w, h, yuv ? ",colorimetry=bt709" : "");
+  GstCaps *caps = gst_caps_from_string (str);
+  g_free (str);
+  fail_unless (gst_video_info_from_caps (info, caps));
+  gst_harness_set_src_caps (hs, caps);
+  return hs;
+}
+
+/* The composition's single frame-sized rectangle, premultiplied ARGB as
+ * 32-bit words (the painter's canvas, unconverted); NULL if the
+ * composition is not one such rectangle (the code before bug 8's fix). */
+static const guint32 *
+canvas_pixels (GstVideoOverlayComposition *comp, GstMapInfo *map,
+    GstBuffer **pix)
+{
+  *pix = NULL;
+  if (gst_video_overlay_composition_n_rectangles (comp) != 1)
+    return NULL;
+  GstVideoOverlayRectangle *r =
+      gst_video_overlay_composition_get_rectangle (comp, 0);
+  *pix = gst_video_overlay_rectangle_get_pixels_unscaled_argb (r,
+      GST_VIDEO_OVERLAY_FORMAT_FLAG_PREMULTIPLIED_ALPHA);
+  gst_buffer_map (*pix, map, GST_MAP_READ);
+  return (const guint32 *) map->data;
+}
+
+/* Composites the canvas with premultiplied "over" (what
+ * gst_video_overlay_composition_blend's BLEND10 does) into a packed RGB
+ * frame or, through the frame's own matrix, a GRAY8 one. */
+static void
+over_by_hand (GstVideoFrame *f, const guint32 *canvas)
+{
+  const GstVideoInfo *info = &f->info;
+  gint w = GST_VIDEO_INFO_WIDTH (info), h = GST_VIDEO_INFO_HEIGHT (info);
+  gboolean gray = GST_VIDEO_INFO_FORMAT (info) == GST_VIDEO_FORMAT_GRAY8;
+  gdouble kr = 0.299, kb = 0.114;
+  gst_video_color_matrix_get_Kr_Kb (info->colorimetry.matrix, &kr, &kb);
+  gboolean full = info->colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255;
+  for (gint y = 0; y < h; y++)
+    for (gint x = 0; x < w; x++) {
+      guint32 px = canvas[y * w + x];
+      guint a = px >> 24, src[3] = { (px >> 16) & 0xff, (px >> 8) & 0xff,
+        px & 0xff
+      };
+      guint8 *row = (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (f, 0)
+          + (gsize) y * GST_VIDEO_FRAME_PLANE_STRIDE (f, 0);
+      if (gray) {
+        /* luma is linear in R'G'B': premultiplied in, premultiplied out */
+        gdouble l = kr * src[0] + (1 - kr - kb) * src[1] + kb * src[2];
+        if (!full)
+          l = 16.0 * a / 255 + l * 219 / 255;
+        row[x] = (guint8) MIN (255.0, lround (l) + row[x] * (255 - a) / 255);
+      } else {
+        for (gint c = 0; c < 3; c++) {
+          guint8 *d = row + x * GST_VIDEO_FRAME_COMP_PSTRIDE (f, c)
+              + GST_VIDEO_FRAME_COMP_POFFSET (f, c);
+          *d = (guint8) MIN (255u, src[c] + *d * (255 - a) / 255);
+        }
+      }
+    }
+}
+
+/* Whether the canvas changes sharply (alpha spread > 64: a box or text
+ * edge) inside the 2x2 block of chroma sample (cx, cy). */
+static gboolean
+sharp_block (const guint32 *canvas, gint w, gint h, gint cx, gint cy)
+{
+  guint lo = 255, hi = 0;
+  if (!canvas)
+    return FALSE;
+  for (gint y = 2 * cy; y < MIN (2 * cy + 2, h); y++)
+    for (gint x = 2 * cx; x < MIN (2 * cx + 2, w); x++) {
+      guint a = canvas[y * w + x] >> 24;
+      lo = MIN (lo, a);
+      hi = MAX (hi, a);
+    }
+  return hi - lo > 64;
+}
+
+/* Largest difference between the colour bytes (R, G, B or Y, U, V; not
+ * alpha or padding) of two frames; chroma samples of sharp blocks are not
+ * compared. */
+static gint
+max_colour_diff (GstVideoInfo *info, GstBuffer *a, GstBuffer *b,
+    const guint32 *canvas, gint *at_x, gint *at_y, gint *at_c)
+{
+  GstVideoFrame fa, fb;
+  gst_video_frame_map (&fa, info, a, GST_MAP_READ);
+  gst_video_frame_map (&fb, info, b, GST_MAP_READ);
+  gint worst = 0;
+  gint w = GST_VIDEO_INFO_WIDTH (info), h = GST_VIDEO_INFO_HEIGHT (info);
+  gboolean yuv = GST_VIDEO_INFO_IS_YUV (info);
+  for (guint c = 0; c < GST_VIDEO_INFO_N_COMPONENTS (info); c++) {
+    if (c == GST_VIDEO_COMP_A && GST_VIDEO_INFO_HAS_ALPHA (info))
+      continue;
+    gint cw = GST_VIDEO_FRAME_COMP_WIDTH (&fa, c);
+    gint ch = GST_VIDEO_FRAME_COMP_HEIGHT (&fa, c);
+    gint ps = GST_VIDEO_FRAME_COMP_PSTRIDE (&fa, c);
+    gint st = GST_VIDEO_FRAME_COMP_STRIDE (&fa, c);
+    const guint8 *pa = GST_VIDEO_FRAME_COMP_DATA (&fa, c);
+    const guint8 *pb = GST_VIDEO_FRAME_COMP_DATA (&fb, c);
+    for (gint y = 0; y < ch; y++)
+      for (gint x = 0; x < cw; x++) {
+        if (yuv && c > 0 && sharp_block (canvas, w, h, x, y))
+          continue;
+        gsize k = (gsize) y * st + (gsize) x * ps;
+        gint d = ABS (pa[k] - pb[k]);
+        if (d > worst) {
+          worst = d;
+          *at_x = x;
+          *at_y = y;
+          *at_c = (gint) c;
+        }
+      }
+  }
+  gst_video_frame_unmap (&fa);
+  gst_video_frame_unmap (&fb);
+  return worst;
+}
+
+/* Bug 8: the window (composition meta, composited downstream) and the file
+ * (drawn in place) show the same picture: heat map (normalised), box and
+ * labels, for every format. The composition is blended onto a copy of the
+ * original frame with gst_video_overlay_composition_blend (RGB, BGR, I420,
+ * NV12), or by hand with the same premultiplied "over" where that function
+ * cannot be the reference in GStreamer 1.22: it writes 4-byte RGB frames
+ * with their components out of place (a premultiplied red pixel over
+ * gray 100 comes out as R 212, G/B 28, x 177 on RGBx instead of R 177,
+ * G/B 49), and it converts to Y'CbCr with fixed BT.709 limited-range
+ * coefficients whatever the frame's colorimetry (GRAY8 is full range:
+ * white text would come out 235, not 255). For the same reason the I420
+ * and NV12 frames here are BT.709.
+ *
+ * Tolerance: TOL (3) per byte in RGB and luma, CHROMA_TOL (8) in chroma
+ * (largest differences seen: 2 and 6).
+ * In place, each layer is blended into the frame's own bytes with one
+ * rounding; through the composition the layers are first blended into a
+ * premultiplied 8-bit ARGB canvas (one rounding each, and premultiplying
+ * drops precision where alpha is small: the colour is kept in a·c/255
+ * steps) and then composited (one more rounding), for YUV after converting
+ * the premultiplied canvas with GStreamer's 8-bit integer matrix (after
+ * un-premultiplying it) rather than converting each colour exactly. Chroma is subsampled: in place a
+ * 2x2 block takes the heat colour of its top-left pixel and turns white if
+ * any of its pixels is on the box; GStreamer's blend upsamples the block,
+ * blends four pixels and keeps its own choice. So chroma samples whose
+ * block straddles a box or text edge (canvas alpha spread over 64) are not
+ * compared, and the smooth heat map can differ a few steps more in chroma
+ * than in luma. Before the fix the box and normalisation are missing from
+ * the composition: differences of 70 and more. */
+#define TOL 3
+#define CHROMA_TOL 8
+GST_START_TEST (test_composition_matches_direct)
+{
+  static const gchar *formats[] = { "RGB", "BGR", "RGBx", "BGRx", "xRGB",
+    "xBGR", "RGBA", "BGRA", "ARGB", "ABGR", "I420", "NV12", "GRAY8"
+  };
+  static const gint sizes[][2] = { {64, 48}, {33, 25} };
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    for (guint i = 0; i < G_N_ELEMENTS (formats); i++) {
+      GstVideoInfo info;
+      gint w = sizes[s][0], hgt = sizes[s][1];
+      GstHarness *hd = overlay_709 ("labels=2", &info, formats[i], w, hgt);
+      GstHarness *hc = overlay_709 ("labels=2 composition=true", &info,
+          formats[i], w, hgt);
+      GstBuffer *in = pattern_frame (&info);
+      GstBuffer *orig = gst_buffer_copy_deep (in);
+      GstBuffer *direct = gst_harness_push_and_pull (hd,
+          gst_buffer_copy_deep (in));
+      GstBuffer *comp = gst_harness_push_and_pull (hc, in);
+      GstVideoOverlayCompositionMeta *cm =
+          gst_buffer_get_video_overlay_composition_meta (comp);
+      fail_unless (cm != NULL, "%s: no composition", formats[i]);
+      GstMapInfo cmap;
+      GstBuffer *cpix;
+      const guint32 *canvas = canvas_pixels (cm->overlay, &cmap, &cpix);
+      GstVideoFrame f;
+      fail_unless (gst_video_frame_map (&f, &info, orig, GST_MAP_READWRITE));
+      if (canvas && (GST_VIDEO_INFO_COMP_PSTRIDE (&info, 0) == 4
+              || GST_VIDEO_INFO_FORMAT (&info) == GST_VIDEO_FORMAT_GRAY8))
+        over_by_hand (&f, canvas);
+      else
+        fail_unless (gst_video_overlay_composition_blend (cm->overlay, &f));
+      gst_video_frame_unmap (&f);
+      gint x = 0, y = 0, c = 0;
+      gint d = max_colour_diff (&info, direct, orig, canvas, &x, &y, &c);
+      gboolean chroma = GST_VIDEO_INFO_IS_YUV (&info) && c > 0;
+      fail_unless (d <= (chroma ? CHROMA_TOL : TOL), "%s %dx%d: component "
+          "%d at (%d, %d) differs by %d", formats[i], w, hgt, c, x, y, d);
+      GST_INFO ("%s %dx%d: largest difference %d", formats[i], w, hgt, d);
+      fail_unless (canvas != NULL, "%s: not one frame-sized rectangle",
+          formats[i]);
+      gst_buffer_unmap (cpix, &cmap);
+      gst_buffer_unref (direct);
+      gst_buffer_unref (comp);
+      gst_buffer_unref (orig);
+      gst_harness_teardown (hd);
+      gst_harness_teardown (hc);
+    }
+}
+
+GST_END_TEST;
+
+/* Bug 2: frames taller (or wider) than cairo's 32,767-pixel surfaces go
+ * through the model and the overlay, in place and as a composition. */
+GST_START_TEST (test_extreme_sizes)
+{
+  static const gint sizes[][2] = { {1, 60000}, {60000, 1}, {1, 1} };
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    for (gint comp = 0; comp < 2; comp++) {
+      gchar *desc = g_strdup_printf ("attentioninfer mode=sync ! "
+          "attentionoverlay composition=%s", comp ? "true" : "false");
+      GstHarness *h = gst_harness_new_parse (desc);
+      g_free (desc);
+      gchar *caps = g_strdup_printf ("video/x-raw,format=GRAY8,width=%d,"
+          "height=%d,framerate=30/1", sizes[s][0], sizes[s][1]);
+      gst_harness_set_src_caps_str (h, caps);
+      g_free (caps);
+      GstVideoInfo info;
+      gst_video_info_set_format (&info, GST_VIDEO_FORMAT_GRAY8, sizes[s][0],
+          sizes[s][1]);
+      GstBuffer *in = gst_harness_create_buffer (h, info.size);
+      gst_buffer_memset (in, 0, 90, info.size);
+      GstBuffer *out = gst_harness_push_and_pull (h, in);
+      fail_unless (out != NULL);
+      fail_unless (gst_buffer_get_attention_meta (out) != NULL);
+      if (comp)
+        fail_unless (gst_buffer_get_video_overlay_composition_meta (out));
+      gst_buffer_unref (out);
+      gst_harness_teardown (h);
+    }
+}
+
+GST_END_TEST;
+
+static guint
+count_warnings (GstBus *bus, const gchar *must_contain)
+{
+  guint n = 0;
+  GstMessage *msg;
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING))) {
+    GError *err = NULL;
+    gst_message_parse_warning (msg, &err, NULL);
+    fail_unless (strstr (err->message, must_contain) != NULL, "warning: %s",
+        err->message);
+    g_error_free (err);
+    gst_message_unref (msg);
+    n++;
+  }
+  return n;
+}
+
+/* An unknown map= draws no heat map and warns once per name, naming the
+ * maps the meta has. */
+GST_START_TEST (test_unknown_map)
+{
+  GstVideoInfo info;
+  GstHarness *h = gst_harness_new ("attentionoverlay");
+  g_object_set (h->element, "map", "layer9.9", "labels", 0, "show-region",
+      FALSE, "opacity", 1.0f, NULL);
+  GstBus *bus = gst_bus_new ();
+  gst_element_set_bus (h->element, bus);
+  gst_harness_set_src_caps_str (h, "video/x-raw,format=RGB,width=64,"
+      "height=48,framerate=30/1");
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 48);
+  for (gint i = 0; i < 3; i++) {
+    GstBuffer *in = uniform_frame (&info, TRUE, FALSE, FALSE);
+    GstBuffer *ref = gst_buffer_copy_deep (in);
+    GstBuffer *out = gst_harness_push_and_pull (h, in);
+    fail_unless (same_bytes (out, ref), "heat drawn for an unknown map");
+    gst_buffer_unref (out);
+    gst_buffer_unref (ref);
+  }
+  fail_unless_equals_int (count_warnings (bus, "\"layer3.0\""), 1);
+
+  /* another unknown name: one more warning */
+  g_object_set (h->element, "map", "nope", NULL);
+  gst_buffer_unref (gst_harness_push_and_pull (h,
+          uniform_frame (&info, TRUE, FALSE, FALSE)));
+  gst_buffer_unref (gst_harness_push_and_pull (h,
+          uniform_frame (&info, TRUE, FALSE, FALSE)));
+  fail_unless_equals_int (count_warnings (bus, "\"nope\""), 1);
+
+  /* the map it has: drawn, no warning */
+  g_object_set (h->element, "map", "layer3.0", NULL);
+  GstBuffer *out = gst_harness_push_and_pull (h,
+      uniform_frame (&info, TRUE, FALSE, FALSE));
+  fail_unless (pixel (out, &info, 60, 45, 0) != 100);
+  gst_buffer_unref (out);
+  fail_unless_equals_int (count_warnings (bus, ""), 0);
+
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static Suite *
 attentionoverlay_suite (void)
 {
@@ -299,7 +670,11 @@ attentionoverlay_suite (void)
   tcase_add_test (tc, test_untouched_cases);
   tcase_add_test (tc, test_region_box_and_labels);
   tcase_add_test (tc, test_composition_meta);
+  tcase_add_test (tc, test_producer_selection);
   tcase_add_test (tc, test_odd_sizes);
+  tcase_add_test (tc, test_composition_matches_direct);
+  tcase_add_test (tc, test_extreme_sizes);
+  tcase_add_test (tc, test_unknown_map);
   return s;
 }
 

@@ -22,6 +22,7 @@
 #include "model.h"
 #include "model_builder.h"
 #include "network.h"
+#include "paint.h"
 #include "pool.h"
 #include "preprocess.h"
 #include "se.h"
@@ -343,6 +344,41 @@ bench_plugin (void)
   printf ("| pre-processing I420 1920x1080 → 3x224x224 (%dx%d samples/pixel) | %.3f |\n",
           plan.sub_x, plan.sub_y, t_pre);
   pre_plan_clear (&plan);
+
+  /* the overlay's painter alone: a 7x7 map over the whole frame, in place
+   * on I420 and into the composition's premultiplied ARGB canvas */
+  float map[49];
+  for (int i = 0; i < 49; i++)
+    map[i] = (float) ((i * 17) % 49) / 48.0f;
+  PaintMap pm = { map, 7, 7, 0, 0, 1, 1 };
+  PaintFormat pf_i420 = { .layout = PAINT_I420, .kr = 0.2126, .kb = 0.0722 };
+  PaintFormat pf_argb = { .layout = PAINT_ARGB_CANVAS, .pixel_stride = 4,
+                          .r = 2, .g = 1, .b = 0, .a = 3 };
+  PaintFormat pf_bgrx = { .layout = PAINT_PACKED, .pixel_stride = 4,
+                          .r = 2, .g = 1, .b = 0 };
+  uint8_t *canvas = calloc ((size_t) fw * fh, 4);
+  PaintFrame pfr_i420 = { { frame, frame + fw * fh, frame + fw * fh * 5 / 4 },
+                          { fw, fw / 2, fw / 2 } };
+  PaintFrame pfr_argb = { { canvas }, { fw * 4 } };
+  Painter pt = { 0 };
+  double t_heat_i420 = 0, t_heat_argb = 0, t_heat_bgrx = 0;
+  if (paint_init (&pt, &pf_i420, fw, fh, ATTN_COLORMAP_TURBO))
+    TIME_MEDIAN (t_heat_i420, quick ? 5 : 21,
+                 paint_heat (&pt, &pfr_i420, &pm, 0.6f, true));
+  if (paint_init (&pt, &pf_bgrx, fw, fh, ATTN_COLORMAP_TURBO))
+    TIME_MEDIAN (t_heat_bgrx, quick ? 5 : 21,
+                 paint_heat (&pt, &pfr_argb, &pm, 0.6f, true));
+  if (paint_init (&pt, &pf_argb, fw, fh, ATTN_COLORMAP_TURBO))
+    TIME_MEDIAN (t_heat_argb, quick ? 5 : 21,
+                 paint_heat (&pt, &pfr_argb, &pm, 0.6f, true));
+  paint_clear (&pt);
+  free (canvas);
+  printf ("| heat map 1920x1080 in place, I420 (painter alone) | %.3f |\n",
+          t_heat_i420);
+  printf ("| heat map 1920x1080 in place, BGRx (painter alone) | %.3f |\n",
+          t_heat_bgrx);
+  printf ("| heat map 1920x1080 into the ARGB composition canvas (painter alone) | %.3f |\n",
+          t_heat_argb);
   free (frame);
 
   /* pipelines: a tiny model that runs once (inference-interval huge), so

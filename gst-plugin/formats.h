@@ -1,0 +1,28 @@
+/* formats.h — the raw video formats the plugin's video elements take, and
+ * the Y'CbCr matrix of negotiated caps: one home for both (attentioninfer,
+ * attentionoverlay). Element-side: GStreamer types. */
+#ifndef ATTN_FORMATS_H
+#define ATTN_FORMATS_H
+
+#include <gst/video/video.h>
+
+/* Packed RGB (3 or 4 bytes), I420, NV12 and GRAY8: what preprocess.c reads
+ * and paint.c draws into. */
+#define ATTN_VIDEO_FORMATS "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, " \
+  "ARGB, ABGR, I420, NV12, GRAY8 }"
+#define ATTN_VIDEO_CAPS GST_VIDEO_CAPS_MAKE (ATTN_VIDEO_FORMATS)
+
+/* Kr, Kb and range of info's colorimetry; BT.601 when the matrix is unknown
+ * (RGB, GRAY8). attentioninfer's fill_format still calls
+ * gst_video_color_matrix_get_Kr_Kb itself (left for its owner to swap). */
+static inline void
+attn_video_info_matrix (const GstVideoInfo *info, double *kr, double *kb,
+    gboolean *full_range)
+{
+  *kr = 0.299;
+  *kb = 0.114;
+  gst_video_color_matrix_get_Kr_Kb (info->colorimetry.matrix, kr, kb);
+  *full_range = info->colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255;
+}
+
+#endif

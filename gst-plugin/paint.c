@@ -1,0 +1,685 @@
+/* paint.c — heat map, region box and label image into raw video frames or a
+ * premultiplied ARGB canvas. See paint.h for the blending rule. Format
+ * families, each an ops table chosen once in paint_init:
+ *   packed  RGB/BGR/RGBx/…/ABGR: R, G, B at byte offsets, the rest untouched
+ *           (3-byte pixels per component; 4-byte pixels through a 32-bit
+ *           colour gather and a byte loop the compiler vectorises)
+ *   canvas  premultiplied ARGB (GstVideoOverlayRectangle's format): like
+ *           4-byte packed, alpha blended as a fourth component of colour 255
+ *   yuv420  I420 and NV12: Y per pixel, Cb/Cr per 2×2 block
+ *   gray    GRAY8: Y only */
+#include "paint.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define CLAMP(v, lo, hi) ((v) < (lo) ? (lo) : (v) > (hi) ? (hi) : (v))
+
+struct PaintOps {
+  /* blends row y's pixels [xa, xb) with colour p->lut[p->idx[x]] at alpha
+   * p->alpha[x]; may overwrite p->idx */
+  void (*heat_row) (const Painter *p, const PaintFrame *fr, int y, int xa,
+                    int xb);
+  /* [x0, x1) × [y0, y1), already clipped, in the opaque colour rgb */
+  void (*fill) (const Painter *p, const PaintFrame *fr, int x0, int y0, int x1,
+                int y1, const uint8_t rgb[3]);
+  /* a premultiplied ARGB32 image of w × h (clipped) at (0, 0) */
+  void (*image) (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
+                 int stride, int w, int h);
+};
+
+/* ---- colour -------------------------------------------------------------- */
+
+void
+paint_rgb_to_yuv (double kr, double kb, bool full_range, const uint8_t rgb[3],
+                  uint8_t yuv[3])
+{
+  double r = rgb[0], g = rgb[1], b = rgb[2];
+  double kg = 1 - kr - kb;
+  double y = kr * r + kg * g + kb * b;
+  double u = (b - y) / (2 * (1 - kb)), v = (r - y) / (2 * (1 - kr));
+  if (!full_range) {
+    y = 16 + y * 219 / 255;
+    u = u * 224 / 255;
+    v = v * 224 / 255;
+  }
+  yuv[0] = (uint8_t) CLAMP (lround (y), 0, 255);
+  yuv[1] = (uint8_t) CLAMP (lround (u + 128), 0, 255);
+  yuv[2] = (uint8_t) CLAMP (lround (v + 128), 0, 255);
+}
+
+static bool
+is_rgb (const Painter *p)
+{
+  return p->fmt.layout == PAINT_PACKED || p->fmt.layout == PAINT_ARGB_CANVAS;
+}
+
+/* the colour a painter writes for rgb: itself, or its Y'CbCr */
+static void
+target_colour (const Painter *p, const uint8_t rgb[3], uint8_t out[3])
+{
+  if (is_rgb (p))
+    memcpy (out, rgb, 3);
+  else
+    paint_rgb_to_yuv (p->fmt.kr, p->fmt.kb, p->fmt.full_range, rgb, out);
+}
+
+void
+paint_set_colormap (Painter *p, AttnColormap cm)
+{
+  if (p->colormap == cm)
+    return;
+  uint8_t rgb[256][3];
+  attn_colormap_lut (cm, rgb);
+  for (int i = 0; i < 256; i++) {
+    target_colour (p, rgb[i], p->lut[i]);
+    /* the canvas's four bytes of colour i, alpha 255, as one word */
+    uint8_t px[4] = { 0 };
+    if (p->fmt.pixel_stride == 4) {
+      px[p->fmt.a & 3] = 255;   /* packed: the padding byte's alpha is 0 */
+      px[p->fmt.r & 3] = p->lut[i][0];
+      px[p->fmt.g & 3] = p->lut[i][1];
+      px[p->fmt.b & 3] = p->lut[i][2];
+    }
+    memcpy (&p->lut32[i], px, 4);
+  }
+  p->colormap = cm;
+}
+
+static inline uint8_t
+blend8 (uint8_t dst, int c, int a)
+{
+  return (uint8_t) (dst + (((c - dst) * a + 128) >> 8));
+}
+
+/* float alpha, as text has always been blended: dst + (c − dst)·a, rounded */
+static inline uint8_t
+mixf (uint8_t dst, uint8_t c, float a)
+{
+  return (uint8_t) (dst + (c - dst) * a + 0.5f);
+}
+
+/* Un-premultiplies px (native-endian ARGB) into rgb, alpha 0..255 back. */
+static inline int
+unpremultiply (uint32_t px, uint8_t rgb[3])
+{
+  unsigned a8 = px >> 24;
+  if (a8 == 0)
+    return 0;
+  rgb[0] = (uint8_t) MIN (255u, ((px >> 16) & 0xff) * 255 / a8);
+  rgb[1] = (uint8_t) MIN (255u, ((px >> 8) & 0xff) * 255 / a8);
+  rgb[2] = (uint8_t) MIN (255u, (px & 0xff) * 255 / a8);
+  return (int) a8;
+}
+
+/* ---- packed RGB ---------------------------------------------------------- */
+
+static void
+packed_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb)
+{
+  const int ps = p->fmt.pixel_stride, o0 = p->fmt.r, o1 = p->fmt.g,
+      o2 = p->fmt.b;
+  const uint8_t (*lut)[3] = p->lut;
+  const uint8_t *restrict ix = p->idx, *restrict al = p->alpha;
+  uint8_t *restrict row = fr->plane[0] + (size_t) y * fr->stride[0];
+  for (int x = xa; x < xb; x++) {
+    const uint8_t *c = lut[ix[x]];
+    int a = al[x];
+    uint8_t *px = row + x * ps;
+    px[o0] = blend8 (px[o0], c[0], a);
+    px[o1] = blend8 (px[o1], c[1], a);
+    px[o2] = blend8 (px[o2], c[2], a);
+  }
+}
+
+static void
+packed_fill (const Painter *p, const PaintFrame *fr, int x0, int y0, int x1,
+             int y1, const uint8_t rgb[3])
+{
+  const int ps = p->fmt.pixel_stride;
+  for (int y = y0; y < y1; y++) {
+    uint8_t *row = fr->plane[0] + (size_t) y * fr->stride[0];
+    for (int x = x0; x < x1; x++) {
+      row[x * ps + p->fmt.r] = rgb[0];
+      row[x * ps + p->fmt.g] = rgb[1];
+      row[x * ps + p->fmt.b] = rgb[2];
+    }
+  }
+}
+
+static void
+packed_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
+              int stride, int w, int h)
+{
+  const int ps = p->fmt.pixel_stride;
+  uint8_t rgb[3] = { 0 };
+  for (int y = 0; y < h; y++) {
+    const uint32_t *src = (const uint32_t *) ((const uint8_t *) argb
+        + (size_t) y * stride);
+    uint8_t *row = fr->plane[0] + (size_t) y * fr->stride[0];
+    for (int x = 0; x < w; x++) {
+      int a8 = unpremultiply (src[x], rgb);
+      if (a8 == 0)
+        continue;
+      float a = a8 / 255.0f;
+      uint8_t *px = row + x * ps;
+      px[p->fmt.r] = mixf (px[p->fmt.r], rgb[0], a);
+      px[p->fmt.g] = mixf (px[p->fmt.g], rgb[1], a);
+      px[p->fmt.b] = mixf (px[p->fmt.b], rgb[2], a);
+    }
+  }
+}
+
+static const PaintOps packed_ops = { packed_heat_row, packed_fill,
+  packed_image
+};
+
+/* 4-byte packed RGB: one 32-bit gather of the colour in the frame's byte
+ * order, then a byte blend that vectorises; the padding/alpha byte is
+ * blended with alpha 0, which leaves it as it was. */
+static void
+packed4_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa,
+                  int xb)
+{
+  const uint32_t *lut = p->lut32;
+  const uint8_t *restrict ix = p->idx, *restrict al = p->alpha;
+  uint32_t *restrict col = p->col32;
+  uint8_t *restrict a4 = p->alpha4;
+  const uint8_t m0 = p->mask[0], m1 = p->mask[1], m2 = p->mask[2],
+      m3 = p->mask[3];
+  for (int x = xa; x < xb; x++) {
+    col[x] = lut[ix[x]];
+    a4[4 * x + 0] = al[x] & m0;
+    a4[4 * x + 1] = al[x] & m1;
+    a4[4 * x + 2] = al[x] & m2;
+    a4[4 * x + 3] = al[x] & m3;
+  }
+  uint8_t *restrict row = fr->plane[0] + (size_t) y * fr->stride[0];
+  const uint8_t *restrict src = (const uint8_t *) col;
+  const int ka = 4 * xa, kb = 4 * xb;
+#pragma omp simd
+  for (int k = ka; k < kb; k++)
+    row[k] = (uint8_t) (row[k] + (((src[k] - row[k]) * a4[k] + 128) >> 8));
+}
+
+static const PaintOps packed4_ops = { packed4_heat_row, packed_fill,
+  packed_image
+};
+
+/* ---- premultiplied ARGB canvas ------------------------------------------- */
+
+static void
+canvas_fill (const Painter *p, const PaintFrame *fr, int x0, int y0, int x1,
+             int y1, const uint8_t rgb[3])
+{
+  for (int y = y0; y < y1; y++) {
+    uint8_t *row = fr->plane[0] + (size_t) y * fr->stride[0];
+    for (int x = x0; x < x1; x++) {
+      row[x * 4 + p->fmt.r] = rgb[0];
+      row[x * 4 + p->fmt.g] = rgb[1];
+      row[x * 4 + p->fmt.b] = rgb[2];
+      row[x * 4 + p->fmt.a] = 255;
+    }
+  }
+}
+
+/* premultiplied over: dst = src + dst·(255 − A)/255 */
+static inline uint8_t
+over8 (uint8_t dst, unsigned src, unsigned inv)
+{
+  unsigned v = src + (dst * inv + 127) / 255;
+  return (uint8_t) MIN (v, 255u);
+}
+
+static void
+canvas_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
+              int stride, int w, int h)
+{
+  for (int y = 0; y < h; y++) {
+    const uint32_t *src = (const uint32_t *) ((const uint8_t *) argb
+        + (size_t) y * stride);
+    uint8_t *row = fr->plane[0] + (size_t) y * fr->stride[0];
+    for (int x = 0; x < w; x++) {
+      uint32_t s = src[x];
+      unsigned a8 = s >> 24;
+      if (a8 == 0)
+        continue;
+      unsigned inv = 255 - a8;
+      uint8_t *px = row + x * 4;
+      px[p->fmt.r] = over8 (px[p->fmt.r], (s >> 16) & 0xff, inv);
+      px[p->fmt.g] = over8 (px[p->fmt.g], (s >> 8) & 0xff, inv);
+      px[p->fmt.b] = over8 (px[p->fmt.b], s & 0xff, inv);
+      px[p->fmt.a] = over8 (px[p->fmt.a], a8, inv);
+    }
+  }
+}
+
+/* packed4's rows with every byte blended (alpha as a colour of 255), so
+ * one alpha per pixel */
+static void
+canvas_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa,
+                 int xb)
+{
+  const uint32_t *lut = p->lut32;
+  const uint8_t *restrict ix = p->idx, *restrict al = p->alpha;
+  uint32_t *restrict col = p->col32;
+  for (int x = xa; x < xb; x++)
+    col[x] = lut[ix[x]];
+  uint8_t *restrict row = fr->plane[0] + (size_t) y * fr->stride[0];
+  const uint8_t *restrict src = (const uint8_t *) col;
+#pragma omp simd
+  for (int x = xa; x < xb; x++) {
+    int a = al[x];
+    for (int c = 0; c < 4; c++)
+      row[4 * x + c] = blend8 (row[4 * x + c], src[4 * x + c], a);
+  }
+}
+
+static const PaintOps canvas_ops = { canvas_heat_row, canvas_fill,
+  canvas_image
+};
+
+
+/* ---- GRAY8 and the luma of I420/NV12 -------------------------------------- */
+
+/* the LUT lookup alone (a gather), then a blend the compiler vectorises */
+static inline void
+luma_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb)
+{
+  const uint8_t (*lut)[3] = p->lut;
+  uint8_t *restrict ix = p->idx;
+  const uint8_t *restrict al = p->alpha;
+  uint8_t *restrict row = fr->plane[0] + (size_t) y * fr->stride[0];
+  for (int x = xa; x < xb; x++)
+    ix[x] = lut[ix[x]][0];
+#pragma omp simd
+  for (int x = xa; x < xb; x++)
+    row[x] = (uint8_t) (row[x] + (((ix[x] - row[x]) * al[x] + 128) >> 8));
+}
+
+static void
+gray_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb)
+{
+  luma_heat_row (p, fr, y, xa, xb);
+}
+
+static void
+luma_fill (const PaintFrame *fr, int x0, int y0, int x1, int y1, uint8_t luma)
+{
+  for (int y = y0; y < y1; y++)
+    memset (fr->plane[0] + (size_t) y * fr->stride[0] + x0, luma,
+        (size_t) (x1 - x0));
+}
+
+static void
+gray_fill (const Painter *p, const PaintFrame *fr, int x0, int y0, int x1,
+           int y1, const uint8_t rgb[3])
+{
+  uint8_t yuv[3];
+  target_colour (p, rgb, yuv);
+  luma_fill (fr, x0, y0, x1, y1, yuv[0]);
+}
+
+/* Text is a handful of colours: the colour conversion is memoised. With
+ * chroma (cs > 0), Cb/Cr of the 2×2 block follow its top-left pixel. */
+static inline void
+yuv_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
+           int stride, int w, int h, uint8_t *u, uint8_t *v, int cstride,
+           int cs)
+{
+  uint32_t last = 0;
+  uint8_t rgb[3] = { 0 }, yuv[3] = { 0 };
+  for (int y = 0; y < h; y++) {
+    const uint32_t *src = (const uint32_t *) ((const uint8_t *) argb
+        + (size_t) y * stride);
+    uint8_t *row = fr->plane[0] + (size_t) y * fr->stride[0];
+    for (int x = 0; x < w; x++) {
+      uint32_t px = src[x];
+      if ((px >> 24) == 0)
+        continue;
+      float a = (px >> 24) / 255.0f;
+      if (px != last) {
+        unpremultiply (px, rgb);
+        target_colour (p, rgb, yuv);
+        last = px;
+      }
+      row[x] = mixf (row[x], yuv[0], a);
+      if (cs && !(x & 1) && !(y & 1)) {
+        size_t k = (size_t) (y / 2) * cstride + (size_t) (x / 2) * cs;
+        u[k] = mixf (u[k], yuv[1], a);
+        v[k] = mixf (v[k], yuv[2], a);
+      }
+    }
+  }
+}
+
+static void
+gray_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
+            int stride, int w, int h)
+{
+  yuv_image (p, fr, argb, stride, w, h, NULL, NULL, 0, 0);
+}
+
+static const PaintOps gray_ops = { gray_heat_row, gray_fill, gray_image };
+
+/* ---- I420 and NV12 ------------------------------------------------------- */
+
+/* chroma first: it reads the colour indices the luma pass replaces. One
+ * chroma sample per 2×2 block, at the block's top-left heat. */
+static inline void
+yuv420_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb,
+                 uint8_t *restrict u, uint8_t *restrict v, int cs)
+{
+  if ((y & 1) == 0) {
+    const uint8_t (*lut)[3] = p->lut;
+    const uint8_t *ix = p->idx, *al = p->alpha;
+    for (int x = xa & ~1; x < xb; x += 2) {
+      int xs = x < xa ? xa : x, a = al[xs], k = (x / 2) * cs;
+      const uint8_t *c = lut[ix[xs]];
+      u[k] = blend8 (u[k], c[1], a);
+      v[k] = blend8 (v[k], c[2], a);
+    }
+  }
+  luma_heat_row (p, fr, y, xa, xb);
+}
+
+static void
+i420_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb)
+{
+  yuv420_heat_row (p, fr, y, xa, xb,
+      fr->plane[1] + (size_t) (y / 2) * fr->stride[1],
+      fr->plane[2] + (size_t) (y / 2) * fr->stride[2], 1);
+}
+
+static void
+nv12_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb)
+{
+  uint8_t *uv = fr->plane[1] + (size_t) (y / 2) * fr->stride[1];
+  yuv420_heat_row (p, fr, y, xa, xb, uv, uv + 1, 2);
+}
+
+static inline void
+yuv420_fill (const Painter *p, const PaintFrame *fr, int x0, int y0, int x1,
+             int y1, const uint8_t rgb[3], uint8_t *u, uint8_t *v, int cstride,
+             int cs)
+{
+  uint8_t yuv[3];
+  target_colour (p, rgb, yuv);
+  luma_fill (fr, x0, y0, x1, y1, yuv[0]);
+  for (int y = y0 & ~1; y < y1; y += 2)
+    for (int x = x0 & ~1; x < x1; x += 2) {
+      size_t k = (size_t) (y / 2) * cstride + (size_t) (x / 2) * cs;
+      u[k] = yuv[1];
+      v[k] = yuv[2];
+    }
+}
+
+static void
+i420_fill (const Painter *p, const PaintFrame *fr, int x0, int y0, int x1,
+           int y1, const uint8_t rgb[3])
+{
+  yuv420_fill (p, fr, x0, y0, x1, y1, rgb, fr->plane[1], fr->plane[2],
+      fr->stride[1], 1);
+}
+
+static void
+nv12_fill (const Painter *p, const PaintFrame *fr, int x0, int y0, int x1,
+           int y1, const uint8_t rgb[3])
+{
+  yuv420_fill (p, fr, x0, y0, x1, y1, rgb, fr->plane[1], fr->plane[1] + 1,
+      fr->stride[1], 2);
+}
+
+static void
+i420_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
+            int stride, int w, int h)
+{
+  yuv_image (p, fr, argb, stride, w, h, fr->plane[1], fr->plane[2],
+      fr->stride[1], 1);
+}
+
+static void
+nv12_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
+            int stride, int w, int h)
+{
+  yuv_image (p, fr, argb, stride, w, h, fr->plane[1], fr->plane[1] + 1,
+      fr->stride[1], 2);
+}
+
+static const PaintOps i420_ops = { i420_heat_row, i420_fill, i420_image };
+static const PaintOps nv12_ops = { nv12_heat_row, nv12_fill, nv12_image };
+
+/* ---- plan ---------------------------------------------------------------- */
+
+void
+paint_clear (Painter *p)
+{
+  free (p->c0);
+  free (p->cw);
+  free (p->r0);
+  free (p->rw);
+  free (p->band0);
+  free (p->band1);
+  free (p->idx);
+  free (p->alpha);
+  free (p->col32);
+  free (p->alpha4);
+  memset (p, 0, sizeof *p);
+}
+
+bool
+paint_init (Painter *p, const PaintFormat *f, int width, int height,
+            AttnColormap cm)
+{
+  paint_clear (p);
+  if (width < 1 || height < 1)
+    return false;
+  p->fmt = *f;
+  switch (f->layout) {
+    case PAINT_PACKED:
+      p->ops = f->pixel_stride == 4 ? &packed4_ops : &packed_ops;
+      break;
+    case PAINT_ARGB_CANVAS:
+      p->ops = &canvas_ops;
+      break;
+    case PAINT_I420:
+      p->ops = &i420_ops;
+      break;
+    case PAINT_NV12:
+      p->ops = &nv12_ops;
+      break;
+    case PAINT_GRAY8:
+    default:
+      p->ops = &gray_ops;
+      break;
+  }
+  p->width = width;
+  p->height = height;
+  /* which bytes of a 4-byte pixel take colour: all four on the canvas,
+   * R, G and B only in a frame */
+  for (int c = 0; c < 4; c++)
+    p->mask[c] = f->layout == PAINT_ARGB_CANVAS
+        || c == f->r || c == f->g || c == f->b ? 0xff : 0;
+  size_t w = (size_t) width, h = (size_t) height;
+  p->c0 = malloc (w * sizeof *p->c0);
+  p->cw = malloc (w * sizeof *p->cw);
+  p->r0 = malloc (h * sizeof *p->r0);
+  p->rw = malloc (h * sizeof *p->rw);
+  p->band0 = calloc (w, sizeof *p->band0);
+  p->band1 = calloc (w, sizeof *p->band1);
+  p->idx = calloc (w, 1);
+  p->alpha = calloc (w, 1);
+  p->col32 = calloc (w, sizeof *p->col32);
+  p->alpha4 = calloc (w, 4);
+  if (!p->c0 || !p->cw || !p->r0 || !p->rw || !p->band0 || !p->band1
+      || !p->idx || !p->alpha || !p->col32 || !p->alpha4) {
+    paint_clear (p);
+    return false;
+  }
+  p->colormap = (AttnColormap) - 1;
+  paint_set_colormap (p, cm);
+  return true;
+}
+
+/* ---- heat map ------------------------------------------------------------ */
+
+/* Per-axis tables for a map of n cells covering [a0, a0 + len) of a frame
+ * axis of `size` pixels: pixel q samples cell coordinate
+ * ((q + ½)/size − a0)/len·n − ½, clamped (cell centres at i + ½). */
+static void
+axis_tables (int *i0, float *wt, int from, int to, int size, float a0,
+             float len, int n)
+{
+  for (int q = from; q < to; q++) {
+    float u = (((q + 0.5f) / size) - a0) / len * n - 0.5f;
+    u = CLAMP (u, 0.0f, n - 1.0f);
+    int c = (int) u;
+    c = MIN (c, n - 2 < 0 ? 0 : n - 2);
+    i0[q] = c;
+    wt[q] = n > 1 ? u - c : 0.0f;
+  }
+}
+
+/* clamps a frame-normalised edge times size to [lo, size] */
+static int
+edge (float v, int lo, int size, bool up)
+{
+  float e = up ? ceilf (v * size) : floorf (v * size);
+  return e < (float) lo ? lo : e > (float) size ? size : (int) e;
+}
+
+/* Rebuilt when the map's size or area changes (a model or roi change), not
+ * per frame. */
+static void
+plan_update (Painter *p, const PaintMap *m)
+{
+  PaintHeatPlan *t = &p->plan;
+  if (t->valid && t->cols == m->cols && t->rows == m->rows && t->x == m->x
+      && t->y == m->y && t->w == m->w && t->h == m->h)
+    return;
+  t->cols = m->cols;
+  t->rows = m->rows;
+  t->x = m->x;
+  t->y = m->y;
+  t->w = m->w;
+  t->h = m->h;
+  t->x0 = edge (m->x, 0, p->width, false);
+  t->x1 = edge (m->x + m->w, t->x0, p->width, true);
+  t->y0 = edge (m->y, 0, p->height, false);
+  t->y1 = edge (m->y + m->h, t->y0, p->height, true);
+  axis_tables (p->c0, p->cw, t->x0, t->x1, p->width, m->x, m->w, m->cols);
+  axis_tables (p->r0, p->rw, t->y0, t->y1, p->height, m->y, m->h, m->rows);
+  t->valid = true;
+}
+
+void
+paint_heat (Painter *p, const PaintFrame *fr, const PaintMap *m, float opacity,
+            bool normalize)
+{
+  if (!m || !m->data || m->cols < 1 || m->rows < 1 || !(opacity > 0)
+      || !(m->w > 0) || !(m->h > 0) || !isfinite (m->x) || !isfinite (m->y)
+      || !isfinite (m->w) || !isfinite (m->h))
+    return;
+  plan_update (p, m);
+  const PaintHeatPlan *t = &p->plan;
+  /* normalised: the map's own range spans the colour map */
+  float lo = 0, hi = 1;
+  if (normalize) {
+    lo = hi = m->data[0];
+    for (size_t i = 1; i < (size_t) m->cols * m->rows; i++) {
+      lo = MIN (lo, m->data[i]);
+      hi = MAX (hi, m->data[i]);
+    }
+  }
+  float scale = hi > lo ? 1.0f / (hi - lo) : 0.0f;
+  float *h0 = p->band0, *h1 = p->band1;
+  int band = -1;
+  void (*heat_row) (const Painter *, const PaintFrame *, int, int, int) =
+      p->ops->heat_row;
+  for (int y = t->y0; y < t->y1; y++) {
+    int r0 = p->r0[y], r1 = MIN (r0 + 1, m->rows - 1);
+    if (r0 != band) {
+      /* the two map rows this band of pixel rows lies between, interpolated
+       * along x once: the map changes every few dozen rows, not every row */
+      const float *top = m->data + (size_t) r0 * m->cols;
+      const float *bot = m->data + (size_t) r1 * m->cols;
+      for (int x = t->x0; x < t->x1; x++) {
+        int c0 = p->c0[x], c1 = MIN (c0 + 1, m->cols - 1);
+        float wx = p->cw[x];
+        h0[x] = ((top[c0] + (top[c1] - top[c0]) * wx) - lo) * scale;
+        h1[x] = ((bot[c0] + (bot[c1] - bot[c0]) * wx) - lo) * scale;
+      }
+      band = r0;
+    }
+    float wy = p->rw[y], op = opacity * 256.0f;
+    /* locals and restrict: the byte stores below may not alias these */
+    const int xa = t->x0, xb = t->x1;
+    const float *restrict p0 = h0, *restrict p1 = h1;
+    uint8_t *restrict ix = p->idx, *restrict al = p->alpha;
+#pragma omp simd
+    for (int x = xa; x < xb; x++) {
+      float v = p0[x] + (p1[x] - p0[x]) * wy;
+      v = v > 0.0f ? v : 0.0f;
+      v = v < 1.0f ? v : 1.0f;
+      ix[x] = (uint8_t) (v * 255.0f + 0.5f);
+      /* alpha grows with attention so unattended areas stay clear */
+      float a = v * op;
+      al[x] = (uint8_t) (a < 255.0f ? a : 255.0f);
+    }
+    heat_row (p, fr, y, xa, xb);
+  }
+}
+
+/* ---- box and image ------------------------------------------------------- */
+
+void
+paint_fill (const Painter *p, const PaintFrame *fr, int x0, int y0, int x1,
+            int y1, const uint8_t rgb[3])
+{
+  x0 = CLAMP (x0, 0, p->width);
+  x1 = CLAMP (x1, x0, p->width);
+  y0 = CLAMP (y0, 0, p->height);
+  y1 = CLAMP (y1, y0, p->height);
+  if (x0 < x1 && y0 < y1)
+    p->ops->fill (p, fr, x0, y0, x1, y1, rgb);
+}
+
+void
+paint_box (const Painter *p, const PaintFrame *fr, int x, int y, int w, int h)
+{
+  if (w <= 0 || h <= 0)
+    return;
+  int t = MAX (1, MIN (p->width, p->height) / 240);
+  static const uint8_t white[3] = { 255, 255, 255 };
+  paint_fill (p, fr, x, y, x + w, y + t, white);
+  paint_fill (p, fr, x, y + h - t, x + w, y + h, white);
+  paint_fill (p, fr, x, y, x + t, y + h, white);
+  paint_fill (p, fr, x + w - t, y, x + w, y + h, white);
+}
+
+void
+paint_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
+             int stride, int w, int h)
+{
+  if (!argb)
+    return;
+  w = MIN (w, p->width);
+  h = MIN (h, p->height);
+  if (w > 0 && h > 0)
+    p->ops->image (p, fr, argb, stride, w, h);
+}
+
+void
+paint_picture (Painter *p, const PaintFrame *fr, const PaintPicture *pic)
+{
+  if (pic->heat)
+    paint_heat (p, fr, pic->heat, pic->opacity, pic->normalize);
+  if (pic->box)
+    paint_box (p, fr, pic->box_x, pic->box_y, pic->box_w, pic->box_h);
+  if (pic->labels)
+    paint_image (p, fr, pic->labels, pic->labels_stride, pic->labels_w,
+        pic->labels_h);
+}
