@@ -89,6 +89,8 @@ struct _GstAttentionOverlay {
   /* caps-time state, streaming thread only */
   Painter painter;              /* into frames of the negotiated format */
   Painter canvas;               /* into the composition's ARGB rectangle */
+  GstBufferPool *canvas_pool;   /* those rectangles' pixels, reused once
+                                 * downstream lets go of a composition */
   gint width, height;
   gboolean downstream_composites; /* downstream takes composition metas */
   gchar *map_cur;               /* map_name as of the current frame */
@@ -366,10 +368,11 @@ attach_composition (GstAttentionOverlay *self, GstBuffer *buf,
     return;
   gsize stride = (gsize) self->width * 4;
   gsize size = stride * (gsize) self->height;
-  GstBuffer *pix = gst_buffer_new_allocate (NULL, size, NULL);
-  if (!pix) {
-    GST_WARNING_OBJECT (self, "no overlay: cannot allocate %" G_GSIZE_FORMAT
-        " bytes", size);
+  GstBuffer *pix = NULL;
+  if (!self->canvas_pool || gst_buffer_pool_acquire_buffer (self->canvas_pool,
+          &pix, NULL) != GST_FLOW_OK) {
+    GST_WARNING_OBJECT (self, "no overlay: no %" G_GSIZE_FORMAT "-byte "
+        "canvas", size);
     return;
   }
   gst_buffer_add_video_meta (pix, GST_VIDEO_FRAME_FLAG_NONE,
@@ -392,6 +395,33 @@ attach_composition (GstAttentionOverlay *self, GstBuffer *buf,
 
 /* ---- GstVideoFilter ------------------------------------------------------ */
 
+static void
+canvas_pool_clear (GstAttentionOverlay *self)
+{
+  if (!self->canvas_pool)
+    return;
+  gst_buffer_pool_set_active (self->canvas_pool, FALSE);
+  gst_clear_object (&self->canvas_pool);
+}
+
+/* A pool for the composition's canvases, sized for `info`: FALSE when it
+ * cannot be made. Frames too large for one (past 4 GiB of ARGB) get none:
+ * their compositions are skipped with a warning, drawing in place works. */
+static gboolean
+canvas_pool_setup (GstAttentionOverlay *self, const GstVideoInfo *info)
+{
+  canvas_pool_clear (self);
+  guint64 canvas_bytes = (guint64) info->width * 4 * info->height;
+  if (canvas_bytes > G_MAXUINT32)
+    return TRUE;
+  self->canvas_pool = gst_buffer_pool_new ();
+  GstStructure *config = gst_buffer_pool_get_config (self->canvas_pool);
+  gst_buffer_pool_config_set_params (config, NULL, (guint) canvas_bytes, 2,
+      0);
+  return gst_buffer_pool_set_config (self->canvas_pool, config)
+      && gst_buffer_pool_set_active (self->canvas_pool, TRUE);
+}
+
 static gboolean
 gst_attention_overlay_set_info (GstVideoFilter *filter, GstCaps *incaps,
     GstVideoInfo *in_info, GstCaps *outcaps, GstVideoInfo *out_info)
@@ -408,7 +438,7 @@ gst_attention_overlay_set_info (GstVideoFilter *filter, GstCaps *incaps,
   /* the painter for this format is chosen here, once */
   if (!paint_init (&self->painter, &f, in_info->width, in_info->height, cm)
       || !paint_init (&self->canvas, &cf, in_info->width, in_info->height,
-          cm)) {
+          cm) || !canvas_pool_setup (self, in_info)) {
     GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
         ("Out of memory planning the overlay of %dx%d frames.",
             in_info->width, in_info->height), (NULL));
@@ -484,6 +514,7 @@ gst_attention_overlay_stop (GstBaseTransform *trans)
   GstAttentionOverlay *self = GST_ATTENTION_OVERLAY (trans);
   paint_clear (&self->painter);
   paint_clear (&self->canvas);
+  canvas_pool_clear (self);
   text_clear (self);
   g_clear_pointer (&self->map_warned, g_free);
   return TRUE;
