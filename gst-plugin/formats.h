@@ -13,8 +13,7 @@
 #define ATTN_VIDEO_CAPS GST_VIDEO_CAPS_MAKE (ATTN_VIDEO_FORMATS)
 
 /* Kr, Kb and range of info's colorimetry; BT.601 when the matrix is unknown
- * (RGB, GRAY8). attentioninfer's fill_format still calls
- * gst_video_color_matrix_get_Kr_Kb itself (left for its owner to swap). */
+ * (RGB, GRAY8). */
 static inline void
 attn_video_info_matrix (const GstVideoInfo *info, double *kr, double *kb,
     gboolean *full_range)

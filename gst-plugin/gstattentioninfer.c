@@ -206,10 +206,10 @@ fill_format (PreFormat *f, const GstVideoInfo *info)
   switch (GST_VIDEO_INFO_FORMAT (info)) {
     case GST_VIDEO_FORMAT_I420:
     case GST_VIDEO_FORMAT_NV12:{
-      gdouble kr = 0.299, kb = 0.114;
-      gst_video_color_matrix_get_Kr_Kb (info->colorimetry.matrix, &kr, &kb);
-      pre_format_yuv (f, (float) kr, (float) kb,
-          info->colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255);
+      gdouble kr, kb;
+      gboolean full;
+      attn_video_info_matrix (info, &kr, &kb, &full);
+      pre_format_yuv (f, (float) kr, (float) kb, full);
       f->layout = GST_VIDEO_INFO_FORMAT (info) == GST_VIDEO_FORMAT_I420
           ? PRE_I420 : PRE_NV12;
       break;
