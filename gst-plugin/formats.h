@@ -24,4 +24,17 @@ attn_video_info_matrix (const GstVideoInfo *info, double *kr, double *kb,
   *full_range = info->colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255;
 }
 
+/* Bytes per pixel and the byte offsets of R, G and B in a packed RGB
+ * format (RGB, BGR, RGBx, … ABGR). */
+static inline void
+attn_video_info_packed (const GstVideoInfo *info, int *pixel_stride, int *r,
+    int *g, int *b)
+{
+  const GstVideoFormatInfo *fi = info->finfo;
+  *pixel_stride = GST_VIDEO_FORMAT_INFO_PSTRIDE (fi, 0);
+  *r = (int) GST_VIDEO_FORMAT_INFO_POFFSET (fi, GST_VIDEO_COMP_R);
+  *g = (int) GST_VIDEO_FORMAT_INFO_POFFSET (fi, GST_VIDEO_COMP_G);
+  *b = (int) GST_VIDEO_FORMAT_INFO_POFFSET (fi, GST_VIDEO_COMP_B);
+}
+
 #endif

@@ -201,7 +201,6 @@ apply_threads (gint threads)
 static void
 fill_format (PreFormat *f, const GstVideoInfo *info)
 {
-  const GstVideoFormatInfo *fi = info->finfo;
   memset (f, 0, sizeof *f);
   switch (GST_VIDEO_INFO_FORMAT (info)) {
     case GST_VIDEO_FORMAT_I420:
@@ -218,12 +217,8 @@ fill_format (PreFormat *f, const GstVideoInfo *info)
       f->layout = PRE_GRAY8;
       break;
     default:
-      /* packed RGB variants: component byte offsets from the format */
       f->layout = PRE_PACKED;
-      f->pixel_stride = GST_VIDEO_FORMAT_INFO_PSTRIDE (fi, 0);
-      f->r = (int) GST_VIDEO_FORMAT_INFO_POFFSET (fi, GST_VIDEO_COMP_R);
-      f->g = (int) GST_VIDEO_FORMAT_INFO_POFFSET (fi, GST_VIDEO_COMP_G);
-      f->b = (int) GST_VIDEO_FORMAT_INFO_POFFSET (fi, GST_VIDEO_COMP_B);
+      attn_video_info_packed (info, &f->pixel_stride, &f->r, &f->g, &f->b);
       break;
   }
 }

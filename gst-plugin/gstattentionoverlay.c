@@ -309,7 +309,6 @@ labels_render (GstAttentionOverlay *self, const OverlayInput *in,
 static void
 paint_format_from_info (PaintFormat *f, const GstVideoInfo *info)
 {
-  const GstVideoFormatInfo *fi = info->finfo;
   gboolean full_range;
   memset (f, 0, sizeof *f);
   attn_video_info_matrix (info, &f->kr, &f->kb, &full_range);
@@ -325,12 +324,8 @@ paint_format_from_info (PaintFormat *f, const GstVideoInfo *info)
       f->layout = PAINT_GRAY8;
       break;
     default:
-      /* packed RGB variants: component byte offsets from the format */
       f->layout = PAINT_PACKED;
-      f->pixel_stride = GST_VIDEO_FORMAT_INFO_PSTRIDE (fi, 0);
-      f->r = (int) GST_VIDEO_FORMAT_INFO_POFFSET (fi, GST_VIDEO_COMP_R);
-      f->g = (int) GST_VIDEO_FORMAT_INFO_POFFSET (fi, GST_VIDEO_COMP_G);
-      f->b = (int) GST_VIDEO_FORMAT_INFO_POFFSET (fi, GST_VIDEO_COMP_B);
+      attn_video_info_packed (info, &f->pixel_stride, &f->r, &f->g, &f->b);
       break;
   }
 }
