@@ -69,38 +69,27 @@ save_meta (const char *dir, const char *name, TinySpec s, const char *key,
   g_bytes_unref (b);
 }
 
-/* `n` copies of `unit` between `pre` and `post`. */
-static char *
-repeat (const char *pre, const char *unit, int n, const char *post)
-{
-  GString *g = g_string_new (pre);
-  for (int i = 0; i < n; i++)
-    g_string_append (g, unit);
-  g_string_append (g, post);
-  return g_string_free (g, FALSE);
-}
-
 /* Seeds for the JSON limits (json_guard.c): each sits just past one limit,
  * so mutations explore both sides of it. The deep header is deep enough to
  * have crashed the loader before the guard (json-glib recursion). */
 static void
 json_seeds (const char *dir, TinySpec s)
 {
-  char *v = repeat ("{\"a\":", "[", 100000, "");
+  char *v = mb_repeat ("{\"a\":", "[", 100000, "");
   save_header (dir, "json-deep-header.safetensors", v);
   g_free (v);
-  v = repeat ("", "[", 65, "");
+  v = mb_repeat ("", "[", 65, "");
   save_meta (dir, "json-deep-architecture.safetensors", s, "architecture", v);
   save_meta (dir, "json-deep-preprocess.safetensors", s, "preprocess", v);
   save_meta (dir, "json-deep-labels.safetensors", s, "labels", v);
   g_free (v);
-  v = repeat ("[\"", "x", 4097, "\",\"b\",\"c\"]");
+  v = mb_repeat ("[\"", "x", 4097, "\",\"b\",\"c\"]");
   save_meta (dir, "json-long-label.safetensors", s, "labels", v);
   g_free (v);
-  v = repeat ("{\"", "k", 1025, "\":{}}");
+  v = mb_repeat ("{\"", "k", 1025, "\":{}}");
   save_header (dir, "json-long-key.safetensors", v);
   g_free (v);
-  v = repeat ("[", "\"a\",", 2000, "\"a\"]");
+  v = mb_repeat ("[", "\"a\",", 2000, "\"a\"]");
   save_meta (dir, "json-many-labels.safetensors", s, "labels", v);
   g_free (v);
   save_header (dir, "json-dup-tensor.safetensors",
