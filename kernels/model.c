@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "bn.h"
+#include "json_guard.h"
 #include "safetensors.h"
 
 #define MODEL_FORMAT "gst-attention-model"
@@ -176,6 +177,12 @@ parse_object (Loader *ld, JsonParser *parser, const char *key, bool required)
       fail (ld, "__metadata__ has no '%s' (see docs/model-format.md)", key);
     return NULL;
   }
+  char why[512];
+  if (!attn_json_guard (s, strlen (s), ATTN_JSON_LIMITS_METADATA, why,
+                        sizeof why)) {
+    fail (ld, "__metadata__ '%s' refused before parsing: %s", key, why);
+    return NULL;
+  }
   GError *gerr = NULL;
   if (!json_parser_load_from_data (parser, s, -1, &gerr)) {
     fail (ld, "__metadata__ '%s' is not valid JSON: %s", key, gerr->message);
@@ -230,6 +237,10 @@ get_double (Loader *ld, JsonObject *o, const char *ctx, const char *key,
   if (!n || JSON_NODE_HOLDS_NULL (n))
     return def;
   double v = is_number (n) ? json_node_get_double (n) : NAN;
+  if (is_number (n) && !isfinite (v)) {
+    fail (ld, "%s: '%s' is not a finite number", ctx, key);
+    return def;
+  }
   if (!(v >= lo && v <= hi)) {
     fail (ld, "%s: '%s' must be a number in [%g, %g]", ctx, key, lo, hi);
     return def;
@@ -328,6 +339,10 @@ get_float3 (Loader *ld, JsonObject *o, const char *ctx, const char *key,
   for (guint i = 0; i < 3; i++) {
     JsonNode *e = json_array_get_element (a, i);
     double v = is_number (e) ? json_node_get_double (e) : NAN;
+    if (is_number (e) && !isfinite (v)) {
+      fail (ld, "%s: '%s'[%u] is not a finite number", ctx, key, i);
+      return;
+    }
     if (!(v >= lo && v <= hi)) {
       fail (ld, "%s: '%s'[%u] must be a number in [%g, %g]", ctx, key, i, lo,
             hi);
@@ -372,6 +387,14 @@ load_labels (Loader *ld, AttnModel *m)
       m->labels[i] = g_strdup_printf ("class %d", i);
     return;
   }
+  char why[512];
+  if (!attn_json_guard (s, strlen (s), ATTN_JSON_LIMITS_METADATA, why,
+                        sizeof why)) {
+    fail (ld, "__metadata__ 'labels' refused before parsing: %s", why);
+    for (int i = 0; i < m->num_classes; i++)
+      m->labels[i] = g_strdup_printf ("class %d", i);
+    return;
+  }
   JsonParser *parser = json_parser_new_immutable ();
   JsonNode *root = json_parser_load_from_data (parser, s, -1, NULL)
       ? json_parser_get_root (parser) : NULL;
@@ -385,11 +408,15 @@ load_labels (Loader *ld, AttnModel *m)
   } else {
     for (int i = 0; i < m->num_classes && !ld->failed; i++) {
       JsonNode *e = json_array_get_element (a, (guint) i);
-      if (!JSON_NODE_HOLDS_VALUE (e)
-          || json_node_get_value_type (e) != G_TYPE_STRING)
+      const char *l = JSON_NODE_HOLDS_VALUE (e)
+          && json_node_get_value_type (e) == G_TYPE_STRING
+          ? json_node_get_string (e) : NULL;
+      if (!l)
         fail (ld, "__metadata__ 'labels'[%d] is not a string", i);
+      else if (!g_utf8_validate (l, -1, NULL))  /* -1: stops at a NUL */
+        fail (ld, "__metadata__ 'labels'[%d] is not valid UTF-8", i);
       else
-        m->labels[i] = g_strdup (json_node_get_string (e));
+        m->labels[i] = g_strdup (l);
     }
   }
   for (int i = 0; i < m->num_classes; i++)

@@ -1,7 +1,9 @@
 /* safetensors.c — validated, memory-mapped .safetensors reader.
  *
- * The header is parsed with json-glib. Every number that comes from the file
- * is checked before it is used: no offset, size or shape is trusted. */
+ * The header is bounded by attn_json_guard (depth, sizes, duplicate keys,
+ * numbers, UTF-8), then parsed with json-glib. Every number that comes from
+ * the file is checked before it is used: no offset, size or shape is
+ * trusted. */
 #include "safetensors.h"
 
 #include <errno.h>
@@ -14,6 +16,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "json_guard.h"
 
 /* Tensor data is read as stored: little-endian, like every safetensors file. */
 G_STATIC_ASSERT (G_BYTE_ORDER == G_LITTLE_ENDIAN);
@@ -233,9 +237,10 @@ parse (AttnSafetensors *st, const uint8_t *bytes, size_t len, char *err,
   st->data_len = len - 8 - (size_t) hlen;
 
   const char *json = (const char *) bytes + 8;
-  if (!g_utf8_validate (json, (gssize) hlen, NULL)
-      || memchr (json, '\0', (size_t) hlen)) {
-    set_err (err, errlen, "%s: header is not valid UTF-8 text", src);
+  char why[512];
+  if (!attn_json_guard (json, (size_t) hlen, ATTN_JSON_LIMITS_HEADER, why,
+                        sizeof why)) {
+    set_err (err, errlen, "%s: header refused before parsing: %s", src, why);
     return FALSE;
   }
   JsonParser *parser = json_parser_new_immutable ();

@@ -342,3 +342,13 @@ mb_write_tmp (ModelBuilder *mb)
   g_bytes_unref (b);
   return path;
 }
+
+char *
+mb_repeat (const char *pre, const char *unit, int n, const char *post)
+{
+  GString *g = g_string_new (pre);
+  for (int i = 0; i < n; i++)
+    g_string_append (g, unit);
+  g_string_append (g, post);
+  return g_string_free (g, FALSE);
+}

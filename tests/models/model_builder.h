@@ -46,5 +46,7 @@ void mb_tiny (ModelBuilder *mb, const TinySpec *spec);
 GBytes *mb_bytes (ModelBuilder *mb);
 /* Writes the file to a new temporary path (g_free it; unlink when done). */
 char *mb_write_tmp (ModelBuilder *mb);
+/* pre, then `n` copies of unit, then post (g_free it): deep or long JSON. */
+char *mb_repeat (const char *pre, const char *unit, int n, const char *post);
 
 #endif

@@ -149,6 +149,64 @@ static void m_pre_width (ModelBuilder *mb) { mb_meta (mb, "preprocess", "{\"widt
 static void m_pre_color (ModelBuilder *mb) { mb_meta (mb, "preprocess", "{\"color\":\"YUV\"}"); }
 static void m_pre_resize (ModelBuilder *mb) { mb_meta (mb, "preprocess", "{\"resize\":\"zoom\"}"); }
 
+/* ---- JSON the loader must refuse before json-glib parses it ------------- */
+
+/* Deep enough to exhaust json-glib's recursive parser (SIGSEGV before
+ * json_guard.c: the loader crashed on each of these three documents). */
+#define DEEP 100000
+
+static void
+meta_repeat (ModelBuilder *mb, const char *key, const char *pre,
+             const char *unit, int n, const char *post)
+{
+  char *v = mb_repeat (pre, unit, n, post);
+  mb_meta (mb, key, v);
+  g_free (v);
+}
+static void m_deep_arch (ModelBuilder *mb) { meta_repeat (mb, "architecture", "{\"family\":", "[", DEEP, ""); }
+static void m_deep_pre (ModelBuilder *mb) { meta_repeat (mb, "preprocess", "", "{\"a\":", DEEP, ""); }
+static void m_deep_labels (ModelBuilder *mb) { meta_repeat (mb, "labels", "", "[", DEEP, ""); }
+static void m_deep_closed (ModelBuilder *mb) { meta_repeat (mb, "architecture", "{\"family\":\"resnet\",\"x\":", "[", 65, "]"); }
+static void m_long_label (ModelBuilder *mb) { meta_repeat (mb, "labels", "[\"a\",\"", "x", 5000, "\",\"c\"]"); }
+static void m_long_key (ModelBuilder *mb) { meta_repeat (mb, "architecture", "{\"", "k", 2000, "\":1}"); }
+static void m_long_color (ModelBuilder *mb) { meta_repeat (mb, "preprocess", "{\"color\":\"", "R", 5000, "\"}"); }
+static void m_long_number (ModelBuilder *mb) { meta_repeat (mb, "preprocess", "{\"scale\":0.", "0", 300, "1}"); }
+static void m_many_labels (ModelBuilder *mb) { meta_repeat (mb, "labels", "[", "\"a\",", 200000, "\"a\"]"); }
+static void m_many_layers (ModelBuilder *mb) { meta_repeat (mb, "architecture", "{\"layers\":[", "1,", 200000, "1]}"); }
+static void
+m_many_members (ModelBuilder *mb)
+{
+  GString *g = g_string_new ("{");
+  for (int i = 0; i < 140000; i++)
+    g_string_append_printf (g, "\"k%d\":0,", i);
+  g_string_append (g, "\"width\":32}");
+  mb_meta (mb, "preprocess", g->str);
+  g_string_free (g, TRUE);
+}
+static void
+m_many_values (ModelBuilder *mb)
+{
+  /* 11 arrays of 100,000: each under the entry limit, all over the values */
+  char *inner = mb_repeat ("[", "0,", 99999, "0],");
+  GString *g = g_string_new ("[");
+  for (int i = 0; i < 11; i++)
+    g_string_append (g, inner);
+  g_string_append (g, "0]");
+  mb_meta (mb, "labels", g->str);
+  g_string_free (g, TRUE);
+  g_free (inner);
+}
+static void m_pre_dup (ModelBuilder *mb) { mb_meta (mb, "preprocess", "{\"width\":32,\"height\":32,\"width\":64}"); }
+static void m_pre_mean_inf (ModelBuilder *mb) { mb_meta (mb, "preprocess", "{\"mean\":[0.5,1e999,0.5]}"); }
+static void m_pre_std_inf (ModelBuilder *mb) { mb_meta (mb, "preprocess", "{\"std\":[0.2,0.2,-1E+999]}"); }
+static void m_pre_scale_inf (ModelBuilder *mb) { mb_meta (mb, "preprocess", "{\"scale\":1e999}"); }
+static void m_label_high (ModelBuilder *mb) { mb_meta (mb, "labels", "[\"a\",\"\\ud800\",\"c\"]"); }
+static void m_label_low (ModelBuilder *mb) { mb_meta (mb, "labels", "[\"a\",\"x\\udc00\",\"c\"]"); }
+static void m_label_broken_pair (ModelBuilder *mb) { mb_meta (mb, "labels", "[\"a\",\"\\ud83d\\u0041\",\"c\"]"); }
+static void m_label_nul (ModelBuilder *mb) { mb_meta (mb, "labels", "[\"a\",\"b\\u0000c\",\"d\"]"); }
+static void m_label_utf8 (ModelBuilder *mb) { mb_meta (mb, "labels", "[\"a\",\"\xc3\x28\",\"c\"]"); }
+static void m_label_escape (ModelBuilder *mb) { mb_meta (mb, "labels", "[\"a\",\"\\x41\",\"c\"]"); }
+
 typedef struct {
   const char *what;
   Mutator mutate;
@@ -205,6 +263,36 @@ static const Bad bad[] = {
   { "zero input width", m_pre_width, NULL, NULL, "'width' must be an integer" },
   { "unknown colour order", m_pre_color, NULL, NULL, "'color' is 'YUV'" },
   { "unknown resize", m_pre_resize, NULL, NULL, "'resize' is 'zoom'" },
+  /* JSON refused by json_guard.c before json-glib sees it */
+  { "architecture nested 100,000 deep", m_deep_arch, NULL, NULL, "'architecture' refused before parsing: arrays or objects nested deeper than 64 levels" },
+  { "preprocess nested 100,000 deep", m_deep_pre, NULL, NULL, "'preprocess' refused before parsing: arrays or objects nested deeper than 64 levels" },
+  { "labels nested 100,000 deep", m_deep_labels, NULL, NULL, "'labels' refused before parsing: arrays or objects nested deeper than 64 levels" },
+  { "architecture nested 66 deep, balanced", m_deep_closed, NULL, NULL, "nested deeper than 64 levels (at byte 86)" },
+  { "a 5000-byte label", m_long_label, NULL, NULL, "'labels' refused before parsing: a string at byte 5 is longer than 4096 bytes" },
+  { "a 2000-byte architecture key", m_long_key, NULL, NULL, "a key at byte 1 is longer than 1024 bytes" },
+  { "a 5000-byte colour order", m_long_color, NULL, NULL, "'preprocess' refused before parsing: a string at byte 9" },
+  { "a 303-character number", m_long_number, NULL, NULL, "number at byte 9 is longer than 256 characters" },
+  { "200,001 labels", m_many_labels, NULL, NULL, "the array at byte 0 has more than 131072 entries" },
+  { "200,001 stages", m_many_layers, NULL, NULL, "the array at byte 10 has more than 131072 entries" },
+  { "140,001 preprocess members", m_many_members, NULL, NULL, "the object at byte 0 has more than 131072 members" },
+  { "1.1 million values in labels", m_many_values, NULL, NULL, "more than 1048576 values" },
+  { "num_classes twice, disagreeing", m_arch_sub, "\"num_classes\":3", "\"num_classes\":3,\"num_classes\":5", "key 'num_classes' appears twice in one object" },
+  { "num_classes twice, once escaped", m_arch_sub, "\"num_classes\":3", "\"num_classes\":3,\"num_\\u0063lasses\":3", "key 'num_classes' appears twice" },
+  { "stem_pool kernel twice", m_arch_sub, "\"kernel\":3", "\"kernel\":3,\"kernel\":7", "key 'kernel' appears twice" },
+  { "preprocess width twice", m_pre_dup, NULL, NULL, "'preprocess' refused before parsing: key 'width' appears twice" },
+  { "bn_eps 1e999", m_arch_sub, "1e-5", "1e999", "number 1e999 at byte" },
+  { "a width past 2^64", m_arch_sub, "[4,8]", "[4,99999999999999999999]", "integer 99999999999999999999 at byte" },
+  { "a width of -2^63 - 1", m_arch_sub, "[4,8]", "[4,-9223372036854775809]", "outside the 64-bit range" },
+  { "num_classes 1e400", m_arch_sub, "\"num_classes\":3", "\"num_classes\":1e400", "number 1e400 at byte" },
+  { "a mean of 1e999", m_pre_mean_inf, NULL, NULL, "'preprocess' refused before parsing: number 1e999" },
+  { "a std of -1E+999", m_pre_std_inf, NULL, NULL, "number -1E+999" },
+  { "a scale of 1e999", m_pre_scale_inf, NULL, NULL, "number 1e999 at byte 9" },
+  { "a label with a lone high surrogate", m_label_high, NULL, NULL, "'labels' refused before parsing: lone UTF-16 surrogate \\uD800" },
+  { "a label with a lone low surrogate", m_label_low, NULL, NULL, "lone UTF-16 surrogate \\uDC00" },
+  { "a label with a broken surrogate pair", m_label_broken_pair, NULL, NULL, "lone UTF-16 surrogate \\uD83D" },
+  { "a label with \\u0000", m_label_nul, NULL, NULL, "'labels' refused before parsing: a string holds \\u0000" },
+  { "a label of invalid UTF-8", m_label_utf8, NULL, NULL, "header refused before parsing: invalid UTF-8 at byte" },
+  { "a label with an invalid escape", m_label_escape, NULL, NULL, "invalid escape in a string" },
 };
 
 static bool
@@ -285,6 +373,45 @@ test_plan_errors (void)
   return ok;
 }
 
+/* Tens of thousands of metadata entries, nesting at the limit and escaped
+ * non-ASCII labels (a surrogate pair among them) load, as valid UTF-8. */
+static bool
+test_json_within_limits (void)
+{
+  ModelBuilder *mb = mb_new ();
+  TinySpec s = tiny_spec_default ();
+  mb_tiny (mb, &s);
+  char key[32];
+  for (int i = 0; i < 30000; i++) {
+    snprintf (key, sizeof key, "extra.%d", i);
+    mb_meta (mb, key, "x");
+  }
+  mb_meta (mb, "labels", "[\"\\ud83d\\ude00\",\"caf\\u00e9\",\"\xe2\x82\xac\"]");
+  /* an unused member nested to exactly the depth limit, 64 */
+  char *open = mb_repeat ("", "[", 63, ""), *close = mb_repeat ("", "]", 63, "");
+  char *arch = g_strdup_printf ("%.*s,\"x\":%s%s}", (int) strlen (base_arch) - 1,
+                                base_arch, open, close);
+  mb_meta (mb, "architecture", arch);
+  g_free (arch);
+  g_free (open);
+  g_free (close);
+  char err[1024] = "";
+  gint64 t0 = g_get_monotonic_time ();
+  AttnModel *m = load (mb, err, sizeof err);
+  double secs = (g_get_monotonic_time () - t0) / 1e6;
+  mb_free (mb);
+  if (!m) {
+    printf ("# rejected: %s\n", err);
+    return false;
+  }
+  bool ok = strcmp (m->labels[0], "\xf0\x9f\x98\x80") == 0
+      && strcmp (m->labels[1], "caf\xc3\xa9") == 0
+      && strcmp (m->labels[2], "\xe2\x82\xac") == 0;
+  printf ("# 30,000 metadata entries loaded in %.2f s\n", secs);
+  attn_model_unref (m);
+  return ok;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -320,5 +447,7 @@ main (int argc, char **argv)
              test_shared ());
   test_case ("planning rejects sizes the model cannot run at",
              test_plan_errors ());
+  test_case ("30,000 metadata entries, depth 64 and escaped non-ASCII labels load",
+             test_json_within_limits ());
   return test_done ();
 }
