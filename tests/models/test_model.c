@@ -46,9 +46,9 @@ runs (const TinySpec *s, int h, int w)
       && strcmp (m->name, "tiny") == 0 && m->pre.width == s->input
       && m->pre.mean[0] == 0.5f && (m->stn != NULL) == s->stn;
   AttnNet *net = attn_net_new (m, h, w, err, sizeof err);
-  attn_model_unref (m);         /* the net keeps its own reference */
   if (!net) {
     printf ("# planning %dx%d failed: %s\n", w, h, err);
+    attn_model_unref (m);
     return false;
   }
   Rng r = rng_new (3);
@@ -79,6 +79,7 @@ runs (const TinySpec *s, int h, int w)
   attn_net_forward (net);
   ok &= memcmp (first, logits, sizeof (float) * MIN (s->num_classes, 16)) == 0;
   attn_net_free (net);
+  attn_model_unref (m);         /* the net borrowed it */
   return ok;
 }
 
@@ -329,16 +330,16 @@ test_shared (void)
   AttnModel *b = attn_model_open_shared (path, err, sizeof err);
   AttnModel *c = attn_model_load (path, err, sizeof err);
   bool ok = a && a == b && c && c != a && strcmp (a->path, path) == 0;
-  /* a net holds its own reference: the model outlives both unrefs */
-  AttnNet *net = attn_net_new (a, 32, 32, err, sizeof err);
-  attn_model_unref (a);
+  /* the shared model outlives one unref; a net borrows it meanwhile */
   attn_model_unref (b);
+  AttnNet *net = attn_net_new (a, 32, 32, err, sizeof err);
   ok &= net != NULL;
   if (net) {
     attn_net_forward (net);
     ok &= isfinite (attn_net_logits (net)[0]);
     attn_net_free (net);
   }
+  attn_model_unref (a);
   attn_model_unref (c);
   ok &= attn_model_open_shared ("/nonexistent.safetensors", err, sizeof err)
       == NULL && strstr (err, "/nonexistent.safetensors: cannot open");

@@ -295,7 +295,6 @@ bench_networks (int threads)
     attn_winograd_set_policy (ATTN_WINOGRAD_NEVER);
     AttnNet *plain = attn_net_new (m, 224, 224, err, sizeof err);
     attn_winograd_set_policy (ATTN_WINOGRAD_AUTO);
-    attn_model_unref (m);
     float *in = attn_net_input (net), *in2 = attn_net_input (plain);
     for (int j = 0; j < 3 * 224 * 224; j++)
       in[j] = in2[j] = (float) ((j * 7919) % 255) / 255.0f - 0.5f;
@@ -312,6 +311,7 @@ bench_networks (int threads)
     attn_net_free (plain);
     sink += attn_net_logits (net)[0];
     attn_net_free (net);
+    attn_model_unref (m);       /* the nets borrowed it */
   }
 }
 

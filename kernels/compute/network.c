@@ -10,7 +10,8 @@
  * the attention outputs every gate produced stay readable after forward. */
 #include "network.h"
 
-#include <glib.h>
+#include <assert.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +20,9 @@
 #include "linear.h"
 #include "se.h"
 #include "stn.h"
+
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
 
 #define N_BUF 5
 
@@ -37,7 +41,7 @@ typedef struct {
 } StnPlan;
 
 struct AttnNet {
-  AttnModel *m;
+  const AttnModel *m;      /* borrowed */
   int h, w;
   float *arena;
   size_t arena_floats;
@@ -84,7 +88,11 @@ static bool
 plan_stn (AttnNet *net, size_t *stn_buf, size_t *ws, char *err, size_t errlen)
 {
   const AttnModel *m = net->m;
-  net->stn = g_new0 (StnPlan, m->n_stn);
+  net->stn = calloc ((size_t) m->n_stn, sizeof *net->stn);
+  if (!net->stn) {
+    snprintf (err, errlen, "%s: out of memory", m->path);
+    return false;
+  }
   int c = 3, h = net->h, w = net->w;
   bool flat = false;
   *stn_buf = (size_t) 3 * h * w;
@@ -221,19 +229,26 @@ carve_all (AttnNet *net, Carver *c, const ArenaSizes *sz)
 }
 
 AttnNet *
-attn_net_new (AttnModel *model, int height, int width, char *err,
+attn_net_new (const AttnModel *model, int height, int width, char *err,
               size_t errlen)
 {
-  g_return_val_if_fail (model != NULL, NULL);
   const AttnModel *m = model;
+  if (!m) {
+    snprintf (err, errlen, "no model");
+    return NULL;
+  }
   if (height < 1 || width < 1 || height > ATTN_MODEL_MAX_INPUT
       || width > ATTN_MODEL_MAX_INPUT) {
     snprintf (err, errlen, "%s: input size %d×%d is outside 1..%d", m->path,
               width, height, ATTN_MODEL_MAX_INPUT);
     return NULL;
   }
-  AttnNet *net = g_new0 (AttnNet, 1);
-  net->m = attn_model_ref (model);
+  AttnNet *net = calloc (1, sizeof *net);
+  if (!net) {
+    snprintf (err, errlen, "%s: out of memory", m->path);
+    return NULL;
+  }
+  net->m = model;
   net->h = height;
   net->w = width;
   net->final_gate = -1;
@@ -258,8 +273,12 @@ attn_net_new (AttnModel *model, int height, int width, char *err,
   if (h <= 0 || w <= 0)
     goto too_small;
 
-  net->blocks = g_new0 (BlockPlan, m->n_blocks);
-  net->gates = g_new0 (AttnGateOutput, m->n_blocks);
+  net->blocks = calloc ((size_t) m->n_blocks, sizeof *net->blocks);
+  net->gates = calloc ((size_t) m->n_blocks, sizeof *net->gates);
+  if (!net->blocks || !net->gates) {
+    snprintf (err, errlen, "%s: out of memory", m->path);
+    goto fail;
+  }
   for (int i = 0; i < m->n_blocks; i++) {
     const AttnBlock *b = &m->blocks[i];
     BlockPlan *bp = &net->blocks[i];
@@ -279,7 +298,7 @@ attn_net_new (AttnModel *model, int height, int width, char *err,
     if (b->has_down) {
       int hd, wd;
       plan_conv (net, &b->down.p, h, w, &hd, &wd, &ws);
-      g_assert (hd == h3 && wd == w3);
+      assert (hd == h3 && wd == w3);
     }
     bp->h = h = h3;
     bp->w = w = w3;
@@ -308,7 +327,7 @@ attn_net_new (AttnModel *model, int height, int width, char *err,
   Carver count = { NULL, 0 };
   carve_all (net, &count, &sz);
   net->arena_floats = count.used;
-  net->arena = g_try_malloc0 (net->arena_floats * sizeof (float));
+  net->arena = calloc (net->arena_floats, sizeof (float));
   if (!net->arena) {
     snprintf (err, errlen, "%s: cannot allocate %zu MB for input %d×%d",
               m->path, net->arena_floats * 4 >> 20, width, height);
@@ -316,7 +335,7 @@ attn_net_new (AttnModel *model, int height, int width, char *err,
   }
   Carver real = { net->arena, 0 };
   carve_all (net, &real, &sz);
-  g_assert (real.used == net->arena_floats);
+  assert (real.used == net->arena_floats);
   return net;
 
 too_small:
@@ -332,12 +351,11 @@ attn_net_free (AttnNet *net)
 {
   if (!net)
     return;
-  attn_model_unref (net->m);
-  g_free (net->arena);
-  g_free (net->blocks);
-  g_free (net->gates);
-  g_free (net->stn);
-  g_free (net);
+  free (net->arena);
+  free (net->blocks);
+  free (net->gates);
+  free (net->stn);
+  free (net);
 }
 
 float *

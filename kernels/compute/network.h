@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "model.h"
+#include "model_desc.h"
 
 typedef struct AttnNet AttnNet;
 
@@ -22,10 +22,11 @@ typedef struct {
   const float *spatial;   /* CBAM Ms (height, width) in 0..1 */
 } AttnGateOutput;
 
-/* Plans `model` for a (3, height, width) input; takes a model reference.
+/* Plans `model` for a (3, height, width) input. The net borrows the model:
+ * it must outlive the net.
  * NULL with a message when the size does not suit the model (too small for
  * its strides, or not the fixed size an STN localisation net needs). */
-AttnNet *attn_net_new (AttnModel *model, int height, int width, char *err,
+AttnNet *attn_net_new (const AttnModel *model, int height, int width, char *err,
                        size_t errlen);
 void attn_net_free (AttnNet *net);
 

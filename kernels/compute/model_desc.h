@@ -1,12 +1,9 @@
-/* model.h — a model file (docs/model-format.md) turned into a validated,
- * ready-to-run description: BatchNorm folded, weights widened to float32.
- *
- * Loading reads the file once (mmapped), checks every field and tensor, and
- * copies the folded weights into one model-owned arena; the mapping is closed
- * afterwards. A model is immutable after load and refcounted, so several
- * networks (and threads) share one. Uses GLib/json-glib. */
-#ifndef ATTN_MODEL_H
-#define ATTN_MODEL_H
+/* model_desc.h — a model as the forward pass sees it: the architecture,
+ * BatchNorm folded into the convolutions, float32 weights, labels and
+ * preprocessing. Plain C: the loader (kernels/model/, GLib + json-glib)
+ * fills it from a file; the forward pass (network.c) only reads it. */
+#ifndef ATTN_MODEL_DESC_H
+#define ATTN_MODEL_DESC_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -91,24 +88,10 @@ typedef struct AttnModel {
   int n_stn;
   bool stn_align_corners;
   size_t n_params;       /* floats in the arena */
-  /* private */
+  /* the loader's: storage, references, cache entry */
   float *arena;
   int refcount;
   char *cache_key;        /* set when held by the shared cache */
 } AttnModel;
-
-/* Loads and validates `path`; NULL with a sentence in err on any problem
- * (naming the file, the field or tensor, what was expected and found). */
-AttnModel *attn_model_load (const char *path, char *err, size_t errlen);
-/* The same from bytes in memory (`what` names them in messages). */
-AttnModel *attn_model_load_bytes (const void *bytes, size_t len,
-                                  const char *what, char *err, size_t errlen);
-/* Loads through a process-wide cache: the same file (same device, inode,
- * size and mtime) opened twice returns the same model with its refcount
- * raised. Thread-safe. */
-AttnModel *attn_model_open_shared (const char *path, char *err, size_t errlen);
-AttnModel *attn_model_ref (AttnModel *m);
-/* Drops a reference; frees (and leaves the cache) at zero. NULL is a no-op. */
-void attn_model_unref (AttnModel *m);
 
 #endif
