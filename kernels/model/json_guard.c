@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "err.h"
+
 typedef struct {
   char kind;            /* '[' or '{' */
   bool expect_key;      /* object: the next string is a key */
@@ -22,17 +24,6 @@ typedef struct {
   size_t at;            /* byte offset of the bracket */
   GHashTable *keys;     /* object: unescaped keys seen; created lazily */
 } Level;
-
-static void G_GNUC_PRINTF (3, 4)
-set_err (char *err, size_t errlen, const char *fmt, ...)
-{
-  if (!err || errlen == 0)
-    return;
-  va_list ap;
-  va_start (ap, fmt);
-  vsnprintf (err, errlen, fmt, ap);
-  va_end (ap);
-}
 
 /* The value of 4 hex digits at p, or -1. */
 static int
@@ -58,7 +49,7 @@ scan_string (const char *json, size_t len, size_t *pos, size_t max,
   size_t start = *pos, i = start + 1;
   while (i < len && json[i] != '"') {
     if (i - start - 1 >= max) {
-      set_err (err, errlen, "%s at byte %zu is longer than %zu bytes", what,
+      attn_set_err (err, errlen, "%s at byte %zu is longer than %zu bytes", what,
                start, max);
       return false;
     }
@@ -76,7 +67,7 @@ scan_string (const char *json, size_t len, size_t *pos, size_t max,
       static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
       const char *p = e ? strchr (from, e) : NULL;
       if (!p) {
-        set_err (err, errlen, "invalid escape in a string at byte %zu", i);
+        attn_set_err (err, errlen, "invalid escape in a string at byte %zu", i);
         return false;
       }
       if (key)
@@ -86,11 +77,11 @@ scan_string (const char *json, size_t len, size_t *pos, size_t max,
     }
     int u = i + 6 <= len ? hex4 (json + i + 2) : -1;
     if (u < 0) {
-      set_err (err, errlen, "invalid \\u escape at byte %zu", i);
+      attn_set_err (err, errlen, "invalid \\u escape at byte %zu", i);
       return false;
     }
     if (u == 0) {
-      set_err (err, errlen, "a string holds \\u0000 (a NUL character) at "
+      attn_set_err (err, errlen, "a string holds \\u0000 (a NUL character) at "
                "byte %zu", i);
       return false;
     }
@@ -99,14 +90,14 @@ scan_string (const char *json, size_t len, size_t *pos, size_t max,
       int lo = i + 12 <= len && json[i + 6] == '\\' && json[i + 7] == 'u'
           ? hex4 (json + i + 8) : -1;
       if (lo < 0xDC00 || lo > 0xDFFF) {
-        set_err (err, errlen, "lone UTF-16 surrogate \\u%04X at byte %zu "
+        attn_set_err (err, errlen, "lone UTF-16 surrogate \\u%04X at byte %zu "
                  "(not a character)", (unsigned) u, i);
         return false;
       }
       ch = 0x10000 + (((gunichar) u - 0xD800) << 10) + ((gunichar) lo - 0xDC00);
       i += 6;
     } else if (u >= 0xDC00 && u <= 0xDFFF) {
-      set_err (err, errlen, "lone UTF-16 surrogate \\u%04X at byte %zu "
+      attn_set_err (err, errlen, "lone UTF-16 surrogate \\u%04X at byte %zu "
                "(not a character)", (unsigned) u, i);
       return false;
     }
@@ -117,7 +108,7 @@ scan_string (const char *json, size_t len, size_t *pos, size_t max,
     }
   }
   if (i - start - 1 > max) {
-    set_err (err, errlen, "%s at byte %zu is longer than %zu bytes", what,
+    attn_set_err (err, errlen, "%s at byte %zu is longer than %zu bytes", what,
              start, max);
     return false;
   }
@@ -131,7 +122,7 @@ static bool
 check_number (const char *tok, size_t n, size_t at, char *err, size_t errlen)
 {
   if (n > ATTN_JSON_MAX_NUMBER) {
-    set_err (err, errlen, "number at byte %zu is longer than %d characters",
+    attn_set_err (err, errlen, "number at byte %zu is longer than %d characters",
              at, ATTN_JSON_MAX_NUMBER);
     return false;
   }
@@ -142,12 +133,12 @@ check_number (const char *tok, size_t n, size_t at, char *err, size_t errlen)
     errno = 0;
     g_ascii_strtoll (buf, NULL, 10);
     if (errno == ERANGE) {
-      set_err (err, errlen, "integer %s at byte %zu is outside the 64-bit "
+      attn_set_err (err, errlen, "integer %s at byte %zu is outside the 64-bit "
                "range", buf, at);
       return false;
     }
   } else if (!isfinite (g_ascii_strtod (buf, NULL))) {
-    set_err (err, errlen, "number %s at byte %zu is out of range (not "
+    attn_set_err (err, errlen, "number %s at byte %zu is out of range (not "
              "finite as a double)", buf, at);
     return false;
   }
@@ -159,18 +150,18 @@ attn_json_guard (const char *json, size_t len, AttnJsonLimits lim, char *err,
                  size_t errlen)
 {
   if (len > lim.max_bytes) {
-    set_err (err, errlen, "%zu bytes, over the %zu-byte limit", len,
+    attn_set_err (err, errlen, "%zu bytes, over the %zu-byte limit", len,
              lim.max_bytes);
     return false;
   }
   const char *nul = memchr (json, '\0', len);
   if (nul) {
-    set_err (err, errlen, "a NUL byte at byte %zu", (size_t) (nul - json));
+    attn_set_err (err, errlen, "a NUL byte at byte %zu", (size_t) (nul - json));
     return false;
   }
   const char *bad;
   if (!g_utf8_validate_len (json, len, &bad)) {
-    set_err (err, errlen, "invalid UTF-8 at byte %zu", (size_t) (bad - json));
+    attn_set_err (err, errlen, "invalid UTF-8 at byte %zu", (size_t) (bad - json));
     return false;
   }
 
@@ -186,18 +177,18 @@ attn_json_guard (const char *json, size_t len, AttnJsonLimits lim, char *err,
     if (c == '[' || c == '{' || (c == '"' && !is_key) || c == '-'
         || g_ascii_isalnum (c)) {          /* a value starts here */
       if (++values > ATTN_JSON_MAX_VALUES) {
-        set_err (err, errlen, "more than %u values", ATTN_JSON_MAX_VALUES);
+        attn_set_err (err, errlen, "more than %u values", ATTN_JSON_MAX_VALUES);
         goto out;
       }
       if (top && top->kind == '[' && ++top->entries > ATTN_JSON_MAX_ENTRIES) {
-        set_err (err, errlen, "the array at byte %zu has more than %d entries",
+        attn_set_err (err, errlen, "the array at byte %zu has more than %d entries",
                  top->at, ATTN_JSON_MAX_ENTRIES);
         goto out;
       }
     }
     if (c == '[' || c == '{') {
       if (depth == ATTN_JSON_MAX_DEPTH) {
-        set_err (err, errlen, "arrays or objects nested deeper than %d levels "
+        attn_set_err (err, errlen, "arrays or objects nested deeper than %d levels "
                  "(at byte %zu)", ATTN_JSON_MAX_DEPTH, i);
         goto out;
       }
@@ -205,7 +196,7 @@ attn_json_guard (const char *json, size_t len, AttnJsonLimits lim, char *err,
       i++;
     } else if (c == ']' || c == '}') {
       if (!top || top->kind != (c == ']' ? '[' : '{')) {
-        set_err (err, errlen, "unbalanced '%c' at byte %zu", c, i);
+        attn_set_err (err, errlen, "unbalanced '%c' at byte %zu", c, i);
         goto out;
       }
       if (top->keys)
@@ -224,7 +215,7 @@ attn_json_guard (const char *json, size_t len, AttnJsonLimits lim, char *err,
         goto out;
       top->expect_key = false;
       if (++top->entries > ATTN_JSON_MAX_ENTRIES) {
-        set_err (err, errlen, "the object at byte %zu has more than %d "
+        attn_set_err (err, errlen, "the object at byte %zu has more than %d "
                  "members", top->at, ATTN_JSON_MAX_ENTRIES);
         goto out;
       }
@@ -232,7 +223,7 @@ attn_json_guard (const char *json, size_t len, AttnJsonLimits lim, char *err,
         top->keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                            NULL);
       if (!g_hash_table_add (top->keys, g_strndup (key->str, key->len))) {
-        set_err (err, errlen, "key '%s' appears twice in one object (again "
+        attn_set_err (err, errlen, "key '%s' appears twice in one object (again "
                  "at byte %zu)", key->str, at);
         goto out;
       }

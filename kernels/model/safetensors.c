@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "json_guard.h"
 
 /* Tensor data is read as stored: little-endian, like every safetensors file. */
@@ -56,17 +57,6 @@ attn_dtype_name (AttnDType dt)
   return "?";
 }
 
-static void G_GNUC_PRINTF (3, 4)
-set_err (char *err, size_t errlen, const char *fmt, ...)
-{
-  if (!err || errlen == 0)
-    return;
-  va_list ap;
-  va_start (ap, fmt);
-  vsnprintf (err, errlen, fmt, ap);
-  va_end (ap);
-}
-
 static int
 cmp_by_offset (const void *a, const void *b)
 {
@@ -96,7 +86,7 @@ parse_tensor (AttnSafetensors *st, const char *name, JsonNode *node,
 {
   const char *src = st->source;
   if (!JSON_NODE_HOLDS_OBJECT (node)) {
-    set_err (err, errlen, "%s: tensor '%s': expected a JSON object, found %s",
+    attn_set_err (err, errlen, "%s: tensor '%s': expected a JSON object, found %s",
              src, name, json_node_type_name (node));
     return FALSE;
   }
@@ -113,7 +103,7 @@ parse_tensor (AttnSafetensors *st, const char *name, JsonNode *node,
       esize = dtypes[i].size;
     }
   if (!esize) {
-    set_err (err, errlen, "%s: tensor '%s': unsupported or missing dtype '%s' "
+    attn_set_err (err, errlen, "%s: tensor '%s': unsupported or missing dtype '%s' "
              "(expected F32, F16, BF16, I64, I32 or U8)", src, name,
              dts ? dts : "(none)");
     return FALSE;
@@ -121,14 +111,14 @@ parse_tensor (AttnSafetensors *st, const char *name, JsonNode *node,
 
   JsonNode *sn = json_object_get_member (o, "shape");
   if (!sn || !JSON_NODE_HOLDS_ARRAY (sn)) {
-    set_err (err, errlen, "%s: tensor '%s': missing or non-array 'shape'",
+    attn_set_err (err, errlen, "%s: tensor '%s': missing or non-array 'shape'",
              src, name);
     return FALSE;
   }
   JsonArray *shape = json_node_get_array (sn);
   guint nd = json_array_get_length (shape);
   if (nd > ATTN_ST_MAX_DIMS) {
-    set_err (err, errlen, "%s: tensor '%s': %u dimensions, at most %d "
+    attn_set_err (err, errlen, "%s: tensor '%s': %u dimensions, at most %d "
              "supported", src, name, nd, ATTN_ST_MAX_DIMS);
     return FALSE;
   }
@@ -137,13 +127,13 @@ parse_tensor (AttnSafetensors *st, const char *name, JsonNode *node,
   for (guint i = 0; i < nd; i++) {
     uint64_t d;
     if (!json_uint (json_array_get_element (shape, i), INT32_MAX, &d)) {
-      set_err (err, errlen, "%s: tensor '%s': shape[%u] is not an integer in "
+      attn_set_err (err, errlen, "%s: tensor '%s': shape[%u] is not an integer in "
                "[0, %d]", src, name, i, INT32_MAX);
       return FALSE;
     }
     t->shape[i] = (int64_t) d;
     if (d != 0 && numel > SIZE_MAX / esize / d) {
-      set_err (err, errlen, "%s: tensor '%s': shape product overflows", src,
+      attn_set_err (err, errlen, "%s: tensor '%s': shape product overflows", src,
                name);
       return FALSE;
     }
@@ -159,18 +149,18 @@ parse_tensor (AttnSafetensors *st, const char *name, JsonNode *node,
   if (!offs || json_array_get_length (offs) != 2
       || !json_uint (json_array_get_element (offs, 0), SIZE_MAX, &begin)
       || !json_uint (json_array_get_element (offs, 1), SIZE_MAX, &end)) {
-    set_err (err, errlen, "%s: tensor '%s': 'data_offsets' must be two "
+    attn_set_err (err, errlen, "%s: tensor '%s': 'data_offsets' must be two "
              "non-negative integers [begin, end]", src, name);
     return FALSE;
   }
   if (begin > end || end > st->data_len) {
-    set_err (err, errlen, "%s: tensor '%s': data_offsets [%" G_GUINT64_FORMAT
+    attn_set_err (err, errlen, "%s: tensor '%s': data_offsets [%" G_GUINT64_FORMAT
              ", %" G_GUINT64_FORMAT "] outside the data section of %zu bytes",
              src, name, begin, end, st->data_len);
     return FALSE;
   }
   if (end - begin != t->nbytes) {
-    set_err (err, errlen, "%s: tensor '%s': holds %" G_GUINT64_FORMAT
+    attn_set_err (err, errlen, "%s: tensor '%s': holds %" G_GUINT64_FORMAT
              " bytes, but %s × shape needs %zu", src, name, end - begin, dts,
              t->nbytes);
     return FALSE;
@@ -183,7 +173,7 @@ static gboolean
 parse_metadata (AttnSafetensors *st, JsonNode *node, char *err, size_t errlen)
 {
   if (!JSON_NODE_HOLDS_OBJECT (node)) {
-    set_err (err, errlen, "%s: '__metadata__' must be an object of strings",
+    attn_set_err (err, errlen, "%s: '__metadata__' must be an object of strings",
              st->source);
     return FALSE;
   }
@@ -195,7 +185,7 @@ parse_metadata (AttnSafetensors *st, JsonNode *node, char *err, size_t errlen)
   while (json_object_iter_next (&it, &key, &val)) {
     if (!JSON_NODE_HOLDS_VALUE (val)
         || json_node_get_value_type (val) != G_TYPE_STRING) {
-      set_err (err, errlen, "%s: __metadata__ '%s' is not a string",
+      attn_set_err (err, errlen, "%s: __metadata__ '%s' is not a string",
                st->source, key);
       return FALSE;
     }
@@ -211,7 +201,7 @@ parse (AttnSafetensors *st, const uint8_t *bytes, size_t len, char *err,
 {
   const char *src = st->source;
   if (len < 8) {
-    set_err (err, errlen, "%s: %zu bytes is too short for a safetensors file "
+    attn_set_err (err, errlen, "%s: %zu bytes is too short for a safetensors file "
              "(needs an 8-byte header length)", src, len);
     return FALSE;
   }
@@ -219,17 +209,17 @@ parse (AttnSafetensors *st, const uint8_t *bytes, size_t len, char *err,
   for (int i = 7; i >= 0; i--)
     hlen = (hlen << 8) | bytes[i];
   if (hlen > len - 8) {
-    set_err (err, errlen, "%s: header length %" G_GUINT64_FORMAT " runs past "
+    attn_set_err (err, errlen, "%s: header length %" G_GUINT64_FORMAT " runs past "
              "the end of the file (%zu bytes)", src, hlen, len);
     return FALSE;
   }
   if (hlen > ATTN_ST_MAX_HEADER) {
-    set_err (err, errlen, "%s: header length %" G_GUINT64_FORMAT " exceeds "
+    attn_set_err (err, errlen, "%s: header length %" G_GUINT64_FORMAT " exceeds "
              "the %u-byte limit", src, hlen, ATTN_ST_MAX_HEADER);
     return FALSE;
   }
   if (hlen < 2) {
-    set_err (err, errlen, "%s: header of %" G_GUINT64_FORMAT " bytes cannot "
+    attn_set_err (err, errlen, "%s: header of %" G_GUINT64_FORMAT " bytes cannot "
              "hold a JSON object", src, hlen);
     return FALSE;
   }
@@ -240,21 +230,21 @@ parse (AttnSafetensors *st, const uint8_t *bytes, size_t len, char *err,
   char why[512];
   if (!attn_json_guard (json, (size_t) hlen, ATTN_JSON_LIMITS_HEADER, why,
                         sizeof why)) {
-    set_err (err, errlen, "%s: header refused before parsing: %s", src, why);
+    attn_set_err (err, errlen, "%s: header refused before parsing: %s", src, why);
     return FALSE;
   }
   JsonParser *parser = json_parser_new_immutable ();
   GError *gerr = NULL;
   gboolean ok = FALSE;
   if (!json_parser_load_from_data (parser, json, (gssize) hlen, &gerr)) {
-    set_err (err, errlen, "%s: header is not valid JSON: %s", src,
+    attn_set_err (err, errlen, "%s: header is not valid JSON: %s", src,
              gerr->message);
     g_clear_error (&gerr);
     goto out;
   }
   JsonNode *root = json_parser_get_root (parser);
   if (!root || !JSON_NODE_HOLDS_OBJECT (root)) {
-    set_err (err, errlen, "%s: header must be a JSON object", src);
+    attn_set_err (err, errlen, "%s: header must be a JSON object", src);
     goto out;
   }
   JsonObject *o = json_node_get_object (root);
@@ -271,7 +261,7 @@ parse (AttnSafetensors *st, const uint8_t *bytes, size_t len, char *err,
       continue;
     }
     if (g_hash_table_contains (st->by_name, name)) {
-      set_err (err, errlen, "%s: tensor '%s' appears twice", src, name);
+      attn_set_err (err, errlen, "%s: tensor '%s' appears twice", src, name);
       goto out;
     }
     AttnTensorInfo *t = &st->tensors[st->n_tensors];
@@ -290,7 +280,7 @@ parse (AttnSafetensors *st, const uint8_t *bytes, size_t len, char *err,
       const uint8_t *prev_end = (const uint8_t *) sorted[i - 1].data
           + sorted[i - 1].nbytes;
       if ((const uint8_t *) sorted[i].data < prev_end) {
-        set_err (err, errlen, "%s: tensors '%s' and '%s' overlap", src,
+        attn_set_err (err, errlen, "%s: tensors '%s' and '%s' overlap", src,
                  sorted[i - 1].name, sorted[i].name);
         g_free (sorted);
         goto out;
@@ -337,17 +327,17 @@ attn_safetensors_open (const char *path, char *err, size_t errlen)
    * must not block in open(); the fstat below refuses it */
   int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
-    set_err (err, errlen, "%s: cannot open: %s", path, g_strerror (errno));
+    attn_set_err (err, errlen, "%s: cannot open: %s", path, g_strerror (errno));
     return NULL;
   }
   struct stat sb;
   if (fstat (fd, &sb) != 0 || !S_ISREG (sb.st_mode)) {
-    set_err (err, errlen, "%s: not a regular file", path);
+    attn_set_err (err, errlen, "%s: not a regular file", path);
     close (fd);
     return NULL;
   }
   if (sb.st_size < 8) {
-    set_err (err, errlen, "%s: %lld bytes is too short for a safetensors file "
+    attn_set_err (err, errlen, "%s: %lld bytes is too short for a safetensors file "
              "(needs an 8-byte header length)", path, (long long) sb.st_size);
     close (fd);
     return NULL;
@@ -356,7 +346,7 @@ attn_safetensors_open (const char *path, char *err, size_t errlen)
   void *map = mmap (NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
   close (fd);
   if (map == MAP_FAILED) {
-    set_err (err, errlen, "%s: cannot map: %s", path, g_strerror (errno));
+    attn_set_err (err, errlen, "%s: cannot map: %s", path, g_strerror (errno));
     return NULL;
   }
   AttnSafetensors *st = st_new (path);
