@@ -44,7 +44,7 @@ typedef struct {
   unsigned top_k;
   float threshold;             /* attended region: relative threshold */
   bool channels;               /* copy the last gate's channel weights */
-  int64_t start_ns;            /* monotonic, when the frame arrived */
+  int64_t start_ns;            /* monotonic, when its pre-processing began */
 } AttnJob;
 
 typedef struct {

@@ -504,7 +504,7 @@ gst_attention_infer_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     job.content_y = self->plan.content_y;
     job.content_w = self->plan.content_w;
     job.content_h = self->plan.content_h;
-    job.start_ns = arrival;
+    job.start_ns = t0;          /* queueing for the engine is not inference */
     attn_engine_run (engine, &job, async);
     submitted = TRUE;
   }

@@ -12,6 +12,7 @@
  *   e.g. attn-live 1000 1280x720 30 models/default.safetensors
  *        attn-live 1000 1280x720 30 big.safetensors latency-budget=0 */
 #include <gst/gst.h>
+#include <gst/video/video.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +22,32 @@ typedef struct {
   guint n;
   gdouble *delay_ms;            /* per frame, room for the requested count */
   guint cap;
+  guint with_result, stale;     /* frames with an attention ROI, stale ones */
 } Run;
+
+/* Counts fresh and stale results from the "attention" ROI's parameters
+ * (not from the plugin's own statistics, so any build can be measured). */
+static void
+count_result (Run *r, GstBuffer *buf)
+{
+  GstVideoRegionOfInterestMeta *roi =
+      (GstVideoRegionOfInterestMeta *) gst_buffer_get_meta (buf,
+      GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE);
+  GstStructure *p = roi ? gst_video_region_of_interest_meta_get_param (roi,
+      "attention") : NULL;
+  gboolean stale = FALSE;
+  if (!p || !gst_structure_get_boolean (p, "stale", &stale))
+    return;
+  r->with_result++;
+  r->stale += stale;
+}
 
 static GstPadProbeReturn
 on_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   Run *r = data;
   GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  count_result (r, buf);
   GstClock *clock = gst_element_get_clock (r->pipeline);
   if (!clock || r->n >= r->cap) {
     if (clock)
@@ -112,11 +132,10 @@ main (int argc, char **argv)
   }
   gst_message_unref (msg);
 
-  guint64 seen = 0, stale = 0, lat = 0;
+  guint64 lat = 0;
   gchar *name = NULL;
   GstStructure *stats = NULL;
-  g_object_get (infer, "frames", &seen, "stale-frames", &stale,
-      "inference-latency", &lat, "model-name", &name, NULL);
+  g_object_get (infer, "inference-latency", &lat, "model-name", &name, NULL);
   g_object_get (sink, "stats", &stats, NULL);
   guint64 dropped = 0;
   gst_structure_get_uint64 (stats, "dropped", &dropped);
@@ -132,7 +151,8 @@ main (int argc, char **argv)
   printf ("| %s | %ux%u@%u | %s | %.1f ms | %" G_GUINT64_FORMAT " | %.1f %% "
       "| %.1f ms | %.1f / %.1f ms | %.1f ms | %" G_GUINT64_FORMAT " |\n",
       name ? name : "?", w, h, fps, *props ? props : "defaults", lat / 1e6,
-      seen, seen ? 100.0 * (gdouble) (seen - stale) / (gdouble) seen : 0.0,
+      (guint64) r.with_result, r.with_result ? 100.0 * (r.with_result
+          - r.stale) / r.with_result : 0.0,
       GST_CLOCK_TIME_IS_VALID (latency) ? latency / 1e6 : -1.0,
       mean (r.delay_ms, 0, k), mean (r.delay_ms, r.n - k, r.n), max, dropped);
   gst_structure_free (stats);
