@@ -962,6 +962,53 @@ GST_START_TEST (test_seeks_on_a_file)
 
 GST_END_TEST;
 
+/* concat: the second stream's first frame gets a result computed on it,
+ * numbered 0, though the interval would have reused the first stream's. */
+static GstPadProbeReturn
+stream_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  GPtrArray *seen = data;       /* "frame:computed_on:stale" per buffer */
+  GstAttentionMeta *m =
+      gst_buffer_get_attention_meta (GST_PAD_PROBE_INFO_BUFFER (info));
+  g_ptr_array_add (seen, m ? g_strdup_printf ("%" G_GUINT64_FORMAT ":%"
+          G_GUINT64_FORMAT ":%d", m->frame, m->result->frame, m->stale)
+      : g_strdup ("none"));
+  return GST_PAD_PROBE_OK;
+}
+
+GST_START_TEST (test_new_stream_drops_results)
+{
+  gchar *desc = g_strdup_printf ("concat name=c ! attentioninfer model=%s "
+      "mode=sync inference-interval=4 ! fakesink name=sink "
+      "videotestsrc num-buffers=3 ! video/x-raw,format=RGB,width=64,height=48 "
+      "! c. videotestsrc num-buffers=2 pattern=ball ! "
+      "video/x-raw,format=RGB,width=64,height=48 ! c.", model_a);
+  GstElement *p = gst_parse_launch (desc, NULL);
+  g_free (desc);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (p), "sink");
+  GstPad *pad = gst_element_get_static_pad (sink, "sink");
+  GPtrArray *seen = g_ptr_array_new_with_free_func (g_free);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, stream_probe, seen, NULL);
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus (p);
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  gst_element_set_state (p, GST_STATE_NULL);
+  fail_unless_equals_int (seen->len, 5);
+  const gchar *want[] = { "0:0:0", "1:0:1", "2:0:1", "0:0:0", "1:0:1" };
+  for (guint i = 0; i < 5; i++)
+    fail_unless_equals_string (g_ptr_array_index (seen, i), want[i]);
+  g_ptr_array_unref (seen);
+  gst_object_unref (bus);
+  gst_object_unref (pad);
+  gst_object_unref (sink);
+  gst_object_unref (p);
+}
+
+GST_END_TEST;
+
 /* Letterboxing: the attended region and its centroid lie on the frame, never
  * in the padding, whatever the padding looks like to the network. */
 GST_START_TEST (test_letterbox_region_on_frame)
@@ -1161,6 +1208,7 @@ attentioninfer_suite (void)
   tcase_add_test (tc, test_model_swap_posts_latency);
   tcase_add_test (tc, test_flush_drops_results);
   tcase_add_test (tc, test_seeks_on_a_file);
+  tcase_add_test (tc, test_new_stream_drops_results);
   tcase_add_test (tc, test_letterbox_region_on_frame);
   tcase_add_test (tc, test_settings);
   tcase_add_test (tc, test_model_set_while_stopping);
