@@ -366,6 +366,56 @@ frame_is_late (GstAttentionInfer *self, GstBuffer *buf, GstClockTime earliest,
       < earliest;
 }
 
+/* Fills the engine's input from `buf` and runs the job (here, or on the
+ * engine's worker when `async`): the engine is ours since
+ * attn_engine_begin handed out `input`. Applies what changed meanwhile:
+ * the thread count, a swapped-in model, the plan. */
+static GstFlowReturn
+submit (GstAttentionInfer *self, GstBuffer *buf, float *input, bool swapped,
+        gboolean plan_dirty, AttnJob *job, gboolean async)
+{
+  AttnEngine *engine = self->engine;
+  g_mutex_lock (&self->lock);
+  if (self->threads_dirty) {
+    /* no inference of ours is running: safe to resize BLAS's pool */
+    apply_threads (self->threads);
+    self->threads_dirty = FALSE;
+  }
+  if (swapped)
+    self->model_name = g_intern_string (attn_engine_model (engine)->name);
+  g_mutex_unlock (&self->lock);
+  if (swapped)
+    GST_INFO_OBJECT (self, "now running model %s",
+        attn_engine_model (engine)->path);
+  if ((swapped || plan_dirty || !self->plan.x0) && !replan (self)) {
+    attn_engine_cancel (engine);
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
+        ("cannot plan pre-processing for this frame size"));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  gint64 t0 = attn_engine_now_ns ();
+  if (!prepare_input (self, buf, input)) {
+    attn_engine_cancel (engine);
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
+        ("could not map the video frame"));
+    return GST_FLOW_ERROR;
+  }
+  gdouble pre = (gdouble) (attn_engine_now_ns () - t0);
+  self->pre_ns = MAX (pre, 0.95 * self->pre_ns);
+  const PrePlan *p = &self->plan;
+  job->area_x = p->area_x;
+  job->area_y = p->area_y;
+  job->area_w = p->area_w;
+  job->area_h = p->area_h;
+  job->content_x = p->content_x;
+  job->content_y = p->content_y;
+  job->content_w = p->content_w;
+  job->content_h = p->content_h;
+  job->start_ns = t0;           /* queueing for the engine is not inference */
+  attn_engine_run (engine, job, async);
+  return GST_FLOW_OK;
+}
+
 /* When an asynchronous frame must leave: `budget` after it arrived, and
  * with a clock no later than `budget` past the moment it would have arrived
  * without delay — its running time plus the shortest transit from the
@@ -468,44 +518,11 @@ gst_attention_infer_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     input = attn_engine_begin (engine, deadline == G_MAXINT64 ? G_MAXINT64
         : deadline - (gint64) self->pre_ns, &swapped);
   if (input) {
-    g_mutex_lock (&self->lock);
-    if (self->threads_dirty) {
-      /* no inference of ours is running: safe to resize BLAS's pool */
-      apply_threads (self->threads);
-      self->threads_dirty = FALSE;
-    }
-    if (swapped)
-      self->model_name = g_intern_string (attn_engine_model (engine)->name);
-    g_mutex_unlock (&self->lock);
-    if (swapped)
-      GST_INFO_OBJECT (self, "now running model %s",
-          attn_engine_model (engine)->path);
-    if ((swapped || plan_dirty || !self->plan.x0) && !replan (self)) {
-      attn_engine_cancel (engine);
-      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
-          ("cannot plan pre-processing for this frame size"));
-      return GST_FLOW_NOT_NEGOTIATED;
-    }
-    gint64 t0 = attn_engine_now_ns ();
-    if (!prepare_input (self, buf, input)) {
-      attn_engine_cancel (engine);
-      GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
-          ("could not map the video frame"));
-      return GST_FLOW_ERROR;
-    }
-    gdouble pre = (gdouble) (attn_engine_now_ns () - t0);
-    self->pre_ns = MAX (pre, 0.95 * self->pre_ns);
     job.frame = frame;
-    job.area_x = self->plan.area_x;
-    job.area_y = self->plan.area_y;
-    job.area_w = self->plan.area_w;
-    job.area_h = self->plan.area_h;
-    job.content_x = self->plan.content_x;
-    job.content_y = self->plan.content_y;
-    job.content_w = self->plan.content_w;
-    job.content_h = self->plan.content_h;
-    job.start_ns = t0;          /* queueing for the engine is not inference */
-    attn_engine_run (engine, &job, async);
+    GstFlowReturn ret = submit (self, buf, input, swapped, plan_dirty, &job,
+        async);
+    if (ret != GST_FLOW_OK)
+      return ret;
     submitted = TRUE;
   }
 
