@@ -71,6 +71,7 @@ enum {
   PROP_MODE,
   PROP_CHANNEL_WEIGHTS,
   PROP_LATENCY_BUDGET,
+  PROP_POST_MESSAGES,
   PROP_MODEL_NAME,
   PROP_INFERENCE_LATENCY,
   PROP_INFERENCE_RATE,
@@ -97,6 +98,7 @@ struct _GstAttentionInfer {
   GstAttentionInferMode mode;
   gboolean channel_weights;
   gint64 latency_budget;        /* ns; -1: one frame duration */
+  gboolean post_messages;
   gboolean plan_dirty;          /* roi or scale mode changed */
 
   AttnEngine *engine;           /* between start and stop */
@@ -117,6 +119,8 @@ struct _GstAttentionInfer {
   PrePlan plan;
   guint64 frame;                /* frames since start or the last flush */
   gdouble pre_ns;               /* pre-processing time, moving maximum */
+  guint64 posted;               /* frame of the last result on the bus, or
+                                 * G_MAXUINT64 */
   GstClockTimeDiff transit;     /* shortest source-to-here time seen */
   gboolean transit_known;
 };
@@ -334,6 +338,57 @@ attach (GstAttentionInfer *self, GstBuffer *buf, GstAttentionResult *r,
   gst_video_region_of_interest_meta_add_param (roi, s);
 }
 
+/* One element message per inference (post-messages=true), as level and
+ * zbar post theirs: what the result says, for bus watches in any language
+ * and `gst-launch-1.0 -m`. Posted once per result, with the first buffer
+ * that carries it. Coordinates frame-normalised, as in the meta. */
+static void
+post_result (GstAttentionInfer *self, GstBuffer *buf,
+             const GstAttentionResult *r, guint64 frame)
+{
+  GstSegment *seg = &GST_BASE_TRANSFORM (self)->segment;
+  GstClockTime pts = GST_BUFFER_PTS (buf);
+  GstStructure *s = gst_structure_new ("attention",
+      "model", G_TYPE_STRING, r->model,
+      "frame", G_TYPE_UINT64, frame,
+      "computed-on", G_TYPE_UINT64, r->frame,
+      "stale", G_TYPE_BOOLEAN, r->frame != frame,
+      "timestamp", G_TYPE_UINT64, pts,
+      "stream-time", G_TYPE_UINT64, gst_segment_to_stream_time (seg,
+          GST_FORMAT_TIME, pts),
+      "running-time", G_TYPE_UINT64, gst_segment_to_running_time (seg,
+          GST_FORMAT_TIME, pts),
+      "duration", G_TYPE_UINT64, GST_BUFFER_DURATION (buf),
+      "inference-latency", G_TYPE_UINT64, r->inference_ns, NULL);
+  GValue classes = G_VALUE_INIT;
+  gst_value_array_init (&classes, r->n_classes);
+  for (guint i = 0; i < r->n_classes; i++) {
+    GValue v = G_VALUE_INIT;
+    g_value_init (&v, GST_TYPE_STRUCTURE);
+    GstStructure *c = gst_structure_new ("class",
+        "index", G_TYPE_UINT, r->classes[i].index,
+        "label", G_TYPE_STRING, r->classes[i].label,
+        "score", G_TYPE_DOUBLE, (gdouble) r->classes[i].score, NULL);
+    g_value_take_boxed (&v, c);
+    gst_value_array_append_and_take_value (&classes, &v);
+  }
+  gst_structure_take_value (s, "classes", &classes);
+  if (r->has_region) {
+    const GstAttentionRegion *g = &r->region;
+    GstStructure *reg = gst_structure_new ("region",
+        "x", G_TYPE_DOUBLE, (gdouble) g->x, "y", G_TYPE_DOUBLE, (gdouble) g->y,
+        "w", G_TYPE_DOUBLE, (gdouble) g->w, "h", G_TYPE_DOUBLE, (gdouble) g->h,
+        "score", G_TYPE_DOUBLE, (gdouble) g->score,
+        "peak", G_TYPE_DOUBLE, (gdouble) g->peak,
+        "centroid-x", G_TYPE_DOUBLE, (gdouble) g->centroid_x,
+        "centroid-y", G_TYPE_DOUBLE, (gdouble) g->centroid_y, NULL);
+    gst_structure_set (s, "region", GST_TYPE_STRUCTURE, reg, NULL);
+    gst_structure_free (reg);
+  }
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+}
+
 /* Maps `buf` and fills the network input; FALSE if it cannot be read. */
 static gboolean
 prepare_input (GstAttentionInfer *self, GstBuffer *buf, float *input)
@@ -533,7 +588,12 @@ gst_attention_infer_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     g_mutex_lock (&self->lock);
     self->n_frames++;
     self->n_stale += r->frame != frame;
+    gboolean post = self->post_messages && r->frame != self->posted;
     g_mutex_unlock (&self->lock);
+    if (post) {
+      post_result (self, buf, r, frame);
+      self->posted = r->frame;
+    }
     gst_attention_result_unref (r);
   }
   if (submitted)
@@ -608,6 +668,7 @@ gst_attention_infer_start (GstBaseTransform *trans)
   self->producer = g_intern_string (name);
   self->frame = 0;
   self->pre_ns = 0;
+  self->posted = G_MAXUINT64;
   self->transit_known = FALSE;
   self->mode_resolved = FALSE;
   self->async = FALSE;
@@ -651,6 +712,7 @@ reset_stream (GstAttentionInfer *self)
   if (e)
     attn_engine_flush (e);
   self->frame = 0;
+  self->posted = G_MAXUINT64;
   self->transit_known = FALSE;
 }
 
@@ -884,6 +946,11 @@ gst_attention_infer_set_property (GObject *object, guint prop_id,
       self->channel_weights = g_value_get_boolean (value);
       g_mutex_unlock (&self->lock);
       break;
+    case PROP_POST_MESSAGES:
+      g_mutex_lock (&self->lock);
+      self->post_messages = g_value_get_boolean (value);
+      g_mutex_unlock (&self->lock);
+      break;
     case PROP_LATENCY_BUDGET:{
       g_mutex_lock (&self->lock);
       GstClockTime old = budget_ns (self);
@@ -947,6 +1014,9 @@ gst_attention_infer_get_property (GObject *object, guint prop_id,
       break;
     case PROP_LATENCY_BUDGET:
       g_value_set_int64 (value, self->latency_budget);
+      break;
+    case PROP_POST_MESSAGES:
+      g_value_set_boolean (value, self->post_messages);
       break;
     case PROP_MODEL_NAME:
       g_value_set_string (value, self->engine ? self->model_name : NULL);
@@ -1064,6 +1134,13 @@ gst_attention_infer_class_init (GstAttentionInferClass *klass)
           "frame duration at the negotiated frame rate, 1/30 s without one). "
           "Added to the pipeline's latency", -1, G_MAXINT64,
           DEFAULT_LATENCY_BUDGET, rw | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
+      g_param_spec_boolean ("post-messages", "Post messages",
+          "Post an element message named \"attention\" on the bus for every "
+          "inference: model, frame, computed-on, stale, timestamp, "
+          "stream-time, running-time, duration, inference-latency, classes "
+          "(index, label, score) and the region (frame-normalised)", FALSE,
+          rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_MODEL_NAME,
       g_param_spec_string ("model-name", "Model name",
           "Name of the running model", NULL, ro));

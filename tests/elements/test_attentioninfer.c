@@ -1009,6 +1009,65 @@ GST_START_TEST (test_new_stream_drops_results)
 
 GST_END_TEST;
 
+/* post-messages: one "attention" element message per inference, with the
+ * result's classes, region and timestamps; none for a reused result. */
+GST_START_TEST (test_bus_messages)
+{
+  GstBus *bus;
+  GstElement *e;
+  GstVideoInfo info;
+  GstHarness *h = watched_harness (&bus, &e, &info);
+  g_object_set (e, "post-messages", TRUE, "inference-interval", 2, "top-k", 2,
+      NULL);
+  for (guint i = 0; i < 4; i++) {
+    GstBuffer *in = random_frame (h, &info, i);
+    GST_BUFFER_PTS (in) = i * 40 * GST_MSECOND;
+    GST_BUFFER_DURATION (in) = 40 * GST_MSECOND;
+    gst_buffer_unref (gst_harness_push_and_pull (h, in));
+  }
+  guint n = 0;
+  GstMessage *msg;
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    const GstStructure *s = gst_message_get_structure (msg);
+    fail_unless (gst_structure_has_name (s, "attention"));
+    fail_unless (GST_MESSAGE_SRC (msg) == GST_OBJECT (e));
+    guint64 frame, on, ts, lat;
+    gboolean stale;
+    fail_unless (gst_structure_get (s, "frame", G_TYPE_UINT64, &frame,
+            "computed-on", G_TYPE_UINT64, &on, "stale", G_TYPE_BOOLEAN, &stale,
+            "timestamp", G_TYPE_UINT64, &ts, "inference-latency",
+            G_TYPE_UINT64, &lat, NULL));
+    /* inferences on frames 0 and 2 (interval 2) */
+    fail_unless_equals_uint64 (frame, 2 * n);
+    fail_unless_equals_uint64 (on, 2 * n);
+    fail_unless (!stale);
+    fail_unless_equals_uint64 (ts, 2 * n * 40 * GST_MSECOND);
+    fail_unless (lat > 0);
+    fail_unless_equals_string (gst_structure_get_string (s, "model"),
+        "tiny-a");
+    const GValue *classes = gst_structure_get_value (s, "classes");
+    fail_unless_equals_int (gst_value_array_get_size (classes), 2);
+    const GstStructure *c0 =
+        gst_value_get_structure (gst_value_array_get_value (classes, 0));
+    gdouble score;
+    fail_unless (gst_structure_get_double (c0, "score", &score)
+        && score > 0 && score <= 1);
+    fail_unless (g_str_has_prefix (gst_structure_get_string (c0, "label"),
+            "label "));
+    const GstStructure *reg =
+        gst_value_get_structure (gst_structure_get_value (s, "region"));
+    gdouble x, w;
+    fail_unless (gst_structure_get (reg, "x", G_TYPE_DOUBLE, &x, "w",
+            G_TYPE_DOUBLE, &w, NULL) && x >= 0 && x + w <= 1 + 1e-6);
+    gst_message_unref (msg);
+    n++;
+  }
+  fail_unless_equals_int (n, 2);
+  watched_teardown (h, bus, e);
+}
+
+GST_END_TEST;
+
 /* Letterboxing: the attended region and its centroid lie on the frame, never
  * in the padding, whatever the padding looks like to the network. */
 GST_START_TEST (test_letterbox_region_on_frame)
@@ -1209,6 +1268,7 @@ attentioninfer_suite (void)
   tcase_add_test (tc, test_flush_drops_results);
   tcase_add_test (tc, test_seeks_on_a_file);
   tcase_add_test (tc, test_new_stream_drops_results);
+  tcase_add_test (tc, test_bus_messages);
   tcase_add_test (tc, test_letterbox_region_on_frame);
   tcase_add_test (tc, test_settings);
   tcase_add_test (tc, test_model_set_while_stopping);
