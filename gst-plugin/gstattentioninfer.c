@@ -11,8 +11,9 @@
  * this plugin. Pixels are never changed.
  *
  * Frames are converted, resized and normalised for the network in one pass
- * from RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR, I420, NV12 or
- * GRAY8: no videoconvert or videoscale is needed in front of it.
+ * from RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR, I420, NV12,
+ * GRAY8, or the webcams' YUY2 and UYVY: no videoconvert or videoscale is
+ * needed in front of it.
  *
  * With a live source the element runs asynchronously by default: the network
  * runs on a worker thread, and each frame waits for its own result at most
@@ -45,7 +46,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_attention_infer_debug);
 #define GST_CAT_DEFAULT gst_attention_infer_debug
 
 #include "formats.h"
-#define VIDEO_CAPS ATTN_VIDEO_CAPS
+#define VIDEO_CAPS ATTN_INFER_VIDEO_CAPS
 
 #define DEFAULT_INTERVAL 1
 #define DEFAULT_THREADS 0
@@ -208,13 +209,17 @@ fill_format (PreFormat *f, const GstVideoInfo *info)
   memset (f, 0, sizeof *f);
   switch (GST_VIDEO_INFO_FORMAT (info)) {
     case GST_VIDEO_FORMAT_I420:
-    case GST_VIDEO_FORMAT_NV12:{
+    case GST_VIDEO_FORMAT_NV12:
+    case GST_VIDEO_FORMAT_YUY2:
+    case GST_VIDEO_FORMAT_UYVY:{
       gdouble kr, kb;
       gboolean full;
       attn_video_info_matrix (info, &kr, &kb, &full);
       pre_format_yuv (f, (float) kr, (float) kb, full);
-      f->layout = GST_VIDEO_INFO_FORMAT (info) == GST_VIDEO_FORMAT_I420
-          ? PRE_I420 : PRE_NV12;
+      GstVideoFormat vf = GST_VIDEO_INFO_FORMAT (info);
+      f->layout = vf == GST_VIDEO_FORMAT_I420 ? PRE_I420
+          : vf == GST_VIDEO_FORMAT_NV12 ? PRE_NV12
+          : vf == GST_VIDEO_FORMAT_YUY2 ? PRE_YUY2 : PRE_UYVY;
       break;
     }
     case GST_VIDEO_FORMAT_GRAY8:

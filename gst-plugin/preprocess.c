@@ -240,6 +240,37 @@ accumulate_row (const PrePlan *p, const PreFormat *f, const PreFrame *fr,
       }
       break;
     }
+    case PRE_YUY2:
+    case PRE_UYVY:{
+      /* one plane, 4 bytes per 2 pixels; chroma at half horizontal
+       * resolution on every row */
+      bool yuy2 = f->layout == PRE_YUY2;
+      const uint8_t *y0r = r0 + (yuy2 ? 0 : 1), *y1r = r1 + (yuy2 ? 0 : 1);
+      const uint8_t *u0 = r0 + (yuy2 ? 1 : 0), *u1 = r1 + (yuy2 ? 1 : 0);
+      const uint8_t *v0 = r0 + (yuy2 ? 3 : 2), *v1 = r1 + (yuy2 ? 3 : 2);
+      int cdx = (p->frame_w + 1) / 2 > 1 ? 4 : 0;
+      for (int ox = 0; ox < nw; ox++) {
+        if (p->x0[ox * sx] < 0)
+          continue;
+        float R = 0, G = 0, B = 0;
+        for (int j = ox * sx; j < (ox + 1) * sx; j++) {
+          int a = p->x0[j] * 2, c0 = p->cx0[j] * 4;
+          float Y = (lerp2 (y0r, y1r, a, a + dx * 2, p->fx[j], fy)
+                     - f->y_off) * f->y_mul;
+          float U = (lerp2 (u0, u1, c0, c0 + cdx, p->cfx[j], fy) - 128.0f)
+              * f->c_mul;
+          float V = (lerp2 (v0, v1, c0, c0 + cdx, p->cfx[j], fy) - 128.0f)
+              * f->c_mul;
+          R += Y + f->cr_r * V;
+          G += Y + f->cb_g * U + f->cr_g * V;
+          B += Y + f->cb_b * U;
+        }
+        ar[ox] += R;
+        ag[ox] += G;
+        ab[ox] += B;
+      }
+      break;
+    }
   }
 }
 

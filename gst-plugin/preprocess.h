@@ -21,13 +21,15 @@ typedef enum {
   PRE_I420,          /* Y plane, U and V planes at half resolution */
   PRE_NV12,          /* Y plane, interleaved UV plane at half resolution */
   PRE_GRAY8,
+  PRE_YUY2,          /* packed 4:2:2, bytes Y0 U Y1 V (webcams) */
+  PRE_UYVY,          /* packed 4:2:2, bytes U Y0 V Y1 */
 } PreLayout;
 
 typedef struct {
   PreLayout layout;
   int pixel_stride;              /* packed: 3 or 4 */
   int r, g, b;                   /* packed: byte offsets */
-  /* YUV → RGB (I420/NV12): R = Y' + cr_r·V', G = Y' + cb_g·U' + cr_g·V',
+  /* YUV → RGB (I420/NV12/YUY2/UYVY): R = Y' + cr_r·V', G = Y' + cb_g·U' + cr_g·V',
    * B = Y' + cb_b·U' with Y' = (Y − y_off)·y_mul, U' = (U − 128)·c_mul */
   float y_off, y_mul, c_mul;
   float cr_r, cb_g, cr_g, cb_b;

@@ -136,7 +136,8 @@ check_meta (GstBuffer *out, guint want_classes, guint want_maps)
 GST_START_TEST (test_formats_and_sizes)
 {
   static const gchar *formats[] = { "RGB", "BGR", "RGBx", "BGRx", "xRGB",
-    "xBGR", "RGBA", "BGRA", "ARGB", "ABGR", "I420", "NV12", "GRAY8"
+    "xBGR", "RGBA", "BGRA", "ARGB", "ABGR", "I420", "NV12", "GRAY8", "YUY2",
+    "UYVY"
   };
   static const gint sizes[][2] = { {1, 1}, {3, 7}, {64, 48}, {1920, 1080},
     {7680, 4320}

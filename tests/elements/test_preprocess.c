@@ -82,7 +82,74 @@ make_uniform (Frame *fm, PreLayout layout, int fw, int fh, int r, int g, int b)
       pre_format_yuv (&fm->f, (float) kr, (float) kb, true);
       break;
     }
+    case PRE_YUY2:
+    case PRE_UYVY:{
+      /* 4 bytes per 2 pixels, rows padded by 6 bytes */
+      int stride = cw * 4 + 6;
+      bool yuy2 = layout == PRE_YUY2;
+      fm->buf = calloc ((size_t) stride * fh, 1);
+      for (int y = 0; y < fh; y++)
+        for (int x = 0; x < cw; x++) {
+          uint8_t *q = fm->buf + (size_t) y * stride + x * 4;
+          q[yuy2 ? 0 : 1] = q[yuy2 ? 2 : 3] = (uint8_t) lround (Y);
+          q[yuy2 ? 1 : 0] = (uint8_t) lround (U);
+          q[yuy2 ? 3 : 2] = (uint8_t) lround (V);
+        }
+      fm->fr.plane[0] = fm->buf;
+      fm->fr.stride[0] = stride;
+      pre_format_yuv (&fm->f, (float) kr, (float) kb, true);
+      break;
+    }
   }
+}
+
+/* The same picture — luma and chroma varying along x, not along y — as
+ * I420 and as YUY2 / UYVY: 4:2:2 samples chroma at the same horizontal
+ * positions as 4:2:0, so the tensors agree exactly. */
+static bool
+packed_422_matches_i420 (PreLayout layout, int fw, int fh, int nw, int nh)
+{
+  int cw = (fw + 1) / 2;
+  uint8_t *i420 = malloc ((size_t) fw * fh + 2 * (size_t) cw * ((fh + 1) / 2));
+  int stride = cw * 4 + 2;
+  uint8_t *pk = calloc ((size_t) stride * fh, 1);
+  uint8_t *yp = i420, *up = i420 + (size_t) fw * fh;
+  uint8_t *vp = up + (size_t) cw * ((fh + 1) / 2);
+  bool yuy2 = layout == PRE_YUY2;
+  for (int y = 0; y < fh; y++)
+    for (int x = 0; x < fw; x++) {
+      uint8_t Y = (uint8_t) (16 + (x * 37) % 220), U = (uint8_t) (40 + (x / 2 * 23) % 180);
+      uint8_t V = (uint8_t) (200 - (x / 2 * 17) % 150);
+      yp[(size_t) y * fw + x] = Y;
+      up[(size_t) (y / 2) * cw + x / 2] = U;
+      vp[(size_t) (y / 2) * cw + x / 2] = V;
+      uint8_t *q = pk + (size_t) y * stride + (x / 2) * 4;
+      q[(yuy2 ? 0 : 1) + (x % 2) * 2] = Y;
+      q[yuy2 ? 1 : 0] = U;
+      q[yuy2 ? 3 : 2] = V;
+    }
+  PreFormat fi = { 0 }, fp = { 0 };
+  pre_format_yuv (&fi, 0.2126f, 0.0722f, false);
+  fp = fi;
+  fi.layout = PRE_I420;
+  fp.layout = layout;
+  PreFrame ri = { { yp, up, vp }, { fw, cw, cw } };
+  PreFrame rp = { { pk, NULL, NULL }, { stride, 0, 0 } };
+  AttnPreprocess pre = model_pre (nw, nh, false);
+  PrePlan plan = { 0 };
+  bool ok = pre_plan (&plan, fw, fh, NULL, ATTN_RESIZE_STRETCH, &pre);
+  size_t n = (size_t) 3 * nw * nh;
+  float *a = test_alloc (n), *b = test_alloc (n);
+  pre_run (&plan, &fi, &ri, a);
+  pre_run (&plan, &fp, &rp, b);
+  for (size_t i = 0; ok && i < n; i++)
+    ok = fabsf (a[i] - b[i]) < 1e-5f;
+  pre_plan_clear (&plan);
+  free (i420);
+  free (pk);
+  free (a);
+  free (b);
+  return ok;
 }
 
 static bool
@@ -108,8 +175,9 @@ uniform_case (PreLayout layout, int fw, int fh, int nw, int nh, bool bgr,
       ref[c * nw * nh + i] = v;
   }
   /* YUV rounding to 8 bits moves a colour by up to ~1.5 levels */
-  float tol = layout == PRE_I420 || layout == PRE_NV12 ? 2.0f / 255 / 0.224f
-      : 1e-5f;
+  bool yuv = layout == PRE_I420 || layout == PRE_NV12 || layout == PRE_YUY2
+      || layout == PRE_UYVY;
+  float tol = yuv ? 2.0f / 255 / 0.224f : 1e-5f;
   ok = ok && check_close ("uniform colour", out, ref, (size_t) 3 * nw * nh, tol, 0);
   pre_plan_clear (&plan);
   free (fm.buf);
@@ -224,14 +292,15 @@ main (int argc, char **argv)
 {
   static const struct { PreLayout l; const char *n; } layouts[] = {
     { PRE_PACKED, "packed 4-byte" }, { PRE_GRAY8, "GRAY8" },
-    { PRE_I420, "I420" }, { PRE_NV12, "NV12" },
+    { PRE_I420, "I420" }, { PRE_NV12, "NV12" }, { PRE_YUY2, "YUY2" },
+    { PRE_UYVY, "UYVY" },
   };
   static const int sizes[][4] = {   /* frame w, h, net w, h */
     { 1, 1, 8, 8 }, { 3, 7, 8, 6 }, { 64, 48, 32, 32 }, { 1920, 1080, 32, 24 },
     { 33, 17, 64, 64 },
   };
   char name[128];
-  for (size_t l = 0; l < 4; l++)
+  for (size_t l = 0; l < sizeof layouts / sizeof layouts[0]; l++)
     for (size_t s = 0; s < 5; s++)
       for (int bgr = 0; bgr < 2; bgr++) {
         snprintf (name, sizeof name, "uniform %s %dx%d → %dx%d %s",
@@ -244,6 +313,10 @@ main (int argc, char **argv)
   test_case ("uniform I420 letterboxed", uniform_case (PRE_I420, 64, 16, 16,
                                                        16, false,
                                                        ATTN_RESIZE_CENTER_CROP));
+  test_case ("YUY2 = I420 on 33x5 → 16x4", packed_422_matches_i420 (PRE_YUY2, 33, 5, 16, 4));
+  test_case ("UYVY = I420 on 64x3 → 24x24", packed_422_matches_i420 (PRE_UYVY, 64, 3, 24, 24));
+  test_case ("YUY2 = I420 on 1x1 → 4x4", packed_422_matches_i420 (PRE_YUY2, 1, 1, 4, 4));
+  test_case ("UYVY = I420 on 700x9 → 32x32", packed_422_matches_i420 (PRE_UYVY, 700, 9, 32, 32));
   test_case ("ramp upsample 5→13", ramp_case (5, 13, false));
   test_case ("ramp same size 16→16", ramp_case (16, 16, false));
   test_case ("ramp downsample 2x 32→16", ramp_case (32, 16, false));
