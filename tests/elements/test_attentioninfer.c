@@ -352,8 +352,9 @@ GST_START_TEST (test_async_mode)
     GstAttentionMeta *m = gst_buffer_get_attention_meta (out);
     /* the first frame waits for its result; later ones never wait */
     fail_unless (m != NULL, "frame %u has no meta", i);
-    fail_unless (m->frame <= i);
-    fail_unless_equals_int (m->stale, m->frame != i);
+    fail_unless_equals_uint64 (m->frame, i);
+    fail_unless (m->result->frame <= i);
+    fail_unless_equals_int (m->stale, m->result->frame != i);
     fresh += !m->stale;
     if (i == 0)
       fail_unless (!m->stale);
