@@ -71,6 +71,12 @@ meta_transform (GstBuffer *dest, GstMeta *meta, GstBuffer *buffer,
   return TRUE;
 }
 
+/**
+ * gst_attention_meta_api_get_type:
+ *
+ * Returns: the API type of #GstAttentionMeta, for
+ *   gst_buffer_iterate_meta_filtered()
+ */
 GType
 gst_attention_meta_api_get_type (void)
 {
@@ -85,6 +91,11 @@ gst_attention_meta_api_get_type (void)
   return type;
 }
 
+/**
+ * gst_attention_meta_get_info:
+ *
+ * Returns: (transfer none): the registered #GstMetaInfo of #GstAttentionMeta
+ */
 const GstMetaInfo *
 gst_attention_meta_get_info (void)
 {
@@ -122,6 +133,15 @@ gst_buffer_add_attention_meta (GstBuffer *buffer, GstAttentionResult *result,
   return m;
 }
 
+/**
+ * gst_buffer_get_attention_meta_by_producer:
+ * @buffer: a buffer
+ * @name: (nullable): a producer element's name or a model's name; %NULL or
+ *   empty for the nearest producer
+ *
+ * Returns: (transfer none) (nullable): the attention meta whose producer
+ *   element or model is named @name (the nearest such), or %NULL
+ */
 GstAttentionMeta *
 gst_buffer_get_attention_meta_by_producer (GstBuffer *buffer,
                                            const gchar *name)
@@ -143,12 +163,25 @@ gst_buffer_get_attention_meta_by_producer (GstBuffer *buffer,
   return best;
 }
 
+/**
+ * gst_buffer_get_attention_meta:
+ * @buffer: a buffer
+ *
+ * Returns: (transfer none) (nullable): the nearest producer's attention meta
+ *   on @buffer (the highest order), or %NULL
+ */
 GstAttentionMeta *
 gst_buffer_get_attention_meta (GstBuffer *buffer)
 {
   return gst_buffer_get_attention_meta_by_producer (buffer, NULL);
 }
 
+/**
+ * gst_buffer_get_n_attention_metas:
+ * @buffer: a buffer
+ *
+ * Returns: the number of attention metas on @buffer, one per producer
+ */
 guint
 gst_buffer_get_n_attention_metas (GstBuffer *buffer)
 {
@@ -161,6 +194,29 @@ gst_buffer_get_n_attention_metas (GstBuffer *buffer)
   return n;
 }
 
+/**
+ * gst_attention_meta_get_result:
+ * @meta: a meta
+ *
+ * Returns: (transfer none): what the network computed (shared, read-only;
+ *   bindings take a reference of their own)
+ */
+const GstAttentionResult *
+gst_attention_meta_get_result (const GstAttentionMeta *meta)
+{
+  g_return_val_if_fail (meta != NULL, NULL);
+  return meta->result;
+}
+
+/**
+ * gst_attention_meta_get_map: (skip)
+ * @meta: a meta
+ * @name: (nullable): a map's name, or %NULL for the final map
+ *
+ * Bindings use gst_attention_meta_get_result() and the result's accessors.
+ *
+ * Returns: (transfer none) (nullable): the map, or %NULL if there is none
+ */
 const GstAttentionMap *
 gst_attention_meta_get_map (const GstAttentionMeta *meta, const gchar *name)
 {
@@ -168,6 +224,21 @@ gst_attention_meta_get_map (const GstAttentionMeta *meta, const gchar *name)
   return gst_attention_result_get_map (meta->result, name);
 }
 
+/**
+ * gst_attention_meta_get_region_pixels:
+ * @meta: a meta
+ * @width: the frame's width in pixels
+ * @height: the frame's height in pixels
+ * @x: (out) (optional): left edge, pixels
+ * @y: (out) (optional): top edge
+ * @w: (out) (optional): width
+ * @h: (out) (optional): height
+ *
+ * The attended region in pixels of a @width × @height frame, rounded
+ * outwards, within the frame.
+ *
+ * Returns: %FALSE if there is no region
+ */
 gboolean
 gst_attention_meta_get_region_pixels (const GstAttentionMeta *meta,
                                       gint width, gint height, gint *x,

@@ -71,6 +71,9 @@ GstAttentionMeta *gst_buffer_get_attention_meta_by_producer (GstBuffer *buffer,
 /* Number of attention metas on @buffer. */
 guint gst_buffer_get_n_attention_metas (GstBuffer *buffer);
 
+/* @meta's result, for bindings (C code reads @meta->result). (transfer none) */
+const GstAttentionResult *gst_attention_meta_get_result (const GstAttentionMeta *meta);
+
 /* The map named @name of @meta's result, or the final map when @name is
  * NULL; NULL if none. */
 const GstAttentionMap *gst_attention_meta_get_map (const GstAttentionMeta *meta,

@@ -175,6 +175,14 @@ gst_attention_result_channels_writable (GstAttentionResult *result)
   return r->channels;
 }
 
+/**
+ * gst_attention_result_ref: (skip)
+ * @result: a result
+ *
+ * Keeps @result alive beyond the buffer it came with.
+ *
+ * Returns: (transfer full): @result
+ */
 GstAttentionResult *
 gst_attention_result_ref (GstAttentionResult *result)
 {
@@ -183,6 +191,12 @@ gst_attention_result_ref (GstAttentionResult *result)
   return result;
 }
 
+/**
+ * gst_attention_result_unref: (skip)
+ * @result: (nullable) (transfer full): a result
+ *
+ * Drops a reference taken with gst_attention_result_ref().
+ */
 void
 gst_attention_result_unref (GstAttentionResult *result)
 {
@@ -202,6 +216,16 @@ gst_attention_result_unref (GstAttentionResult *result)
     pool_free (pool);
 }
 
+/**
+ * gst_attention_result_get_map: (skip)
+ * @result: a result
+ * @name: (nullable): a map's name, or %NULL for the final map
+ *
+ * Bindings use gst_attention_result_get_map_values() and
+ * gst_attention_result_get_map_area(): this pointer lives as long as @result.
+ *
+ * Returns: (transfer none) (nullable): the map, or %NULL if there is none
+ */
 const GstAttentionMap *
 gst_attention_result_get_map (const GstAttentionResult *result,
                               const gchar *name)
@@ -217,6 +241,17 @@ gst_attention_result_get_map (const GstAttentionResult *result,
   return NULL;
 }
 
+/**
+ * gst_attention_map_sample: (skip)
+ * @map: a map
+ * @x: frame-normalised column
+ * @y: frame-normalised row
+ *
+ * Bindings use gst_attention_result_sample_map().
+ *
+ * Returns: the bilinear interpolation of the cell centres at (@x, @y); 0
+ *   outside the map's area
+ */
 gfloat
 gst_attention_map_sample (const GstAttentionMap *map, gfloat x, gfloat y)
 {
@@ -239,4 +274,284 @@ gst_attention_map_sample (const GstAttentionMap *map, gfloat x, gfloat y)
   float top = d[y0 * w + x0] * (1 - fx) + d[y0 * w + x1] * fx;
   float bot = d[y1 * w + x0] * (1 - fx) + d[y1 * w + x1] * fx;
   return top * (1 - fy) + bot * fy;
+}
+
+/* Boxed types for bindings: a result is copied by taking a reference; a
+ * region is a plain value. */
+G_DEFINE_BOXED_TYPE (GstAttentionResult, gst_attention_result,
+    gst_attention_result_ref, gst_attention_result_unref)
+G_DEFINE_BOXED_TYPE (GstAttentionRegion, gst_attention_region,
+    gst_attention_region_copy, gst_attention_region_free)
+
+/**
+ * gst_attention_region_copy:
+ * @region: a region
+ *
+ * Returns: (transfer full): a newly allocated copy of @region
+ */
+GstAttentionRegion *
+gst_attention_region_copy (const GstAttentionRegion *region)
+{
+  g_return_val_if_fail (region != NULL, NULL);
+  return g_memdup2 (region, sizeof *region);
+}
+
+/**
+ * gst_attention_region_free:
+ * @region: (transfer full): a region made by gst_attention_region_copy()
+ */
+void
+gst_attention_region_free (GstAttentionRegion *region)
+{
+  g_free (region);
+}
+
+/**
+ * gst_attention_result_get_model:
+ * @result: a result
+ *
+ * Returns: (transfer none): the model's name
+ */
+const gchar *
+gst_attention_result_get_model (const GstAttentionResult *result)
+{
+  g_return_val_if_fail (result != NULL, NULL);
+  return result->model;
+}
+
+/**
+ * gst_attention_result_get_frame:
+ * @result: a result
+ *
+ * Returns: the producer's number of the frame this result was computed on
+ */
+guint64
+gst_attention_result_get_frame (const GstAttentionResult *result)
+{
+  g_return_val_if_fail (result != NULL, 0);
+  return result->frame;
+}
+
+/**
+ * gst_attention_result_get_inference_ns:
+ * @result: a result
+ *
+ * Returns: wall time of the inference (pre-processing + network), in ns
+ */
+guint64
+gst_attention_result_get_inference_ns (const GstAttentionResult *result)
+{
+  g_return_val_if_fail (result != NULL, 0);
+  return result->inference_ns;
+}
+
+/**
+ * gst_attention_result_get_n_classes:
+ * @result: a result
+ *
+ * Returns: the number of top classes, highest score first
+ */
+guint
+gst_attention_result_get_n_classes (const GstAttentionResult *result)
+{
+  g_return_val_if_fail (result != NULL, 0);
+  return result->n_classes;
+}
+
+/**
+ * gst_attention_result_get_classification:
+ * @result: a result
+ * @i: the rank, below gst_attention_result_get_n_classes()
+ * @label: (out) (optional) (transfer none): the class name
+ * @score: (out) (optional): its probability, 0..1
+ * @index: (out) (optional): its index in the model's output
+ *
+ * The @i-th highest scoring class.
+ *
+ * Returns: %FALSE if @i is out of range (the out values are left as they are)
+ */
+gboolean
+gst_attention_result_get_classification (const GstAttentionResult *result,
+                                         guint i, const gchar **label,
+                                         gfloat *score, guint *index)
+{
+  g_return_val_if_fail (result != NULL, FALSE);
+  if (i >= result->n_classes)
+    return FALSE;
+  const GstAttentionClassification *c = &result->classes[i];
+  if (label)
+    *label = c->label;
+  if (score)
+    *score = c->score;
+  if (index)
+    *index = c->index;
+  return TRUE;
+}
+
+/**
+ * gst_attention_result_get_region:
+ * @result: a result
+ * @region: (out caller-allocates): the attended region, frame-normalised
+ *
+ * Returns: %FALSE if the result has no region (@region is then zeroed)
+ */
+gboolean
+gst_attention_result_get_region (const GstAttentionResult *result,
+                                 GstAttentionRegion *region)
+{
+  g_return_val_if_fail (result != NULL, FALSE);
+  g_return_val_if_fail (region != NULL, FALSE);
+  if (!result->has_region) {
+    memset (region, 0, sizeof *region);
+    return FALSE;
+  }
+  *region = result->region;
+  return TRUE;
+}
+
+/**
+ * gst_attention_result_get_n_maps:
+ * @result: a result
+ *
+ * Returns: the number of spatial attention maps (the last is the final one)
+ */
+guint
+gst_attention_result_get_n_maps (const GstAttentionResult *result)
+{
+  g_return_val_if_fail (result != NULL, 0);
+  return result->n_maps;
+}
+
+/**
+ * gst_attention_result_get_map_name:
+ * @result: a result
+ * @i: a map's position, in network order
+ *
+ * Returns: (transfer none) (nullable): the name of map @i, or %NULL if @i
+ *   is out of range
+ */
+const gchar *
+gst_attention_result_get_map_name (const GstAttentionResult *result, guint i)
+{
+  g_return_val_if_fail (result != NULL, NULL);
+  return i < result->n_maps ? result->maps[i].name : NULL;
+}
+
+/**
+ * gst_attention_result_get_map_values:
+ * @result: a result
+ * @name: (nullable): a map's name, or %NULL for the final map
+ * @width: (out) (optional): columns
+ * @height: (out) (optional): rows
+ * @n_values: (out): @width × @height
+ *
+ * The values of a map, row-major, in 0..1.
+ *
+ * Returns: (transfer none) (array length=n_values) (nullable): the values,
+ *   valid while @result lives, or %NULL (and 0 everywhere) if there is no
+ *   such map
+ */
+const gfloat *
+gst_attention_result_get_map_values (const GstAttentionResult *result,
+                                     const gchar *name, guint *width,
+                                     guint *height, guint *n_values)
+{
+  g_return_val_if_fail (n_values != NULL, NULL);
+  const GstAttentionMap *m = gst_attention_result_get_map (result, name);
+  if (width)
+    *width = m ? m->width : 0;
+  if (height)
+    *height = m ? m->height : 0;
+  *n_values = m ? m->width * m->height : 0;
+  return m ? m->data : NULL;
+}
+
+/**
+ * gst_attention_result_get_map_area:
+ * @result: a result
+ * @name: (nullable): a map's name, or %NULL for the final map
+ * @x: (out) (optional): left edge of the area the map covers,
+ *   frame-normalised
+ * @y: (out) (optional): top edge
+ * @w: (out) (optional): width (letterboxing can make it reach past 0..1)
+ * @h: (out) (optional): height
+ *
+ * Where a map lies on the frame.
+ *
+ * Returns: %FALSE if there is no such map
+ */
+gboolean
+gst_attention_result_get_map_area (const GstAttentionResult *result,
+                                   const gchar *name, gfloat *x, gfloat *y,
+                                   gfloat *w, gfloat *h)
+{
+  const GstAttentionMap *m = gst_attention_result_get_map (result, name);
+  if (!m)
+    return FALSE;
+  if (x)
+    *x = m->x;
+  if (y)
+    *y = m->y;
+  if (w)
+    *w = m->w;
+  if (h)
+    *h = m->h;
+  return TRUE;
+}
+
+/**
+ * gst_attention_result_sample_map:
+ * @result: a result
+ * @name: (nullable): a map's name, or %NULL for the final map
+ * @x: frame-normalised column
+ * @y: frame-normalised row
+ *
+ * As gst_attention_map_sample() on the map named @name.
+ *
+ * Returns: the map's value at (@x, @y), bilinear between cell centres; 0
+ *   outside its area or if there is no such map
+ */
+gfloat
+gst_attention_result_sample_map (const GstAttentionResult *result,
+                                 const gchar *name, gfloat x, gfloat y)
+{
+  const GstAttentionMap *m = gst_attention_result_get_map (result, name);
+  return m ? gst_attention_map_sample (m, x, y) : 0.0f;
+}
+
+/**
+ * gst_attention_result_get_channels:
+ * @result: a result
+ * @n_channels: (out): the number of weights (0 unless the producer was asked
+ *   for them)
+ *
+ * Returns: (transfer none) (array length=n_channels) (nullable): the
+ *   channel-gate weights of the last attention block, 0..1
+ */
+const gfloat *
+gst_attention_result_get_channels (const GstAttentionResult *result,
+                                   guint *n_channels)
+{
+  g_return_val_if_fail (result != NULL, NULL);
+  g_return_val_if_fail (n_channels != NULL, NULL);
+  *n_channels = result->channels ? result->n_channels : 0;
+  return *n_channels ? result->channels : NULL;
+}
+
+/**
+ * gst_attention_result_get_theta:
+ * @result: a result
+ * @n_values: (out): 6, or 0 if the model has no Spatial Transformer
+ *
+ * Returns: (transfer none) (array length=n_values) (nullable): the Spatial
+ *   Transformer's affine θ (2×3, row-major), or %NULL if the model has none
+ */
+const gfloat *
+gst_attention_result_get_theta (const GstAttentionResult *result,
+                                guint *n_values)
+{
+  g_return_val_if_fail (result != NULL, NULL);
+  g_return_val_if_fail (n_values != NULL, NULL);
+  *n_values = result->has_theta ? 6 : 0;
+  return result->has_theta ? result->theta : NULL;
 }

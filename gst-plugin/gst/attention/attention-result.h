@@ -10,11 +10,13 @@
  * frame's top-left corner, (1,1) its bottom-right — so results stay valid
  * when the video is scaled. gst_attention_meta_get_region_pixels() converts.
  *
- * This header needs GLib only. */
+ * This header needs GLib (GObject for the boxed types that bindings use)
+ * only. Python and other languages read results through the accessors at
+ * the end (GObject-Introspection namespace GstAttention 1.0). */
 #ifndef __GST_ATTENTION_RESULT_H__
 #define __GST_ATTENTION_RESULT_H__
 
-#include <glib.h>
+#include <glib-object.h>
 
 G_BEGIN_DECLS
 
@@ -77,6 +79,13 @@ typedef struct {
   gfloat peak;
 } GstAttentionRegion;
 
+GType gst_attention_region_get_type (void);
+#define GST_TYPE_ATTENTION_REGION (gst_attention_region_get_type ())
+/* A newly allocated copy of @region, for bindings. (transfer full) */
+GstAttentionRegion *gst_attention_region_copy (const GstAttentionRegion *region);
+/* Frees a copy made by gst_attention_region_copy(). */
+void gst_attention_region_free (GstAttentionRegion *region);
+
 /**
  * GstAttentionResult:
  * @model: the model's name (interned)
@@ -112,6 +121,10 @@ typedef struct {
   gfloat theta[6];
 } GstAttentionResult;
 
+/* The boxed type of results (copy is a new reference, free drops one). */
+GType gst_attention_result_get_type (void);
+#define GST_TYPE_ATTENTION_RESULT (gst_attention_result_get_type ())
+
 /* Keeps @result alive beyond the buffer it came with. (transfer full) */
 GstAttentionResult *gst_attention_result_ref (GstAttentionResult *result);
 /* Drops a reference taken with gst_attention_result_ref(). NULL is a no-op. */
@@ -123,6 +136,34 @@ const GstAttentionMap *gst_attention_result_get_map (const GstAttentionResult *r
 /* Value of @map at frame-normalised (@x, @y) by bilinear interpolation of
  * the cell centres; 0 outside the map's area. */
 gfloat gst_attention_map_sample (const GstAttentionMap *map, gfloat x, gfloat y);
+
+/* Accessors returning plain values, for language bindings (C code can read
+ * the fields). Documented with their annotations in attention-result.c. */
+const gchar *gst_attention_result_get_model (const GstAttentionResult *result);
+guint64 gst_attention_result_get_frame (const GstAttentionResult *result);
+guint64 gst_attention_result_get_inference_ns (const GstAttentionResult *result);
+guint gst_attention_result_get_n_classes (const GstAttentionResult *result);
+gboolean gst_attention_result_get_classification (const GstAttentionResult *result,
+                                                  guint i, const gchar **label,
+                                                  gfloat *score, guint *index);
+gboolean gst_attention_result_get_region (const GstAttentionResult *result,
+                                          GstAttentionRegion *region);
+guint gst_attention_result_get_n_maps (const GstAttentionResult *result);
+const gchar *gst_attention_result_get_map_name (const GstAttentionResult *result,
+                                                guint i);
+const gfloat *gst_attention_result_get_map_values (const GstAttentionResult *result,
+                                                   const gchar *name,
+                                                   guint *width, guint *height,
+                                                   guint *n_values);
+gboolean gst_attention_result_get_map_area (const GstAttentionResult *result,
+                                            const gchar *name, gfloat *x,
+                                            gfloat *y, gfloat *w, gfloat *h);
+gfloat gst_attention_result_sample_map (const GstAttentionResult *result,
+                                        const gchar *name, gfloat x, gfloat y);
+const gfloat *gst_attention_result_get_channels (const GstAttentionResult *result,
+                                                 guint *n_channels);
+const gfloat *gst_attention_result_get_theta (const GstAttentionResult *result,
+                                              guint *n_values);
 
 G_END_DECLS
 
