@@ -3,7 +3,8 @@
  * messages equal to the file's lines (QoS 0 and 1); a broker killed and
  * restarted mid-stream never holds up the video, the overflow is counted in
  * `dropped` and warned about, and frames after the reconnect arrive; a port
- * where nothing listens gives a warning, not a hung state change; a
+ * where nothing listens, or a listener that never answers, gives a warning,
+ * not a hung state change, and the video runs to EOS; a
  * malformed address fails the state change with a message naming it.
  * Skipped (exit 77) without the mosquitto broker. Every wait is bounded. */
 #include <gst/attention/attention-producer.h>
@@ -461,11 +462,29 @@ GST_START_TEST (test_broker_restart)
 
 GST_END_TEST;
 
-/* Nothing listens: the state change returns at once, a warning follows,
- * the video flows, and stopping does not hang. */
-GST_START_TEST (test_no_broker)
+/* a 127.0.0.1 socket that listens and never accepts nor answers: the TCP
+ * handshake completes, the MQTT CONNACK never comes */
+static int
+silent_listener (guint *port)
 {
-  guint port = free_port ();
+  int fd = socket (AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = { 0 };
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  fail_unless (bind (fd, (struct sockaddr *) &a, sizeof a) == 0);
+  fail_unless (listen (fd, 1) == 0);
+  fail_unless (getsockname (fd, (struct sockaddr *) &a, &len) == 0);
+  *port = ntohs (a.sin_port);
+  return fd;
+}
+
+/* Nothing listens, or a listener never answers: the state change returns
+ * at once, a warning follows, the video flows, and stopping does not
+ * hang. */
+static void
+check_no_answer (guint port)
+{
   gchar *desc = g_strdup_printf ("videotestsrc is-live=true num-buffers=100 "
       "! video/x-raw,width=32,height=24,framerate=25/1 ! attentionjson "
       "name=json method=mqtt address=127.0.0.1:%u ! fakesink", port);
@@ -495,6 +514,15 @@ GST_START_TEST (test_no_broker)
   gst_object_unref (json);
   gst_object_unref (bus);
   gst_object_unref (pl);
+}
+
+GST_START_TEST (test_no_broker)
+{
+  check_no_answer (free_port ());
+  guint port;
+  int fd = silent_listener (&port);
+  check_no_answer (port);
+  close (fd);
 }
 
 GST_END_TEST;
