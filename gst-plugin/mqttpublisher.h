@@ -19,8 +19,9 @@ typedef enum {
   ATTN_MQTT_FIRST_DROP,         /* the queue overflowed for the first time */
 } AttnMqttEvent;
 
-/* Called from the publisher's threads (never from attn_mqtt_publisher_push);
- * never after attn_mqtt_publisher_free returns. */
+/* Called from the publisher's threads, and for ATTN_MQTT_FIRST_DROP from
+ * the thread calling attn_mqtt_publisher_push; never under the publisher's
+ * lock, never after attn_mqtt_publisher_free returns. */
 typedef void (*AttnMqttEventFunc) (gpointer user_data, AttnMqttEvent event,
     const gchar *detail);
 
