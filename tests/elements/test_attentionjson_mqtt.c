@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -75,6 +76,25 @@ typedef struct {
   GSubprocess *proc;
 } Broker;
 
+/* the broker processes running (GSubprocess, a reference each), killed by
+ * the fixture's teardown when a failed check leaves a test early */
+static GSList *brokers;
+
+static void
+kill_process (GSubprocess *proc)
+{
+  g_subprocess_send_signal (proc, SIGKILL);
+  g_subprocess_wait (proc, NULL, NULL);
+  g_object_unref (proc);
+}
+
+/* in the child: the broker dies with the test process, whatever ends it */
+static void
+die_with_parent (gpointer unused)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 static void
 broker_start (Broker *b)
 {
@@ -88,11 +108,15 @@ broker_start (Broker *b)
   }
   gchar *prog = broker_program ();
   GError *err = NULL;
-  b->proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-      G_SUBPROCESS_FLAGS_STDERR_SILENCE, &err, prog, "-c", b->conf, NULL);
+  GSubprocessLauncher *l = g_subprocess_launcher_new
+      (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_set_child_setup (l, die_with_parent, NULL, NULL);
+  b->proc = g_subprocess_launcher_spawn (l, &err, prog, "-c", b->conf, NULL);
+  g_object_unref (l);
   g_free (prog);
   fail_unless (b->proc != NULL, "could not start mosquitto: %s",
       err ? err->message : "");
+  brokers = g_slist_prepend (brokers, g_object_ref (b->proc));
   gint64 end = g_get_monotonic_time () + bound_us (10);
   while (!port_answers (b->port) && g_get_monotonic_time () < end)
     g_usleep (20000);
@@ -105,8 +129,8 @@ broker_kill (Broker *b)
 {
   if (!b->proc)
     return;
-  g_subprocess_send_signal (b->proc, SIGKILL);
-  g_subprocess_wait (b->proc, NULL, NULL);
+  brokers = g_slist_remove (brokers, b->proc);
+  kill_process (b->proc);       /* the list's reference */
   g_clear_object (&b->proc);
 }
 
@@ -253,6 +277,9 @@ frame (guint i)
 static void
 teardown (void)
 {
+  /* left by a failed check: stop them (their files stay in /tmp) */
+  g_slist_free_full (brokers, (GDestroyNotify) kill_process);
+  brokers = NULL;
   if (pool)
     gst_attention_result_pool_release (pool);
   pool = NULL;
