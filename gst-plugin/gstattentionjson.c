@@ -14,12 +14,21 @@
  * nearest one's meta is written, or the one `producer` names;
  * `all-producers` adds every one's under `results`.
  *
- * ## Example launch line
+ * With `method=mqtt` each line (without its newline) is published instead
+ * to the MQTT broker at `address` on `topic`, as DL Streamer's
+ * `gvametapublish` does: through a bounded queue drained by libmosquitto's
+ * network thread, so a slow or absent broker never holds up the video;
+ * lines that do not fit are dropped and counted (`dropped`), and the
+ * connection is retried with back-off up to `max-reconnect-interval`.
+ *
+ * ## Example launch lines
  * |[
  * gst-launch-1.0 videotestsrc pattern=ball num-buffers=10 ! attentioninfer ! attentionjson location=attention.jsonl ! fakesink
+ * gst-launch-1.0 videotestsrc pattern=ball ! attentioninfer ! attentionjson method=mqtt address=127.0.0.1:1883 topic=attention ! fakesink
  * ]|
  */
 #include "gstattentionjson.h"
+#include "mqttpublisher.h"
 
 #include <errno.h>
 #include <gst/attention/attention-meta.h>
@@ -35,12 +44,50 @@ GST_DEBUG_CATEGORY_STATIC (gst_attention_json_debug);
  * centroid_x/centroid_y, put the maps' areas in pixels and added producer */
 #define SCHEMA_VERSION 2
 
+#define DEFAULT_ADDRESS "127.0.0.1:1883"
+#define DEFAULT_TOPIC "gst-attention"
+#define DEFAULT_MAX_RECONNECT_INTERVAL 30
+/* lines held while the broker is slow or away: about 10 s at 25 fps */
+#define MQTT_QUEUE_LINES 256
+/* at stop, how long queued lines may still be published */
+#define MQTT_FLUSH_MS 2000
+
+typedef enum {
+  GST_ATTENTION_JSON_METHOD_FILE,
+  GST_ATTENTION_JSON_METHOD_MQTT,
+} GstAttentionJsonMethod;
+
+#define GST_TYPE_ATTENTION_JSON_METHOD (gst_attention_json_method_get_type ())
+static GType
+gst_attention_json_method_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_ATTENTION_JSON_METHOD_FILE, "A file or stdout (location)", "file"},
+    {GST_ATTENTION_JSON_METHOD_MQTT, "An MQTT broker (address, topic)",
+        "mqtt"},
+    {0, NULL, NULL},
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type,
+        g_enum_register_static ("GstAttentionJsonMethod", values));
+  return type;
+}
+
 enum {
   PROP_0,
   PROP_LOCATION,
   PROP_INCLUDE_MAPS,
   PROP_PRODUCER,
   PROP_ALL_PRODUCERS,
+  PROP_METHOD,
+  PROP_ADDRESS,
+  PROP_TOPIC,
+  PROP_MQTT_CLIENT_ID,
+  PROP_QOS,
+  PROP_MAX_RECONNECT_INTERVAL,
+  PROP_PUBLISHED,
+  PROP_DROPPED,
 };
 
 struct _GstAttentionJson {
@@ -52,6 +99,12 @@ struct _GstAttentionJson {
   gchar *producer;
   gboolean all_producers;
   gboolean started;
+  GstAttentionJsonMethod method;
+  gchar *address, *topic, *client_id;
+  gint qos;
+  guint max_reconnect_interval;
+  AttnMqttPublisher *mqtt;      /* set at start, freed at stop */
+  guint64 published, dropped;   /* the last run's, once mqtt is freed */
 
   FILE *out;                    /* streaming thread only */
   gboolean own_file;
@@ -71,15 +124,95 @@ to_stdout (const gchar *location)
   return !location || !*location || strcmp (location, "-") == 0;
 }
 
+/* From the publisher's threads: what the user should hear of. */
+static void
+mqtt_event (gpointer user_data, AttnMqttEvent event, const gchar *detail)
+{
+  GstAttentionJson *self = user_data;
+  g_mutex_lock (&self->lock);
+  gchar *address = g_strdup (self->address);
+  g_mutex_unlock (&self->lock);
+  switch (event) {
+    case ATTN_MQTT_CONNECTED:
+      GST_INFO_OBJECT (self, "connected to the MQTT broker at %s", address);
+      break;
+    case ATTN_MQTT_NOT_CONNECTED:
+      GST_ELEMENT_WARNING (self, RESOURCE, OPEN_WRITE,
+          ("Could not connect to the MQTT broker at %s; JSON lines are "
+              "queued (the oldest dropped past %d) and the connection is "
+              "retried.", address, MQTT_QUEUE_LINES), ("%s", detail));
+      break;
+    case ATTN_MQTT_DISCONNECTED:
+      GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+          ("Lost the connection to the MQTT broker at %s; reconnecting.",
+              address), ("%s", detail));
+      break;
+    case ATTN_MQTT_FIRST_DROP:
+      GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+          ("The MQTT queue to %s is full: the oldest JSON lines are being "
+              "dropped (the \"dropped\" property counts them).", address),
+          ("more than %d lines waiting", MQTT_QUEUE_LINES));
+      break;
+  }
+  g_free (address);
+}
+
+static gboolean
+start_mqtt (GstAttentionJson *self)
+{
+  g_mutex_lock (&self->lock);
+  gchar *address = g_strdup (self->address);
+  gchar *topic = g_strdup (self->topic);
+  gchar *client_id = g_strdup (self->client_id);
+  gint qos = self->qos;
+  guint max_interval = self->max_reconnect_interval;
+  self->published = self->dropped = 0;
+  g_mutex_unlock (&self->lock);
+  gchar *host = NULL, *err = NULL;
+  guint port = 0;
+  const gchar *why = NULL;
+  gboolean ok = FALSE;
+  if (!attn_mqtt_parse_address (address, &host, &port, &why)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("The MQTT address \"%s\" is not HOST:PORT: %s.",
+            address ? address : "", why), (NULL));
+  } else if (!topic || !*topic || strpbrk (topic, "+#")) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("The MQTT topic \"%s\" cannot be published to (empty, or holds "
+            "the wildcard '+' or '#').", topic ? topic : ""), (NULL));
+  } else {
+    AttnMqttConfig cfg = { host, port, client_id, topic, qos, max_interval,
+      MQTT_QUEUE_LINES
+    };
+    self->mqtt = attn_mqtt_publisher_new (&cfg, mqtt_event, self, &err);
+    if (!self->mqtt)
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+          ("Could not set up publishing to the MQTT broker at %s.", address),
+          ("%s", err));
+    ok = self->mqtt != NULL;
+  }
+  g_free (err);
+  g_free (host);
+  g_free (address);
+  g_free (topic);
+  g_free (client_id);
+  return ok;
+}
+
 static gboolean
 gst_attention_json_start (GstBaseTransform *trans)
 {
   GstAttentionJson *self = GST_ATTENTION_JSON (trans);
   g_mutex_lock (&self->lock);
+  gboolean mqtt = self->method == GST_ATTENTION_JSON_METHOD_MQTT;
   gchar *loc = g_strdup (self->location);
   g_mutex_unlock (&self->lock);
   self->count = 0;
-  if (to_stdout (loc)) {
+  if (mqtt) {
+    g_free (loc);
+    if (!start_mqtt (self))
+      return FALSE;
+  } else if (to_stdout (loc)) {
     self->out = stdout;
     self->own_file = FALSE;
   } else {
@@ -93,7 +226,8 @@ gst_attention_json_start (GstBaseTransform *trans)
     }
     self->own_file = TRUE;
   }
-  g_free (loc);
+  if (!mqtt)
+    g_free (loc);
   self->line = g_string_sized_new (4096);
   g_mutex_lock (&self->lock);
   self->started = TRUE;
@@ -108,6 +242,16 @@ gst_attention_json_stop (GstBaseTransform *trans)
   if (self->own_file && self->out)
     fclose (self->out);
   self->out = NULL;
+  if (self->mqtt) {
+    /* the lines still queued get a moment to reach a connected broker */
+    attn_mqtt_publisher_flush (self->mqtt, MQTT_FLUSH_MS);
+    g_mutex_lock (&self->lock);
+    AttnMqttPublisher *p = self->mqtt;
+    attn_mqtt_publisher_get_counts (p, &self->published, &self->dropped);
+    self->mqtt = NULL;
+    g_mutex_unlock (&self->lock);
+    attn_mqtt_publisher_free (p);
+  }
   if (self->line)
     g_string_free (self->line, TRUE);
   self->line = NULL;
@@ -372,6 +516,11 @@ gst_attention_json_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   g_mutex_unlock (&self->lock);
   frame_json (self, self->line, buf, producer, maps, all);
   self->count++;
+  if (self->mqtt) {
+    /* one message per frame: the line without its newline */
+    attn_mqtt_publisher_push (self->mqtt, self->line->str, self->line->len - 1);
+    return GST_FLOW_OK;
+  }
   gboolean ok = fwrite (self->line->str, 1, self->line->len, self->out)
       == self->line->len && fflush (self->out) == 0;
   if (!ok) {
@@ -412,6 +561,27 @@ gst_attention_json_set_property (GObject *object, guint prop_id,
     case PROP_ALL_PRODUCERS:
       self->all_producers = g_value_get_boolean (value);
       break;
+    case PROP_METHOD:
+      self->method = g_value_get_enum (value);
+      break;
+    case PROP_ADDRESS:
+      g_free (self->address);
+      self->address = g_value_dup_string (value);
+      break;
+    case PROP_TOPIC:
+      g_free (self->topic);
+      self->topic = g_value_dup_string (value);
+      break;
+    case PROP_MQTT_CLIENT_ID:
+      g_free (self->client_id);
+      self->client_id = g_value_dup_string (value);
+      break;
+    case PROP_QOS:
+      self->qos = g_value_get_int (value);
+      break;
+    case PROP_MAX_RECONNECT_INTERVAL:
+      self->max_reconnect_interval = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -438,6 +608,33 @@ gst_attention_json_get_property (GObject *object, guint prop_id,
     case PROP_ALL_PRODUCERS:
       g_value_set_boolean (value, self->all_producers);
       break;
+    case PROP_METHOD:
+      g_value_set_enum (value, self->method);
+      break;
+    case PROP_ADDRESS:
+      g_value_set_string (value, self->address);
+      break;
+    case PROP_TOPIC:
+      g_value_set_string (value, self->topic);
+      break;
+    case PROP_MQTT_CLIENT_ID:
+      g_value_set_string (value, self->client_id);
+      break;
+    case PROP_QOS:
+      g_value_set_int (value, self->qos);
+      break;
+    case PROP_MAX_RECONNECT_INTERVAL:
+      g_value_set_uint (value, self->max_reconnect_interval);
+      break;
+    case PROP_PUBLISHED:
+    case PROP_DROPPED:{
+      guint64 published = self->published, dropped = self->dropped;
+      if (self->mqtt)
+        attn_mqtt_publisher_get_counts (self->mqtt, &published, &dropped);
+      g_value_set_uint64 (value, prop_id == PROP_PUBLISHED ? published
+          : dropped);
+      break;
+    }
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -451,6 +648,9 @@ gst_attention_json_finalize (GObject *object)
   GstAttentionJson *self = GST_ATTENTION_JSON (object);
   g_free (self->location);
   g_free (self->producer);
+  g_free (self->address);
+  g_free (self->topic);
+  g_free (self->client_id);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -490,6 +690,48 @@ gst_attention_json_class_init (GstAttentionJsonClass *klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
 
+  /* MQTT: gvametapublish's names (method, address, topic, mqtt-client-id,
+   * max-reconnect-interval) so its pipelines read the same here */
+  const GParamFlags ready = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_READY;
+  g_object_class_install_property (gobject_class, PROP_METHOD,
+      g_param_spec_enum ("method", "Method",
+          "Where the JSON lines go: a file (location) or an MQTT broker "
+          "(address, topic)", GST_TYPE_ATTENTION_JSON_METHOD,
+          GST_ATTENTION_JSON_METHOD_FILE, ready));
+  g_object_class_install_property (gobject_class, PROP_ADDRESS,
+      g_param_spec_string ("address", "Address",
+          "method=mqtt: the broker, HOST:PORT (or [IPv6]:PORT; HOST alone: "
+          "port 1883)", DEFAULT_ADDRESS, ready));
+  g_object_class_install_property (gobject_class, PROP_TOPIC,
+      g_param_spec_string ("topic", "Topic",
+          "method=mqtt: the topic each frame's line is published on",
+          DEFAULT_TOPIC, ready));
+  g_object_class_install_property (gobject_class, PROP_MQTT_CLIENT_ID,
+      g_param_spec_string ("mqtt-client-id", "MQTT client id",
+          "method=mqtt: the client id given to the broker; unset: a unique "
+          "one (attentionjson-<uuid>)", NULL, ready));
+  g_object_class_install_property (gobject_class, PROP_QOS,
+      g_param_spec_int ("qos", "QoS",
+          "method=mqtt: the MQTT quality of service, 0 (at most once), 1 (at "
+          "least once) or 2 (exactly once)", 0, 2, 0, ready));
+  g_object_class_install_property (gobject_class, PROP_MAX_RECONNECT_INTERVAL,
+      g_param_spec_uint ("max-reconnect-interval", "Max reconnect interval",
+          "method=mqtt: the longest wait, in seconds, between attempts to "
+          "(re)connect; the wait starts at 1 s and grows each attempt",
+          1, 300, DEFAULT_MAX_RECONNECT_INTERVAL, ready));
+  g_object_class_install_property (gobject_class, PROP_PUBLISHED,
+      g_param_spec_uint64 ("published", "Published",
+          "method=mqtt: messages handed to the broker (written; acknowledged "
+          "for qos 1 and 2) since start", 0, G_MAXUINT64, 0,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_DROPPED,
+      g_param_spec_uint64 ("dropped", "Dropped",
+          "method=mqtt: messages lost since start: the oldest lines when more "
+          "than 256 wait for the broker, and qos 0 lines unsent when the "
+          "connection drops", 0, G_MAXUINT64, 0,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
   gst_element_class_set_static_metadata (element_class, "Attention JSON",
       "Filter/Formatter/Video", "Writes the attention meta of every frame as "
       "JSON Lines", "gst-attention developers");
@@ -512,5 +754,8 @@ static void
 gst_attention_json_init (GstAttentionJson *self)
 {
   g_mutex_init (&self->lock);
+  self->address = g_strdup (DEFAULT_ADDRESS);
+  self->topic = g_strdup (DEFAULT_TOPIC);
+  self->max_reconnect_interval = DEFAULT_MAX_RECONNECT_INTERVAL;
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), TRUE);
 }

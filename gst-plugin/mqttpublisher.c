@@ -1,0 +1,343 @@
+/* mqttpublisher.c — a bounded line queue drained into libmosquitto.
+ *
+ * Three threads meet here: the caller's (push: append under the lock, drop
+ * the oldest line when full), ours (the drainer: hands lines to
+ * mosquitto_publish while connected, at most WINDOW not yet written), and
+ * libmosquitto's network thread (mosquitto_loop_start: connects, reconnects
+ * with back-off, writes, and calls the callbacks below). */
+#include "mqttpublisher.h"
+
+#include <errno.h>
+#include <mosquitto.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* messages handed to libmosquitto and not yet written (QoS 0) or
+ * acknowledged (QoS 1, 2): bounds libmosquitto's own, unbounded, queue */
+#define WINDOW 32
+/* without a first connection after this long, say so once */
+#define NOT_CONNECTED_WARN_US (3 * G_USEC_PER_SEC)
+#define KEEPALIVE_S 20
+
+struct _AttnMqttPublisher {
+  GMutex lock;
+  GCond cond;
+  GQueue queue;                 /* GBytes, oldest first */
+  guint capacity;
+  guint outstanding;
+  gboolean connected, ever_connected, warned_not_connected, stopping;
+  gboolean reported_drop;
+  guint64 published, dropped;
+  gchar *last_error;            /* why the first connect failed, or NULL */
+  gint64 started;
+
+  struct mosquitto *mosq;
+  gboolean loop_started;
+  GThread *drainer;
+  gchar *topic;
+  gint qos;
+  AttnMqttEventFunc func;
+  gpointer user_data;
+};
+
+static gpointer
+init_lib (gpointer unused)
+{
+  mosquitto_lib_init ();
+  return NULL;
+}
+
+gboolean
+attn_mqtt_parse_address (const gchar *address, gchar **host, guint *port,
+    const gchar **why)
+{
+  *host = NULL;
+  *port = 1883;
+  if (!address || !*address) {
+    *why = "the address is empty";
+    return FALSE;
+  }
+  const gchar *port_str = NULL;
+  gchar *h;
+  if (address[0] == '[') {      /* [IPv6]:PORT */
+    const gchar *end = strchr (address, ']');
+    if (!end || end == address + 1) {
+      *why = "an IPv6 address needs a closing ']'";
+      return FALSE;
+    }
+    h = g_strndup (address + 1, end - address - 1);
+    if (end[1] == ':')
+      port_str = end + 2;
+    else if (end[1]) {
+      g_free (h);
+      *why = "expected ':PORT' after ']'";
+      return FALSE;
+    }
+  } else {
+    const gchar *colon = strrchr (address, ':');
+    if (colon && strchr (address, ':') != colon) {
+      *why = "write an IPv6 address as [ADDRESS]:PORT";
+      return FALSE;
+    }
+    h = colon ? g_strndup (address, colon - address) : g_strdup (address);
+    port_str = colon ? colon + 1 : NULL;
+  }
+  if (!*h || strpbrk (h, " /\t")) {
+    g_free (h);
+    *why = "the host is empty or holds a space or '/'";
+    return FALSE;
+  }
+  if (port_str) {
+    gchar *end = NULL;
+    guint64 v = g_ascii_strtoull (port_str, &end, 10);
+    if (!*port_str || *end || v < 1 || v > 65535) {
+      g_free (h);
+      *why = "the port must be a number from 1 to 65535";
+      return FALSE;
+    }
+    *port = (guint) v;
+  }
+  *host = h;
+  return TRUE;
+}
+
+static void
+on_connect (struct mosquitto *mosq, void *obj, int rc)
+{
+  AttnMqttPublisher *p = obj;
+  g_mutex_lock (&p->lock);
+  if (rc == 0) {
+    p->connected = TRUE;
+    p->ever_connected = TRUE;
+    g_clear_pointer (&p->last_error, g_free);
+    g_cond_broadcast (&p->cond);
+  }
+  gboolean stopping = p->stopping;
+  g_mutex_unlock (&p->lock);
+  if (stopping)
+    return;
+  if (rc == 0)
+    p->func (p->user_data, ATTN_MQTT_CONNECTED, NULL);
+  else
+    p->func (p->user_data, ATTN_MQTT_NOT_CONNECTED,
+        mosquitto_connack_string (rc));
+}
+
+static void
+on_disconnect (struct mosquitto *mosq, void *obj, int rc)
+{
+  AttnMqttPublisher *p = obj;
+  g_mutex_lock (&p->lock);
+  gboolean was = p->connected, stopping = p->stopping;
+  p->connected = FALSE;
+  /* QoS 0 messages not yet written are gone with the socket; QoS 1 and 2
+   * ones stay in libmosquitto and are sent again after the reconnect */
+  if (p->qos == 0) {
+    p->dropped += p->outstanding;
+    p->outstanding = 0;
+  }
+  g_cond_broadcast (&p->cond);
+  g_mutex_unlock (&p->lock);
+  if (was && !stopping)
+    p->func (p->user_data, ATTN_MQTT_DISCONNECTED,
+        rc == 0 ? "disconnected" : mosquitto_strerror (rc));
+}
+
+static void
+on_publish (struct mosquitto *mosq, void *obj, int mid)
+{
+  AttnMqttPublisher *p = obj;
+  g_mutex_lock (&p->lock);
+  if (p->outstanding)
+    p->outstanding--;
+  p->published++;
+  g_cond_broadcast (&p->cond);
+  g_mutex_unlock (&p->lock);
+}
+
+static gpointer
+drain (gpointer data)
+{
+  AttnMqttPublisher *p = data;
+  g_mutex_lock (&p->lock);
+  while (!p->stopping) {
+    if (p->connected && p->outstanding < WINDOW && p->queue.length) {
+      GBytes *b = g_queue_pop_head (&p->queue);
+      p->outstanding++;
+      g_mutex_unlock (&p->lock);
+      gsize len;
+      const void *d = g_bytes_get_data (b, &len);
+      int rc = mosquitto_publish (p->mosq, NULL, p->topic, (int) len, d,
+          p->qos, false);
+      g_mutex_lock (&p->lock);
+      if (rc != MOSQ_ERR_SUCCESS) {
+        if (p->outstanding)
+          p->outstanding--;
+        if (rc == MOSQ_ERR_NO_CONN && !p->stopping) {
+          /* lost between the check and the call: keep it for the next
+           * connection and let the callback catch up */
+          g_queue_push_head (&p->queue, b);
+          b = NULL;
+          g_cond_wait_until (&p->cond, &p->lock,
+              g_get_monotonic_time () + 50 * G_TIME_SPAN_MILLISECOND);
+        } else {
+          p->dropped++;
+        }
+      }
+      if (b)
+        g_bytes_unref (b);
+      continue;
+    }
+    if (!p->ever_connected && !p->warned_not_connected
+        && g_get_monotonic_time () - p->started >= NOT_CONNECTED_WARN_US) {
+      p->warned_not_connected = TRUE;
+      gchar *why = g_strdup_printf ("no connection after %d s%s%s; still "
+          "trying", (int) (NOT_CONNECTED_WARN_US / G_USEC_PER_SEC),
+          p->last_error ? ": " : "", p->last_error ? p->last_error : "");
+      g_mutex_unlock (&p->lock);
+      p->func (p->user_data, ATTN_MQTT_NOT_CONNECTED, why);
+      g_free (why);
+      g_mutex_lock (&p->lock);
+      continue;
+    }
+    g_cond_wait_until (&p->cond, &p->lock,
+        g_get_monotonic_time () + 200 * G_TIME_SPAN_MILLISECOND);
+  }
+  g_mutex_unlock (&p->lock);
+  return NULL;
+}
+
+AttnMqttPublisher *
+attn_mqtt_publisher_new (const AttnMqttConfig *cfg, AttnMqttEventFunc func,
+    gpointer user_data, gchar **error)
+{
+  static GOnce once = G_ONCE_INIT;
+  g_once (&once, init_lib, NULL);
+  g_return_val_if_fail (cfg->host && cfg->topic && func, NULL);
+
+  AttnMqttPublisher *p = g_new0 (AttnMqttPublisher, 1);
+  g_mutex_init (&p->lock);
+  g_cond_init (&p->cond);
+  g_queue_init (&p->queue);
+  p->capacity = MAX (cfg->queue_size, 1);
+  p->topic = g_strdup (cfg->topic);
+  p->qos = CLAMP (cfg->qos, 0, 2);
+  p->func = func;
+  p->user_data = user_data;
+  p->started = g_get_monotonic_time ();
+
+  gchar *id = NULL;
+  if (cfg->client_id && *cfg->client_id) {
+    id = g_strdup (cfg->client_id);
+  } else {
+    gchar *uuid = g_uuid_string_random ();
+    id = g_strconcat ("attentionjson-", uuid, NULL);
+    g_free (uuid);
+  }
+  p->mosq = mosquitto_new (id, true, p);
+  g_free (id);
+  if (!p->mosq) {
+    *error = g_strdup_printf ("could not create an MQTT client: %s",
+        g_strerror (errno));
+    attn_mqtt_publisher_free (p);
+    return NULL;
+  }
+  mosquitto_connect_callback_set (p->mosq, on_connect);
+  mosquitto_disconnect_callback_set (p->mosq, on_disconnect);
+  mosquitto_publish_callback_set (p->mosq, on_publish);
+  mosquitto_max_inflight_messages_set (p->mosq, WINDOW);
+  mosquitto_reconnect_delay_set (p->mosq, 1,
+      MAX (cfg->max_reconnect_interval, 1), true);
+
+  /* non-blocking: a refused or unanswered connection is retried by the
+   * network thread; only a numeric host is resolved without waiting */
+  int rc = mosquitto_connect_async (p->mosq, cfg->host, (int) cfg->port,
+      KEEPALIVE_S);
+  if (rc == MOSQ_ERR_INVAL) {
+    *error = g_strdup ("invalid broker host or port");
+    attn_mqtt_publisher_free (p);
+    return NULL;
+  }
+  if (rc != MOSQ_ERR_SUCCESS)
+    p->last_error = g_strdup (rc == MOSQ_ERR_ERRNO ? g_strerror (errno)
+        : mosquitto_strerror (rc));
+  rc = mosquitto_loop_start (p->mosq);
+  if (rc != MOSQ_ERR_SUCCESS) {
+    *error = g_strdup_printf ("could not start the MQTT network thread: %s",
+        mosquitto_strerror (rc));
+    attn_mqtt_publisher_free (p);
+    return NULL;
+  }
+  p->loop_started = TRUE;
+  p->drainer = g_thread_new ("attn-mqtt", drain, p);
+  return p;
+}
+
+void
+attn_mqtt_publisher_push (AttnMqttPublisher *p, const gchar *line, gsize len)
+{
+  GBytes *b = g_bytes_new (line, len);
+  GBytes *old = NULL;
+  gboolean first_drop = FALSE;
+  g_mutex_lock (&p->lock);
+  if (p->queue.length >= p->capacity) {
+    old = g_queue_pop_head (&p->queue);
+    p->dropped++;
+    first_drop = !p->reported_drop;
+    p->reported_drop = TRUE;
+  }
+  g_queue_push_tail (&p->queue, b);
+  g_cond_broadcast (&p->cond);
+  g_mutex_unlock (&p->lock);
+  if (old)
+    g_bytes_unref (old);
+  if (first_drop)
+    p->func (p->user_data, ATTN_MQTT_FIRST_DROP, NULL);
+}
+
+void
+attn_mqtt_publisher_get_counts (AttnMqttPublisher *p, guint64 *published,
+    guint64 *dropped)
+{
+  g_mutex_lock (&p->lock);
+  *published = p->published;
+  *dropped = p->dropped;
+  g_mutex_unlock (&p->lock);
+}
+
+void
+attn_mqtt_publisher_flush (AttnMqttPublisher *p, guint timeout_ms)
+{
+  g_mutex_lock (&p->lock);
+  gint64 deadline = g_get_monotonic_time () +
+      (gint64) timeout_ms * G_TIME_SPAN_MILLISECOND;
+  while (p->connected && (p->queue.length || p->outstanding)
+      && g_cond_wait_until (&p->cond, &p->lock, deadline));
+  g_mutex_unlock (&p->lock);
+}
+
+void
+attn_mqtt_publisher_free (AttnMqttPublisher *p)
+{
+  if (!p)
+    return;
+  g_mutex_lock (&p->lock);
+  p->stopping = TRUE;
+  g_cond_broadcast (&p->cond);
+  g_mutex_unlock (&p->lock);
+  if (p->drainer)
+    g_thread_join (p->drainer);
+  if (p->mosq) {
+    mosquitto_disconnect (p->mosq);
+    /* wakes the network thread out of select() or its back-off sleep */
+    if (p->loop_started)
+      mosquitto_loop_stop (p->mosq, false);
+    mosquitto_destroy (p->mosq);
+  }
+  g_queue_clear_full (&p->queue, (GDestroyNotify) g_bytes_unref);
+  g_free (p->last_error);
+  g_free (p->topic);
+  g_cond_clear (&p->cond);
+  g_mutex_clear (&p->lock);
+  g_free (p);
+}
