@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* colormap.c — turbo and inferno from their published polynomial fits
  * (turbo: degree 5, inferno: degree 6, coefficients as published with the
  * maps' approximations), jet's classic piecewise-linear ramps, gray. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* colormap.h — 256-entry colour maps for heat maps. Plain C. */
 #ifndef ATTN_COLORMAP_H
 #define ATTN_COLORMAP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* engine.h — one model run on a stream of frames, without GStreamer.
  *
  * An engine owns a loaded, planned model (network, workspaces, result pool),

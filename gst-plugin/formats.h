@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* formats.h — the raw video formats the plugin's video elements take, and
  * the Y'CbCr matrix of negotiated caps: one home for both (attentioninfer,
  * attentionoverlay). Element-side: GStreamer types. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* attentioninfer — runs an attention CNN on video frames and attaches what it
  * attended to as GstAttentionMeta (plus a GstVideoRegionOfInterestMeta). */
 #ifndef __GST_ATTENTION_INFER_H__

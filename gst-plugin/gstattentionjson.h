@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* attentionjson — one JSON object per frame (JSON Lines) from the attention
  * meta, to a file or stdout. */
 #ifndef __GST_ATTENTION_JSON_H__

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* attentionoverlay — draws the attention meta over the video: heat map,
  * top classes, attended region. */
 #ifndef __GST_ATTENTION_OVERLAY_H__

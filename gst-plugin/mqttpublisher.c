@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* mqttpublisher.c — a bounded line queue drained into libmosquitto.
  *
  * Three threads meet here: the caller's (push: append under the lock, drop

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* mqttpublisher — JSON lines to an MQTT broker through libmosquitto, behind
  * a bounded queue: pushing never blocks and never waits for the network.
  * GStreamer-free (GLib + libmosquitto); attentionjson turns its events into

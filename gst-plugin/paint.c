@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* paint.c — heat map, region box and label image into raw video frames or a
  * premultiplied ARGB canvas. See paint.h for the blending rule. Format
  * families, each an ops table chosen once in paint_init:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* paint.h — the overlay's picture (heat map, region box, label image)
  * painted into a raw video frame or into a premultiplied ARGB canvas.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* plugin.c — registers the elements of the "attention" plugin. */
 #include <gst/gst.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* preprocess.h — a raw video frame to the network's input tensor, in one
  * pass: colour conversion, resize, mean/std normalisation.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* region.c — see region.h. */
 #include "region.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* region.h — the attended region of a spatial map: the 8-connected cells
  * around the map's maximum that exceed a threshold relative to the map's
  * range, their bounding box, and where attention concentrates in it (the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """attention-probe.py — reading the attention meta from Python (PyGObject).
 
 Runs `videotestsrc pattern=ball num-buffers=FRAMES ! attentioninfer !

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A live camera (V4L2) with the overlay in a window. Inference runs
 # asynchronously (mode=auto picks it for live sources): the video never waits
 # for the network; each frame carries the newest finished result.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The main job: the shipped default model on a moving test ball, writing
 #   OUT/attention.webm      the video with the attention heat map and labels
 #   OUT/snapshot.png        one frame of it, to look at

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Sourced by the pipeline scripts: use the plugin from the build tree when it
 # is not installed. BUILD (default: build/ next to this folder) can point at
 # another build directory.

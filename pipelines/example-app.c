@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* example-app.c — an application reading the attention meta.
  *
  * Runs `videotestsrc pattern=ball ! attentioninfer ! fakesink` and, from a pad

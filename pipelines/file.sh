@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A video file in, the attention overlay out to another file (WebM).
 # usage: pipelines/file.sh INPUT [OUTPUT.webm] [MODEL.safetensors]
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # JSON Lines on stdout, one object per frame, with the attention maps.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"

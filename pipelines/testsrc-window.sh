@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Test source with the attention overlay in a window.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Two inference elements in a row, both on the camera's own pixels: "every"
 # runs the default model on every frame, "fifth" runs another model (or the
 # default again) on every 5th frame. Each attaches its own meta, named by the

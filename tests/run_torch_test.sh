@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # usage: run_torch_test.sh TOOLS_TEST.py
 # Runs one of the Python tests of tools/ (tools/test_convert.py,
 # tools/test_train.py) when Debian's python3-torch is installed; otherwise

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Read and write .safetensors files without the safetensors package.
 
     save(path, {name: numpy array}, {"key": "string value"})

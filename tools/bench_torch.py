@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """PyTorch's time for the networks attn-bench runs, for comparison in the
 same run. Builds torchvision-layout ResNets (with the official CBAM gate in
 every block when asked) with random weights in eval mode and prints two

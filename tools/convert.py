@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Convert a PyTorch ResNet checkpoint into a gst-attention model file.
 
     tools/convert.py --from FORMAT INPUT OUTPUT.safetensors

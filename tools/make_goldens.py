@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Write the PyTorch goldens that tests/kernels/test_goldens.c checks our kernels against.
 
 Reads nothing. Writes tests/kernels/goldens/{conv,pool,linear,se,cbam,stn,

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """PyTorch parity fixtures for tools/convert.py and the C forward pass.
 
     /usr/bin/python3 tools/make_parity.py                # the committed fixtures

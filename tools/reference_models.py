@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """PyTorch ResNets with the exact state_dict layouts and forward passes of the
 checkpoints people have, for converter parity tests (tools/make_parity.py,
 tools/test_convert.py). Nothing here is imported by the plugin.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Synthetic scenes for the default model: one object (or none) on a varied
 background, with clutter that is none of the object shapes.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Soak: FRAMES frames (default 100000) through attentioninfer → attentionoverlay
 # → fakesink as fast as they go, RSS of the process sampled every second.
 # Prints the samples and the growth from the end of warm-up (the first 10 %

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """TAP output for the Python tests of tools/ (test_convert.py, test_train.py):
 numbered `ok`/`not ok` lines, details as `#` comments, the plan at the end
 and a non-zero exit status if any case failed."""

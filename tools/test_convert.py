@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Tests tools/convert.py through its command line: checkpoints of every
 source layout convert (to the same bytes twice, with the same values), and
 checkpoints that do not fit fail with exit status 1 and a message naming the

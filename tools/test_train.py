@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Tests tools/train.py, the script that makes the shipped default model:
 
 - scenes: the same training scenes whatever the number of worker processes;

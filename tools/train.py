@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Train the default model: a small CBAM ResNet that names the shape in a
 synthetic scene (none, disc, square, triangle, ring, cross) and whose spatial
 attention follows the object.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* activation.c — relu, sigmoid, softmax. */
 #include "activation.h"
 

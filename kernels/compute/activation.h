@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* activation.h — elementwise activations and softmax over flat arrays.
  * out may alias in for every function here. */
 #ifndef ATTN_ACTIVATION_H

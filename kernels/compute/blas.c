@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* blas.c — thin wrapper over OpenBLAS' CBLAS interface. */
 #include "blas.h"
 

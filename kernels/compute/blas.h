@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* blas.h — the one place that calls into BLAS.
  *
  * Row-major single-precision GEMM/GEMV. The thread count is process-wide in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bn.c — BatchNorm folding. */
 #include "bn.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bn.h — folding BatchNorm (inference mode) into the preceding convolution. */
 #ifndef ATTN_BN_H
 #define ATTN_BN_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cbam.c — CBAM channel gate, spatial gate and the fused apply. */
 #include "cbam.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cbam.h — CBAM (Woo et al.), official-code conventions. One image.
  *   Mc = σ(MLP(avg_hw F) + MLP(max_hw F)), MLP = Linear(C,Hd)→ReLU→Linear(Hd,C)
  *   F' = Mc ⊙ F;  P = [max_c F', mean_c F'] (channel 0 is the MAX)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* conv.c — 2-D convolution: sgemm for 1×1, direct loops for depthwise,
  * im2col + sgemm for everything else; a fused epilogue for bias (folded
  * BatchNorm), residual, activation and the per-channel pools. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* conv.h — 2-D convolution, NCHW float32, PyTorch's Conv2d semantics.
  *
  * weight (C_out, C_in/groups, KH, KW); output size per axis

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dcn.c — Dynamic Capacity Network helpers: patches, scatter. */
 #include "dcn.h"
 

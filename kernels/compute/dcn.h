@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dcn.h — Dynamic Capacity Network support: pick the k most salient positions,
  * cut the input patches under them for the fine network, and put the fine
  * features back in place of the coarse ones. One image, NCHW without the N.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* linear.c — y = x·Wᵀ + b through BLAS. */
 #include "linear.h"
 

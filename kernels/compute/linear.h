@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* linear.h — fully connected layer, PyTorch's Linear: y = x·Wᵀ + b. */
 #ifndef ATTN_LINEAR_H
 #define ATTN_LINEAR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* model_desc.h — a model as the forward pass sees it: the architecture,
  * BatchNorm folded into the convolutions, float32 weights, labels and
  * preprocessing. Plain C: the loader (kernels/model/, GLib + json-glib)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* network.c — plan once, then run a model allocation-free.
  *
  * Block forward, on the residual branch (official CBAM placement):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* network.h — the forward pass of a loaded model at one input size.
  *
  * attn_net_new plans everything once: shapes, one activation/workspace arena,

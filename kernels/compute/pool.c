@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* pool.c — max/average pooling with PyTorch's window and divisor rules. */
 #include "pool.h"
 

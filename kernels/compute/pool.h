@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* pool.h — max/average pooling, PyTorch's MaxPool2d/AvgPool2d semantics
  * (padding, dilation for max, ceil_mode, count_include_pad), and global pools.
  * Pools act per plane, so `planes` is N·C. */

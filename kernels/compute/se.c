@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* se.c — Squeeze-and-Excitation gate and channel reweighting. */
 #include "se.h"
 

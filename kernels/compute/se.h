@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* se.h — Squeeze-and-Excitation channel attention (Hu et al.).
  * z = mean_hw U; s = σ(W2·relu(W1·z + b1) + b2); Ũ = s[c]·U. One image. */
 #ifndef ATTN_SE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* soft_attention.c — additive and scaled dot-product attention. */
 #include "soft_attention.h"
 

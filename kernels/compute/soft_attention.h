@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* soft_attention.h — encoder–decoder soft attention over L annotation vectors.
  * Both variants return the context AND the attention weights α. Row-major
  * flat arrays; the caller owns every buffer, nothing is allocated; outputs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* stn.c — affine grid and grid sampler with PyTorch's conventions
  * (F.affine_grid, F.grid_sample: bilinear/nearest, zeros/border/reflection,
  * align_corners true/false).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* stn.h — Spatial Transformer: affine grid + sampler, matching PyTorch's
  * F.affine_grid and F.grid_sample exactly (bit for bit with PyTorch 1.13's
  * x86-64 CPU kernels). One image; grids are (H,W,2) with (x, y) in

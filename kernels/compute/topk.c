@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* topk.c — see topk.h. */
 #include "topk.h"
 

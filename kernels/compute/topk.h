@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* topk.h — the k largest values of an array: the classifier's top classes
  * and the Dynamic Capacity Network's most salient positions. */
 #ifndef ATTN_TOPK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* winograd.c — F(2×2, 3×3) convolution: input transform Bᵀ·d·B per 4×4
  * tile, 16 sgemms against the pre-transformed weights G·g·Gᵀ, output
  * transform Aᵀ·m·A per tile, then the usual epilogue.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* winograd.h — 3×3 stride-1 convolution by Winograd's minimal filtering
  * algorithm F(2×2, 3×3) (Lavin & Gray, "Fast Algorithms for Convolutional
  * Neural Networks", 2016).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* err.h — the loader's error sentences: printf into the caller's buffer. */
 #ifndef ATTN_ERR_H
 #define ATTN_ERR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* json_guard.c — see json_guard.h.
  *
  * One pass over the bytes with an explicit stack of open containers (depth ≤

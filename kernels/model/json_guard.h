@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* json_guard.h — a bounded pre-scan run on every JSON document the loader
  * reads, before json-glib sees it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* model.c — model file → validated AttnModel with BatchNorm folded.
  *
  * The loader walks the architecture the metadata declares and takes each

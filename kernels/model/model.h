@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* model.h — a model file (docs/model-format.md) turned into a validated,
  * ready-to-run description (model_desc.h): BatchNorm folded, weights
  * widened to float32.

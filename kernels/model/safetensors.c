@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* safetensors.c — validated, memory-mapped .safetensors reader.
  *
  * The header is bounded by attn_json_guard (depth, sizes, duplicate keys,

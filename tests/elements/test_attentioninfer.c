@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_attentioninfer.c — the inference element through GstHarness and real
  * pipelines, on small models built by tests/models/model_builder.c: every
  * input format and odd sizes, the meta's contents, stale results with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_attentionjson.c — JSON lines parse back and match the meta (classes,
  * region in pixels, stale flag, frame numbers), include-maps adds the maps,
  * frames without meta are marked, every line is strict JSON whatever the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_attentionjson_mqtt.c — attentionjson method=mqtt against a real
  * mosquitto broker started on a free 127.0.0.1 port: N frames arrive as N
  * messages equal to the file's lines (QoS 0 and 1); a broker killed and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_attentionoverlay.c — the overlay changes pixels only where the heat
  * map is hot, draws the region box and labels, leaves buffers without meta
  * (or with opacity 0) bit-identical, and with composition=true leaves pixels

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_default_model.c — the shipped model, through the real element, on
  * videotestsrc's moving ball: the attention point lies within 1/8 of the
  * frame width of the ball's centre (found independently, from the pixels)

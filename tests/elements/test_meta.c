@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_meta.c — the accessors bindings use (GObject-Introspection) return
  * what the C fields hold: classes by rank, the region, each map's values,
  * size and area, channels and θ (empty when absent), out-of-range and

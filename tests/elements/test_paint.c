@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_paint.c — the overlay's painter against a naive per-pixel reference,
  * for every format family: packed RGB with different component offsets and
  * pixel strides, the premultiplied ARGB canvas, I420, NV12, GRAY8; at odd

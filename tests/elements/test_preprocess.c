@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_preprocess.c — frame → network tensor. Uniform frames in every layout
  * must give the normalised colour exactly (checks colour conversion, channel
  * order, mean/std); ramps must resize with half-pixel-centre bilinear weights;

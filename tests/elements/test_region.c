@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_region.c — the attended region: the connected cells around the peak
  * above the relative threshold, a sub-cell peak, flat maps. */
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_stress.c — attentioninfer (and the overlay and JSON elements behind
  * it) under abuse: 1,000 NULL → PLAYING → NULL cycles, caps changing
  * mid-stream in size and format, properties (model included) changed from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fuzz_model.c — the whole model load path on arbitrary bytes: safetensors
  * header, JSON metadata, tensor table, architecture validation, planning and,
  * for small models, one forward pass. Built as a libFuzzer target with clang

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* make_corpus.c — writes the fuzzer's seed corpus: small valid models of each
  * architecture variant, crafted edge cases around them, and JSON documents
  * just past each limit of json_guard.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* replay.c — runs every file under the given directories through
  * LLVMFuzzerTestOneInput (TAP: one case per file). */
 #include <dirent.h>

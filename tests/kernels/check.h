@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* check.h — the kernel tests' harness: deterministic random data, tolerance
  * comparison |got − ref| <= atol + rtol·|ref|, TAP output for meson, and
  * reading PyTorch goldens (tests/kernels/goldens/NAME.safetensors). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_activation.c — relu, sigmoid, softmax against their definitions,
  * including the extremes where naive formulas overflow. */
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_cbam.c — CBAM's channel gate, spatial gate and fused apply against the
  * official module's equations written out naively (two separate MLP passes,
  * materialised F' and F'', the [max, mean] channel pool in that order). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_conv.c — attn_conv2d (all three paths) and attn_conv2d_ref against a
  * naive convolution written here, plus the epilogue and BatchNorm folding. */
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_dcn.c — top-k against a full sort (random, ties, NaN, ±inf, k=1, k=n,
  * k>n, k<=0), patch extraction against a naive loop (patches hanging off
  * every edge, stride/pad combinations, patches larger than the image, indices

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_goldens.c — our kernels against PyTorch's outputs on the fixtures that
  * tools/make_goldens.py writes to tests/kernels/goldens/ (argv[1]).
  *

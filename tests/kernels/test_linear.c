@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_linear.c — attn_linear (sgemv for N=1, sgemm otherwise) against a
  * naive double-precision loop. */
 #include <stdio.h>

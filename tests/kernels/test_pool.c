@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_pool.c — max/avg pooling and the global pools against naive loops
  * written from PyTorch's documented rules. */
 #include <math.h>

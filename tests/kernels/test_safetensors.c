@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_safetensors.c — the reader accepts well-formed files (F32/F16/BF16,
  * metadata, mmapped from disk) and rejects each malformed one with a message
  * that says what is wrong. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_se.c — the Squeeze-and-Excitation gate and reweighting against the
  * equations written out naively: s = σ(W2·relu(W1·mean_hw U + b1) + b2). */
 #include <math.h>

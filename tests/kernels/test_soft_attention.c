@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_soft_attention.c — additive (Bahdanau) and scaled dot-product
  * attention against naive double-precision loops on awkward sizes (L=1,
  * L=196, D=13/37, Da=1, Lq≠Lk, Dv≠D); every α row is a distribution; scores

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_stn.c — attn_affine_grid and attn_grid_sample against a naive
  * reference written here from PyTorch's definitions, in double: every mode ×
  * padding × align_corners, thetas and grids that reach far outside the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_winograd.c — F(2×2, 3×3) against a naive double-precision 3×3
  * convolution written here, on odd and even sizes, every padding it accepts,
  * maps smaller than a tile, with the epilogue (bias, residual, ReLU, pools);

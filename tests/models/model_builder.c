@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* model_builder.c — see model_builder.h. */
 #include "model_builder.h"
 

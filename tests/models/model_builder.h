@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* model_builder.h — writes model files in memory for tests: a tiny ResNet of
  * any block type and attention with random weights, which a test can then
  * break in one precise way (drop a tensor, change a shape, poison a value,

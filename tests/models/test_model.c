@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_model.c — the model loader and network planner on files built here:
  * every architecture variant loads and runs, and each way a file can be
  * wrong is rejected with a message naming the problem. (Numerical agreement

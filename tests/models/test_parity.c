@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_parity.c — checkpoints converted by tools/convert.py, run by our
  * forward pass, agree with PyTorch running the source's own layout.
  *

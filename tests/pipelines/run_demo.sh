@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # End-to-end: pipelines/demo.sh with the shipped default model writes a
 # playable WebM, a PNG snapshot and one JSON line per frame.
 # usage: run_demo.sh BUILD_DIR OUT_DIR

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # End-to-end: the example application prints one line per frame with the top
 # class and where attention concentrates, read from the meta in a pad probe;
 # without the plugin it says so (not a vague "not-linked"), and a pipeline

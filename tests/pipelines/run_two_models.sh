@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # End-to-end: pipelines/two-models.sh keeps both producers' results through
 # videoconvert and videoscale; every JSON line names both, the second one
 # fresh on every 5th frame only.

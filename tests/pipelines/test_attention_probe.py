@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """End-to-end: pipelines/attention-probe.py reads the meta from Python.
 
 Runs the example with Debian's python3-gi on FRAMES frames of the default

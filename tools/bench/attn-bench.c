@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* attn-bench — the kernels, whole networks and the plugin's per-frame
  * overhead, timed on this machine, each beside its yardstick measured in the
  * same run: OpenBLAS sgemm on the same GEMM shape for convolutions, PyTorch

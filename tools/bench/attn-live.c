@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* attn-live — attentioninfer behind a live source, as a camera would feed it:
  * how many frames carry their own result (not stale), and whether the video
  * falls behind the clock. Prints one line of figures; a measurement, not a

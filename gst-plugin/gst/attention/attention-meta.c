@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* GStreamer attention metadata — the meta; see attention-meta.h and
  * attention-producer.h. */
 #include "attention-producer.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* GStreamer attention metadata
  *
  * The public API of gst-attention for applications: what a network attended

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* GStreamer attention metadata — for producers
  *
  * What an element that computes attention (attentioninfer, or an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* GStreamer attention metadata — results and their pool; see
  * attention-result.h and attention-producer.h. GLib only. */
 #include "attention-producer.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* GStreamer attention metadata — one inference's result
  *
  * What the network computed on one frame: the top classes, every spatial
