@@ -165,6 +165,17 @@ lerp2 (const uint8_t *row0, const uint8_t *row1, int a, int b, float fx,
   return top + (bot - top) * fy;
 }
 
+/* Adds the RGB of (Y', U', V') — already offset and scaled — to *R, *G,
+ * *B. */
+static inline void
+yuv_add (const PreFormat *f, float Y, float U, float V, float *R, float *G,
+         float *B)
+{
+  *R += Y + f->cr_r * V;
+  *G += Y + f->cb_g * U + f->cr_g * V;
+  *B += Y + f->cb_b * U;
+}
+
 /* Accumulates, for one output row and one sub-row (source rows r0, r1 with
  * weight fy on r1), every output pixel's bilinear samples into acc (3, nw):
  * one specialised loop per layout, nothing but arithmetic inside. */
@@ -231,9 +242,7 @@ accumulate_row (const PrePlan *p, const PreFormat *f, const PreFrame *fr,
           int c0 = p->cx0[j] * cs, c1 = c0 + cdx * cs;
           float U = (lerp2 (u0, u1, c0, c1, p->cfx[j], cfy) - 128.0f) * f->c_mul;
           float V = (lerp2 (v0, v1, c0, c1, p->cfx[j], cfy) - 128.0f) * f->c_mul;
-          R += Y + f->cr_r * V;
-          G += Y + f->cb_g * U + f->cr_g * V;
-          B += Y + f->cb_b * U;
+          yuv_add (f, Y, U, V, &R, &G, &B);
         }
         ar[ox] += R;
         ag[ox] += G;
@@ -262,9 +271,7 @@ accumulate_row (const PrePlan *p, const PreFormat *f, const PreFrame *fr,
               * f->c_mul;
           float V = (lerp2 (v0, v1, c0, c0 + cdx, p->cfx[j], fy) - 128.0f)
               * f->c_mul;
-          R += Y + f->cr_r * V;
-          G += Y + f->cb_g * U + f->cr_g * V;
-          B += Y + f->cb_b * U;
+          yuv_add (f, Y, U, V, &R, &G, &B);
         }
         ar[ox] += R;
         ag[ox] += G;
