@@ -26,10 +26,22 @@
  * A flush (a flushing seek) or a new segment or stream drops every result
  * computed before it and restarts the frame count.
  *
+ * With `inference-region=roi-list` the element classifies objects instead
+ * of frames (secondary inference, as a classifier behind a detector): the
+ * network runs on each #GstVideoRegionOfInterestMeta attached upstream whose
+ * type `object-class` lists (all of them when it is empty), and attaches its
+ * result to that region as a parameter named "attention" (label,
+ * confidence, label-id and the #GstAttentionResult, whose maps and region
+ * are frame-normalised like every result's); read it with
+ * gst_attention_roi_get_result() and gst_buffer_get_attention_object(). No
+ * frame-level meta is attached then, and objects are always analysed
+ * synchronously (a result belongs to its object on its frame).
+ *
  * ## Example launch lines
  * |[
  * gst-launch-1.0 videotestsrc pattern=ball ! attentioninfer ! attentionoverlay ! autovideosink
  * gst-launch-1.0 v4l2src ! attentioninfer model=resnet50-cbam.safetensors top-k=5 ! attentionoverlay ! autovideosink
+ * gst-launch-1.0 ... ! detector ! attentioninfer inference-region=roi-list object-class=car,person ! attentionoverlay ! autovideosink
  * ]|
  */
 #include "gstattentioninfer.h"
@@ -57,6 +69,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_attention_infer_debug);
 #define DEFAULT_MODE GST_ATTENTION_INFER_MODE_AUTO
 #define DEFAULT_SCALE_MODE GST_ATTENTION_SCALE_MODEL
 #define DEFAULT_LATENCY_BUDGET -1
+#define DEFAULT_INFERENCE_REGION GST_ATTENTION_INFERENCE_REGION_FULL_FRAME
 /* the budget when the caps carry no frame rate */
 #define FALLBACK_FRAME_NS (GST_SECOND / 30)
 
@@ -74,6 +87,8 @@ enum {
   PROP_CHANNEL_WEIGHTS,
   PROP_LATENCY_BUDGET,
   PROP_POST_MESSAGES,
+  PROP_INFERENCE_REGION,
+  PROP_OBJECT_CLASS,
   PROP_MODEL_NAME,
   PROP_INFERENCE_LATENCY,
   PROP_INFERENCE_RATE,
@@ -102,6 +117,10 @@ struct _GstAttentionInfer {
   gint64 latency_budget;        /* ns; -1: one frame duration */
   gboolean post_messages;
   gboolean plan_dirty;          /* roi or scale mode changed */
+  GstAttentionInferenceRegion region_mode;
+  gchar *object_class;          /* as set */
+  GArray *object_types;         /* its GQuarks (immutable, shared by ref);
+                                 * empty: every type */
 
   AttnEngine *engine;           /* between start and stop */
   const gchar *model_name;      /* the running model's (interned) */
@@ -125,6 +144,8 @@ struct _GstAttentionInfer {
                                  * G_MAXUINT64 */
   GstClockTimeDiff transit;     /* shortest source-to-here time seen */
   gboolean transit_known;
+  PrePlan object_plan;          /* re-planned per object, tables reused */
+  GstAttentionInferenceRegion region_mode_last; /* of the last frame */
 };
 
 #define gst_attention_infer_parent_class parent_class
@@ -168,6 +189,24 @@ gst_attention_scale_mode_get_type (void)
   };
   if (g_once_init_enter (&type)) {
     GType t = g_enum_register_static ("GstAttentionScaleMode", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+static GType
+gst_attention_inference_region_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_ATTENTION_INFERENCE_REGION_FULL_FRAME, "The whole frame (or the "
+          "roi property's part of it)", "full-frame"},
+    {GST_ATTENTION_INFERENCE_REGION_ROI_LIST, "Each region of interest "
+          "attached upstream whose type object-class lists", "roi-list"},
+    {0, NULL, NULL}
+  };
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstAttentionInferenceRegion", values);
     g_once_init_leave (&type, t);
   }
   return type;
@@ -233,6 +272,13 @@ fill_format (PreFormat *f, const GstVideoInfo *info)
   }
 }
 
+static AttnResize
+resize_mode (const AttnModel *m, GstAttentionScaleMode scale)
+{
+  return scale == GST_ATTENTION_SCALE_MODEL ? m->pre.resize
+      : (AttnResize) (scale - 1);
+}
+
 /* Plans pre-processing for the current caps, roi and scale mode and the
  * running model. Streaming thread, no inference running. */
 static gboolean
@@ -244,8 +290,7 @@ replan (GstAttentionInfer *self)
   GstAttentionScaleMode scale = self->scale_mode;
   self->plan_dirty = FALSE;
   g_mutex_unlock (&self->lock);
-  AttnResize mode = scale == GST_ATTENTION_SCALE_MODEL
-      ? m->pre.resize : (AttnResize) (scale - 1);
+  AttnResize mode = resize_mode (m, scale);
   int fw = GST_VIDEO_INFO_WIDTH (&self->info);
   int fh = GST_VIDEO_INFO_HEIGHT (&self->info);
   if (!pre_plan (&self->plan, fw, fh, &roi, mode, &m->pre)) {
@@ -279,12 +324,13 @@ budget_ns (GstAttentionInfer *self)
 }
 
 /* The latency this element adds: asynchronous, what a frame may wait for
- * its result; synchronous, the slowest inference since the model loaded.
- * With the lock held. */
+ * its result; synchronous (and for objects, which are always analysed
+ * synchronously), the slowest inference since the model loaded. With the
+ * lock held. */
 static GstClockTime
 our_latency (GstAttentionInfer *self, gboolean async)
 {
-  if (async)
+  if (async && self->region_mode == GST_ATTENTION_INFERENCE_REGION_FULL_FRAME)
     return budget_ns (self);
   AttnEngineStats st = { 0 };
   if (self->engine)
@@ -395,6 +441,17 @@ post_result (GstAttentionInfer *self, GstBuffer *buf,
       gst_message_new_element (GST_OBJECT (self), s));
 }
 
+/* The planes of a mapped frame, for pre-processing. */
+static void
+pre_frame (PreFrame *pf, const GstVideoFrame *vf)
+{
+  for (guint i = 0; i < 3; i++) {
+    gboolean has = i < GST_VIDEO_FRAME_N_PLANES (vf);
+    pf->plane[i] = has ? GST_VIDEO_FRAME_PLANE_DATA (vf, i) : NULL;
+    pf->stride[i] = has ? GST_VIDEO_FRAME_PLANE_STRIDE (vf, i) : 0;
+  }
+}
+
 /* Maps `buf` and fills the network input; FALSE if it cannot be read. */
 static gboolean
 prepare_input (GstAttentionInfer *self, GstBuffer *buf, float *input)
@@ -403,14 +460,24 @@ prepare_input (GstAttentionInfer *self, GstBuffer *buf, float *input)
   if (!gst_video_frame_map (&vf, &self->info, buf, GST_MAP_READ))
     return FALSE;
   PreFrame pf;
-  for (guint i = 0; i < 3; i++) {
-    gboolean has = i < GST_VIDEO_FRAME_N_PLANES (&vf);
-    pf.plane[i] = has ? GST_VIDEO_FRAME_PLANE_DATA (&vf, i) : NULL;
-    pf.stride[i] = has ? GST_VIDEO_FRAME_PLANE_STRIDE (&vf, i) : 0;
-  }
+  pre_frame (&pf, &vf);
   pre_run (&self->plan, &self->fmt, &pf, input);
   gst_video_frame_unmap (&vf);
   return TRUE;
+}
+
+/* Where the plan put the network input on the frame, into the job. */
+static void
+job_area (AttnJob *job, const PrePlan *p)
+{
+  job->area_x = p->area_x;
+  job->area_y = p->area_y;
+  job->area_w = p->area_w;
+  job->area_h = p->area_h;
+  job->content_x = p->content_x;
+  job->content_y = p->content_y;
+  job->content_w = p->content_w;
+  job->content_h = p->content_h;
 }
 
 /* Whether QoS says this frame is too late to be worth an inference. */
@@ -427,13 +494,10 @@ frame_is_late (GstAttentionInfer *self, GstBuffer *buf, GstClockTime earliest,
       < earliest;
 }
 
-/* Fills the engine's input from `buf` and runs the job (here, or on the
- * engine's worker when `async`): the engine is ours since
- * attn_engine_begin handed out `input`. Applies what changed meanwhile:
- * the thread count, a swapped-in model, the plan. */
-static GstFlowReturn
-submit (GstAttentionInfer *self, GstBuffer *buf, float *input, bool swapped,
-        gboolean plan_dirty, AttnJob *job, gboolean async)
+/* Applies what changed since the last inference, now that the engine is
+ * ours (attn_engine_begin): the thread count, a swapped-in model. */
+static void
+apply_pending (GstAttentionInfer *self, bool swapped)
 {
   AttnEngine *engine = self->engine;
   g_mutex_lock (&self->lock);
@@ -448,6 +512,18 @@ submit (GstAttentionInfer *self, GstBuffer *buf, float *input, bool swapped,
   if (swapped)
     GST_INFO_OBJECT (self, "now running model %s",
         attn_engine_model (engine)->path);
+}
+
+/* Fills the engine's input from `buf` and runs the job (here, or on the
+ * engine's worker when `async`): the engine is ours since
+ * attn_engine_begin handed out `input`. Applies what changed meanwhile:
+ * the thread count, a swapped-in model, the plan. */
+static GstFlowReturn
+submit (GstAttentionInfer *self, GstBuffer *buf, float *input, bool swapped,
+        gboolean plan_dirty, AttnJob *job, gboolean async)
+{
+  AttnEngine *engine = self->engine;
+  apply_pending (self, swapped);
   if ((swapped || plan_dirty || !self->plan.x0) && !replan (self)) {
     attn_engine_cancel (engine);
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
@@ -463,17 +539,120 @@ submit (GstAttentionInfer *self, GstBuffer *buf, float *input, bool swapped,
   }
   gdouble pre = (gdouble) (attn_engine_now_ns () - t0);
   self->pre_ns = MAX (pre, 0.95 * self->pre_ns);
-  const PrePlan *p = &self->plan;
-  job->area_x = p->area_x;
-  job->area_y = p->area_y;
-  job->area_w = p->area_w;
-  job->area_h = p->area_h;
-  job->content_x = p->content_x;
-  job->content_y = p->content_y;
-  job->content_w = p->content_w;
-  job->content_h = p->content_h;
+  job_area (job, &self->plan);
   job->start_ns = t0;           /* queueing for the engine is not inference */
   attn_engine_run (engine, job, async);
+  return GST_FLOW_OK;
+}
+
+/* Whether an upstream region of `type` is one to classify. */
+static gboolean
+object_wanted (const GArray *types, GQuark type)
+{
+  if (!types || types->len == 0)
+    return TRUE;
+  for (guint i = 0; i < types->len; i++)
+    if (g_array_index (types, GQuark, i) == type)
+      return TRUE;
+  return FALSE;
+}
+
+/* Posts one "attention" element message for an object's result: the
+ * frame's fields plus the object's id, type and rectangle (pixels). */
+static void
+post_object (GstAttentionInfer *self, GstBuffer *buf,
+             const GstAttentionResult *r, guint64 frame,
+             const GstVideoRegionOfInterestMeta *roi)
+{
+  GstSegment *seg = &GST_BASE_TRANSFORM (self)->segment;
+  GstClockTime pts = GST_BUFFER_PTS (buf);
+  GstStructure *s = gst_structure_new ("attention",
+      "model", G_TYPE_STRING, r->model,
+      "frame", G_TYPE_UINT64, frame,
+      "timestamp", G_TYPE_UINT64, pts,
+      "running-time", G_TYPE_UINT64, gst_segment_to_running_time (seg,
+          GST_FORMAT_TIME, pts),
+      "inference-latency", G_TYPE_UINT64, r->inference_ns,
+      "object-id", G_TYPE_INT, roi->id,
+      "object-type", G_TYPE_STRING, g_quark_to_string (roi->roi_type),
+      "x", G_TYPE_UINT, roi->x, "y", G_TYPE_UINT, roi->y,
+      "w", G_TYPE_UINT, roi->w, "h", G_TYPE_UINT, roi->h, NULL);
+  if (r->n_classes > 0)
+    gst_structure_set (s, "label", G_TYPE_STRING, r->classes[0].label,
+        "confidence", G_TYPE_DOUBLE, (gdouble) r->classes[0].score, NULL);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+}
+
+/* inference-region=roi-list: runs the network on each wanted region of
+ * interest of `buf`, here and now, and attaches each result to its region.
+ * The frame is mapped once; each region is planned into object_plan, whose
+ * tables are reused, so nothing is allocated per object but the results
+ * (from the engine's pool). */
+static GstFlowReturn
+classify_objects (GstAttentionInfer *self, GstBuffer *buf, guint64 frame,
+                  AttnJob *job, const GArray *types, gboolean post,
+                  GstAttentionScaleMode scale)
+{
+  AttnEngine *engine = self->engine;
+  GstVideoFrame vf;
+  gboolean mapped = FALSE;
+  gint fw = GST_VIDEO_INFO_WIDTH (&self->info);
+  gint fh = GST_VIDEO_INFO_HEIGHT (&self->info);
+  guint n = 0;
+  gpointer state = NULL;
+  GstMeta *meta;
+  while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
+              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
+    if (!object_wanted (types, roi->roi_type))
+      continue;
+    if (!mapped && !(mapped = gst_video_frame_map (&vf, &self->info, buf,
+                GST_MAP_READ))) {
+      GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
+          ("could not map the video frame"));
+      return GST_FLOW_ERROR;
+    }
+    bool swapped;
+    float *input = attn_engine_begin (engine, G_MAXINT64, &swapped);
+    if (!input)
+      continue;
+    apply_pending (self, swapped);
+    const AttnModel *m = attn_engine_model (engine);
+    /* ROI metas are unsigned: clip to int, the plan clips to the frame */
+    PreRect r = { (int) MIN (roi->x, (guint) G_MAXINT),
+      (int) MIN (roi->y, (guint) G_MAXINT), (int) MIN (roi->w,
+          (guint) G_MAXINT), (int) MIN (roi->h, (guint) G_MAXINT)
+    };
+    if (r.w <= 0 || r.h <= 0 || !pre_plan (&self->object_plan, fw, fh, &r,
+            resize_mode (m, scale), &m->pre)) {
+      attn_engine_cancel (engine);
+      GST_DEBUG_OBJECT (self, "%s region %u,%u %ux%u is empty or outside the "
+          "%dx%d frame: not classified", g_quark_to_string (roi->roi_type),
+          roi->x, roi->y, roi->w, roi->h, fw, fh);
+      continue;
+    }
+    gint64 t0 = attn_engine_now_ns ();
+    PreFrame pf;
+    pre_frame (&pf, &vf);
+    pre_run (&self->object_plan, &self->fmt, &pf, input);
+    job_area (job, &self->object_plan);
+    job->frame = frame;
+    job->start_ns = t0;
+    attn_engine_run (engine, job, false);
+    GstAttentionResult *res = attn_engine_wait (engine, frame, G_MAXINT64);
+    if (!res)
+      continue;
+    gst_attention_roi_add_result (roi, res, self->producer);
+    if (post)
+      post_object (self, buf, res, frame, roi);
+    gst_attention_result_unref (res);
+    n++;
+  }
+  if (mapped)
+    gst_video_frame_unmap (&vf);
+  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": %u objects classified",
+      frame, n);
   return GST_FLOW_OK;
 }
 
@@ -545,9 +724,39 @@ gst_attention_infer_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   job.top_k = self->top_k;
   job.threshold = self->threshold;
   job.channels = self->channel_weights;
+  GstAttentionInferenceRegion region_mode = self->region_mode;
+  GArray *types = region_mode == GST_ATTENTION_INFERENCE_REGION_ROI_LIST
+      && self->object_types ? g_array_ref (self->object_types) : NULL;
+  gboolean post_messages = self->post_messages;
+  GstAttentionScaleMode scale = self->scale_mode;
   g_mutex_unlock (&self->lock);
 
   guint64 frame = self->frame++;
+  if (region_mode != self->region_mode_last) {
+    /* a frame's result and an object's describe different pictures */
+    attn_engine_flush (engine);
+    self->region_mode_last = region_mode;
+  }
+  if (region_mode == GST_ATTENTION_INFERENCE_REGION_ROI_LIST) {
+    GstFlowReturn ret = GST_FLOW_OK;
+    gboolean late = FALSE;
+    if (qos) {
+      AttnEngineStats st;
+      attn_engine_get_stats (engine, &st);
+      late = frame_is_late (self, buf, earliest, st.latency_ns);
+    }
+    if (frame % interval == 0 && !late)
+      ret = classify_objects (self, buf, frame, &job, types, post_messages,
+          scale);
+    else
+      GST_DEBUG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": objects not "
+          "classified (%s)", frame, late ? "late" : "inference-interval");
+    if (types)
+      g_array_unref (types);
+    return ret;
+  }
+  if (types)
+    g_array_unref (types);
   GstAttentionResult *newest = attn_engine_latest (engine);
   gboolean due = frame % interval == 0 || !newest;
   if (due && newest && qos) {
@@ -684,6 +893,7 @@ gst_attention_infer_start (GstBaseTransform *trans)
   self->latency_posted = FALSE;
   self->n_frames = self->n_stale = 0;
   self->threads_dirty = FALSE;
+  self->region_mode_last = self->region_mode;
   g_mutex_unlock (&self->lock);
   g_free (name);
   return TRUE;
@@ -700,6 +910,7 @@ gst_attention_infer_stop (GstBaseTransform *trans)
   self->mode_resolved = FALSE;
   g_mutex_unlock (&self->lock);
   pre_plan_clear (&self->plan);
+  pre_plan_clear (&self->object_plan);
   /* results still attached to buffers downstream keep their pools alive */
   attn_engine_free (e);
   return TRUE;
@@ -864,6 +1075,24 @@ load_while_running (GstAttentionInfer *self, const gchar *property)
     attn_engine_model_free (m);
 }
 
+/* "car,person" → their GQuarks; blanks around names ignored, empty names
+ * skipped. Empty: every type. */
+static GArray *
+parse_object_class (const gchar *s)
+{
+  GArray *a = g_array_new (FALSE, FALSE, sizeof (GQuark));
+  gchar **names = g_strsplit (s ? s : "", ",", -1);
+  for (gchar **n = names; *n; n++) {
+    g_strstrip (*n);
+    if (**n) {
+      GQuark q = g_quark_from_string (*n);
+      g_array_append_val (a, q);
+    }
+  }
+  g_strfreev (names);
+  return a;
+}
+
 static void
 gst_attention_infer_set_property (GObject *object, guint prop_id,
     const GValue *value, GParamSpec *pspec)
@@ -957,6 +1186,28 @@ gst_attention_infer_set_property (GObject *object, guint prop_id,
       self->post_messages = g_value_get_boolean (value);
       g_mutex_unlock (&self->lock);
       break;
+    case PROP_INFERENCE_REGION:{
+      g_mutex_lock (&self->lock);
+      gboolean changed = self->engine
+          && self->region_mode != (guint) g_value_get_enum (value);
+      self->region_mode = g_value_get_enum (value);
+      g_mutex_unlock (&self->lock);
+      if (changed)              /* the latency may change with it */
+        check_latency (self, TRUE);
+      break;
+    }
+    case PROP_OBJECT_CLASS:{
+      const gchar *v = g_value_get_string (value);
+      GArray *types = parse_object_class (v);
+      g_mutex_lock (&self->lock);
+      GArray *old = self->object_types;
+      self->object_types = types;
+      g_free (self->object_class);
+      self->object_class = g_strdup (v);
+      g_mutex_unlock (&self->lock);
+      g_array_unref (old);
+      break;
+    }
     case PROP_LATENCY_BUDGET:{
       g_mutex_lock (&self->lock);
       GstClockTime old = budget_ns (self);
@@ -1024,6 +1275,12 @@ gst_attention_infer_get_property (GObject *object, guint prop_id,
     case PROP_POST_MESSAGES:
       g_value_set_boolean (value, self->post_messages);
       break;
+    case PROP_INFERENCE_REGION:
+      g_value_set_enum (value, self->region_mode);
+      break;
+    case PROP_OBJECT_CLASS:
+      g_value_set_string (value, self->object_class ? self->object_class : "");
+      break;
     case PROP_MODEL_NAME:
       g_value_set_string (value, self->engine ? self->model_name : NULL);
       break;
@@ -1054,6 +1311,8 @@ gst_attention_infer_finalize (GObject *object)
 {
   GstAttentionInfer *self = GST_ATTENTION_INFER (object);
   g_free (self->model_path);
+  g_free (self->object_class);
+  g_array_unref (self->object_types);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -1147,6 +1406,20 @@ gst_attention_infer_class_init (GstAttentionInferClass *klass)
           "stream-time, running-time, duration, inference-latency, classes "
           "(index, label, score) and the region (frame-normalised)", FALSE,
           rw | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_INFERENCE_REGION,
+      g_param_spec_enum ("inference-region", "Inference region",
+          "full-frame: the network runs on the frame (or the roi). roi-list: "
+          "on each region of interest attached upstream (a detector's "
+          "objects) whose type object-class lists, each result attached to "
+          "its region as an \"attention\" parameter; objects are analysed "
+          "synchronously, one inference each",
+          gst_attention_inference_region_get_type (), DEFAULT_INFERENCE_REGION,
+          rw | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_OBJECT_CLASS,
+      g_param_spec_string ("object-class", "Object class",
+          "inference-region=roi-list: the region-of-interest types to "
+          "classify, comma-separated (e.g. \"car,person\"); empty: every "
+          "region", "", rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_MODEL_NAME,
       g_param_spec_string ("model-name", "Model name",
           "Name of the running model", NULL, ro));
@@ -1195,6 +1468,7 @@ gst_attention_infer_class_init (GstAttentionInferClass *klass)
 
   gst_type_mark_as_plugin_api (gst_attention_infer_mode_get_type (), 0);
   gst_type_mark_as_plugin_api (gst_attention_scale_mode_get_type (), 0);
+  gst_type_mark_as_plugin_api (gst_attention_inference_region_get_type (), 0);
 }
 
 static void
@@ -1209,6 +1483,8 @@ gst_attention_infer_init (GstAttentionInfer *self)
   self->qos = DEFAULT_QOS;
   self->mode = DEFAULT_MODE;
   self->latency_budget = DEFAULT_LATENCY_BUDGET;
+  self->region_mode = DEFAULT_INFERENCE_REGION;
+  self->object_types = parse_object_class (NULL);
   self->earliest = GST_CLOCK_TIME_NONE;
   self->frame_ns = FALLBACK_FRAME_NS;
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);

@@ -26,6 +26,13 @@ typedef enum {
   GST_ATTENTION_SCALE_CENTER_CROP,
 } GstAttentionScaleMode;
 
+/* What the network runs on: the frame (or the roi property's part of it),
+ * or each region of interest attached upstream (secondary inference). */
+typedef enum {
+  GST_ATTENTION_INFERENCE_REGION_FULL_FRAME,
+  GST_ATTENTION_INFERENCE_REGION_ROI_LIST,
+} GstAttentionInferenceRegion;
+
 GST_ELEMENT_REGISTER_DECLARE (attentioninfer);
 
 /* The model used when the `model` property is unset: the shipped default,

@@ -359,19 +359,19 @@ sep (GString *s)
 
 /* ---- the frame's line ---------------------------------------------------- */
 
-/* The fields of one attention meta, into the open object. */
+/* The fields of one result, into the open object: the producer's, and
+ * whether it was computed on an earlier frame. */
 static void
-put_result (GstAttentionJson *self, GString *s, const GstAttentionMeta *m,
-            gboolean maps)
+put_result (GstAttentionJson *self, GString *s, const gchar *producer,
+            gboolean stale, const GstAttentionResult *r, gboolean maps)
 {
-  const GstAttentionResult *r = m->result;
   gdouble fw = self->width, fh = self->height;
   put_key (s, "producer");
-  put_string (s, m->producer);
+  put_string (s, producer);
   put_key (s, "model");
   put_string (s, r->model);
   put_key (s, "stale");
-  put_bool (s, m->stale);
+  put_bool (s, stale);
   put_key (s, "computed_on");
   put_int (s, (gint64) r->frame);
   put_key (s, "inference_ns");
@@ -392,7 +392,7 @@ put_result (GstAttentionJson *self, GString *s, const GstAttentionMeta *m,
   g_string_append_c (s, ']');
   put_key (s, "region");
   gint x, y, w, h;
-  if (gst_attention_meta_get_region_pixels (m, self->width, self->height,
+  if (gst_attention_result_get_region_pixels (r, self->width, self->height,
           &x, &y, &w, &h)) {
     g_string_append_c (s, '{');
     put_key (s, "x");
@@ -447,6 +447,47 @@ put_result (GstAttentionJson *self, GString *s, const GstAttentionMeta *m,
   g_string_append_c (s, ']');
 }
 
+/* "objects": the regions of interest a producer classified (attentioninfer
+ * inference-region=roi-list), in the order they were attached: the
+ * region's id, type and rectangle (pixels), then its result's fields. */
+static void
+put_objects (GstAttentionJson *self, GString *s, GstBuffer *buf,
+             const gchar *producer, gboolean maps)
+{
+  put_key (s, "objects");
+  g_string_append_c (s, '[');
+  GstVideoRegionOfInterestMeta *roi;
+  for (guint i = 0; (roi = gst_buffer_get_attention_object (buf, producer,
+              i)); i++) {
+    const GstAttentionResult *r = gst_attention_roi_get_result (roi,
+        producer);
+    /* the parameter holding r names its producer */
+    const gchar *by = NULL;
+    for (GList *l = roi->params; l && !by; l = l->next) {
+      const GValue *v = gst_structure_get_value (l->data, "result");
+      if (gst_structure_has_name (l->data, "attention") && v
+          && G_VALUE_HOLDS (v, GST_TYPE_ATTENTION_RESULT)
+          && g_value_get_boxed (v) == r)
+        by = gst_structure_get_string (l->data, "producer");
+    }
+    sep (s);
+    g_string_append_c (s, '{');
+    put_key (s, "id");
+    put_int (s, roi->id);
+    put_key (s, "type");
+    put_string (s, g_quark_to_string (roi->roi_type));
+    const gchar *k[4] = { "x", "y", "w", "h" };
+    const guint v[4] = { roi->x, roi->y, roi->w, roi->h };
+    for (int j = 0; j < 4; j++) {
+      put_key (s, k[j]);
+      put_int (s, v[j]);
+    }
+    put_result (self, s, by, FALSE, r, maps);
+    g_string_append_c (s, '}');
+  }
+  g_string_append_c (s, ']');
+}
+
 static void
 frame_json (GstAttentionJson *self, GString *s, GstBuffer *buf,
             const gchar *producer, gboolean maps, gboolean all)
@@ -476,7 +517,7 @@ frame_json (GstAttentionJson *self, GString *s, GstBuffer *buf,
   put_key (s, "attention");
   put_bool (s, m != NULL);
   if (m)
-    put_result (self, s, m, maps);
+    put_result (self, s, m->producer, m->stale, m->result, maps);
   if (all) {
     put_key (s, "results");
     g_string_append_c (s, '[');
@@ -499,11 +540,12 @@ frame_json (GstAttentionJson *self, GString *s, GstBuffer *buf,
       g_string_append_c (s, '{');
       put_key (s, "frame");
       put_int (s, (gint64) best->frame);
-      put_result (self, s, best, maps);
+      put_result (self, s, best->producer, best->stale, best->result, maps);
       g_string_append_c (s, '}');
     }
     g_string_append_c (s, ']');
   }
+  put_objects (self, s, buf, producer, maps);
   g_string_append (s, "}\n");
 }
 

@@ -14,7 +14,10 @@
  * `composition=true`, it leaves the pixels alone and attaches a
  * #GstVideoOverlayCompositionMeta instead: the same picture (one painter,
  * paint.c, draws both), as one frame-sized premultiplied ARGB rectangle.
- * Buffers without an attention meta pass untouched. Where cairo cannot
+ * Objects that attentioninfer classified one by one
+ * (`inference-region=roi-list`) are drawn each in its box: the box, its
+ * type and top class, and its own heat map (`objects=false` turns this
+ * off). Buffers without an attention meta or such objects pass untouched. Where cairo cannot
  * make the label surface (it is clamped to 32,767 pixels a side and to the
  * frame), the labels are skipped with a warning in the debug log.
  *
@@ -47,6 +50,7 @@ enum {
   PROP_SHOW_REGION,
   PROP_COMPOSITION,
   PROP_PRODUCER,
+  PROP_OBJECTS,
 };
 
 #define DEFAULT_COLORMAP ATTN_COLORMAP_TURBO
@@ -60,7 +64,7 @@ enum {
 typedef struct {
   AttnColormap colormap;
   gfloat opacity;
-  gboolean normalize, heat, region, composition;
+  gboolean normalize, heat, region, composition, objects;
   guint labels;
 } Settings;
 
@@ -86,6 +90,7 @@ struct _GstAttentionOverlay {
   guint labels;
   gboolean show_region;
   gboolean composition;
+  gboolean show_objects;
 
   /* caps-time state, streaming thread only */
   Painter painter;              /* into frames of the negotiated format */
@@ -136,15 +141,11 @@ gst_attention_colormap_get_type (void)
  * a choice between producers' metas belongs here. Posts a warning (once per
  * model and map name) when `map` names a map the meta does not have; then
  * no heat map is drawn. */
-static void
-input_from_meta (GstAttentionOverlay *self, const GstAttentionMeta *meta,
-    const Settings *s, gint width, gint height, OverlayInput *in)
+static const GstAttentionMap *
+map_of (GstAttentionOverlay *self, const GstAttentionResult *r)
 {
-  const GstAttentionResult *r = meta->result;
-  memset (in, 0, sizeof *in);
-  in->text = "";
   const gchar *name = self->map_cur && *self->map_cur ? self->map_cur : NULL;
-  const GstAttentionMap *m = gst_attention_meta_get_map (meta, name);
+  const GstAttentionMap *m = gst_attention_result_get_map (r, name);
   if (!m && name && r->n_maps > 0) {
     gchar *key = g_strdup_printf ("%s\n%s", r->model ? r->model : "",
         name);
@@ -167,7 +168,13 @@ input_from_meta (GstAttentionOverlay *self, const GstAttentionMeta *meta,
   } else if (m) {
     g_clear_pointer (&self->map_warned, g_free);
   }
+  return m;
+}
 
+/* The heat map part of the picture, when asked for. */
+static void
+input_heat (const Settings *s, const GstAttentionMap *m, OverlayInput *in)
+{
   if (s->heat && s->opacity > 0 && m && m->data) {
     in->map = (PaintMap) { m->data, (int) m->width, (int) m->height, m->x,
       m->y, m->w, m->h
@@ -176,6 +183,16 @@ input_from_meta (GstAttentionOverlay *self, const GstAttentionMeta *meta,
     in->pic.opacity = s->opacity;
     in->pic.normalize = s->normalize;
   }
+}
+
+static void
+input_from_meta (GstAttentionOverlay *self, const GstAttentionMeta *meta,
+    const Settings *s, gint width, gint height, OverlayInput *in)
+{
+  const GstAttentionResult *r = meta->result;
+  memset (in, 0, sizeof *in);
+  in->text = "";
+  input_heat (s, map_of (self, r), in);
   gint x, y, w, h;
   if (s->region && gst_attention_meta_get_region_pixels (meta, width, height,
           &x, &y, &w, &h) && w > 0 && h > 0) {
@@ -195,6 +212,30 @@ input_from_meta (GstAttentionOverlay *self, const GstAttentionMeta *meta,
       g_string_append (t, "\n(stale)");
     in->text = t->str;
     in->stale = meta->stale;
+  }
+}
+
+/* One classified object: its own heat map, its box (the region of
+ * interest, pixels), and "type: label score" at the box's corner. */
+static void
+input_from_object (GstAttentionOverlay *self,
+    const GstVideoRegionOfInterestMeta *roi, const GstAttentionResult *r,
+    const Settings *s, OverlayInput *in)
+{
+  memset (in, 0, sizeof *in);
+  in->text = "";
+  input_heat (s, map_of (self, r), in);
+  in->pic.box = true;
+  in->pic.box_x = (int) MIN (roi->x, (guint) G_MAXINT);
+  in->pic.box_y = (int) MIN (roi->y, (guint) G_MAXINT);
+  in->pic.box_w = (int) MIN (roi->w, (guint) G_MAXINT);
+  in->pic.box_h = (int) MIN (roi->h, (guint) G_MAXINT);
+  if (s->labels && r->n_classes) {
+    GString *t = self->text_want;
+    const gchar *type = g_quark_to_string (roi->roi_type);
+    g_string_printf (t, "%s%s%s %.2f", type ? type : "", type && *type
+        ? ": " : "", r->classes[0].label, r->classes[0].score);
+    in->text = t->str;
   }
 }
 
@@ -353,40 +394,77 @@ picture_empty (const PaintPicture *pic)
   return !pic->heat && !pic->box && !pic->labels;
 }
 
-/* The same picture as the in-place path, painted by the same painter code
- * into a transparent frame-sized premultiplied ARGB rectangle and attached
- * as a GstVideoOverlayCompositionMeta. */
+/* Where this frame's pictures go: the frame itself, or (composition) a
+ * transparent frame-sized premultiplied ARGB canvas from the pool that
+ * becomes a GstVideoOverlayCompositionMeta — painted by the same painter
+ * code either way. */
+typedef struct {
+  Painter *painter;
+  PaintFrame fr;
+  GstBuffer *pix;               /* composition: the canvas */
+  GstMapInfo map;
+  gboolean painted;
+} Target;
+
+static gboolean
+target_begin (GstAttentionOverlay *self, GstVideoFrame *frame,
+    gboolean composition, AttnColormap cm, Target *t)
+{
+  memset (t, 0, sizeof *t);
+  if (!composition) {
+    t->painter = &self->painter;
+    for (guint i = 0; i < GST_VIDEO_FRAME_N_PLANES (frame); i++) {
+      t->fr.plane[i] = GST_VIDEO_FRAME_PLANE_DATA (frame, i);
+      t->fr.stride[i] = GST_VIDEO_FRAME_PLANE_STRIDE (frame, i);
+    }
+    paint_set_colormap (t->painter, cm);
+    return TRUE;
+  }
+  gsize stride = (gsize) self->width * 4;
+  gsize size = stride * (gsize) self->height;
+  if (!self->canvas_pool || gst_buffer_pool_acquire_buffer (self->canvas_pool,
+          &t->pix, NULL) != GST_FLOW_OK) {
+    GST_WARNING_OBJECT (self, "no overlay: no %" G_GSIZE_FORMAT "-byte "
+        "canvas", size);
+    return FALSE;
+  }
+  gst_buffer_map (t->pix, &t->map, GST_MAP_WRITE);
+  memset (t->map.data, 0, size);
+  t->fr.plane[0] = t->map.data;
+  t->fr.stride[0] = (int) stride;
+  t->painter = &self->canvas;
+  paint_set_colormap (t->painter, cm);
+  return TRUE;
+}
+
 static void
-attach_composition (GstAttentionOverlay *self, GstBuffer *buf,
-    const PaintPicture *pic)
+target_paint (Target *t, const PaintPicture *pic)
 {
   if (picture_empty (pic))
     return;
-  gsize stride = (gsize) self->width * 4;
-  gsize size = stride * (gsize) self->height;
-  GstBuffer *pix = NULL;
-  if (!self->canvas_pool || gst_buffer_pool_acquire_buffer (self->canvas_pool,
-          &pix, NULL) != GST_FLOW_OK) {
-    GST_WARNING_OBJECT (self, "no overlay: no %" G_GSIZE_FORMAT "-byte "
-        "canvas", size);
+  paint_picture (t->painter, &t->fr, pic);
+  t->painted = TRUE;
+}
+
+/* Composition: attaches the canvas if anything was painted on it. */
+static void
+target_end (GstAttentionOverlay *self, GstBuffer *buf, Target *t)
+{
+  if (!t->pix)
     return;
+  gst_buffer_unmap (t->pix, &t->map);
+  if (t->painted) {
+    gst_buffer_add_video_meta (t->pix, GST_VIDEO_FRAME_FLAG_NONE,
+        GST_VIDEO_OVERLAY_COMPOSITION_FORMAT_RGB, self->width, self->height);
+    GstVideoOverlayRectangle *r = gst_video_overlay_rectangle_new_raw (t->pix,
+        0, 0, self->width, self->height,
+        GST_VIDEO_OVERLAY_FORMAT_FLAG_PREMULTIPLIED_ALPHA);
+    GstVideoOverlayComposition *comp = gst_video_overlay_composition_new (r);
+    gst_buffer_add_video_overlay_composition_meta (buf, comp);
+    gst_video_overlay_composition_unref (comp);
+    gst_video_overlay_rectangle_unref (r);
   }
-  gst_buffer_add_video_meta (pix, GST_VIDEO_FRAME_FLAG_NONE,
-      GST_VIDEO_OVERLAY_COMPOSITION_FORMAT_RGB, self->width, self->height);
-  GstMapInfo map;
-  gst_buffer_map (pix, &map, GST_MAP_WRITE);
-  memset (map.data, 0, size);
-  PaintFrame fr = { {map.data}, {(int) stride} };
-  paint_picture (&self->canvas, &fr, pic);
-  gst_buffer_unmap (pix, &map);
-  GstVideoOverlayRectangle *r = gst_video_overlay_rectangle_new_raw (pix, 0,
-      0, self->width, self->height,
-      GST_VIDEO_OVERLAY_FORMAT_FLAG_PREMULTIPLIED_ALPHA);
-  GstVideoOverlayComposition *comp = gst_video_overlay_composition_new (r);
-  gst_buffer_add_video_overlay_composition_meta (buf, comp);
-  gst_video_overlay_composition_unref (comp);
-  gst_video_overlay_rectangle_unref (r);
-  gst_buffer_unref (pix);
+  gst_buffer_unref (t->pix);
 }
 
 /* ---- GstVideoFilter ------------------------------------------------------ */
@@ -460,16 +538,10 @@ gst_attention_overlay_transform_frame_ip (GstVideoFilter *filter,
     GstVideoFrame *frame)
 {
   GstAttentionOverlay *self = GST_ATTENTION_OVERLAY (filter);
-  g_mutex_lock (&self->lock);
-  const gchar *producer = g_intern_string (self->producer);
-  g_mutex_unlock (&self->lock);
-  GstAttentionMeta *meta =
-      gst_buffer_get_attention_meta_by_producer (frame->buffer, producer);
-  if (!meta)
-    return GST_FLOW_OK;
-
+  GstBuffer *buf = frame->buffer;
   Settings s;
   g_mutex_lock (&self->lock);
+  const gchar *producer = g_intern_string (self->producer);
   s.colormap = self->colormap;
   s.opacity = self->opacity;
   s.normalize = self->normalize;
@@ -477,30 +549,46 @@ gst_attention_overlay_transform_frame_ip (GstVideoFilter *filter,
   s.region = self->show_region;
   s.composition = self->composition;
   s.labels = self->labels;
+  s.objects = self->show_objects;
+  g_mutex_unlock (&self->lock);
+  GstAttentionMeta *meta =
+      gst_buffer_get_attention_meta_by_producer (buf, producer);
+  if (!meta && !(s.objects && gst_buffer_get_attention_object (buf, producer,
+              0)))
+    return GST_FLOW_OK;
+
+  g_mutex_lock (&self->lock);
   if (g_strcmp0 (self->map_name, self->map_cur) != 0) {
     g_free (self->map_cur);
     self->map_cur = g_strdup (self->map_name);
   }
   g_mutex_unlock (&self->lock);
 
-  OverlayInput in;
-  input_from_meta (self, meta, &s, GST_VIDEO_FRAME_WIDTH (frame),
-      GST_VIDEO_FRAME_HEIGHT (frame), &in);
-  labels_render (self, &in, &in.pic);
-
-  if (s.composition || self->downstream_composites) {
-    paint_set_colormap (&self->canvas, s.colormap);
-    attach_composition (self, frame->buffer, &in.pic);
+  Target t;
+  if (!target_begin (self, frame, s.composition
+          || self->downstream_composites, s.colormap, &t))
     return GST_FLOW_OK;
+  OverlayInput in;
+  if (meta) {
+    input_from_meta (self, meta, &s, GST_VIDEO_FRAME_WIDTH (frame),
+        GST_VIDEO_FRAME_HEIGHT (frame), &in);
+    labels_render (self, &in, &in.pic);
+    target_paint (&t, &in.pic);
   }
-  paint_set_colormap (&self->painter, s.colormap);
-  PaintFrame fr;
-  memset (&fr, 0, sizeof fr);
-  for (guint i = 0; i < GST_VIDEO_FRAME_N_PLANES (frame); i++) {
-    fr.plane[i] = GST_VIDEO_FRAME_PLANE_DATA (frame, i);
-    fr.stride[i] = GST_VIDEO_FRAME_PLANE_STRIDE (frame, i);
+  /* each object after the frame's picture, its label inside its box's
+   * top-left corner (the label surface is re-rendered per object, so each
+   * is painted before the next is rendered) */
+  GstVideoRegionOfInterestMeta *roi;
+  for (guint i = 0; s.objects && (roi = gst_buffer_get_attention_object (buf,
+              producer, i)); i++) {
+    input_from_object (self, roi, gst_attention_roi_get_result (roi,
+            producer), &s, &in);
+    labels_render (self, &in, &in.pic);
+    in.pic.labels_x = in.pic.box_x;
+    in.pic.labels_y = in.pic.box_y;
+    target_paint (&t, &in.pic);
   }
-  paint_picture (&self->painter, &fr, &in.pic);
+  target_end (self, buf, &t);
   return GST_FLOW_OK;
 }
 
@@ -552,6 +640,9 @@ gst_attention_overlay_set_property (GObject *object, guint prop_id,
     case PROP_COMPOSITION:
       self->composition = g_value_get_boolean (value);
       break;
+    case PROP_OBJECTS:
+      self->show_objects = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -592,6 +683,9 @@ gst_attention_overlay_get_property (GObject *object, guint prop_id,
       break;
     case PROP_COMPOSITION:
       g_value_set_boolean (value, self->composition);
+      break;
+    case PROP_OBJECTS:
+      g_value_set_boolean (value, self->show_objects);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -674,6 +768,12 @@ gst_attention_overlay_class_init (GstAttentionOverlayClass *klass)
           "that composites. This happens anyway when downstream says, in its "
           "allocation answer, that it handles that meta", FALSE, rw));
 
+  g_object_class_install_property (gobject_class, PROP_OBJECTS,
+      g_param_spec_boolean ("objects", "Objects",
+          "Draw the objects the producer classified one by one "
+          "(attentioninfer inference-region=roi-list): each one's box, its "
+          "type and top class, and its heat map", TRUE, rw));
+
   gst_element_class_set_static_metadata (element_class, "Attention overlay",
       "Filter/Effect/Video/Overlay",
       "Draws attention heat maps, top classes and the attended region from "
@@ -703,5 +803,6 @@ gst_attention_overlay_init (GstAttentionOverlay *self)
   self->show_heatmap = TRUE;
   self->labels = DEFAULT_LABELS;
   self->show_region = TRUE;
+  self->show_objects = TRUE;
   self->text_want = g_string_new (NULL);
 }

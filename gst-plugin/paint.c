@@ -663,14 +663,42 @@ paint_box (const Painter *p, const PaintFrame *fr, int x, int y, int w, int h)
 
 void
 paint_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
-             int stride, int w, int h)
+             int stride, int w, int h, int x, int y)
 {
-  if (!argb)
+  if (!argb || x >= p->width || y >= p->height)
     return;
-  w = MIN (w, p->width);
-  h = MIN (h, p->height);
+  /* the ops paint at (0, 0): move the planes to (x, y) instead, a 2×2
+   * chroma block at a time on 4:2:0 */
+  bool sub = p->fmt.layout == PAINT_I420 || p->fmt.layout == PAINT_NV12;
+  x = MAX (x, 0);
+  y = MAX (y, 0);
+  if (sub) {
+    x &= ~1;
+    y &= ~1;
+  }
+  PaintFrame at = *fr;
+  switch (p->fmt.layout) {
+    case PAINT_PACKED:
+    case PAINT_ARGB_CANVAS:
+      at.plane[0] += (size_t) y * fr->stride[0] + (size_t) x * p->fmt.pixel_stride;
+      break;
+    case PAINT_GRAY8:
+      at.plane[0] += (size_t) y * fr->stride[0] + (size_t) x;
+      break;
+    case PAINT_I420:
+      at.plane[0] += (size_t) y * fr->stride[0] + (size_t) x;
+      at.plane[1] += (size_t) (y / 2) * fr->stride[1] + (size_t) (x / 2);
+      at.plane[2] += (size_t) (y / 2) * fr->stride[2] + (size_t) (x / 2);
+      break;
+    case PAINT_NV12:
+      at.plane[0] += (size_t) y * fr->stride[0] + (size_t) x;
+      at.plane[1] += (size_t) (y / 2) * fr->stride[1] + (size_t) x;
+      break;
+  }
+  w = MIN (w, p->width - x);
+  h = MIN (h, p->height - y);
   if (w > 0 && h > 0)
-    p->ops->image (p, fr, argb, stride, w, h);
+    p->ops->image (p, &at, argb, stride, w, h);
 }
 
 void
@@ -682,5 +710,5 @@ paint_picture (Painter *p, const PaintFrame *fr, const PaintPicture *pic)
     paint_box (p, fr, pic->box_x, pic->box_y, pic->box_w, pic->box_h);
   if (pic->labels)
     paint_image (p, fr, pic->labels, pic->labels_stride, pic->labels_w,
-        pic->labels_h);
+        pic->labels_h, pic->labels_x, pic->labels_y);
 }

@@ -60,11 +60,14 @@ typedef struct {
   bool normalize;         /* the map's own min..max spans the colour map */
   bool box;               /* the region box, in pixels: */
   int box_x, box_y, box_w, box_h;
-  /* the label image at the frame's top-left corner: premultiplied ARGB in
-   * native-endian 32-bit words (cairo's ARGB32); NULL: none */
+  /* the label image with its top-left corner at (labels_x, labels_y)
+   * (0, 0 unless set; even coordinates on 4:2:0 frames, rounded down):
+   * premultiplied ARGB in native-endian 32-bit words (cairo's ARGB32);
+   * NULL: none */
   const uint32_t *labels;
   int labels_stride;      /* bytes */
   int labels_w, labels_h;
+  int labels_x, labels_y;
 } PaintPicture;
 
 typedef struct PaintOps PaintOps;
@@ -117,10 +120,11 @@ void paint_box (const Painter *p, const PaintFrame *fr, int x, int y, int w,
 /* [x0, x1) × [y0, y1) in the opaque colour rgb, clipped to the frame. */
 void paint_fill (const Painter *p, const PaintFrame *fr, int x0, int y0,
                  int x1, int y1, const uint8_t rgb[3]);
-/* Composites a premultiplied ARGB32 image (native-endian words) at (0, 0),
+/* Composites a premultiplied ARGB32 image (native-endian words) with its
+ * top-left corner at (x, y) (rounded down to even on 4:2:0 layouts),
  * clipped to the frame. */
 void paint_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
-                  int stride, int w, int h);
+                  int stride, int w, int h, int x, int y);
 
 /* R'G'B' → Y'CbCr for the matrix (kr, kb) (e.g. BT.601: 0.299, 0.114) and
  * range (limited: Y 16..235, C 16..240), rounded and clamped to bytes. */

@@ -75,7 +75,6 @@ bool
 pre_plan (PrePlan *p, int frame_w, int frame_h, const PreRect *roi,
           AttnResize mode, const AttnPreprocess *pre)
 {
-  pre_plan_clear (p);
   PreRect r = roi ? *roi : (PreRect) { 0, 0, frame_w, frame_h };
   if (r.w <= 0 || r.h <= 0) {       /* 0×0 roi property: the whole frame */
     r = (PreRect) { 0, 0, frame_w, frame_h };
@@ -86,12 +85,34 @@ pre_plan (PrePlan *p, int frame_w, int frame_h, const PreRect *roi,
   r.y = r.y < 0 ? 0 : r.y;
   x1 = x1 > frame_w ? frame_w : x1;
   y1 = y1 > frame_h ? frame_h : y1;
-  if (x1 <= r.x || y1 <= r.y)
+  if (x1 <= r.x || y1 <= r.y) {
+    pre_plan_clear (p);
     return false;
+  }
   r.w = (int) (x1 - r.x);
   r.h = (int) (y1 - r.y);
 
   int nw = pre->width, nh = pre->height;
+  /* the tables are sized for the most sub-samples, so planning again for
+   * the same input size (another roi: one per object) allocates nothing */
+  if (!p->x0 || p->net_w != nw || p->net_h != nh) {
+    pre_plan_clear (p);
+    size_t nx = (size_t) nw * MAX_SUB, ny = (size_t) nh * MAX_SUB;
+    p->x0 = malloc (nx * sizeof (int));
+    p->cx0 = malloc (nx * sizeof (int));
+    p->fx = malloc (nx * sizeof (float));
+    p->cfx = malloc (nx * sizeof (float));
+    p->y0 = malloc (ny * sizeof (int));
+    p->cy0 = malloc (ny * sizeof (int));
+    p->fy = malloc (ny * sizeof (float));
+    p->cfy = malloc (ny * sizeof (float));
+    p->acc = malloc ((size_t) 3 * nw * sizeof (float));
+    if (!p->x0 || !p->cx0 || !p->fx || !p->cfx || !p->y0 || !p->cy0
+        || !p->fy || !p->cfy || !p->acc) {
+      pre_plan_clear (p);
+      return false;
+    }
+  }
   /* the source area the network input covers (ax, ay, aw, ah) */
   double ax = r.x, ay = r.y, aw = r.w, ah = r.h;
   double net_aspect = (double) nw / nh, roi_aspect = (double) r.w / r.h;
@@ -125,21 +146,6 @@ pre_plan (PrePlan *p, int frame_w, int frame_h, const PreRect *roi,
      * model's channel order */
     p->mul[c] = 1.0f / (pre->scale * pre->std[c]);
     p->add[c] = -pre->mean[c] / pre->std[c];
-  }
-  size_t nx = (size_t) nw * p->sub_x, ny = (size_t) nh * p->sub_y;
-  p->x0 = malloc (nx * sizeof (int));
-  p->cx0 = malloc (nx * sizeof (int));
-  p->fx = malloc (nx * sizeof (float));
-  p->cfx = malloc (nx * sizeof (float));
-  p->y0 = malloc (ny * sizeof (int));
-  p->cy0 = malloc (ny * sizeof (int));
-  p->fy = malloc (ny * sizeof (float));
-  p->cfy = malloc (ny * sizeof (float));
-  p->acc = malloc ((size_t) 3 * nw * sizeof (float));
-  if (!p->x0 || !p->cx0 || !p->fx || !p->cfx || !p->y0 || !p->cy0 || !p->fy
-      || !p->cfy || !p->acc) {
-    pre_plan_clear (p);
-    return false;
   }
   axis_tables (p->x0, p->fx, p->cx0, p->cfx, nw, p->sub_x, ax, sx, r.x,
                r.x + r.w, frame_w);

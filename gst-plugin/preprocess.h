@@ -74,7 +74,9 @@ void pre_format_yuv (PreFormat *f, float kr, float kb, bool full_range);
 
 /* Plans a frame of frame_w × frame_h, analysing `roi` (NULL: all of it),
  * fitted by `mode` into the model's input. false if roi is empty after
- * clipping to the frame. Frees any previous plan in `p`. */
+ * clipping to the frame (then `p` is cleared). `p` is zeroed or a previous
+ * plan: its tables are reused when the input size is the same, so planning
+ * another roi for the same model allocates nothing. */
 bool pre_plan (PrePlan *p, int frame_w, int frame_h, const PreRect *roi,
                AttnResize mode, const AttnPreprocess *pre);
 void pre_plan_clear (PrePlan *p);

@@ -1244,6 +1244,221 @@ GST_START_TEST (test_model_set_while_stopping)
 
 GST_END_TEST;
 
+/* ---- objects from upstream (inference-region=roi-list) ------------------ */
+
+typedef struct {
+  const gchar *type;
+  guint x, y, w, h;
+  gboolean want;                /* classified with object-class=car,person */
+} TestObject;
+
+static const TestObject test_objects[] = {
+  {"car", 10, 5, 20, 30, TRUE},
+  {"sign", 0, 0, 8, 8, FALSE},          /* a type not asked for */
+  {"person", 40, 10, 24, 38, TRUE},     /* to the frame's corner */
+  {"car", 100, 100, 5, 5, FALSE},       /* off the 64×48 frame */
+  {"person", 3, 40, 61, 8, TRUE},       /* wide and flat */
+};
+
+static GstBuffer *
+frame_with_objects (GstHarness *h, const GstVideoInfo *info, guint32 seed)
+{
+  GstBuffer *buf = random_frame (h, info, seed);
+  for (guint i = 0; i < G_N_ELEMENTS (test_objects); i++) {
+    const TestObject *o = &test_objects[i];
+    GstVideoRegionOfInterestMeta *roi =
+        gst_buffer_add_video_region_of_interest_meta (buf, o->type, o->x, o->y,
+        o->w, o->h);
+    roi->id = (gint) i;
+  }
+  return buf;
+}
+
+/* The i-th test object's region on buf. */
+static GstVideoRegionOfInterestMeta *
+object_on (GstBuffer *buf, guint i)
+{
+  GstVideoRegionOfInterestMeta *roi =
+      gst_buffer_get_video_region_of_interest_meta_id (buf, (gint) i);
+  fail_unless (roi != NULL);
+  return roi;
+}
+
+/* Each wanted object's result is the network's answer on that rectangle:
+ * exactly what full-frame inference with roi=x,y,w,h computes on the same
+ * frame (the same pre-processing plan and forward pass), with its maps and
+ * region on the frame inside the object. Objects of other types, off the
+ * frame or empty get nothing; no frame-level meta is attached. */
+GST_START_TEST (test_objects_roi_list)
+{
+  GstVideoInfo info;
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 48);
+  GstHarness *h = infer_harness ("threads=1 scale-mode=stretch "
+      "inference-region=roi-list object-class=\"car, person\" name=objects",
+      caps_64x48);
+  for (guint seed = 0; seed < 2; seed++) {
+    GstBuffer *in = frame_with_objects (h, &info, 100 + seed);
+    GstBuffer *copy = gst_buffer_copy (in);
+    GstBuffer *out = gst_harness_push_and_pull (h, in);
+    fail_unless (gst_buffer_get_attention_meta (out) == NULL);
+    guint n_want = 0;
+    for (guint i = 0; i < G_N_ELEMENTS (test_objects); i++) {
+      const TestObject *o = &test_objects[i];
+      GstVideoRegionOfInterestMeta *roi = object_on (out, i);
+      const GstAttentionResult *r = gst_attention_roi_get_result (roi, NULL);
+      fail_unless_equals_int (r != NULL, o->want);
+      if (!r)
+        continue;
+      /* by producer element and by model name, not by another's */
+      fail_unless (gst_attention_roi_get_result (roi, "objects") == r);
+      fail_unless (gst_attention_roi_get_result (roi, "tiny-a") == r);
+      fail_unless (gst_attention_roi_get_result (roi, "other") == NULL);
+      fail_unless (gst_buffer_get_attention_object (out, NULL, n_want) == roi);
+      fail_unless (gst_buffer_get_attention_object (out, "objects", n_want)
+          == roi);
+      n_want++;
+      /* the parameter's plain fields, for elements that do not know ours */
+      GstStructure *p = gst_video_region_of_interest_meta_get_param (roi,
+          "attention");
+      fail_unless (p != NULL);
+      fail_unless_equals_string (gst_structure_get_string (p, "label"),
+          r->classes[0].label);
+      gdouble conf;
+      guint id;
+      fail_unless (gst_structure_get_double (p, "confidence", &conf)
+          && fabs (conf - r->classes[0].score) < 1e-6);
+      fail_unless (gst_structure_get_uint (p, "label-id", &id)
+          && id == r->classes[0].index);
+      fail_unless_equals_string (gst_structure_get_string (p, "producer"),
+          "objects");
+
+      /* the same rectangle through roi= on the whole-frame path */
+      gchar *props = g_strdup_printf ("threads=1 scale-mode=stretch "
+          "roi=%u,%u,%u,%u", o->x, o->y, o->w, o->h);
+      GstHarness *ref = infer_harness (props, caps_64x48);
+      g_free (props);
+      GstBuffer *rout = gst_harness_push_and_pull (ref,
+          gst_buffer_copy (copy));
+      const GstAttentionResult *want =
+          gst_buffer_get_attention_meta (rout)->result;
+      fail_unless_equals_int (r->n_classes, want->n_classes);
+      for (guint c = 0; c < r->n_classes; c++) {
+        fail_unless_equals_int (r->classes[c].index, want->classes[c].index);
+        fail_unless (fabsf (r->classes[c].score - want->classes[c].score)
+            < 1e-6f);
+      }
+      fail_unless_equals_int (r->n_maps, want->n_maps);
+      for (guint m = 0; m < r->n_maps; m++) {
+        const GstAttentionMap *a = &r->maps[m], *b = &want->maps[m];
+        fail_unless (a->width == b->width && a->height == b->height);
+        for (guint j = 0; j < a->width * a->height; j++)
+          fail_unless (fabsf (a->data[j] - b->data[j]) < 1e-6f);
+        /* stretched onto the object's rectangle, frame-normalised */
+        fail_unless (fabsf (a->x - o->x / 64.0f) < 1e-6f
+            && fabsf (a->y - o->y / 48.0f) < 1e-6f
+            && fabsf (a->w - o->w / 64.0f) < 1e-6f
+            && fabsf (a->h - o->h / 48.0f) < 1e-6f);
+      }
+      gint x, y, w, ht;
+      fail_unless (gst_attention_result_get_region_pixels (r, 64, 48, &x, &y,
+              &w, &ht));
+      fail_unless (x >= (gint) o->x && y >= (gint) o->y
+          && x + w <= (gint) (o->x + o->w) && y + ht <= (gint) (o->y + o->h),
+          "region %d,%d %dx%d outside object %u", x, y, w, ht, i);
+      gst_buffer_unref (rout);
+      gst_harness_teardown (ref);
+    }
+    fail_unless_equals_int (n_want, 3);
+    fail_unless (gst_buffer_get_attention_object (out, NULL, n_want) == NULL);
+    gst_buffer_unref (copy);
+    gst_buffer_unref (out);
+  }
+  GstElement *e = gst_bin_get_by_name (GST_BIN (h->element), "objects");
+  guint64 n;
+  g_object_get (e, "inferences", &n, NULL);
+  fail_unless_equals_uint64 (n, 6);
+
+  /* every type when object-class is empty (the off-frame one still not) */
+  g_object_set (e, "object-class", "", NULL);
+  GstBuffer *out = gst_harness_push_and_pull (h,
+      frame_with_objects (h, &info, 7));
+  for (guint i = 0; i < G_N_ELEMENTS (test_objects); i++)
+    fail_unless_equals_int (gst_attention_roi_get_result (object_on (out, i),
+            NULL) != NULL, i != 3);
+  gst_buffer_unref (out);
+
+  /* back to whole frames while playing: a frame meta, objects untouched */
+  g_object_set (e, "inference-region", 0, NULL);
+  out = gst_harness_push_and_pull (h, frame_with_objects (h, &info, 8));
+  GstAttentionMeta *m = gst_buffer_get_attention_meta (out);
+  fail_unless (m != NULL && !m->stale);
+  fail_unless (gst_buffer_get_attention_object (out, NULL, 0) == NULL);
+  gst_buffer_unref (out);
+  gst_object_unref (e);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* inference-interval counts frames; results survive buffer copies (the
+ * result is referenced by the parameter); a frame without regions runs
+ * nothing; one bus message per object with post-messages. */
+GST_START_TEST (test_objects_interval_copies_messages)
+{
+  GstVideoInfo info;
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 48);
+  GstHarness *h = infer_harness ("inference-region=roi-list "
+      "inference-interval=2 object-class=car post-messages=true", caps_64x48);
+  GstBus *bus = gst_bus_new ();
+  gst_element_set_bus (h->element, bus);
+  GstElement *e = infer_of (h);
+  for (guint f = 0; f < 4; f++) {
+    GstBuffer *out = gst_harness_push_and_pull (h,
+        frame_with_objects (h, &info, f));
+    const GstAttentionResult *r =
+        gst_attention_roi_get_result (object_on (out, 0), NULL);
+    fail_unless_equals_int (r != NULL, f % 2 == 0);
+    if (r) {
+      fail_unless_equals_uint64 (r->frame, f);
+      GstBuffer *copy = gst_buffer_copy (out);
+      gst_buffer_unref (out);
+      out = copy;
+      fail_unless (gst_attention_roi_get_result (object_on (out, 0), NULL)
+          == r);
+    }
+    gst_buffer_unref (out);
+  }
+  guint64 n;
+  g_object_get (e, "inferences", &n, NULL);
+  fail_unless_equals_uint64 (n, 2);       /* one car, on frames 0 and 2 */
+  guint msgs = 0;
+  GstMessage *msg;
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    const GstStructure *st = gst_message_get_structure (msg);
+    if (gst_structure_has_name (st, "attention")) {
+      msgs++;
+      fail_unless_equals_string (gst_structure_get_string (st, "object-type"),
+          "car");
+      guint w;
+      fail_unless (gst_structure_get_uint (st, "w", &w) && w == 20);
+    }
+    gst_message_unref (msg);
+  }
+  fail_unless_equals_int (msgs, 2);
+  /* no regions: nothing runs, nothing attached */
+  GstBuffer *out = gst_harness_push_and_pull (h, random_frame (h, &info, 9));
+  fail_unless (gst_buffer_get_attention_meta (out) == NULL);
+  gst_buffer_unref (out);
+  g_object_get (e, "inferences", &n, NULL);
+  fail_unless_equals_uint64 (n, 2);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (e);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static Suite *
 attentioninfer_suite (void)
 {
@@ -1275,6 +1490,8 @@ attentioninfer_suite (void)
   tcase_add_test (tc, test_letterbox_region_on_frame);
   tcase_add_test (tc, test_settings);
   tcase_add_test (tc, test_model_set_while_stopping);
+  tcase_add_test (tc, test_objects_roi_list);
+  tcase_add_test (tc, test_objects_interval_copies_messages);
   return s;
 }
 

@@ -320,6 +320,88 @@ GST_START_TEST (test_producers)
 
 GST_END_TEST;
 
+/* Objects classified upstream (inference-region=roi-list) are written
+ * under "objects", in the order attached, with the region's id, type and
+ * rectangle and the object's result (region in pixels); regions without a
+ * result are left out; `producer` selects whose; a frame without objects
+ * has an empty array. */
+GST_START_TEST (test_objects)
+{
+  GstAttentionResult *r = make_result ();
+  GstBuffer *b = gst_buffer_new_allocate (NULL, 160 * 120 * 3, NULL);
+  GstVideoRegionOfInterestMeta *car =
+      gst_buffer_add_video_region_of_interest_meta (b, "car", 10, 20, 30, 40);
+  car->id = 7;
+  gst_buffer_add_video_region_of_interest_meta (b, "tree", 0, 0, 5, 5);
+  GstVideoRegionOfInterestMeta *person =
+      gst_buffer_add_video_region_of_interest_meta (b, "person", 100, 50, 60,
+      70);
+  person->id = 9;
+  gst_attention_roi_add_result (car, r, "cls");
+  gst_attention_roi_add_result (person, r, "other");
+  gst_attention_result_unref (r);
+
+  const gchar *props[] = { "", "producer=other", "producer=nobody" };
+  for (guint i = 0; i < G_N_ELEMENTS (props); i++) {
+    gchar *path = NULL;
+    gint fd = g_file_open_tmp ("attn-json-XXXXXX.jsonl", &path, NULL);
+    close (fd);
+    gchar *desc = g_strdup_printf ("attentionjson location=%s %s", path,
+        props[i]);
+    GstHarness *h = gst_harness_new_parse (desc);
+    g_free (desc);
+    gst_harness_set_src_caps_str (h, "video/x-raw,format=RGB,width=160,"
+        "height=120,framerate=25/1");
+    gst_buffer_unref (gst_harness_push_and_pull (h, gst_buffer_ref (b)));
+    gst_buffer_unref (gst_harness_push_and_pull (h,
+            gst_buffer_new_allocate (NULL, 160 * 120 * 3, NULL)));
+    gst_harness_teardown (h);
+    gchar *text = NULL;
+    fail_unless (g_file_get_contents (path, &text, NULL, NULL));
+    g_unlink (path);
+    g_free (path);
+    gchar **lines = g_strsplit (g_strchomp (text), "\n", -1);
+    g_free (text);
+    fail_unless_equals_int (g_strv_length (lines), 2);
+    JsonParser *p = json_parser_new ();
+    JsonObject *o = line_object (p, lines[0]);
+    fail_unless (!json_object_get_boolean_member (o, "attention"));
+    JsonArray *objs = json_object_get_array_member (o, "objects");
+    guint want = i == 0 ? 2 : i == 1 ? 1 : 0;
+    fail_unless_equals_int (json_array_get_length (objs), want);
+    for (guint j = 0; j < want; j++) {
+      JsonObject *ob = json_array_get_object_element (objs, j);
+      gboolean is_car = i == 0 && j == 0;
+      fail_unless_equals_int (json_object_get_int_member (ob, "id"),
+          is_car ? 7 : 9);
+      fail_unless_equals_string (json_object_get_string_member (ob, "type"),
+          is_car ? "car" : "person");
+      fail_unless_equals_string (json_object_get_string_member (ob,
+              "producer"), is_car ? "cls" : "other");
+      fail_unless_equals_int (json_object_get_int_member (ob, "x"),
+          is_car ? 10 : 100);
+      fail_unless_equals_int (json_object_get_int_member (ob, "h"),
+          is_car ? 40 : 70);
+      JsonArray *cl = json_object_get_array_member (ob, "classes");
+      fail_unless_equals_string (json_object_get_string_member
+          (json_array_get_object_element (cl, 0), "label"), "ring");
+      /* the result's region (0.25, 0.5, 0.5, 0.25) in frame pixels */
+      JsonObject *reg = json_object_get_object_member (ob, "region");
+      fail_unless_equals_int (json_object_get_int_member (reg, "x"), 40);
+      fail_unless_equals_int (json_object_get_int_member (reg, "w"), 80);
+      fail_unless (!json_object_has_member (ob, "maps"));
+    }
+    o = line_object (p, lines[1]);
+    fail_unless_equals_int (json_array_get_length
+        (json_object_get_array_member (o, "objects")), 0);
+    g_object_unref (p);
+    g_strfreev (lines);
+  }
+  gst_buffer_unref (b);
+}
+
+GST_END_TEST;
+
 /* As filesink: the open file's name cannot change under it. */
 GST_START_TEST (test_location_fixed_while_running)
 {
@@ -387,6 +469,7 @@ attentionjson_suite (void)
   tcase_add_test (tc, test_include_maps);
   tcase_add_test (tc, test_unwritable_location);
   tcase_add_test (tc, test_lines_are_strict_json);
+  tcase_add_test (tc, test_objects);
   tcase_add_test (tc, test_producers);
   tcase_add_test (tc, test_location_fixed_while_running);
   return s;

@@ -305,6 +305,69 @@ GST_START_TEST (test_composition_meta)
 
 GST_END_TEST;
 
+/* Objects classified one by one (regions of interest carrying results):
+ * each gets its box (white edges on the region of interest), its label
+ * inside the box's top-left corner and its own heat map, hot where its map
+ * is; a region without a result and the rest of the frame stay untouched;
+ * objects=false draws none; composition=true draws them on the canvas. */
+GST_START_TEST (test_objects)
+{
+  GstVideoInfo info;
+  const gchar *props[] = { "", "objects=false", "composition=true" };
+  for (guint i = 0; i < G_N_ELEMENTS (props); i++) {
+    GstHarness *h = overlay (props[i], &info, "RGB", 320, 240);
+    GstBuffer *in = uniform_frame (&info, FALSE, FALSE, FALSE);
+    /* a car at 40,60 120×100; its map (hot bottom-right cell) on it */
+    GstVideoRegionOfInterestMeta *car =
+        gst_buffer_add_video_region_of_interest_meta (in, "car", 40, 60, 120,
+        100);
+    gst_buffer_add_video_region_of_interest_meta (in, "tree", 200, 20, 100,
+        100);
+    GstAttentionResult *r = make_result (FALSE, TRUE);
+    GstAttentionMap *maps = gst_attention_result_maps_writable (r);
+    maps[0].x = 40 / 320.0f;
+    maps[0].y = 60 / 240.0f;
+    maps[0].w = 120 / 320.0f;
+    maps[0].h = 100 / 240.0f;
+    gst_attention_roi_add_result (car, r, "cls");
+    gst_attention_result_unref (r);
+    GstBuffer *ref = gst_buffer_copy_deep (in);
+    GstBuffer *out = gst_harness_push_and_pull (h, in);
+    if (i > 0) {
+      fail_unless (same_bytes (out, ref), "%s: pixels changed", props[i]);
+      fail_unless_equals_int (gst_buffer_get_video_overlay_composition_meta
+          (out) != NULL, i == 2);
+    } else {
+      /* box edges: left, right, bottom */
+      fail_unless_equals_int (pixel (out, &info, 40, 130, 0), 255);
+      fail_unless_equals_int (pixel (out, &info, 159, 100, 1), 255);
+      fail_unless_equals_int (pixel (out, &info, 100, 159, 2), 255);
+      /* label: a dark box with text in the top-left corner of the box */
+      guint changed = 0;
+      for (gint y = 62; y < 72; y++)
+        for (gint x = 42; x < 100; x++)
+          changed += pixel (out, &info, x, y, 0) != 100;
+      fail_unless (changed > 200, "label changed only %u pixels", changed);
+      /* the heat map: hot in the object's bottom-right, clear elsewhere in
+       * the object (below the label) */
+      fail_unless (pixel (out, &info, 150, 150, 0) != 100
+          || pixel (out, &info, 150, 150, 2) != 100);
+      fail_unless_equals_int (pixel (out, &info, 60, 120, 0), 100);
+      /* outside the object, and the unclassified tree: untouched */
+      for (gint x = 0; x < 320; x += 5) {
+        fail_unless_equals_int (pixel (out, &info, x, 200, 0), 100);
+        fail_unless_equals_int (pixel (out, &info, x, 40, 1), 100);
+      }
+      fail_unless_equals_int (pixel (out, &info, 250, 70, 0), 100);
+    }
+    gst_buffer_unref (out);
+    gst_buffer_unref (ref);
+    gst_harness_teardown (h);
+  }
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_odd_sizes)
 {
   static const gint sizes[][2] = { {1, 1}, {3, 7}, {1920, 1080}, {7680, 4320} };
@@ -676,6 +739,7 @@ attentionoverlay_suite (void)
   tcase_add_test (tc, test_composition_matches_direct);
   tcase_add_test (tc, test_extreme_sizes);
   tcase_add_test (tc, test_unknown_map);
+  tcase_add_test (tc, test_objects);
   return s;
 }
 

@@ -176,6 +176,84 @@ GST_START_TEST (test_none_without_objects)
 
 GST_END_TEST;
 
+/* Secondary inference on the shipped model: a first attentioninfer finds
+ * where attention is (its "attention" region of interest), a second one
+ * classifies that region at the frame's resolution (inference-region=
+ * roi-list object-class=attention). On the moving ball the object is the
+ * ball: its box holds the ball's centre and its class is "disc" in >= 90 %
+ * of frames. */
+typedef struct {
+  guint frames, objects, disc, holds;
+} ChainTally;
+
+static GstPadProbeReturn
+on_chain_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  ChainTally *t = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  t->frames++;
+  GstVideoRegionOfInterestMeta *roi =
+      gst_buffer_get_attention_object (buf, "fine", 0);
+  if (!roi)
+    return GST_PAD_PROBE_OK;
+  fail_unless (gst_buffer_get_attention_object (buf, "fine", 1) == NULL);
+  fail_unless_equals_string (g_quark_to_string (roi->roi_type), "attention");
+  const GstAttentionResult *r = gst_attention_roi_get_result (roi, "fine");
+  t->objects++;
+  t->disc += r->n_classes > 0 && strcmp (r->classes[0].label, "disc") == 0;
+  GstCaps *caps = gst_pad_get_current_caps (pad);
+  GstVideoInfo vi;
+  gst_video_info_from_caps (&vi, caps);
+  gst_caps_unref (caps);
+  GstVideoFrame f;
+  gst_video_frame_map (&f, &vi, buf, GST_MAP_READ);
+  double cx, cy;
+  if (ball_centre (&f, 0xff000000, &cx, &cy))
+    t->holds += cx >= roi->x && cx <= roi->x + roi->w && cy >= roi->y
+        && cy <= roi->y + roi->h;
+  gst_video_frame_unmap (&f);
+  return GST_PAD_PROBE_OK;
+}
+
+GST_START_TEST (test_objects_from_the_first_pass)
+{
+  const gchar *env = g_getenv ("ATTN_DEFAULT_MODEL_FRAMES");
+  guint frames = env ? (guint) g_ascii_strtoull (env, NULL, 10) : 40;
+  gchar *desc = g_strdup_printf ("videotestsrc pattern=ball motion=wavy "
+      "num-buffers=%u ! video/x-raw,format=RGB,width=640,height=480 ! "
+      "attentioninfer mode=sync ! attentioninfer name=fine mode=sync "
+      "inference-region=roi-list object-class=attention ! fakesink name=s",
+      frames);
+  GstElement *p = gst_parse_launch (desc, NULL);
+  g_free (desc);
+  ChainTally t = { 0 };
+  GstElement *s = gst_bin_get_by_name (GST_BIN (p), "s");
+  GstPad *pad = gst_element_get_static_pad (s, "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, on_chain_buffer, &t,
+      NULL);
+  gst_object_unref (pad);
+  gst_object_unref (s);
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus (p);
+  GstMessage *m = gst_bus_timed_pop_filtered (bus, 120 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS);
+  gst_message_unref (m);
+  gst_object_unref (bus);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (p);
+  g_print ("first pass → objects: %u frames, %u objects, disc %u, box holds "
+      "the ball %u\n", t.frames, t.objects, t.disc, t.holds);
+  fail_unless_equals_int (t.frames, frames);
+  fail_unless (t.objects >= 0.9 * frames);
+  fail_unless (t.disc >= 0.9 * frames, "disc in %u of %u frames", t.disc,
+      frames);
+  fail_unless (t.holds >= 0.9 * frames, "box holds the ball in %u of %u",
+      t.holds, frames);
+}
+
+GST_END_TEST;
+
 static Suite *
 default_model_suite (void)
 {
@@ -185,6 +263,7 @@ default_model_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_attention_follows_the_ball);
   tcase_add_test (tc, test_none_without_objects);
+  tcase_add_test (tc, test_objects_from_the_first_pass);
   return s;
 }
 

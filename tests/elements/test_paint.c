@@ -182,11 +182,23 @@ box_ref (const PaintPicture *pic, int W, int H, int x, int y)
   return x < bx + t || x >= bx + bw - t || y < by + t || y >= by + bh - t;
 }
 
-/* premultiplied ARGB of the label image at (x, y), 0 outside it */
+/* premultiplied ARGB of the label image at frame pixel (x, y), 0 outside
+ * it; the image's corner is (labels_x, labels_y), rounded down to even on
+ * 4:2:0 layouts */
 static uint32_t
-label_ref (const PaintPicture *pic, int x, int y)
+label_ref (const PaintFormat *f, const PaintPicture *pic, int x, int y)
 {
-  if (!pic->labels || x >= pic->labels_w || y >= pic->labels_h)
+  bool sub = f->layout == PAINT_I420 || f->layout == PAINT_NV12;
+  int ox = pic->labels_x > 0 ? pic->labels_x : 0;
+  int oy = pic->labels_y > 0 ? pic->labels_y : 0;
+  if (sub) {
+    ox &= ~1;
+    oy &= ~1;
+  }
+  x -= ox;
+  y -= oy;
+  if (!pic->labels || x < 0 || y < 0 || x >= pic->labels_w
+      || y >= pic->labels_h)
     return 0;
   return ((const uint32_t *) ((const uint8_t *) pic->labels
           + (size_t) y * pic->labels_stride))[x];
@@ -251,7 +263,7 @@ pixel_ref (const PaintFormat *f, uint8_t lut[256][3], const PaintPicture *pic,
     if (canvas)
       *px[3] = 255;
   }
-  uint32_t l = label_ref (pic, x, y);
+  uint32_t l = label_ref (f, pic, x, y);
   unsigned la = l >> 24;
   if (la) {
     if (canvas) {
@@ -310,7 +322,7 @@ chroma_ref (const PaintFormat *f, uint8_t lut[256][3], const PaintPicture *pic,
     *v = col[2];
   }
   /* labels: the top-left pixel's colour and alpha */
-  uint32_t l = label_ref (pic, x, y);
+  uint32_t l = label_ref (f, pic, x, y);
   if (l >> 24) {
     uint8_t c3[3], col[3];
     unpremul_ref (l, c3);
@@ -390,7 +402,8 @@ picture_case (const Fmt *fmt, int w, int h, int variant)
   for (int i = 0; i < 20; i++)
     data[i] = rng_uniform (&rng, 0.1f, 0.9f);
   /* variant 0: the map covers the frame; 1: part of it, reaching past the
-   * top; 2: a 1×1 map, not normalised; 3: box and labels only */
+   * top; 2: a 1×1 map, not normalised; 3: box and labels only; 4: labels
+   * at an odd offset, reaching past the right and bottom edges */
   PaintMap maps[] = {
     { data, 5, 4, 0, 0, 1, 1 },
     { data, 5, 4, 0.1f, -0.2f, 0.7f, 1.5f },
@@ -416,6 +429,12 @@ picture_case (const Fmt *fmt, int w, int h, int variant)
     pic.labels_stride = lw * 4;
     pic.labels_w = lw;
     pic.labels_h = lh;
+  }
+  if (variant == 4) {
+    pic.heat = NULL;
+    pic.labels_x = w - lw / 2 - 1 + (w & 1 ? 0 : 1);
+    pic.labels_y = h - lh / 2;
+    pic.labels_x = pic.labels_x < 0 ? 0 : pic.labels_x | 1;
   }
   Frame got, ref;
   frame_new (&got, &fmt->f, w, h, &rng);
@@ -476,7 +495,7 @@ canvas_over_case (void)
     data[i] = rng_uniform (&rng, 0, 1);
   PaintMap m = { data, 6, 5, 0, 0, 1, 1 };
   uint32_t *labels = label_image (11, 7, &rng);
-  PaintPicture pic = { &m, 0.9f, true, true, 3, 4, 20, 15, labels, 44, 11, 7 };
+  PaintPicture pic = { &m, 0.9f, true, true, 3, 4, 20, 15, labels, 44, 11, 7, 0, 0 };
   const PaintFormat rgb = { PAINT_PACKED, 3, 0, 1, 2, 0, 0.299, 0.114, false };
   const PaintFormat cv = { PAINT_ARGB_CANVAS, 4, 2, 1, 0, 3, 0.299, 0.114,
     false };
@@ -517,7 +536,7 @@ main (void)
   for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++)
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
       bool ok = true;
-      for (int v = 0; v < 4; v++)
+      for (int v = 0; v < 5; v++)
         ok = picture_case (&formats[f], sizes[s][0], sizes[s][1], v) && ok;
       snprintf (name, sizeof name, "%s %dx%d: heat map, box, labels",
                 formats[f].name, sizes[s][0], sizes[s][1]);

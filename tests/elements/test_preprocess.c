@@ -288,6 +288,53 @@ letterbox_pads_with_mean (void)
   return ok;
 }
 
+/* Planning again for another roi (one per object) reuses the tables — no
+ * allocation — and gives exactly what a fresh plan gives; a different input
+ * size reallocates. The frame is a ramp, so a wrong table shows. */
+static bool
+replan_reuses_tables (void)
+{
+  int fw = 301, fh = 157;
+  Frame fm;
+  make_uniform (&fm, PRE_PACKED, fw, fh, 0, 0, 0);
+  for (int y = 0; y < fh; y++)
+    for (int x = 0; x < fw; x++) {
+      uint8_t *px = fm.buf + (size_t) y * fm.fr.stride[0] + x * 4;
+      px[3] = (uint8_t) (x * 255 / fw);
+      px[2] = (uint8_t) (y * 255 / fh);
+      px[1] = (uint8_t) ((x + y) & 0xff);
+    }
+  AttnPreprocess pre = model_pre (24, 16, false);
+  static const PreRect rois[] = {
+    { 0, 0, 301, 157 }, { 13, 7, 40, 90 }, { 250, 100, 51, 57 }, { 5, 5, 3, 2 },
+  };
+  float a[3 * 24 * 16], b[3 * 24 * 16];
+  PrePlan reused = { 0 };
+  bool ok = pre_plan (&reused, fw, fh, &rois[0], ATTN_RESIZE_LETTERBOX, &pre);
+  const int *tables = reused.x0;
+  for (size_t i = 1; i < sizeof rois / sizeof rois[0]; i++) {
+    PrePlan fresh = { 0 };
+    ok &= pre_plan (&reused, fw, fh, &rois[i], ATTN_RESIZE_LETTERBOX, &pre)
+        && pre_plan (&fresh, fw, fh, &rois[i], ATTN_RESIZE_LETTERBOX, &pre);
+    ok &= reused.x0 == tables;
+    pre_run (&reused, &fm.f, &fm.fr, a);
+    pre_run (&fresh, &fm.f, &fm.fr, b);
+    ok &= memcmp (a, b, sizeof a) == 0 && reused.area_x == fresh.area_x
+        && reused.content_w == fresh.content_w;
+    pre_plan_clear (&fresh);
+  }
+  /* refused rois clear the plan; the next one plans afresh */
+  PreRect outside = { 400, 0, 10, 10 };
+  ok &= !pre_plan (&reused, fw, fh, &outside, ATTN_RESIZE_STRETCH, &pre)
+      && reused.x0 == NULL;
+  AttnPreprocess other = model_pre (12, 12, false);
+  ok &= pre_plan (&reused, fw, fh, NULL, ATTN_RESIZE_STRETCH, &other)
+      && reused.net_w == 12;
+  pre_plan_clear (&reused);
+  free (fm.buf);
+  return ok;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -325,5 +372,6 @@ main (int argc, char **argv)
   test_case ("vertical ramp 200→9", ramp_case (200, 9, true));
   test_case ("areas: letterbox, center-crop, roi", area_case ());
   test_case ("letterbox pads with the mean colour", letterbox_pads_with_mean ());
+  test_case ("planning another roi reuses the tables", replan_reuses_tables ());
   return test_done ();
 }

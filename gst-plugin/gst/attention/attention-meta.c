@@ -246,23 +246,107 @@ gst_attention_meta_get_region_pixels (const GstAttentionMeta *meta,
                                       gint *y, gint *w, gint *h)
 {
   g_return_val_if_fail (meta != NULL, FALSE);
-  if (!meta->result->has_region)
-    return FALSE;
-  const GstAttentionRegion *r = &meta->result->region;
-  gint x0 = (gint) floorf (r->x * width), y0 = (gint) floorf (r->y * height);
-  gint x1 = (gint) ceilf ((r->x + r->w) * width);
-  gint y1 = (gint) ceilf ((r->y + r->h) * height);
-  x0 = CLAMP (x0, 0, width);
-  y0 = CLAMP (y0, 0, height);
-  x1 = CLAMP (x1, x0, width);
-  y1 = CLAMP (y1, y0, height);
-  if (x)
-    *x = x0;
-  if (y)
-    *y = y0;
-  if (w)
-    *w = x1 - x0;
-  if (h)
-    *h = y1 - y0;
-  return TRUE;
+  return gst_attention_result_get_region_pixels (meta->result, width, height,
+      x, y, w, h);
+}
+
+/* ---- objects: results on regions of interest ----------------------------- */
+
+/* The "attention" parameter of @roi with a result of @name's (NULL or
+ * empty: any producer), or NULL. */
+static const GstStructure *
+object_param (GstVideoRegionOfInterestMeta *roi, const gchar *name)
+{
+  gboolean any = !name || !*name;
+  for (GList *l = roi->params; l; l = l->next) {
+    const GstStructure *s = l->data;
+    if (!gst_structure_has_name (s, "attention")
+        || !gst_structure_has_field_typed (s, "result",
+            GST_TYPE_ATTENTION_RESULT))
+      continue;
+    if (any || g_strcmp0 (gst_structure_get_string (s, "producer"),
+            name) == 0 || g_strcmp0 (gst_structure_get_string (s, "model"),
+            name) == 0)
+      return s;
+  }
+  return NULL;
+}
+
+/**
+ * gst_attention_roi_add_result:
+ * @roi: a region of interest
+ * @result: what the network computed on it (a reference is taken)
+ * @producer: the element that computed it
+ *
+ * Attaches @result to the object @roi as a parameter named "attention"
+ * holding "producer", "model", "label", "confidence" and "label-id" (the top
+ * class, when there is one) and the result itself ("result", a
+ * #GstAttentionResult), as classifiers attach their classes to detections.
+ * Its maps and region are frame-normalised, like every result's.
+ */
+void
+gst_attention_roi_add_result (GstVideoRegionOfInterestMeta *roi,
+                              GstAttentionResult *result,
+                              const gchar *producer)
+{
+  g_return_if_fail (roi != NULL);
+  g_return_if_fail (result != NULL);
+  GstStructure *s = gst_structure_new ("attention",
+      "producer", G_TYPE_STRING, producer ? producer : "",
+      "model", G_TYPE_STRING, result->model,
+      "result", GST_TYPE_ATTENTION_RESULT, result, NULL);
+  if (result->n_classes > 0)
+    gst_structure_set (s, "label", G_TYPE_STRING, result->classes[0].label,
+        "confidence", G_TYPE_DOUBLE, (gdouble) result->classes[0].score,
+        "label-id", G_TYPE_UINT, result->classes[0].index, NULL);
+  gst_video_region_of_interest_meta_add_param (roi, s);
+}
+
+/**
+ * gst_attention_roi_get_result:
+ * @roi: a region of interest
+ * @producer: (nullable): a producer element's name or a model's name; %NULL
+ *   or empty for any
+ *
+ * Returns: (transfer none) (nullable): the result @producer computed on the
+ *   object @roi (the first such), valid while the meta lives, or %NULL
+ */
+const GstAttentionResult *
+gst_attention_roi_get_result (GstVideoRegionOfInterestMeta *roi,
+                              const gchar *producer)
+{
+  g_return_val_if_fail (roi != NULL, NULL);
+  const GstStructure *s = object_param (roi, producer);
+  if (!s)
+    return NULL;
+  return g_value_get_boxed (gst_structure_get_value (s, "result"));
+}
+
+/**
+ * gst_buffer_get_attention_object:
+ * @buffer: a buffer
+ * @producer: (nullable): a producer element's name or a model's name; %NULL
+ *   or empty for any
+ * @index: which object, from 0, in the order the regions were attached
+ *
+ * Iterates the objects a producer classified: the regions of interest on
+ * @buffer that carry a result of @producer's.
+ *
+ * Returns: (transfer none) (nullable): the @index-th such region, or %NULL
+ *   past the last
+ */
+GstVideoRegionOfInterestMeta *
+gst_buffer_get_attention_object (GstBuffer *buffer, const gchar *producer,
+                                 guint index)
+{
+  g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
+  gpointer state = NULL;
+  GstMeta *meta;
+  while ((meta = gst_buffer_iterate_meta_filtered (buffer, &state,
+              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
+    if (object_param (roi, producer) && index-- == 0)
+      return roi;
+  }
+  return NULL;
 }

@@ -86,6 +86,15 @@ gboolean gst_attention_meta_get_region_pixels (const GstAttentionMeta *meta,
                                                gint *x, gint *y, gint *w,
                                                gint *h);
 
+/* Objects (regions of interest from upstream, classified one by one):
+ * the @index-th region of interest on @buffer carrying a result of
+ * @producer's (NULL: any), and that result. Documented in attention-meta.c. */
+GstVideoRegionOfInterestMeta *gst_buffer_get_attention_object (GstBuffer *buffer,
+                                                               const gchar *producer,
+                                                               guint index);
+const GstAttentionResult *gst_attention_roi_get_result (GstVideoRegionOfInterestMeta *roi,
+                                                        const gchar *producer);
+
 G_END_DECLS
 
 #endif

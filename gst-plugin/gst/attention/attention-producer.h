@@ -65,6 +65,12 @@ GstAttentionMeta *gst_buffer_add_attention_meta (GstBuffer *buffer,
                                                  const gchar *producer,
                                                  guint64 frame);
 
+/* Attaches @result (a reference) to the object @roi as its "attention"
+ * parameter; see attention-meta.c. */
+void gst_attention_roi_add_result (GstVideoRegionOfInterestMeta *roi,
+                                   GstAttentionResult *result,
+                                   const gchar *producer);
+
 G_END_DECLS
 
 #endif

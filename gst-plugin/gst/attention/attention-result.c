@@ -3,6 +3,7 @@
  * attention-result.h and attention-producer.h. GLib only. */
 #include "attention-producer.h"
 
+#include <math.h>
 #include <string.h>
 
 /* A result with what only the pool and the producer see. The public part
@@ -407,6 +408,48 @@ gst_attention_result_get_region (const GstAttentionResult *result,
     return FALSE;
   }
   *region = result->region;
+  return TRUE;
+}
+
+/**
+ * gst_attention_result_get_region_pixels:
+ * @result: a result
+ * @width: the frame's width in pixels
+ * @height: the frame's height in pixels
+ * @x: (out) (optional): left edge, pixels
+ * @y: (out) (optional): top edge
+ * @w: (out) (optional): width
+ * @h: (out) (optional): height
+ *
+ * The attended region in pixels of a @width × @height frame, rounded
+ * outwards, within the frame.
+ *
+ * Returns: %FALSE if there is no region
+ */
+gboolean
+gst_attention_result_get_region_pixels (const GstAttentionResult *result,
+                                        gint width, gint height, gint *x,
+                                        gint *y, gint *w, gint *h)
+{
+  g_return_val_if_fail (result != NULL, FALSE);
+  if (!result->has_region)
+    return FALSE;
+  const GstAttentionRegion *r = &result->region;
+  gint x0 = (gint) floorf (r->x * width), y0 = (gint) floorf (r->y * height);
+  gint x1 = (gint) ceilf ((r->x + r->w) * width);
+  gint y1 = (gint) ceilf ((r->y + r->h) * height);
+  x0 = CLAMP (x0, 0, width);
+  y0 = CLAMP (y0, 0, height);
+  x1 = CLAMP (x1, x0, width);
+  y1 = CLAMP (y1, y0, height);
+  if (x)
+    *x = x0;
+  if (y)
+    *y = y0;
+  if (w)
+    *w = x1 - x0;
+  if (h)
+    *h = y1 - y0;
   return TRUE;
 }
 

@@ -149,6 +149,12 @@ gboolean gst_attention_result_get_classification (const GstAttentionResult *resu
                                                   gfloat *score, guint *index);
 gboolean gst_attention_result_get_region (const GstAttentionResult *result,
                                           GstAttentionRegion *region);
+/* The attended region in pixels of a @width × @height frame, rounded
+ * outwards, within the frame; %FALSE if there is none. */
+gboolean gst_attention_result_get_region_pixels (const GstAttentionResult *result,
+                                                 gint width, gint height,
+                                                 gint *x, gint *y, gint *w,
+                                                 gint *h);
 guint gst_attention_result_get_n_maps (const GstAttentionResult *result);
 const gchar *gst_attention_result_get_map_name (const GstAttentionResult *result,
                                                 guint i);
