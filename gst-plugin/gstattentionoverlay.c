@@ -216,7 +216,7 @@ input_from_meta (GstAttentionOverlay *self, const GstAttentionMeta *meta,
 }
 
 /* One classified object: its own heat map, its box (the region of
- * interest, pixels), and "type: label score" at the box's corner. */
+ * interest, pixels), and "type: label score" on the box's top edge. */
 static void
 input_from_object (GstAttentionOverlay *self,
     const GstVideoRegionOfInterestMeta *roi, const GstAttentionResult *r,
@@ -575,17 +575,21 @@ gst_attention_overlay_transform_frame_ip (GstVideoFilter *filter,
     labels_render (self, &in, &in.pic);
     target_paint (&t, &in.pic);
   }
-  /* each object after the frame's picture, its label inside its box's
-   * top-left corner (the label surface is re-rendered per object, so each
-   * is painted before the next is rendered) */
+  /* each object after the frame's picture, its label on its box's top
+   * edge, above it where there is room, else inside, moved left to stay on
+   * the frame (the label surface is
+   * re-rendered per object, so each is painted before the next is
+   * rendered) */
   GstVideoRegionOfInterestMeta *roi;
   for (guint i = 0; s.objects && (roi = gst_buffer_get_attention_object (buf,
               producer, i)); i++) {
     input_from_object (self, roi, gst_attention_roi_get_result (roi,
             producer), &s, &in);
     labels_render (self, &in, &in.pic);
-    in.pic.labels_x = in.pic.box_x;
-    in.pic.labels_y = in.pic.box_y;
+    in.pic.labels_x = MAX (MIN (in.pic.box_x, self->width - in.pic.labels_w),
+        0);
+    in.pic.labels_y = in.pic.box_y >= in.pic.labels_h
+        ? in.pic.box_y - in.pic.labels_h : in.pic.box_y;
     target_paint (&t, &in.pic);
   }
   target_end (self, buf, &t);
