@@ -9,6 +9,7 @@
 
 #include "activation.h"
 #include "network.h"
+#include "parallel.h"
 #include "region.h"
 #include "topk.h"
 
@@ -44,6 +45,7 @@ struct AttnEngine {
 
   AttnEngineStats stats;
   int64_t last_done_ns;
+  gint threads;                 /* atomic: the forward pass's limit */
 };
 
 int64_t
@@ -118,7 +120,9 @@ attn_engine_model_load (const char *path, char *err, size_t errlen)
   /* one warm-up pass: touches the arena and measures the time an inference
    * takes before the first real frame */
   int64_t t0 = attn_engine_now_ns ();
+  attn_parallel_enter ();
   attn_net_forward (m->net);
+  attn_parallel_leave ();
   m->warmup_ns = (uint64_t) (attn_engine_now_ns () - t0);
   return m;
 }
@@ -281,6 +285,12 @@ attn_engine_free (AttnEngine *e)
 }
 
 void
+attn_engine_set_threads (AttnEngine *e, int threads)
+{
+  g_atomic_int_set (&e->threads, MAX (threads, 0));
+}
+
+void
 attn_engine_set_model (AttnEngine *e, AttnEngineModel *m)
 {
   g_mutex_lock (&e->lock);
@@ -369,7 +379,12 @@ publish (AttnEngine *e, GstAttentionResult *r, int64_t done_ns)
 static void
 infer (AttnEngine *e, AttnEngineModel *m, const AttnJob *job, uint64_t gen)
 {
+  /* one core of the process's budget for this thread, and as many more as
+   * are free, up to the engine's limit */
+  attn_parallel_set_threads (g_atomic_int_get (&e->threads));
+  attn_parallel_enter ();
   attn_net_forward (m->net);
+  attn_parallel_leave ();
   int64_t done = attn_engine_now_ns ();
   GstAttentionResult *r = model_result (m, job,
       (uint64_t) MAX (done - job->start_ns, 0));

@@ -61,6 +61,13 @@ AttnEngine *attn_engine_new (AttnEngineModel *m);
  * but results still referenced elsewhere. NULL is a no-op. */
 void attn_engine_free (AttnEngine *e);
 
+/* The most threads one inference may use (its own included): 0 means
+ * every core. Whatever the limit, every engine in the process shares one
+ * budget of the machine's cores (parallel.h): alone, an engine gets them
+ * all; with others running, the free ones. Any thread, any time; applies
+ * from the next inference. */
+void attn_engine_set_threads (AttnEngine *e, int threads);
+
 /* Hands over a model for the next inference; a model handed over earlier
  * and not yet swapped in is freed. Takes ownership. */
 void attn_engine_set_model (AttnEngine *e, AttnEngineModel *m);

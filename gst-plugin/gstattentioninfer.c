@@ -51,7 +51,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "blas.h"
 #include "engine.h"
 #include "preprocess.h"
 
@@ -106,7 +105,6 @@ struct _GstAttentionInfer {
   gchar *model_path;
   guint interval;
   gint threads;
-  gboolean threads_dirty;       /* applied between inferences, not mid-BLAS */
   guint top_k;
   PreRect roi;
   GstAttentionScaleMode scale_mode;
@@ -232,14 +230,6 @@ model_file (const gchar *property)
       : gst_attention_default_model_path ();
 }
 
-/* Sets OpenBLAS's thread count for `threads` (0: one per core), never more
- * than the machine has: oversubscribed BLAS threads only slow it down. */
-static void
-apply_threads (gint threads)
-{
-  gint cores = (gint) g_get_num_processors ();
-  attn_blas_set_threads (threads > 0 ? MIN (threads, cores) : cores);
-}
 
 /* ---- streaming ----------------------------------------------------------- */
 
@@ -495,17 +485,12 @@ frame_is_late (GstAttentionInfer *self, GstBuffer *buf, GstClockTime earliest,
 }
 
 /* Applies what changed since the last inference, now that the engine is
- * ours (attn_engine_begin): the thread count, a swapped-in model. */
+ * ours (attn_engine_begin): a swapped-in model. */
 static void
 apply_pending (GstAttentionInfer *self, bool swapped)
 {
   AttnEngine *engine = self->engine;
   g_mutex_lock (&self->lock);
-  if (self->threads_dirty) {
-    /* no inference of ours is running: safe to resize BLAS's pool */
-    apply_threads (self->threads);
-    self->threads_dirty = FALSE;
-  }
   if (swapped)
     self->model_name = g_intern_string (attn_engine_model (engine)->name);
   g_mutex_unlock (&self->lock);
@@ -870,7 +855,6 @@ gst_attention_infer_start (GstBaseTransform *trans)
     return FALSE;
   }
   g_free (path);
-  apply_threads (threads);
   const AttnModel *info = attn_engine_model_info (m);
   GST_INFO_OBJECT (self, "model %s: %d classes, input %dx%d, first pass "
       "%.1f ms", info->name, info->num_classes, info->pre.width,
@@ -879,6 +863,7 @@ gst_attention_infer_start (GstBaseTransform *trans)
   gchar *name = gst_object_get_name (GST_OBJECT (self));
   g_mutex_lock (&self->lock);
   self->engine = attn_engine_new (m);
+  attn_engine_set_threads (self->engine, threads);
   self->model_name = g_intern_string (info->name);
   self->producer = g_intern_string (name);
   self->frame = 0;
@@ -892,7 +877,6 @@ gst_attention_infer_start (GstBaseTransform *trans)
   self->reported = 0;
   self->latency_posted = FALSE;
   self->n_frames = self->n_stale = 0;
-  self->threads_dirty = FALSE;
   self->region_mode_last = self->region_mode;
   g_mutex_unlock (&self->lock);
   g_free (name);
@@ -1124,7 +1108,8 @@ gst_attention_infer_set_property (GObject *object, guint prop_id,
                 threads, cores, cores), (NULL));
       g_mutex_lock (&self->lock);
       self->threads = threads;
-      self->threads_dirty = TRUE;
+      if (self->engine)
+        attn_engine_set_threads (self->engine, threads);
       g_mutex_unlock (&self->lock);
       break;
     }
@@ -1348,10 +1333,13 @@ gst_attention_infer_class_init (GstAttentionInferClass *klass)
           rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_int ("threads", "Threads",
-          "Threads for the network's matrix products (0: one per CPU core; "
-          "more than the cores is clipped to the cores, with a warning). "
-          "OpenBLAS has one process-wide setting: the last element to set it "
-          "wins", 0, 256, DEFAULT_THREADS, rw | GST_PARAM_MUTABLE_PLAYING));
+          "The most threads one inference of this element may use, its own "
+          "included (0: every core; more than the cores is clipped to the "
+          "cores, with a warning). Every attentioninfer in the process "
+          "shares one budget of the machine's cores: a stream alone gets "
+          "all it asks for, several streams share them and never "
+          "oversubscribe the machine", 0, 256, DEFAULT_THREADS,
+          rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_TOP_K,
       g_param_spec_uint ("top-k", "Top k",
           "How many of the most probable classes the meta carries", 0, 1000,

@@ -1,8 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* blas.c — thin wrapper over OpenBLAS' CBLAS interface. */
+/* blas.c — OpenBLAS' CBLAS interface, split over the process's thread
+ * budget (parallel.h): OpenBLAS runs single-threaded on each thread, a large
+ * product is cut into column (or row) blocks, one task each. */
 #include "blas.h"
 
 #include <cblas.h>
+
+#include "parallel.h"
+
+/* Products smaller than this many multiply-adds run in one call: splitting
+ * them costs more than it wins. */
+#define SPLIT_MACS (1 << 18)
+/* Blocks are a multiple of this many columns (rows), for the kernels'
+ * register blocking. */
+#define SPLIT_ALIGN 16
 
 void
 attn_blas_set_threads (int n)
@@ -16,14 +27,68 @@ attn_blas_get_threads (void)
   return openblas_get_num_threads ();
 }
 
+static void
+sgemm1 (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+        const float *a, int lda, const float *b, int ldb, float beta,
+        float *c, int ldc)
+{
+  cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+               trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
+               ldb, beta, c, ldc);
+}
+
+typedef struct {
+  bool trans_a, trans_b, by_cols;
+  int m, n, k, block;
+  float alpha, beta;
+  const float *a, *b;
+  int lda, ldb, ldc;
+  float *c;
+} GemmSplit;
+
+/* Task i: columns (or rows) [i·block, (i+1)·block) of c. */
+static void
+gemm_block (void *ctx, int i)
+{
+  const GemmSplit *g = ctx;
+  int lo = i * g->block;
+  if (g->by_cols) {
+    int n = g->n - lo < g->block ? g->n - lo : g->block;
+    const float *b = g->trans_b ? g->b + (size_t) lo * g->ldb : g->b + lo;
+    sgemm1 (g->trans_a, g->trans_b, g->m, n, g->k, g->alpha, g->a, g->lda, b,
+            g->ldb, g->beta, g->c + lo, g->ldc);
+  } else {
+    int m = g->m - lo < g->block ? g->m - lo : g->block;
+    const float *a = g->trans_a ? g->a + lo : g->a + (size_t) lo * g->lda;
+    sgemm1 (g->trans_a, g->trans_b, m, g->n, g->k, g->alpha, a, g->lda, g->b,
+            g->ldb, g->beta, g->c + (size_t) lo * g->ldc, g->ldc);
+  }
+}
+
 void
 attn_sgemm (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
             const float *a, int lda, const float *b, int ldb, float beta,
             float *c, int ldc)
 {
-  cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-               trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
-               ldb, beta, c, ldc);
+  int t = attn_parallel_threads ();
+  if (t <= 1 || (double) m * n * k < SPLIT_MACS) {
+    sgemm1 (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  /* cut the longer side of c into t aligned blocks */
+  bool by_cols = n >= m;
+  int len = by_cols ? n : m;
+  int block = (len + t - 1) / t;
+  block = (block + SPLIT_ALIGN - 1) / SPLIT_ALIGN * SPLIT_ALIGN;
+  int tasks = (len + block - 1) / block;
+  if (tasks <= 1) {
+    sgemm1 (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  GemmSplit g = { trans_a, trans_b, by_cols, m, n, k, block, alpha, beta, a,
+    b, lda, ldb, ldc, c
+  };
+  attn_parallel_for (tasks, gemm_block, &g);
 }
 
 void

@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* blas.h — the one place that calls into BLAS.
  *
- * Row-major single-precision GEMM/GEMV. The thread count is process-wide in
- * OpenBLAS; callers set it deliberately with attn_blas_set_threads() (the
- * element does it from its `threads` property). Nothing else in the project
- * includes <cblas.h>. */
+ * Row-major single-precision GEMM/GEMV. OpenBLAS's own thread count is
+ * process-wide: parallel.c sets it to 1 and splits large products over the
+ * process's thread budget instead (attn_parallel_threads() threads for the
+ * calling thread). Nothing else in the project includes <cblas.h>. */
 #ifndef ATTN_BLAS_H
 #define ATTN_BLAS_H
 
 #include <stdbool.h>
 
-/* Sets the number of threads BLAS may use (process-wide). n >= 1. */
+/* Sets the number of threads OpenBLAS itself may use (process-wide; the
+ * thread pool keeps it at 1). n >= 1. */
 void attn_blas_set_threads(int n);
 /* The number of threads BLAS currently uses. */
 int attn_blas_get_threads(void);

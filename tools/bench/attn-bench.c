@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "blas.h"
+#include "parallel.h"
 #include "cbam.h"
 #include "conv.h"
 #include "winograd.h"
@@ -158,7 +159,7 @@ bench_attention (void)
   int reps = quick ? 5 : 21;
   printf ("\n## Attention kernels, 1 thread\n\n");
   printf ("| kernel | shape | ms | note |\n|---|---|---:|---|\n");
-  attn_blas_set_threads (1);
+  attn_parallel_set_threads (1);
   int c = 256, h = 56, w = 56, hw = h * w, hd = 16;
   float *f = alloc_fill ((size_t) c * hw), *id = alloc_fill ((size_t) c * hw);
   float *out = alloc_fill ((size_t) c * hw), *t2 = alloc_fill ((size_t) 64 * hw);
@@ -450,8 +451,8 @@ header (void)
   time_t t = time (NULL);
   char date[64];
   strftime (date, sizeof date, "%Y-%m-%d %H:%M", gmtime (&t));
-  printf ("# attn-bench — %s UTC\n\nMachine: %s, %ld cores. BLAS threads are "
-          "set explicitly per section. Build: %s.\n", date, cpu,
+  printf ("# attn-bench — %s UTC\n\nMachine: %s, %ld cores. Threads are the "
+          "process pool's, set per section (OpenBLAS itself runs on 1). Build: %s.\n", date, cpu,
           sysconf (_SC_NPROCESSORS_ONLN), ATTN_BUILD_FLAGS);
 }
 
@@ -477,17 +478,17 @@ main (int argc, char **argv)
   for (int th = 1; th <= 2; th++) {
     if (only_threads && th != only_threads)
       continue;
-    attn_blas_set_threads (th);
+    attn_parallel_set_threads (th);
     bench_convs (th);
   }
   bench_attention ();
   for (int th = 1; th <= 2; th++) {
     if (only_threads && th != only_threads)
       continue;
-    attn_blas_set_threads (th);
+    attn_parallel_set_threads (th);
     bench_networks (th);
   }
-  attn_blas_set_threads (1);
+  attn_parallel_set_threads (1);
   bench_plugin ();
   return sink == 12345.0f;
 }

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* parallel.c — see parallel.h.
+ *
+ * Jobs waiting for hands sit in a list under the pool's lock. A helper
+ * joins a job only while a core of the budget is free and no forward pass
+ * waits for one (attn_parallel_enter has priority), takes task indices
+ * from the job's atomic counter until none are left, then gives the core
+ * back. The caller takes indices too, so a job finishes even when no helper
+ * can join; it then unlinks the job (no helper joins after that) and waits
+ * for the helpers still running one of its tasks. Jobs live on the caller's
+ * stack: nothing is allocated per call. */
+#define _GNU_SOURCE
+#include "parallel.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <unistd.h>
+
+#include "blas.h"
+
+typedef struct Job {
+  void (*fn) (void *ctx, int i);
+  void *ctx;
+  int n;
+  atomic_int next;              /* the next task index to hand out */
+  int max_helpers;              /* under the lock: */
+  int helpers;                  /* helpers running its tasks now */
+  struct Job *prev, *link;      /* the list of jobs open to helpers */
+} Job;
+
+static struct {
+  pthread_once_t once;
+  pthread_mutex_t lock;
+  pthread_cond_t work;          /* helpers: a job or a core appeared */
+  pthread_cond_t idle;          /* callers: a helper left their job */
+  pthread_cond_t core;          /* enter(): a core was given back */
+  int cores;
+  int free_cores;
+  int waiting;                  /* threads blocked in enter() */
+  Job *jobs;
+  atomic_long helper_tasks;
+} pool = {
+  .once = PTHREAD_ONCE_INIT,
+  .lock = PTHREAD_MUTEX_INITIALIZER,
+  .work = PTHREAD_COND_INITIALIZER,
+  .idle = PTHREAD_COND_INITIALIZER,
+  .core = PTHREAD_COND_INITIALIZER,
+};
+
+static _Thread_local int tl_threads;    /* 0: every core */
+static _Thread_local int tl_depth;      /* enter() nesting */
+
+static int
+count_cores (void)
+{
+  cpu_set_t set;
+  if (sched_getaffinity (0, sizeof set, &set) == 0 && CPU_COUNT (&set) > 0)
+    return CPU_COUNT (&set);
+  long n = sysconf (_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int) n : 1;
+}
+
+/* A job a helper may join, or NULL; with the lock held. */
+static Job *
+open_job (void)
+{
+  for (Job *j = pool.jobs; j; j = j->link)
+    if (j->helpers < j->max_helpers
+        && atomic_load_explicit (&j->next, memory_order_relaxed) < j->n)
+      return j;
+  return NULL;
+}
+
+static void
+run_tasks (Job *j, bool helper)
+{
+  int i;
+  while ((i = atomic_fetch_add_explicit (&j->next, 1,
+              memory_order_relaxed)) < j->n) {
+    j->fn (j->ctx, i);
+    if (helper)
+      atomic_fetch_add_explicit (&pool.helper_tasks, 1, memory_order_relaxed);
+  }
+}
+
+static void *
+helper_main (void *arg)
+{
+  (void) arg;
+  pthread_mutex_lock (&pool.lock);
+  for (;;) {
+    Job *j = pool.free_cores > pool.waiting ? open_job () : NULL;
+    if (!j) {
+      pthread_cond_wait (&pool.work, &pool.lock);
+      continue;
+    }
+    pool.free_cores--;
+    j->helpers++;
+    pthread_mutex_unlock (&pool.lock);
+    run_tasks (j, true);
+    pthread_mutex_lock (&pool.lock);
+    pool.free_cores++;
+    if (--j->helpers == 0)
+      pthread_cond_broadcast (&pool.idle);
+    if (pool.waiting)
+      pthread_cond_signal (&pool.core);
+  }
+  return NULL;
+}
+
+static void
+pool_init (void)
+{
+  pool.cores = count_cores ();
+  pool.free_cores = pool.cores;
+  /* the pool splits the matrix products: OpenBLAS itself stays on the
+   * calling thread (its thread count is process-wide) */
+  attn_blas_set_threads (1);
+  pthread_attr_t attr;
+  pthread_attr_init (&attr);
+  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
+  for (int i = 1; i < pool.cores; i++) {
+    pthread_t t;
+    if (pthread_create (&t, &attr, helper_main, NULL) != 0)
+      break;                    /* fewer helpers: still correct */
+  }
+  pthread_attr_destroy (&attr);
+}
+
+int
+attn_parallel_cores (void)
+{
+  pthread_once (&pool.once, pool_init);
+  return pool.cores;
+}
+
+void
+attn_parallel_set_threads (int n)
+{
+  tl_threads = n < 0 ? 0 : n;
+}
+
+int
+attn_parallel_threads (void)
+{
+  int cores = attn_parallel_cores ();
+  return tl_threads <= 0 || tl_threads > cores ? cores : tl_threads;
+}
+
+void
+attn_parallel_enter (void)
+{
+  if (tl_depth++ > 0)
+    return;
+  pthread_once (&pool.once, pool_init);
+  pthread_mutex_lock (&pool.lock);
+  pool.waiting++;
+  while (pool.free_cores == 0)
+    pthread_cond_wait (&pool.core, &pool.lock);
+  pool.waiting--;
+  pool.free_cores--;
+  pthread_mutex_unlock (&pool.lock);
+}
+
+void
+attn_parallel_leave (void)
+{
+  if (tl_depth <= 0 || --tl_depth > 0)
+    return;
+  pthread_mutex_lock (&pool.lock);
+  pool.free_cores++;
+  if (pool.waiting)
+    pthread_cond_signal (&pool.core);
+  else
+    pthread_cond_broadcast (&pool.work);
+  pthread_mutex_unlock (&pool.lock);
+}
+
+void
+attn_parallel_for (int n, void (*fn) (void *ctx, int i), void *ctx)
+{
+  int limit = n > 1 ? attn_parallel_threads () : 1;
+  if (limit <= 1) {
+    for (int i = 0; i < n; i++)
+      fn (ctx, i);
+    return;
+  }
+  Job j = { .fn = fn, .ctx = ctx, .n = n,
+    .max_helpers = (limit - 1 < n - 1 ? limit - 1 : n - 1) };
+  atomic_init (&j.next, 0);
+  pthread_mutex_lock (&pool.lock);
+  j.link = pool.jobs;
+  if (pool.jobs)
+    pool.jobs->prev = &j;
+  pool.jobs = &j;
+  if (pool.free_cores > pool.waiting)
+    pthread_cond_broadcast (&pool.work);
+  pthread_mutex_unlock (&pool.lock);
+
+  run_tasks (&j, false);
+
+  pthread_mutex_lock (&pool.lock);
+  if (j.prev)
+    j.prev->link = j.link;
+  else
+    pool.jobs = j.link;
+  if (j.link)
+    j.link->prev = j.prev;
+  while (j.helpers > 0)
+    pthread_cond_wait (&pool.idle, &pool.lock);
+  pthread_mutex_unlock (&pool.lock);
+}
+
+long
+attn_parallel_helper_tasks (void)
+{
+  return atomic_load (&pool.helper_tasks);
+}
