@@ -20,12 +20,18 @@
  * `gvametapublish` does: through a bounded queue drained by libmosquitto's
  * network thread, so a slow or absent broker never holds up the video;
  * lines that do not fit are dropped and counted (`dropped`), and the
- * connection is retried with back-off up to `max-reconnect-interval`.
+ * connection is retried with back-off up to `max-reconnect-interval`
+ * (forever, or `max-connect-attempts` times before the first connection,
+ * then an error). `username` and `password` log in; `tls=true` encrypts,
+ * checking the broker's certificate against `ssl-ca-certificate` (or the
+ * system's CAs), with an optional client certificate; `mqtt-config` reads
+ * these from gvametapublish's JSON file instead.
  *
  * ## Example launch lines
  * |[
  * gst-launch-1.0 videotestsrc pattern=ball num-buffers=10 ! attentioninfer ! attentionjson location=attention.jsonl ! fakesink
  * gst-launch-1.0 videotestsrc pattern=ball ! attentioninfer ! attentionjson method=mqtt address=127.0.0.1:1883 topic=attention ! fakesink
+ * gst-launch-1.0 videotestsrc pattern=ball ! attentioninfer ! attentionjson method=mqtt address=broker.example:8883 topic=attention tls=true ssl-ca-certificate=ca.crt mqtt-config=login.json ! fakesink
  * ]|
  */
 #include "gstattentionjson.h"
@@ -34,6 +40,7 @@
 #include <errno.h>
 #include <gst/attention/attention-meta.h>
 #include <gst/video/video.h>
+#include <json-glib/json-glib.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -89,6 +96,15 @@ enum {
   PROP_MAX_RECONNECT_INTERVAL,
   PROP_PUBLISHED,
   PROP_DROPPED,
+  PROP_MAX_CONNECT_ATTEMPTS,
+  PROP_USERNAME,
+  PROP_PASSWORD,
+  PROP_TLS,
+  PROP_SSL_CA_CERTIFICATE,
+  PROP_SSL_CLIENT_CERTIFICATE,
+  PROP_SSL_PRIVATE_KEY,
+  PROP_SSL_VERIFY,
+  PROP_MQTT_CONFIG,
 };
 
 struct _GstAttentionJson {
@@ -104,6 +120,14 @@ struct _GstAttentionJson {
   gchar *address, *topic, *client_id;
   gint qos;
   guint max_reconnect_interval;
+  guint max_connect_attempts;
+  gchar *username, *password;   /* password: never read back nor logged */
+  gboolean tls, ssl_verify;
+  gchar *ca_file, *cert_file, *key_file;
+  gchar *mqtt_config;
+  gchar *active_address;        /* the broker of this run (mqtt-config may
+                                 * name another than `address`) */
+  guint active_attempts;        /* and its max-connect-attempts */
   AttnMqttPublisher *mqtt;      /* set at start, freed at stop */
   guint64 published, dropped;   /* the last run's, once mqtt is freed */
 
@@ -125,13 +149,25 @@ to_stdout (const gchar *location)
   return !location || !*location || strcmp (location, "-") == 0;
 }
 
+/* Frees a string that held a secret after overwriting it. */
+static void
+free_secret (gchar *secret)
+{
+  if (!secret)
+    return;
+  for (volatile gchar *c = secret; *c; c++)
+    *c = 0;
+  g_free (secret);
+}
+
 /* From the publisher's threads: what the user should hear of. */
 static void
 mqtt_event (gpointer user_data, AttnMqttEvent event, const gchar *detail)
 {
   GstAttentionJson *self = user_data;
   g_mutex_lock (&self->lock);
-  gchar *address = g_strdup (self->address);
+  gchar *address = g_strdup (self->active_address);
+  guint attempts = self->active_attempts;
   g_mutex_unlock (&self->lock);
   switch (event) {
     case ATTN_MQTT_CONNECTED:
@@ -139,9 +175,9 @@ mqtt_event (gpointer user_data, AttnMqttEvent event, const gchar *detail)
       break;
     case ATTN_MQTT_NOT_CONNECTED:
       GST_ELEMENT_WARNING (self, RESOURCE, OPEN_WRITE,
-          ("Could not connect to the MQTT broker at %s; JSON lines are "
+          ("Could not connect to the MQTT broker at %s (%s); JSON lines are "
               "queued (the oldest dropped past %d) and the connection is "
-              "retried.", address, MQTT_QUEUE_LINES), ("%s", detail));
+              "retried.", address, detail, MQTT_QUEUE_LINES), ("%s", detail));
       break;
     case ATTN_MQTT_DISCONNECTED:
       GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
@@ -154,49 +190,269 @@ mqtt_event (gpointer user_data, AttnMqttEvent event, const gchar *detail)
               "dropped (the \"dropped\" property counts them).", address),
           ("more than %d lines waiting", MQTT_QUEUE_LINES));
       break;
+    case ATTN_MQTT_GAVE_UP:
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+          ("Could not connect to the MQTT broker at %s: %s. Gave up after "
+              "%u failed attempt%s (max-connect-attempts).", address, detail,
+              attempts, attempts == 1 ? "" : "s"), ("%s", detail));
+      break;
   }
   g_free (address);
+}
+
+/* The MQTT settings of one run: the properties, then what the mqtt-config
+ * file sets. All owned. */
+typedef struct {
+  gchar *address, *topic, *client_id, *username, *password;
+  gchar *ca_file, *cert_file, *key_file;
+  gint qos;
+  guint max_reconnect_interval, max_connect_attempts;
+  gboolean tls, verify_peer, verify_hostname;
+} MqttSettings;
+
+static void
+mqtt_settings_clear (MqttSettings *m)
+{
+  g_free (m->address);
+  g_free (m->topic);
+  g_free (m->client_id);
+  g_free (m->username);
+  free_secret (m->password);
+  g_free (m->ca_file);
+  g_free (m->cert_file);
+  g_free (m->key_file);
+}
+
+/* A string member (null: left as it is) into *dst. */
+static gboolean
+config_string (JsonNode *node, const gchar *key, gchar **dst, gchar **why)
+{
+  if (JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_STRING) {
+    *why = g_strdup_printf ("\"%s\" must be a string", key);
+    return FALSE;
+  }
+  if (g_str_equal (key, "password"))
+    free_secret (*dst);
+  else
+    g_free (*dst);
+  *dst = g_strdup (json_node_get_string (node));
+  return TRUE;
+}
+
+/* An integer member in [lo, hi] (booleans count as 0 and 1). */
+static gboolean
+config_int (JsonNode *node, const gchar *key, gint64 lo, gint64 hi,
+    gint64 *v, gchar **why)
+{
+  GType t = JSON_NODE_HOLDS_VALUE (node) ? json_node_get_value_type (node)
+      : G_TYPE_INVALID;
+  if (t == G_TYPE_INT64)
+    *v = json_node_get_int (node);
+  else if (t == G_TYPE_BOOLEAN)
+    *v = json_node_get_boolean (node);
+  if ((t != G_TYPE_INT64 && t != G_TYPE_BOOLEAN) || *v < lo || *v > hi) {
+    *why = g_strdup_printf ("\"%s\" must be an integer from %" G_GINT64_FORMAT
+        " to %" G_GINT64_FORMAT, key, lo, hi);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* DL Streamer gvametapublish's mqtt-config file: a JSON object whose members
+ * override the properties (null members are ignored). FALSE with *why. */
+static gboolean
+read_mqtt_config (const gchar *path, MqttSettings *m, gchar **why)
+{
+  JsonParser *parser = json_parser_new ();
+  GError *err = NULL;
+  gboolean ok = FALSE;
+  if (!json_parser_load_from_file (parser, path, &err)) {
+    *why = g_strdup (err->message);
+    g_error_free (err);
+    goto done;
+  }
+  JsonNode *root = json_parser_get_root (parser);
+  if (!root || !JSON_NODE_HOLDS_OBJECT (root)) {
+    *why = g_strdup ("the file does not hold a JSON object");
+    goto done;
+  }
+  JsonObjectIter it;
+  const gchar *key;
+  JsonNode *node;
+  json_object_iter_init (&it, json_node_get_object (root));
+  while (json_object_iter_next (&it, &key, &node)) {
+    gint64 v = 0;
+    gboolean good = TRUE;
+    if (JSON_NODE_HOLDS_NULL (node))
+      continue;
+    if (g_str_equal (key, "address"))
+      good = config_string (node, key, &m->address, why);
+    else if (g_str_equal (key, "client-id"))
+      good = config_string (node, key, &m->client_id, why);
+    else if (g_str_equal (key, "topic"))
+      good = config_string (node, key, &m->topic, why);
+    else if (g_str_equal (key, "username"))
+      good = config_string (node, key, &m->username, why);
+    else if (g_str_equal (key, "password"))
+      good = config_string (node, key, &m->password, why);
+    else if (g_str_equal (key, "ssl_CA_certificate"))
+      good = config_string (node, key, &m->ca_file, why);
+    else if (g_str_equal (key, "ssl_client_certificate"))
+      good = config_string (node, key, &m->cert_file, why);
+    else if (g_str_equal (key, "ssl_private_key"))
+      good = config_string (node, key, &m->key_file, why);
+    else if (g_str_equal (key, "max-connect-attempts")) {
+      /* gvametapublish's -1 (and our 0): try forever */
+      if ((good = config_int (node, key, -1, 1000, &v, why)))
+        m->max_connect_attempts = v < 0 ? 0 : (guint) v;
+    } else if (g_str_equal (key, "max-reconnect-interval")) {
+      if ((good = config_int (node, key, 1, 300, &v, why)))
+        m->max_reconnect_interval = (guint) v;
+    } else if (g_str_equal (key, "TLS")) {
+      if ((good = config_int (node, key, 0, 1, &v, why)))
+        m->tls = v != 0;
+    } else if (g_str_equal (key, "ssl_verify")) {
+      if ((good = config_int (node, key, 0, 1, &v, why)))
+        m->verify_hostname = v != 0;
+    } else if (g_str_equal (key, "ssl_enable_server_cert_auth")) {
+      if ((good = config_int (node, key, 0, 1, &v, why)))
+        m->verify_peer = v != 0;
+    } else {
+      *why = g_strdup_printf ("unknown key \"%s\" (known: address, client-id, "
+          "topic, username, password, max-connect-attempts, "
+          "max-reconnect-interval, TLS, ssl_verify, "
+          "ssl_enable_server_cert_auth, ssl_CA_certificate, "
+          "ssl_client_certificate, ssl_private_key)", key);
+      good = FALSE;
+    }
+    if (!good)
+      goto done;
+  }
+  ok = TRUE;
+done:
+  g_object_unref (parser);
+  return ok;
+}
+
+/* A readable PEM file (`what` names it for the user), or FALSE with *why. */
+static gboolean
+check_pem (const gchar *path, const gchar *what, gboolean key, gchar **why)
+{
+  gchar *text = NULL;
+  GError *err = NULL;
+  if (!g_file_get_contents (path, &text, NULL, &err)) {
+    *why = g_strdup_printf ("the %s cannot be read: %s", what, err->message);
+    g_error_free (err);
+    return FALSE;
+  }
+  if (!strstr (text, "-----BEGIN "))
+    *why = g_strdup_printf ("the %s \"%s\" is not a PEM file (no "
+        "\"-----BEGIN\" line)", what, path);
+  else if (key && strstr (text, "ENCRYPTED"))
+    *why = g_strdup_printf ("the %s \"%s\" is encrypted with a passphrase; "
+        "give an unencrypted key", what, path);
+  if (key)
+    free_secret (text);
+  else
+    g_free (text);
+  return *why == NULL;
+}
+
+/* What is wrong with the settings before anything connects, or NULL. */
+static gchar *
+mqtt_settings_check (const MqttSettings *m)
+{
+  gchar *why = NULL;
+  if (!m->tls && (m->ca_file || m->cert_file || m->key_file))
+    return g_strdup ("a TLS file (ssl-ca-certificate, ssl-client-certificate "
+        "or ssl-private-key) is set but tls is false; set tls=true, or unset "
+        "the files");
+  if (!m->tls)
+    return NULL;
+  if (m->ca_file && !check_pem (m->ca_file, "CA file (ssl-ca-certificate)",
+          FALSE, &why))
+    return why;
+  if (m->cert_file && !check_pem (m->cert_file, "client certificate "
+          "(ssl-client-certificate)", FALSE, &why))
+    return why;
+  if (m->key_file && !check_pem (m->key_file, "private key (ssl-private-key)",
+          TRUE, &why))
+    return why;
+  return NULL;
 }
 
 static gboolean
 start_mqtt (GstAttentionJson *self)
 {
+  MqttSettings m = { 0 };
   g_mutex_lock (&self->lock);
-  gchar *address = g_strdup (self->address);
-  gchar *topic = g_strdup (self->topic);
-  gchar *client_id = g_strdup (self->client_id);
-  gint qos = self->qos;
-  guint max_interval = self->max_reconnect_interval;
+  m.address = g_strdup (self->address);
+  m.topic = g_strdup (self->topic);
+  m.client_id = g_strdup (self->client_id);
+  m.username = g_strdup (self->username);
+  m.password = g_strdup (self->password);
+  m.ca_file = g_strdup (self->ca_file);
+  m.cert_file = g_strdup (self->cert_file);
+  m.key_file = g_strdup (self->key_file);
+  m.qos = self->qos;
+  m.max_reconnect_interval = self->max_reconnect_interval;
+  m.max_connect_attempts = self->max_connect_attempts;
+  m.tls = self->tls;
+  m.verify_peer = m.verify_hostname = self->ssl_verify;
+  gchar *config = g_strdup (self->mqtt_config);
   self->published = self->dropped = 0;
   g_mutex_unlock (&self->lock);
   gchar *host = NULL, *err = NULL;
   guint port = 0;
   const gchar *why = NULL;
   gboolean ok = FALSE;
-  if (!attn_mqtt_parse_address (address, &host, &port, &why)) {
+  if (config && *config && !read_mqtt_config (config, &m, &err)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Could not use the MQTT configuration file \"%s\" (mqtt-config): "
+            "%s.", config, err), (NULL));
+  } else if (!attn_mqtt_parse_address (m.address, &host, &port, &why)) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("The MQTT address \"%s\" is not HOST:PORT: %s.",
-            address ? address : "", why), (NULL));
-  } else if (!topic || !*topic || strpbrk (topic, "+#")) {
+            m.address ? m.address : "", why), (NULL));
+  } else if (!m.topic || !*m.topic || strpbrk (m.topic, "+#")) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("The MQTT topic \"%s\" cannot be published to (empty, or holds "
-            "the wildcard '+' or '#').", topic ? topic : ""), (NULL));
+            "the wildcard '+' or '#').", m.topic ? m.topic : ""), (NULL));
+  } else if ((err = mqtt_settings_check (&m))) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Cannot publish to the MQTT broker at %s: %s.", m.address, err),
+        (NULL));
   } else {
-    AttnMqttConfig cfg = { host, port, client_id, topic, qos, max_interval,
-      MQTT_QUEUE_LINES
+    AttnMqttConfig cfg = {
+      .host = host,.port = port,.client_id = m.client_id,.topic = m.topic,
+      .qos = m.qos,.max_reconnect_interval = m.max_reconnect_interval,
+      .queue_size = MQTT_QUEUE_LINES,
+      .max_connect_attempts = m.max_connect_attempts,
+      .username = m.username && *m.username ? m.username : NULL,
+      .password = m.password,
+      .tls = m.tls,.ca_file = m.ca_file,.cert_file = m.cert_file,
+      .key_file = m.key_file,.verify_peer = m.verify_peer,
+      .verify_hostname = m.verify_hostname,
     };
+    g_mutex_lock (&self->lock);
+    g_free (self->active_address);
+    self->active_address = g_strdup (m.address);
+    self->active_attempts = m.max_connect_attempts;
+    g_mutex_unlock (&self->lock);
     self->mqtt = attn_mqtt_publisher_new (&cfg, mqtt_event, self, &err);
     if (!self->mqtt)
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
-          ("Could not set up publishing to the MQTT broker at %s.", address),
-          ("%s", err));
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          ("Could not set up publishing to the MQTT broker at %s: %s.",
+              m.address, err), ("%s", err));
     ok = self->mqtt != NULL;
   }
   g_free (err);
   g_free (host);
-  g_free (address);
-  g_free (topic);
-  g_free (client_id);
+  g_free (config);
+  mqtt_settings_clear (&m);
   return ok;
 }
 
@@ -625,6 +881,39 @@ gst_attention_json_set_property (GObject *object, guint prop_id,
     case PROP_MAX_RECONNECT_INTERVAL:
       self->max_reconnect_interval = g_value_get_uint (value);
       break;
+    case PROP_MAX_CONNECT_ATTEMPTS:
+      self->max_connect_attempts = g_value_get_uint (value);
+      break;
+    case PROP_USERNAME:
+      g_free (self->username);
+      self->username = g_value_dup_string (value);
+      break;
+    case PROP_PASSWORD:
+      free_secret (self->password);
+      self->password = g_value_dup_string (value);
+      break;
+    case PROP_TLS:
+      self->tls = g_value_get_boolean (value);
+      break;
+    case PROP_SSL_CA_CERTIFICATE:
+      g_free (self->ca_file);
+      self->ca_file = g_value_dup_string (value);
+      break;
+    case PROP_SSL_CLIENT_CERTIFICATE:
+      g_free (self->cert_file);
+      self->cert_file = g_value_dup_string (value);
+      break;
+    case PROP_SSL_PRIVATE_KEY:
+      g_free (self->key_file);
+      self->key_file = g_value_dup_string (value);
+      break;
+    case PROP_SSL_VERIFY:
+      self->ssl_verify = g_value_get_boolean (value);
+      break;
+    case PROP_MQTT_CONFIG:
+      g_free (self->mqtt_config);
+      self->mqtt_config = g_value_dup_string (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -669,6 +958,30 @@ gst_attention_json_get_property (GObject *object, guint prop_id,
     case PROP_MAX_RECONNECT_INTERVAL:
       g_value_set_uint (value, self->max_reconnect_interval);
       break;
+    case PROP_MAX_CONNECT_ATTEMPTS:
+      g_value_set_uint (value, self->max_connect_attempts);
+      break;
+    case PROP_USERNAME:
+      g_value_set_string (value, self->username);
+      break;
+    case PROP_TLS:
+      g_value_set_boolean (value, self->tls);
+      break;
+    case PROP_SSL_CA_CERTIFICATE:
+      g_value_set_string (value, self->ca_file);
+      break;
+    case PROP_SSL_CLIENT_CERTIFICATE:
+      g_value_set_string (value, self->cert_file);
+      break;
+    case PROP_SSL_PRIVATE_KEY:
+      g_value_set_string (value, self->key_file);
+      break;
+    case PROP_SSL_VERIFY:
+      g_value_set_boolean (value, self->ssl_verify);
+      break;
+    case PROP_MQTT_CONFIG:
+      g_value_set_string (value, self->mqtt_config);
+      break;
     case PROP_PUBLISHED:
     case PROP_DROPPED:{
       guint64 published = self->published, dropped = self->dropped;
@@ -694,6 +1007,13 @@ gst_attention_json_finalize (GObject *object)
   g_free (self->address);
   g_free (self->topic);
   g_free (self->client_id);
+  g_free (self->username);
+  free_secret (self->password);
+  g_free (self->ca_file);
+  g_free (self->cert_file);
+  g_free (self->key_file);
+  g_free (self->mqtt_config);
+  g_free (self->active_address);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -774,6 +1094,55 @@ gst_attention_json_class_init (GstAttentionJsonClass *klass)
           "than 256 wait for the broker, and qos 0 lines unsent when the "
           "connection drops", 0, G_MAXUINT64, 0,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_MAX_CONNECT_ATTEMPTS,
+      g_param_spec_uint ("max-connect-attempts", "Max connect attempts",
+          "method=mqtt: failed attempts to make the first connection after "
+          "which the element posts an error and stops trying; 0: try "
+          "forever (with a warning). Once connected, a lost connection is "
+          "always retried", 0, 1000, 0, ready));
+  g_object_class_install_property (gobject_class, PROP_USERNAME,
+      g_param_spec_string ("username", "User name",
+          "method=mqtt: the user name to log in to the broker with; unset: "
+          "none", NULL, ready));
+  /* write-only: never read back, so never printed by gst-inspect, -v or
+   * the debug log of a property dump */
+  g_object_class_install_property (gobject_class, PROP_PASSWORD,
+      g_param_spec_string ("password", "Password",
+          "method=mqtt: the password for username (write-only; a launch line "
+          "shows it to ps: prefer mqtt-config's file)", NULL,
+          G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_TLS,
+      g_param_spec_boolean ("tls", "TLS",
+          "method=mqtt: connect with TLS (brokers usually listen on 8883 "
+          "for it)", FALSE, ready));
+  g_object_class_install_property (gobject_class, PROP_SSL_CA_CERTIFICATE,
+      g_param_spec_string ("ssl-ca-certificate", "CA certificate",
+          "method=mqtt, tls: PEM file of the CA(s) the broker's certificate "
+          "must chain to; unset: the system's CAs", NULL, ready));
+  g_object_class_install_property (gobject_class, PROP_SSL_CLIENT_CERTIFICATE,
+      g_param_spec_string ("ssl-client-certificate", "Client certificate",
+          "method=mqtt, tls: PEM certificate to present to the broker (with "
+          "ssl-private-key and ssl-ca-certificate); unset: none", NULL,
+          ready));
+  g_object_class_install_property (gobject_class, PROP_SSL_PRIVATE_KEY,
+      g_param_spec_string ("ssl-private-key", "Private key",
+          "method=mqtt, tls: the unencrypted PEM key of "
+          "ssl-client-certificate", NULL, ready));
+  g_object_class_install_property (gobject_class, PROP_SSL_VERIFY,
+      g_param_spec_boolean ("ssl-verify", "Verify the broker",
+          "method=mqtt, tls: check that the broker's certificate chains to a "
+          "trusted CA and names the host in address; false is insecure "
+          "(anyone in between can read and change the messages)", TRUE,
+          ready));
+  g_object_class_install_property (gobject_class, PROP_MQTT_CONFIG,
+      g_param_spec_string ("mqtt-config", "MQTT configuration file",
+          "method=mqtt: a JSON file in gvametapublish's mqtt-config format "
+          "(address, client-id, topic, username, password, "
+          "max-connect-attempts, max-reconnect-interval, TLS, ssl_verify, "
+          "ssl_enable_server_cert_auth, ssl_CA_certificate, "
+          "ssl_client_certificate, ssl_private_key), read at start; what it "
+          "sets overrides the properties", NULL, ready));
 
   gst_element_class_set_static_metadata (element_class, "Attention JSON",
       "Filter/Formatter/Video", "Writes the attention meta of every frame as "
@@ -800,5 +1169,6 @@ gst_attention_json_init (GstAttentionJson *self)
   self->address = g_strdup (DEFAULT_ADDRESS);
   self->topic = g_strdup (DEFAULT_TOPIC);
   self->max_reconnect_interval = DEFAULT_MAX_RECONNECT_INTERVAL;
+  self->ssl_verify = TRUE;
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), TRUE);
 }

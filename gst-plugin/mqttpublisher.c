@@ -2,10 +2,12 @@
 /* mqttpublisher.c — a bounded line queue drained into libmosquitto.
  *
  * Three threads meet here: the caller's (push: append under the lock, drop
- * the oldest line when full), ours (the drainer: hands lines to
- * mosquitto_publish while connected, at most WINDOW not yet written), and
- * libmosquitto's network thread (mosquitto_loop_start: connects, reconnects
- * with back-off, writes, and calls the callbacks below). */
+ * the oldest line when full), the drainer (hands lines to mosquitto_publish
+ * while connected, at most WINDOW not yet written), and the network thread
+ * (connects, reconnects with back-off, runs mosquitto_loop, which writes and
+ * calls the callbacks below). The network thread is ours, not
+ * mosquitto_loop_start's: that one ends for good on a TLS or DNS failure,
+ * and it cannot count failed attempts. */
 #include "mqttpublisher.h"
 
 #include <errno.h>
@@ -19,6 +21,10 @@
 /* without a first connection after this long, say so once */
 #define NOT_CONNECTED_WARN_US (3 * G_USEC_PER_SEC)
 #define KEEPALIVE_S 20
+/* the network thread sees `stopping` at least this often */
+#define LOOP_MS 100
+/* where OpenSSL keeps the system's CAs on Debian (and most Linux) */
+#define SYSTEM_CA_DIR "/etc/ssl/certs"
 
 struct _AttnMqttPublisher {
   GMutex lock;
@@ -26,15 +32,23 @@ struct _AttnMqttPublisher {
   GQueue queue;                 /* GBytes, oldest first */
   guint capacity;
   guint outstanding;
-  gboolean connected, ever_connected, warned_not_connected, stopping;
+  gboolean connected, ever_connected, warned_not_connected;
+  gint stopping;                /* atomic: also read without the lock */
   gboolean reported_drop;
   guint64 published, dropped;
-  gchar *last_error;            /* why the first connect failed, or NULL */
+  gchar *last_error;            /* why the last attempt failed, or NULL */
+  gchar *attempt_error;         /* why the current attempt fails: the first
+                                 * reason heard (CONNACK, libmosquitto's log) */
+  gboolean attempt_connected;   /* the current attempt got a CONNACK 0 */
+  guint failed_attempts;        /* before the first connection */
+  gboolean gave_up;
   gint64 started;
 
   struct mosquitto *mosq;
-  gboolean loop_started;
-  GThread *drainer;
+  GThread *network, *drainer;
+  gchar *host;
+  guint port;
+  guint max_interval, max_attempts;
   gchar *topic;
   gint qos;
   AttnMqttEventFunc func;
@@ -110,8 +124,11 @@ on_connect (struct mosquitto *mosq, void *obj, int rc)
   if (rc == 0) {
     p->connected = TRUE;
     p->ever_connected = TRUE;
+    p->attempt_connected = TRUE;
     g_clear_pointer (&p->last_error, g_free);
     g_cond_broadcast (&p->cond);
+  } else if (!p->attempt_error) {
+    p->attempt_error = g_strdup (mosquitto_connack_string (rc));
   }
   gboolean stopping = p->stopping;
   g_mutex_unlock (&p->lock);
@@ -144,6 +161,27 @@ on_disconnect (struct mosquitto *mosq, void *obj, int rc)
         rc == 0 ? "disconnected" : mosquitto_strerror (rc));
 }
 
+/* libmosquitto's own errors (TLS: "OpenSSL Error[0]: ... certificate
+ * verify failed") say why an attempt failed better than its return code */
+static void
+on_log (struct mosquitto *mosq, void *obj, int level, const char *str)
+{
+  AttnMqttPublisher *p = obj;
+  if (!(level & MOSQ_LOG_ERR) || !str)
+    return;
+  g_mutex_lock (&p->lock);
+  if (!p->attempt_error)
+    p->attempt_error = g_strdup (str);
+  g_mutex_unlock (&p->lock);
+}
+
+/* an encrypted key would make OpenSSL ask on the terminal: refuse instead */
+static int
+no_key_password (char *buf, int size, int rwflag, void *userdata)
+{
+  return 0;
+}
+
 static void
 on_publish (struct mosquitto *mosq, void *obj, int mid)
 {
@@ -161,7 +199,7 @@ drain (gpointer data)
 {
   AttnMqttPublisher *p = data;
   g_mutex_lock (&p->lock);
-  while (!p->stopping) {
+  while (!g_atomic_int_get (&p->stopping)) {
     if (p->connected && p->outstanding < WINDOW && p->queue.length) {
       GBytes *b = g_queue_pop_head (&p->queue);
       p->outstanding++;
@@ -174,7 +212,7 @@ drain (gpointer data)
       if (rc != MOSQ_ERR_SUCCESS) {
         if (p->outstanding)
           p->outstanding--;
-        if (rc == MOSQ_ERR_NO_CONN && !p->stopping) {
+        if (rc == MOSQ_ERR_NO_CONN && !g_atomic_int_get (&p->stopping)) {
           /* lost between the check and the call: keep it for the next
            * connection and let the callback catch up */
           g_queue_push_head (&p->queue, b);
@@ -189,7 +227,7 @@ drain (gpointer data)
         g_bytes_unref (b);
       continue;
     }
-    if (!p->ever_connected && !p->warned_not_connected
+    if (!p->ever_connected && !p->warned_not_connected && !p->gave_up
         && g_get_monotonic_time () - p->started >= NOT_CONNECTED_WARN_US) {
       p->warned_not_connected = TRUE;
       gchar *why = g_strdup_printf ("no connection after %d s%s%s; still "
@@ -208,6 +246,116 @@ drain (gpointer data)
   return NULL;
 }
 
+/* Connects, runs mosquitto_loop while connected, and after a failed attempt
+ * or a lost connection waits (1 s, doubling up to max_interval) and tries
+ * again; gives up after max_attempts failed attempts before the first
+ * connection. */
+static gpointer
+network (gpointer data)
+{
+  AttnMqttPublisher *p = data;
+  gint64 delay_s = 1;
+  gboolean first = TRUE;
+  while (!g_atomic_int_get (&p->stopping)) {
+    g_mutex_lock (&p->lock);
+    g_clear_pointer (&p->attempt_error, g_free);
+    p->attempt_connected = FALSE;
+    g_mutex_unlock (&p->lock);
+    /* asynchronous: returns once the TCP connection is under way (after
+     * resolving the host name, which may wait on DNS) */
+    int rc = first ? mosquitto_connect_async (p->mosq, p->host, (int) p->port,
+        KEEPALIVE_S) : mosquitto_reconnect_async (p->mosq);
+    first = FALSE;
+    while (rc == MOSQ_ERR_SUCCESS && !g_atomic_int_get (&p->stopping))
+      rc = mosquitto_loop (p->mosq, LOOP_MS, 1);
+    int err = errno;
+    if (g_atomic_int_get (&p->stopping))
+      break;
+
+    /* the attempt failed, or the connection it made was lost */
+    g_mutex_lock (&p->lock);
+    if (!p->attempt_error)
+      p->attempt_error = g_strdup (rc == MOSQ_ERR_ERRNO ? g_strerror (err)
+          : mosquitto_strerror (rc));
+    gchar *give_up = NULL;
+    if (p->attempt_connected) {
+      delay_s = 1;
+    } else {
+      g_free (p->last_error);
+      p->last_error = g_strdup (p->attempt_error);
+      if (!p->ever_connected && ++p->failed_attempts == p->max_attempts)
+        give_up = g_strdup (p->last_error);
+    }
+    g_cond_broadcast (&p->cond);      /* flush waits on failed_attempts */
+    if (give_up) {
+      p->gave_up = TRUE;
+      g_mutex_unlock (&p->lock);
+      p->func (p->user_data, ATTN_MQTT_GAVE_UP, give_up);
+      g_free (give_up);
+      break;
+    }
+    gint64 until = g_get_monotonic_time () + delay_s * G_USEC_PER_SEC;
+    while (!g_atomic_int_get (&p->stopping)
+        && g_cond_wait_until (&p->cond, &p->lock, until));
+    delay_s = MIN (delay_s * 2, (gint64) p->max_interval);
+    g_mutex_unlock (&p->lock);
+  }
+  return NULL;
+}
+
+/* libmosquitto's TLS and login settings; FALSE with *error set */
+static gboolean
+set_options (AttnMqttPublisher *p, const AttnMqttConfig *cfg, gchar **error)
+{
+  int rc;
+  if (cfg->username || cfg->password) {
+    if (!cfg->username) {
+      *error = g_strdup ("a password needs a user name (MQTT 3.1.1 sends "
+          "no password alone)");
+      return FALSE;
+    }
+    rc = mosquitto_username_pw_set (p->mosq, cfg->username, cfg->password);
+    if (rc != MOSQ_ERR_SUCCESS) {
+      *error = g_strdup_printf ("the user name or password was refused: %s",
+          mosquitto_strerror (rc));
+      return FALSE;
+    }
+  }
+  if (!cfg->tls)
+    return TRUE;
+  if (!cfg->cert_file != !cfg->key_file) {
+    *error = g_strdup ("a client certificate needs its private key, and a "
+        "key its certificate: set both or neither");
+    return FALSE;
+  }
+  /* without a CA file, OpenSSL's directory of the system's CAs
+   * (MOSQ_OPT_TLS_USE_OS_CERTS would do, but libmosquitto 2.0.11 refuses
+   * it from the second attempt on) */
+  const gchar *ca_dir = NULL;
+  if (!cfg->ca_file) {
+    ca_dir = g_getenv ("SSL_CERT_DIR");
+    if (!ca_dir || !*ca_dir)
+      ca_dir = SYSTEM_CA_DIR;
+  }
+  rc = mosquitto_tls_set (p->mosq, cfg->ca_file, ca_dir, cfg->cert_file,
+      cfg->key_file, no_key_password);
+  if (rc != MOSQ_ERR_SUCCESS) {
+    *error = g_strdup_printf ("libmosquitto refused the TLS files: %s",
+        mosquitto_strerror (rc));
+    return FALSE;
+  }
+  /* SSL_VERIFY_PEER is 1, SSL_VERIFY_NONE 0 */
+  rc = mosquitto_tls_opts_set (p->mosq, cfg->verify_peer ? 1 : 0, NULL, NULL);
+  if (rc == MOSQ_ERR_SUCCESS)
+    rc = mosquitto_tls_insecure_set (p->mosq, !cfg->verify_hostname);
+  if (rc != MOSQ_ERR_SUCCESS) {
+    *error = g_strdup_printf ("libmosquitto refused the TLS options: %s",
+        mosquitto_strerror (rc));
+    return FALSE;
+  }
+  return TRUE;
+}
+
 AttnMqttPublisher *
 attn_mqtt_publisher_new (const AttnMqttConfig *cfg, AttnMqttEventFunc func,
     gpointer user_data, gchar **error)
@@ -222,6 +370,10 @@ attn_mqtt_publisher_new (const AttnMqttConfig *cfg, AttnMqttEventFunc func,
   g_queue_init (&p->queue);
   p->capacity = MAX (cfg->queue_size, 1);
   p->topic = g_strdup (cfg->topic);
+  p->host = g_strdup (cfg->host);
+  p->port = cfg->port;
+  p->max_interval = MAX (cfg->max_reconnect_interval, 1);
+  p->max_attempts = cfg->max_connect_attempts;
   p->qos = CLAMP (cfg->qos, 0, 2);
   p->func = func;
   p->user_data = user_data;
@@ -243,33 +395,24 @@ attn_mqtt_publisher_new (const AttnMqttConfig *cfg, AttnMqttEventFunc func,
     attn_mqtt_publisher_free (p);
     return NULL;
   }
+  /* our threads call mosquitto_loop and mosquitto_publish */
+  mosquitto_threaded_set (p->mosq, true);
   mosquitto_connect_callback_set (p->mosq, on_connect);
   mosquitto_disconnect_callback_set (p->mosq, on_disconnect);
   mosquitto_publish_callback_set (p->mosq, on_publish);
+  mosquitto_log_callback_set (p->mosq, on_log);
   mosquitto_max_inflight_messages_set (p->mosq, WINDOW);
-  mosquitto_reconnect_delay_set (p->mosq, 1,
-      MAX (cfg->max_reconnect_interval, 1), true);
-
-  /* non-blocking: a refused or unanswered connection is retried by the
-   * network thread; only a numeric host is resolved without waiting */
-  int rc = mosquitto_connect_async (p->mosq, cfg->host, (int) cfg->port,
-      KEEPALIVE_S);
-  if (rc == MOSQ_ERR_INVAL) {
-    *error = g_strdup ("invalid broker host or port");
+  if (cfg->port < 1 || cfg->port > 65535) {
+    *error = g_strdup ("invalid broker port");
     attn_mqtt_publisher_free (p);
     return NULL;
   }
-  if (rc != MOSQ_ERR_SUCCESS)
-    p->last_error = g_strdup (rc == MOSQ_ERR_ERRNO ? g_strerror (errno)
-        : mosquitto_strerror (rc));
-  rc = mosquitto_loop_start (p->mosq);
-  if (rc != MOSQ_ERR_SUCCESS) {
-    *error = g_strdup_printf ("could not start the MQTT network thread: %s",
-        mosquitto_strerror (rc));
+  if (!set_options (p, cfg, error)) {
     attn_mqtt_publisher_free (p);
     return NULL;
   }
-  p->loop_started = TRUE;
+  /* a refused or unanswered connection is retried by the network thread */
+  p->network = g_thread_new ("attn-mqtt-net", network, p);
   p->drainer = g_thread_new ("attn-mqtt", drain, p);
   return p;
 }
@@ -312,7 +455,9 @@ attn_mqtt_publisher_flush (AttnMqttPublisher *p, guint timeout_ms)
   g_mutex_lock (&p->lock);
   gint64 deadline = g_get_monotonic_time () +
       (gint64) timeout_ms * G_TIME_SPAN_MILLISECOND;
-  while (p->connected && (p->queue.length || p->outstanding)
+  /* connected, or still making the first connection with no failure yet */
+  while ((p->connected || (!p->ever_connected && !p->failed_attempts))
+      && (p->queue.length || p->outstanding)
       && g_cond_wait_until (&p->cond, &p->lock, deadline));
   g_mutex_unlock (&p->lock);
 }
@@ -323,20 +468,23 @@ attn_mqtt_publisher_free (AttnMqttPublisher *p)
   if (!p)
     return;
   g_mutex_lock (&p->lock);
-  p->stopping = TRUE;
+  g_atomic_int_set (&p->stopping, TRUE);
   g_cond_broadcast (&p->cond);
   g_mutex_unlock (&p->lock);
   if (p->drainer)
     g_thread_join (p->drainer);
-  if (p->mosq) {
+  /* queues a DISCONNECT and wakes mosquitto_loop; the network thread then
+   * sees `stopping` within LOOP_MS, or at once in its back-off wait */
+  if (p->mosq)
     mosquitto_disconnect (p->mosq);
-    /* wakes the network thread out of select() or its back-off sleep */
-    if (p->loop_started)
-      mosquitto_loop_stop (p->mosq, false);
+  if (p->network)
+    g_thread_join (p->network);
+  if (p->mosq)
     mosquitto_destroy (p->mosq);
-  }
   g_queue_clear_full (&p->queue, (GDestroyNotify) g_bytes_unref);
   g_free (p->last_error);
+  g_free (p->attempt_error);
+  g_free (p->host);
   g_free (p->topic);
   g_cond_clear (&p->cond);
   g_mutex_clear (&p->lock);

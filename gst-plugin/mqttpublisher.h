@@ -18,6 +18,8 @@ typedef enum {
                                  * refused CONNECT; detail: the reason */
   ATTN_MQTT_DISCONNECTED,       /* an established connection was lost */
   ATTN_MQTT_FIRST_DROP,         /* the queue overflowed for the first time */
+  ATTN_MQTT_GAVE_UP,            /* max_connect_attempts first attempts failed:
+                                 * no more tries; detail: the last reason */
 } AttnMqttEvent;
 
 /* Called from the publisher's threads, and for ATTN_MQTT_FIRST_DROP from
@@ -34,6 +36,16 @@ typedef struct {
   gint qos;                     /* 0..2 */
   guint max_reconnect_interval; /* seconds, >= 1: back-off cap */
   guint queue_size;             /* lines held while the broker is away */
+  guint max_connect_attempts;   /* failed attempts before the first connection
+                                 * after which to give up; 0: never give up */
+  const gchar *username;        /* NULL: none */
+  const gchar *password;        /* NULL: none; needs username */
+  gboolean tls;
+  const gchar *ca_file;         /* tls: PEM CAs; NULL: the system's */
+  const gchar *cert_file;       /* tls: client certificate (PEM) and its */
+  const gchar *key_file;        /* unencrypted key; both or neither */
+  gboolean verify_peer;         /* tls: check the broker's certificate chain */
+  gboolean verify_hostname;     /* tls: check it names the host in address */
 } AttnMqttConfig;
 
 /* HOST:PORT, HOST (port 1883) or [IPv6]:PORT into host (owned by the caller,
@@ -41,8 +53,10 @@ typedef struct {
 gboolean attn_mqtt_parse_address (const gchar *address, gchar **host,
     guint *port, const gchar **why);
 
-/* Starts connecting in the background and returns at once; NULL and *error
- * only when libmosquitto cannot be set up at all. */
+/* Starts connecting in the background and returns at once (the host name is
+ * resolved by the background thread); NULL and *error (a sentence naming the
+ * setting) when libmosquitto refuses the settings (an unreadable file,
+ * a password without a user name, ...) or cannot be set up at all. */
 AttnMqttPublisher *attn_mqtt_publisher_new (const AttnMqttConfig *cfg,
     AttnMqttEventFunc func, gpointer user_data, gchar **error);
 
@@ -56,8 +70,9 @@ void attn_mqtt_publisher_push (AttnMqttPublisher *p, const gchar *line,
 void attn_mqtt_publisher_get_counts (AttnMqttPublisher *p,
     guint64 *published, guint64 *dropped);
 
-/* Waits, at most `timeout_ms`, while connected and lines are still queued or
- * unwritten. */
+/* Waits, at most `timeout_ms`, while lines are still queued or unwritten
+ * and the publisher is connected or still making its first connection (no
+ * attempt failed yet). */
 void attn_mqtt_publisher_flush (AttnMqttPublisher *p, guint timeout_ms);
 
 /* Stops the threads, disconnects and frees; what is still queued is lost. */

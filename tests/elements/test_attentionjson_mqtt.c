@@ -7,7 +7,16 @@
  * where nothing listens, or a listener that never answers, gives a warning,
  * not a hung state change, and the video runs to EOS; a
  * malformed address fails the state change with a message naming it.
- * Skipped (exit 77) without the mosquitto broker. Every wait is bounded. */
+ * Login and TLS: a broker that wants a password gets N messages from the
+ * right one and refuses a wrong one with a message naming the reason (a
+ * warning, or with max-connect-attempts an error); a TLS broker with a CA
+ * and server certificate made here by the openssl CLI gets N messages from
+ * an element given the CA, and an element without it fails on "certificate
+ * verify failed"; bad TLS and login settings fail the state change with a
+ * sentence naming the setting; max-connect-attempts with no broker gives
+ * an error after that many attempts.
+ * Skipped (exit 77) without the mosquitto broker; the TLS tests are left
+ * out without openssl. Every wait is bounded. */
 #include <gst/attention/attention-producer.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -74,6 +83,7 @@ port_answers (guint port)
 typedef struct {
   gchar *dir, *conf;
   guint port;
+  const gchar *extra;           /* more configuration lines, or NULL */
   GSubprocess *proc;
 } Broker;
 
@@ -102,8 +112,11 @@ broker_start (Broker *b)
   if (!b->dir) {
     b->dir = g_dir_make_tmp ("attn-mqtt-XXXXXX", NULL);
     b->conf = g_build_filename (b->dir, "mosquitto.conf", NULL);
-    gchar *text = g_strdup_printf ("listener %u 127.0.0.1\n"
-        "allow_anonymous true\n", b->port);
+    /* started as root, mosquitto would become the user "mosquitto" and
+     * could not read the test's files: stay who we are */
+    gchar *text = g_strdup_printf ("user %s\nlistener %u 127.0.0.1\n%s",
+        g_get_user_name (), b->port, b->extra ? b->extra :
+        "allow_anonymous true\n");
     fail_unless (g_file_set_contents (b->conf, text, -1, NULL));
     g_free (text);
   }
@@ -219,8 +232,11 @@ sub_wait_subscribed (Subscriber *s)
   fail_unless (sub_subscribed (s), "the test's subscriber never subscribed");
 }
 
+/* a subscriber logging in as user/password (or anonymous: NULL) over TLS
+ * checked against cafile (or plain TCP: NULL) */
 static Subscriber *
-sub_new (guint port)
+sub_new_full (guint port, const gchar *user, const gchar *password,
+    const gchar *cafile)
 {
   Subscriber *s = g_new0 (Subscriber, 1);
   g_mutex_init (&s->lock);
@@ -232,11 +248,23 @@ sub_new (guint port)
   mosquitto_disconnect_callback_set (s->mosq, sub_on_disconnect);
   mosquitto_message_callback_set (s->mosq, sub_on_message);
   mosquitto_reconnect_delay_set (s->mosq, 1, 1, false);
+  if (user)
+    fail_unless_equals_int (mosquitto_username_pw_set (s->mosq, user,
+            password), MOSQ_ERR_SUCCESS);
+  if (cafile)
+    fail_unless_equals_int (mosquitto_tls_set (s->mosq, cafile, NULL, NULL,
+            NULL, NULL), MOSQ_ERR_SUCCESS);
   fail_unless_equals_int (mosquitto_connect_async (s->mosq, "127.0.0.1",
           (int) port, 20), MOSQ_ERR_SUCCESS);
   fail_unless_equals_int (mosquitto_loop_start (s->mosq), MOSQ_ERR_SUCCESS);
   sub_wait_subscribed (s);
   return s;
+}
+
+static Subscriber *
+sub_new (guint port)
+{
+  return sub_new_full (port, NULL, NULL, NULL);
 }
 
 static void
@@ -332,6 +360,29 @@ has_warning (GstBus *bus, const gchar *needle, gint64 wait_us)
     GError *e = NULL;
     gst_message_parse_warning (m, &e, NULL);
     found = strstr (e->message, needle) != NULL;
+    g_error_free (e);
+    gst_message_unref (m);
+  }
+  return found;
+}
+
+/* the first error on the bus, its message holding `needle`; the message
+ * (g_free) or NULL */
+static gchar *
+wait_error (GstBus *bus, const gchar *needle, gint64 wait_us)
+{
+  gint64 end = g_get_monotonic_time () + wait_us;
+  gchar *found = NULL;
+  while (!found) {
+    gint64 left = end - g_get_monotonic_time ();
+    GstMessage *m = gst_bus_timed_pop_filtered (bus, left > 0 ?
+        left * GST_USECOND : 0, GST_MESSAGE_ERROR);
+    if (!m)
+      break;
+    GError *e = NULL;
+    gst_message_parse_error (m, &e, NULL);
+    if (strstr (e->message, needle))
+      found = g_strdup (e->message);
     g_error_free (e);
     gst_message_unref (m);
   }
@@ -583,6 +634,337 @@ GST_START_TEST (test_malformed_address)
 
 GST_END_TEST;
 
+/* ---- login, TLS, max-connect-attempts ------------------------------------ */
+
+static void
+remove_dir (gchar *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const gchar *name;
+  while (d && (name = g_dir_read_name (d))) {
+    gchar *path = g_build_filename (dir, name, NULL);
+    g_unlink (path);
+    g_free (path);
+  }
+  if (d)
+    g_dir_close (d);
+  g_rmdir (dir);
+  g_free (dir);
+}
+
+/* runs argv (a NULL-terminated list) in dir; fails the test unless it
+ * exits 0 */
+static void
+run_in (const gchar *dir, const gchar *const *argv)
+{
+  gchar *err = NULL;
+  gint status = -1;
+  GError *e = NULL;
+  gboolean ok = g_spawn_sync (dir, (gchar **) argv, NULL,
+      G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+      &err, &status, &e);
+  fail_unless (ok && g_spawn_check_wait_status (status, NULL), "%s failed: %s",
+      argv[0], e ? e->message : err);
+  g_clear_error (&e);
+  g_free (err);
+}
+
+/* Pushes n frames through an element made with props and checks the
+ * subscriber gets n messages and `published` counts them. */
+static void
+check_frames_arrive (const gchar *props, Subscriber *s, guint n)
+{
+  GstElement *json;
+  GstBus *bus;
+  GstHarness *h = harness (props, &json, &bus);
+  for (guint i = 0; i < n; i++)
+    gst_buffer_unref (gst_harness_push_and_pull (h, frame (i)));
+  gint64 end = g_get_monotonic_time () + bound_us (10);
+  while (sub_count (s) < n && g_get_monotonic_time () < end)
+    g_usleep (20000);
+  fail_unless_equals_int (sub_count (s), n);
+  for (guint i = 0; i < n; i++)
+    fail_unless_equals_int (payload_frame (g_ptr_array_index (s->payloads,
+                i)), i);
+  end = g_get_monotonic_time () + bound_us (5);
+  while (prop_u64 (json, "published") < n && g_get_monotonic_time () < end)
+    g_usleep (20000);
+  fail_unless_equals_uint64 (prop_u64 (json, "published"), n);
+  harness_free (h, json, bus);
+  g_mutex_lock (&s->lock);
+  g_ptr_array_set_size (s->payloads, 0);
+  g_mutex_unlock (&s->lock);
+}
+
+/* An element made with props: its state change returns at once, and an
+ * error holding each of needles follows within `seconds`. */
+static void
+check_connect_error (const gchar *props, const gchar *const *needles,
+    gdouble seconds)
+{
+  GstElement *json;
+  GstBus *bus;
+  gint64 t0 = g_get_monotonic_time ();
+  GstHarness *h = harness (props, &json, &bus);
+  gst_buffer_unref (gst_harness_push_and_pull (h, frame (0)));
+  fail_unless (g_get_monotonic_time () - t0 < bound_us (2),
+      "the state change waited for the broker");
+  gchar *msg = wait_error (bus, needles[0], bound_us (seconds));
+  fail_unless (msg != NULL, "no error holding \"%s\"", needles[0]);
+  for (guint i = 1; needles[i]; i++)
+    fail_unless (strstr (msg, needles[i]) != NULL, "\"%s\" not in: %s",
+        needles[i], msg);
+  g_free (msg);
+  t0 = g_get_monotonic_time ();
+  harness_free (h, json, bus);
+  fail_unless (g_get_monotonic_time () - t0 < bound_us (3),
+      "stopping waited for the broker");
+}
+
+/* A broker wanting a password (password_file from mosquitto_passwd,
+ * allow_anonymous false): the right one publishes every frame; a wrong one
+ * is warned about with the broker's reason, and with max-connect-attempts
+ * is an error; mqtt-config's file logs in too. The password is never
+ * readable. */
+GST_START_TEST (test_password)
+{
+  gchar *dir = g_dir_make_tmp ("attn-mqtt-pw-XXXXXX", NULL);
+  gchar *pwfile = g_build_filename (dir, "passwords", NULL);
+  const gchar *mk[] = { "mosquitto_passwd", "-b", "-c", pwfile, "alice",
+    "s3cret w0rd", NULL
+  };
+  run_in (dir, mk);
+  gchar *extra = g_strdup_printf ("password_file %s\nallow_anonymous false\n",
+      pwfile);
+  Broker b = { .port = free_port (),.extra = extra };
+  broker_start (&b);
+  Subscriber *s = sub_new_full (b.port, "alice", "s3cret w0rd", NULL);
+
+  gchar *props = g_strdup_printf ("method=mqtt address=127.0.0.1:%u "
+      "topic=" TOPIC " username=alice password=\"s3cret w0rd\"", b.port);
+  check_frames_arrive (props, s, 20);
+  g_free (props);
+
+  /* the same login from gvametapublish's mqtt-config file, which overrides
+   * the properties (here a wrong password) */
+  gchar *config = g_build_filename (dir, "mqtt.json", NULL);
+  gchar *text = g_strdup_printf ("{\"address\": \"127.0.0.1:%u\", "
+      "\"username\": \"alice\", \"password\": \"s3cret w0rd\", "
+      "\"max-connect-attempts\": -1, \"TLS\": false, "
+      "\"ssl_CA_certificate\": null}", b.port);
+  fail_unless (g_file_set_contents (config, text, -1, NULL));
+  g_free (text);
+  props = g_strdup_printf ("method=mqtt topic=" TOPIC " mqtt-config=%s "
+      "password=wrong", config);
+  check_frames_arrive (props, s, 10);
+  g_free (props);
+  g_unlink (config);
+  g_free (config);
+
+  /* write-only: gst-inspect, -v and g_object_get never show it */
+  GstElement *e = gst_element_factory_make ("attentionjson", NULL);
+  GParamSpec *ps = g_object_class_find_property (G_OBJECT_GET_CLASS (e),
+      "password");
+  fail_unless (ps && (ps->flags & G_PARAM_WRITABLE)
+      && !(ps->flags & G_PARAM_READABLE));
+  gst_object_unref (e);
+
+  /* wrong password, default max-connect-attempts (0, forever): a warning
+   * naming the broker's reason, the video flows */
+  props = g_strdup_printf ("method=mqtt address=127.0.0.1:%u topic=" TOPIC
+      " username=alice password=wrong", b.port);
+  GstElement *json;
+  GstBus *bus;
+  GstHarness *h = harness (props, &json, &bus);
+  g_free (props);
+  gst_buffer_unref (gst_harness_push_and_pull (h, frame (0)));
+  fail_unless (has_warning (bus, "not authorised", bound_us (5)),
+      "no warning naming the refusal");
+  gst_buffer_unref (gst_harness_push_and_pull (h, frame (1)));
+  fail_unless_equals_uint64 (prop_u64 (json, "published"), 0);
+  harness_free (h, json, bus);
+
+  /* with max-connect-attempts: an error after the attempts */
+  props = g_strdup_printf ("method=mqtt address=127.0.0.1:%u topic=" TOPIC
+      " username=alice password=wrong max-connect-attempts=2 "
+      "max-reconnect-interval=1", b.port);
+  const gchar *needles[] = { "not authorised", "2 failed attempts", NULL };
+  check_connect_error (props, needles, 10);
+  g_free (props);
+  fail_unless_equals_int (sub_count (s), 0);
+
+  sub_free (s);
+  broker_free (&b);
+  g_free (extra);
+  g_free (pwfile);
+  remove_dir (dir);
+}
+
+GST_END_TEST;
+
+/* a throwaway CA and a server certificate for 127.0.0.1 it signed, made
+ * with the openssl CLI into a new directory (remove_dir) */
+static gchar *
+make_certs (void)
+{
+  gchar *dir = g_dir_make_tmp ("attn-mqtt-tls-XXXXXX", NULL);
+  const gchar *ca[] = { "openssl", "req", "-x509", "-newkey", "ec",
+    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+    "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=attn-test-ca",
+    NULL
+  };
+  const gchar *req[] = { "openssl", "req", "-new", "-newkey", "ec",
+    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+    "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1", NULL
+  };
+  const gchar *sign[] = { "openssl", "x509", "-req", "-in", "server.csr",
+    "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+    "server.crt", "-days", "2", "-extfile", "ext.cnf", NULL
+  };
+  gchar *ext = g_build_filename (dir, "ext.cnf", NULL);
+  fail_unless (g_file_set_contents (ext, "subjectAltName=IP:127.0.0.1\n", -1,
+          NULL));
+  g_free (ext);
+  run_in (dir, ca);
+  run_in (dir, req);
+  run_in (dir, sign);
+  return dir;
+}
+
+/* A TLS listener with our CA's server certificate: an element given the CA
+ * publishes every frame over TLS; without it (the system's CAs, verify on)
+ * the handshake fails with an error naming the reason; ssl-verify=false
+ * connects anyway, as asked. */
+GST_START_TEST (test_tls)
+{
+  gchar *dir = make_certs ();
+  gchar *ca = g_build_filename (dir, "ca.crt", NULL);
+  gchar *extra = g_strdup_printf ("cafile %s\ncertfile %s/server.crt\n"
+      "keyfile %s/server.key\nallow_anonymous true\n", ca, dir, dir);
+  Broker b = { .port = free_port (),.extra = extra };
+  broker_start (&b);
+  Subscriber *s = sub_new_full (b.port, NULL, NULL, ca);
+
+  gchar *props = g_strdup_printf ("method=mqtt address=127.0.0.1:%u "
+      "topic=" TOPIC " tls=true ssl-ca-certificate=%s", b.port, ca);
+  check_frames_arrive (props, s, 20);
+  g_free (props);
+
+  props = g_strdup_printf ("method=mqtt address=127.0.0.1:%u topic=" TOPIC
+      " tls=true max-connect-attempts=1", b.port);
+  const gchar *needles[] = { "certificate verify failed",
+    "1 failed attempt", NULL
+  };
+  check_connect_error (props, needles, 10);
+  g_free (props);
+  fail_unless_equals_int (sub_count (s), 0);
+
+  props = g_strdup_printf ("method=mqtt address=127.0.0.1:%u topic=" TOPIC
+      " tls=true ssl-verify=false", b.port);
+  check_frames_arrive (props, s, 5);
+  g_free (props);
+
+  sub_free (s);
+  broker_free (&b);
+  g_free (extra);
+  g_free (ca);
+  remove_dir (dir);
+}
+
+GST_END_TEST;
+
+/* Settings that cannot work fail the state change with a sentence naming
+ * them, before anything connects. */
+GST_START_TEST (test_bad_settings)
+{
+  gchar *dir = g_dir_make_tmp ("attn-mqtt-bad-XXXXXX", NULL);
+  gchar *junk = g_build_filename (dir, "junk.pem", NULL);
+  fail_unless (g_file_set_contents (junk, "not a certificate\n", -1, NULL));
+  gchar *enc = g_build_filename (dir, "enc.key", NULL);
+  fail_unless (g_file_set_contents (enc, "-----BEGIN ENCRYPTED PRIVATE KEY"
+          "-----\n", -1, NULL));
+  gchar *pem = g_build_filename (dir, "looks.pem", NULL);
+  fail_unless (g_file_set_contents (pem, "-----BEGIN CERTIFICATE-----\n", -1,
+          NULL));
+  gchar *config = g_build_filename (dir, "mqtt.json", NULL);
+  fail_unless (g_file_set_contents (config, "{\"address\": \"127.0.0.1:1\", "
+          "\"ssl_ca_certificate\": \"x\"}", -1, NULL));
+  struct {
+    gchar *props;
+    const gchar *needle;
+  } cases[] = {
+    {g_strdup ("tls=true ssl-ca-certificate=/nonexistent/ca.crt"),
+        "/nonexistent/ca.crt"},
+    {g_strdup_printf ("tls=true ssl-ca-certificate=%s", junk),
+        "not a PEM file"},
+    {g_strdup ("tls=true ssl-client-certificate=/nonexistent/c.crt "
+              "ssl-private-key=/nonexistent/c.key"), "/nonexistent/c.crt"},
+    {g_strdup_printf ("tls=true ssl-client-certificate=%s "
+              "ssl-private-key=/nonexistent/c.key", pem),
+        "/nonexistent/c.key"},
+    {g_strdup_printf ("tls=true ssl-client-certificate=%s", pem),
+        "set both or neither"},
+    {g_strdup_printf ("tls=true ssl-private-key=%s", enc), "encrypted"},
+    {g_strdup_printf ("ssl-ca-certificate=%s", junk), "tls is false"},
+    {g_strdup ("password=secret"), "needs a user name"},
+    {g_strdup_printf ("mqtt-config=%s", config), "ssl_ca_certificate"},
+    {g_strdup ("mqtt-config=/nonexistent/mqtt.json"), "/nonexistent"},
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gchar *desc = g_strdup_printf ("videotestsrc num-buffers=1 ! "
+        "attentionjson method=mqtt address=127.0.0.1:%u %s ! fakesink",
+        free_port (), cases[i].props);
+    GstElement *pl = gst_parse_launch (desc, NULL);
+    g_free (desc);
+    fail_unless (pl != NULL);
+    fail_unless (gst_element_set_state (pl, GST_STATE_PLAYING)
+        == GST_STATE_CHANGE_FAILURE, "%s accepted", cases[i].props);
+    GstBus *bus = gst_element_get_bus (pl);
+    gchar *msg = wait_error (bus, cases[i].needle, 0);
+    fail_unless (msg != NULL, "%s: no error holding \"%s\"", cases[i].props,
+        cases[i].needle);
+    /* never the password */
+    fail_if (strstr (msg, "secret") != NULL, "%s", msg);
+    g_free (msg);
+    gst_object_unref (bus);
+    gst_element_set_state (pl, GST_STATE_NULL);
+    gst_object_unref (pl);
+    g_free (cases[i].props);
+  }
+  g_free (junk);
+  g_free (enc);
+  g_free (pem);
+  g_free (config);
+  remove_dir (dir);
+}
+
+GST_END_TEST;
+
+/* No broker, max-connect-attempts=3: an error after three failed attempts
+ * (1 s apart: max-reconnect-interval=1), not a retry forever. */
+GST_START_TEST (test_max_connect_attempts)
+{
+  gchar *props = g_strdup_printf ("method=mqtt address=127.0.0.1:%u "
+      "topic=" TOPIC " max-connect-attempts=3 max-reconnect-interval=1",
+      free_port ());
+  const gchar *needles[] = { "Could not connect", "3 failed attempts", NULL };
+  gint64 t0 = g_get_monotonic_time ();
+  check_connect_error (props, needles, 10);
+  /* two 1-s waits between the three attempts */
+  fail_unless (g_get_monotonic_time () - t0 >= 2 * G_USEC_PER_SEC);
+  g_free (props);
+}
+
+GST_END_TEST;
+
+static gboolean
+have_program (const gchar *name)
+{
+  gchar *p = g_find_program_in_path (name);
+  g_free (p);
+  return p != NULL;
+}
+
 static Suite *
 attentionjson_mqtt_suite (void)
 {
@@ -596,6 +978,16 @@ attentionjson_mqtt_suite (void)
   tcase_add_test (tc, test_frames_arrive);
   tcase_add_test (tc, test_no_broker);
   tcase_add_test (tc, test_broker_restart);
+  tcase_add_test (tc, test_bad_settings);
+  tcase_add_test (tc, test_max_connect_attempts);
+  if (have_program ("mosquitto_passwd"))
+    tcase_add_test (tc, test_password);
+  else
+    g_print ("# test_password left out: no mosquitto_passwd\n");
+  if (have_program ("openssl"))
+    tcase_add_test (tc, test_tls);
+  else
+    g_print ("# test_tls left out: no openssl\n");
   return s;
 }
 
