@@ -52,6 +52,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "parallel.h"
 #include "preprocess.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_attention_infer_debug);
@@ -143,6 +144,7 @@ struct _GstAttentionInfer {
   GstClockTimeDiff transit;     /* shortest source-to-here time seen */
   gboolean transit_known;
   PrePlan object_plan;          /* re-planned per object, tables reused */
+  gint pre_threads;             /* `threads` as of this frame */
   GstAttentionInferenceRegion region_mode_last; /* of the last frame */
 };
 
@@ -442,6 +444,18 @@ pre_frame (PreFrame *pf, const GstVideoFrame *vf)
   }
 }
 
+/* Pre-processing, split over the process's thread budget like the
+ * network: this thread holds one core meanwhile, and `threads` limits it. */
+static void
+run_pre (GstAttentionInfer *self, const PrePlan *plan, const PreFrame *pf,
+         float *input)
+{
+  attn_parallel_set_threads (self->pre_threads);
+  attn_parallel_enter ();
+  pre_run (plan, &self->fmt, pf, input);
+  attn_parallel_leave ();
+}
+
 /* Maps `buf` and fills the network input; FALSE if it cannot be read. */
 static gboolean
 prepare_input (GstAttentionInfer *self, GstBuffer *buf, float *input)
@@ -451,7 +465,7 @@ prepare_input (GstAttentionInfer *self, GstBuffer *buf, float *input)
     return FALSE;
   PreFrame pf;
   pre_frame (&pf, &vf);
-  pre_run (&self->plan, &self->fmt, &pf, input);
+  run_pre (self, &self->plan, &pf, input);
   gst_video_frame_unmap (&vf);
   return TRUE;
 }
@@ -620,7 +634,7 @@ classify_objects (GstAttentionInfer *self, GstBuffer *buf, guint64 frame,
     gint64 t0 = attn_engine_now_ns ();
     PreFrame pf;
     pre_frame (&pf, &vf);
-    pre_run (&self->object_plan, &self->fmt, &pf, input);
+    run_pre (self, &self->object_plan, &pf, input);
     job_area (job, &self->object_plan);
     job->frame = frame;
     job->start_ns = t0;
@@ -714,6 +728,7 @@ gst_attention_infer_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
       && self->object_types ? g_array_ref (self->object_types) : NULL;
   gboolean post_messages = self->post_messages;
   GstAttentionScaleMode scale = self->scale_mode;
+  self->pre_threads = self->threads;
   g_mutex_unlock (&self->lock);
 
   guint64 frame = self->frame++;

@@ -6,7 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parallel.h"
+
 #define MAX_SUB 4
+/* pre_run splits the output rows into at most this many bands, one task
+ * each over the process's thread budget, each with its own accumulator */
+#define MAX_BANDS 8
 
 void
 pre_format_yuv (PreFormat *f, float kr, float kb, bool full_range)
@@ -106,7 +111,7 @@ pre_plan (PrePlan *p, int frame_w, int frame_h, const PreRect *roi,
     p->cy0 = malloc (ny * sizeof (int));
     p->fy = malloc (ny * sizeof (float));
     p->cfy = malloc (ny * sizeof (float));
-    p->acc = malloc ((size_t) 3 * nw * sizeof (float));
+    p->acc = malloc ((size_t) MAX_BANDS * 3 * nw * sizeof (float));
     if (!p->x0 || !p->cx0 || !p->fx || !p->cfx || !p->y0 || !p->cy0
         || !p->fy || !p->cfy || !p->acc) {
       pre_plan_clear (p);
@@ -288,19 +293,34 @@ accumulate_row (const PrePlan *p, const PreFormat *f, const PreFrame *fr,
   }
 }
 
-void
-pre_run (const PrePlan *p, const PreFormat *f, const PreFrame *fr, float *out)
+typedef struct {
+  const PrePlan *p;
+  const PreFormat *f;
+  const PreFrame *fr;
+  float *out;
+  int band_rows;
+} PreRun;
+
+/* Output rows [band·band_rows, …) of one band, with the band's own
+ * accumulator. */
+static void
+run_band (void *ctx, int band)
 {
+  const PreRun *r = ctx;
+  const PrePlan *p = r->p;
   int nw = p->net_w, nh = p->net_h, sy = p->sub_y;
   size_t plane = (size_t) nw * nh;
   /* output channel order: the model's (RGB or BGR) */
+  float *out = r->out;
   float *o_r = out + (p->bgr ? 2 : 0) * plane, *o_g = out + plane;
   float *o_b = out + (p->bgr ? 0 : 2) * plane;
   int cr = p->bgr ? 2 : 0, cb = p->bgr ? 0 : 2;
   float inv = 1.0f / (float) (p->sub_x * sy);
-  float *acc = p->acc;
+  float *acc = p->acc + (size_t) band * 3 * nw;
+  int y0 = band * r->band_rows;
+  int y1 = y0 + r->band_rows < nh ? y0 + r->band_rows : nh;
 
-  for (int oy = 0; oy < nh; oy++) {
+  for (int oy = y0; oy < y1; oy++) {
     size_t o = (size_t) oy * nw;
     if (p->y0[oy * sy] < 0) {
       /* letterbox padding: the mean colour, i.e. 0 after normalisation */
@@ -311,7 +331,7 @@ pre_run (const PrePlan *p, const PreFormat *f, const PreFrame *fr, float *out)
     }
     memset (acc, 0, sizeof (float) * 3 * nw);
     for (int ky = 0; ky < sy; ky++)
-      accumulate_row (p, f, fr, oy * sy + ky, acc);
+      accumulate_row (p, r->f, r->fr, oy * sy + ky, acc);
     for (int ox = 0; ox < nw; ox++) {
       if (p->x0[ox * p->sub_x] < 0) {
         o_r[o + ox] = o_g[o + ox] = o_b[o + ox] = 0.0f;
@@ -325,4 +345,16 @@ pre_run (const PrePlan *p, const PreFormat *f, const PreFrame *fr, float *out)
       o_b[o + ox] = B * p->mul[cb] + p->add[cb];
     }
   }
+}
+
+void
+pre_run (const PrePlan *p, const PreFormat *f, const PreFrame *fr, float *out)
+{
+  /* bands of whole rows, as many as the calling thread may use (each row
+   * costs the same, so equal bands balance) */
+  int nh = p->net_h, threads = attn_parallel_threads ();
+  int bands = threads < MAX_BANDS ? threads : MAX_BANDS;
+  bands = bands < nh ? bands : nh;
+  PreRun r = { p, f, fr, out, (nh + bands - 1) / bands };
+  attn_parallel_for ((nh + r.band_rows - 1) / r.band_rows, run_band, &r);
 }

@@ -81,7 +81,9 @@ bool pre_plan (PrePlan *p, int frame_w, int frame_h, const PreRect *roi,
                AttnResize mode, const AttnPreprocess *pre);
 void pre_plan_clear (PrePlan *p);
 
-/* out (3, net_h, net_w) from the frame. */
+/* out (3, net_h, net_w) from the frame: bands of rows split over the
+ * process's thread budget, at most attn_parallel_threads() of the calling
+ * thread (parallel.h); the result does not depend on the split. */
 void pre_run (const PrePlan *p, const PreFormat *f, const PreFrame *fr,
               float *out);
 

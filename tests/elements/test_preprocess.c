@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "parallel.h"
 #include "preprocess.h"
 
 static AttnPreprocess
@@ -335,6 +336,41 @@ replan_reuses_tables (void)
   return ok;
 }
 
+/* Bands of rows over 1, 2 and every thread give the same bytes (odd sizes:
+ * bands of unequal length, more bands than rows would allow). */
+static bool
+bands_match (int fw, int fh, int nw, int nh)
+{
+  Frame fm;
+  make_uniform (&fm, PRE_PACKED, fw, fh, 0, 0, 0);
+  for (int y = 0; y < fh; y++)
+    for (int x = 0; x < fw; x++) {
+      uint8_t *px = fm.buf + (size_t) y * fm.fr.stride[0] + x * 4;
+      px[3] = (uint8_t) (x * 7 + y);
+      px[2] = (uint8_t) (y * 3);
+      px[1] = (uint8_t) (x ^ y);
+    }
+  AttnPreprocess pre = model_pre (nw, nh, false);
+  PrePlan p = { 0 };
+  bool ok = pre_plan (&p, fw, fh, NULL, ATTN_RESIZE_LETTERBOX, &pre);
+  size_t n = (size_t) 3 * nw * nh;
+  float *a = malloc (n * sizeof *a), *b = malloc (n * sizeof *b);
+  attn_parallel_set_threads (1);
+  pre_run (&p, &fm.f, &fm.fr, a);
+  for (int t = 0; t <= 2 && ok; t++) {
+    attn_parallel_set_threads (t);
+    memset (b, 0xff, n * sizeof *b);
+    pre_run (&p, &fm.f, &fm.fr, b);
+    ok &= memcmp (a, b, n * sizeof *a) == 0;
+  }
+  attn_parallel_set_threads (0);
+  pre_plan_clear (&p);
+  free (a);
+  free (b);
+  free (fm.buf);
+  return ok;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -373,5 +409,9 @@ main (int argc, char **argv)
   test_case ("areas: letterbox, center-crop, roi", area_case ());
   test_case ("letterbox pads with the mean colour", letterbox_pads_with_mean ());
   test_case ("planning another roi reuses the tables", replan_reuses_tables ());
+  test_case ("bands of rows: 1920x1080 → 224x224, any thread count",
+             bands_match (1920, 1080, 224, 224));
+  test_case ("bands of rows: 33x17 → 5x3, any thread count",
+             bands_match (33, 17, 5, 3));
   return test_done ();
 }
