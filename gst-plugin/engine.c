@@ -13,9 +13,72 @@
 #include "region.h"
 #include "topk.h"
 
+/* Transformed weights shared by every engine of one model in the process:
+ * the first engine's net computes them, the entry keeps that net (and its
+ * model) alive until the last engine using them is freed. */
+typedef struct {
+  AttnModel *model;             /* a reference */
+  AttnNet *net;                 /* owned by the entry */
+  int refs;
+} SharedWeights;
+
+static GMutex shared_lock;
+static GList *shared_weights;   /* of SharedWeights, under shared_lock */
+
+/* A reference to the shared weights of `model`, or NULL if none yet. */
+static SharedWeights *
+shared_find (const AttnModel *model)
+{
+  SharedWeights *found = NULL;
+  g_mutex_lock (&shared_lock);
+  for (GList *l = shared_weights; l && !found; l = l->next) {
+    SharedWeights *sw = l->data;
+    if (sw->model == model) {
+      sw->refs++;
+      found = sw;
+    }
+  }
+  g_mutex_unlock (&shared_lock);
+  return found;
+}
+
+/* Registers `net` (which owns its weights) as `model`'s, with one
+ * reference: the caller's. */
+static SharedWeights *
+shared_add (AttnModel *model, AttnNet *net)
+{
+  SharedWeights *sw = g_new0 (SharedWeights, 1);
+  sw->model = attn_model_ref (model);
+  sw->net = net;
+  sw->refs = 1;
+  g_mutex_lock (&shared_lock);
+  shared_weights = g_list_prepend (shared_weights, sw);
+  g_mutex_unlock (&shared_lock);
+  return sw;
+}
+
+static void
+shared_unref (SharedWeights *sw)
+{
+  if (!sw)
+    return;
+  g_mutex_lock (&shared_lock);
+  gboolean last = --sw->refs == 0;
+  if (last)
+    shared_weights = g_list_remove (shared_weights, sw);
+  g_mutex_unlock (&shared_lock);
+  if (!last)
+    return;
+  attn_net_free (sw->net);
+  attn_model_unref (sw->model);
+  g_free (sw);
+}
+
 struct AttnEngineModel {
   AttnModel *model;
-  AttnNet *net;
+  AttnNet *net;                 /* this engine's (its weights may be in
+                                 * shared->net, which may be net itself) */
+  SharedWeights *shared;
   GstAttentionResultPool *pool;
   float *logits;                /* (num_classes) sanitised copy */
   float *probs;
@@ -61,7 +124,9 @@ attn_engine_model_free (AttnEngineModel *m)
 {
   if (!m)
     return;
-  attn_net_free (m->net);
+  if (!m->shared || m->shared->net != m->net)
+    attn_net_free (m->net);     /* else the shared entry owns it */
+  shared_unref (m->shared);
   attn_model_unref (m->model);
   gst_attention_result_pool_release (m->pool);
   g_free (m->logits);
@@ -80,12 +145,16 @@ attn_engine_model_load (const char *path, char *err, size_t errlen)
     return NULL;
   AttnEngineModel *m = g_new0 (AttnEngineModel, 1);
   m->model = model;
-  m->net = attn_net_new (model, model->pre.height, model->pre.width, err,
-                         errlen);
+  /* the model's transformed weights, computed once in the process */
+  m->shared = shared_find (model);
+  m->net = attn_net_new_sharing (model, model->pre.height, model->pre.width,
+      m->shared ? m->shared->net : NULL, err, errlen);
   if (!m->net) {
     attn_engine_model_free (m);
     return NULL;
   }
+  if (!m->shared)
+    m->shared = shared_add (model, m->net);
   /* the result layout: every spatial map, room for all classes and the
    * last gate's channel weights */
   int n = attn_net_n_gates (m->net), n_maps = 0, n_channels = 0;

@@ -43,6 +43,9 @@ typedef struct {
 
 struct AttnNet {
   const AttnModel *m;      /* borrowed */
+  const AttnNet *weights;  /* borrowed: transformed weights come from it, or
+                            * NULL: this net carves its own */
+  size_t weight_floats;    /* of the arena, transformed weights */
   int h, w;
   float *arena;
   size_t arena_floats;
@@ -177,11 +180,14 @@ carve (Carver *c, size_t n)
 /* Carves and, on the real pass, fills the Winograd weights of conv l on an
  * h×w input; NULL when that convolution runs as im2col + sgemm. */
 static const float *
-winograd_weights (Carver *c, const AttnConvLayer *l, int h, int w)
+winograd_weights (Carver *c, const AttnConvLayer *l, int h, int w,
+                  size_t *counted)
 {
   if (!attn_winograd_pays (&l->p, h, w))
     return NULL;
+  size_t before = c->used;
   float *u = carve (c, attn_winograd_weights_size (&l->p));
+  *counted += c->used - before;
   if (u)
     attn_winograd_weights (u, l->weight, &l->p);
   return u;
@@ -205,8 +211,18 @@ carve_all (AttnNet *net, Carver *c, const ArenaSizes *sz)
   for (int i = 0; i < m->n_blocks; i++) {
     BlockPlan *bp = &net->blocks[i];
     const AttnBlock *b = &m->blocks[i];
-    bp->wino1 = winograd_weights (c, &b->conv1, bp->h_in, bp->w_in);
-    bp->wino2 = winograd_weights (c, &b->conv2, bp->h_mid, bp->w_mid);
+    if (net->weights) {        /* the same model at the same size */
+      bp->wino1 = net->weights->blocks[i].wino1;
+      bp->wino2 = net->weights->blocks[i].wino2;
+    } else {
+      size_t counted = 0;
+      bp->wino1 = winograd_weights (c, &b->conv1, bp->h_in, bp->w_in,
+                                    &counted);
+      bp->wino2 = winograd_weights (c, &b->conv2, bp->h_mid, bp->w_mid,
+                                    &counted);
+      if (!c->base)
+        net->weight_floats += counted;
+    }
     if (bp->gate < 0)
       continue;
     AttnGateOutput *g = &net->gates[bp->gate];
@@ -233,6 +249,13 @@ AttnNet *
 attn_net_new (const AttnModel *model, int height, int width, char *err,
               size_t errlen)
 {
+  return attn_net_new_sharing (model, height, width, NULL, err, errlen);
+}
+
+AttnNet *
+attn_net_new_sharing (const AttnModel *model, int height, int width,
+                      const AttnNet *weights, char *err, size_t errlen)
+{
   const AttnModel *m = model;
   if (!m) {
     snprintf (err, errlen, "no model");
@@ -253,6 +276,9 @@ attn_net_new (const AttnModel *model, int height, int width, char *err,
   net->h = height;
   net->w = width;
   net->final_gate = -1;
+  /* only the same model planned for the same size has the same weights */
+  net->weights = weights && weights->m == model && weights->h == height
+      && weights->w == width && !weights->weights ? weights : NULL;
 
   size_t ws = 0, act = (size_t) 3 * height * width, stn_buf = 0;
   int max_c = m->c_last, max_hidden = 1, max_hw = 1;
@@ -536,6 +562,18 @@ size_t
 attn_net_arena_bytes (const AttnNet *net)
 {
   return net->arena_floats * sizeof (float);
+}
+
+size_t
+attn_net_weight_bytes (const AttnNet *net)
+{
+  return net->weight_floats * sizeof (float);
+}
+
+bool
+attn_net_shares_weights (const AttnNet *net)
+{
+  return net->weights != NULL;
 }
 
 double

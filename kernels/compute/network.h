@@ -7,6 +7,7 @@
 #ifndef ATTN_NETWORK_H
 #define ATTN_NETWORK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "model_desc.h"
@@ -29,6 +30,14 @@ typedef struct {
  * its strides, or not the fixed size an STN localisation net needs). */
 AttnNet *attn_net_new (const AttnModel *model, int height, int width, char *err,
                        size_t errlen);
+/* The same, reading the transformed weights (Winograd filters) of
+ * `weights` — a net of the same model planned for the same size, which
+ * must outlive this one — instead of computing and storing its own: many
+ * streams of one model then hold one copy. Any other `weights` (or NULL)
+ * is ignored: the net carves its own. */
+AttnNet *attn_net_new_sharing (const AttnModel *model, int height, int width,
+                               const AttnNet *weights, char *err,
+                               size_t errlen);
 void attn_net_free (AttnNet *net);
 
 /* The (3, H, W) input tensor the caller fills before attn_net_forward. */
@@ -48,6 +57,10 @@ const AttnGateOutput *attn_net_final_map (const AttnNet *net);
 const float *attn_net_theta (const AttnNet *net);
 /* Bytes of the activation/workspace arena (for memory reports). */
 size_t attn_net_arena_bytes (const AttnNet *net);
+/* Of those, the bytes of transformed weights this net holds (0 when it
+ * shares another's), and whether it shares. */
+size_t attn_net_weight_bytes (const AttnNet *net);
+bool attn_net_shares_weights (const AttnNet *net);
 /* Multiply-adds of one forward pass. */
 double attn_net_macs (const AttnNet *net);
 

@@ -14,9 +14,11 @@
  * and the fixture lacks (or the other way round) fails too, and so does a
  * directory without fixtures. Each case prints its worst error.
  *
- * Every model runs twice: as planned, and with every 3×3 stride-1
+ * Every model runs three times: as planned, with every 3×3 stride-1
  * convolution on Winograd F(2×2, 3×3) (the reduced widths are below the
- * size where the planner picks it itself).
+ * size where the planner picks it itself) — both with the products split
+ * over every core — and on Winograd again on one thread, reading the
+ * filters another net of the model transformed (as streams share them).
  *
  * Tolerance: max |ours − torch| <= 1e-4 · max(1, max |torch|) per output. */
 #include <glib.h>
@@ -28,6 +30,7 @@
 #include "check.h"
 #include "model.h"
 #include "network.h"
+#include "parallel.h"
 #include "winograd.h"
 
 #define REL_TOL 1e-4f
@@ -94,9 +97,13 @@ meta (AttnSafetensors *io, const char *key)
   return v;
 }
 
+/* share: the net under test reads its Winograd filters from another net
+ * of the same model and size (as every stream of one model does in the
+ * element), which is freed last. */
 static void
-run (const char *dir, const char *io_name, const char *tag)
+run (const char *dir, const char *io_name, const char *tag, bool share)
 {
+  AttnNet *owner = NULL;
   char *io_path = g_build_filename (dir, io_name, NULL);
   char *base = g_strndup (io_name, strlen (io_name) - strlen (".io.safetensors"));
   char *stem = g_strconcat (base, tag, NULL);
@@ -116,7 +123,17 @@ run (const char *dir, const char *io_name, const char *tag)
     int h = atoi (hs), w = atoi (ws);
     model_path = g_build_filename (dir, model_file, NULL);
     m = attn_model_load (model_path, err, sizeof err);
-    net = m ? attn_net_new (m, h, w, err, sizeof err) : NULL;
+    owner = m && share ? attn_net_new (m, h, w, err, sizeof err) : NULL;
+    net = m ? attn_net_new_sharing (m, h, w, owner, err, sizeof err) : NULL;
+    if (net && share && (!attn_net_shares_weights (net)
+            || attn_net_weight_bytes (net) != 0
+            || attn_net_weight_bytes (owner) == 0)) {
+      snprintf (err, sizeof err, "the net does not share the owner's "
+                "Winograd filters (%zu and %zu bytes)",
+                attn_net_weight_bytes (net), attn_net_weight_bytes (owner));
+      attn_net_free (net);
+      net = NULL;
+    }
     if (net && input->numel != (size_t) 3 * h * w) {
       snprintf (err, sizeof err, "input has %zu values, not 3 x %d x %d",
                 input->numel, h, w);
@@ -187,6 +204,7 @@ run (const char *dir, const char *io_name, const char *tag)
 
 out:
   attn_net_free (net);
+  attn_net_free (owner);
   attn_model_unref (m);
   if (io)
     attn_safetensors_close (io);
@@ -226,10 +244,16 @@ main (int argc, char **argv)
   /* as planned (the fixtures' reduced widths run im2col + sgemm), then with
    * every 3×3 stride-1 convolution on Winograd F(2×2, 3×3) */
   for (guint i = 0; i < names->len; i++)
-    run (dir, g_ptr_array_index (names, i), "");
+    run (dir, g_ptr_array_index (names, i), "", false);
   attn_winograd_set_policy (ATTN_WINOGRAD_ALWAYS);
   for (guint i = 0; i < names->len; i++)
-    run (dir, g_ptr_array_index (names, i), " [winograd]");
+    run (dir, g_ptr_array_index (names, i), " [winograd]", false);
+  /* Winograd filters shared with another net, on one thread (the passes
+   * above split the products over every core) */
+  attn_parallel_set_threads (1);
+  for (guint i = 0; i < names->len; i++)
+    run (dir, g_ptr_array_index (names, i), " [winograd, shared, 1 thread]",
+         true);
   g_ptr_array_unref (names);
   return test_done ();
 }
