@@ -50,6 +50,7 @@ static struct {
 };
 
 static _Thread_local int tl_threads;    /* 0: every core */
+static _Thread_local int tl_in_task;    /* inside a task: no nested split */
 static _Thread_local int tl_depth;      /* enter() nesting */
 
 static int
@@ -79,7 +80,9 @@ run_tasks (Job *j, bool helper)
   int i;
   while ((i = atomic_fetch_add_explicit (&j->next, 1,
               memory_order_relaxed)) < j->n) {
+    tl_in_task++;
     j->fn (j->ctx, i);
+    tl_in_task--;
     if (helper)
       atomic_fetch_add_explicit (&pool.helper_tasks, 1, memory_order_relaxed);
   }
@@ -146,6 +149,8 @@ int
 attn_parallel_threads (void)
 {
   int cores = attn_parallel_cores ();
+  if (tl_in_task)
+    return 1;                   /* the split happened one level up */
   return tl_threads <= 0 || tl_threads > cores ? cores : tl_threads;
 }
 

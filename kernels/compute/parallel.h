@@ -21,7 +21,8 @@ int attn_parallel_cores (void);
 /* This thread's limit for the parallel work it starts: at most n threads
  * (itself included) on it; 0 or more than the cores: every core. */
 void attn_parallel_set_threads (int n);
-/* The limit in effect for this thread (1..cores). */
+/* The limit in effect for this thread (1..cores); 1 inside a task of
+ * attn_parallel_for (work is split once, at the outermost level). */
 int attn_parallel_threads (void);
 
 /* Takes one core of the process budget for this thread, waiting while all

@@ -13,6 +13,8 @@
  * tiles in raster order (tw per row). */
 #include "winograd.h"
 
+#include "parallel.h"
+
 #include "blas.h"
 
 static int
@@ -226,6 +228,24 @@ output_transform (float *restrict out, const float *restrict m, size_t ps,
   }
 }
 
+typedef struct {
+  const float *u, *v;
+  float *m;
+  const WinoLayout *l;
+  int ci, co;
+} WinoGemms;
+
+/* m[xi] = u[xi] · v[xi]: (co, ci) · (ci, tiles) */
+static void
+wino_gemm (void *ctx, int xi)
+{
+  const WinoGemms *g = ctx;
+  const WinoLayout *l = g->l;
+  attn_sgemm (false, false, g->co, (int) l->nt, g->ci, 1.0f,
+              g->u + (size_t) xi * g->co * g->ci, g->ci, g->v + xi * l->ps_in,
+              (int) l->nt, 0.0f, g->m + xi * l->ps_out, (int) l->nt);
+}
+
 void
 attn_conv2d_winograd (float *out, const float *in, const float *u,
                       const AttnEpilogue *ep, float *ws, const AttnConv2d *p,
@@ -238,10 +258,10 @@ attn_conv2d_winograd (float *out, const float *in, const float *u,
   float *v = ws, *m = v + 16 * l.ps_in, *scratch = m + 16 * l.ps_out;
   input_transform (v, l.ps_in, in, ci, h, w, p->pad_h, p->pad_w, l.th, l.tw,
                    scratch);
-  for (int xi = 0; xi < 16; xi++)
-    attn_sgemm (false, false, co, (int) l.nt, ci, 1.0f, u + (size_t) xi * co * ci,
-                ci, v + xi * l.ps_in, (int) l.nt, 0.0f, m + xi * l.ps_out,
-                (int) l.nt);
+  /* sixteen independent products: one task each over the thread budget
+   * (better balanced than splitting each small product in two) */
+  WinoGemms g = { u, v, m, &l, ci, co };
+  attn_parallel_for (16, wino_gemm, &g);
   output_transform (out, m, l.ps_out, co, l.ho, l.wo, l.th, l.tw, scratch);
   attn_epilogue_apply (out, ep, 1, co, l.ho * l.wo);
 }

@@ -43,6 +43,27 @@ count_task (void *ctx, int i)
     busy_wait_us (c->spin_us);
 }
 
+static void
+nested_task (void *ctx, int i)
+{
+  atomic_int *bad = ctx;
+  (void) i;
+  if (attn_parallel_threads () != 1)
+    atomic_fetch_add (bad, 1);
+}
+
+/* Inside a task the work is not split again. */
+static bool
+no_nested_split (void)
+{
+  atomic_int bad;
+  atomic_init (&bad, 0);
+  attn_parallel_set_threads (0);
+  attn_parallel_for (50, nested_task, &bad);
+  return atomic_load (&bad) == 0 && attn_parallel_threads ()
+      == attn_parallel_cores ();
+}
+
 static bool
 each_once (int n, int threads, int spin_us)
 {
@@ -235,6 +256,7 @@ main (void)
   test_case ("1000 tasks, 1 thread", each_once (1000, 1, 0));
   test_case ("37 slow tasks, 2 threads", each_once (37, 2, 300));
   test_case ("6 callers at once, 200 jobs each", many_callers ());
+  test_case ("a task does not split its work again", no_nested_split ());
   test_case ("one budget: limits, held cores, waiting enter()",
              budget_is_shared ());
   static const int shapes[][3] = {
