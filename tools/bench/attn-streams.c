@@ -18,7 +18,9 @@
  * probes on its sink and src pads, matched by PTS; median and p95 over all
  * streams' buffers), peak RSS (VmHWM, summed over processes) and its growth
  * per added stream against N = 1 in the same mode, and CPU use (getrusage
- * user + system over the window's wall time, in cores).
+ * user + system over the window's wall time, in cores), beside the cores
+ * the rest of the machine kept busy in the same window (/proc/stat's busy
+ * time less ours): a row with a large "others" figure shared its CPU.
  *
  * The source is cheap on purpose: appsrc pushing FRAMES pre-drawn frames (a
  * ball moving over a gradient) in a loop, each push a new buffer sharing
@@ -326,8 +328,28 @@ typedef struct {
 
 typedef struct {
   gboolean ok;
-  gdouble fps, fps_min, lat_med, lat_p95, rss_mb, cores;
+  gdouble fps, fps_min, lat_med, lat_p95, rss_mb, cores, others;
 } Result;
+
+/* Busy and total jiffies of the whole machine, from /proc/stat. */
+static void
+machine_jiffies (guint64 *busy, guint64 *total)
+{
+  gchar *text = NULL;
+  guint64 v[8] = { 0 };
+  *busy = *total = 0;
+  if (!g_file_get_contents ("/proc/stat", &text, NULL, NULL))
+    return;
+  if (sscanf (text, "cpu %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %"
+          G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %"
+          G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT,
+          &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+    for (guint i = 0; i < 8; i++)
+      *total += v[i];
+    *busy = *total - v[3] - v[4];
+  }
+  g_free (text);
+}
 
 static gchar *model_name;
 
@@ -404,18 +426,25 @@ run_config (const gchar *self, guint procs, guint per, const gchar *model,
       model_name = g_strdup (line->str + 6);
   }
   GArray *lat = g_array_new (FALSE, FALSE, sizeof (gdouble));
+  gdouble machine_busy = 0;
   gdouble fps = 0, fps_min = G_MAXDOUBLE, cores = 0, rss_kb = 0;
   if (ok) {
     g_usleep ((gulong) (warmup * G_USEC_PER_SEC));
+    guint64 b0, j0, b1, j1;
     for (guint i = 0; i < started; i++) {
       fputs ("start\n", ch[i].in);
       fflush (ch[i].in);
     }
+    machine_jiffies (&b0, &j0);
+    gint64 t0 = g_get_monotonic_time ();
     g_usleep ((gulong) (duration * G_USEC_PER_SEC));
     for (guint i = 0; i < started; i++) {
       fputs ("stop\n", ch[i].in);
       fflush (ch[i].in);
     }
+    machine_jiffies (&b1, &j1);
+    machine_busy = (gdouble) (b1 - b0) / sysconf (_SC_CLK_TCK)
+        / ((g_get_monotonic_time () - t0) / 1e6);
     for (guint i = 0; i < started && ok; i++) {
       gdouble wall = 0, cpu = 0;
       guint64 hwm = 0, rss = 0;
@@ -464,6 +493,7 @@ run_config (const gchar *self, guint procs, guint per, const gchar *model,
   r.fps = fps;
   r.fps_min = fps_min;
   r.cores = cores;
+  r.others = MAX (0.0, machine_busy - cores);
   r.rss_mb = rss_kb / 1024.0;
   g_array_free (lat, TRUE);
   g_string_free (line, TRUE);
@@ -580,8 +610,8 @@ main (int argc, char **argv)
 
   printf ("| mode | N | props | fps total | fps/stream (slowest) "
       "| in attentioninfer median / p95 | peak RSS | RSS/stream "
-      "| +RSS per stream vs N=1 | CPU cores |\n");
-  printf ("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
+      "| +RSS per stream vs N=1 | CPU cores | others' CPU |\n");
+  printf ("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   fflush (stdout);
   int status = 0;
   for (guint p = 0; p < props->len; p++) {
@@ -598,7 +628,7 @@ main (int argc, char **argv)
             pr, source, warmup, duration);
         const gchar *mname = m == 0 ? "1 process" : "N processes";
         if (!r.ok) {
-          printf ("| %s | %u | %s | failed | | | | | | |\n", mname, n,
+          printf ("| %s | %u | %s | failed | | | | | | | |\n", mname, n,
               *pr ? pr : "defaults");
           fflush (stdout);
           status = 1;
@@ -610,9 +640,9 @@ main (int argc, char **argv)
             ? g_strdup_printf ("%.1f MB", (r.rss_mb - rss1) / (n - 1))
             : g_strdup ("–");
         printf ("| %s | %u | %s | %.1f | %.2f (%.2f) | %.1f / %.1f ms "
-            "| %.0f MB | %.1f MB | %s | %.2f |\n", mname, n,
+            "| %.0f MB | %.1f MB | %s | %.2f | %.2f |\n", mname, n,
             *pr ? pr : "defaults", r.fps, r.fps / n, r.fps_min, r.lat_med,
-            r.lat_p95, r.rss_mb, r.rss_mb / n, growth, r.cores);
+            r.lat_p95, r.rss_mb, r.rss_mb / n, growth, r.cores, r.others);
         fflush (stdout);
         g_free (growth);
       }
