@@ -2,10 +2,10 @@
 /* parallel.c — see parallel.h.
  *
  * Jobs waiting for hands sit in a list under the pool's lock. A helper
- * joins a job only while a core of the budget is free and no forward pass
- * waits for one (attn_parallel_enter has priority), takes task indices
- * from the job's atomic counter until none are left, then gives the core
- * back. The caller takes indices too, so a job finishes even when no helper
+ * joins a job only while fewer threads compute than there are cores
+ * (forward passes inside attn_parallel_enter/leave count, helpers count
+ * themselves), takes task indices from the job's atomic counter until none
+ * are left, then stops counting. The caller takes indices too, so a job finishes even when no helper
  * can join; it then unlinks the job (no helper joins after that) and waits
  * for the helpers still running one of its tasks. Jobs live on the caller's
  * stack: nothing is allocated per call. */
@@ -35,10 +35,8 @@ static struct {
   pthread_mutex_t lock;
   pthread_cond_t work;          /* helpers: a job or a core appeared */
   pthread_cond_t idle;          /* callers: a helper left their job */
-  pthread_cond_t core;          /* enter(): a core was given back */
   int cores;
-  int free_cores;
-  int waiting;                  /* threads blocked in enter() */
+  int busy;                     /* threads computing: entered + helpers */
   Job *jobs;
   atomic_long helper_tasks;
 } pool = {
@@ -46,7 +44,6 @@ static struct {
   .lock = PTHREAD_MUTEX_INITIALIZER,
   .work = PTHREAD_COND_INITIALIZER,
   .idle = PTHREAD_COND_INITIALIZER,
-  .core = PTHREAD_COND_INITIALIZER,
 };
 
 static _Thread_local int tl_threads;    /* 0: every core */
@@ -94,21 +91,19 @@ helper_main (void *arg)
   (void) arg;
   pthread_mutex_lock (&pool.lock);
   for (;;) {
-    Job *j = pool.free_cores > pool.waiting ? open_job () : NULL;
+    Job *j = pool.busy < pool.cores ? open_job () : NULL;
     if (!j) {
       pthread_cond_wait (&pool.work, &pool.lock);
       continue;
     }
-    pool.free_cores--;
+    pool.busy++;
     j->helpers++;
     pthread_mutex_unlock (&pool.lock);
     run_tasks (j, true);
     pthread_mutex_lock (&pool.lock);
-    pool.free_cores++;
+    pool.busy--;
     if (--j->helpers == 0)
       pthread_cond_broadcast (&pool.idle);
-    if (pool.waiting)
-      pthread_cond_signal (&pool.core);
   }
   return NULL;
 }
@@ -117,7 +112,6 @@ static void
 pool_init (void)
 {
   pool.cores = count_cores ();
-  pool.free_cores = pool.cores;
   /* the pool splits the matrix products: OpenBLAS itself stays on the
    * calling thread (its thread count is process-wide) */
   attn_blas_set_threads (1);
@@ -161,11 +155,7 @@ attn_parallel_enter (void)
     return;
   pthread_once (&pool.once, pool_init);
   pthread_mutex_lock (&pool.lock);
-  pool.waiting++;
-  while (pool.free_cores == 0)
-    pthread_cond_wait (&pool.core, &pool.lock);
-  pool.waiting--;
-  pool.free_cores--;
+  pool.busy++;
   pthread_mutex_unlock (&pool.lock);
 }
 
@@ -175,10 +165,7 @@ attn_parallel_leave (void)
   if (tl_depth <= 0 || --tl_depth > 0)
     return;
   pthread_mutex_lock (&pool.lock);
-  pool.free_cores++;
-  if (pool.waiting)
-    pthread_cond_signal (&pool.core);
-  else
+  if (--pool.busy < pool.cores && pool.jobs)
     pthread_cond_broadcast (&pool.work);
   pthread_mutex_unlock (&pool.lock);
 }
@@ -200,7 +187,7 @@ attn_parallel_for (int n, void (*fn) (void *ctx, int i), void *ctx)
   if (pool.jobs)
     pool.jobs->prev = &j;
   pool.jobs = &j;
-  if (pool.free_cores > pool.waiting)
+  if (pool.busy < pool.cores)
     pthread_cond_broadcast (&pool.work);
   pthread_mutex_unlock (&pool.lock);
 

@@ -2,12 +2,15 @@
 /* parallel.h — one thread budget for the whole process.
  *
  * Every network in the process shares one pool of helper threads (one per
- * core but the caller's) and one budget of "cores": a thread computes only
- * while it holds one. A forward pass holds one for its own thread
- * (attn_parallel_enter/leave); helpers take the free ones to split its
- * matrix products. So one stream gets every core, N streams get one each
- * and never oversubscribe the machine, whatever each asked for — and
- * nobody touches OpenBLAS's process-wide thread count, which stays 1.
+ * core but the caller's) and one budget: the machine's cores. A forward
+ * pass counts against it while it runs (attn_parallel_enter/leave), and a
+ * helper joins a pass's work only while fewer threads compute than there
+ * are cores. So one stream gets every core; N streams run one thread each
+ * (their own, which GStreamer gives them anyway) and no helper adds to
+ * them, whatever each asked for — and nobody touches OpenBLAS's
+ * process-wide thread count, which stays 1. Forward passes never wait for
+ * the budget: with more streams than cores the kernel's scheduler shares
+ * the cores between them, which keeps every core busy.
  *
  * A thread's own limit (the element's `threads`) is thread-local: set it
  * before the work it applies to. Nothing here allocates per call; the pool
@@ -25,8 +28,9 @@ void attn_parallel_set_threads (int n);
  * attn_parallel_for (work is split once, at the outermost level). */
 int attn_parallel_threads (void);
 
-/* Takes one core of the process budget for this thread, waiting while all
- * are taken; leave gives it back. Calls nest (only the outermost counts). */
+/* Counts this thread as computing against the process budget until leave
+ * (helpers stay out while the count reaches the cores). Never waits. Calls
+ * nest (only the outermost counts). */
 void attn_parallel_enter (void);
 void attn_parallel_leave (void);
 
