@@ -46,9 +46,14 @@ static struct {
   .idle = PTHREAD_COND_INITIALIZER,
 };
 
-static _Thread_local int tl_threads;    /* 0: every core */
-static _Thread_local int tl_in_task;    /* inside a task: no nested split */
-static _Thread_local int tl_depth;      /* enter() nesting */
+/* Initial-exec: static TLS, no __tls_get_addr and no lazily allocated
+ * block per thread, even in the dlopen()ed plugin — whose helper threads
+ * live until the process exits, where LeakSanitizer's stop-the-world
+ * crashed on their dynamic TLS. */
+#define ATTN_TLS _Thread_local __attribute__ ((tls_model ("initial-exec")))
+static ATTN_TLS int tl_threads;         /* 0: every core */
+static ATTN_TLS int tl_in_task;         /* inside a task: no nested split */
+static ATTN_TLS int tl_depth;           /* enter() nesting */
 
 static int
 count_cores (void)
