@@ -7,15 +7,13 @@
 
 #include <gst/video/video.h>
 
-/* Packed RGB (3 or 4 bytes), I420, NV12 and GRAY8: what paint.c draws into
- * (attentionoverlay) and preprocess.c reads. */
-#define ATTN_VIDEO_FORMATS_COMMON "RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, " \
-  "BGRA, ARGB, ABGR, I420, NV12, GRAY8"
-#define ATTN_VIDEO_FORMATS "{ " ATTN_VIDEO_FORMATS_COMMON " }"
+/* Packed RGB (3 or 4 bytes), I420, NV12, GRAY8 and the webcams' packed
+ * 4:2:2 (YUY2, UYVY): what paint.c draws into (attentionoverlay) and
+ * preprocess.c reads (attentioninfer). */
+#define ATTN_VIDEO_FORMATS "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, " \
+  "BGRA, ARGB, ABGR, I420, NV12, GRAY8, YUY2, UYVY }"
 #define ATTN_VIDEO_CAPS GST_VIDEO_CAPS_MAKE (ATTN_VIDEO_FORMATS)
-/* What attentioninfer reads: those and the webcams' packed 4:2:2. */
-#define ATTN_INFER_VIDEO_CAPS \
-  GST_VIDEO_CAPS_MAKE ("{ " ATTN_VIDEO_FORMATS_COMMON ", YUY2, UYVY }")
+#define ATTN_INFER_VIDEO_CAPS ATTN_VIDEO_CAPS
 
 /* Kr, Kb and range of info's colorimetry; BT.601 when the matrix is unknown
  * (RGB, GRAY8). */

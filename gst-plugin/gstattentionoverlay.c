@@ -8,7 +8,8 @@
  * with an opacity proportional to the attention so unattended areas stay
  * clear), the top classes with their probabilities (Pango), and the box of
  * the attended region. Works in place on RGB, BGR, RGBx, BGRx, xRGB, xBGR,
- * RGBA, BGRA, ARGB, ABGR, I420, NV12 and GRAY8. When downstream composites
+ * RGBA, BGRA, ARGB, ABGR, I420, NV12, GRAY8 and the webcams' YUY2 and UYVY
+ * (so a camera needs no videoconvert before it). When downstream composites
  * overlays itself (it lists #GstVideoOverlayCompositionMeta in its
  * allocation answer: many video sinks and hardware compositors do), or with
  * `composition=true`, it leaves the pixels alone and attaches a
@@ -361,6 +362,12 @@ paint_format_from_info (PaintFormat *f, const GstVideoInfo *info)
       break;
     case GST_VIDEO_FORMAT_NV12:
       f->layout = PAINT_NV12;
+      break;
+    case GST_VIDEO_FORMAT_YUY2:
+      f->layout = PAINT_YUY2;
+      break;
+    case GST_VIDEO_FORMAT_UYVY:
+      f->layout = PAINT_UYVY;
       break;
     case GST_VIDEO_FORMAT_GRAY8:
       f->layout = PAINT_GRAY8;

@@ -453,6 +453,96 @@ nv12_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
 static const PaintOps i420_ops = { i420_heat_row, i420_fill, i420_image };
 static const PaintOps nv12_ops = { nv12_heat_row, nv12_fill, nv12_image };
 
+/* ---- YUY2 and UYVY (packed 4:2:2) ---------------------------------------- */
+
+/* byte offsets of pixel x's Y, and of its pair's U and V, from 2·(x & ~1) */
+static inline void
+offsets_422 (const Painter *p, int *yo, int *uo, int *vo)
+{
+  bool yuy2 = p->fmt.layout == PAINT_YUY2;
+  *yo = yuy2 ? 0 : 1;
+  *uo = yuy2 ? 1 : 0;
+  *vo = *uo + 2;
+}
+
+/* chroma first, as for 4:2:0: one sample per pair, at the pair's left
+ * covered pixel */
+static void
+yuv422_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb)
+{
+  const uint8_t (*lut)[3] = p->lut;
+  const uint8_t *ix = p->idx, *al = p->alpha;
+  uint8_t *row = fr->plane[0] + (size_t) y * fr->stride[0];
+  int yo, uo, vo;
+  offsets_422 (p, &yo, &uo, &vo);
+  for (int x = xa & ~1; x < xb; x += 2) {
+    int xs = x < xa ? xa : x, a = al[xs];
+    const uint8_t *c = lut[ix[xs]];
+    uint8_t *m = row + 2 * x;
+    m[uo] = blend8 (m[uo], c[1], a);
+    m[vo] = blend8 (m[vo], c[2], a);
+  }
+  for (int x = xa; x < xb; x++) {
+    uint8_t *py = row + 2 * x + yo;
+    *py = blend8 (*py, lut[ix[x]][0], al[x]);
+  }
+}
+
+static void
+yuv422_fill (const Painter *p, const PaintFrame *fr, int x0, int y0, int x1,
+             int y1, const uint8_t rgb[3])
+{
+  uint8_t yuv[3];
+  target_colour (p, rgb, yuv);
+  int yo, uo, vo;
+  offsets_422 (p, &yo, &uo, &vo);
+  for (int y = y0; y < y1; y++) {
+    uint8_t *row = fr->plane[0] + (size_t) y * fr->stride[0];
+    for (int x = x0; x < x1; x++)
+      row[2 * x + yo] = yuv[0];
+    for (int x = x0 & ~1; x < x1; x += 2) {
+      row[2 * x + uo] = yuv[1];
+      row[2 * x + vo] = yuv[2];
+    }
+  }
+}
+
+/* as yuv_image: Cb/Cr of a pair follow its left pixel */
+static void
+yuv422_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
+              int stride, int w, int h)
+{
+  int yo, uo, vo;
+  offsets_422 (p, &yo, &uo, &vo);
+  uint32_t last = 0;
+  uint8_t rgb[3] = { 0 }, yuv[3] = { 0 };
+  for (int y = 0; y < h; y++) {
+    const uint32_t *src = (const uint32_t *) ((const uint8_t *) argb
+        + (size_t) y * stride);
+    uint8_t *row = fr->plane[0] + (size_t) y * fr->stride[0];
+    for (int x = 0; x < w; x++) {
+      uint32_t px = src[x];
+      if ((px >> 24) == 0)
+        continue;
+      float a = (px >> 24) / 255.0f;
+      if (px != last) {
+        unpremultiply (px, rgb);
+        target_colour (p, rgb, yuv);
+        last = px;
+      }
+      row[2 * x + yo] = mixf (row[2 * x + yo], yuv[0], a);
+      if (!(x & 1)) {
+        row[2 * x + uo] = mixf (row[2 * x + uo], yuv[1], a);
+        row[2 * x + vo] = mixf (row[2 * x + vo], yuv[2], a);
+      }
+    }
+  }
+}
+
+static const PaintOps yuv422_ops = { yuv422_heat_row, yuv422_fill,
+  yuv422_image
+};
+
 /* ---- plan ---------------------------------------------------------------- */
 
 void
@@ -491,6 +581,10 @@ paint_init (Painter *p, const PaintFormat *f, int width, int height,
       break;
     case PAINT_NV12:
       p->ops = &nv12_ops;
+      break;
+    case PAINT_YUY2:
+    case PAINT_UYVY:
+      p->ops = &yuv422_ops;
       break;
     case PAINT_GRAY8:
     default:
@@ -670,12 +764,14 @@ paint_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
   /* the ops paint at (0, 0): move the planes to (x, y) instead, a 2×2
    * chroma block at a time on 4:2:0 */
   bool sub = p->fmt.layout == PAINT_I420 || p->fmt.layout == PAINT_NV12;
+  bool sub_x = sub || p->fmt.layout == PAINT_YUY2
+      || p->fmt.layout == PAINT_UYVY;
   x = MAX (x, 0);
   y = MAX (y, 0);
-  if (sub) {
+  if (sub_x)
     x &= ~1;
+  if (sub)
     y &= ~1;
-  }
   PaintFrame at = *fr;
   switch (p->fmt.layout) {
     case PAINT_PACKED:
@@ -693,6 +789,10 @@ paint_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
     case PAINT_NV12:
       at.plane[0] += (size_t) y * fr->stride[0] + (size_t) x;
       at.plane[1] += (size_t) (y / 2) * fr->stride[1] + (size_t) x;
+      break;
+    case PAINT_YUY2:
+    case PAINT_UYVY:
+      at.plane[0] += (size_t) y * fr->stride[0] + (size_t) 2 * x;
       break;
   }
   w = MIN (w, p->width - x);

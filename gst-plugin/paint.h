@@ -10,8 +10,8 @@
  * the per-column/row tables and row buffers are sized in paint_init.
  *
  * Blending, per pixel with alpha a (0..255): dst += ((c − dst)·a + 128) >> 8
- * on each component (R, G, B; or Y, and Cb/Cr once per 2×2 block at the
- * block's top-left pixel). The ARGB canvas is painted with the same rule on
+ * on each component (R, G, B; or Y, and Cb/Cr once per 2×2 block (4:2:0)
+ * or 2×1 pair (4:2:2) at its left (top-left) pixel). The ARGB canvas is painted with the same rule on
  * its alpha too (colour 255), starting from transparent black, so what it
  * holds is premultiplied and composites, with "over", to the same picture. */
 #ifndef ATTN_PAINT_H
@@ -28,13 +28,16 @@ typedef enum {
   PAINT_I420,        /* Y plane, U and V planes at half resolution */
   PAINT_NV12,        /* Y plane, interleaved UV plane at half resolution */
   PAINT_GRAY8,
+  PAINT_YUY2,        /* packed 4:2:2, bytes Y0 U Y1 V (webcams) */
+  PAINT_UYVY,        /* packed 4:2:2, bytes U Y0 V Y1 */
 } PaintLayout;
 
 typedef struct {
   PaintLayout layout;
   int pixel_stride;  /* packed and canvas: 3 or 4 */
   int r, g, b, a;    /* packed: byte offsets of R, G, B; canvas: and A */
-  /* I420/NV12: the Y'CbCr matrix (Kr, Kb) and range the frame is in */
+  /* I420/NV12/YUY2/UYVY: the Y'CbCr matrix (Kr, Kb) and range the frame
+   * is in */
   double kr, kb;
   bool full_range;
 } PaintFormat;
@@ -61,7 +64,7 @@ typedef struct {
   bool box;               /* the region box, in pixels: */
   int box_x, box_y, box_w, box_h;
   /* the label image with its top-left corner at (labels_x, labels_y)
-   * (0, 0 unless set; even coordinates on 4:2:0 frames, rounded down):
+   * (0, 0 unless set; rounded down to chroma sites as paint_image does):
    * premultiplied ARGB in native-endian 32-bit words (cairo's ARGB32);
    * NULL: none */
   const uint32_t *labels;
@@ -121,8 +124,8 @@ void paint_box (const Painter *p, const PaintFrame *fr, int x, int y, int w,
 void paint_fill (const Painter *p, const PaintFrame *fr, int x0, int y0,
                  int x1, int y1, const uint8_t rgb[3]);
 /* Composites a premultiplied ARGB32 image (native-endian words) with its
- * top-left corner at (x, y) (rounded down to even on 4:2:0 layouts),
- * clipped to the frame. */
+ * top-left corner at (x, y) (x rounded down to even on 4:2:0 and 4:2:2
+ * layouts, y on 4:2:0), clipped to the frame. */
 void paint_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
                   int stride, int w, int h, int x, int y);
 

@@ -67,6 +67,13 @@ uniform_frame (GstVideoInfo *info, gboolean with_meta, gboolean region,
         * GST_VIDEO_FRAME_COMP_HEIGHT (&f, p == 0 ? 0 : 1);
     memset (GST_VIDEO_FRAME_PLANE_DATA (&f, p), v, sz);
   }
+  if (GST_VIDEO_INFO_IS_YUV (info) && GST_VIDEO_INFO_N_PLANES (info) == 1)
+    /* packed 4:2:2: neutral chroma bytes between the luma */
+    for (guint c = 1; c < 3; c++)
+      for (gint y = 0; y < GST_VIDEO_FRAME_COMP_HEIGHT (&f, c); y++)
+        for (gint x = 0; x < GST_VIDEO_FRAME_COMP_WIDTH (&f, c); x++)
+          GST_VIDEO_FRAME_COMP_DATA (&f, c)[y * GST_VIDEO_FRAME_COMP_STRIDE
+              (&f, c) + x * GST_VIDEO_FRAME_COMP_PSTRIDE (&f, c)] = 128;
   gst_video_frame_unmap (&f);
   if (with_meta) {
     GstAttentionResult *r = make_result (region, classes);
@@ -76,32 +83,33 @@ uniform_frame (GstVideoInfo *info, gboolean with_meta, gboolean region,
   return buf;
 }
 
-/* Luma (or the first RGB component's byte) of pixel (x, y). */
+/* Component comp of pixel (x, y) for RGB formats; the luma for the
+ * others. */
 static guint8
 pixel (GstBuffer *buf, GstVideoInfo *info, gint x, gint y, gint comp)
 {
   GstVideoFrame f;
   gst_video_frame_map (&f, info, buf, GST_MAP_READ);
-  const GstVideoFormatInfo *fi = info->finfo;
-  guint8 *row = (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&f, 0)
-      + (gsize) y * GST_VIDEO_FRAME_PLANE_STRIDE (&f, 0);
-  guint8 v = GST_VIDEO_FORMAT_INFO_IS_RGB (fi)
-      ? row[x * GST_VIDEO_FORMAT_INFO_PSTRIDE (fi, 0)
-      + GST_VIDEO_FORMAT_INFO_POFFSET (fi, comp)] : row[x];
+  gint c = GST_VIDEO_INFO_IS_RGB (info) ? comp : 0;
+  guint8 v = GST_VIDEO_FRAME_COMP_DATA (&f, c)[y * GST_VIDEO_FRAME_COMP_STRIDE
+      (&f, c) + x * GST_VIDEO_FRAME_COMP_PSTRIDE (&f, c)];
   gst_video_frame_unmap (&f);
   return v;
 }
 
-/* Chroma component comp (1: U/Cb, 2: V/Cr) of the 2×2 block holding (x, y),
- * for I420 and NV12. */
+/* Chroma component comp (1: U/Cb, 2: V/Cr) of the sample covering (x, y):
+ * a 2×2 block (I420, NV12) or a 2×1 pair (YUY2, UYVY). */
 static guint8
 chroma (GstBuffer *buf, GstVideoInfo *info, gint x, gint y, gint comp)
 {
   GstVideoFrame f;
   gst_video_frame_map (&f, info, buf, GST_MAP_READ);
-  guint8 v = ((guint8 *) GST_VIDEO_FRAME_COMP_DATA (&f, comp))
-      [(y / 2) * GST_VIDEO_FRAME_COMP_STRIDE (&f, comp)
-      + (x / 2) * GST_VIDEO_FRAME_COMP_PSTRIDE (&f, comp)];
+  const GstVideoFormatInfo *fi = info->finfo;
+  gint cx = x >> GST_VIDEO_FORMAT_INFO_W_SUB (fi, comp);
+  gint cy = y >> GST_VIDEO_FORMAT_INFO_H_SUB (fi, comp);
+  guint8 v = GST_VIDEO_FRAME_COMP_DATA (&f, comp)[cy
+      * GST_VIDEO_FRAME_COMP_STRIDE (&f, comp) + cx
+      * GST_VIDEO_FRAME_COMP_PSTRIDE (&f, comp)];
   gst_video_frame_unmap (&f);
   return v;
 }
@@ -136,7 +144,7 @@ same_bytes (GstBuffer *a, GstBuffer *b)
 GST_START_TEST (test_heat_only_where_hot)
 {
   static const gchar *formats[] = { "RGB", "BGRx", "RGBA", "ABGR", "I420",
-    "NV12", "GRAY8"
+    "NV12", "GRAY8", "YUY2", "UYVY"
   };
   for (guint i = 0; i < G_N_ELEMENTS (formats); i++) {
     GstVideoInfo info;
@@ -154,7 +162,7 @@ GST_START_TEST (test_heat_only_where_hot)
     } else {
       fail_unless (pixel (out, &info, 60, 45, 0) != 100, "%s: luma unchanged",
           formats[i]);
-      if (GST_VIDEO_INFO_N_PLANES (&info) > 1) {
+      if (GST_VIDEO_INFO_N_COMPONENTS (&info) > 1) {
         /* dark red in Y'CbCr: Cr well above neutral, Cb below — the
          * chroma comes from the heat's colour, not from its luma */
         fail_unless (chroma (out, &info, 60, 45, 2) > 150, "%s: Cr %u",
@@ -371,7 +379,7 @@ GST_END_TEST;
 GST_START_TEST (test_odd_sizes)
 {
   static const gint sizes[][2] = { {1, 1}, {3, 7}, {1920, 1080}, {7680, 4320} };
-  static const gchar *formats[] = { "I420", "RGB", "GRAY8" };
+  static const gchar *formats[] = { "I420", "RGB", "GRAY8", "YUY2" };
   for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
     for (guint f = 0; f < G_N_ELEMENTS (formats); f++) {
       GstVideoInfo info;
@@ -424,7 +432,8 @@ overlay_709 (const gchar *props, GstVideoInfo *info, const gchar *fmt, gint w,
   gchar *desc = g_strdup_printf ("attentionoverlay %s", props);
   GstHarness *hs = gst_harness_new_parse (desc);
   g_free (desc);
-  gboolean yuv = g_str_equal (fmt, "I420") || g_str_equal (fmt, "NV12");
+  gboolean yuv = g_str_equal (fmt, "I420") || g_str_equal (fmt, "NV12")
+      || g_str_equal (fmt, "YUY2") || g_str_equal (fmt, "UYVY");
   gchar *str = g_strdup_printf ("video/x-raw,format=%s,width=%d,height=%d,"
       "framerate=30/1%s", fmt, w, h, yuv ? ",colorimetry=bt709" : "");
   GstCaps *caps = gst_caps_from_string (str);
@@ -488,21 +497,31 @@ over_by_hand (GstVideoFrame *f, const guint32 *canvas)
     }
 }
 
-/* Whether the canvas changes sharply (alpha spread > 64: a box or text
- * edge) inside the 2x2 block of chroma sample (cx, cy). */
+/* Whether the canvas changes sharply (a component spreads > 64, or an
+ * opaque pixel meets a translucent one: a box or text edge) inside the
+ * pixels of chroma sample (cx, cy): a 2×2 block (4:2:0, ws = hs = 1) or a
+ * 2×1 pair (4:2:2, ws = 1, hs = 0). */
 static gboolean
-sharp_block (const guint32 *canvas, gint w, gint h, gint cx, gint cy)
+sharp_block (const guint32 *canvas, gint w, gint h, gint cx, gint cy,
+    gint ws, gint hs)
 {
-  guint lo = 255, hi = 0;
+  guint lo[4] = { 255, 255, 255, 255 }, hi[4] = { 0, 0, 0, 0 };
   if (!canvas)
     return FALSE;
-  for (gint y = 2 * cy; y < MIN (2 * cy + 2, h); y++)
-    for (gint x = 2 * cx; x < MIN (2 * cx + 2, w); x++) {
-      guint a = canvas[y * w + x] >> 24;
-      lo = MIN (lo, a);
-      hi = MAX (hi, a);
-    }
-  return hi - lo > 64;
+  for (gint y = cy << hs; y < MIN ((cy + 1) << hs, h); y++)
+    for (gint x = cx << ws; x < MIN ((cx + 1) << ws, w); x++)
+      for (gint b = 0; b < 4; b++) {
+        guint v = (canvas[y * w + x] >> (8 * b)) & 0xff;
+        lo[b] = MIN (lo[b], v);
+        hi[b] = MAX (hi[b], v);
+      }
+  /* an opaque pixel (box, text) beside a translucent one (heat, the label
+   * box) is an edge too: in place its chroma is the box's, GStreamer's
+   * 4:2:2 blend keeps the left pixel's */
+  gboolean sharp = hi[3] == 255 && lo[3] < 255;
+  for (gint b = 0; b < 4; b++)
+    sharp |= hi[b] - lo[b] > 64;
+  return sharp;
 }
 
 /* Largest difference between the colour bytes (R, G, B or Y, U, V; not
@@ -529,7 +548,9 @@ max_colour_diff (GstVideoInfo *info, GstBuffer *a, GstBuffer *b,
     const guint8 *pb = GST_VIDEO_FRAME_COMP_DATA (&fb, c);
     for (gint y = 0; y < ch; y++)
       for (gint x = 0; x < cw; x++) {
-        if (yuv && c > 0 && sharp_block (canvas, w, h, x, y))
+        if (yuv && c > 0 && sharp_block (canvas, w, h, x, y,
+                GST_VIDEO_FORMAT_INFO_W_SUB (info->finfo, c),
+                GST_VIDEO_FORMAT_INFO_H_SUB (info->finfo, c)))
           continue;
         gsize k = (gsize) y * st + (gsize) x * ps;
         gint d = ABS (pa[k] - pb[k]);
@@ -568,7 +589,7 @@ max_colour_diff (GstVideoInfo *info, GstBuffer *a, GstBuffer *b,
  * steps) and then composited (one more rounding), for YUV after converting
  * the premultiplied canvas with GStreamer's 8-bit integer matrix (after
  * un-premultiplying it) rather than converting each colour exactly. Chroma is subsampled: in place a
- * 2x2 block takes the heat colour of its top-left pixel and turns white if
+ * 2x2 block (a 2×1 pair in YUY2/UYVY) takes the heat colour of its top-left pixel and turns white if
  * any of its pixels is on the box; GStreamer's blend upsamples the block,
  * blends four pixels and keeps its own choice. So chroma samples whose
  * block straddles a box or text edge (canvas alpha spread over 64) are not
@@ -580,7 +601,8 @@ max_colour_diff (GstVideoInfo *info, GstBuffer *a, GstBuffer *b,
 GST_START_TEST (test_composition_matches_direct)
 {
   static const gchar *formats[] = { "RGB", "BGR", "RGBx", "BGRx", "xRGB",
-    "xBGR", "RGBA", "BGRA", "ARGB", "ABGR", "I420", "NV12", "GRAY8"
+    "xBGR", "RGBA", "BGRA", "ARGB", "ABGR", "I420", "NV12", "GRAY8", "YUY2",
+    "UYVY"
   };
   static const gint sizes[][2] = { {64, 48}, {33, 25} };
   for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)

@@ -39,7 +39,15 @@ static const Fmt formats[] = {
   { "I420 BT.709 full", { PAINT_I420, 0, 0, 0, 0, 0, 0.2126, 0.0722, true } },
   { "NV12 BT.601 limited", { PAINT_NV12, 0, 0, 0, 0, 0, 0.299, 0.114, false } },
   { "GRAY8 full", { PAINT_GRAY8, 0, 0, 0, 0, 0, 0.299, 0.114, true } },
+  { "YUY2 BT.601 limited", { PAINT_YUY2, 0, 0, 0, 0, 0, 0.299, 0.114, false } },
+  { "UYVY BT.709 full", { PAINT_UYVY, 0, 0, 0, 0, 0, 0.2126, 0.0722, true } },
 };
+
+static bool
+is_422 (const PaintFormat *f)
+{
+  return f->layout == PAINT_YUY2 || f->layout == PAINT_UYVY;
+}
 
 /* ---- frames -------------------------------------------------------------- */
 
@@ -84,6 +92,12 @@ frame_new (Frame *fm, const PaintFormat *f, int w, int h, Rng *rng)
       fm->rows[0] = h;
       fm->row_bytes[1] = 2 * cw;
       fm->rows[1] = ch;
+      break;
+    case PAINT_YUY2:
+    case PAINT_UYVY:             /* whole pairs: 4 bytes per 2 pixels */
+      fm->n_planes = 1;
+      fm->row_bytes[0] = 4 * cw;
+      fm->rows[0] = h;
       break;
   }
   size_t off[3], total = 0;
@@ -191,10 +205,10 @@ label_ref (const PaintFormat *f, const PaintPicture *pic, int x, int y)
   bool sub = f->layout == PAINT_I420 || f->layout == PAINT_NV12;
   int ox = pic->labels_x > 0 ? pic->labels_x : 0;
   int oy = pic->labels_y > 0 ? pic->labels_y : 0;
-  if (sub) {
+  if (sub || is_422 (f))
     ox &= ~1;
+  if (sub)
     oy &= ~1;
-  }
   x -= ox;
   y -= oy;
   if (!pic->labels || x < 0 || y < 0 || x >= pic->labels_w
@@ -244,6 +258,8 @@ pixel_ref (const PaintFormat *f, uint8_t lut[256][3], const PaintPicture *pic,
     px[1] = row + x * f->pixel_stride + f->g;
     px[2] = row + x * f->pixel_stride + f->b;
     px[3] = row + x * f->pixel_stride + f->a;
+  } else if (is_422 (f)) {
+    px[0] = row + 2 * x + (f->layout == PAINT_YUY2 ? 0 : 1);
   } else {
     px[0] = row + x;
   }
@@ -283,20 +299,26 @@ pixel_ref (const PaintFormat *f, uint8_t lut[256][3], const PaintPicture *pic,
   }
 }
 
-/* chroma sample (bx, by) of I420/NV12 */
+/* chroma sample (bx, by) of I420/NV12 (a 2×2 block), or of YUY2/UYVY (the
+ * pair bx of row by) */
 static void
 chroma_ref (const PaintFormat *f, uint8_t lut[256][3], const PaintPicture *pic,
             int W, int H, Frame *fm, int bx, int by)
 {
   uint8_t *u, *v;
-  if (f->layout == PAINT_I420) {
+  int rows = is_422 (f) ? 1 : 2;
+  if (is_422 (f)) {
+    uint8_t *m = fm->fr.plane[0] + (size_t) by * fm->fr.stride[0] + 4 * bx;
+    u = m + (f->layout == PAINT_YUY2 ? 1 : 0);
+    v = u + 2;
+  } else if (f->layout == PAINT_I420) {
     u = fm->fr.plane[1] + (size_t) by * fm->fr.stride[1] + bx;
     v = fm->fr.plane[2] + (size_t) by * fm->fr.stride[2] + bx;
   } else {
     u = fm->fr.plane[1] + (size_t) by * fm->fr.stride[1] + 2 * bx;
     v = u + 1;
   }
-  int x = 2 * bx, y = 2 * by, idx, a;
+  int x = 2 * bx, y = rows * by, idx, a;
   /* heat: the block's top-left covered pixel on its top row */
   if (pic->heat) {
     bool hit = heat_ref (pic->heat, pic->normalize, pic->opacity, W, H, x, y,
@@ -311,7 +333,7 @@ chroma_ref (const PaintFormat *f, uint8_t lut[256][3], const PaintPicture *pic,
   }
   /* box: any white pixel in the block sets its chroma */
   bool white = false;
-  for (int dy = 0; dy < 2; dy++)
+  for (int dy = 0; dy < rows; dy++)
     for (int dx = 0; dx < 2; dx++)
       if (x + dx < W && y + dy < H && box_ref (pic, W, H, x + dx, y + dy))
         white = true;
@@ -343,8 +365,8 @@ paint_ref (const PaintFormat *f, AttnColormap cm, const PaintPicture *pic,
   for (int y = 0; y < fm->h; y++)
     for (int x = 0; x < fm->w; x++)
       pixel_ref (f, lut, pic, fm->w, fm->h, fm, x, y);
-  if (f->layout == PAINT_I420 || f->layout == PAINT_NV12)
-    for (int by = 0; by < (fm->h + 1) / 2; by++)
+  if (f->layout == PAINT_I420 || f->layout == PAINT_NV12 || is_422 (f))
+    for (int by = 0; by < (is_422 (f) ? fm->h : (fm->h + 1) / 2); by++)
       for (int bx = 0; bx < (fm->w + 1) / 2; bx++)
         chroma_ref (f, lut, pic, fm->w, fm->h, fm, bx, by);
 }
