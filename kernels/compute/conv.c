@@ -4,6 +4,8 @@
  * BatchNorm), residual, activation and the per-channel pools. */
 #include "conv.h"
 
+#include "parallel.h"
+
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -62,11 +64,22 @@ valid_range (int n, int n_out, int stride, int off, int *lo, int *hi)
 
 /* col (C·KH·KW, Ho·Wo): row (c,ky,kx) holds in[c, oy·sh − ph + ky·dh,
  * ox·sw − pw + kx·dw], zero where that falls outside the image. */
+typedef struct {
+  float *col;
+  const float *in;
+  int h, w, ho, wo;
+  const AttnConv2d *p;
+} Im2col;
+
 static void
-im2col (float *restrict col, const float *restrict in, int c, int h, int w,
-        const AttnConv2d *p, int ho, int wo)
+im2col_channels (void *ctx, int c_lo, int c_hi)
 {
-  for (int ci = 0; ci < c; ci++) {
+  const Im2col *a = ctx;
+  float *restrict col = a->col;
+  const float *restrict in = a->in;
+  const AttnConv2d *p = a->p;
+  int h = a->h, w = a->w, ho = a->ho, wo = a->wo;
+  for (int ci = c_lo; ci < c_hi; ci++) {
     const float *plane = in + (size_t) ci * h * w;
     for (int ky = 0; ky < p->kh; ky++) {
       int offy = ky * p->dil_h - p->pad_h;
@@ -98,6 +111,19 @@ im2col (float *restrict col, const float *restrict in, int c, int h, int w,
       }
     }
   }
+}
+
+/* Copies below this many floats per task are not worth a thread. */
+#define GRAIN_FLOATS 16384
+
+static void
+im2col (float *restrict col, const float *restrict in, int c, int h, int w,
+        const AttnConv2d *p, int ho, int wo)
+{
+  Im2col a = { col, in, h, w, ho, wo, p };
+  size_t per_channel = (size_t) p->kh * p->kw * ho * wo;
+  int grain = (int) (GRAIN_FLOATS / (per_channel ? per_channel : 1)) + 1;
+  attn_parallel_range (c, grain, im2col_channels, &a);
 }
 
 /* out (M,Ho,Wo) for one input plane: out[m] = Σ_ky,kx w[m,ky,kx]·in[...]. */
@@ -154,14 +180,22 @@ pooled_row (float *restrict row, const float *restrict res, float b, int relu,
   *max_out = mx;
 }
 
-void
-attn_epilogue_apply (float *x, const AttnEpilogue *ep, int n, int c, int hw)
+typedef struct {
+  float *x;
+  const AttnEpilogue *ep;
+  int c, hw;
+} EpilogueRows;
+
+static void
+epilogue_rows (void *ctx, int lo, int hi)
 {
-  if (!ep)
-    return;
+  const EpilogueRows *a = ctx;
+  float *x = a->x;
+  const AttnEpilogue *ep = a->ep;
+  int c = a->c, hw = a->hw;
   int pools = ep->avg_out || ep->max_out;
   int simple = ep->act == ATTN_ACT_RELU || ep->act == ATTN_ACT_NONE;
-  for (int i = 0; i < n * c; i++) {
+  for (int i = lo; i < hi; i++) {
     float *restrict row = x + (size_t) i * hw;
     const float *restrict res = ep->residual ? ep->residual + (size_t) i * hw
         : NULL;
@@ -207,6 +241,18 @@ attn_epilogue_apply (float *x, const AttnEpilogue *ep, int n, int c, int hw)
         ep->max_out[i] = mx;
     }
   }
+}
+
+void
+attn_epilogue_apply (float *x, const AttnEpilogue *ep, int n, int c, int hw)
+{
+  if (!ep)
+    return;
+  /* rows are independent (each writes its own pools): split them over the
+   * thread budget when there is enough work */
+  EpilogueRows a = { x, ep, c, hw };
+  attn_parallel_range (n * c, GRAIN_FLOATS / (hw > 0 ? hw : 1) + 1,
+                       epilogue_rows, &a);
 }
 
 void

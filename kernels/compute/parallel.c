@@ -210,6 +210,37 @@ attn_parallel_for (int n, void (*fn) (void *ctx, int i), void *ctx)
   pthread_mutex_unlock (&pool.lock);
 }
 
+typedef struct {
+  void (*fn) (void *ctx, int lo, int hi);
+  void *ctx;
+  int n, chunk;
+} Range;
+
+static void
+range_task (void *ctx, int i)
+{
+  const Range *r = ctx;
+  int lo = i * r->chunk, hi = lo + r->chunk < r->n ? lo + r->chunk : r->n;
+  r->fn (r->ctx, lo, hi);
+}
+
+void
+attn_parallel_range (int n, int grain, void (*fn) (void *ctx, int lo, int hi),
+                     void *ctx)
+{
+  if (n <= 0)
+    return;
+  int t = attn_parallel_threads ();
+  grain = grain < 1 ? 1 : grain;
+  int tasks = n / grain < t ? n / grain : t;
+  if (tasks <= 1) {
+    fn (ctx, 0, n);
+    return;
+  }
+  Range r = { fn, ctx, n, (n + tasks - 1) / tasks };
+  attn_parallel_for ((n + r.chunk - 1) / r.chunk, range_task, &r);
+}
+
 long
 attn_parallel_helper_tasks (void)
 {

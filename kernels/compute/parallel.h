@@ -39,6 +39,12 @@ void attn_parallel_leave (void);
  * all are done. Any i may run on any of them, in any order. */
 void attn_parallel_for (int n, void (*fn) (void *ctx, int i), void *ctx);
 
+/* Runs fn(ctx, lo, hi) over [0, n) cut into contiguous ranges of at least
+ * `grain` items (one range when n < 2·grain), at most one per thread the
+ * caller may use, as attn_parallel_for does. */
+void attn_parallel_range (int n, int grain,
+                          void (*fn) (void *ctx, int lo, int hi), void *ctx);
+
 /* Statistics for tests: tasks run by helpers since the process started. */
 long attn_parallel_helper_tasks (void);
 

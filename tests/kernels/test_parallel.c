@@ -64,6 +64,41 @@ no_nested_split (void)
       == attn_parallel_cores ();
 }
 
+typedef struct {
+  atomic_int *hits;
+  int grain, n;
+  atomic_int bad;
+} RangeCtx;
+
+static void
+range_fn (void *ctx, int lo, int hi)
+{
+  RangeCtx *r = ctx;
+  /* every range but a lone one or the last holds at least `grain` items */
+  if (hi <= lo || (hi - lo < r->grain && hi != r->n && lo != 0))
+    atomic_fetch_add (&r->bad, 1);
+  for (int i = lo; i < hi; i++)
+    atomic_fetch_add (&r->hits[i], 1);
+}
+
+static bool
+ranges_cover (int n, int grain, int threads)
+{
+  RangeCtx r;
+  r.hits = calloc ((size_t) n + 1, sizeof (atomic_int));
+  r.grain = grain;
+  r.n = n;
+  atomic_init (&r.bad, 0);
+  attn_parallel_set_threads (threads);
+  attn_parallel_range (n, grain, range_fn, &r);
+  bool ok = atomic_load (&r.bad) == 0;
+  for (int i = 0; i < n; i++)
+    ok &= atomic_load (&r.hits[i]) == 1;
+  free (r.hits);
+  attn_parallel_set_threads (0);
+  return ok;
+}
+
 static bool
 each_once (int n, int threads, int spin_us)
 {
@@ -254,6 +289,11 @@ main (void)
   test_case ("37 slow tasks, 2 threads", each_once (37, 2, 300));
   test_case ("6 callers at once, 200 jobs each", many_callers ());
   test_case ("a task does not split its work again", no_nested_split ());
+  test_case ("ranges cover 0..n once: 1000 by 7", ranges_cover (1000, 7, 0));
+  test_case ("ranges cover 0..n once: 13 by 100", ranges_cover (13, 100, 0));
+  test_case ("ranges cover 0..n once: 64 by 1, 1 thread",
+             ranges_cover (64, 1, 1));
+  test_case ("ranges: n = 0 calls nothing", ranges_cover (0, 5, 0));
   test_case ("one budget: limits, held cores, a pass never waits",
              budget_is_shared ());
   static const int shapes[][3] = {
