@@ -2,7 +2,9 @@
 /* attn-bench — the kernels, whole networks and the plugin's per-frame
  * overhead, timed on this machine, each beside its yardstick measured in the
  * same run: OpenBLAS sgemm on the same GEMM shape for convolutions, PyTorch
- * (if /usr/bin/python3 has torch) for networks, a bare pipeline for the
+ * (if /usr/bin/python3 has torch) and ONNX Runtime (if node and
+ * tools/bench's onnxruntime-node are installed: ./run bench --ort) for
+ * networks, a bare pipeline for the
  * plugin. Medians of repeated runs after warm-up; nothing allocated inside
  * timed loops.
  *
@@ -270,17 +272,109 @@ torch_ms (int depth, const char *att, int threads, int runs, double *eager,
   pclose (p);
 }
 
+/* ONNX Runtime's medians for the four networks, by tools/bench/ort-bench.mjs
+ * (onnxruntime-node, CPU provider) on the ONNX files tools/ort_export.py
+ * writes into the build directory from bench_torch.py's modules (the same
+ * seeded weights as the PyTorch columns). Absent node, package or torch:
+ * ok = 0 and note says why and how to enable it. Never fails the bench;
+ * both child processes are bounded by timeout(1). */
+#define ORT_DIR ATTN_BUILD_DIR "/ort"
+#define ORT_LOG ORT_DIR "/ort.log"
+static const char *const ort_names[4] = {
+  "resnet18", "resnet18-cbam", "resnet50", "resnet50-cbam",
+};
+
+typedef struct
+{
+  int ok;
+  char note[384];
+  char version[32];
+  double ms[4], rel[4];
+} OrtResult;
+
+static void
+ort_ms (int threads, int runs, OrtResult *r)
+{
+  static const char enable[] = "enable it with `./run bench --ort` (or `cd tools/bench && "
+      "ONNXRUNTIME_NODE_INSTALL=skip npm install`)";
+  memset (r, 0, sizeof *r);
+  for (int i = 0; i < 4; i++)
+    r->ms[i] = r->rel[i] = NAN;
+  snprintf (r->version, sizeof r->version, "?");
+  if (quick) {
+    snprintf (r->note, sizeof r->note, "ONNX Runtime column skipped with --quick.");
+    return;
+  }
+  char *node = g_find_program_in_path ("node");
+  if (!node) {
+    snprintf (r->note, sizeof r->note, "ONNX Runtime column n/a: `node` not in PATH; "
+              "install Node.js, then %s.", enable);
+    return;
+  }
+  g_free (node);
+  if (!g_file_test (ATTN_SOURCE_DIR "/tools/bench/node_modules/onnxruntime-node/package.json",
+          G_FILE_TEST_EXISTS)) {
+    snprintf (r->note, sizeof r->note, "ONNX Runtime column n/a: onnxruntime-node is not "
+              "installed in tools/bench; %s.", enable);
+    return;
+  }
+  if (g_mkdir_with_parents (ORT_DIR, 0755) != 0) {
+    snprintf (r->note, sizeof r->note, "ONNX Runtime column n/a: cannot create %s.", ORT_DIR);
+    return;
+  }
+  /* the export is skipped when the files are up to date */
+  int rc = system ("/usr/bin/timeout 900 /usr/bin/python3 " ATTN_SOURCE_DIR "/tools/ort_export.py "
+      ORT_DIR " </dev/null >/dev/null 2>>" ORT_LOG);
+  if (rc != 0) {
+    snprintf (r->note, sizeof r->note, "ONNX Runtime column n/a: the ONNX export "
+              "(tools/ort_export.py, needs /usr/bin/python3 with torch) failed; see %s.",
+              ORT_LOG);
+    return;
+  }
+  char cmd[1024];
+  snprintf (cmd, sizeof cmd, "/usr/bin/timeout 900 node %s/tools/bench/ort-bench.mjs --threads %d "
+            "--runs %d %s %s %s %s %s </dev/null 2>>%s", ATTN_SOURCE_DIR, threads, runs,
+            ORT_DIR, ort_names[0], ort_names[1], ort_names[2], ort_names[3], ORT_LOG);
+  FILE *p = popen (cmd, "r");
+  if (!p) {
+    snprintf (r->note, sizeof r->note, "ONNX Runtime column n/a: cannot start node.");
+    return;
+  }
+  char line[256], name[64], v[32];
+  double ms, rel;
+  int k;
+  while (fgets (line, sizeof line, p)) {
+    if (sscanf (line, "version %31s", v) == 1)
+      snprintf (r->version, sizeof r->version, "%s", v);
+    else if ((k = sscanf (line, "ort %63s %lf %lf", name, &ms, &rel)) >= 2)
+      for (int i = 0; i < 4; i++)
+        if (strcmp (name, ort_names[i]) == 0) {
+          r->ms[i] = ms;
+          r->rel[i] = k == 3 ? rel : NAN;
+          r->ok |= !isnan (ms);
+        }
+  }
+  pclose (p);
+  if (!r->ok)
+    snprintf (r->note, sizeof r->note, "ONNX Runtime column n/a: ort-bench.mjs gave no "
+              "figures; see %s.", ORT_LOG);
+}
+
 static void
 bench_networks (int threads)
 {
   if (!wanted ("resnet"))
     return;
+  OrtResult ort;
+  /* first, in its own process, so that it runs while nothing else does */
+  ort_ms (threads, 21, &ort);
   printf ("\n## Networks, %d thread%s, 224x224, batch 1 (median of %d)\n\n",
           threads, threads > 1 ? "s" : "", quick ? 5 : 21);
   printf ("| network | GMACs | arena MB | ours ms | ours, im2col only ms "
-          "| PyTorch %s eager ms | PyTorch frozen+oneDNN ms | fastest PyTorch / ours |\n",
-          TORCH_VERSION_HINT);
-  printf ("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+          "| PyTorch %s eager ms | PyTorch frozen+oneDNN ms | fastest PyTorch / ours "
+          "| ONNX Runtime%s%s ms | ours / ORT |\n",
+          TORCH_VERSION_HINT, ort.ok ? " " : "", ort.ok ? ort.version : "");
+  printf ("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   static const struct { int depth; const char *att; } nets[] = {
     {18, "none"}, {18, "cbam"}, {50, "none"}, {50, "cbam"},
   };
@@ -306,14 +400,32 @@ bench_networks (int threads)
     if (!quick)
       torch_ms (nets[i].depth, nets[i].att, threads, 21, &pt, &po);
     double best = isnan (po) || pt < po ? pt : po;
-    printf ("| %s | %.2f | %.1f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", name,
+    char ort_col[64] = "n/a";
+    if (!isnan (ort.ms[i]))
+      snprintf (ort_col, sizeof ort_col, "%.2f | %.2f", ort.ms[i], t / ort.ms[i]);
+    else
+      snprintf (ort_col, sizeof ort_col, "n/a | n/a");
+    printf ("| %s | %.2f | %.1f | %.2f | %.2f | %.2f | %.2f | %.2f | %s |\n", name,
             attn_net_macs (net) / 1e9, attn_net_arena_bytes (net) / 1048576.0,
-            t, t_plain, pt, po, best / t);
+            t, t_plain, pt, po, best / t, ort_col);
     sink += attn_net_logits (plain)[0];
     attn_net_free (plain);
     sink += attn_net_logits (net)[0];
     attn_net_free (net);
     attn_model_unref (m);       /* the nets borrowed it */
+  }
+  if (ort.ok) {
+    double worst = 0;
+    for (int i = 0; i < 4; i++)
+      if (!isnan (ort.rel[i]) && ort.rel[i] > worst)
+        worst = ort.rel[i];
+    printf ("\nONNX Runtime: onnxruntime-node %s, CPU provider, graph optimisation "
+            "'all', intra-op threads %d, inter-op 1; bench_torch.py's modules and "
+            "seeded weights exported by tools/ort_export.py (opset 13); its logits "
+            "within %.1e (max abs error / max abs logit) of PyTorch's.\n",
+            ort.version, threads, worst);
+  } else {
+    printf ("\n%s\n", ort.note);
   }
 }
 
