@@ -324,19 +324,28 @@ gray_fill (const Painter *p, const PaintFrame *fr, int x0, int y0, int x1,
   luma_fill (fr, x0, y0, x1, y1, yuv[0]);
 }
 
-/* Text is a handful of colours: the colour conversion is memoised. With
- * chroma (cs > 0), Cb/Cr of the 2×2 block follow its top-left pixel. */
+/* Where yuv_image writes: luma at plane 0 + yo, ys bytes apart; with
+ * chroma (cs > 0) one Cb/Cr sample per 2 pixels, cs bytes apart, in rows
+ * cstride apart that cover 2 (4:2:0) or 1 (4:2:2) pixel rows. */
+typedef struct {
+  int yo, ys;
+  uint8_t *u, *v;
+  int cstride, cs, crow_pixels;
+} YuvSites;
+
+/* Text is a handful of colours: the colour conversion is memoised. Cb/Cr
+ * of a 2×2 block (2×1 pair) follow its top-left (left) pixel. */
 static inline void
 yuv_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
-           int stride, int w, int h, uint8_t *u, uint8_t *v, int cstride,
-           int cs)
+           int stride, int w, int h, const YuvSites *at)
 {
   uint32_t last = 0;
   uint8_t rgb[3] = { 0 }, yuv[3] = { 0 };
   for (int y = 0; y < h; y++) {
     const uint32_t *src = (const uint32_t *) ((const uint8_t *) argb
         + (size_t) y * stride);
-    uint8_t *row = fr->plane[0] + (size_t) y * fr->stride[0];
+    uint8_t *row = fr->plane[0] + (size_t) y * fr->stride[0] + at->yo;
+    bool chroma_row = at->cs && y % at->crow_pixels == 0;
     for (int x = 0; x < w; x++) {
       uint32_t px = src[x];
       if ((px >> 24) == 0)
@@ -347,11 +356,13 @@ yuv_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
         target_colour (p, rgb, yuv);
         last = px;
       }
-      row[x] = mixf (row[x], yuv[0], a);
-      if (cs && !(x & 1) && !(y & 1)) {
-        size_t k = (size_t) (y / 2) * cstride + (size_t) (x / 2) * cs;
-        u[k] = mixf (u[k], yuv[1], a);
-        v[k] = mixf (v[k], yuv[2], a);
+      uint8_t *luma = row + (size_t) x * at->ys;
+      *luma = mixf (*luma, yuv[0], a);
+      if (chroma_row && !(x & 1)) {
+        size_t k = (size_t) (y / at->crow_pixels) * at->cstride
+            + (size_t) (x / 2) * at->cs;
+        at->u[k] = mixf (at->u[k], yuv[1], a);
+        at->v[k] = mixf (at->v[k], yuv[2], a);
       }
     }
   }
@@ -361,29 +372,37 @@ static void
 gray_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
             int stride, int w, int h)
 {
-  yuv_image (p, fr, argb, stride, w, h, NULL, NULL, 0, 0);
+  YuvSites at = { 0, 1, NULL, NULL, 0, 0, 1 };
+  yuv_image (p, fr, argb, stride, w, h, &at);
 }
 
 static const PaintOps gray_ops = { gray_heat_row, gray_fill, gray_image };
 
 /* ---- I420 and NV12 ------------------------------------------------------- */
 
-/* chroma first: it reads the colour indices the luma pass replaces. One
- * chroma sample per 2×2 block, at the block's top-left heat. */
+/* One row's chroma, before the luma pass replaces the colour indices: one
+ * sample per 2 pixels (cs bytes apart), at the pair's left covered pixel. */
+static inline void
+chroma_heat_row (const Painter *p, int xa, int xb, uint8_t *restrict u,
+                 uint8_t *restrict v, int cs)
+{
+  const uint8_t (*lut)[3] = p->lut;
+  const uint8_t *ix = p->idx, *al = p->alpha;
+  for (int x = xa & ~1; x < xb; x += 2) {
+    int xs = x < xa ? xa : x, a = al[xs], k = (x / 2) * cs;
+    const uint8_t *c = lut[ix[xs]];
+    u[k] = blend8 (u[k], c[1], a);
+    v[k] = blend8 (v[k], c[2], a);
+  }
+}
+
+/* 4:2:0: chroma on even rows, for the 2×2 block's top-left heat */
 static inline void
 yuv420_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb,
                  uint8_t *restrict u, uint8_t *restrict v, int cs)
 {
-  if ((y & 1) == 0) {
-    const uint8_t (*lut)[3] = p->lut;
-    const uint8_t *ix = p->idx, *al = p->alpha;
-    for (int x = xa & ~1; x < xb; x += 2) {
-      int xs = x < xa ? xa : x, a = al[xs], k = (x / 2) * cs;
-      const uint8_t *c = lut[ix[xs]];
-      u[k] = blend8 (u[k], c[1], a);
-      v[k] = blend8 (v[k], c[2], a);
-    }
-  }
+  if ((y & 1) == 0)
+    chroma_heat_row (p, xa, xb, u, v, cs);
   luma_heat_row (p, fr, y, xa, xb);
 }
 
@@ -438,16 +457,16 @@ static void
 i420_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
             int stride, int w, int h)
 {
-  yuv_image (p, fr, argb, stride, w, h, fr->plane[1], fr->plane[2],
-      fr->stride[1], 1);
+  YuvSites at = { 0, 1, fr->plane[1], fr->plane[2], fr->stride[1], 1, 2 };
+  yuv_image (p, fr, argb, stride, w, h, &at);
 }
 
 static void
 nv12_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
             int stride, int w, int h)
 {
-  yuv_image (p, fr, argb, stride, w, h, fr->plane[1], fr->plane[1] + 1,
-      fr->stride[1], 2);
+  YuvSites at = { 0, 1, fr->plane[1], fr->plane[1] + 1, fr->stride[1], 2, 2 };
+  yuv_image (p, fr, argb, stride, w, h, &at);
 }
 
 static const PaintOps i420_ops = { i420_heat_row, i420_fill, i420_image };
@@ -465,8 +484,7 @@ offsets_422 (const Painter *p, int *yo, int *uo, int *vo)
   *vo = *uo + 2;
 }
 
-/* chroma first, as for 4:2:0: one sample per pair, at the pair's left
- * covered pixel */
+/* chroma first, on every row (4 bytes per pair), then the luma */
 static void
 yuv422_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb)
 {
@@ -475,13 +493,7 @@ yuv422_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb)
   uint8_t *row = fr->plane[0] + (size_t) y * fr->stride[0];
   int yo, uo, vo;
   offsets_422 (p, &yo, &uo, &vo);
-  for (int x = xa & ~1; x < xb; x += 2) {
-    int xs = x < xa ? xa : x, a = al[xs];
-    const uint8_t *c = lut[ix[xs]];
-    uint8_t *m = row + 2 * x;
-    m[uo] = blend8 (m[uo], c[1], a);
-    m[vo] = blend8 (m[vo], c[2], a);
-  }
+  chroma_heat_row (p, xa, xb, row + uo, row + vo, 4);
   for (int x = xa; x < xb; x++) {
     uint8_t *py = row + 2 * x + yo;
     *py = blend8 (*py, lut[ix[x]][0], al[x]);
@@ -507,36 +519,16 @@ yuv422_fill (const Painter *p, const PaintFrame *fr, int x0, int y0, int x1,
   }
 }
 
-/* as yuv_image: Cb/Cr of a pair follow its left pixel */
 static void
 yuv422_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
               int stride, int w, int h)
 {
   int yo, uo, vo;
   offsets_422 (p, &yo, &uo, &vo);
-  uint32_t last = 0;
-  uint8_t rgb[3] = { 0 }, yuv[3] = { 0 };
-  for (int y = 0; y < h; y++) {
-    const uint32_t *src = (const uint32_t *) ((const uint8_t *) argb
-        + (size_t) y * stride);
-    uint8_t *row = fr->plane[0] + (size_t) y * fr->stride[0];
-    for (int x = 0; x < w; x++) {
-      uint32_t px = src[x];
-      if ((px >> 24) == 0)
-        continue;
-      float a = (px >> 24) / 255.0f;
-      if (px != last) {
-        unpremultiply (px, rgb);
-        target_colour (p, rgb, yuv);
-        last = px;
-      }
-      row[2 * x + yo] = mixf (row[2 * x + yo], yuv[0], a);
-      if (!(x & 1)) {
-        row[2 * x + uo] = mixf (row[2 * x + uo], yuv[1], a);
-        row[2 * x + vo] = mixf (row[2 * x + vo], yuv[2], a);
-      }
-    }
-  }
+  YuvSites at = { yo, 2, fr->plane[0] + uo, fr->plane[0] + vo, fr->stride[0],
+    4, 1
+  };
+  yuv_image (p, fr, argb, stride, w, h, &at);
 }
 
 static const PaintOps yuv422_ops = { yuv422_heat_row, yuv422_fill,
