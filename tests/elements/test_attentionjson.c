@@ -62,28 +62,24 @@ line_object (JsonParser *p, const gchar *line)
   return json_node_get_object (json_parser_get_root (p));
 }
 
+/* What `attentionjson location=… props` writes for `bufs` (n of them, each
+ * taken) on w × h RGB frames: the file's lines, without the last newline. */
 static gchar **
-run (gboolean maps)
+json_lines (const gchar *props, gint w, gint h, GstBuffer **bufs, guint n)
 {
   gchar *path = NULL;
   gint fd = g_file_open_tmp ("attn-json-XXXXXX.jsonl", &path, NULL);
   close (fd);
-  gchar *desc = g_strdup_printf ("attentionjson location=%s include-maps=%s",
-      path, maps ? "true" : "false");
-  GstHarness *h = gst_harness_new_parse (desc);
+  gchar *desc = g_strdup_printf ("attentionjson location=%s %s", path, props);
+  GstHarness *hs = gst_harness_new_parse (desc);
   g_free (desc);
-  gst_harness_set_src_caps_str (h, "video/x-raw,format=RGB,width=160,"
-      "height=120,framerate=25/1");
-  GstAttentionResult *r = make_result ();
-  for (guint i = 0; i < 3; i++) {
-    GstBuffer *b = gst_buffer_new_allocate (NULL, 160 * 120 * 3, NULL);
-    GST_BUFFER_PTS (b) = i * 40 * GST_MSECOND;
-    if (i < 2)                  /* frames 0 and 1 carry the frame-0 result */
-      gst_buffer_add_attention_meta (b, r, "test", i);
-    gst_buffer_unref (gst_harness_push_and_pull (h, b));
-  }
-  gst_attention_result_unref (r);
-  gst_harness_teardown (h);     /* closes the file */
+  gchar *caps = g_strdup_printf ("video/x-raw,format=RGB,width=%d,height=%d,"
+      "framerate=25/1", w, h);
+  gst_harness_set_src_caps_str (hs, caps);
+  g_free (caps);
+  for (guint i = 0; i < n; i++)
+    gst_buffer_unref (gst_harness_push_and_pull (hs, bufs[i]));
+  gst_harness_teardown (hs);      /* closes the file */
   gchar *text = NULL;
   fail_unless (g_file_get_contents (path, &text, NULL, NULL));
   g_unlink (path);
@@ -91,6 +87,22 @@ run (gboolean maps)
   gchar **lines = g_strsplit (g_strchomp (text), "\n", -1);
   g_free (text);
   return lines;
+}
+
+static gchar **
+run (gboolean maps)
+{
+  GstAttentionResult *r = make_result ();
+  GstBuffer *in[3];
+  for (guint i = 0; i < 3; i++) {
+    in[i] = gst_buffer_new_allocate (NULL, 160 * 120 * 3, NULL);
+    GST_BUFFER_PTS (in[i]) = i * 40 * GST_MSECOND;
+    if (i < 2)                  /* frames 0 and 1 carry the frame-0 result */
+      gst_buffer_add_attention_meta (in[i], r, "test", i);
+  }
+  gst_attention_result_unref (r);
+  return json_lines (maps ? "include-maps=true" : "include-maps=false", 160,
+      120, in, 3);
 }
 
 GST_START_TEST (test_lines_match_meta)
@@ -283,23 +295,10 @@ GST_START_TEST (test_producers)
 
   const gchar *props[] = { "", "producer=first", "all-producers=true" };
   for (guint i = 0; i < G_N_ELEMENTS (props); i++) {
-    gchar *path = NULL;
-    gint fd = g_file_open_tmp ("attn-json-XXXXXX.jsonl", &path, NULL);
-    close (fd);
-    gchar *desc = g_strdup_printf ("attentionjson location=%s %s", path,
-        props[i]);
-    GstHarness *h = gst_harness_new_parse (desc);
-    g_free (desc);
-    gst_harness_set_src_caps_str (h, "video/x-raw,format=RGB,width=16,"
-        "height=8,framerate=25/1");
-    gst_buffer_unref (gst_harness_push_and_pull (h, gst_buffer_ref (copy)));
-    gst_harness_teardown (h);
-    gchar *text = NULL;
-    fail_unless (g_file_get_contents (path, &text, NULL, NULL));
-    g_unlink (path);
-    g_free (path);
+    GstBuffer *in[] = { gst_buffer_ref (copy) };
+    gchar **lines = json_lines (props[i], 16, 8, in, 1);
     JsonParser *p = json_parser_new ();
-    JsonObject *o = line_object (p, text);
+    JsonObject *o = line_object (p, lines[0]);
     fail_unless_equals_string (json_object_get_string_member (o, "producer"),
         i == 1 ? "first" : "second");
     if (i == 2) {
@@ -313,7 +312,7 @@ GST_START_TEST (test_producers)
       fail_unless (!json_object_has_member (o, "results"));
     }
     g_object_unref (p);
-    g_free (text);
+    g_strfreev (lines);
   }
   gst_buffer_unref (copy);
 }
@@ -343,25 +342,10 @@ GST_START_TEST (test_objects)
 
   const gchar *props[] = { "", "producer=other", "producer=nobody" };
   for (guint i = 0; i < G_N_ELEMENTS (props); i++) {
-    gchar *path = NULL;
-    gint fd = g_file_open_tmp ("attn-json-XXXXXX.jsonl", &path, NULL);
-    close (fd);
-    gchar *desc = g_strdup_printf ("attentionjson location=%s %s", path,
-        props[i]);
-    GstHarness *h = gst_harness_new_parse (desc);
-    g_free (desc);
-    gst_harness_set_src_caps_str (h, "video/x-raw,format=RGB,width=160,"
-        "height=120,framerate=25/1");
-    gst_buffer_unref (gst_harness_push_and_pull (h, gst_buffer_ref (b)));
-    gst_buffer_unref (gst_harness_push_and_pull (h,
-            gst_buffer_new_allocate (NULL, 160 * 120 * 3, NULL)));
-    gst_harness_teardown (h);
-    gchar *text = NULL;
-    fail_unless (g_file_get_contents (path, &text, NULL, NULL));
-    g_unlink (path);
-    g_free (path);
-    gchar **lines = g_strsplit (g_strchomp (text), "\n", -1);
-    g_free (text);
+    GstBuffer *in[] = { gst_buffer_ref (b),
+      gst_buffer_new_allocate (NULL, 160 * 120 * 3, NULL)
+    };
+    gchar **lines = json_lines (props[i], 160, 120, in, 2);
     fail_unless_equals_int (g_strv_length (lines), 2);
     JsonParser *p = json_parser_new ();
     JsonObject *o = line_object (p, lines[0]);

@@ -81,25 +81,16 @@ on_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
-static Tally
-run (const gchar *src, gint w, gint h, guint32 bg)
+/* Runs the pipeline `desc` (its sink named "s") to EOS, `probe` seeing
+ * every buffer that reaches the sink. */
+static void
+run_probed (const gchar *desc, GstPadProbeCallback probe, gpointer data)
 {
-  /* 40 frames a run in the plain run; the valgrind setup asks for fewer
-   * through ATTN_DEFAULT_MODEL_FRAMES (~90 s a run there at 40, close to the
-   * 120 s wait below when the other core is busy) */
-  const gchar *env = g_getenv ("ATTN_DEFAULT_MODEL_FRAMES");
-  guint frames = env ? (guint) g_ascii_strtoull (env, NULL, 10) : 40;
-  gchar *desc = g_strdup_printf ("%s num-buffers=%u ! video/x-raw,format=RGB,"
-      "width=%d,height=%d ! attentioninfer mode=sync ! fakesink name=s", src,
-      frames, w, h);
   GstElement *p = gst_parse_launch (desc, NULL);
   fail_unless (p != NULL, "%s", desc);
-  g_free (desc);
-  Tally t = { 0 };
-  t.bg = bg;
   GstElement *s = gst_bin_get_by_name (GST_BIN (p), "s");
   GstPad *pad = gst_element_get_static_pad (s, "sink");
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, on_buffer, &t, NULL);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, probe, data, NULL);
   gst_object_unref (pad);
   gst_object_unref (s);
   gst_element_set_state (p, GST_STATE_PLAYING);
@@ -111,6 +102,29 @@ run (const gchar *src, gint w, gint h, guint32 bg)
   gst_object_unref (bus);
   gst_element_set_state (p, GST_STATE_NULL);
   gst_object_unref (p);
+}
+
+/* Frames per run: 40 in the plain run; the valgrind setup asks for fewer
+ * through ATTN_DEFAULT_MODEL_FRAMES (~90 s a run there at 40, close to the
+ * 120 s wait when the other core is busy). */
+static guint
+frames_per_run (void)
+{
+  const gchar *env = g_getenv ("ATTN_DEFAULT_MODEL_FRAMES");
+  return env ? (guint) g_ascii_strtoull (env, NULL, 10) : 40;
+}
+
+static Tally
+run (const gchar *src, gint w, gint h, guint32 bg)
+{
+  guint frames = frames_per_run ();
+  gchar *desc = g_strdup_printf ("%s num-buffers=%u ! video/x-raw,format=RGB,"
+      "width=%d,height=%d ! attentioninfer mode=sync ! fakesink name=s", src,
+      frames, w, h);
+  Tally t = { 0 };
+  t.bg = bg;
+  run_probed (desc, on_buffer, &t);
+  g_free (desc);
   fail_unless (frames > 0 && t.frames == frames, "%u of %u frames reached "
       "the sink", t.frames, frames);
   return t;
@@ -217,31 +231,15 @@ on_chain_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 
 GST_START_TEST (test_objects_from_the_first_pass)
 {
-  const gchar *env = g_getenv ("ATTN_DEFAULT_MODEL_FRAMES");
-  guint frames = env ? (guint) g_ascii_strtoull (env, NULL, 10) : 40;
+  guint frames = frames_per_run ();
   gchar *desc = g_strdup_printf ("videotestsrc pattern=ball motion=wavy "
       "num-buffers=%u ! video/x-raw,format=RGB,width=640,height=480 ! "
       "attentioninfer mode=sync ! attentioninfer name=fine mode=sync "
       "inference-region=roi-list object-class=attention ! fakesink name=s",
       frames);
-  GstElement *p = gst_parse_launch (desc, NULL);
-  g_free (desc);
   ChainTally t = { 0 };
-  GstElement *s = gst_bin_get_by_name (GST_BIN (p), "s");
-  GstPad *pad = gst_element_get_static_pad (s, "sink");
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, on_chain_buffer, &t,
-      NULL);
-  gst_object_unref (pad);
-  gst_object_unref (s);
-  gst_element_set_state (p, GST_STATE_PLAYING);
-  GstBus *bus = gst_element_get_bus (p);
-  GstMessage *m = gst_bus_timed_pop_filtered (bus, 120 * GST_SECOND,
-      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-  fail_unless (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS);
-  gst_message_unref (m);
-  gst_object_unref (bus);
-  gst_element_set_state (p, GST_STATE_NULL);
-  gst_object_unref (p);
+  run_probed (desc, on_chain_buffer, &t);
+  g_free (desc);
   g_print ("first pass → objects: %u frames, %u objects, disc %u, box holds "
       "the ball %u\n", t.frames, t.objects, t.disc, t.holds);
   fail_unless_equals_int (t.frames, frames);
