@@ -717,15 +717,7 @@ put_objects (GstAttentionJson *self, GString *s, GstBuffer *buf,
               i)); i++) {
     const GstAttentionResult *r = gst_attention_roi_get_result (roi,
         producer);
-    /* the parameter holding r names its producer */
-    const gchar *by = NULL;
-    for (GList *l = roi->params; l && !by; l = l->next) {
-      const GValue *v = gst_structure_get_value (l->data, "result");
-      if (gst_structure_has_name (l->data, "attention") && v
-          && G_VALUE_HOLDS (v, GST_TYPE_ATTENTION_RESULT)
-          && g_value_get_boxed (v) == r)
-        by = gst_structure_get_string (l->data, "producer");
-    }
+    const gchar *by = gst_attention_roi_get_producer (roi, producer);
     sep (s);
     g_string_append_c (s, '{');
     put_key (s, "id");

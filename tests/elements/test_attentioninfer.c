@@ -1313,6 +1313,9 @@ GST_START_TEST (test_objects_roi_list)
       fail_unless (gst_attention_roi_get_result (roi, "objects") == r);
       fail_unless (gst_attention_roi_get_result (roi, "tiny-a") == r);
       fail_unless (gst_attention_roi_get_result (roi, "other") == NULL);
+      fail_unless_equals_string (gst_attention_roi_get_producer (roi,
+              "tiny-a"), "objects");
+      fail_unless (gst_attention_roi_get_producer (roi, "other") == NULL);
       fail_unless (gst_buffer_get_attention_object (out, NULL, n_want) == roi);
       fail_unless (gst_buffer_get_attention_object (out, "objects", n_want)
           == roi);

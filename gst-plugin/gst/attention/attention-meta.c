@@ -323,6 +323,24 @@ gst_attention_roi_get_result (GstVideoRegionOfInterestMeta *roi,
 }
 
 /**
+ * gst_attention_roi_get_producer:
+ * @roi: a region of interest
+ * @producer: (nullable): a producer element's or model's name, as for
+ *   gst_attention_roi_get_result(); %NULL or empty for any
+ *
+ * Returns: (transfer none) (nullable): the name of the element that
+ *   attached the result gst_attention_roi_get_result() returns, or %NULL
+ */
+const gchar *
+gst_attention_roi_get_producer (GstVideoRegionOfInterestMeta *roi,
+                                const gchar *producer)
+{
+  g_return_val_if_fail (roi != NULL, NULL);
+  const GstStructure *s = object_param (roi, producer);
+  return s ? gst_structure_get_string (s, "producer") : NULL;
+}
+
+/**
  * gst_buffer_get_attention_object:
  * @buffer: a buffer
  * @producer: (nullable): a producer element's name or a model's name; %NULL

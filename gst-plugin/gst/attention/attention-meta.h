@@ -88,12 +88,15 @@ gboolean gst_attention_meta_get_region_pixels (const GstAttentionMeta *meta,
 
 /* Objects (regions of interest from upstream, classified one by one):
  * the @index-th region of interest on @buffer carrying a result of
- * @producer's (NULL: any), and that result. Documented in attention-meta.c. */
+ * @producer's (NULL: any), that result, and who attached it. Documented in
+ * attention-meta.c. */
 GstVideoRegionOfInterestMeta *gst_buffer_get_attention_object (GstBuffer *buffer,
                                                                const gchar *producer,
                                                                guint index);
 const GstAttentionResult *gst_attention_roi_get_result (GstVideoRegionOfInterestMeta *roi,
                                                         const gchar *producer);
+const gchar *gst_attention_roi_get_producer (GstVideoRegionOfInterestMeta *roi,
+                                             const gchar *producer);
 
 G_END_DECLS
 
