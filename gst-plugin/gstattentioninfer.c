@@ -385,10 +385,13 @@ attach (GstAttentionInfer *self, GstBuffer *buf, GstAttentionResult *r,
 /* One element message per inference (post-messages=true), as level and
  * zbar post theirs: what the result says, for bus watches in any language
  * and `gst-launch-1.0 -m`. Posted once per result, with the first buffer
- * that carries it. Coordinates frame-normalised, as in the meta. */
+ * that carries it; for an object (roi), also its id, type and rectangle
+ * (pixels, as the region of interest has it). Coordinates otherwise
+ * frame-normalised, as in the meta. */
 static void
 post_result (GstAttentionInfer *self, GstBuffer *buf,
-             const GstAttentionResult *r, guint64 frame)
+             const GstAttentionResult *r, guint64 frame,
+             const GstVideoRegionOfInterestMeta *roi)
 {
   GstSegment *seg = &GST_BASE_TRANSFORM (self)->segment;
   GstClockTime pts = GST_BUFFER_PTS (buf);
@@ -429,6 +432,11 @@ post_result (GstAttentionInfer *self, GstBuffer *buf,
     gst_structure_set (s, "region", GST_TYPE_STRUCTURE, reg, NULL);
     gst_structure_free (reg);
   }
+  if (roi)
+    gst_structure_set (s, "object-id", G_TYPE_INT, roi->id,
+        "object-type", G_TYPE_STRING, g_quark_to_string (roi->roi_type),
+        "x", G_TYPE_UINT, roi->x, "y", G_TYPE_UINT, roi->y,
+        "w", G_TYPE_UINT, roi->w, "h", G_TYPE_UINT, roi->h, NULL);
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self), s));
 }
@@ -556,33 +564,6 @@ object_wanted (const GArray *types, GQuark type)
   return FALSE;
 }
 
-/* Posts one "attention" element message for an object's result: the
- * frame's fields plus the object's id, type and rectangle (pixels). */
-static void
-post_object (GstAttentionInfer *self, GstBuffer *buf,
-             const GstAttentionResult *r, guint64 frame,
-             const GstVideoRegionOfInterestMeta *roi)
-{
-  GstSegment *seg = &GST_BASE_TRANSFORM (self)->segment;
-  GstClockTime pts = GST_BUFFER_PTS (buf);
-  GstStructure *s = gst_structure_new ("attention",
-      "model", G_TYPE_STRING, r->model,
-      "frame", G_TYPE_UINT64, frame,
-      "timestamp", G_TYPE_UINT64, pts,
-      "running-time", G_TYPE_UINT64, gst_segment_to_running_time (seg,
-          GST_FORMAT_TIME, pts),
-      "inference-latency", G_TYPE_UINT64, r->inference_ns,
-      "object-id", G_TYPE_INT, roi->id,
-      "object-type", G_TYPE_STRING, g_quark_to_string (roi->roi_type),
-      "x", G_TYPE_UINT, roi->x, "y", G_TYPE_UINT, roi->y,
-      "w", G_TYPE_UINT, roi->w, "h", G_TYPE_UINT, roi->h, NULL);
-  if (r->n_classes > 0)
-    gst_structure_set (s, "label", G_TYPE_STRING, r->classes[0].label,
-        "confidence", G_TYPE_DOUBLE, (gdouble) r->classes[0].score, NULL);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), s));
-}
-
 /* inference-region=roi-list: runs the network on each wanted region of
  * interest of `buf`, here and now, and attaches each result to its region.
  * The frame is mapped once; each region is planned into object_plan, whose
@@ -644,7 +625,7 @@ classify_objects (GstAttentionInfer *self, GstBuffer *buf, guint64 frame,
       continue;
     gst_attention_roi_add_result (roi, res, self->producer);
     if (post)
-      post_object (self, buf, res, frame, roi);
+      post_result (self, buf, res, frame, roi);
     gst_attention_result_unref (res);
     n++;
   }
@@ -806,7 +787,7 @@ gst_attention_infer_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     gboolean post = self->post_messages && r->frame != self->posted;
     g_mutex_unlock (&self->lock);
     if (post) {
-      post_result (self, buf, r, frame);
+      post_result (self, buf, r, frame, NULL);
       self->posted = r->frame;
     }
     gst_attention_result_unref (r);
@@ -1407,7 +1388,9 @@ gst_attention_infer_class_init (GstAttentionInferClass *klass)
           "Post an element message named \"attention\" on the bus for every "
           "inference: model, frame, computed-on, stale, timestamp, "
           "stream-time, running-time, duration, inference-latency, classes "
-          "(index, label, score) and the region (frame-normalised)", FALSE,
+          "(index, label, score) and the region (frame-normalised); for an "
+          "object (inference-region=roi-list) also object-id, object-type "
+          "and x, y, w, h (pixels)", FALSE,
           rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_INFERENCE_REGION,
       g_param_spec_enum ("inference-region", "Inference region",

@@ -1444,6 +1444,7 @@ GST_START_TEST (test_objects_interval_copies_messages)
           "car");
       guint w;
       fail_unless (gst_structure_get_uint (st, "w", &w) && w == 20);
+      fail_unless (gst_structure_has_field (st, "classes"));
     }
     gst_message_unref (msg);
   }
