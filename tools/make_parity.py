@@ -72,9 +72,11 @@ FULL_WIDTHS = [64, 128, 256, 512]
 DEFAULT_MODEL = os.path.join(HERE, "..", "models", "default.safetensors")
 
 
-def forward_converted(tensors, arch, x):
+def forward_converted(tensors, arch, x, tap=None):
     """Runs our model format with PyTorch functional ops, from the converted
-    tensors and the architecture metadata only: (logits, {gate: {...}})."""
+    tensors and the architecture metadata only: (logits, {gate: {...}}).
+    tap(name, y), if given, sees each block's input and returns what the
+    block runs on (tools/make_saliency_goldens.py differentiates there)."""
     t = {k: torch.from_numpy(v.copy()) for k, v in tensors.items()}
     eps = arch["bn_eps"]
 
@@ -95,6 +97,8 @@ def forward_converted(tensors, arch, x):
     for s, n in enumerate(arch["layers"]):
         for b in range(n):
             pre = f"layer{s + 1}.{b}"
+            if tap:
+                y = tap(pre, y)
             stride = 2 if s > 0 and b == 0 else 1
             s1, s3 = ((stride, 1) if arch.get("stride_on") == "1x1" else (1, stride))
             if bott:

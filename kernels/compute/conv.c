@@ -327,3 +327,113 @@ attn_conv2d_ref (float *out, const float *in, const float *weight,
     }
   attn_epilogue_apply (out, ep, n, p->c_out, ho * wo);
 }
+
+size_t
+attn_conv2d_backward_workspace (const AttnConv2d *p, int h, int w)
+{
+  if (is_pointwise (p))
+    return 0;
+  size_t ho = (size_t) attn_conv_out_dim (h, p->kh, p->stride_h, p->pad_h,
+                                          p->dil_h);
+  size_t wo = (size_t) attn_conv_out_dim (w, p->kw, p->stride_w, p->pad_w,
+                                          p->dil_w);
+  return (size_t) (p->c_in / p->groups) * p->kh * p->kw * ho * wo;
+}
+
+/* The adjoint of im2col: dx (C,H,W) += col (C·KH·KW, Ho·Wo) scattered back
+ * to the input positions each row was gathered from. */
+static void
+col2im_add (float *restrict dx, const float *restrict col, int c, int h,
+            int w, const AttnConv2d *p, int ho, int wo)
+{
+  for (int ci = 0; ci < c; ci++) {
+    float *plane = dx + (size_t) ci * h * w;
+    for (int ky = 0; ky < p->kh; ky++) {
+      int offy = ky * p->dil_h - p->pad_h;
+      int y0, y1;
+      valid_range (h, ho, p->stride_h, offy, &y0, &y1);
+      for (int kx = 0; kx < p->kw; kx++) {
+        int offx = kx * p->dil_w - p->pad_w;
+        int x0, x1;
+        valid_range (w, wo, p->stride_w, offx, &x0, &x1);
+        const float *row = col + ((size_t) (ci * p->kh + ky) * p->kw + kx)
+            * ho * wo;
+        for (int oy = y0; oy < y1; oy++) {
+          const float *restrict src = row + (size_t) oy * wo;
+          float *restrict dst = plane + (size_t) (oy * p->stride_h + offy) * w;
+          if (p->stride_w == 1) {
+            for (int ox = x0; ox < x1; ox++)
+              dst[ox + offx] += src[ox];
+          } else {
+            for (int ox = x0; ox < x1; ox++)
+              dst[ox * p->stride_w + offx] += src[ox];
+          }
+        }
+      }
+    }
+  }
+}
+
+void
+attn_conv2d_backward_data (float *dx, const float *dy, const float *weight,
+                           float *ws, const AttnConv2d *p, int n, int h, int w,
+                           bool accumulate)
+{
+  int ho = attn_conv_out_dim (h, p->kh, p->stride_h, p->pad_h, p->dil_h);
+  int wo = attn_conv_out_dim (w, p->kw, p->stride_w, p->pad_w, p->dil_w);
+  int g = p->groups, cig = p->c_in / g, cog = p->c_out / g;
+  int k = cig * p->kh * p->kw;
+  size_t hw = (size_t) h * w, howo = (size_t) ho * wo;
+  for (int b = 0; b < n; b++)
+    for (int gi = 0; gi < g; gi++) {
+      const float *wg = weight + (size_t) gi * cog * k;
+      const float *dyg = dy + ((size_t) b * p->c_out + (size_t) gi * cog) * howo;
+      float *dxg = dx + ((size_t) b * p->c_in + (size_t) gi * cig) * hw;
+      if (is_pointwise (p)) {
+        /* dx (Cig, HW) = wᵀ (Cig, Cog) · dy (Cog, HW) */
+        attn_sgemm (true, false, cig, (int) hw, cog, 1.0f, wg, k, dyg,
+                    (int) howo, accumulate ? 1.0f : 0.0f, dxg, (int) hw);
+        continue;
+      }
+      /* col (Cig·KH·KW, Ho·Wo) = wᵀ · dy, then scattered back */
+      attn_sgemm (true, false, k, (int) howo, cog, 1.0f, wg, k, dyg,
+                  (int) howo, 0.0f, ws, (int) howo);
+      if (!accumulate)
+        memset (dxg, 0, sizeof (float) * (size_t) cig * hw);
+      col2im_add (dxg, ws, cig, h, w, p, ho, wo);
+    }
+}
+
+void
+attn_conv2d_backward_data_ref (float *dx, const float *dy,
+                               const float *weight, const AttnConv2d *p,
+                               int n, int h, int w, bool accumulate)
+{
+  int ho = attn_conv_out_dim (h, p->kh, p->stride_h, p->pad_h, p->dil_h);
+  int wo = attn_conv_out_dim (w, p->kw, p->stride_w, p->pad_w, p->dil_w);
+  int cig = p->c_in / p->groups, cog = p->c_out / p->groups;
+  if (!accumulate)
+    memset (dx, 0, sizeof (float) * (size_t) n * p->c_in * h * w);
+  for (int b = 0; b < n; b++)
+    for (int co = 0; co < p->c_out; co++)
+      for (int oy = 0; oy < ho; oy++)
+        for (int ox = 0; ox < wo; ox++) {
+          float g = dy[(((size_t) b * p->c_out + co) * ho + oy) * wo + ox];
+          int ci0 = co / cog * cig;
+          for (int ci = 0; ci < cig; ci++)
+            for (int ky = 0; ky < p->kh; ky++) {
+              int iy = oy * p->stride_h - p->pad_h + ky * p->dil_h;
+              if (iy < 0 || iy >= h)
+                continue;
+              for (int kx = 0; kx < p->kw; kx++) {
+                int ix = ox * p->stride_w - p->pad_w + kx * p->dil_w;
+                if (ix < 0 || ix >= w)
+                  continue;
+                float wv = weight[(((size_t) co * cig + ci) * p->kh + ky)
+                                  * p->kw + kx];
+                dx[(((size_t) b * p->c_in + ci0 + ci) * h + iy) * w + ix]
+                    += wv * g;
+              }
+            }
+        }
+}

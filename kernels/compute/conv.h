@@ -7,6 +7,7 @@
 #ifndef ATTN_CONV_H
 #define ATTN_CONV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "activation.h"
@@ -53,5 +54,21 @@ void attn_conv2d_ref (float *out, const float *in, const float *weight,
 /* Applies `ep` to x (N,C,HW) in place (bias, residual, act, pools). */
 void attn_epilogue_apply (float *x, const AttnEpilogue *ep, int n, int c,
                           int hw);
+
+/* The backward pass of attn_conv2d with respect to its input (a transposed
+ * convolution): dx (N,C_in,H,W) = Σ over taps of weightᵀ·dy, dy
+ * (N,C_out,Ho,Wo), for any stride, padding, dilation and groups. With
+ * `accumulate` the result is added to dx, otherwise dx is overwritten.
+ * 1×1 stride 1 unpadded → one sgemm per group; otherwise sgemm into ws
+ * (attn_conv2d_backward_workspace floats) and a col2im scatter-add. */
+size_t attn_conv2d_backward_workspace (const AttnConv2d *p, int h, int w);
+void attn_conv2d_backward_data (float *dx, const float *dy,
+                                const float *weight, float *ws,
+                                const AttnConv2d *p, int n, int h, int w,
+                                bool accumulate);
+/* Its plain reference: same contract, no workspace. */
+void attn_conv2d_backward_data_ref (float *dx, const float *dy,
+                                    const float *weight, const AttnConv2d *p,
+                                    int n, int h, int w, bool accumulate);
 
 #endif

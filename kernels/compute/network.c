@@ -451,6 +451,18 @@ run_stn (AttnNet *net)
   return net->warped;
 }
 
+/* o: the buffer indices other than xi, in order. A block reads buf[xi] and
+ * uses buf[o[0]] (conv1), buf[o[1]] (bottleneck conv2), buf[o[2]] (F, then
+ * the block's output) and buf[o[3]] (downsampled shortcut). */
+static void
+other_buffers (int xi, int o[N_BUF - 1])
+{
+  int k = 0;
+  for (int j = 0; j < N_BUF; j++)
+    if (j != xi)
+      o[k++] = j;
+}
+
 void
 attn_net_forward (AttnNet *net)
 {
@@ -470,10 +482,8 @@ attn_net_forward (AttnNet *net)
   for (int i = 0; i < m->n_blocks; i++) {
     const AttnBlock *b = &m->blocks[i];
     const BlockPlan *bp = &net->blocks[i];
-    int o[N_BUF - 1], k = 0;
-    for (int j = 0; j < N_BUF; j++)
-      if (j != xi)
-        o[k++] = j;
+    int o[N_BUF - 1];
+    other_buffers (xi, o);
     float *x = net->buf[xi], *t1 = net->buf[o[0]], *t2 = net->buf[o[1]];
     float *f = net->buf[o[2]], *id = net->buf[o[3]];
     const float *identity = x;
@@ -580,4 +590,31 @@ double
 attn_net_macs (const AttnNet *net)
 {
   return net->macs;
+}
+
+void
+attn_net_last_block (const AttnNet *net, AttnBlockTaps *taps)
+{
+  const AttnModel *m = net->m;
+  int xi = m->has_stem_pool ? 1 : 0, o[N_BUF - 1];
+  for (int i = 0; i < m->n_blocks - 1; i++) {   /* forward's rotation */
+    other_buffers (xi, o);
+    xi = o[2];
+  }
+  other_buffers (xi, o);
+  const AttnBlock *b = &m->blocks[m->n_blocks - 1];
+  const BlockPlan *bp = &net->blocks[m->n_blocks - 1];
+  bool bottleneck = m->block_type == ATTN_BLOCK_BOTTLENECK;
+  *taps = (AttnBlockTaps) {
+    .block = b,
+    .h_in = bp->h_in, .w_in = bp->w_in,
+    .h_mid = bp->h_mid, .w_mid = bp->w_mid,
+    .h = bp->h, .w = bp->w,
+    .input = net->buf[xi],
+    .t1 = net->buf[o[0]],
+    .t2 = bottleneck ? net->buf[o[1]] : NULL,
+    .identity = b->has_down ? net->buf[o[3]] : NULL,
+    .output = net->buf[o[2]],
+    .gate = bp->gate >= 0 ? &net->gates[bp->gate] : NULL,
+  };
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_conv.c — attn_conv2d (all three paths) and attn_conv2d_ref against a
- * naive convolution written here, plus the epilogue and BatchNorm folding. */
+ * naive convolution written here, plus the epilogue and BatchNorm folding,
+ * and the transposed convolution (backward data) against its adjoint. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +171,67 @@ test_bn_fold (Rng *rng)
   return ok;
 }
 
+/* The transposed convolution (attn_conv2d_backward_data and its _ref)
+ * against the adjoint written out in double: dx[b,ci,iy,ix] = Σ w·dy over
+ * every output the input position feeds; once overwriting, once added to a
+ * dx that already holds values. */
+static bool
+run_backward (const Case *c, Rng *rng)
+{
+  AttnConv2d p = { c->c_in, c->c_out, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw,
+                   c->dh, c->dw, c->groups };
+  int ho = attn_conv_out_dim (c->h, c->kh, c->sh, c->ph, c->dh);
+  int wo = attn_conv_out_dim (c->w, c->kw, c->sw, c->pw, c->dw);
+  int cig = c->c_in / c->groups, cog = c->c_out / c->groups;
+  size_t nx = (size_t) c->n * c->c_in * c->h * c->w;
+  size_t ny = (size_t) c->n * c->c_out * ho * wo;
+  size_t w_n = (size_t) c->c_out * cig * c->kh * c->kw;
+  float *dy = test_alloc (ny), *wt = test_alloc (w_n), *base = test_alloc (nx);
+  float *ref = test_alloc (nx), *got = test_alloc (nx), *got_ref = test_alloc (nx);
+  float *ref_acc = test_alloc (nx);
+  float *ws = test_alloc (attn_conv2d_backward_workspace (&p, c->h, c->w) + 1);
+  double *acc = calloc (nx, sizeof (double));
+  fill_uniform (dy, ny, rng, -1, 1);
+  fill_uniform (wt, w_n, rng, -0.5f, 0.5f);
+  fill_uniform (base, nx, rng, -1, 1);
+  for (int b = 0; b < c->n; b++)
+    for (int co = 0; co < c->c_out; co++)
+      for (int oy = 0; oy < ho; oy++)
+        for (int ox = 0; ox < wo; ox++)
+          for (int ci = 0; ci < cig; ci++)
+            for (int ky = 0; ky < c->kh; ky++)
+              for (int kx = 0; kx < c->kw; kx++) {
+                int iy = oy * c->sh + ky * c->dh - c->ph;
+                int ix = ox * c->sw + kx * c->dw - c->pw;
+                if (iy < 0 || iy >= c->h || ix < 0 || ix >= c->w)
+                  continue;
+                acc[((size_t) (b * c->c_in + (co / cog) * cig + ci) * c->h
+                     + iy) * c->w + ix]
+                    += (double) wt[((co * cig + ci) * c->kh + ky) * c->kw + kx]
+                    * dy[((size_t) (b * c->c_out + co) * ho + oy) * wo + ox];
+              }
+  for (size_t i = 0; i < nx; i++) {
+    ref[i] = (float) acc[i];
+    ref_acc[i] = (float) (acc[i] + base[i]);
+  }
+  memcpy (got, base, nx * sizeof (float));   /* must be overwritten */
+  attn_conv2d_backward_data (got, dy, wt, ws, &p, c->n, c->h, c->w, false);
+  bool ok = check_close ("conv backward", got, ref, nx, ATOL, RTOL);
+  memcpy (got_ref, base, nx * sizeof (float));
+  attn_conv2d_backward_data_ref (got_ref, dy, wt, &p, c->n, c->h, c->w, false);
+  ok &= check_close ("conv backward ref", got_ref, ref, nx, ATOL, RTOL);
+  memcpy (got, base, nx * sizeof (float));
+  attn_conv2d_backward_data (got, dy, wt, ws, &p, c->n, c->h, c->w, true);
+  ok &= check_close ("conv backward accumulate", got, ref_acc, nx, ATOL, RTOL);
+  memcpy (got_ref, base, nx * sizeof (float));
+  attn_conv2d_backward_data_ref (got_ref, dy, wt, &p, c->n, c->h, c->w, true);
+  ok &= check_close ("conv backward ref accumulate", got_ref, ref_acc, nx,
+                     ATOL, RTOL);
+  free (dy); free (wt); free (base); free (ref); free (got); free (got_ref);
+  free (ref_acc); free (ws); free (acc);
+  return ok;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -181,6 +243,10 @@ main (int argc, char **argv)
     snprintf (name, sizeof name, "conv %s + bias, residual, relu, pools",
               cases[i].name);
     test_case (name, run_case (&cases[i], &rng, true, true, true, true));
+  }
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    snprintf (name, sizeof name, "conv backward data %s", cases[i].name);
+    test_case (name, run_backward (&cases[i], &rng));
   }
   /* a kernel larger than the padded input yields no output at all */
   test_case ("conv out dim of a kernel that does not fit is 0",
