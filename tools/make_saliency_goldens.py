@@ -23,6 +23,10 @@ gradient norms ||∂H/∂c[:, i, j]||₂ to tests/kernels/goldens/saliency.safet
                  "channels", "entropy"}; "format": "attn-goldens-1";
                  "generator": "tools/make_saliency_goldens.py torch <version>"
 
+One more case, default-model, runs the shipped models/default.safetensors
+(named in its "model" by a path relative to the goldens, as
+tools/make_parity.py does) instead of a file written here.
+
 Seeded per case; the bytes depend only on the torch build.
 """
 import json
@@ -51,7 +55,13 @@ CASES = [
     ("bottleneck-cbam", "bottleneck", "cbam", [1, 2], [4, 5], 8, 5, 4, "3x3", 3, (56, 40)),
     ("basic-cbam-down", "basic", "cbam", [1, 1], [6, 11], 6, 5, 3, "3x3", 7, (68, 52)),
     ("bottleneck-se-down", "bottleneck", "se", [1, 1], [4, 6], 8, 4, 5, "1x1", 7, (52, 44)),
+    # the shipped model (64 channels, trained weights) on a random 96×128
+    # input; named by a path relative to the goldens, so a retrained
+    # models/default.safetensors needs a re-run of this script
+    ("default-model", "basic", "cbam", [2, 2, 2], None, None, None, None, None, None,
+     (96, 128)),
 ]
+DEFAULT_MODEL = os.path.join(HERE, "..", "models", "default.safetensors")
 
 
 def build(case, seed):
@@ -124,13 +134,17 @@ def build(case, seed):
 def make_case(i, case, out_tensors, out_meta):
     name, block, att, layers = case[:4]
     h, w = case[-1]
-    tensors, meta = build(case, seed=4000 + i)
-    model_file = f"saliency-{name}.safetensors"
-    attn_safetensors.save(os.path.join(OUT, model_file), tensors, meta)
+    if name == "default-model":
+        model_file = os.path.relpath(DEFAULT_MODEL, OUT)
+    else:
+        tensors, meta = build(case, seed=4000 + i)
+        model_file = f"saliency-{name}.safetensors"
+        attn_safetensors.save(os.path.join(OUT, model_file), tensors, meta)
 
     # from the file, as the C test reads it
     tensors, meta = attn_safetensors.load(os.path.join(OUT, model_file))
     arch = json.loads(meta["architecture"])
+    assert (arch["block"], arch["attention"], arch["layers"]) == (block, att, layers)
     t64 = {k: v.astype(np.float64) for k, v in tensors.items()}
     last = f"layer{len(layers)}.{layers[-1] - 1}"
     x = (torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(i),
