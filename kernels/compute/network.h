@@ -72,7 +72,8 @@ typedef struct {
   const float *output;     /* the block's output (C_out, h, w) */
   const AttnGateOutput *gate; /* its gate's Mc/s and Ms, NULL without one */
 } AttnBlockTaps;
-void attn_net_last_block (const AttnNet *net, AttnBlockTaps *taps);
+void attn_net_last_block (const AttnNet *net, AttnBlockTaps *taps); /* the
+                                 * model has >= 1 block (the loader's rule) */
 /* Bytes of the activation/workspace arena (for memory reports). */
 size_t attn_net_arena_bytes (const AttnNet *net);
 /* Of those, the bytes of transformed weights this net holds (0 when it
