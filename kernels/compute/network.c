@@ -613,7 +613,6 @@ attn_net_last_block (const AttnNet *net, AttnBlockTaps *taps)
     .input = net->buf[xi],
     .t1 = net->buf[o[0]],
     .t2 = bottleneck ? net->buf[o[1]] : NULL,
-    .identity = b->has_down ? net->buf[o[3]] : NULL,
     .output = net->buf[o[2]],
     .gate = bp->gate >= 0 ? &net->gates[bp->gate] : NULL,
   };

@@ -55,10 +55,11 @@ const AttnGateOutput *attn_net_gate (const AttnNet *net, int i);
 const AttnGateOutput *attn_net_final_map (const AttnNet *net);
 /* θ (2,3) of the STN front end, or NULL without one. */
 const float *attn_net_theta (const AttnNet *net);
-/* The last residual block's activations as attn_net_forward left them, for
- * gradients taken above them (saliency.c). Borrowed from the net: valid until
- * the next attn_net_forward or attn_net_free. Its pre-gate F is not kept
- * (the gate's apply overwrites it with the output). */
+/* The last residual block's activations as the last attn_net_forward left
+ * them, for gradients taken above them (saliency.c). The pointers are the
+ * net's buffers (valid while it lives, rewritten by every forward). Its
+ * pre-gate F is not kept (the gate's apply overwrites it with the output).
+ * The model has at least one block (the loader's rule). */
 typedef struct {
   const AttnBlock *block;  /* the model's last block */
   int h_in, w_in;          /* block input */
@@ -68,12 +69,10 @@ typedef struct {
   const float *t1;         /* relu(conv1(x)) (conv1 C_out, h_mid, w_mid) */
   const float *t2;         /* bottleneck: relu(conv2(t1)) (conv2 C_out, h, w);
                             * basic: NULL */
-  const float *identity;   /* downsample(x) (C_out, h, w), NULL without one */
   const float *output;     /* the block's output (C_out, h, w) */
   const AttnGateOutput *gate; /* its gate's Mc/s and Ms, NULL without one */
 } AttnBlockTaps;
-void attn_net_last_block (const AttnNet *net, AttnBlockTaps *taps); /* the
-                                 * model has >= 1 block (the loader's rule) */
+void attn_net_last_block (const AttnNet *net, AttnBlockTaps *taps);
 /* Bytes of the activation/workspace arena (for memory reports). */
 size_t attn_net_arena_bytes (const AttnNet *net);
 /* Of those, the bytes of transformed weights this net holds (0 when it
