@@ -55,3 +55,38 @@ attn_scatter_positions (float *feat, const float *fine, const int *idx, int k,
     for (int ch = 0; ch < c; ch++)
       feat[(size_t) ch * hw + idx[j]] = fine[(size_t) j * c + ch];
 }
+
+int
+attn_pick_salient (int *idx, float *vals, const float *sal, int h, int w,
+                   int k, float min_val, int rx, int ry, unsigned char *taken)
+{
+  if (k <= 0 || h <= 0 || w <= 0)
+    return 0;
+  memset (taken, 0, (size_t) h * w);
+  int n = 0;
+  while (n < k) {
+    int best = -1;
+    float bv = 0.0f;
+    for (int i = 0; i < h * w; i++) {
+      float v = sal[i];
+      /* NaN fails both comparisons */
+      if (!taken[i] && v >= min_val && (best < 0 || v > bv)) {
+        best = i;
+        bv = v;
+      }
+    }
+    if (best < 0)
+      break;
+    idx[n] = best;
+    if (vals)
+      vals[n] = bv;
+    n++;
+    int by = best / w, bx = best % w;
+    for (int y = clampi (by - ry, 0, h - 1); y <= clampi (by + ry, 0, h - 1);
+         y++)
+      memset (taken + (size_t) y * w + clampi (bx - rx, 0, w - 1), 1,
+              (size_t) (clampi (bx + rx, 0, w - 1) - clampi (bx - rx, 0,
+                      w - 1) + 1));
+  }
+  return n;
+}

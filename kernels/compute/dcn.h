@@ -22,4 +22,16 @@ void attn_extract_patches (float *out, const float *in, const int *idx, int k,
 void attn_scatter_positions (float *feat, const float *fine, const int *idx,
                              int k, int c, int hw);
 
+/* The DCN's patch positions on a (h, w) saliency map: up to k cells, most
+ * salient first, each at least min_val, with non-maximum suppression — a
+ * cell is no longer a candidate once a chosen cell lies within rx columns
+ * and ry rows of it (|dx| <= rx and |dy| <= ry), so two patches do not
+ * cover one object. Greedy: the largest remaining value, the lower index
+ * on ties; NaN is never chosen. idx (k) receives cell indices (y·w + x),
+ * vals (k, or NULL) their values; returns how many were chosen (0..k).
+ * `taken` (h·w bytes) is the caller's scratch. O(k·h·w). */
+int attn_pick_salient (int *idx, float *vals, const float *sal, int h, int w,
+                       int k, float min_val, int rx, int ry,
+                       unsigned char *taken);
+
 #endif

@@ -375,6 +375,104 @@ dcn_end_to_end (Rng *r)
   return ok;
 }
 
+/* ---- salient positions with suppression ---------------------------------- */
+
+/* The definition, independently: every cell in rank order (cmp_rank), kept
+ * when it reaches min_val and no kept cell lies within rx/ry of it. */
+static int
+pick_ref (int *idx, const float *sal, int h, int w, int k, float min_val,
+          int rx, int ry)
+{
+  int n = h * w, got = 0;
+  int *order = malloc (sizeof (int) * (size_t) n);
+  for (int i = 0; i < n; i++)
+    order[i] = i;
+  sort_vals = sal;
+  qsort (order, (size_t) n, sizeof (int), cmp_rank);
+  for (int i = 0; i < n && got < k; i++) {
+    int c = order[i];
+    if (!(sal[c] >= min_val))
+      continue;
+    bool near = false;
+    for (int j = 0; j < got && !near; j++)
+      near = abs (idx[j] % w - c % w) <= rx && abs (idx[j] / w - c / w) <= ry;
+    if (!near)
+      idx[got++] = c;
+  }
+  free (order);
+  return got;
+}
+
+static bool
+pick_case (Rng *r, int h, int w, int k, float min_val, int rx, int ry,
+           SalKind kind)
+{
+  int n = h * w;
+  float *sal = test_alloc ((size_t) n);
+  fill_sal (sal, n, r, kind);
+  int kk = k > 0 ? k : 1;
+  int *idx = malloc (sizeof (int) * (size_t) (kk + GUARD));
+  int *ref = malloc (sizeof (int) * (size_t) kk);
+  float *vals = test_alloc ((size_t) kk + GUARD);
+  for (int i = 0; i < kk + GUARD; i++) {
+    idx[i] = CANARY_I;
+    vals[i] = CANARY_F;
+  }
+  unsigned char *taken = malloc ((size_t) n);
+  int got = attn_pick_salient (idx, vals, sal, h, w, k, min_val, rx, ry,
+                               taken);
+  int want = pick_ref (ref, sal, h, w, k, min_val, rx, ry);
+  bool ok = true;
+  if (got != want) {
+    printf ("# chose %d positions, the definition %d\n", got, want);
+    ok = false;
+  }
+  for (int j = 0; ok && j < got; j++)
+    if (idx[j] != ref[j] || vals[j] != sal[ref[j]]) {
+      printf ("# position %d: cell %d (%g), the definition cell %d (%g)\n",
+              j, idx[j], (double) vals[j], ref[j], (double) sal[ref[j]]);
+      ok = false;
+    }
+  for (int j = got; ok && j < kk + GUARD; j++)
+    if (idx[j] != CANARY_I || vals[j] != CANARY_F) {
+      printf ("# entry %d past the %d chosen was written\n", j, got);
+      ok = false;
+    }
+  free (idx);
+  free (ref);
+  free (vals);
+  free (taken);
+  free (sal);
+  return ok;
+}
+
+/* Two objects on an empty map, one much weaker, and a plateau around the
+ * strong one: suppression keeps its neighbours out, the weak one is second,
+ * and a threshold above it leaves one. */
+static bool
+pick_objects (void)
+{
+  enum { H = 9, W = 16 };
+  float sal[H * W] = { 0 };
+  for (int y = 1; y <= 3; y++)
+    for (int x = 2; x <= 4; x++)
+      sal[y * W + x] = 0.8f;
+  sal[2 * W + 3] = 0.9f;
+  sal[7 * W + 12] = 0.4f;
+  int idx[4];
+  float vals[4];
+  unsigned char taken[H * W];
+  int n = attn_pick_salient (idx, vals, sal, H, W, 4, 0.3f, 2, 2, taken);
+  int n2 = attn_pick_salient (idx + 2, NULL, sal, H, W, 4, 0.5f, 2, 2, taken);
+  if (n != 2 || idx[0] != 2 * W + 3 || idx[1] != 7 * W + 12 || n2 != 1
+      || idx[2] != 2 * W + 3) {
+    printf ("# n %d (%d, %d), with threshold 0.5: n %d\n", n, idx[0], idx[1],
+            n2);
+    return false;
+  }
+  return true;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -399,6 +497,27 @@ main (int argc, char **argv)
   test_case ("topk k=0 writes nothing", topk_case (&r, 10, 0, SAL_RANDOM));
   test_case ("topk k<0 writes nothing", topk_case (&r, 10, -3, SAL_RANDOM));
   test_case ("topk n=0 writes nothing", topk_case (&r, 0, 3, SAL_RANDOM));
+
+  /* h, w, k, min_val, rx, ry, saliency */
+  test_case ("pick 4 on 23x40, suppression 2x2",
+             pick_case (&r, 23, 40, 4, -1.0f, 2, 2, SAL_RANDOM));
+  test_case ("pick ties: lower index first, suppression 1x3",
+             pick_case (&r, 9, 13, 8, 0.0f, 1, 3, SAL_TIES));
+  test_case ("pick NaN never chosen", pick_case (&r, 7, 5, 20, -2.0f, 0, 0,
+                 SAL_NAN));
+  test_case ("pick all NaN: none", pick_case (&r, 3, 3, 2, -2.0f, 0, 0,
+                 SAL_ALL_NAN));
+  test_case ("pick ±inf and ±0, threshold 0",
+             pick_case (&r, 6, 11, 5, 0.0f, 1, 1, SAL_INF));
+  test_case ("pick threshold above most: fewer than k",
+             pick_case (&r, 12, 12, 30, 0.8f, 1, 1, SAL_RANDOM));
+  test_case ("pick suppression wider than the map: one",
+             pick_case (&r, 5, 8, 3, -1.0f, 9, 9, SAL_RANDOM));
+  test_case ("pick 1x1 map", pick_case (&r, 1, 1, 3, -1.0f, 0, 0,
+                 SAL_RANDOM));
+  test_case ("pick k=0 writes nothing", pick_case (&r, 4, 4, 0, -1.0f, 0, 0,
+                 SAL_RANDOM));
+  test_case ("pick two objects and a plateau", pick_objects ());
 
   /* c, h, w, sal_h, sal_w, stride, pad, ph, pw, k, all_edges, off_grid */
   test_case ("patches stride 4 pad 2 8x8 off every edge",
