@@ -11,6 +11,7 @@
 #include "network.h"
 #include "parallel.h"
 #include "region.h"
+#include "saliency.h"
 #include "topk.h"
 
 /* Transformed weights shared by every engine of one model in the process:
@@ -86,6 +87,8 @@ struct AttnEngineModel {
   float *topk_val;
   int *region_scratch;
   uint64_t warmup_ns;
+  AttnSaliency *gradient;       /* planned on first use */
+  float *gradient_map;
 };
 
 struct AttnEngine {
@@ -134,26 +137,41 @@ attn_engine_model_free (AttnEngineModel *m)
   g_free (m->topk_idx);
   g_free (m->topk_val);
   g_free (m->region_scratch);
+  attn_saliency_free (m->gradient);
+  g_free (m->gradient_map);
   g_free (m);
 }
 
 AttnEngineModel *
 attn_engine_model_load (const char *path, char *err, size_t errlen)
 {
+  return attn_engine_model_load_sized (path, 0, 0, err, errlen);
+}
+
+AttnEngineModel *
+attn_engine_model_load_sized (const char *path, int height, int width,
+                              char *err, size_t errlen)
+{
   AttnModel *model = attn_model_open_shared (path, err, errlen);
   if (!model)
     return NULL;
   AttnEngineModel *m = g_new0 (AttnEngineModel, 1);
   m->model = model;
+  bool own_size = (height <= 0 || height == model->pre.height)
+      && (width <= 0 || width == model->pre.width);
+  if (height <= 0)
+    height = model->pre.height;
+  if (width <= 0)
+    width = model->pre.width;
   /* the model's transformed weights, computed once in the process */
-  m->shared = shared_find (model);
-  m->net = attn_net_new_sharing (model, model->pre.height, model->pre.width,
+  m->shared = own_size ? shared_find (model) : NULL;
+  m->net = attn_net_new_sharing (model, height, width,
       m->shared ? m->shared->net : NULL, err, errlen);
   if (!m->net) {
     attn_engine_model_free (m);
     return NULL;
   }
-  if (!m->shared)
+  if (!m->shared && own_size)
     m->shared = shared_add (model, m->net);
   /* the result layout: every spatial map, room for all classes and the
    * last gate's channel weights */
@@ -546,4 +564,36 @@ attn_engine_get_stats (AttnEngine *e, AttnEngineStats *s)
   g_mutex_lock (&e->lock);
   *s = e->stats;
   g_mutex_unlock (&e->lock);
+}
+
+const float *
+attn_engine_saliency (AttnEngine *e, AttnSaliencyKind kind, int *height,
+                      int *width, char *err, size_t errlen)
+{
+  AttnEngineModel *m = e->model;
+  if (kind == ATTN_SALIENCY_ATTENTION) {
+    const AttnGateOutput *fin = attn_net_final_map (m->net);
+    if (!fin) {
+      g_snprintf (err, errlen, "%s has no spatial attention map",
+          m->model->path);
+      return NULL;
+    }
+    *height = fin->height;
+    *width = fin->width;
+    return fin->spatial;
+  }
+  if (!m->gradient) {
+    m->gradient = attn_saliency_new (m->net, err, errlen);
+    if (!m->gradient)
+      return NULL;
+    int h, w;
+    attn_saliency_size (m->gradient, &h, &w);
+    m->gradient_map = g_new (float, (gsize) h * w);
+  }
+  attn_saliency_size (m->gradient, height, width);
+  attn_parallel_set_threads (g_atomic_int_get (&e->threads));
+  attn_parallel_enter ();
+  attn_saliency_entropy_gradient (m->gradient, m->net, m->gradient_map);
+  attn_parallel_leave ();
+  return m->gradient_map;
 }

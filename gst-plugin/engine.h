@@ -30,6 +30,13 @@ typedef struct AttnEngineModel AttnEngineModel;
  * with a message in err. */
 AttnEngineModel *attn_engine_model_load (const char *path, char *err,
                                          size_t errlen);
+/* The same planned for a (3, height, width) input instead of the model's
+ * own size (the coarse pass of coarse-to-fine inference); 0 for the
+ * model's own. Only a net of the model's own size shares its transformed
+ * weights with other engines. */
+AttnEngineModel *attn_engine_model_load_sized (const char *path, int height,
+                                               int width, char *err,
+                                               size_t errlen);
 void attn_engine_model_free (AttnEngineModel *m);
 const AttnModel *attn_engine_model_info (const AttnEngineModel *m);
 /* Wall time of the warm-up pass, nanoseconds. */
@@ -95,6 +102,23 @@ GstAttentionResult *attn_engine_latest (AttnEngine *e);
  * result discarded (a flush or a new stream). */
 void attn_engine_flush (AttnEngine *e);
 void attn_engine_get_stats (AttnEngine *e, AttnEngineStats *s);
+
+/* What decides where a coarse-to-fine pass looks. */
+typedef enum {
+  ATTN_SALIENCY_ATTENTION,     /* the network's final attention map */
+  ATTN_SALIENCY_GRADIENT,      /* ||∂H/∂c||₂, H the output entropy, c the
+                                * input of the last residual block (DCN) */
+} AttnSaliencyKind;
+
+/* The saliency map (height, width) over the input area of the inference
+ * this thread just ran synchronously (attn_engine_run, threaded = false;
+ * nothing begun since). Valid until the next attn_engine_begin. The first
+ * call for the gradient plans its workspaces (once per model). NULL with a
+ * message when the model has no such map (no spatial gate; a last block the
+ * gradient does not support). */
+const float *attn_engine_saliency (AttnEngine *e, AttnSaliencyKind kind,
+                                   int *height, int *width, char *err,
+                                   size_t errlen);
 
 /* Monotonic clock, nanoseconds. */
 int64_t attn_engine_now_ns (void);

@@ -48,9 +48,11 @@
 
 #include <gst/attention/attention-producer.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dcn.h"
 #include "engine.h"
 #include "parallel.h"
 #include "preprocess.h"
@@ -70,6 +72,13 @@ GST_DEBUG_CATEGORY_STATIC (gst_attention_infer_debug);
 #define DEFAULT_SCALE_MODE GST_ATTENTION_SCALE_MODEL
 #define DEFAULT_LATENCY_BUDGET -1
 #define DEFAULT_INFERENCE_REGION GST_ATTENTION_INFERENCE_REGION_FULL_FRAME
+#define DEFAULT_PATCHES 0
+#define MAX_PATCHES 64
+#define DEFAULT_PATCH_SIZE 0
+#define DEFAULT_SALIENCY ATTN_SALIENCY_ATTENTION
+#define DEFAULT_MIN_SALIENCY 0.3f
+/* the coarse input's longest side, whatever the frame and patch size */
+#define MAX_COARSE_SIDE 2048
 /* the budget when the caps carry no frame rate */
 #define FALLBACK_FRAME_NS (GST_SECOND / 30)
 
@@ -89,6 +98,11 @@ enum {
   PROP_POST_MESSAGES,
   PROP_INFERENCE_REGION,
   PROP_OBJECT_CLASS,
+  PROP_PATCHES,
+  PROP_PATCH_SIZE,
+  PROP_SALIENCY,
+  PROP_MIN_SALIENCY,
+  PROP_COARSE_MODEL,
   PROP_MODEL_NAME,
   PROP_INFERENCE_LATENCY,
   PROP_INFERENCE_RATE,
@@ -120,6 +134,12 @@ struct _GstAttentionInfer {
   gchar *object_class;          /* as set */
   GArray *object_types;         /* its GQuarks (immutable, shared by ref);
                                  * empty: every type */
+  guint patches;                /* coarse-to-fine: patches per frame */
+  gint patch_size;              /* frame pixels, 0: automatic */
+  AttnSaliencyKind saliency;
+  gfloat min_saliency;
+  gchar *coarse_model;          /* NULL or empty: the model */
+  gboolean coarse_dirty;        /* the model or coarse-model changed */
 
   AttnEngine *engine;           /* between start and stop */
   const gchar *model_name;      /* the running model's (interned) */
@@ -146,6 +166,26 @@ struct _GstAttentionInfer {
   PrePlan object_plan;          /* re-planned per object, tables reused */
   gint pre_threads;             /* `threads` as of this frame */
   GstAttentionInferenceRegion region_mode_last; /* of the last frame */
+  /* coarse-to-fine: the coarse pass's engine, planned for coarse_w ×
+   * coarse_h from coarse_path, its pre-processing plan for a frame of
+   * plan_fw × plan_fh (roi plan_roi), the pick scratch, and the last
+   * pass's patches (carried over to frames without a pass) */
+  AttnEngine *coarse;
+  gchar *coarse_path;
+  gint coarse_w, coarse_h, coarse_patch;
+  PrePlan coarse_plan;
+  gint plan_fw, plan_fh;
+  PreRect plan_roi;
+  guchar *taken;
+  gsize taken_len;
+  gfloat *sal_norm;
+  gsize sal_norm_len;
+  struct {
+    PreRect rect;
+    GstAttentionResult *result;
+    gfloat saliency;
+  } last_patch[MAX_PATCHES];
+  guint n_last_patches;
 };
 
 #define gst_attention_infer_parent_class parent_class
@@ -207,6 +247,25 @@ gst_attention_inference_region_get_type (void)
   };
   if (g_once_init_enter (&type)) {
     GType t = g_enum_register_static ("GstAttentionInferenceRegion", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+static GType
+gst_attention_saliency_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {ATTN_SALIENCY_ATTENTION, "The network's own final attention map (the "
+          "last CBAM spatial gate)", "attention"},
+    {ATTN_SALIENCY_GRADIENT, "The norm of the gradient of the output "
+          "entropy with respect to the last block's input (DCN)",
+        "gradient"},
+    {0, NULL, NULL}
+  };
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstAttentionSaliency", values);
     g_once_init_leave (&type, t);
   }
   return type;
@@ -636,6 +695,302 @@ classify_objects (GstAttentionInfer *self, GstBuffer *buf, guint64 frame,
   return GST_FLOW_OK;
 }
 
+/* ---- coarse-to-fine ------------------------------------------------------ */
+
+/* The coarse-to-fine settings of one frame. */
+typedef struct {
+  guint patches;
+  gint patch_size;
+  AttnSaliencyKind saliency;
+  gfloat min_saliency;
+  gchar *coarse_model;          /* a copy, or NULL */
+  gboolean dirty;
+} C2fSettings;
+
+/* A patch's side in frame pixels: `patch-size`, or an eighth of the
+ * frame's shorter side (at least 16). */
+static gint
+patch_side (gint patch_size, gint fw, gint fh)
+{
+  return patch_size > 0 ? patch_size : MAX (MIN (fw, fh) / 8, 16);
+}
+
+static void
+forget_patches (GstAttentionInfer *self)
+{
+  for (guint i = 0; i < self->n_last_patches; i++)
+    gst_attention_result_unref (self->last_patch[i].result);
+  self->n_last_patches = 0;
+}
+
+static void
+free_coarse (GstAttentionInfer *self)
+{
+  forget_patches (self);
+  attn_engine_free (self->coarse);
+  self->coarse = NULL;
+  g_clear_pointer (&self->coarse_path, g_free);
+  pre_plan_clear (&self->coarse_plan);
+  self->plan_fw = 0;
+  g_clear_pointer (&self->taken, g_free);
+  self->taken_len = 0;
+  g_clear_pointer (&self->sal_norm, g_free);
+  self->sal_norm_len = 0;
+}
+
+/* Has the coarse pass's engine and plan ready for this frame size, patch
+ * size and roi: the coarse input is the analysed area shrunk so that a
+ * patch spans a third of the fine model's input (at least the coarse
+ * model's own input size, at most MAX_COARSE_SIDE). Loads and plans only
+ * when one of them changed. FALSE after posting an error. */
+static gboolean
+ensure_coarse (GstAttentionInfer *self, const C2fSettings *cs)
+{
+  gint fw = GST_VIDEO_INFO_WIDTH (&self->info);
+  gint fh = GST_VIDEO_INFO_HEIGHT (&self->info);
+  g_mutex_lock (&self->lock);
+  PreRect roi = self->roi;
+  gchar *path = cs->coarse_model && *cs->coarse_model
+      ? g_strdup (cs->coarse_model) : model_file (self->model_path);
+  gint threads = self->threads;
+  g_mutex_unlock (&self->lock);
+
+  /* the analysed area in pixels: the roi clipped to the frame */
+  PreRect area = { 0, 0, fw, fh };
+  if (roi.w > 0 && roi.h > 0) {
+    gint x1 = MIN ((gint64) roi.x + roi.w, fw);
+    gint y1 = MIN ((gint64) roi.y + roi.h, fh);
+    if (roi.x < fw && roi.y < fh && x1 > roi.x && y1 > roi.y)
+      area = (PreRect) { roi.x, roi.y, x1 - roi.x, y1 - roi.y };
+  }
+  const AttnModel *fine = attn_engine_model (self->engine);
+  gint side = patch_side (cs->patch_size, fw, fh);
+  gdouble scale = MIN (fine->pre.width, fine->pre.height) / (3.0 * side);
+  gchar err[1024] = "";
+  AttnModel *cm = attn_model_open_shared (path, err, sizeof err);
+  if (!cm) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Could not load the coarse model \"%s\".", path), ("%s", err));
+    g_free (path);
+    return FALSE;
+  }
+  gdouble cw = area.w * scale, ch = area.h * scale;
+  gdouble over = MAX (cw, ch) / MAX_COARSE_SIDE;
+  if (over > 1) {
+    cw /= over;
+    ch /= over;
+  }
+  gint coarse_w = CLAMP ((gint) lround (cw), cm->pre.width, MAX_COARSE_SIDE);
+  gint coarse_h = CLAMP ((gint) lround (ch), cm->pre.height, MAX_COARSE_SIDE);
+  AttnPreprocess pre = cm->pre;
+  attn_model_unref (cm);
+
+  if (!self->coarse || cs->dirty || coarse_w != self->coarse_w
+      || coarse_h != self->coarse_h || g_strcmp0 (path, self->coarse_path)) {
+    free_coarse (self);
+    AttnEngineModel *m = attn_engine_model_load_sized (path, coarse_h,
+        coarse_w, err, sizeof err);
+    if (!m) {
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+          ("Could not plan the coarse model \"%s\" for a %dx%d coarse pass "
+              "(coarse-to-fine needs a model that runs at any input size).",
+              path, coarse_w, coarse_h), ("%s", err));
+      g_free (path);
+      return FALSE;
+    }
+    GST_INFO_OBJECT (self, "coarse pass: %s at %dx%d, patches of %d pixels",
+        path, coarse_w, coarse_h, side);
+    self->coarse = attn_engine_new (m);
+    self->coarse_path = path;
+    self->coarse_w = coarse_w;
+    self->coarse_h = coarse_h;
+    path = NULL;
+  }
+  g_free (path);
+  attn_engine_set_threads (self->coarse, threads);
+  self->coarse_patch = side;
+  if (self->plan_fw != fw || self->plan_fh != fh || memcmp (&roi,
+          &self->plan_roi, sizeof roi)) {
+    pre.width = coarse_w;
+    pre.height = coarse_h;
+    if (!pre_plan (&self->coarse_plan, fw, fh, &area, ATTN_RESIZE_STRETCH,
+            &pre)) {
+      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
+          ("cannot plan the coarse pass for %dx%d frames", fw, fh));
+      return FALSE;
+    }
+    self->plan_fw = fw;
+    self->plan_fh = fh;
+    self->plan_roi = roi;
+  }
+  return TRUE;
+}
+
+/* Attaches a patch: its region of interest in frame pixels, with the fine
+ * result, the saliency that chose it and whether it is carried over. */
+static GstVideoRegionOfInterestMeta *
+attach_patch (GstAttentionInfer *self, GstBuffer *buf, const PreRect *r,
+              GstAttentionResult *res, gfloat saliency, gboolean stale)
+{
+  GstVideoRegionOfInterestMeta *roi =
+      gst_buffer_add_video_region_of_interest_meta (buf,
+      GST_ATTENTION_PATCH_TYPE, (guint) r->x, (guint) r->y, (guint) r->w,
+      (guint) r->h);
+  if (!roi)
+    return NULL;
+  gst_attention_roi_add_result (roi, res, self->producer);
+  GstStructure *s = gst_video_region_of_interest_meta_get_param (roi,
+      "attention");
+  gst_structure_set (s, "saliency", G_TYPE_DOUBLE, (gdouble) saliency,
+      "stale", G_TYPE_BOOLEAN, stale, NULL);
+  return roi;
+}
+
+/* A frame without a pass of its own (inference-interval, QoS) carries the
+ * last pass's frame result and patches, marked stale. */
+static void
+carry_over (GstAttentionInfer *self, GstBuffer *buf, guint64 frame)
+{
+  GstAttentionResult *r = self->coarse ? attn_engine_latest (self->coarse)
+      : NULL;
+  if (!r)
+    return;
+  attach (self, buf, r, frame);
+  gst_attention_result_unref (r);
+  for (guint i = 0; i < self->n_last_patches; i++)
+    attach_patch (self, buf, &self->last_patch[i].rect,
+        self->last_patch[i].result, self->last_patch[i].saliency, TRUE);
+}
+
+/* patches=N: the coarse model over the analysed area, its saliency map,
+ * the N most salient positions (suppressed so that two patches do not
+ * cover one object, none below min-saliency), and the fine model (the
+ * element's model) on a full-resolution patch around each. The coarse
+ * result is the frame's meta; each patch is a region of interest of type
+ * GST_ATTENTION_PATCH_TYPE with its result, most salient first. Runs here
+ * and now (a patch belongs to its frame), one inference per patch. */
+static GstFlowReturn
+coarse_to_fine (GstAttentionInfer *self, GstBuffer *buf, guint64 frame,
+                AttnJob *job, const C2fSettings *cs, gboolean post,
+                GstAttentionScaleMode scale)
+{
+  if (!ensure_coarse (self, cs))
+    return GST_FLOW_ERROR;
+  gint fw = GST_VIDEO_INFO_WIDTH (&self->info);
+  gint fh = GST_VIDEO_INFO_HEIGHT (&self->info);
+  GstVideoFrame vf;
+  /* no reference: metas are added to `buf` while it is mapped */
+  if (!gst_video_frame_map (&vf, &self->info, buf, GST_MAP_READ
+          | GST_VIDEO_FRAME_MAP_FLAG_NO_REF)) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
+        ("could not map the video frame"));
+    return GST_FLOW_ERROR;
+  }
+  PreFrame pf;
+  pre_frame (&pf, &vf);
+
+  /* the coarse pass */
+  bool swapped;
+  float *input = attn_engine_begin (self->coarse, G_MAXINT64, &swapped);
+  gint64 t0 = attn_engine_now_ns ();
+  run_pre (self, &self->coarse_plan, &pf, input);
+  job_area (job, &self->coarse_plan);
+  job->frame = frame;
+  job->start_ns = t0;
+  attn_engine_run (self->coarse, job, false);
+  GstAttentionResult *cr = attn_engine_wait (self->coarse, frame, G_MAXINT64);
+  gchar err[512] = "";
+  gint gh = 0, gw = 0;
+  const float *sal = attn_engine_saliency (self->coarse, cs->saliency, &gh,
+      &gw, err, sizeof err);
+  if (!cr || !sal) {
+    gst_video_frame_unmap (&vf);
+    gst_attention_result_unref (cr);
+    GST_ELEMENT_ERROR (self, STREAM, FAILED,
+        ("The coarse model \"%s\" gives no %s saliency map.",
+            self->coarse_path, cs->saliency == ATTN_SALIENCY_GRADIENT
+            ? "gradient" : "attention"), ("%s", err));
+    return GST_FLOW_ERROR;
+  }
+  gsize cells = (gsize) gh * gw;
+  if (self->taken_len < cells) {
+    /* once per coarse plan */
+    g_free (self->taken);
+    self->taken = g_malloc (cells);
+    self->taken_len = cells;
+    g_free (self->sal_norm);
+    self->sal_norm = g_new (gfloat, cells);
+    self->sal_norm_len = cells;
+  }
+  if (cs->saliency == ATTN_SALIENCY_GRADIENT) {
+    /* gradient norms have no fixed scale: relative to the frame's largest */
+    gfloat top = 0;
+    for (gsize i = 0; i < cells; i++)
+      top = isfinite (sal[i]) ? MAX (top, sal[i]) : top;
+    for (gsize i = 0; i < cells; i++)
+      self->sal_norm[i] = top > 0 ? sal[i] / top : 0.0f;
+    sal = self->sal_norm;
+  }
+  attach (self, buf, cr, frame);
+  if (post)
+    post_result (self, buf, cr, frame, NULL);
+
+  /* the positions: the map spans the coarse input, which is the area */
+  const PrePlan *cp = &self->coarse_plan;
+  gdouble cell_w = cp->area_w * fw / gw, cell_h = cp->area_h * fh / gh;
+  gint side = self->coarse_patch;
+  /* no patch centred inside another */
+  gint rx = (gint) (0.5 * side / cell_w), ry = (gint) (0.5 * side / cell_h);
+  int idx[MAX_PATCHES];
+  float vals[MAX_PATCHES];
+  int n = attn_pick_salient (idx, vals, sal, gh, gw,
+      (int) MIN (cs->patches, MAX_PATCHES), cs->min_saliency, rx, ry,
+      self->taken);
+  forget_patches (self);
+  gint pw = MIN (side, fw), ph = MIN (side, fh);
+  for (int i = 0; i < n; i++) {
+    gdouble cx = cp->area_x * fw + (idx[i] % gw + 0.5) * cell_w;
+    gdouble cy = cp->area_y * fh + (idx[i] / gw + 0.5) * cell_h;
+    PreRect r = { CLAMP ((gint) lround (cx - pw / 2.0), 0, fw - pw),
+      CLAMP ((gint) lround (cy - ph / 2.0), 0, fh - ph), pw, ph
+    };
+    float *in = attn_engine_begin (self->engine, G_MAXINT64, &swapped);
+    if (!in)
+      continue;
+    apply_pending (self, swapped);
+    const AttnModel *m = attn_engine_model (self->engine);
+    if (!pre_plan (&self->object_plan, fw, fh, &r, resize_mode (m, scale),
+            &m->pre)) {
+      attn_engine_cancel (self->engine);
+      continue;
+    }
+    t0 = attn_engine_now_ns ();
+    run_pre (self, &self->object_plan, &pf, in);
+    job_area (job, &self->object_plan);
+    job->start_ns = t0;
+    attn_engine_run (self->engine, job, false);
+    GstAttentionResult *res = attn_engine_wait (self->engine, frame,
+        G_MAXINT64);
+    if (!res)
+      continue;
+    GstVideoRegionOfInterestMeta *roi = attach_patch (self, buf, &r, res,
+        vals[i], FALSE);
+    if (post && roi)
+      post_result (self, buf, res, frame, roi);
+    guint k = self->n_last_patches++;
+    self->last_patch[k].rect = r;
+    self->last_patch[k].result = res;   /* the reference is kept */
+    self->last_patch[k].saliency = vals[i];
+  }
+  gst_video_frame_unmap (&vf);
+  g_mutex_lock (&self->lock);
+  self->n_frames++;
+  g_mutex_unlock (&self->lock);
+  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": %d patches", frame, n);
+  gst_attention_result_unref (cr);
+  return GST_FLOW_OK;
+}
+
 /* When an asynchronous frame must leave: `budget` after it arrived, and
  * with a clock no later than `budget` past the moment it would have arrived
  * without delay — its running time plus the shortest transit from the
@@ -710,6 +1065,13 @@ gst_attention_infer_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   gboolean post_messages = self->post_messages;
   GstAttentionScaleMode scale = self->scale_mode;
   self->pre_threads = self->threads;
+  C2fSettings c2f = { self->patches, self->patch_size, self->saliency,
+    self->min_saliency, NULL, self->coarse_dirty
+  };
+  if (c2f.patches > 0 && region_mode != GST_ATTENTION_INFERENCE_REGION_ROI_LIST) {
+    c2f.coarse_model = g_strdup (self->coarse_model);
+    self->coarse_dirty = FALSE;
+  }
   g_mutex_unlock (&self->lock);
 
   guint64 frame = self->frame++;
@@ -738,6 +1100,31 @@ gst_attention_infer_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   }
   if (types)
     g_array_unref (types);
+  if (c2f.patches > 0) {
+    gboolean late = FALSE;
+    if (qos && self->coarse) {
+      AttnEngineStats st;
+      attn_engine_get_stats (self->coarse, &st);
+      late = frame_is_late (self, buf, earliest, st.latency_ns);
+    }
+    GstFlowReturn ret = GST_FLOW_OK;
+    if ((frame % interval == 0 || !self->coarse) && !late) {
+      ret = coarse_to_fine (self, buf, frame, &job, &c2f, post_messages,
+          scale);
+    } else {
+      GST_DEBUG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": last patches "
+          "carried over (%s)", frame, late ? "late" : "inference-interval");
+      carry_over (self, buf, frame);
+      g_mutex_lock (&self->lock);
+      self->n_frames++;
+      self->n_stale++;
+      g_mutex_unlock (&self->lock);
+    }
+    g_free (c2f.coarse_model);
+    return ret;
+  }
+  if (self->coarse)
+    free_coarse (self);         /* patches=0 now */
   GstAttentionResult *newest = attn_engine_latest (engine);
   gboolean due = frame % interval == 0 || !newest;
   if (due && newest && qos) {
@@ -891,6 +1278,7 @@ gst_attention_infer_stop (GstBaseTransform *trans)
   g_mutex_unlock (&self->lock);
   pre_plan_clear (&self->plan);
   pre_plan_clear (&self->object_plan);
+  free_coarse (self);
   /* results still attached to buffers downstream keep their pools alive */
   attn_engine_free (e);
   return TRUE;
@@ -908,6 +1296,9 @@ reset_stream (GstAttentionInfer *self)
   g_mutex_unlock (&self->lock);
   if (e)
     attn_engine_flush (e);
+  if (self->coarse)
+    attn_engine_flush (self->coarse);
+  forget_patches (self);
   self->frame = 0;
   self->posted = G_MAXUINT64;
   self->transit_known = FALSE;
@@ -1088,8 +1479,38 @@ gst_attention_infer_set_property (GObject *object, guint prop_id,
       g_mutex_unlock (&self->lock);
       if (running)
         load_while_running (self, path);
+      g_mutex_lock (&self->lock);
+      self->coarse_dirty = TRUE;
+      g_mutex_unlock (&self->lock);
       break;
     }
+    case PROP_PATCHES:
+      g_mutex_lock (&self->lock);
+      self->patches = g_value_get_uint (value);
+      g_mutex_unlock (&self->lock);
+      break;
+    case PROP_PATCH_SIZE:
+      g_mutex_lock (&self->lock);
+      self->patch_size = g_value_get_int (value);
+      g_mutex_unlock (&self->lock);
+      break;
+    case PROP_SALIENCY:
+      g_mutex_lock (&self->lock);
+      self->saliency = (AttnSaliencyKind) g_value_get_enum (value);
+      g_mutex_unlock (&self->lock);
+      break;
+    case PROP_MIN_SALIENCY:
+      g_mutex_lock (&self->lock);
+      self->min_saliency = g_value_get_float (value);
+      g_mutex_unlock (&self->lock);
+      break;
+    case PROP_COARSE_MODEL:
+      g_mutex_lock (&self->lock);
+      g_free (self->coarse_model);
+      self->coarse_model = g_value_dup_string (value);
+      self->coarse_dirty = TRUE;
+      g_mutex_unlock (&self->lock);
+      break;
     case PROP_INFERENCE_INTERVAL:
       g_mutex_lock (&self->lock);
       self->interval = g_value_get_uint (value);
@@ -1262,6 +1683,21 @@ gst_attention_infer_get_property (GObject *object, guint prop_id,
     case PROP_OBJECT_CLASS:
       g_value_set_string (value, self->object_class ? self->object_class : "");
       break;
+    case PROP_PATCHES:
+      g_value_set_uint (value, self->patches);
+      break;
+    case PROP_PATCH_SIZE:
+      g_value_set_int (value, self->patch_size);
+      break;
+    case PROP_SALIENCY:
+      g_value_set_enum (value, self->saliency);
+      break;
+    case PROP_MIN_SALIENCY:
+      g_value_set_float (value, self->min_saliency);
+      break;
+    case PROP_COARSE_MODEL:
+      g_value_set_string (value, self->coarse_model);
+      break;
     case PROP_MODEL_NAME:
       g_value_set_string (value, self->engine ? self->model_name : NULL);
       break;
@@ -1293,6 +1729,7 @@ gst_attention_infer_finalize (GObject *object)
   GstAttentionInfer *self = GST_ATTENTION_INFER (object);
   g_free (self->model_path);
   g_free (self->object_class);
+  g_free (self->coarse_model);
   g_array_unref (self->object_types);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -1406,6 +1843,34 @@ gst_attention_infer_class_init (GstAttentionInferClass *klass)
           "inference-region=roi-list: the region-of-interest types to "
           "classify, comma-separated (e.g. \"car,person\"); empty: every "
           "region", "", rw | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_PATCHES,
+      g_param_spec_uint ("patches", "Patches",
+          "Coarse-to-fine inference: a coarse pass over the whole frame, "
+          "then the model on this many full-resolution patches where the "
+          "saliency is highest (each a region of interest of type "
+          "\"attention-patch\"); 0: one pass over the frame", 0, MAX_PATCHES,
+          DEFAULT_PATCHES, rw | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_PATCH_SIZE,
+      g_param_spec_int ("patch-size", "Patch size",
+          "Coarse-to-fine: the side of a patch in frame pixels (clipped to "
+          "the frame); 0: an eighth of the frame's shorter side, at least 16",
+          0, G_MAXINT, DEFAULT_PATCH_SIZE, rw | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_SALIENCY,
+      g_param_spec_enum ("saliency", "Saliency",
+          "Coarse-to-fine: what chooses the patches",
+          gst_attention_saliency_get_type (), DEFAULT_SALIENCY,
+          rw | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_MIN_SALIENCY,
+      g_param_spec_float ("min-saliency", "Minimum saliency",
+          "Coarse-to-fine: no patch where the saliency is lower (attention: "
+          "the map's value, 0..1; gradient: relative to the frame's "
+          "largest)", 0, G_MAXFLOAT, DEFAULT_MIN_SALIENCY,
+          rw | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_COARSE_MODEL,
+      g_param_spec_string ("coarse-model", "Coarse model",
+          "Coarse-to-fine: the model of the coarse pass (its classes and "
+          "maps are the frame's); empty: the model itself", NULL,
+          rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_MODEL_NAME,
       g_param_spec_string ("model-name", "Model name",
           "Name of the running model", NULL, ro));
@@ -1455,6 +1920,7 @@ gst_attention_infer_class_init (GstAttentionInferClass *klass)
   gst_type_mark_as_plugin_api (gst_attention_infer_mode_get_type (), 0);
   gst_type_mark_as_plugin_api (gst_attention_scale_mode_get_type (), 0);
   gst_type_mark_as_plugin_api (gst_attention_inference_region_get_type (), 0);
+  gst_type_mark_as_plugin_api (gst_attention_saliency_get_type (), 0);
 }
 
 static void
@@ -1470,6 +1936,10 @@ gst_attention_infer_init (GstAttentionInfer *self)
   self->mode = DEFAULT_MODE;
   self->latency_budget = DEFAULT_LATENCY_BUDGET;
   self->region_mode = DEFAULT_INFERENCE_REGION;
+  self->patches = DEFAULT_PATCHES;
+  self->patch_size = DEFAULT_PATCH_SIZE;
+  self->saliency = DEFAULT_SALIENCY;
+  self->min_saliency = DEFAULT_MIN_SALIENCY;
   self->object_types = parse_object_class (NULL);
   self->earliest = GST_CLOCK_TIME_NONE;
   self->frame_ns = FALLBACK_FRAME_NS;

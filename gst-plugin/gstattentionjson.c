@@ -736,6 +736,44 @@ put_objects (GstAttentionJson *self, GString *s, GstBuffer *buf,
   g_string_append_c (s, ']');
 }
 
+/* "patches": a producer's coarse-to-fine patches (attentioninfer
+ * patches=N), most salient first: the rectangle (pixels), the saliency that
+ * chose it, then the fine model's result on it; "stale" when the patch was
+ * carried over from an earlier frame's pass. */
+static void
+put_patches (GstAttentionJson *self, GString *s, GstBuffer *buf,
+             const gchar *producer, gboolean maps)
+{
+  put_key (s, "patches");
+  g_string_append_c (s, '[');
+  GstVideoRegionOfInterestMeta *roi;
+  for (guint i = 0; (roi = gst_buffer_get_attention_patch (buf, producer,
+              i)); i++) {
+    const GstAttentionResult *r = gst_attention_roi_get_result (roi,
+        producer);
+    const gchar *by = gst_attention_roi_get_producer (roi, producer);
+    const GstStructure *p = gst_video_region_of_interest_meta_get_param (roi,
+        "attention");
+    gdouble saliency = 0;
+    gboolean stale = FALSE;
+    gst_structure_get_double (p, "saliency", &saliency);
+    gst_structure_get_boolean (p, "stale", &stale);
+    sep (s);
+    g_string_append_c (s, '{');
+    const gchar *k[4] = { "x", "y", "w", "h" };
+    const guint v[4] = { roi->x, roi->y, roi->w, roi->h };
+    for (int j = 0; j < 4; j++) {
+      put_key (s, k[j]);
+      put_int (s, v[j]);
+    }
+    put_key (s, "saliency");
+    put_number (s, saliency, 4);
+    put_result (self, s, by, stale, r, maps);
+    g_string_append_c (s, '}');
+  }
+  g_string_append_c (s, ']');
+}
+
 static void
 frame_json (GstAttentionJson *self, GString *s, GstBuffer *buf,
             const gchar *producer, gboolean maps, gboolean all)
@@ -794,6 +832,7 @@ frame_json (GstAttentionJson *self, GString *s, GstBuffer *buf,
     g_string_append_c (s, ']');
   }
   put_objects (self, s, buf, producer, maps);
+  put_patches (self, s, buf, producer, maps);
   g_string_append (s, "}\n");
 }
 

@@ -178,6 +178,42 @@ def make_image(rng, size):
     return np.clip(img, 0, 255).astype(np.uint8), label, mask
 
 
+def make_frame(rng, width=1920, height=1080, n_min=1, n_max=4, d_min=0.02, d_max=0.06):
+    """A video-sized scene for coarse-to-fine inference: n_min..n_max shapes,
+    each d_min..d_max of the frame height across, apart from each other, on a
+    textured background (the same kinds as the training scenes, drawn at the
+    frame's width). Returns (height, width, 3) uint8 and the objects as
+    (label, centre x, centre y, radius) in pixels, deterministic for the
+    generator."""
+    img = background(rng, width)[:height].copy()
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    x += 0.5
+    y += 0.5
+    objs = []
+    for _ in range(int(rng.integers(n_min, n_max + 1))):
+        for _try in range(50):
+            r = height * rng.uniform(d_min, d_max) / 2
+            cx = rng.uniform(r + 4, width - r - 4)
+            cy = rng.uniform(r + 4, height - r - 4)
+            if all(np.hypot(cx - o[1], cy - o[2]) > r + o[3] + 20 for o in objs):
+                break
+        label = int(rng.integers(1, len(CLASSES)))
+        x0, x1 = int(max(cx - r - 3, 0)), int(min(cx + r + 3, width))
+        y0, y1 = int(max(cy - r - 3, 0)), int(min(cy + r + 3, height))
+        d = _sdf(CLASSES[label], x[y0:y1, x0:x1], y[y0:y1, x0:x1], cx, cy, r,
+                 rng.uniform(0, 2 * np.pi))
+        alpha = np.clip(0.5 - d, 0, 1)[..., None]
+        under = img[y0:y1, x0:x1].reshape(-1, 3).mean(0)
+        for _ in range(10):
+            col = _colour(rng)
+            diff = np.abs(col - under)
+            if diff.max() > 80 and diff.sum() > 120:
+                break
+        img[y0:y1, x0:x1] = img[y0:y1, x0:x1] * (1 - alpha) + col * alpha
+        objs.append((label, float(cx), float(cy), float(r)))
+    return np.clip(img, 0, 255).astype(np.uint8), objs
+
+
 def make_batch(rng, n, size):
     imgs = np.empty((n, size, size, 3), np.uint8)
     labels = np.empty(n, np.int64)

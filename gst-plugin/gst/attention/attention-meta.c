@@ -348,23 +348,60 @@ gst_attention_roi_get_producer (GstVideoRegionOfInterestMeta *roi,
  * @index: which object, from 0, in the order the regions were attached
  *
  * Iterates the objects a producer classified: the regions of interest on
- * @buffer that carry a result of @producer's.
+ * @buffer that carry a result of @producer's, but for coarse-to-fine
+ * patches (gst_buffer_get_attention_patch() lists those).
  *
  * Returns: (transfer none) (nullable): the @index-th such region, or %NULL
  *   past the last
  */
-GstVideoRegionOfInterestMeta *
-gst_buffer_get_attention_object (GstBuffer *buffer, const gchar *producer,
-                                 guint index)
+/* The index-th region carrying a result of producer's that is (patches) or
+ * is not a coarse-to-fine patch. */
+static GstVideoRegionOfInterestMeta *
+nth_result_region (GstBuffer *buffer, const gchar *producer, guint index,
+                   gboolean patches)
 {
-  g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
+  GQuark patch = g_quark_from_static_string (GST_ATTENTION_PATCH_TYPE);
   gpointer state = NULL;
   GstMeta *meta;
   while ((meta = gst_buffer_iterate_meta_filtered (buffer, &state,
               GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
     GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
-    if (object_param (roi, producer) && index-- == 0)
+    if ((roi->roi_type == patch) == patches && object_param (roi, producer)
+        && index-- == 0)
       return roi;
   }
   return NULL;
+}
+
+GstVideoRegionOfInterestMeta *
+gst_buffer_get_attention_object (GstBuffer *buffer, const gchar *producer,
+                                 guint index)
+{
+  g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
+  return nth_result_region (buffer, producer, index, FALSE);
+}
+
+/**
+ * gst_buffer_get_attention_patch:
+ * @buffer: a buffer
+ * @producer: (nullable): a producer element's name or a model's name; %NULL
+ *   or empty for any
+ * @index: which patch, from 0, most salient first
+ *
+ * Iterates the patches of a coarse-to-fine pass (attentioninfer
+ * `patches=N`): regions of interest of type #GST_ATTENTION_PATCH_TYPE in
+ * frame pixels, each with the fine model's result on it (read it with
+ * gst_attention_roi_get_result()) and, in its "attention" parameter, the
+ * "saliency" that chose it and whether it is "stale" (carried over from an
+ * earlier frame's pass).
+ *
+ * Returns: (transfer none) (nullable): the @index-th patch, or %NULL past
+ *   the last
+ */
+GstVideoRegionOfInterestMeta *
+gst_buffer_get_attention_patch (GstBuffer *buffer, const gchar *producer,
+                                guint index)
+{
+  g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
+  return nth_result_region (buffer, producer, index, TRUE);
 }

@@ -90,6 +90,14 @@ gboolean gst_attention_meta_get_region_pixels (const GstAttentionMeta *meta,
  * the @index-th region of interest on @buffer carrying a result of
  * @producer's (NULL: any), that result, and who attached it. Documented in
  * attention-meta.c. */
+/* The region-of-interest type of a coarse-to-fine patch (attentioninfer
+ * patches=N). */
+#define GST_ATTENTION_PATCH_TYPE "attention-patch"
+/* The @index-th coarse-to-fine patch of @producer's on @buffer. Documented
+ * in attention-meta.c. */
+GstVideoRegionOfInterestMeta *gst_buffer_get_attention_patch (GstBuffer *buffer,
+                                                              const gchar *producer,
+                                                              guint index);
 GstVideoRegionOfInterestMeta *gst_buffer_get_attention_object (GstBuffer *buffer,
                                                                const gchar *producer,
                                                                guint index);
