@@ -37,11 +37,30 @@
  * frame-level meta is attached then, and objects are always analysed
  * synchronously (a result belongs to its object on its frame).
  *
+ * With `patches=N` the element computes where attention points
+ * (coarse-to-fine inference, after Dynamic Capacity Networks): a coarse pass
+ * of the model (or `coarse-model`) over the whole frame, shrunk so that a
+ * patch of `patch-size` frame pixels spans a third of the model's input;
+ * then a saliency map — the network's final attention map, or
+ * (`saliency=gradient`) the norm of the gradient of the output entropy with
+ * respect to the input of the last residual block — the N most salient
+ * positions, none below `min-saliency` and none centred inside another's
+ * patch; then the model on a full-resolution patch around each. The coarse
+ * pass's result is the frame's #GstAttentionMeta; each patch is a
+ * #GstVideoRegionOfInterestMeta of type "attention-patch" with the fine
+ * result as its "attention" parameter (plus "saliency" and "stale"), most
+ * salient first; read them with gst_buffer_get_attention_patch(). Patches
+ * are computed synchronously; a frame without a pass of its own
+ * (`inference-interval`, QoS) carries the last pass's patches, marked stale.
+ * A coarse model with other labels names the frame; the patches always
+ * carry the model's. `inference-region=roi-list` takes precedence.
+ *
  * ## Example launch lines
  * |[
  * gst-launch-1.0 videotestsrc pattern=ball ! attentioninfer ! attentionoverlay ! autovideosink
  * gst-launch-1.0 v4l2src ! attentioninfer model=resnet50-cbam.safetensors top-k=5 ! attentionoverlay ! autovideosink
  * gst-launch-1.0 ... ! detector ! attentioninfer inference-region=roi-list object-class=car,person ! attentionoverlay ! autovideosink
+ * gst-launch-1.0 v4l2src ! video/x-raw,width=1920,height=1080 ! attentioninfer patches=4 ! attentionoverlay ! autovideosink
  * ]|
  */
 #include "gstattentioninfer.h"

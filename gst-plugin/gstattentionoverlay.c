@@ -18,7 +18,10 @@
  * Objects that attentioninfer classified one by one
  * (`inference-region=roi-list`) are drawn each in its box: the box, its
  * type and top class, and its own heat map (`objects=false` turns this
- * off). Buffers without an attention meta or such objects pass untouched. Where cairo cannot
+ * off). The patches of a coarse-to-fine pass (`attentioninfer patches=N`)
+ * are drawn the same way, labelled with their top class only (`patches=false`
+ * turns them off). Buffers without an attention meta, objects or patches
+ * pass untouched. Where cairo cannot
  * make the label surface (it is clamped to 32,767 pixels a side and to the
  * frame), the labels are skipped with a warning in the debug log.
  *
@@ -52,6 +55,7 @@ enum {
   PROP_COMPOSITION,
   PROP_PRODUCER,
   PROP_OBJECTS,
+  PROP_PATCHES,
 };
 
 #define DEFAULT_COLORMAP ATTN_COLORMAP_TURBO
@@ -65,7 +69,7 @@ enum {
 typedef struct {
   AttnColormap colormap;
   gfloat opacity;
-  gboolean normalize, heat, region, composition, objects;
+  gboolean normalize, heat, region, composition, objects, patches;
   guint labels;
 } Settings;
 
@@ -92,6 +96,7 @@ struct _GstAttentionOverlay {
   gboolean show_region;
   gboolean composition;
   gboolean show_objects;
+  gboolean show_patches;
 
   /* caps-time state, streaming thread only */
   Painter painter;              /* into frames of the negotiated format */
@@ -217,11 +222,12 @@ input_from_meta (GstAttentionOverlay *self, const GstAttentionMeta *meta,
 }
 
 /* One classified object: its own heat map, its box (the region of
- * interest, pixels), and "type: label score" on the box's top edge. */
+ * interest, pixels), and "type: label score" (a patch: "label score") on
+ * the box's top edge. */
 static void
 input_from_object (GstAttentionOverlay *self,
     const GstVideoRegionOfInterestMeta *roi, const GstAttentionResult *r,
-    const Settings *s, OverlayInput *in)
+    const Settings *s, gboolean typed, OverlayInput *in)
 {
   memset (in, 0, sizeof *in);
   in->text = "";
@@ -233,7 +239,7 @@ input_from_object (GstAttentionOverlay *self,
   in->pic.box_h = (int) MIN (roi->h, (guint) G_MAXINT);
   if (s->labels && r->n_classes) {
     GString *t = self->text_want;
-    const gchar *type = g_quark_to_string (roi->roi_type);
+    const gchar *type = typed ? g_quark_to_string (roi->roi_type) : NULL;
     g_string_printf (t, "%s%s%s %.2f", type ? type : "", type && *type
         ? ": " : "", r->classes[0].label, r->classes[0].score);
     in->text = t->str;
@@ -557,11 +563,13 @@ gst_attention_overlay_transform_frame_ip (GstVideoFilter *filter,
   s.composition = self->composition;
   s.labels = self->labels;
   s.objects = self->show_objects;
+  s.patches = self->show_patches;
   g_mutex_unlock (&self->lock);
   GstAttentionMeta *meta =
       gst_buffer_get_attention_meta_by_producer (buf, producer);
   if (!meta && !(s.objects && gst_buffer_get_attention_object (buf, producer,
-              0)))
+              0)) && !(s.patches && gst_buffer_get_attention_patch (buf,
+              producer, 0)))
     return GST_FLOW_OK;
 
   g_mutex_lock (&self->lock);
@@ -587,17 +595,20 @@ gst_attention_overlay_transform_frame_ip (GstVideoFilter *filter,
    * the frame (the label surface is
    * re-rendered per object, so each is painted before the next is
    * rendered) */
-  GstVideoRegionOfInterestMeta *roi;
-  for (guint i = 0; s.objects && (roi = gst_buffer_get_attention_object (buf,
-              producer, i)); i++) {
-    input_from_object (self, roi, gst_attention_roi_get_result (roi,
-            producer), &s, &in);
-    labels_render (self, &in, &in.pic);
-    in.pic.labels_x = MAX (MIN (in.pic.box_x, self->width - in.pic.labels_w),
-        0);
-    in.pic.labels_y = in.pic.box_y >= in.pic.labels_h
-        ? in.pic.box_y - in.pic.labels_h : in.pic.box_y;
-    target_paint (&t, &in.pic);
+  for (int patches = 0; patches < 2; patches++) {
+    GstVideoRegionOfInterestMeta *roi;
+    for (guint i = 0; (patches ? s.patches : s.objects) && (roi = patches
+            ? gst_buffer_get_attention_patch (buf, producer, i)
+            : gst_buffer_get_attention_object (buf, producer, i)); i++) {
+      input_from_object (self, roi, gst_attention_roi_get_result (roi,
+              producer), &s, !patches, &in);
+      labels_render (self, &in, &in.pic);
+      in.pic.labels_x = MAX (MIN (in.pic.box_x,
+              self->width - in.pic.labels_w), 0);
+      in.pic.labels_y = in.pic.box_y >= in.pic.labels_h
+          ? in.pic.box_y - in.pic.labels_h : in.pic.box_y;
+      target_paint (&t, &in.pic);
+    }
   }
   target_end (self, buf, &t);
   return GST_FLOW_OK;
@@ -651,6 +662,9 @@ gst_attention_overlay_set_property (GObject *object, guint prop_id,
     case PROP_COMPOSITION:
       self->composition = g_value_get_boolean (value);
       break;
+    case PROP_PATCHES:
+      self->show_patches = g_value_get_boolean (value);
+      break;
     case PROP_OBJECTS:
       self->show_objects = g_value_get_boolean (value);
       break;
@@ -694,6 +708,9 @@ gst_attention_overlay_get_property (GObject *object, guint prop_id,
       break;
     case PROP_COMPOSITION:
       g_value_set_boolean (value, self->composition);
+      break;
+    case PROP_PATCHES:
+      g_value_set_boolean (value, self->show_patches);
       break;
     case PROP_OBJECTS:
       g_value_set_boolean (value, self->show_objects);
@@ -779,6 +796,10 @@ gst_attention_overlay_class_init (GstAttentionOverlayClass *klass)
           "that composites. This happens anyway when downstream says, in its "
           "allocation answer, that it handles that meta", FALSE, rw));
 
+  g_object_class_install_property (gobject_class, PROP_PATCHES,
+      g_param_spec_boolean ("patches", "Patches",
+          "Draw each coarse-to-fine patch (attentioninfer patches=N): its "
+          "box, top class and heat map", TRUE, rw));
   g_object_class_install_property (gobject_class, PROP_OBJECTS,
       g_param_spec_boolean ("objects", "Objects",
           "Draw the objects the producer classified one by one "
@@ -815,5 +836,6 @@ gst_attention_overlay_init (GstAttentionOverlay *self)
   self->labels = DEFAULT_LABELS;
   self->show_region = TRUE;
   self->show_objects = TRUE;
+  self->show_patches = TRUE;
   self->text_want = g_string_new (NULL);
 }

@@ -1463,6 +1463,336 @@ GST_START_TEST (test_objects_interval_copies_messages)
 
 GST_END_TEST;
 
+/* ---- coarse-to-fine (patches=N) ------------------------------------------ */
+
+static const gchar *caps_320x240 =
+    "video/x-raw,format=RGB,width=320,height=240,framerate=30/1";
+
+/* The patch rectangles the element must choose, from the coarse pass's
+ * final map on the frame meta, by the documented rule written out here:
+ * cells in order of value (lower index on ties), none below min_sal, none
+ * whose centre lies within half a patch (in cells, rounded down) of a
+ * chosen one; a patch of side×side pixels (clipped to the frame) centred
+ * on the cell's centre and moved inside the frame. */
+typedef struct {
+  gint x, y, w, h;
+  gfloat saliency;
+} WantPatch;
+
+static guint
+expected_patches (const GstAttentionMap *map, gint fw, gint fh, gint side,
+                  guint k, gfloat min_sal, WantPatch *want)
+{
+  gint gw = (gint) map->width, gh = (gint) map->height;
+  gdouble cell_w = map->w * fw / gw, cell_h = map->h * fh / gh;
+  gint rx = (gint) (0.5 * side / cell_w), ry = (gint) (0.5 * side / cell_h);
+  gint pw = MIN (side, fw), ph = MIN (side, fh);
+  gint chosen[64];
+  guint n = 0;
+  while (n < k) {
+    gint best = -1;
+    for (gint i = 0; i < gw * gh; i++) {
+      gboolean near = FALSE;
+      for (guint j = 0; j < n && !near; j++)
+        near = ABS (chosen[j] % gw - i % gw) <= rx
+            && ABS (chosen[j] / gw - i / gw) <= ry;
+      if (!near && map->data[i] >= min_sal
+          && (best < 0 || map->data[i] > map->data[best]))
+        best = i;
+    }
+    if (best < 0)
+      break;
+    chosen[n] = best;
+    gdouble cx = map->x * fw + (best % gw + 0.5) * cell_w;
+    gdouble cy = map->y * fh + (best / gw + 0.5) * cell_h;
+    want[n] = (WantPatch) {
+      CLAMP ((gint) lround (cx - pw / 2.0), 0, fw - pw),
+      CLAMP ((gint) lround (cy - ph / 2.0), 0, fh - ph), pw, ph,
+      map->data[best]
+    };
+    n++;
+  }
+  return n;
+}
+
+static void
+check_same_result (const GstAttentionResult *r, const GstAttentionResult *want)
+{
+  fail_unless_equals_int (r->n_classes, want->n_classes);
+  for (guint c = 0; c < r->n_classes; c++) {
+    fail_unless_equals_int (r->classes[c].index, want->classes[c].index);
+    fail_unless (fabsf (r->classes[c].score - want->classes[c].score) < 1e-6f);
+  }
+  fail_unless_equals_int (r->n_maps, want->n_maps);
+  for (guint m = 0; m < r->n_maps; m++) {
+    const GstAttentionMap *a = &r->maps[m], *b = &want->maps[m];
+    fail_unless (a->width == b->width && a->height == b->height);
+    fail_unless (fabsf (a->x - b->x) < 1e-6f && fabsf (a->w - b->w) < 1e-6f
+        && fabsf (a->y - b->y) < 1e-6f && fabsf (a->h - b->h) < 1e-6f);
+    for (guint j = 0; j < a->width * a->height; j++)
+      fail_unless (fabsf (a->data[j] - b->data[j]) < 1e-6f);
+  }
+}
+
+/* The patches of one output buffer against the rule and against inference
+ * with roi= on each patch's rectangle; returns how many. */
+static guint
+check_patches (GstBuffer *out, GstBuffer *frame, gint side, guint k,
+               gfloat min_sal, gboolean stale)
+{
+  GstAttentionMeta *m = gst_buffer_get_attention_meta (out);
+  fail_unless (m != NULL, "no frame meta from the coarse pass");
+  fail_unless_equals_int (m->stale, stale);
+  WantPatch want[64];
+  guint n = expected_patches (gst_attention_meta_get_map (m, NULL), 320, 240,
+      side, k, min_sal, want);
+  guint i = 0;
+  GstVideoRegionOfInterestMeta *roi;
+  for (; (roi = gst_buffer_get_attention_patch (out, NULL, i)); i++) {
+    fail_unless (i < n, "%u patches, the rule gives %u", i + 1, n);
+    fail_unless_equals_string (g_quark_to_string (roi->roi_type),
+        "attention-patch");
+    fail_unless (roi->x == (guint) want[i].x && roi->y == (guint) want[i].y
+        && roi->w == (guint) want[i].w && roi->h == (guint) want[i].h,
+        "patch %u at %u,%u %ux%u, the rule %d,%d %dx%d", i, roi->x, roi->y,
+        roi->w, roi->h, want[i].x, want[i].y, want[i].w, want[i].h);
+    fail_unless (gst_buffer_get_attention_patch (out, "patches", i) == roi);
+    fail_unless (gst_buffer_get_attention_patch (out, "tiny-a", i) == roi);
+    GstStructure *p = gst_video_region_of_interest_meta_get_param (roi,
+        "attention");
+    gdouble sal;
+    gboolean st;
+    fail_unless (gst_structure_get_double (p, "saliency", &sal)
+        && fabs (sal - want[i].saliency) < 1e-6);
+    fail_unless (gst_structure_get_boolean (p, "stale", &st) && st == stale);
+    /* the fine model's answer on the rectangle, as roi= computes it */
+    gchar *props = g_strdup_printf ("threads=1 scale-mode=stretch "
+        "roi=%u,%u,%u,%u", roi->x, roi->y, roi->w, roi->h);
+    GstHarness *ref = infer_harness (props, caps_320x240);
+    g_free (props);
+    GstBuffer *rout = gst_harness_push_and_pull (ref, gst_buffer_copy (frame));
+    check_same_result (gst_attention_roi_get_result (roi, NULL),
+        gst_buffer_get_attention_meta (rout)->result);
+    gst_buffer_unref (rout);
+    gst_harness_teardown (ref);
+  }
+  fail_unless_equals_int (i, n);
+  /* patches are not upstream objects */
+  fail_unless (gst_buffer_get_attention_object (out, NULL, 0) == NULL);
+  return n;
+}
+
+/* Where the patches go and what they hold: the coarse pass is the frame's
+ * meta (its final map over the whole frame), the patches follow the rule
+ * exactly, each holds what the model computes on its rectangle; a
+ * threshold above every value leaves none; a patch larger than the frame is
+ * the frame, once; without a pass (inference-interval) a frame carries the
+ * last patches, stale; patches=0 while playing is the single pass again. */
+GST_START_TEST (test_patches_geometry)
+{
+  GstVideoInfo info;
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 320, 240);
+  GstHarness *h = infer_harness ("threads=1 scale-mode=stretch patches=3 "
+      "patch-size=48 min-saliency=0 inference-interval=2 name=patches",
+      caps_320x240);
+  GstElement *e = gst_bin_get_by_name (GST_BIN (h->element), "patches");
+  guint total = 0, coarse_w = 0;
+  for (guint f = 0; f < 4; f++) {
+    GstBuffer *in = random_frame (h, &info, 300 + f / 2);
+    GstBuffer *copy = gst_buffer_copy (in);
+    GstBuffer *out = gst_harness_push_and_pull (h, in);
+    const GstAttentionResult *coarse =
+        gst_buffer_get_attention_meta (out)->result;
+    /* a coarse map over the whole frame, finer than the model's own */
+    const GstAttentionMap *map = &coarse->maps[coarse->n_maps - 1];
+    fail_unless (map->x == 0 && map->y == 0 && map->w == 1 && map->h == 1);
+    coarse_w = map->width;
+    total += check_patches (out, copy, 48, 3, 0.0f, f % 2 == 1);
+    gst_buffer_unref (copy);
+    gst_buffer_unref (out);
+  }
+  fail_unless_equals_int (total, 12);
+
+  g_object_set (e, "inference-interval", 1, "min-saliency", 1.01f, NULL);
+  GstBuffer *out = gst_harness_push_and_pull (h, random_frame (h, &info, 9));
+  fail_unless (gst_buffer_get_attention_meta (out) != NULL);
+  fail_unless (gst_buffer_get_attention_patch (out, NULL, 0) == NULL);
+  gst_buffer_unref (out);
+
+  /* large patches: the coarse input is the model's own 32×32, its grid
+   * coarse enough for suppression to reach past the neighbouring cells */
+  g_object_set (e, "min-saliency", 0.0f, "patch-size", 200, NULL);
+  for (guint f = 0; f < 3; f++) {
+    GstBuffer *in = random_frame (h, &info, 20 + f), *copy = gst_buffer_copy (in);
+    out = gst_harness_push_and_pull (h, in);
+    fail_unless (check_patches (out, copy, 200, 3, 0.0f, FALSE) >= 1);
+    gst_buffer_unref (copy);
+    gst_buffer_unref (out);
+  }
+
+  g_object_set (e, "patch-size", 1000, NULL);
+  GstBuffer *in = random_frame (h, &info, 10), *copy = gst_buffer_copy (in);
+  out = gst_harness_push_and_pull (h, in);
+  fail_unless_equals_int (check_patches (out, copy, 1000, 3, 0.0f, FALSE), 1);
+  GstVideoRegionOfInterestMeta *roi = gst_buffer_get_attention_patch (out,
+      NULL, 0);
+  fail_unless (roi->x == 0 && roi->y == 0 && roi->w == 320 && roi->h == 240);
+  gst_buffer_unref (copy);
+  gst_buffer_unref (out);
+
+  g_object_set (e, "patches", 0, NULL);
+  out = gst_harness_push_and_pull (h, random_frame (h, &info, 11));
+  GstAttentionMeta *m = gst_buffer_get_attention_meta (out);
+  fail_unless (m != NULL && !m->stale);
+  fail_unless (gst_buffer_get_attention_patch (out, NULL, 0) == NULL);
+  /* the single pass's final map: the model's own grid again */
+  fail_unless (m->result->maps[m->result->n_maps - 1].width < coarse_w);
+  gst_buffer_unref (out);
+  gst_object_unref (e);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* A pipeline of 2 videotestsrc frames through attentioninfer `props`: its
+ * error message (NULL at EOS), the debug text in *debug. */
+static gchar *
+patches_error (const gchar *props, gchar **debug)
+{
+  gchar *desc = g_strdup_printf ("videotestsrc num-buffers=2 ! video/x-raw,"
+      "width=160,height=120 ! attentioninfer model=%s patches=2 %s ! "
+      "fakesink", model_a, props);
+  gchar *msg = run_pipeline (desc, debug);
+  g_free (desc);
+  return msg;
+}
+
+/* The other settings: the gradient saliency (relative to the frame's
+ * largest, so the first patch has 1), a coarse model with other labels (the
+ * frame's result is its, the patches the model's), bus messages per patch,
+ * a 1×1 frame, roi-list winning over patches; and clear errors for a coarse
+ * model that cannot be read, one fixed to its input size (STN) and, for the
+ * attention saliency, one without a spatial map (SE). */
+GST_START_TEST (test_patches_settings)
+{
+  GstVideoInfo info;
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 320, 240);
+  gchar *props = g_strdup_printf ("threads=1 patches=3 patch-size=40 "
+      "saliency=gradient min-saliency=0 coarse-model=%s post-messages=true "
+      "name=patches", model_b);
+  GstHarness *h = infer_harness (props, caps_320x240);
+  g_free (props);
+  GstBus *bus = gst_bus_new ();
+  gst_element_set_bus (h->element, bus);
+  GstElement *e = gst_bin_get_by_name (GST_BIN (h->element), "patches");
+  GstBuffer *out = gst_harness_push_and_pull (h, random_frame (h, &info, 5));
+  fail_unless_equals_string (gst_buffer_get_attention_meta (out)->result->model,
+      "tiny-b");
+  gdouble last = 2;
+  guint n = 0;
+  GstVideoRegionOfInterestMeta *roi;
+  for (; (roi = gst_buffer_get_attention_patch (out, NULL, n)); n++) {
+    const GstAttentionResult *r = gst_attention_roi_get_result (roi, NULL);
+    fail_unless_equals_string (r->model, "tiny-a");
+    fail_unless (roi->w == 40 && roi->h == 40);
+    gdouble sal;
+    gst_structure_get_double (gst_video_region_of_interest_meta_get_param
+        (roi, "attention"), "saliency", &sal);
+    fail_unless (sal <= last && sal > 0, "saliency %f after %f", sal, last);
+    fail_unless (n > 0 || sal == 1.0);
+    last = sal;
+  }
+  fail_unless_equals_int (n, 3);
+  gst_buffer_unref (out);
+  /* one message for the frame, one per patch */
+  guint frames = 0, patches = 0;
+  GstMessage *msg;
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    const GstStructure *st = gst_message_get_structure (msg);
+    const gchar *type = gst_structure_get_string (st, "object-type");
+    if (type) {
+      fail_unless_equals_string (type, "attention-patch");
+      fail_unless_equals_string (gst_structure_get_string (st, "model"),
+          "tiny-a");
+      patches++;
+    } else {
+      fail_unless_equals_string (gst_structure_get_string (st, "model"),
+          "tiny-b");
+      frames++;
+    }
+    gst_message_unref (msg);
+  }
+  fail_unless (frames == 1 && patches == 3, "%u frame and %u patch messages",
+      frames, patches);
+
+  /* roi-list wins: upstream objects classified, no patches, no frame meta */
+  g_object_set (e, "inference-region", 1, NULL);
+  out = gst_harness_push_and_pull (h, frame_with_objects (h, &info, 6));
+  fail_unless (gst_buffer_get_attention_patch (out, NULL, 0) == NULL);
+  fail_unless (gst_buffer_get_attention_object (out, NULL, 0) != NULL);
+  fail_unless (gst_buffer_get_attention_meta (out) == NULL);
+  gst_buffer_unref (out);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (e);
+  gst_harness_teardown (h);
+
+  /* a 1×1 frame: the patch is the frame */
+  h = infer_harness ("patches=2", "video/x-raw,format=RGB,width=1,height=1,"
+      "framerate=30/1");
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 1, 1);
+  out = gst_harness_push_and_pull (h, random_frame (h, &info, 1));
+  roi = gst_buffer_get_attention_patch (out, NULL, 0);
+  fail_unless (gst_buffer_get_attention_meta (out) != NULL);
+  fail_unless (!roi || (roi->x == 0 && roi->y == 0 && roi->w == 1
+          && roi->h == 1));
+  fail_unless (gst_buffer_get_attention_patch (out, NULL, 1) == NULL);
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+
+  gchar *debug = NULL;
+  gchar *err = patches_error ("coarse-model=/nonexistent.safetensors", &debug);
+  fail_unless (err && strstr (err, "Could not load the coarse model")
+      && strstr (err, "/nonexistent.safetensors"), "%s", err);
+  g_free (err);
+  g_clear_pointer (&debug, g_free);
+
+  TinySpec stn = tiny_spec_default ();
+  stn.stn = TRUE;
+  gchar *stn_path = write_model (&stn, "tiny-stn");
+  props = g_strdup_printf ("coarse-model=%s", stn_path);
+  err = patches_error (props, &debug);
+  fail_unless (err && strstr (err, "Could not plan the coarse model")
+      && strstr (err, "any input size"), "%s", err);
+  g_free (err);
+  g_free (props);
+  g_clear_pointer (&debug, g_free);
+  g_unlink (stn_path);
+  g_free (stn_path);
+
+  TinySpec se = tiny_spec_default ();
+  se.attention = "se";
+  gchar *se_path = write_model (&se, "tiny-se");
+  props = g_strdup_printf ("coarse-model=%s", se_path);
+  err = patches_error (props, &debug);
+  fail_unless (err && strstr (err, "gives no attention saliency map")
+      && debug && strstr (debug, "no spatial attention map"), "%s / %s", err,
+      debug);
+  g_free (err);
+  g_free (props);
+  g_clear_pointer (&debug, g_free);
+  /* the gradient needs no gate */
+  props = g_strdup_printf ("coarse-model=%s saliency=gradient", se_path);
+  err = patches_error (props, &debug);
+  fail_unless (err == NULL, "%s", err);
+  g_free (props);
+  g_clear_pointer (&debug, g_free);
+  g_unlink (se_path);
+  g_free (se_path);
+}
+
+GST_END_TEST;
+
 static Suite *
 attentioninfer_suite (void)
 {
@@ -1496,6 +1826,8 @@ attentioninfer_suite (void)
   tcase_add_test (tc, test_model_set_while_stopping);
   tcase_add_test (tc, test_objects_roi_list);
   tcase_add_test (tc, test_objects_interval_copies_messages);
+  tcase_add_test (tc, test_patches_geometry);
+  tcase_add_test (tc, test_patches_settings);
   return s;
 }
 

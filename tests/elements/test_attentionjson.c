@@ -386,6 +386,75 @@ GST_START_TEST (test_objects)
 
 GST_END_TEST;
 
+/* Coarse-to-fine patches (regions of type "attention-patch") are written
+ * under "patches", not "objects", in the order attached, with their
+ * rectangle, saliency, staleness and result; `producer` selects whose;
+ * include-maps adds each patch's maps; a frame without patches has an
+ * empty array. */
+GST_START_TEST (test_patches)
+{
+  GstAttentionResult *r = make_result ();
+  GstBuffer *b = gst_buffer_new_allocate (NULL, 160 * 120 * 3, NULL);
+  const guint rect[3][4] = { {10, 20, 30, 30}, {100, 60, 30, 30},
+    {0, 0, 30, 30}
+  };
+  const gdouble sal[3] = { 0.9, 0.5, 0.4 };
+  for (guint i = 0; i < 3; i++) {
+    GstVideoRegionOfInterestMeta *roi =
+        gst_buffer_add_video_region_of_interest_meta (b, "attention-patch",
+        rect[i][0], rect[i][1], rect[i][2], rect[i][3]);
+    gst_attention_roi_add_result (roi, r, i < 2 ? "c2f" : "other");
+    gst_structure_set (gst_video_region_of_interest_meta_get_param (roi,
+            "attention"), "saliency", G_TYPE_DOUBLE, sal[i], "stale",
+        G_TYPE_BOOLEAN, i == 1, NULL);
+  }
+  /* an upstream object beside them */
+  gst_attention_roi_add_result (gst_buffer_add_video_region_of_interest_meta
+      (b, "car", 1, 2, 3, 4), r, "c2f");
+  gst_attention_result_unref (r);
+
+  const gchar *props[] = { "", "producer=c2f include-maps=true" };
+  for (guint i = 0; i < G_N_ELEMENTS (props); i++) {
+    GstBuffer *in[] = { gst_buffer_ref (b),
+      gst_buffer_new_allocate (NULL, 160 * 120 * 3, NULL)
+    };
+    gchar **lines = json_lines (props[i], 160, 120, in, 2);
+    JsonParser *p = json_parser_new ();
+    JsonObject *o = line_object (p, lines[0]);
+    fail_unless_equals_int (json_array_get_length
+        (json_object_get_array_member (o, "objects")), 1);
+    JsonArray *ps = json_object_get_array_member (o, "patches");
+    guint want = i == 0 ? 3 : 2;
+    fail_unless_equals_int (json_array_get_length (ps), want);
+    for (guint j = 0; j < want; j++) {
+      JsonObject *pt = json_array_get_object_element (ps, j);
+      const gchar *k[4] = { "x", "y", "w", "h" };
+      for (guint c = 0; c < 4; c++)
+        fail_unless_equals_int (json_object_get_int_member (pt, k[c]),
+            rect[j][c]);
+      fail_unless (fabs (json_object_get_double_member (pt, "saliency")
+              - sal[j]) < 1e-4);
+      fail_unless_equals_int (json_object_get_boolean_member (pt, "stale"),
+          j == 1);
+      fail_unless_equals_string (json_object_get_string_member (pt,
+              "producer"), j < 2 ? "c2f" : "other");
+      JsonArray *cl = json_object_get_array_member (pt, "classes");
+      fail_unless_equals_int (json_array_get_length (cl), 2);
+      fail_unless_equals_string (json_object_get_string_member
+          (json_array_get_object_element (cl, 0), "label"), "ring");
+      fail_unless_equals_int (json_object_has_member (pt, "maps"), i == 1);
+    }
+    o = line_object (p, lines[1]);
+    fail_unless_equals_int (json_array_get_length
+        (json_object_get_array_member (o, "patches")), 0);
+    g_object_unref (p);
+    g_strfreev (lines);
+  }
+  gst_buffer_unref (b);
+}
+
+GST_END_TEST;
+
 /* As filesink: the open file's name cannot change under it. */
 GST_START_TEST (test_location_fixed_while_running)
 {
@@ -454,6 +523,7 @@ attentionjson_suite (void)
   tcase_add_test (tc, test_unwritable_location);
   tcase_add_test (tc, test_lines_are_strict_json);
   tcase_add_test (tc, test_objects);
+  tcase_add_test (tc, test_patches);
   tcase_add_test (tc, test_producers);
   tcase_add_test (tc, test_location_fixed_while_running);
   return s;

@@ -376,6 +376,70 @@ GST_START_TEST (test_objects)
 
 GST_END_TEST;
 
+/* The rightmost column changed in rows y0..y1 of `out` against `ref`. */
+static gint
+changed_right_edge (GstBuffer *out, GstBuffer *ref, GstVideoInfo *info,
+                    gint y0, gint y1)
+{
+  gint right = -1;
+  for (gint y = y0; y < y1; y++)
+    for (gint x = 0; x < GST_VIDEO_INFO_WIDTH (info); x++)
+      if (pixel (out, info, x, y, 0) != pixel (ref, info, x, y, 0))
+        right = MAX (right, x);
+  return right;
+}
+
+/* Coarse-to-fine patches (regions of type "attention-patch" with a result)
+ * are drawn as objects are — box, label above it, heat map — but labelled
+ * with the class alone (an object's label names its type too, so it
+ * reaches further right); patches=false leaves them out, objects=false
+ * does not. */
+GST_START_TEST (test_patches)
+{
+  GstVideoInfo info;
+  const gchar *props[] = { "", "objects=false", "patches=false" };
+  const gchar *types[] = { "attention-patch", "attention-patch",
+    "attention-patch", "vehicle"
+  };
+  gint edge[4];
+  for (guint i = 0; i < 4; i++) {
+    GstHarness *h = overlay (i < 3 ? props[i] : "", &info, "RGB", 320, 240);
+    GstBuffer *in = uniform_frame (&info, FALSE, FALSE, FALSE);
+    GstVideoRegionOfInterestMeta *roi =
+        gst_buffer_add_video_region_of_interest_meta (in, types[i], 40, 60,
+        120, 100);
+    GstAttentionResult *r = make_result (FALSE, TRUE);
+    GstAttentionMap *maps = gst_attention_result_maps_writable (r);
+    maps[0].x = 40 / 320.0f;
+    maps[0].y = 60 / 240.0f;
+    maps[0].w = 120 / 320.0f;
+    maps[0].h = 100 / 240.0f;
+    gst_attention_roi_add_result (roi, r, "c2f");
+    gst_attention_result_unref (r);
+    GstBuffer *ref = gst_buffer_copy_deep (in);
+    GstBuffer *out = gst_harness_push_and_pull (h, in);
+    edge[i] = changed_right_edge (out, ref, &info, 40, 60);
+    if (i == 2) {
+      fail_unless (same_bytes (out, ref), "patches=false drew a patch");
+    } else {
+      fail_unless_equals_int (pixel (out, &info, 40, 130, 0), 255);
+      fail_unless_equals_int (pixel (out, &info, 159, 100, 1), 255);
+      fail_unless (pixel (out, &info, 150, 150, 0) != 100
+          || pixel (out, &info, 150, 150, 2) != 100);
+      fail_unless_equals_int (pixel (out, &info, 250, 200, 0), 100);
+    }
+    gst_buffer_unref (out);
+    gst_buffer_unref (ref);
+    gst_harness_teardown (h);
+  }
+  fail_unless (edge[0] > 60 && edge[0] == edge[1], "label edges %d, %d",
+      edge[0], edge[1]);
+  fail_unless (edge[3] > edge[0] + 20, "an object's label ends at %d, a "
+      "patch's at %d", edge[3], edge[0]);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_odd_sizes)
 {
   static const gint sizes[][2] = { {1, 1}, {3, 7}, {1920, 1080}, {7680, 4320} };
@@ -762,6 +826,7 @@ attentionoverlay_suite (void)
   tcase_add_test (tc, test_extreme_sizes);
   tcase_add_test (tc, test_unknown_map);
   tcase_add_test (tc, test_objects);
+  tcase_add_test (tc, test_patches);
   return s;
 }
 
