@@ -247,6 +247,30 @@ content_cells (const AttnJob *job, int w, int h)
   return c;
 }
 
+/* Where the transformer's output corners sample its input, on the frame:
+ * the outer edges of the output's corner pixels in normalised coordinates
+ * (±1 without align_corners; ±n/(n−1) with it, where ±1 are the corner
+ * pixels' centres), through θ, to input pixel edges as grid_sample reads
+ * them ((x + 1)/2·W, or (x + 1)/2·(W − 1) + ½ with align_corners), then
+ * onto the job's area. */
+static void
+transformer_quad (float quad[8], const float theta[6], int w, int h,
+                  bool align_corners, const AttnJob *job)
+{
+  static const int corner[4][2] = { {-1, -1}, {1, -1}, {1, 1}, {-1, 1} };
+  double ex = align_corners && w > 1 ? (double) w / (w - 1) : 1.0;
+  double ey = align_corners && h > 1 ? (double) h / (h - 1) : 1.0;
+  for (int i = 0; i < 4; i++) {
+    double xo = corner[i][0] * ex, yo = corner[i][1] * ey;
+    double xs = theta[0] * xo + theta[1] * yo + theta[2];
+    double ys = theta[3] * xo + theta[4] * yo + theta[5];
+    double px = align_corners ? (xs + 1) / 2 * (w - 1) + 0.5 : (xs + 1) / 2 * w;
+    double py = align_corners ? (ys + 1) / 2 * (h - 1) + 0.5 : (ys + 1) / 2 * h;
+    quad[2 * i] = (float) (job->area_x + px / w * job->area_w);
+    quad[2 * i + 1] = (float) (job->area_y + py / h * job->area_h);
+  }
+}
+
 /* Turns the net's outputs into a result. Runs in whichever thread ran the
  * forward pass; touches only the model and the job. */
 static GstAttentionResult *
@@ -326,6 +350,8 @@ model_result (AttnEngineModel *m, const AttnJob *job, uint64_t inference_ns)
   if (theta) {
     memcpy (r->theta, theta, sizeof r->theta);
     r->has_theta = TRUE;
+    transformer_quad (r->quad, theta, model->pre.width, model->pre.height,
+        model->stn_align_corners, job);
   }
   return r;
 }

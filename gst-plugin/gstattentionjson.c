@@ -671,6 +671,27 @@ put_result (GstAttentionJson *self, GString *s, const gchar *producer,
   } else {
     g_string_append (s, "null");
   }
+  if (r->has_theta) {
+    /* the Spatial Transformer: θ, and where it looks, in frame pixels */
+    put_key (s, "theta");
+    g_string_append_c (s, '[');
+    for (guint i = 0; i < 6; i++) {
+      sep (s);
+      put_number (s, r->theta[i], 6);
+    }
+    g_string_append_c (s, ']');
+    put_key (s, "quad");
+    g_string_append_c (s, '[');
+    for (guint i = 0; i < 4; i++) {
+      sep (s);
+      g_string_append_c (s, '[');
+      put_number (s, r->quad[2 * i] * fw, 1);
+      g_string_append_c (s, ',');
+      put_number (s, r->quad[2 * i + 1] * fh, 1);
+      g_string_append_c (s, ']');
+    }
+    g_string_append_c (s, ']');
+  }
   if (!maps)
     return;
   put_key (s, "maps");

@@ -20,7 +20,9 @@
  * type and top class, and its own heat map (`objects=false` turns this
  * off). The patches of a coarse-to-fine pass (`attentioninfer patches=N`)
  * are drawn the same way, labelled with their top class only (`patches=false`
- * turns them off). Buffers without an attention meta, objects or patches
+ * turns them off). With `show-transformer=true`, a model's Spatial
+ * Transformer is drawn as the yellow quadrilateral it samples the frame
+ * in. Buffers without an attention meta, objects or patches
  * pass untouched. Where cairo cannot
  * make the label surface (it is clamped to 32,767 pixels a side and to the
  * frame), the labels are skipped with a warning in the debug log.
@@ -56,6 +58,7 @@ enum {
   PROP_PRODUCER,
   PROP_OBJECTS,
   PROP_PATCHES,
+  PROP_SHOW_TRANSFORMER,
 };
 
 #define DEFAULT_COLORMAP ATTN_COLORMAP_TURBO
@@ -70,6 +73,7 @@ typedef struct {
   AttnColormap colormap;
   gfloat opacity;
   gboolean normalize, heat, region, composition, objects, patches;
+  gboolean transformer;
   guint labels;
 } Settings;
 
@@ -97,6 +101,7 @@ struct _GstAttentionOverlay {
   gboolean composition;
   gboolean show_objects;
   gboolean show_patches;
+  gboolean show_transformer;
 
   /* caps-time state, streaming thread only */
   Painter painter;              /* into frames of the negotiated format */
@@ -207,6 +212,13 @@ input_from_meta (GstAttentionOverlay *self, const GstAttentionMeta *meta,
     in->pic.box_y = y;
     in->pic.box_w = w;
     in->pic.box_h = h;
+  }
+  if (s->transformer && r->has_theta) {
+    in->pic.quad = true;
+    for (int i = 0; i < 4; i++) {
+      in->pic.quad_xy[2 * i] = r->quad[2 * i] * width;
+      in->pic.quad_xy[2 * i + 1] = r->quad[2 * i + 1] * height;
+    }
   }
   if (s->labels && r->n_classes) {
     GString *t = self->text_want;
@@ -404,7 +416,7 @@ canvas_format (PaintFormat *f)
 static gboolean
 picture_empty (const PaintPicture *pic)
 {
-  return !pic->heat && !pic->box && !pic->labels;
+  return !pic->heat && !pic->box && !pic->labels && !pic->quad;
 }
 
 /* Where this frame's pictures go: the frame itself, or (composition) a
@@ -564,6 +576,7 @@ gst_attention_overlay_transform_frame_ip (GstVideoFilter *filter,
   s.labels = self->labels;
   s.objects = self->show_objects;
   s.patches = self->show_patches;
+  s.transformer = self->show_transformer;
   g_mutex_unlock (&self->lock);
   GstAttentionMeta *meta =
       gst_buffer_get_attention_meta_by_producer (buf, producer);
@@ -665,6 +678,9 @@ gst_attention_overlay_set_property (GObject *object, guint prop_id,
     case PROP_PATCHES:
       self->show_patches = g_value_get_boolean (value);
       break;
+    case PROP_SHOW_TRANSFORMER:
+      self->show_transformer = g_value_get_boolean (value);
+      break;
     case PROP_OBJECTS:
       self->show_objects = g_value_get_boolean (value);
       break;
@@ -711,6 +727,9 @@ gst_attention_overlay_get_property (GObject *object, guint prop_id,
       break;
     case PROP_PATCHES:
       g_value_set_boolean (value, self->show_patches);
+      break;
+    case PROP_SHOW_TRANSFORMER:
+      g_value_set_boolean (value, self->show_transformer);
       break;
     case PROP_OBJECTS:
       g_value_set_boolean (value, self->show_objects);
@@ -796,6 +815,11 @@ gst_attention_overlay_class_init (GstAttentionOverlayClass *klass)
           "that composites. This happens anyway when downstream says, in its "
           "allocation answer, that it handles that meta", FALSE, rw));
 
+  g_object_class_install_property (gobject_class, PROP_SHOW_TRANSFORMER,
+      g_param_spec_boolean ("show-transformer", "Show transformer",
+          "For a model with a Spatial Transformer: draw where it looks, the "
+          "quadrilateral its output's corners sample on the frame (yellow)",
+          FALSE, rw));
   g_object_class_install_property (gobject_class, PROP_PATCHES,
       g_param_spec_boolean ("patches", "Patches",
           "Draw each coarse-to-fine patch (attentioninfer patches=N): its "

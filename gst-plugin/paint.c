@@ -747,6 +747,76 @@ paint_box (const Painter *p, const PaintFrame *fr, int x, int y, int w, int h)
   paint_fill (p, fr, x + w - t, y, x + w, y + h, white);
 }
 
+/* Clips the segment to [lo_x, hi_x] × [lo_y, hi_y]; false if nothing of
+ * it is inside. An end outside is moved onto the edge it crosses, that
+ * coordinate set exactly and the other interpolated, so ends far off the
+ * frame keep the line's direction and lose no precision on the frame. */
+static bool
+clip_segment (double *x0, double *y0, double *x1, double *y1, double lo_x,
+              double lo_y, double hi_x, double hi_y)
+{
+  double *xs[2] = { x0, x1 }, *ys[2] = { y0, y1 };
+  for (int e = 0; e < 2; e++) {
+    double *x = xs[e], *y = ys[e], ox = *xs[1 - e], oy = *ys[1 - e];
+    for (int pass = 0; pass < 2; pass++) {
+      double bx = *x < lo_x ? lo_x : *x > hi_x ? hi_x : *x;
+      if (bx != *x) {
+        if ((ox < lo_x && bx == lo_x) || (ox > hi_x && bx == hi_x))
+          return false;         /* both ends beyond the same edge */
+        *y = oy + (bx - ox) / (*x - ox) * (*y - oy);
+        *x = bx;
+      }
+      double by = *y < lo_y ? lo_y : *y > hi_y ? hi_y : *y;
+      if (by != *y) {
+        if ((oy < lo_y && by == lo_y) || (oy > hi_y && by == hi_y))
+          return false;
+        *x = ox + (by - oy) / (*y - oy) * (*x - ox);
+        *y = by;
+      }
+    }
+    if (*x < lo_x || *x > hi_x || *y < lo_y || *y > hi_y)
+      return false;             /* it passes by a corner */
+  }
+  return true;
+}
+
+void
+paint_line (const Painter *p, const PaintFrame *fr, float fx0, float fy0,
+            float fx1, float fy1, int t, const uint8_t rgb[3])
+{
+  if (!isfinite (fx0) || !isfinite (fy0) || !isfinite (fx1)
+      || !isfinite (fy1))
+    return;
+  t = MAX (t, 1);
+  double x0 = fx0, y0 = fy0, x1 = fx1, y1 = fy1;
+  if (!clip_segment (&x0, &y0, &x1, &y1, -t, -t, p->width + t,
+          p->height + t))
+    return;
+  /* one step per pixel along the major axis, at the pixel centres: the
+   * pixel holding the segment's point there, and a t×t square around it */
+  bool steep = fabs (y1 - y0) > fabs (x1 - x0);
+  double a0 = steep ? y0 : x0, a1 = steep ? y1 : x1;
+  double b0 = steep ? x0 : y0, b1 = steep ? x1 : y1;
+  if (a0 > a1) {
+    double tmp = a0;
+    a0 = a1;
+    a1 = tmp;
+    tmp = b0;
+    b0 = b1;
+    b1 = tmp;
+  }
+  int lo = t / 2;
+  for (int i = (int) floor (a0); i <= (int) floor (a1); i++) {
+    double c = CLAMP (i + 0.5, a0, a1);
+    double b = a1 > a0 ? b0 + (c - a0) / (a1 - a0) * (b1 - b0) : b0;
+    int j = (int) floor (b);
+    if (steep)
+      paint_fill (p, fr, j - lo, i - lo, j - lo + t, i - lo + t, rgb);
+    else
+      paint_fill (p, fr, i - lo, j - lo, i - lo + t, j - lo + t, rgb);
+  }
+}
+
 void
 paint_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
              int stride, int w, int h, int x, int y)
@@ -800,6 +870,15 @@ paint_picture (Painter *p, const PaintFrame *fr, const PaintPicture *pic)
     paint_heat (p, fr, pic->heat, pic->opacity, pic->normalize);
   if (pic->box)
     paint_box (p, fr, pic->box_x, pic->box_y, pic->box_w, pic->box_h);
+  if (pic->quad) {
+    static const uint8_t yellow[3] = { 255, 220, 0 };
+    int t = MAX (1, MIN (p->width, p->height) / 240);
+    for (int i = 0; i < 4; i++) {
+      int j = (i + 1) % 4;
+      paint_line (p, fr, pic->quad_xy[2 * i], pic->quad_xy[2 * i + 1],
+          pic->quad_xy[2 * j], pic->quad_xy[2 * j + 1], t, yellow);
+    }
+  }
   if (pic->labels)
     paint_image (p, fr, pic->labels, pic->labels_stride, pic->labels_w,
         pic->labels_h, pic->labels_x, pic->labels_y);

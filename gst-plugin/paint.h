@@ -71,6 +71,8 @@ typedef struct {
   int labels_stride;      /* bytes */
   int labels_w, labels_h;
   int labels_x, labels_y;
+  bool quad;              /* a quadrilateral (the transformer's), pixels: */
+  float quad_xy[8];       /* corners as x, y pairs, in order */
 } PaintPicture;
 
 typedef struct PaintOps PaintOps;
@@ -109,8 +111,8 @@ void paint_clear (Painter *p);
 /* Switches the colour map (rebuilds the 256-entry LUT; no-op if unchanged). */
 void paint_set_colormap (Painter *p, AttnColormap cm);
 
-/* Paints pic into fr (a frame of p's format and size): heat map, box, then
- * labels. */
+/* Paints pic into fr (a frame of p's format and size): heat map, box, the
+ * quadrilateral (yellow, the box's thickness), then labels. */
 void paint_picture (Painter *p, const PaintFrame *fr, const PaintPicture *pic);
 
 /* The parts on their own (paint_picture calls these). */
@@ -120,6 +122,13 @@ void paint_heat (Painter *p, const PaintFrame *fr, const PaintMap *m,
  * inside the pixel rectangle (x, y, w, h), clipped to the frame. */
 void paint_box (const Painter *p, const PaintFrame *fr, int x, int y, int w,
                 int h);
+/* A line from (x0, y0) to (x1, y1) (pixel coordinates, pixel centres at
+ * i + ½), `t` pixels thick, in the opaque colour rgb: for each pixel
+ * column (rows, for a steep line) it crosses, the pixel holding its point
+ * at the column's centre and the t×t square around that pixel (from t/2
+ * before it); clipped to the frame, NaN ends draw nothing. */
+void paint_line (const Painter *p, const PaintFrame *fr, float x0, float y0,
+                 float x1, float y1, int t, const uint8_t rgb[3]);
 /* [x0, x1) × [y0, y1) in the opaque colour rgb, clipped to the frame. */
 void paint_fill (const Painter *p, const PaintFrame *fr, int x0, int y0,
                  int x1, int y1, const uint8_t rgb[3]);

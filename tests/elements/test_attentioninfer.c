@@ -1793,6 +1793,49 @@ GST_START_TEST (test_patches_settings)
 
 GST_END_TEST;
 
+/* A model with a Spatial Transformer: θ reaches the result, and the quad is
+ * where θ sends the output's outer corners (±1, without align_corners), as
+ * input pixel edges ((x + 1)/2·W), on the input's area of the frame —
+ * letterboxed here, so the area reaches past the frame. */
+GST_START_TEST (test_transformer_quad)
+{
+  TinySpec spec = tiny_spec_default ();
+  spec.stn = TRUE;
+  gchar *path = write_model (&spec, "tiny-stn");
+  gchar *desc = g_strdup_printf ("attentioninfer model=%s mode=sync "
+      "scale-mode=letterbox", path);
+  GstHarness *h = gst_harness_new_parse (desc);
+  g_free (desc);
+  gst_harness_set_src_caps_str (h, caps_64x48);
+  GstVideoInfo info;
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 48);
+  GstBuffer *out = gst_harness_push_and_pull (h, random_frame (h, &info, 3));
+  const GstAttentionResult *r = gst_buffer_get_attention_meta (out)->result;
+  fail_unless (r->has_theta && r->n_maps > 0);
+  const GstAttentionMap *area = &r->maps[0];
+  fail_unless (fabsf (area->y + 8 / 48.0f) < 1e-6f && fabsf (area->h
+          - 64 / 48.0f) < 1e-6f, "not letterboxed: %f %f", area->y, area->h);
+  const double corners[4][2] = { {-1, -1}, {1, -1}, {1, 1}, {-1, 1} };
+  const gfloat *th = r->theta;
+  for (guint i = 0; i < 4; i++) {
+    double xs = th[0] * corners[i][0] + th[1] * corners[i][1] + th[2];
+    double ys = th[3] * corners[i][0] + th[4] * corners[i][1] + th[5];
+    double fx = area->x + (xs + 1) / 2 * area->w;
+    double fy = area->y + (ys + 1) / 2 * area->h;
+    fail_unless (fabs (r->quad[2 * i] - fx) < 1e-5
+        && fabs (r->quad[2 * i + 1] - fy) < 1e-5, "corner %u: %f,%f want "
+        "%f,%f", i, r->quad[2 * i], r->quad[2 * i + 1], fx, fy);
+  }
+  guint n;
+  fail_unless (gst_attention_result_get_quad (r, &n) == r->quad && n == 8);
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+  g_unlink (path);
+  g_free (path);
+}
+
+GST_END_TEST;
+
 static Suite *
 attentioninfer_suite (void)
 {
@@ -1828,6 +1871,7 @@ attentioninfer_suite (void)
   tcase_add_test (tc, test_objects_interval_copies_messages);
   tcase_add_test (tc, test_patches_geometry);
   tcase_add_test (tc, test_patches_settings);
+  tcase_add_test (tc, test_transformer_quad);
   return s;
 }
 

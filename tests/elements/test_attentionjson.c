@@ -455,6 +455,49 @@ GST_START_TEST (test_patches)
 
 GST_END_TEST;
 
+/* A model with a Spatial Transformer: "theta" (6 numbers) and "quad" (its
+ * four corners in frame pixels, in order); neither without one. */
+GST_START_TEST (test_transformer)
+{
+  GstAttentionResult *r = make_result ();
+  GstAttentionResult *plain = make_result ();
+  const gfloat th[6] = { 0.5f, 0.1f, -0.25f, 0.0f, 0.4f, 0.3f };
+  const gfloat quad[8] = { 0.1f, 0.2f, 0.6f, 0.2f, 0.6f, 0.7f, 0.1f, 0.7f };
+  r->has_theta = TRUE;
+  memcpy (r->theta, th, sizeof th);
+  memcpy (r->quad, quad, sizeof quad);
+  GstBuffer *in[2] = { gst_buffer_new_allocate (NULL, 160 * 120 * 3, NULL),
+    gst_buffer_new_allocate (NULL, 160 * 120 * 3, NULL)
+  };
+  gst_buffer_add_attention_meta (in[0], r, "stn", 0);
+  gst_buffer_add_attention_meta (in[1], plain, "stn", 1);
+  gst_attention_result_unref (r);
+  gst_attention_result_unref (plain);
+  gchar **lines = json_lines ("", 160, 120, in, 2);
+  JsonParser *p = json_parser_new ();
+  JsonObject *o = line_object (p, lines[0]);
+  JsonArray *t = json_object_get_array_member (o, "theta");
+  fail_unless_equals_int (json_array_get_length (t), 6);
+  for (guint i = 0; i < 6; i++)
+    fail_unless (fabs (json_array_get_double_element (t, i) - th[i]) < 1e-6);
+  JsonArray *q = json_object_get_array_member (o, "quad");
+  fail_unless_equals_int (json_array_get_length (q), 4);
+  for (guint i = 0; i < 4; i++) {
+    JsonArray *pt = json_array_get_array_element (q, i);
+    fail_unless (fabs (json_array_get_double_element (pt, 0)
+            - quad[2 * i] * 160) < 0.051);
+    fail_unless (fabs (json_array_get_double_element (pt, 1)
+            - quad[2 * i + 1] * 120) < 0.051);
+  }
+  o = line_object (p, lines[1]);
+  fail_unless (!json_object_has_member (o, "theta")
+      && !json_object_has_member (o, "quad"));
+  g_object_unref (p);
+  g_strfreev (lines);
+}
+
+GST_END_TEST;
+
 /* As filesink: the open file's name cannot change under it. */
 GST_START_TEST (test_location_fixed_while_running)
 {
@@ -524,6 +567,7 @@ attentionjson_suite (void)
   tcase_add_test (tc, test_lines_are_strict_json);
   tcase_add_test (tc, test_objects);
   tcase_add_test (tc, test_patches);
+  tcase_add_test (tc, test_transformer);
   tcase_add_test (tc, test_producers);
   tcase_add_test (tc, test_location_fixed_while_running);
   return s;

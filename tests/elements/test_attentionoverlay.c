@@ -440,6 +440,54 @@ GST_START_TEST (test_patches)
 
 GST_END_TEST;
 
+/* show-transformer=true draws the Spatial Transformer's quadrilateral (the
+ * result's quad, frame-normalised) as yellow lines; off by default;
+ * nothing for a result without a transformer. */
+GST_START_TEST (test_transformer_quad)
+{
+  GstVideoInfo info;
+  const gchar *props[] = { "show-transformer=true", "", "show-transformer=true" };
+  for (guint i = 0; i < G_N_ELEMENTS (props); i++) {
+    gchar *desc = g_strdup_printf ("%s show-heatmap=false show-region=false "
+        "labels=0", props[i]);
+    GstHarness *h = overlay (desc, &info, "RGB", 320, 240);
+    g_free (desc);
+    GstBuffer *in = uniform_frame (&info, FALSE, FALSE, FALSE);
+    GstAttentionResult *r = make_result (FALSE, FALSE);
+    if (i != 2) {
+      /* a rotated square: (160,40) (260,120) (160,200) (60,120) */
+      const gfloat q[8] = { 0.5f, 40 / 240.0f, 260 / 320.0f, 0.5f, 0.5f,
+        200 / 240.0f, 60 / 320.0f, 0.5f
+      };
+      r->has_theta = TRUE;
+      memcpy (r->quad, q, sizeof q);
+    }
+    gst_buffer_add_attention_meta (in, r, "stn", 0);
+    gst_attention_result_unref (r);
+    GstBuffer *out = gst_harness_push_and_pull (h, in);
+    /* near the middle of each edge (within a pixel), and the centre
+     * (inside, untouched) */
+    const gint mid[4][2] = { {210, 80}, {210, 160}, {110, 160}, {110, 80} };
+    for (guint e = 0; e < 4; e++) {
+      gboolean yellow = FALSE;
+      for (gint dy = -1; dy <= 1; dy++)
+        for (gint dx = -1; dx <= 1; dx++) {
+          gint x = mid[e][0] + dx, y = mid[e][1] + dy;
+          yellow |= pixel (out, &info, x, y, 0) == 255
+              && pixel (out, &info, x, y, 1) == 220
+              && pixel (out, &info, x, y, 2) == 0;
+        }
+      fail_unless_equals_int (yellow, i == 0);
+    }
+    fail_unless_equals_int (pixel (out, &info, 160, 120, 0), 100);
+    fail_unless_equals_int (pixel (out, &info, 5, 5, 0), 100);
+    gst_buffer_unref (out);
+    gst_harness_teardown (h);
+  }
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_odd_sizes)
 {
   static const gint sizes[][2] = { {1, 1}, {3, 7}, {1920, 1080}, {7680, 4320} };
@@ -827,6 +875,7 @@ attentionoverlay_suite (void)
   tcase_add_test (tc, test_unknown_map);
   tcase_add_test (tc, test_objects);
   tcase_add_test (tc, test_patches);
+  tcase_add_test (tc, test_transformer_quad);
   return s;
 }
 

@@ -517,7 +517,8 @@ canvas_over_case (void)
     data[i] = rng_uniform (&rng, 0, 1);
   PaintMap m = { data, 6, 5, 0, 0, 1, 1 };
   uint32_t *labels = label_image (11, 7, &rng);
-  PaintPicture pic = { &m, 0.9f, true, true, 3, 4, 20, 15, labels, 44, 11, 7, 0, 0 };
+  PaintPicture pic = { &m, 0.9f, true, true, 3, 4, 20, 15, labels, 44, 11, 7, 0, 0,
+    false, { 0 } };
   const PaintFormat rgb = { PAINT_PACKED, 3, 0, 1, 2, 0, 0.299, 0.114, false };
   const PaintFormat cv = { PAINT_ARGB_CANVAS, 4, 2, 1, 0, 3, 0.299, 0.114,
     false };
@@ -547,6 +548,79 @@ canvas_over_case (void)
   return ok;
 }
 
+/* ---- lines (the transformer's quadrilateral) ----------------------------- */
+
+/* On RGB, for the line from (x0, y0) to (x1, y1) whose part on the frame is
+ * (cx0, cy0)–(cx1, cy1): for each pixel column (row, if steep) the segment
+ * crosses, the pixel holding its point at the column's centre is painted
+ * in the colour, and so is the t×t square around it (from t/2 before);
+ * no other pixel changes; the row padding stays. NaN ends paint nothing;
+ * huge ends return. */
+static bool
+line_case (float x0, float y0, float x1, float y1, int t, double cx0,
+           double cy0, double cx1, double cy1, bool paints)
+{
+  const Fmt *f = &formats[0];
+  const int w = 64, h = 48;
+  Rng rng = rng_new (5);
+  Frame fm, ref;
+  frame_new (&fm, &f->f, w, h, &rng);
+  frame_copy (&ref, &fm);
+  Painter p = { 0 };
+  paint_init (&p, &f->f, w, h, ATTN_COLORMAP_TURBO);
+  static const uint8_t col[3] = { 255, 220, 0 };
+  paint_line (&p, &fm.fr, x0, y0, x1, y1, t, col);
+  /* the pixels the contract names */
+  bool *want = calloc ((size_t) w * h, sizeof (bool));
+  if (paints) {
+    bool steep = fabs (cy1 - cy0) > fabs (cx1 - cx0);
+    double a0 = steep ? cy0 : cx0, a1 = steep ? cy1 : cx1;
+    double b0 = steep ? cx0 : cy0, b1 = steep ? cx1 : cy1;
+    double amin = fmin (a0, a1), amax = fmax (a0, a1);
+    for (int i = (int) floor (amin); i <= (int) floor (amax); i++) {
+      double c = fmin (fmax (i + 0.5, amin), amax);
+      double b = amax > amin ? b0 + (c - a0) / (a1 - a0) * (b1 - b0) : b0;
+      int j = (int) floor (b);
+      for (int u = -(t / 2); u < t - t / 2; u++)
+        for (int v = -(t / 2); v < t - t / 2; v++) {
+          int x = steep ? j + u : i + v, y = steep ? i + v : j + u;
+          if (x >= 0 && x < w && y >= 0 && y < h)
+            want[y * w + x] = true;
+        }
+    }
+  }
+  bool ok = true;
+  int n_want = 0;
+  for (int y = 0; y < h && ok; y++)
+    for (int x = 0; x < w && ok; x++) {
+      const uint8_t *a = fm.fr.plane[0] + (size_t) y * fm.fr.stride[0] + 3 * x;
+      const uint8_t *b = ref.fr.plane[0] + (size_t) y * ref.fr.stride[0]
+          + 3 * x;
+      n_want += want[y * w + x];
+      if (want[y * w + x] ? memcmp (a, col, 3) != 0 : memcmp (a, b, 3) != 0) {
+        printf ("# pixel %d,%d %s\n", x, y, want[y * w + x]
+                ? "not painted" : "changed");
+        ok = false;
+      }
+    }
+  if (ok && paints && n_want == 0) {
+    printf ("# the contract names no pixel\n");
+    ok = false;
+  }
+  for (int y = 0; y < h && ok; y++)
+    for (int x = 3 * w; x < fm.fr.stride[0]; x++)
+      if (fm.fr.plane[0][(size_t) y * fm.fr.stride[0] + x] != GUARD) {
+        printf ("# padding of row %d written\n", y);
+        ok = false;
+        break;
+      }
+  free (want);
+  paint_clear (&p);
+  free (fm.buf);
+  free (ref.buf);
+  return ok;
+}
+
 int
 main (void)
 {
@@ -566,5 +640,22 @@ main (void)
     }
   test_case ("canvas over RGB = painted in place (within 2)",
              canvas_over_case ());
+  /* drawn ends, the ends on the frame (clipped to t outside it), paints */
+  test_case ("line, shallow, 1 px", line_case (5.3f, 7.8f, 58.1f, 20.2f, 1,
+                 5.3, 7.8, 58.1, 20.2, true));
+  test_case ("line, 45°, 2 px", line_case (3.0f, 40.0f, 43.0f, 0.2f, 2,
+                 3.0, 40.0, 43.0, 0.2, true));
+  test_case ("line, steep, 3 px", line_case (40.5f, 2.0f, 30.2f, 45.9f, 3,
+                 40.5, 2.0, 30.2, 45.9, true));
+  test_case ("line off the frame's left edge, clipped",
+             line_case (-20, 10, 80, 30, 2, -2, 13.6, 66, 27.2, true));
+  test_case ("line wholly off the frame", line_case (-30, -5, -2, -40, 2,
+                 0, 0, 0, 0, false));
+  test_case ("line with NaN", line_case (NAN, 3, 10, 10, 2, 0, 0, 0, 0,
+                 false));
+  test_case ("line with huge ends returns", line_case (-1e30f, 5, 1e30f, 5,
+                 1, -1, 5, 65, 5, true));
+  test_case ("line of one point", line_case (10.5f, 10.5f, 10.5f, 10.5f, 1,
+                 10.5, 10.5, 10.5, 10.5, true));
   return test_done ();
 }

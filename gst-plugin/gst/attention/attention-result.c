@@ -599,3 +599,22 @@ gst_attention_result_get_theta (const GstAttentionResult *result,
   *n_values = result->has_theta ? 6 : 0;
   return result->has_theta ? result->theta : NULL;
 }
+
+/**
+ * gst_attention_result_get_quad:
+ * @result: a result
+ * @n_values: (out): 8, or 0 if the model has no Spatial Transformer
+ *
+ * Returns: (transfer none) (array length=n_values) (nullable): where the
+ *   Spatial Transformer looks on the frame (#GstAttentionResult.quad): four
+ *   corners as x, y pairs, frame-normalised, or %NULL if the model has none
+ */
+const gfloat *
+gst_attention_result_get_quad (const GstAttentionResult *result,
+                               guint *n_values)
+{
+  g_return_val_if_fail (result != NULL, NULL);
+  g_return_val_if_fail (n_values != NULL, NULL);
+  *n_values = result->has_theta ? 8 : 0;
+  return result->has_theta ? result->quad : NULL;
+}

@@ -103,6 +103,11 @@ void gst_attention_region_free (GstAttentionRegion *region);
  * @region: the attended region
  * @has_theta: whether the model has a Spatial Transformer front end
  * @theta: its affine θ (2×3, row-major), when @has_theta
+ * @quad: when @has_theta, where the transformer looks on the frame: the
+ *   points its output's corners (top-left, top-right, bottom-right,
+ *   bottom-left; the outer edges of the corner pixels) sample, as (x, y)
+ *   pairs, frame-normalised (a zoom on an object is a small quadrilateral
+ *   around it; the identity is the network input's area)
  *
  * Read-only. Every pointer stays valid while a reference is held.
  */
@@ -120,6 +125,7 @@ typedef struct {
   GstAttentionRegion region;
   gboolean has_theta;
   gfloat theta[6];
+  gfloat quad[8];
 } GstAttentionResult;
 
 /* The boxed type of results (copy is a new reference, free drops one). */
@@ -171,6 +177,8 @@ const gfloat *gst_attention_result_get_channels (const GstAttentionResult *resul
                                                  guint *n_channels);
 const gfloat *gst_attention_result_get_theta (const GstAttentionResult *result,
                                               guint *n_values);
+const gfloat *gst_attention_result_get_quad (const GstAttentionResult *result,
+                                             guint *n_values);
 
 G_END_DECLS
 
