@@ -39,7 +39,8 @@
  *
  * With `patches=N` the element computes where attention points
  * (coarse-to-fine inference, after Dynamic Capacity Networks): a coarse pass
- * of the model (or `coarse-model`) over the whole frame, shrunk so that a
+ * of `coarse-model` (unset: the model itself, or with the default model the
+ * shipped coarse model, trained for it) over the whole frame, shrunk so that a
  * patch of `patch-size` frame pixels spans a third of the model's input;
  * then a saliency map — the network's final attention map, or
  * (`saliency=gradient`) the norm of the gradient of the output entropy with
@@ -308,6 +309,32 @@ model_file (const gchar *property)
 {
   return property && *property ? g_strdup (property)
       : gst_attention_default_model_path ();
+}
+
+/* The coarse pass's model when coarse-model is unset: with the shipped
+ * default model, the coarse model shipped beside it (trained for what a
+ * coarse pass sees; GST_ATTENTION_DEFAULT_COARSE_MODEL overrides), if it
+ * is there; otherwise the model itself. */
+static gchar *
+coarse_model_file (const gchar *coarse, const gchar *model)
+{
+  if (coarse && *coarse)
+    return g_strdup (coarse);
+  if (model && *model)
+    return g_strdup (model);
+  const gchar *env = g_getenv ("GST_ATTENTION_DEFAULT_COARSE_MODEL");
+  if (env && *env)
+    return g_strdup (env);
+  gchar *def = gst_attention_default_model_path ();
+  gchar *dir = g_path_get_dirname (def);
+  gchar *path = g_build_filename (dir, "coarse.safetensors", NULL);
+  g_free (dir);
+  if (g_file_test (path, G_FILE_TEST_EXISTS)) {
+    g_free (def);
+    return path;
+  }
+  g_free (path);
+  return def;
 }
 
 
@@ -769,8 +796,7 @@ ensure_coarse (GstAttentionInfer *self, const C2fSettings *cs)
   gint fh = GST_VIDEO_INFO_HEIGHT (&self->info);
   g_mutex_lock (&self->lock);
   PreRect roi = self->roi;
-  gchar *path = cs->coarse_model && *cs->coarse_model
-      ? g_strdup (cs->coarse_model) : model_file (self->model_path);
+  gchar *path = coarse_model_file (cs->coarse_model, self->model_path);
   gint threads = self->threads;
   g_mutex_unlock (&self->lock);
 
@@ -1888,7 +1914,8 @@ gst_attention_infer_class_init (GstAttentionInferClass *klass)
   g_object_class_install_property (gobject_class, PROP_COARSE_MODEL,
       g_param_spec_string ("coarse-model", "Coarse model",
           "Coarse-to-fine: the model of the coarse pass (its classes and "
-          "maps are the frame's); empty: the model itself", NULL,
+          "maps are the frame's); empty: the model itself, or with the "
+          "default model the shipped coarse model", NULL,
           rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_MODEL_NAME,
       g_param_spec_string ("model-name", "Model name",

@@ -214,6 +214,52 @@ def make_frame(rng, width=1920, height=1080, n_min=1, n_max=4, d_min=0.02, d_max
     return np.clip(img, 0, 255).astype(np.uint8), objs
 
 
+def make_coarse_image(rng, size, factor=3):
+    """What a coarse-to-fine pass sees: a size·factor square cut from a
+    video frame (background textures and objects at the frame's pixel scale:
+    radius 8-40 px, as make_frame's 2-6 % of a 1080-line frame), shrunk by
+    factor with area averaging as the element's pre-processing does. One
+    object or none (label 0), like make_image; the mask is shrunk the same
+    way."""
+    big = size * factor
+    label = int(rng.integers(0, len(CLASSES)))
+    img = background(rng, big)
+    if rng.random() < 0.6:
+        img = _clutter(rng, img, big)
+    mask = np.zeros((big, big), np.float32)
+    if label:
+        x, y = _grid(big)
+        r = np.exp(rng.uniform(np.log(8.0), np.log(40.0)))
+        cx = rng.uniform(r * 0.6, big - r * 0.6)
+        cy = rng.uniform(r * 0.6, big - r * 0.6)
+        d = _sdf(CLASSES[label], x, y, cx, cy, r, rng.uniform(0, 2 * np.pi))
+        alpha = np.clip(0.5 - d, 0, 1)
+        under = (img * alpha[..., None]).sum((0, 1)) / max(alpha.sum(), 1)
+        for _ in range(10):
+            col = _colour(rng)
+            if rng.random() < 0.3:
+                col = np.full(3, rng.choice([0.0, 255.0]), np.float32)
+            diff = np.abs(col - under)
+            if diff.max() > 80 and diff.sum() > 120:
+                break
+        img = img * (1 - alpha[..., None]) + col * alpha[..., None]
+        mask = alpha
+    if rng.random() < 0.3:
+        img = img + rng.normal(0, rng.uniform(2, 12), img.shape)
+    img = np.clip(img, 0, 255).reshape(size, factor, size, factor, 3).mean((1, 3))
+    mask = mask.reshape(size, factor, size, factor).mean((1, 3))
+    return np.round(img).astype(np.uint8), label, mask
+
+
+def make_coarse_batch(rng, n, size, factor=3):
+    imgs = np.empty((n, size, size, 3), np.uint8)
+    labels = np.empty(n, np.int64)
+    masks = np.empty((n, size, size), np.float32)
+    for i in range(n):
+        imgs[i], labels[i], masks[i] = make_coarse_image(rng, size, factor)
+    return imgs, labels, masks
+
+
 def make_batch(rng, n, size):
     imgs = np.empty((n, size, size, 3), np.uint8)
     labels = np.empty(n, np.int64)

@@ -5,6 +5,8 @@
 - scenes: the same training scenes whatever the number of worker processes;
   a mask exactly when there is an object; held-out scenes are not training
   scenes;
+- the coarse model's scenes (--coarse): deterministic, masks with objects,
+  objects at a video frame's scale shrunk 3×; --init starts from a file;
 - a short training run (a real process, twice) writes the same bytes both
   times, a file with the project's labels, preprocessing and architecture,
   and `--evaluate` on it prints the accuracy the run printed (the export
@@ -106,6 +108,36 @@ def test_training(tmp):
     return a
 
 
+def test_coarse_scenes():
+    """--coarse's scenes: a cut of a frame shrunk 3×, its mask shrunk alike."""
+    n, size = 60, 32
+    x, y, m = scenes.make_coarse_batch(np.random.default_rng(3), n, size)
+    x2, y2, m2 = scenes.make_coarse_batch(np.random.default_rng(3), n, size)
+    case("coarse scenes: the same ones for the same generator",
+         np.array_equal(x, x2) and np.array_equal(y, y2) and np.array_equal(m, m2))
+    case("coarse scenes: (n, size, size, 3) bytes, a mask exactly with an object",
+         x.shape == (n, size, size, 3) and x.dtype == np.uint8
+         and np.array_equal(m.reshape(n, -1).max(1) > 0, y > 0), f"labels {y}")
+    # radius 8..40 frame pixels is 2.7..13.3 after the 3x shrink; shapes cover
+    # less than their disc (a ring about 75 %, a cross about 40 %)
+    r = np.sqrt(m.reshape(n, -1).sum(1) / np.pi)[y > 0]
+    case("coarse scenes: objects at the frame's scale, shrunk 3x",
+         r.min() > 8 / 3 * 0.5 and r.max() < 40 / 3 * 1.05, f"radii {np.round(r, 1)}")
+
+
+def test_init(path, tmp):
+    """--init starts from a file's weights: the first line reports that file's
+    held-out accuracy, the one its own run printed."""
+    _, log0 = run_train("--evaluate", path)
+    out = os.path.join(tmp, "init.safetensors")
+    code, log = run_train(*TRAIN, "--steps", "3", "--init", path, "--out", out)
+    want = accuracy_of(log0)
+    found = re.search(r"^from .*: held-out accuracy (\d\.\d{4})", log, re.M)
+    case(f"--init loads the file's weights (its held-out accuracy {want} first)",
+         code == 0 and found is not None and found.group(1) == want
+         and os.path.exists(out), log)
+
+
 def test_plugin(path, tmp):
     what = "the plugin gives PyTorch's probabilities and final map on held-out scenes"
     if not os.environ.get("GST_PLUGIN_PATH") or not shutil.which("gst-launch-1.0"):
@@ -152,9 +184,11 @@ def test_plugin(path, tmp):
 def main():
     torch.set_num_threads(2)
     test_scenes()
+    test_coarse_scenes()
     with tempfile.TemporaryDirectory() as tmp:
         path = test_training(tmp)
         if path:
+            test_init(path, tmp)
             test_plugin(path, tmp)
     tap.finish()
 

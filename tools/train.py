@@ -10,6 +10,12 @@ given machine (CPU, torch.set_num_threads(2)). Prints the held-out accuracy.
 
     /usr/bin/python3 tools/train.py                 # the shipped model
     /usr/bin/python3 tools/train.py --quick         # a 1-2 minute smoke run
+    /usr/bin/python3 tools/train.py --coarse --threads 1   # models/coarse.safetensors
+
+--coarse fine-tunes the default model into the coarse model of
+coarse-to-fine inference (attentioninfer patches=N): the same network on
+what the coarse pass sees — squares cut from video frames, objects and
+textures at the frame's pixel scale, shrunk 3× (scenes.make_coarse_image).
 
 The spatial gates of the last two stages get an auxiliary loss towards the
 object's mask (max-pooled to the gate's resolution; all zeros when there is no
@@ -169,19 +175,20 @@ CHUNK = 2000
 
 
 def _chunk(job):
-    seq, n, size = job
-    x, y, m = scenes.make_batch(np.random.default_rng(seq), n, size)
+    seq, n, size, coarse = job
+    make = scenes.make_coarse_batch if coarse else scenes.make_batch
+    x, y, m = make(np.random.default_rng(seq), n, size)
     return x, y, np.round(m * 255).astype(np.uint8)
 
 
-def training_scenes(seed, n, size, workers):
+def training_scenes(seed, n, size, workers, coarse=False):
     """n training scenes, drawn in chunks of CHUNK, each from its own child of
     the seed: the same scenes whatever the number of worker processes. Masks
     are kept as uint8 (0..255) to halve the memory at 128x128; chunks are
     copied into the result as they arrive, so the peak is the result plus a
     few chunks."""
     seqs = np.random.SeedSequence(seed).spawn((n + CHUNK - 1) // CHUNK)
-    jobs = [(s, min(CHUNK, n - i * CHUNK), size) for i, s in enumerate(seqs)]
+    jobs = [(s, min(CHUNK, n - i * CHUNK), size, coarse) for i, s in enumerate(seqs)]
     x = np.empty((n, size, size, 3), np.uint8)
     y = np.empty(n, np.int64)
     m = np.empty((n, size, size), np.uint8)
@@ -199,9 +206,10 @@ def training_scenes(seed, n, size, workers):
     return x, y, m
 
 
-def held_out(seed, size):
+def held_out(seed, size, coarse=False):
     """The 3,000 held-out scenes (their own seed, never seen in training)."""
-    return scenes.make_batch(np.random.default_rng(seed + 1000), 3000, size)
+    make = scenes.make_coarse_batch if coarse else scenes.make_batch
+    return make(np.random.default_rng(seed + 1000), 3000, size)
 
 
 def report(net, held):
@@ -227,7 +235,7 @@ def load_for_eval(path):
     return net, size
 
 
-def export(net, path, acc, seed, size):
+def export(net, path, acc, seed, size, name="attention-shapes-cbam", how=""):
     net.eval()
     tensors = {k: v.detach().contiguous().numpy().astype(np.float32)
                for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked")}
@@ -238,9 +246,9 @@ def export(net, path, acc, seed, size):
     pre = {"width": size, "height": size, "color": "RGB", "mean": [MEAN] * 3,
            "std": [STD] * 3, "scale": 255, "resize": "stretch"}
     meta = {"format": "gst-attention-model", "format_version": "1",
-            "name": "attention-shapes-cbam", "architecture": json.dumps(arch),
+            "name": name, "architecture": json.dumps(arch),
             "labels": json.dumps(scenes.CLASSES), "preprocess": json.dumps(pre),
-            "source": f"trained by tools/train.py seed {seed}, held-out accuracy {acc:.4f}"}
+            "source": f"trained by tools/train.py{how} seed {seed}, held-out accuracy {acc:.4f}"}
     attn_safetensors.save(path, tensors, meta)
 
 
@@ -258,13 +266,29 @@ def main():
                     help="torch threads and scene-drawing processes; the result is "
                     "deterministic for a given count (default 2)")
     ap.add_argument("--quick", action="store_true", help="a 1-2 minute smoke run")
+    ap.add_argument("--coarse", action="store_true",
+                    help="fine-tune INIT into the coarse-to-fine coarse model "
+                    "(default OUT models/coarse.safetensors)")
+    ap.add_argument("--init", metavar="MODEL",
+                    help="start from this model's weights (--coarse: models/default.safetensors)")
     ap.add_argument("--evaluate", metavar="MODEL",
                     help="do not train: print MODEL's accuracy on the held-out scenes")
     args = ap.parse_args()
+    models_dir = os.path.join(os.path.dirname(__file__), "..", "models")
+    lr = 3e-3
+    if args.coarse:
+        if args.out == ap.get_default("out"):
+            args.out = os.path.join(models_dir, "coarse.safetensors")
+        if args.train_images == ap.get_default("train_images"):
+            args.train_images = 12000
+        if args.steps == ap.get_default("steps"):
+            args.steps = 1500
+        args.init = args.init or os.path.join(models_dir, "default.safetensors")
+        lr = 1e-3
     if args.evaluate:
         torch.set_num_threads(args.threads)
         net, size = load_for_eval(args.evaluate)
-        print(report(net, held_out(args.seed, size))[1])
+        print(report(net, held_out(args.seed, size, args.coarse))[1])
         return
     if args.quick:
         args.train_images, args.steps = 2000, 150
@@ -274,16 +298,25 @@ def main():
     size = args.input_size
     rng = np.random.default_rng(args.seed)  # batches and augmentation
     t0 = time.time()
-    tr_x, tr_y, tr_m = training_scenes(args.seed, args.train_images, size, args.threads)
-    held = held_out(args.seed, size)
+    tr_x, tr_y, tr_m = training_scenes(args.seed, args.train_images, size, args.threads,
+                                       args.coarse)
+    held = held_out(args.seed, size, args.coarse)
     print(f"generated {len(tr_x)} training and {len(held[0])} held-out scenes "
           f"in {time.time() - t0:.0f} s", flush=True)
 
-    net = Net(len(scenes.CLASSES)).to(memory_format=torch.channels_last)
+    if args.init:
+        net, init_size = load_for_eval(args.init)
+        if init_size != size:
+            raise SystemExit(f"{args.init}: input {init_size}, not {size}")
+        print(f"from {args.init}: {report(net, held)[1]}", flush=True)
+        net.train()
+        net = net.to(memory_format=torch.channels_last)
+    else:
+        net = Net(len(scenes.CLASSES)).to(memory_format=torch.channels_last)
     params = sum(p.numel() for p in net.parameters())
     print(f"{params} parameters", flush=True)
-    opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=args.steps,
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=args.steps,
                                                 pct_start=0.15)
     t1 = tlast = time.time()
     last = -1  # the step of the previous log line
@@ -309,7 +342,11 @@ def main():
             tlast, last = now, step
     acc, line = report(net, held)
     print(f"{line}; training took {(time.time() - t0) / 60:.1f} min", flush=True)
-    export(net, args.out, acc, args.seed, size)
+    if args.coarse:
+        export(net, args.out, acc, args.seed, size, "attention-shapes-coarse",
+               f" --coarse (from {os.path.basename(args.init)})")
+    else:
+        export(net, args.out, acc, args.seed, size)
     print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes)")
 
 

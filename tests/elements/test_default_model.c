@@ -335,7 +335,8 @@ scene_1080p (GRand *g, DrawnObject *objs, guint n)
   return buf;
 }
 
-/* patches=4 with only that set: the shipped model finds and names the
+/* patches=4 with only that set: the shipped models (the coarse model for
+ * the coarse pass, the default model on the patches) find and name the
  * small objects of 1080p scenes — the object's centre lies in a patch whose
  * top class is its shape — for >= 90 % of them, and a patch holds an object
  * in >= 80 % of cases; on a scene with nothing the frame gets no patch. */
@@ -351,11 +352,17 @@ GST_START_TEST (test_patches_find_small_objects)
   for (guint f = 0; f < frames; f++) {
     DrawnObject objs[3];
     GstBuffer *out = gst_harness_push_and_pull (hn, scene_1080p (g, objs, 3));
+    /* the coarse pass is the shipped coarse model's, the patches the
+     * default model's */
+    fail_unless_equals_string (gst_buffer_get_attention_meta (out)->result->
+        model, "attention-shapes-coarse");
     GstVideoRegionOfInterestMeta *roi;
     for (guint i = 0; (roi = gst_buffer_get_attention_patch (out, NULL, i));
         i++) {
       patches++;
       gboolean holds = FALSE;
+      fail_unless_equals_string (gst_attention_roi_get_result (roi, NULL)->
+          model, "attention-shapes-cbam");
       for (guint k = 0; k < 3; k++)
         holds |= objs[k].cx >= roi->x && objs[k].cx < roi->x + roi->w
             && objs[k].cy >= roi->y && objs[k].cy < roi->y + roi->h;

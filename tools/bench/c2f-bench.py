@@ -76,6 +76,9 @@ def parse_args(argv):
                     help="model file (default: the element's default model)")
     ap.add_argument("--modes", default="single,tiled,attention,gradient",
                     help="which of single, tiled, attention, gradient to run")
+    ap.add_argument("--c2f-props", default="", metavar="PROPS",
+                    help="more attentioninfer properties for the (c) modes, "
+                    "e.g. 'min-saliency=0.2 patch-size=160'")
     ap.add_argument("--json", default=None, help="write the figures here")
     ap.add_argument("--keep", default=None, metavar="DIR",
                     help="keep each run's JSON lines in DIR")
@@ -272,7 +275,8 @@ def main(argv):
         if sal in a.modes:
             for k in a.patches:
                 modes.append(("(c) %s, patches=%d" % (sal, k), "c2f",
-                              base + " patches=%d saliency=%s" % (k, sal), []))
+                              base + " patches=%d saliency=%s %s"
+                              % (k, sal, a.c2f_props), []))
 
     load0 = os.getloadavg()
     runs = {m[0]: [] for m in modes}
