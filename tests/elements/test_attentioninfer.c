@@ -1793,6 +1793,51 @@ GST_START_TEST (test_patches_settings)
 
 GST_END_TEST;
 
+/* Secondary inference on coarse-to-fine patches: a second element with
+ * inference-region=roi-list object-class=attention-patch classifies each
+ * patch the first attached, as roi= computes it with its own model; the
+ * patch then carries both results, each found by its producer. */
+GST_START_TEST (test_objects_from_patches)
+{
+  gchar *desc = g_strdup_printf ("attentioninfer model=%s mode=sync "
+      "threads=1 patches=2 patch-size=48 min-saliency=0 name=c2f ! "
+      "attentioninfer model=%s mode=sync threads=1 scale-mode=stretch "
+      "inference-region=roi-list object-class=attention-patch name=fine",
+      model_a, model_b);
+  GstHarness *h = gst_harness_new_parse (desc);
+  g_free (desc);
+  gst_harness_set_src_caps_str (h, caps_320x240);
+  GstVideoInfo info;
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 320, 240);
+  GstBuffer *in = random_frame (h, &info, 77), *copy = gst_buffer_copy (in);
+  GstBuffer *out = gst_harness_push_and_pull (h, in);
+  guint n = 0;
+  GstVideoRegionOfInterestMeta *roi;
+  for (; (roi = gst_buffer_get_attention_patch (out, "c2f", n)); n++) {
+    const GstAttentionResult *mine = gst_attention_roi_get_result (roi, "c2f");
+    const GstAttentionResult *theirs = gst_attention_roi_get_result (roi,
+        "fine");
+    fail_unless (mine && theirs && mine != theirs);
+    fail_unless_equals_string (mine->model, "tiny-a");
+    fail_unless_equals_string (theirs->model, "tiny-b");
+    fail_unless (gst_buffer_get_attention_patch (out, "fine", n) == roi);
+    gchar *props = g_strdup_printf ("threads=1 scale-mode=stretch "
+        "roi=%u,%u,%u,%u model=%s", roi->x, roi->y, roi->w, roi->h, model_b);
+    GstHarness *ref = infer_harness (props, caps_320x240);
+    g_free (props);
+    GstBuffer *rout = gst_harness_push_and_pull (ref, gst_buffer_copy (copy));
+    check_same_result (theirs, gst_buffer_get_attention_meta (rout)->result);
+    gst_buffer_unref (rout);
+    gst_harness_teardown (ref);
+  }
+  fail_unless_equals_int (n, 2);
+  gst_buffer_unref (copy);
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 /* A model with a Spatial Transformer: θ reaches the result, and the quad is
  * where θ sends the output's outer corners (±1, without align_corners), as
  * input pixel edges ((x + 1)/2·W), on the input's area of the frame —
@@ -1871,6 +1916,7 @@ attentioninfer_suite (void)
   tcase_add_test (tc, test_objects_interval_copies_messages);
   tcase_add_test (tc, test_patches_geometry);
   tcase_add_test (tc, test_patches_settings);
+  tcase_add_test (tc, test_objects_from_patches);
   tcase_add_test (tc, test_transformer_quad);
   return s;
 }
