@@ -41,9 +41,27 @@ concatenates [mean, max] (the paper's order, timm's CbamModule) needs the
 conv's two input channels swapped — weight[:, ::-1] — when it is imported.
 The output is deterministic: the same checkpoint gives the same bytes.
 
-Example:
+A Spatial Transformer front end (docs/model-format.md, "Converting a
+checkpoint with a Spatial Transformer") is a module `stn` of the model with
+two nn.Sequentials, `localization` (Conv2d with bias, MaxPool2d, AvgPool2d,
+ReLU, AdaptiveAvgPool2d(1), Flatten, Dropout) and `fc_loc` (Linear, ReLU,
+Dropout), run on the normalised input; theta = fc_loc(flatten(
+localization(x))).view(-1, 2, 3), then affine_grid + grid_sample (bilinear,
+zeros) warp x for the backbone. Its keys are stn.localization.{j}.weight/bias
+and stn.fc_loc.{j}.weight/bias (module.stn.* under DataParallel). A state
+dict does not say what the parameterless modules are, or a conv's stride and
+padding: --stn-layers declares stn.localization's modules in index order
+(default: the PyTorch tutorial's "conv,maxpool/k2/s2,relu,conv,maxpool/k2/s2,
+relu"); a conv's kernel and channels come from its weight. fc_loc's modules
+are Linear where the index has weights and ReLU where it has none, unless
+--stn-fc says otherwise. The first Linear's inputs are checked against the
+localisation output at --input-size (C·H·W, or C after a global pool).
+
+Examples:
     tools/convert.py --from cbam-official checkpoint.pth.tar \\
         resnet50-cbam.safetensors --labels imagenet-labels.txt
+    tools/convert.py --from torchvision-resnet stn-resnet18.pth stn.safetensors \\
+        --input-size 128 --stn-layers conv/s2/p2,relu,maxpool/k2,gap
 """
 import argparse
 import json
@@ -79,6 +97,187 @@ _BN = ("weight", "bias", "running_mean", "running_var")
 
 class ConvertError(Exception):
     pass
+
+
+# --- a Spatial Transformer front end ------------------------------------------
+
+# The PyTorch STN tutorial's localisation net (Conv2d(c, 8, 7), MaxPool2d(2, 2),
+# ReLU, Conv2d(8, 10, 5), MaxPool2d(2, 2), ReLU): the default --stn-layers.
+STN_DEFAULT_LAYERS = "conv,maxpool/k2/s2,relu,conv,maxpool/k2/s2,relu"
+_STN_TOKEN = re.compile(r"^(conv|maxpool|avgpool|relu|gap|flatten|dropout|linear)"
+                        r"((?:/[ksp]\d+)*)$")
+
+
+def parse_stn_layers(spec, where):
+    """'conv/s2/p1,maxpool/k2,relu,gap,...' → [(type, {k, s, p}), ...], one
+    entry per module of the nn.Sequential, in index order."""
+    out = []
+    for tok in spec.split(","):
+        tok = tok.strip()
+        m = _STN_TOKEN.match(tok)
+        if not m:
+            raise ConvertError(f"{where}: cannot read '{tok}' (conv[/sS][/pP], "
+                               "maxpool/kK[/sS][/pP], avgpool/kK[/sS][/pP], relu, gap, "
+                               "flatten, dropout, linear)")
+        opts = {o[0]: int(o[1:]) for o in m.group(2).split("/")[1:]}
+        kind = m.group(1)
+        if kind in ("maxpool", "avgpool") and "k" not in opts:
+            raise ConvertError(f"{where}: '{tok}' needs its kernel (/kK)")
+        if kind not in ("conv", "maxpool", "avgpool") and opts:
+            raise ConvertError(f"{where}: '{tok}' takes no options")
+        out.append((kind, opts))
+    return out
+
+
+def stn_layers_from_module(stn):
+    """(--stn-layers, --stn-fc) strings describing a PyTorch STN module with
+    `localization` and `fc_loc` nn.Sequentials, for callers that have the
+    model's code (the state dict alone does not say what the parameterless
+    modules are). Raises ConvertError for a module the format cannot run."""
+    import torch.nn as nn
+
+    def one(m):
+        if isinstance(m, nn.Conv2d):
+            if (m.kernel_size[0] != m.kernel_size[1] or m.stride[0] != m.stride[1]
+                    or m.padding[0] != m.padding[1] or m.dilation != (1, 1)
+                    or m.groups != 1 or m.bias is None or m.padding_mode != "zeros"):
+                raise ConvertError(f"{m}: only square, undilated, ungrouped convolutions "
+                                   "with a bias and zero padding")
+            return f"conv/s{m.stride[0]}/p{m.padding[0]}"
+        if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+            k, st, pd = (m.kernel_size, m.stride, m.padding)
+            vals = [v if isinstance(v, int) else v[0] for v in (k, st, pd)]
+            if any(not isinstance(v, int) and v[0] != v[1] for v in (k, st, pd)) \
+                    or m.ceil_mode or getattr(m, "dilation", 1) not in (1, (1, 1)) \
+                    or (isinstance(m, nn.AvgPool2d)
+                        and (not m.count_include_pad or m.divisor_override)):
+                raise ConvertError(f"{m}: only square pools, no ceil_mode/dilation, "
+                                   "count_include_pad")
+            kind = "maxpool" if isinstance(m, nn.MaxPool2d) else "avgpool"
+            return f"{kind}/k{vals[0]}/s{vals[1]}/p{vals[2]}"
+        if isinstance(m, nn.ReLU):
+            return "relu"
+        if isinstance(m, nn.AdaptiveAvgPool2d) and m.output_size in (1, (1, 1)):
+            return "gap"
+        if isinstance(m, nn.Flatten):
+            return "flatten"
+        if isinstance(m, nn.Dropout):
+            return "dropout"
+        if isinstance(m, nn.Linear):
+            return "linear"
+        raise ConvertError(f"{m}: not a layer the model format's localisation net has")
+
+    return (",".join(one(m) for m in stn.localization), ",".join(one(m) for m in stn.fc_loc))
+
+
+def _out_dim(n, k, s, p):
+    return (n + 2 * p - k) // s + 1
+
+
+def convert_stn(sd, origin, prefix, loc_spec, fc_spec, input_size, align_corners):
+    """(architecture `stn` object, {stn.i.weight/bias: tensor}) from the
+    checkpoint's stn.localization.{j}.* and stn.fc_loc.{j}.* tensors (sd:
+    key without `module.` → tensor; origin: → key as written) and the
+    declared layer lists. Raises ConvertError naming the first key that does
+    not fit."""
+    loc = parse_stn_layers(loc_spec, "--stn-layers")
+    if fc_spec:
+        fc = parse_stn_layers(fc_spec, "--stn-fc")
+    else:   # from the keys: a module with weights is a Linear, one without a ReLU
+        idx = [int(m.group(1)) for k in sd for m in [re.match(r"stn\.fc_loc\.(\d+)\.", k)] if m]
+        fc = [("linear" if f"stn.fc_loc.{j}.weight" in sd else "relu", {})
+              for j in range(max(idx) + 1 if idx else 0)]
+    for k in sd:
+        m = re.match(r"stn\.(localization|fc_loc)\.(\d+)\.", k)
+        n = len(loc) if m.group(1) == "localization" else len(fc)
+        if int(m.group(2)) >= n:
+            raise ConvertError(f"unexpected key '{origin[k]}' (stn.{m.group(1)} is declared with "
+                               f"{n} modules: " + ("--stn-layers" if m.group(1) == "localization"
+                                                    else "--stn-fc") + ")")
+    used = set()
+
+    def take(key, shape_ok, want):
+        if key not in sd:
+            raise ConvertError(f"missing key '{prefix}{key}' (needed by the declared STN "
+                               f"layers: {want})")
+        t = sd[key]
+        if not shape_ok(tuple(t.shape)):
+            raise ConvertError(f"key '{origin[key]}' has shape {list(t.shape)}, "
+                               f"expected {want}")
+        if not t.is_floating_point():
+            raise ConvertError(f"key '{origin[key]}' holds {t.dtype}, not floating-point weights")
+        used.add(key)
+        return t
+
+    layers, tensors = [], {}
+    c, h, w, flat = 3, input_size, input_size, None   # flat: values after gap/linear
+    for part, spec in (("localization", loc), ("fc_loc", fc)):
+        for j, (kind, o) in enumerate(spec):
+            key = f"stn.{part}.{j}"
+            i = len(layers)
+            extra = [origin[f"{key}.{p}"] for p in ("weight", "bias") if f"{key}.{p}" in sd]
+            if kind not in ("conv", "linear") and extra:
+                raise ConvertError(f"unexpected key '{extra[0]}' (module {j} of {part} is "
+                                   f"declared '{kind}', which has no weights)")
+            if kind == "conv":
+                if part != "localization" or flat is not None:
+                    raise ConvertError(f"{key}: a conv after the localisation net's flatten")
+                wt = take(f"{key}.weight", lambda sh: len(sh) == 4 and sh[1] == c
+                          and sh[2] == sh[3], f"[out, {c}, k, k]")
+                out, k = int(wt.shape[0]), int(wt.shape[2])
+                st, pd = o.get("s", 1), o.get("p", 0)
+                if not (1 <= k <= 15 and 1 <= st <= 8 and 0 <= pd <= 7):
+                    raise ConvertError(f"key '{origin[key + '.weight']}': kernel {k}, stride "
+                                       f"{st}, pad {pd}; the format allows kernel 1-15, stride "
+                                       "1-8, pad 0-7")
+                tensors[f"stn.{i}.weight"] = wt
+                tensors[f"stn.{i}.bias"] = take(f"{key}.bias", lambda sh: sh == (out,),
+                                                f"[{out}]")
+                layers.append({"type": "conv", "out": out, "kernel": k, "stride": st, "pad": pd})
+                c, h, w = out, _out_dim(h, k, st, pd), _out_dim(w, k, st, pd)
+            elif kind in ("maxpool", "avgpool"):
+                if part != "localization" or flat is not None:
+                    raise ConvertError(f"{key}: a pool after the localisation net's flatten")
+                k = o["k"]
+                st, pd = o.get("s", k), o.get("p", 0)
+                if not (1 <= k <= 15 and 1 <= st <= 15 and 0 <= pd <= k // 2):
+                    raise ConvertError(f"--stn-layers: {kind} kernel {k}, stride {st}, pad "
+                                       f"{pd}; the format allows kernel 1-15, stride 1-15, "
+                                       "pad up to kernel/2")
+                layers.append({"type": kind, "kernel": k, "stride": st, "pad": pd})
+                h, w = _out_dim(h, k, st, pd), _out_dim(w, k, st, pd)
+            elif kind == "relu":
+                layers.append({"type": "relu"})
+            elif kind == "gap":
+                if flat is not None:
+                    raise ConvertError(f"{key}: a global pool after the flatten")
+                layers.append({"type": "gap"})
+                flat = c
+            elif kind == "linear":
+                n_in = flat if flat is not None else c * h * w
+                wt = take(f"{key}.weight", lambda sh: len(sh) == 2 and sh[1] == n_in,
+                          f"[out, {n_in}]" + ("" if flat is not None else
+                                              f" ({c}×{h}×{w} flattened at --input-size "
+                                              f"{input_size})"))
+                out = int(wt.shape[0])
+                tensors[f"stn.{i}.weight"] = wt
+                tensors[f"stn.{i}.bias"] = take(f"{key}.bias", lambda sh: sh == (out,),
+                                                f"[{out}]")
+                layers.append({"type": "linear", "out": out})
+                flat = out
+            # flatten and dropout (the identity in eval mode) add no layer
+            if h < 1 or w < 1:
+                raise ConvertError(f"--stn-layers: at --input-size {input_size} module {j} of "
+                                   f"{part} has no output")
+    for k in sd:
+        if k.startswith("stn.") and k not in used:
+            raise ConvertError(f"unexpected key '{origin[k]}' (not a weight of the declared "
+                               f"STN layers: --stn-layers '{loc_spec}'"
+                               + (f", --stn-fc '{fc_spec}'" if fc_spec else "") + ")")
+    if flat != 6 or not layers or layers[-1]["type"] != "linear":
+        raise ConvertError(f"the STN's fc_loc must end in a Linear with 6 outputs (theta), "
+                           f"it ends in {flat if flat is not None else 'a feature map'}")
+    return {"align_corners": bool(align_corners), "layers": layers}, tensors
 
 
 def _rules(fmt):
@@ -245,11 +444,28 @@ def _is_se_conv(name):
     return re.search(r"\.se\.fc[12]\.weight$", name) is not None
 
 
-def convert(fmt, path, labels=None, input_size=224, name="model"):
-    """(tensors {our name: float32 array}, metadata {str: str})."""
+def convert(fmt, path, labels=None, input_size=224, name="model", stn_layers=None,
+            stn_fc=None, stn_align_corners=False):
+    """(tensors {our name: float32 array}, metadata {str: str}). A checkpoint
+    with stn.* keys has a Spatial Transformer front end: stn_layers (default
+    STN_DEFAULT_LAYERS) and stn_fc describe its modules (convert_stn)."""
     if fmt not in FORMATS:
         raise ConvertError(f"unknown format '{fmt}' (one of {', '.join(FORMATS)})")
     raw, written, prefix = load_checkpoint(path)
+    stn_keys = {k: v for k, v in raw.items() if k.startswith("stn.")}
+    if stn_keys:
+        bad = next((k for k in stn_keys
+                    if not re.match(r"^stn\.(?:localization|fc_loc)\.\d+\.(?:weight|bias)$", k)),
+                   None)
+        if bad:
+            raise ConvertError(f"unexpected key '{written[bad]}' (an STN front end is "
+                               "stn.localization.{j} and stn.fc_loc.{j}, weight and bias)")
+        stn_arch, stn_tensors = convert_stn(stn_keys, written, prefix,
+                                            stn_layers or STN_DEFAULT_LAYERS, stn_fc,
+                                            input_size, stn_align_corners)
+        raw = {k: v for k, v in raw.items() if k not in stn_keys}
+    elif stn_layers or stn_fc:
+        raise ConvertError("--stn-layers/--stn-fc given but the checkpoint has no stn.* keys")
     sd, origin = {}, {}
     for k, v in raw.items():
         ours = rename(fmt, k)
@@ -283,6 +499,13 @@ def convert(fmt, path, labels=None, input_size=224, name="model"):
         if not np.isfinite(a).all():
             raise ConvertError(f"key '{origin[ours]}' has non-finite values")
         tensors[ours] = np.ascontiguousarray(a, dtype=np.float32)
+    if stn_keys:
+        arch["stn"] = stn_arch
+        for ours, t in stn_tensors.items():
+            a = t.detach().to("cpu").float().numpy()
+            if not np.isfinite(a).all():
+                raise ConvertError(f"an STN weight ({ours}) has non-finite values")
+            tensors[ours] = np.ascontiguousarray(a, dtype=np.float32)
     classes = arch["num_classes"]
     if labels is None:
         labels = [f"class {i}" for i in range(classes)]
@@ -316,13 +539,23 @@ def main(argv=None):
     ap.add_argument("--input-size", type=int, default=224, metavar="N",
                     help="the network input is N×N (default 224)")
     ap.add_argument("--name", help="model name shown to users (default: OUTPUT's stem)")
+    ap.add_argument("--stn-layers", metavar="SPEC",
+                    help="a checkpoint with stn.* keys: the modules of stn.localization, "
+                    f"one per index (default '{STN_DEFAULT_LAYERS}', the PyTorch tutorial's)")
+    ap.add_argument("--stn-fc", metavar="SPEC",
+                    help="the modules of stn.fc_loc (default: Linear where the index has "
+                    "weights, ReLU where not)")
+    ap.add_argument("--stn-align-corners", action="store_true",
+                    help="the STN calls affine_grid/grid_sample with align_corners=True "
+                    "(default False, PyTorch's default)")
     args = ap.parse_args(argv)
     name = args.name or re.sub(r"\.safetensors$", "", os.path.basename(args.output))
     try:
         if not 1 <= args.input_size <= 4096:
             raise ConvertError(f"--input-size {args.input_size} is not in 1..4096")
         labels = read_labels(args.labels) if args.labels else None
-        tensors, meta = convert(args.fmt, args.input, labels, args.input_size, name)
+        tensors, meta = convert(args.fmt, args.input, labels, args.input_size, name,
+                                args.stn_layers, args.stn_fc, args.stn_align_corners)
     except (ConvertError, OSError) as e:
         print(f"convert.py: {args.input}: {e}", file=sys.stderr)
         return 1
@@ -330,7 +563,8 @@ def main(argv=None):
     arch = json.loads(meta["architecture"])
     print(f"wrote {args.output}: {arch['block']} ResNet {arch['layers']}, "
           f"widths {arch['widths']}, attention {arch['attention']}, "
-          f"{arch['num_classes']} classes, {len(tensors)} tensors")
+          f"{arch['num_classes']} classes, {len(tensors)} tensors"
+          + (f", an STN of {len(arch['stn']['layers'])} layers" if arch["stn"] else ""))
     return 0
 
 

@@ -25,6 +25,10 @@ One more fixture, default-model.io.safetensors, is the shipped
 models/default.safetensors run by tools/train.py's own network (its forward,
 its gates hooked) on one synthetic scene; its "model" names that file by a
 relative path, so a retrained default model must come with a re-run of this.
+stn-model.io.safetensors is the same for models/stn.safetensors (with its
+theta; `--only stn-model`). The STN cases above (NAME-stn) have a Spatial
+Transformer front end, converted with --stn-layers; their fixtures hold
+theta too.
 tests/models/test_parity.c runs each NAME through our C forward pass.
 
 --full builds every case at full ImageNet width (64·2^s), 1000 classes and a
@@ -67,18 +71,96 @@ CASES = [
     # ResidualNet(..., att_type=None): the official code without attention
     ("resnet34-official-plain", "cbam-official", 34, [8, 8, 16, 16], 5, (49, 66),
      {"attention": False}),
+    # Spatial Transformer front ends (tools/convert.py --stn-layers): one
+    # with a global pool (any size: non-square here), strides and padding;
+    # one in the PyTorch tutorial's layout (flattened: a square, fixed size)
+    # with align_corners=True
+    ("resnet18-cbam-stn", "cbam-official", 18, [16, 16, 32, 40], 6, (60, 76),
+     {"stn": "gap"}),
+    ("resnet18-torchvision-stn", "torchvision-resnet", 18, [8, 16, 16, 32], 5, (64, 64),
+     {"stn": "tutorial"}),
 ]
 FULL_WIDTHS = [64, 128, 256, 512]
+# an off-identity theta (zoom, shear, shift) for the STN cases' regressor bias
+STN_THETA_BIAS = [0.8, 0.15, 0.1, -0.1, 0.7, -0.2]
+
+
+def stn_modules(kind, size):
+    """(localization, fc_loc, align_corners) of an STN case at a size×size
+    input (the flattened one's first Linear depends on it)."""
+    import torch.nn as nn
+    if kind == "gap":
+        loc = nn.Sequential(nn.AvgPool2d(2), nn.Conv2d(3, 8, 5, stride=2, padding=2),
+                            nn.ReLU(True), nn.MaxPool2d(3, 2, 1), nn.Conv2d(8, 12, 3, padding=1),
+                            nn.ReLU(True), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        fc = nn.Sequential(nn.Linear(12, 16), nn.ReLU(True), nn.Linear(16, 6))
+        return loc, fc, False
+    # the tutorial's (three input channels), flattened: 10x12x12 at 64x64
+    loc = nn.Sequential(nn.Conv2d(3, 8, 7), nn.MaxPool2d(2, stride=2), nn.ReLU(True),
+                        nn.Conv2d(8, 10, 5), nn.MaxPool2d(2, stride=2), nn.ReLU(True))
+    n = ((size - 6) // 2 - 4) // 2
+    fc = nn.Sequential(nn.Linear(10 * n * n, 32), nn.ReLU(True), nn.Linear(32, 6))
+    return loc, fc, True
+
+
+def build_case_model(fmt, depth, widths, classes, opts, seed, size):
+    """The reference model of a case (random weights; an STN front end, with
+    an off-identity theta, when opts has "stn"), and the extra convert.py
+    arguments it needs."""
+    import convert
+    opts = dict(opts)
+    stn = opts.pop("stn", None)
+    model = rm.build(fmt, depth, widths=widths, classes=classes, **opts)
+    extra = []
+    if stn:
+        loc, fc, align = stn_modules(stn, size)
+        rm.add_stn(model, loc, fc, align)
+    model = rm.randomize(model, seed=seed)
+    if stn:
+        with torch.no_grad():
+            last = model.stn.fc_loc[-1]
+            last.weight.mul_(0.05)      # theta near the bias, off the identity
+            last.bias.copy_(torch.tensor(STN_THETA_BIAS))
+        layers, fcs = convert.stn_layers_from_module(model.stn)
+        extra = ["--stn-layers", layers, "--stn-fc", fcs]
+        if align:
+            extra.append("--stn-align-corners")
+    return model, extra
 DEFAULT_MODEL = os.path.join(HERE, "..", "models", "default.safetensors")
+STN_MODEL = os.path.join(HERE, "..", "models", "stn.safetensors")
 
 
-def forward_converted(tensors, arch, x, tap=None):
+def forward_converted(tensors, arch, x, tap=None, theta_out=None):
     """Runs our model format with PyTorch functional ops, from the converted
     tensors and the architecture metadata only: (logits, {gate: {...}}).
     tap(name, y), if given, sees each block's input and returns what the
-    block runs on (tools/make_saliency_goldens.py differentiates there)."""
+    block runs on (tools/make_saliency_goldens.py differentiates there).
+    With an STN, theta_out (a list), if given, gets image 0's theta (6)."""
     t = {k: torch.from_numpy(v.copy()) for k, v in tensors.items()}
     eps = arch["bn_eps"]
+    if arch.get("stn"):
+        z = x
+        for i, layer in enumerate(arch["stn"]["layers"]):
+            kind = layer["type"]
+            if kind == "conv":
+                z = F.conv2d(z, t[f"stn.{i}.weight"], t[f"stn.{i}.bias"], layer.get("stride", 1),
+                             layer.get("pad", 0))
+            elif kind in ("maxpool", "avgpool"):
+                pool = F.max_pool2d if kind == "maxpool" else F.avg_pool2d
+                z = pool(z, layer["kernel"], layer.get("stride", layer["kernel"]),
+                         layer.get("pad", 0))
+            elif kind == "relu":
+                z = F.relu(z)
+            elif kind == "gap":
+                z = z.mean((2, 3))
+            else:
+                z = F.linear(z.reshape(z.size(0), -1), t[f"stn.{i}.weight"], t[f"stn.{i}.bias"])
+        theta = z.view(-1, 2, 3)
+        ac = arch["stn"].get("align_corners", False)
+        grid = F.affine_grid(theta, list(x.shape), align_corners=ac)
+        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=ac)
+        if theta_out is not None:
+            theta_out.append(theta[0].reshape(-1))
 
     def bn(y, name):
         return F.batch_norm(y, t[name + ".running_mean"], t[name + ".running_var"],
@@ -135,9 +217,12 @@ def forward_converted(tensors, arch, x, tap=None):
     return F.linear(y.mean((2, 3)), t["fc.weight"], t["fc.bias"]), gates
 
 
-def write_io(out, name, x, logits, gates, model, h, w):
-    """NAME.io.safetensors: the input, the logits and every hooked gate."""
+def write_io(out, name, x, logits, gates, model, h, w, theta=None):
+    """NAME.io.safetensors: the input, the logits, every hooked gate and, for
+    a model with an STN, theta (6)."""
     io = {"input": x.numpy(), "logits": logits.numpy()}
+    if theta is not None:
+        io["theta"] = theta.numpy().reshape(6)
     for g, v in gates.items():
         if "map" in v:
             io[f"map.{g}"] = v["map"].numpy()
@@ -157,14 +242,13 @@ def make_case(i, case, out, full, tmp):
     if full:
         widths, classes, (h, w) = FULL_WIDTHS, 1000, (224, 224)
         opts.pop("stem_width", None)
-    model = rm.randomize(rm.build(fmt, depth, widths=widths, classes=classes, **opts),
-                         seed=1000 + i)
+    model, extra = build_case_model(fmt, depth, widths, classes, opts, 1000 + i, max(h, w))
     gates = rm.capture_gates(model)
     ckpt = os.path.join(tmp, f"{name}.pth.tar" if fmt == "cbam-official" else f"{name}.pth")
     rm.checkpoint(model, fmt, ckpt)
     model_path = os.path.join(out, f"{name}.safetensors")
     cmd = [sys.executable, os.path.join(HERE, "convert.py"), "--from", fmt, ckpt, model_path,
-           "--name", name, "--input-size", str(max(h, w))]
+           "--name", name, "--input-size", str(max(h, w)), *extra]
     if i == 0:   # one case goes through --labels
         labels = os.path.join(tmp, "labels.txt")
         with open(labels, "w") as f:
@@ -179,9 +263,15 @@ def make_case(i, case, out, full, tmp):
     # The converted file alone must reproduce the reference.
     tensors, meta = attn_safetensors.load(model_path)
     arch = json.loads(meta["architecture"])
+    theta2 = []
     with torch.no_grad():
-        logits2, gates2 = forward_converted(tensors, arch, x)
+        logits2, gates2 = forward_converted(tensors, arch, x, theta_out=theta2)
     errs = [max_rel_err(logits2, logits)]
+    theta = model.stn.theta if hasattr(model, "stn") else None
+    if (theta is None) != (not theta2):
+        raise SystemExit(f"{name}: the converted model's STN differs from the reference's")
+    if theta is not None:
+        errs.append(max_rel_err(theta2[0], theta))
     if list(gates2) != list(gates):
         raise SystemExit(f"{name}: converted gates {list(gates2)} != reference {list(gates)}")
     for g, v in gates.items():
@@ -190,11 +280,13 @@ def make_case(i, case, out, full, tmp):
         raise SystemExit(f"{name}: the converted model differs from the reference by "
                          f"{max(errs):.3g} (relative): convert.py is wrong")
 
-    write_io(out, name, x, logits, gates, f"{name}.safetensors", h, w)
+    write_io(out, name, x, logits, gates, f"{name}.safetensors", h, w, theta)
     n_maps = sum("map" in v for v in gates.values())
     print(f"{name}: {fmt} {arch['block']} {arch['layers']} widths {arch['widths']} "
           f"stem {arch['stem_width']}, {h}x{w}, {len(gates)} gates ({n_maps} maps), "
-          f"logits max {logits.abs().max():.3f}, converted-file error {max(errs):.2g}")
+          + (f"an STN ({len(arch['stn']['layers'])} layers, theta "
+             f"{[round(v, 3) for v in theta.tolist()]}), " if theta is not None else "")
+          + f"logits max {logits.abs().max():.3f}, converted-file error {max(errs):.2g}")
 
 
 def make_default_case(out):
@@ -228,6 +320,37 @@ def make_default_case(out):
           f"top-1 {scenes.CLASSES[int(logits.argmax())]}")
 
 
+def make_stn_model_case(out):
+    """The shipped STN model (models/stn.safetensors) through tools/train.py's
+    own network on one scene of its "stn" variant: logits, gates and theta.
+    Like default-model, a retrained file needs a re-run of this."""
+    import numpy as np
+    import scenes
+    import train
+    net, size = train.load_for_eval(STN_MODEL)
+    net.eval()
+    gates = {}
+    for name, mod in net.named_modules():
+        if isinstance(mod, train.CBAM):
+            def hook(mod, inp, outp, g=name[:-len(".cbam")]):
+                gates[g] = {"channel": mod.channel_gate(inp[0])[0], "map": outp[1][0, 0]}
+            mod.register_forward_hook(hook)
+    rng = np.random.default_rng(78)
+    while True:
+        img, label, _, _ = scenes.make_image_stn(rng, size)
+        if label:
+            break
+    x = train.to_input(img[None]).contiguous()
+    with torch.no_grad():
+        logits, _ = net(x)
+    theta = net.theta[0].reshape(-1)
+    write_io(out, "stn-model", x, logits, gates, os.path.relpath(STN_MODEL, out), size, size,
+             theta)
+    print(f"stn-model: {scenes.CLASSES[label]} scene, {size}x{size}, {len(gates)} gates, "
+          f"top-1 {scenes.CLASSES[int(logits.argmax())]}, theta "
+          f"{[round(v, 3) for v in theta.tolist()]}")
+
+
 def main():
     ap = argparse.ArgumentParser(description="Writes the PyTorch parity fixtures.")
     ap.add_argument("--full", action="store_true",
@@ -247,6 +370,9 @@ def main():
             make_case(i, case, out, args.full, tmp)
         if not args.full and (not args.only or re.search(args.only, "default-model")):
             make_default_case(out)
+        if not args.full and os.path.exists(STN_MODEL) \
+                and (not args.only or re.search(args.only, "stn-model")):
+            make_stn_model_case(out)
         if not args.full:
             total = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
             print(f"{out}: {total / 1e6:.2f} MB")

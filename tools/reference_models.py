@@ -33,6 +33,11 @@ parameterless modules may differ but never change the state_dict):
                       torchvision imports: torchvision's own blocks, _make_layer
                       and forward, only the stage widths are ours; otherwise an
                       identical re-implementation). Plain state dict.
+A Spatial Transformer front end (add_stn) is a module `stn` with two
+nn.Sequentials, `localization` and `fc_loc`, as in the PyTorch STN tutorial:
+theta = fc_loc(flatten(localization(x))).view(-1, 2, 3), then affine_grid +
+grid_sample (bilinear, zeros padding) warp x before the backbone; its keys
+are stn.localization.{j}.* and stn.fc_loc.{j}.* beside the backbone's.
 Every head is a global average pool (the sources' AvgPool2d(7) is the same at
 224²), so any input size works.
 
@@ -526,6 +531,35 @@ def build(fmt, depth=None, *, block=None, layers=None, widths=None, width_mult=1
         m = PlainResNet(PlainBottleneck if bott else PlainBasicBlock, layers, widths, stem,
                         classes)
     return m.eval()
+
+
+class STN(nn.Module):
+    """The PyTorch STN tutorial's module layout; `theta` holds image 0's
+    theta (6 values, row-major) after each forward."""
+
+    def __init__(self, localization, fc_loc, align_corners=False):
+        super().__init__()
+        self.localization = localization
+        self.fc_loc = fc_loc
+        self.align_corners = align_corners
+        self.theta = None
+
+    def forward(self, x):
+        xs = self.localization(x)
+        theta = self.fc_loc(xs.reshape(xs.size(0), -1)).view(-1, 2, 3)
+        self.theta = theta[0].detach().reshape(-1).clone()
+        grid = F.affine_grid(theta, list(x.size()), align_corners=self.align_corners)
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros",
+                             align_corners=self.align_corners)
+
+
+def add_stn(model, localization, fc_loc, align_corners=False):
+    """Puts an STN front end (model.stn) in front of `model`'s forward. Call
+    randomize() before, not after, if the θ regressor is set by hand."""
+    model.stn = STN(localization, fc_loc, align_corners).eval()
+    backbone = model.forward
+    model.forward = lambda x: backbone(model.stn(x))
+    return model
 
 
 def uses_torchvision(model):

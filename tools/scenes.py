@@ -3,7 +3,9 @@
 background, with clutter that is none of the object shapes.
 
 make_batch(rng, n, size) returns images (n, size, size, 3) uint8, labels (n,)
-and object masks (n, size, size) float32 in 0..1. Deterministic for a given
+and object masks (n, size, size) float32 in 0..1; make_batch_stn the "stn"
+variant (small to medium objects, off-centre; tools/train.py --stn) with the
+objects' centres and extents too. Deterministic for a given
 numpy Generator. Shapes are drawn anti-aliased from signed distances, so a
 disc looks like videotestsrc's ball and not like a blocky polygon.
 """
@@ -144,22 +146,58 @@ def _clutter(rng, img, size):
 
 
 def make_image(rng, size):
+    """One scene of the default model's distribution: (image, label, mask)."""
+    return _scene(rng, size, False)[:3]
+
+
+def make_image_stn(rng, size):
+    """One scene of the STN model's distribution (the "stn" variant): the
+    same backgrounds, clutter, colours and shapes, but the object is small to
+    medium (radius STN_R_MIN..STN_R_MAX of the scene, log-uniform), wholly
+    inside the scene and off-centre (its centre at least STN_OFF of the side
+    from the scene's centre along x or y). Returns (image, label, mask,
+    (cx, cy, extent)): the object's centre in continuous pixel coordinates
+    (the top-left corner of the scene is (0, 0), pixel i spans [i, i+1]) and
+    how far it reaches from there along x or y, whichever is further, in
+    pixels (whatever its rotation); (size/2, size/2, 0) when there is no
+    object."""
+    return _scene(rng, size, True)
+
+
+STN_R_MIN, STN_R_MAX = 0.045, 0.16   # "stn" variant: object radius, fraction
+STN_OFF = 0.15                       # "stn" variant: minimum offset from centre
+
+
+def _scene(rng, size, stn):
     label = int(rng.integers(0, len(CLASSES)))
     img = background(rng, size)
     if rng.random() < 0.6:
         img = _clutter(rng, img, size)
     mask = np.zeros((size, size), np.float32)
+    geom = (size / 2, size / 2, 0.0)
     if label:
         x, y = _grid(size)
         # log-uniform radius: as many objects of 3-6 px as of 15-30 px
-        r = size * np.exp(rng.uniform(np.log(R_MIN), np.log(R_MAX)))
+        r_min, r_max = (STN_R_MIN, STN_R_MAX) if stn else (R_MIN, R_MAX)
+        r = size * np.exp(rng.uniform(np.log(r_min), np.log(r_max)))
         # a frame of aspect A (4:3, 16:9, portrait) is stretched to the square
         # input, so an object arrives squeezed by 1/A along x
         aspect = np.exp(rng.uniform(np.log(ASPECT_MIN), np.log(ASPECT_MAX))) \
             if rng.random() < 0.7 else 1.0
         rx = r * max(aspect, 1.0)
-        cx = rng.uniform(rx * 0.6, size - rx * 0.6)
-        cy = rng.uniform(r * 0.6, size - r * 0.6)
+        if stn:   # wholly inside, off-centre
+            # the shape's reach from its centre: a square's corner is 0.85·√2 r
+            reach = r * {"square": 1.21, "cross": 1.05}.get(CLASSES[label], 1.0)
+            rx = reach * max(aspect, 1.0)
+            while True:
+                cx = rng.uniform(rx + 1, size - rx - 1)
+                cy = rng.uniform(reach + 1, size - reach - 1)
+                if max(abs(cx - size / 2), abs(cy - size / 2)) >= STN_OFF * size:
+                    break
+        else:
+            cx = rng.uniform(rx * 0.6, size - rx * 0.6)
+            cy = rng.uniform(r * 0.6, size - r * 0.6)
+        geom = (float(cx), float(cy), float(rx))
         d = _sdf(CLASSES[label], x, y, cx, cy, r, rng.uniform(0, 2 * np.pi), aspect)
         alpha = np.clip(0.5 - d, 0, 1)
         # an object colour that stands out from what lies under it
@@ -175,7 +213,7 @@ def make_image(rng, size):
         mask = alpha
     if rng.random() < 0.3:
         img = img + rng.normal(0, rng.uniform(2, 12), img.shape)
-    return np.clip(img, 0, 255).astype(np.uint8), label, mask
+    return np.clip(img, 0, 255).astype(np.uint8), label, mask, geom
 
 
 def make_frame(rng, width=1920, height=1080, n_min=1, n_max=4, d_min=0.02, d_max=0.06):
@@ -267,3 +305,15 @@ def make_batch(rng, n, size):
     for i in range(n):
         imgs[i], labels[i], masks[i] = make_image(rng, size)
     return imgs, labels, masks
+
+
+def make_batch_stn(rng, n, size):
+    """make_batch for the "stn" variant, plus the objects' (cx, cy, extent)
+    as an (n, 3) float32 array (make_image_stn)."""
+    imgs = np.empty((n, size, size, 3), np.uint8)
+    labels = np.empty(n, np.int64)
+    masks = np.empty((n, size, size), np.float32)
+    geoms = np.empty((n, 3), np.float32)
+    for i in range(n):
+        imgs[i], labels[i], masks[i], geoms[i] = make_image_stn(rng, size)
+    return imgs, labels, masks, geoms

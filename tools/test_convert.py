@@ -5,6 +5,12 @@ source layout convert (to the same bytes twice, with the same values), and
 checkpoints that do not fit fail with exit status 1 and a message naming the
 offending key: a renamed key, a wrong shape, a missing key, a key of another
 layout, an extra stage, a non-finite weight, and a wrong number of labels.
+Models with a Spatial Transformer front end (module `stn`: `localization`,
+`fc_loc`) convert, declared by --stn-layers/--stn-fc or in the PyTorch
+tutorial's default layout, and the converted file alone, run with PyTorch
+functional ops, gives the source model's logits and theta within 1e-4
+(relative); wrong declarations fail naming the key. (Our C forward pass on
+such files: tests/models/test_parity with tools/make_parity.py's STN cases.)
 
     /usr/bin/python3 tools/test_convert.py
 
@@ -13,6 +19,7 @@ otherwise). Prints TAP; exits non-zero if any case fails.
 """
 import contextlib
 import io
+import json
 import math
 import os
 import subprocess
@@ -26,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import attn_safetensors  # noqa: E402
 import convert  # noqa: E402
+import make_parity  # noqa: E402
 import reference_models as rm  # noqa: E402
 import tap  # noqa: E402
 from tap import case  # noqa: E402
@@ -64,6 +72,66 @@ def expect_error(tmp, what, fmt, sd, key, wrap=False, extra=()):
     torch.save(sd, ckpt)
     code, err = run_convert(fmt, ckpt, os.path.join(tmp, "bad.safetensors"), *extra)
     case(f"{what}: fails naming '{key}'", code == 1 and key in err, err)
+
+
+def stn_parity(tmp, what, fmt, kind, h, w, spec=True, extra=()):
+    """Builds make_parity's STN case `kind` (random weights, an off-identity
+    theta), saves its checkpoint, converts it (declaring the layers when
+    `spec`), and compares the converted file's logits and theta, run with
+    PyTorch functional ops, with the model's own."""
+    model, args = make_parity.build_case_model(fmt, 18, [16, 16, 32, 32], 4, {"stn": kind}, 3,
+                                               max(h, w))
+    if not spec:
+        args = [a for a in args if a == "--stn-align-corners"]
+    ckpt, out = os.path.join(tmp, "stn.pth"), os.path.join(tmp, "stn.safetensors")
+    rm.checkpoint(model, fmt, ckpt)
+    code, err = run_convert(fmt, ckpt, out, "--input-size", str(max(h, w)), *args, *extra)
+    case(f"{what}: converts", code == 0, err)
+    if code != 0:
+        return
+    tensors, meta = attn_safetensors.load(out)
+    arch = json.loads(meta["architecture"])
+    x = torch.rand(2, 3, h, w, generator=torch.Generator().manual_seed(5)) * 4 - 2
+    theta = []
+    with torch.no_grad():
+        ref = model(x[:1])
+        got, _ = make_parity.forward_converted(tensors, arch, x[:1], theta_out=theta)
+    ref_theta = model.stn.theta
+    e_l = make_parity.max_rel_err(got, ref)
+    e_t = make_parity.max_rel_err(theta[0], ref_theta) if theta else math.inf
+    off = (ref_theta - torch.tensor([1.0, 0, 0, 0, 1, 0])).abs().max().item()
+    case(f"{what}: logits (err {e_l:.1e}) and theta (err {e_t:.1e}) within 1e-4, theta "
+         f"{off:.2f} off the identity", e_l <= 1e-4 and e_t <= 1e-4 and off > 0.1,
+         json.dumps(arch["stn"]))
+
+
+def test_stn(tmp):
+    # a global pool, strides, padding, DataParallel's module. prefix; 60x76
+    stn_parity(tmp, "official CBAM + STN (gap, declared layers)", "cbam-official", "gap", 60, 76)
+    # the PyTorch tutorial's layout, flattened, align_corners: the defaults
+    stn_parity(tmp, "torchvision + tutorial STN (default layers, align_corners)",
+               "torchvision-resnet", "tutorial", 64, 64, spec=False)
+
+    model, args = make_parity.build_case_model("torchvision-resnet", 18, [8, 8, 16, 16], 4,
+                                               {"stn": "tutorial"}, 3, 64)
+    sd = model.state_dict()
+    expect_error(tmp, "STN: flattened size does not fit --input-size", "torchvision-resnet",
+                 dict(sd), "stn.fc_loc.0.weight", extra=("--input-size", "72"))
+    expect_error(tmp, "STN: a conv declared as relu", "torchvision-resnet", dict(sd),
+                 "stn.localization.0.weight",
+                 extra=("--input-size", "64", "--stn-layers", "relu,maxpool/k2,relu,conv"))
+    expect_error(tmp, "STN: a module the declaration does not cover", "torchvision-resnet",
+                 dict(sd), "stn.localization.3.weight",
+                 extra=("--input-size", "64", "--stn-layers", "conv,maxpool/k2,relu"))
+    sd2 = dict(sd)
+    sd2["stn.fc_loc.2.weight"] = sd2["stn.fc_loc.2.weight"][:4]
+    sd2["stn.fc_loc.2.bias"] = sd2["stn.fc_loc.2.bias"][:4]
+    expect_error(tmp, "STN: a regressor of 4 values", "torchvision-resnet", sd2, "6 outputs",
+                 extra=("--input-size", "64"))
+    sd2 = dict(sd)
+    sd2["stn.localisation.0.weight"] = sd2.pop("stn.localization.0.weight")
+    expect_error(tmp, "STN: a misspelt module", "torchvision-resnet", sd2,
+                 "stn.localisation.0.weight", extra=("--input-size", "64"))
 
 
 def main():
@@ -166,6 +234,8 @@ def main():
         sd["last_linear.weight"] = sd["last_linear.weight"][:, :-1]
         expect_error(tmp, "Cadene classifier too narrow", "cadene-seresnet", sd,
                      "last_linear.weight")
+
+        test_stn(tmp)
 
         labels = os.path.join(tmp, "labels.txt")
         with open(labels, "w") as f:

@@ -11,6 +11,12 @@
   times, a file with the project's labels, preprocessing and architecture,
   and `--evaluate` on it prints the accuracy the run printed (the export
   round-trips the trained network, BatchNorm statistics included);
+- `--stn --quick` (the STN model's smoke run) writes a file with an `stn`
+  front end the model format describes (its localisation layers, weights
+  for each, theta from a last linear of 6), that train.py loads back, and
+  whose `--evaluate` prints the figures the run printed (accuracy with and
+  without the transformer, the quadrilateral's share: the BatchNorm folded
+  into the localiser's convs round-trips);
 - the plugin, fed held-out scenes as raw video through gst-launch-1.0, gives
   the class probabilities and final attention map PyTorch gives for the
   trained network (needs GST_PLUGIN_PATH naming the built plugin, as meson
@@ -138,6 +144,61 @@ def test_init(path, tmp):
          and os.path.exists(out), log)
 
 
+def stn_figures(log):
+    found = re.findall(r"held-out accuracy (\d\.\d{4}) \(3000 scenes.*with theta forced to "
+                       r"the identity (\d\.\d{4}); quadrilateral contains the object's centre "
+                       r"in (\d\.\d{4})", log)
+    return found[-1] if found else None
+
+
+def test_stn_scenes():
+    n, size = 300, 64
+    x, y, m, g = scenes.make_batch_stn(np.random.default_rng(3), n, size)
+    obj = y > 0
+    px = np.arange(size) + 0.5
+    tot = m.sum((1, 2))[obj]
+    cx = (m.sum(1)[obj] * px).sum(1) / tot
+    cy = (m.sum(2)[obj] * px).sum(1) / tot
+    off = np.maximum(np.abs(g[obj, 0] - size / 2), np.abs(g[obj, 1] - size / 2))
+    border = np.concatenate([m[obj][:, 0], m[obj][:, -1], m[obj][:, :, 0], m[obj][:, :, -1]], 1)
+    case("\"stn\" scenes: every object off-centre, wholly inside, its mask centred on the "
+         "centre given",
+         off.min() >= scenes.STN_OFF * size and border.max() == 0
+         and np.abs(cx - g[obj, 0]).max() < 0.25 and np.abs(cy - g[obj, 1]).max() < 0.25
+         and np.array_equal(m.reshape(n, -1).max(1) > 0, obj),
+         f"offset {off.min():.1f}, border {border.max():.2f}, "
+         f"centre error {np.abs(cx - g[obj, 0]).max():.2f} {np.abs(cy - g[obj, 1]).max():.2f}")
+
+
+def test_stn(tmp):
+    path = os.path.join(tmp, "stn.safetensors")
+    code, log = run_train("--stn", "--quick", "--input-size", str(SIZE), "--out", path)
+    case("--stn --quick exits 0, writes a file and prints the STN figures",
+         code == 0 and os.path.exists(path) and stn_figures(log) is not None, log)
+    if code != 0 or not os.path.exists(path):
+        return
+    tensors, meta = attn_safetensors.load(path)
+    arch = json.loads(meta["architecture"])
+    stn = arch.get("stn") or {}
+    layers = stn.get("layers", [])
+    weighted = [i for i, layer in enumerate(layers) if layer["type"] in ("conv", "linear")]
+    want = {f"stn.{i}.{p}" for i in weighted for p in ("weight", "bias")}
+    case("the file has an stn: align_corners false, its layers (theta from a linear of 6), "
+         "a weight and bias for each conv and linear, named attention-shapes-stn",
+         stn.get("align_corners") is False and layers == train.stn_layers(SIZE)
+         and layers[-1] == {"type": "linear", "out": 6}
+         and {k for k in tensors if k.startswith("stn.")} == want
+         and tensors[f"stn.{weighted[-1]}.weight"].shape[0] == 6
+         and meta["name"] == "attention-shapes-stn"
+         and json.loads(meta["labels"]) == scenes.CLASSES,
+         json.dumps(arch.get("stn")))
+    net, size = train.load_for_eval(path)
+    case("train.py loads it back with its transformer", net.stn is not None and size == SIZE)
+    code2, log2 = run_train("--evaluate", path)
+    case(f"--evaluate on it prints the run's figures {stn_figures(log)}",
+         code2 == 0 and stn_figures(log2) == stn_figures(log), log2)
+
+
 def test_plugin(path, tmp):
     what = "the plugin gives PyTorch's probabilities and final map on held-out scenes"
     if not os.environ.get("GST_PLUGIN_PATH") or not shutil.which("gst-launch-1.0"):
@@ -190,6 +251,8 @@ def main():
         if path:
             test_init(path, tmp)
             test_plugin(path, tmp)
+        test_stn_scenes()
+        test_stn(tmp)
     tap.finish()
 
 

@@ -10,9 +10,10 @@
  * metadata names, plans it at its "height" × "width", runs `input` and
  * compares `logits` and every gate's `map.layerL.B` (CBAM Ms, H × W) and
  * `channel.layerL.B` (CBAM Mc or SE s, C) with what attn_net_gate reports
- * under that name. One TAP case per model × output; a gate the network has
- * and the fixture lacks (or the other way round) fails too, and so does a
- * directory without fixtures. Each case prints its worst error.
+ * under that name, and for a model with a Spatial Transformer `theta` (6)
+ * with attn_net_theta. One TAP case per model × output; a gate (or θ) the
+ * network has and the fixture lacks (or the other way round) fails too, and
+ * so does a directory without fixtures. Each case prints its worst error.
  *
  * Every model runs three times: as planned, with every 3×3 stride-1
  * convolution on Winograd F(2×2, 3×3) (the reduced widths are below the
@@ -156,6 +157,16 @@ run (const char *dir, const char *io_name, const char *tag, bool share)
   int nc = m->num_classes;
   test_case (name, compare (io, "logits", attn_net_logits (net), nc, NULL, 0,
                             name));
+
+  /* θ, when the network or the fixture has one */
+  const float *theta = attn_net_theta (net);
+  if (theta || attn_safetensors_find (io, "theta")) {
+    snprintf (name, sizeof name, "%s theta", stem);
+    if (!theta)
+      printf ("# %s: the fixture has it, the network has no STN\n", name);
+    int dims[1] = { 6 };
+    test_case (name, theta && compare (io, "theta", theta, 6, dims, 1, name));
+  }
 
   /* Every gate output of the network, in network order, against the
    * fixture's tensor of that name... */
