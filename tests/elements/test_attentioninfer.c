@@ -1587,7 +1587,8 @@ check_patches (GstBuffer *out, GstBuffer *frame, gint side, guint k,
  * exactly, each holds what the model computes on its rectangle; a
  * threshold above every value leaves none; a patch larger than the frame is
  * the frame, once; without a pass (inference-interval) a frame carries the
- * last patches, stale; patches=0 while playing is the single pass again. */
+ * last patches, stale; a coarse model set while playing runs from the next
+ * frame; patches=0 while playing is the single pass again. */
 GST_START_TEST (test_patches_geometry)
 {
   GstVideoInfo info;
@@ -1638,6 +1639,15 @@ GST_START_TEST (test_patches_geometry)
       NULL, 0);
   fail_unless (roi->x == 0 && roi->y == 0 && roi->w == 320 && roi->h == 240);
   gst_buffer_unref (copy);
+  gst_buffer_unref (out);
+
+  /* another coarse model while playing: the next frame's coarse pass */
+  g_object_set (e, "coarse-model", model_b, NULL);
+  out = gst_harness_push_and_pull (h, random_frame (h, &info, 12));
+  fail_unless_equals_string (gst_buffer_get_attention_meta (out)->result->model,
+      "tiny-b");
+  fail_unless_equals_string (gst_attention_roi_get_result
+      (gst_buffer_get_attention_patch (out, NULL, 0), NULL)->model, "tiny-a");
   gst_buffer_unref (out);
 
   g_object_set (e, "patches", 0, NULL);
