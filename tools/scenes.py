@@ -121,6 +121,21 @@ def _sdf(shape, x, y, cx, cy, r, rot, aspect=1.0):
     raise ValueError(shape)
 
 
+def _object_colour(rng, under, black_white=True):
+    """A colour that stands out from `under` (the mean colour below the
+    object) by more than 80 in one channel and 120 in all three, in up to 10
+    tries (the last one otherwise); with black_white, 30 % of the tries are
+    black or white."""
+    for _ in range(10):
+        col = _colour(rng)
+        if black_white and rng.random() < 0.3:
+            col = np.full(3, rng.choice([0.0, 255.0]), np.float32)
+        diff = np.abs(col - under)
+        if diff.max() > 80 and diff.sum() > 120:
+            break
+    return col
+
+
 def _clutter(rng, img, size):
     """Thin lines and partial arcs: edges everywhere, none of the shapes."""
     x, y = _grid(size)
@@ -202,13 +217,7 @@ def _scene(rng, size, stn):
         alpha = np.clip(0.5 - d, 0, 1)
         # an object colour that stands out from what lies under it
         under = (img * alpha[..., None]).sum((0, 1)) / max(alpha.sum(), 1)
-        for _ in range(10):
-            col = _colour(rng)
-            if rng.random() < 0.3:
-                col = np.full(3, rng.choice([0.0, 255.0]), np.float32)
-            diff = np.abs(col - under)
-            if diff.max() > 80 and diff.sum() > 120:
-                break
+        col = _object_colour(rng, under)
         img = img * (1 - alpha[..., None]) + col * alpha[..., None]
         mask = alpha
     if rng.random() < 0.3:
@@ -242,11 +251,7 @@ def make_frame(rng, width=1920, height=1080, n_min=1, n_max=4, d_min=0.02, d_max
                  rng.uniform(0, 2 * np.pi))
         alpha = np.clip(0.5 - d, 0, 1)[..., None]
         under = img[y0:y1, x0:x1].reshape(-1, 3).mean(0)
-        for _ in range(10):
-            col = _colour(rng)
-            diff = np.abs(col - under)
-            if diff.max() > 80 and diff.sum() > 120:
-                break
+        col = _object_colour(rng, under, black_white=False)
         img[y0:y1, x0:x1] = img[y0:y1, x0:x1] * (1 - alpha) + col * alpha
         objs.append((label, float(cx), float(cy), float(r)))
     return np.clip(img, 0, 255).astype(np.uint8), objs
@@ -273,13 +278,7 @@ def make_coarse_image(rng, size, factor=3):
         d = _sdf(CLASSES[label], x, y, cx, cy, r, rng.uniform(0, 2 * np.pi))
         alpha = np.clip(0.5 - d, 0, 1)
         under = (img * alpha[..., None]).sum((0, 1)) / max(alpha.sum(), 1)
-        for _ in range(10):
-            col = _colour(rng)
-            if rng.random() < 0.3:
-                col = np.full(3, rng.choice([0.0, 255.0]), np.float32)
-            diff = np.abs(col - under)
-            if diff.max() > 80 and diff.sum() > 120:
-                break
+        col = _object_colour(rng, under)
         img = img * (1 - alpha[..., None]) + col * alpha[..., None]
         mask = alpha
     if rng.random() < 0.3:
