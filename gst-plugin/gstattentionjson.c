@@ -726,69 +726,48 @@ put_result (GstAttentionJson *self, GString *s, const gchar *producer,
 
 /* "objects": the regions of interest a producer classified (attentioninfer
  * inference-region=roi-list), in the order they were attached: the
- * region's id, type and rectangle (pixels), then its result's fields. */
-static void
-put_objects (GstAttentionJson *self, GString *s, GstBuffer *buf,
-             const gchar *producer, gboolean maps)
-{
-  put_key (s, "objects");
-  g_string_append_c (s, '[');
-  GstVideoRegionOfInterestMeta *roi;
-  for (guint i = 0; (roi = gst_buffer_get_attention_object (buf, producer,
-              i)); i++) {
-    const GstAttentionResult *r = gst_attention_roi_get_result (roi,
-        producer);
-    const gchar *by = gst_attention_roi_get_producer (roi, producer);
-    sep (s);
-    g_string_append_c (s, '{');
-    put_key (s, "id");
-    put_int (s, roi->id);
-    put_key (s, "type");
-    put_string (s, g_quark_to_string (roi->roi_type));
-    const gchar *k[4] = { "x", "y", "w", "h" };
-    const guint v[4] = { roi->x, roi->y, roi->w, roi->h };
-    for (int j = 0; j < 4; j++) {
-      put_key (s, k[j]);
-      put_int (s, v[j]);
-    }
-    put_result (self, s, by, FALSE, r, maps);
-    g_string_append_c (s, '}');
-  }
-  g_string_append_c (s, ']');
-}
-
-/* "patches": a producer's coarse-to-fine patches (attentioninfer
+ * region's id, type and rectangle (pixels), then its result's fields.
+ * "patches" (`patches`): a producer's coarse-to-fine patches (attentioninfer
  * patches=N), most salient first: the rectangle (pixels), the saliency that
- * chose it, then the fine model's result on it; "stale" when the patch was
+ * chose it, then the fine model's result on it, "stale" when the patch was
  * carried over from an earlier frame's pass. */
 static void
-put_patches (GstAttentionJson *self, GString *s, GstBuffer *buf,
-             const gchar *producer, gboolean maps)
+put_regions (GstAttentionJson *self, GString *s, GstBuffer *buf,
+             const gchar *producer, gboolean maps, gboolean patches)
 {
-  put_key (s, "patches");
+  put_key (s, patches ? "patches" : "objects");
   g_string_append_c (s, '[');
   GstVideoRegionOfInterestMeta *roi;
-  for (guint i = 0; (roi = gst_buffer_get_attention_patch (buf, producer,
-              i)); i++) {
+  for (guint i = 0; (roi = patches
+          ? gst_buffer_get_attention_patch (buf, producer, i)
+          : gst_buffer_get_attention_object (buf, producer, i)); i++) {
     const GstAttentionResult *r = gst_attention_roi_get_result (roi,
         producer);
     const gchar *by = gst_attention_roi_get_producer (roi, producer);
-    const GstStructure *p = gst_video_region_of_interest_meta_get_param (roi,
-        "attention");
-    gdouble saliency = 0;
-    gboolean stale = FALSE;
-    gst_structure_get_double (p, "saliency", &saliency);
-    gst_structure_get_boolean (p, "stale", &stale);
     sep (s);
     g_string_append_c (s, '{');
+    if (!patches) {
+      put_key (s, "id");
+      put_int (s, roi->id);
+      put_key (s, "type");
+      put_string (s, g_quark_to_string (roi->roi_type));
+    }
     const gchar *k[4] = { "x", "y", "w", "h" };
     const guint v[4] = { roi->x, roi->y, roi->w, roi->h };
     for (int j = 0; j < 4; j++) {
       put_key (s, k[j]);
       put_int (s, v[j]);
     }
-    put_key (s, "saliency");
-    put_number (s, saliency, 4);
+    gboolean stale = FALSE;
+    if (patches) {
+      const GstStructure *p =
+          gst_video_region_of_interest_meta_get_param (roi, "attention");
+      gdouble saliency = 0;
+      gst_structure_get_double (p, "saliency", &saliency);
+      gst_structure_get_boolean (p, "stale", &stale);
+      put_key (s, "saliency");
+      put_number (s, saliency, 4);
+    }
     put_result (self, s, by, stale, r, maps);
     g_string_append_c (s, '}');
   }
@@ -852,8 +831,8 @@ frame_json (GstAttentionJson *self, GString *s, GstBuffer *buf,
     }
     g_string_append_c (s, ']');
   }
-  put_objects (self, s, buf, producer, maps);
-  put_patches (self, s, buf, producer, maps);
+  put_regions (self, s, buf, producer, maps, FALSE);
+  put_regions (self, s, buf, producer, maps, TRUE);
   g_string_append (s, "}\n");
 }
 
