@@ -1284,6 +1284,26 @@ object_on (GstBuffer *buf, guint i)
   return roi;
 }
 
+/* r holds what want holds: classes, scores, maps and their areas. */
+static void
+check_same_result (const GstAttentionResult *r, const GstAttentionResult *want)
+{
+  fail_unless_equals_int (r->n_classes, want->n_classes);
+  for (guint c = 0; c < r->n_classes; c++) {
+    fail_unless_equals_int (r->classes[c].index, want->classes[c].index);
+    fail_unless (fabsf (r->classes[c].score - want->classes[c].score) < 1e-6f);
+  }
+  fail_unless_equals_int (r->n_maps, want->n_maps);
+  for (guint m = 0; m < r->n_maps; m++) {
+    const GstAttentionMap *a = &r->maps[m], *b = &want->maps[m];
+    fail_unless (a->width == b->width && a->height == b->height);
+    fail_unless (fabsf (a->x - b->x) < 1e-6f && fabsf (a->w - b->w) < 1e-6f
+        && fabsf (a->y - b->y) < 1e-6f && fabsf (a->h - b->h) < 1e-6f);
+    for (guint j = 0; j < a->width * a->height; j++)
+      fail_unless (fabsf (a->data[j] - b->data[j]) < 1e-6f);
+  }
+}
+
 /* Each wanted object's result is the network's answer on that rectangle:
  * exactly what full-frame inference with roi=x,y,w,h computes on the same
  * frame (the same pre-processing plan and forward pass), with its maps and
@@ -1342,20 +1362,9 @@ GST_START_TEST (test_objects_roi_list)
       g_free (props);
       GstBuffer *rout = gst_harness_push_and_pull (ref,
           gst_buffer_copy (copy));
-      const GstAttentionResult *want =
-          gst_buffer_get_attention_meta (rout)->result;
-      fail_unless_equals_int (r->n_classes, want->n_classes);
-      for (guint c = 0; c < r->n_classes; c++) {
-        fail_unless_equals_int (r->classes[c].index, want->classes[c].index);
-        fail_unless (fabsf (r->classes[c].score - want->classes[c].score)
-            < 1e-6f);
-      }
-      fail_unless_equals_int (r->n_maps, want->n_maps);
+      check_same_result (r, gst_buffer_get_attention_meta (rout)->result);
       for (guint m = 0; m < r->n_maps; m++) {
-        const GstAttentionMap *a = &r->maps[m], *b = &want->maps[m];
-        fail_unless (a->width == b->width && a->height == b->height);
-        for (guint j = 0; j < a->width * a->height; j++)
-          fail_unless (fabsf (a->data[j] - b->data[j]) < 1e-6f);
+        const GstAttentionMap *a = &r->maps[m];
         /* stretched onto the object's rectangle, frame-normalised */
         fail_unless (fabsf (a->x - o->x / 64.0f) < 1e-6f
             && fabsf (a->y - o->y / 48.0f) < 1e-6f
@@ -1515,24 +1524,6 @@ expected_patches (const GstAttentionMap *map, gint fw, gint fh, gint side,
   return n;
 }
 
-static void
-check_same_result (const GstAttentionResult *r, const GstAttentionResult *want)
-{
-  fail_unless_equals_int (r->n_classes, want->n_classes);
-  for (guint c = 0; c < r->n_classes; c++) {
-    fail_unless_equals_int (r->classes[c].index, want->classes[c].index);
-    fail_unless (fabsf (r->classes[c].score - want->classes[c].score) < 1e-6f);
-  }
-  fail_unless_equals_int (r->n_maps, want->n_maps);
-  for (guint m = 0; m < r->n_maps; m++) {
-    const GstAttentionMap *a = &r->maps[m], *b = &want->maps[m];
-    fail_unless (a->width == b->width && a->height == b->height);
-    fail_unless (fabsf (a->x - b->x) < 1e-6f && fabsf (a->w - b->w) < 1e-6f
-        && fabsf (a->y - b->y) < 1e-6f && fabsf (a->h - b->h) < 1e-6f);
-    for (guint j = 0; j < a->width * a->height; j++)
-      fail_unless (fabsf (a->data[j] - b->data[j]) < 1e-6f);
-  }
-}
 
 /* The patches of one output buffer against the rule and against inference
  * with roi= on each patch's rectangle; returns how many. */
