@@ -640,3 +640,103 @@ def capture_gates(model):
             kind = "map" if m.group(2) == "cbam.SpatialGate.sigmoid" else "channel"
             mod.register_forward_hook(hook(m.group(1), kind))
     return gates
+
+
+class SoftAttentionDecoder(nn.Module):
+    """The encoder–decoder soft-attention head of the model format
+    (docs/model-format.md, "decoder"): "Show, Attend and Tell" on the
+    backbone's last feature map. Keys under the model's `decoder.` prefix:
+
+      init_h (Dh, D), init_c (LSTM)   h0 = tanh(init_h(ā)), c0 = tanh(init_c(ā)),
+                                      ā the mean annotation
+      embed (V, E)                    nn.Embedding
+      att.enc (Da, D) + bias,         additive: e_i = vᵀ tanh(enc(a_i) + dec(h))
+      att.dec (Da, Dh) no bias,
+      att.v (1, Da) no bias
+      att.query (D, Dh) + bias        dot: e_i = a_i · query(h) / √D
+      gate (1, Dh) + bias             optional: z ← σ(gate(h)) · z
+      cell                            nn.GRUCell / nn.LSTMCell (E + D → Dh)
+      out (V, Dh + D) + bias          logits = out([h_t ; z_t])
+
+    One step t (h is h_{t-1}; y_{-1} is the start token):
+      α_t = softmax(e), z_t = Σ_i α_t,i a_i (× β_t with a gate),
+      h_t = cell([embed(y_{t-1}) ; z_t], h_{t-1}), logits_t = out([h_t ; z_t]).
+    The annotations a_i are the feature map (N, D, H, W) read row-major:
+    i = y·W + x. Greedy decoding takes y_t = argmax logits_t (the lowest
+    index on a tie) and stops after emitting the end token or max_length
+    tokens."""
+
+    def __init__(self, d, vocab, hidden, embed, att_dim=0, cell="gru",
+                 attention="additive", gate=True):
+        super().__init__()
+        assert cell in ("gru", "lstm") and attention in ("additive", "dot")
+        self.cell_kind, self.attention = cell, attention
+        self.init_h = nn.Linear(d, hidden)
+        if cell == "lstm":
+            self.init_c = nn.Linear(d, hidden)
+        self.embed = nn.Embedding(vocab, embed)
+        self.att = nn.Module()
+        if attention == "additive":
+            self.att.enc = nn.Linear(d, att_dim)
+            self.att.dec = nn.Linear(hidden, att_dim, bias=False)
+            self.att.v = nn.Linear(att_dim, 1, bias=False)
+        else:
+            self.att.query = nn.Linear(hidden, d)
+        self.gate = nn.Linear(hidden, 1) if gate else None
+        cls = nn.GRUCell if cell == "gru" else nn.LSTMCell
+        self.cell = cls(embed + d, hidden)
+        self.out = nn.Linear(hidden + d, vocab)
+
+    def start(self, feats):
+        """(annotations (N, L, D), the projected annotations or None, state)."""
+        a = feats.flatten(2).transpose(1, 2)
+        mean = a.mean(1)
+        h = torch.tanh(self.init_h(mean))
+        state = (h, torch.tanh(self.init_c(mean))) if self.cell_kind == "lstm" else h
+        proj = self.att.enc(a) if self.attention == "additive" else None
+        return a, proj, state
+
+    def step(self, a, proj, y_prev, state):
+        """One step: (logits (N, V), α (N, L), the new state)."""
+        h = state[0] if self.cell_kind == "lstm" else state
+        if self.attention == "additive":
+            e = self.att.v(torch.tanh(proj + self.att.dec(h).unsqueeze(1))).squeeze(2)
+        else:
+            q = self.att.query(h)
+            e = (a @ q.unsqueeze(2)).squeeze(2) / (a.shape[2] ** 0.5)
+        alpha = torch.softmax(e, dim=1)
+        z = (alpha.unsqueeze(2) * a).sum(1)
+        if self.gate is not None:
+            z = torch.sigmoid(self.gate(h)) * z
+        x = torch.cat([self.embed(y_prev), z], dim=1)
+        state = self.cell(x, state)
+        h = state[0] if self.cell_kind == "lstm" else state
+        return self.out(torch.cat([h, z], dim=1)), alpha, state
+
+    def forward(self, feats, start_token, end_token, max_length, targets=None):
+        """Logits (N, T, V) and α (N, T, L). With targets (N, T) the inputs
+        are the targets shifted right (teacher forcing, T steps); without,
+        greedy decoding of max_length steps (every image runs all steps; a
+        caller cuts each sequence after its first end token)."""
+        a, proj, state = self.start(feats)
+        n = a.shape[0]
+        y = torch.full((n,), start_token, dtype=torch.long, device=a.device)
+        steps = targets.shape[1] if targets is not None else max_length
+        logits, alphas = [], []
+        for t in range(steps):
+            lo, al, state = self.step(a, proj, y, state)
+            logits.append(lo)
+            alphas.append(al)
+            y = targets[:, t] if targets is not None else lo.argmax(1)
+        return torch.stack(logits, 1), torch.stack(alphas, 1)
+
+
+def greedy_sequence(logits, end_token):
+    """Image 0's tokens up to and including the first end token (a list),
+    from forward()'s greedy logits."""
+    out = []
+    for t in logits[0].argmax(1).tolist():
+        out.append(t)
+        if t == end_token:
+            break
+    return out
