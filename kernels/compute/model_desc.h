@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "conv.h"
+#include "decoder.h"
 #include "pool.h"
 
 #define ATTN_MODEL_MAX_STAGES 4
@@ -88,6 +89,7 @@ typedef struct AttnModel {
   AttnStnLayer *stn;     /* NULL when the model has no STN */
   int n_stn;
   bool stn_align_corners;
+  AttnDecoder *decoder;  /* NULL when the model has no decoder head */
   size_t n_params;       /* floats in the arena */
   /* the loader's: storage, references, cache entry */
   float *arena;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cbam.h"
 #include "winograd.h"
@@ -67,6 +68,11 @@ struct AttnNet {
   float *stn_a, *stn_b, *grid, *warped;
   float theta[6];
   double macs;
+  /* decoder head */
+  float *dec_work, *dec_scores, *dec_alphas;
+  int *dec_tokens;          /* (max_length), calloc'd at plan time */
+  AttnDecoderOut dec_out;
+  double dec_seconds;
 };
 
 static double
@@ -237,6 +243,13 @@ carve_all (AttnNet *net, Carver *c, const ArenaSizes *sz)
       net->final_gate = bp->gate;
     }
   }
+  if (m->decoder) {
+    const BlockPlan *last = &net->blocks[m->n_blocks - 1];
+    int l = last->h * last->w;
+    net->dec_work = carve (c, attn_decoder_workspace (m->decoder, l));
+    net->dec_scores = carve (c, (size_t) m->decoder->max_length);
+    net->dec_alphas = carve (c, (size_t) m->decoder->max_length * l);
+  }
   if (m->stn) {
     net->stn_a = carve (c, sz->stn_buf);
     net->stn_b = carve (c, sz->stn_buf);
@@ -344,6 +357,23 @@ attn_net_new_sharing (const AttnModel *model, int height, int width,
     }
   }
   net->macs += (double) m->num_classes * m->c_last;
+  if (m->decoder) {
+    const AttnDecoder *d = m->decoder;
+    double l = (double) h * w, g = attn_decoder_gates (d->cell);
+    double per_step = g * d->hidden * (d->embed + d->d + d->hidden)
+        + (double) d->vocab * (d->hidden + d->d) + l * d->d
+        + (d->attention == ATTN_DEC_ADDITIVE
+           ? (double) d->att_dim * (d->hidden + l)
+           : (double) d->d * (d->hidden + l));
+    net->macs += (double) d->hidden * d->d * (d->cell == ATTN_CELL_LSTM ? 2 : 1)
+        + (d->attention == ATTN_DEC_ADDITIVE ? (double) d->att_dim * d->d * l : 0)
+        + per_step * d->max_length;
+    net->dec_tokens = calloc ((size_t) d->max_length, sizeof *net->dec_tokens);
+    if (!net->dec_tokens) {
+      snprintf (err, errlen, "%s: out of memory", m->path);
+      goto fail;
+    }
+  }
 
   /* one arena: input, activations, workspaces, outputs — sized by running
    * the same carving twice, once counting and once for real, so the size
@@ -382,6 +412,7 @@ attn_net_free (AttnNet *net)
   free (net->blocks);
   free (net->gates);
   free (net->stn);
+  free (net->dec_tokens);
   free (net);
 }
 
@@ -530,6 +561,31 @@ attn_net_forward (AttnNet *net)
   attn_global_avgpool (net->feat, net->buf[xi], m->c_last, last->h * last->w);
   attn_linear (net->logits, net->feat, m->fc_w, m->fc_b, 1, m->c_last,
                m->num_classes);
+  if (m->decoder) {
+    struct timespec t0, t1;
+    clock_gettime (CLOCK_MONOTONIC, &t0);
+    net->dec_out = (AttnDecoderOut) { net->dec_tokens, net->dec_scores,
+                                      net->dec_alphas, NULL, 0 };
+    attn_decoder_run (m->decoder, net->buf[xi], last->h * last->w,
+                      net->dec_work, &net->dec_out);
+    clock_gettime (CLOCK_MONOTONIC, &t1);
+    net->dec_seconds = (double) (t1.tv_sec - t0.tv_sec)
+        + 1e-9 * (double) (t1.tv_nsec - t0.tv_nsec);
+  }
+}
+
+bool
+attn_net_sequence (const AttnNet *net, AttnSequence *seq)
+{
+  const AttnDecoder *d = net->m->decoder;
+  if (!d)
+    return false;
+  const BlockPlan *last = &net->blocks[net->m->n_blocks - 1];
+  *seq = (AttnSequence) {
+    d, net->dec_out.length, net->dec_tokens, net->dec_scores, net->dec_alphas,
+    last->h, last->w, net->dec_seconds,
+  };
+  return true;
 }
 
 const AttnModel *

@@ -73,6 +73,19 @@ typedef struct {
   const AttnGateOutput *gate; /* its gate's Mc/s and Ms, NULL without one */
 } AttnBlockTaps;
 void attn_net_last_block (const AttnNet *net, AttnBlockTaps *taps);
+/* The decoder head's output of the last forward pass (models with a
+ * `decoder`): the net's buffers, rewritten by every forward. */
+typedef struct {
+  const AttnDecoder *decoder;
+  int length;             /* steps run, the end token (if reached) included */
+  const int *tokens;      /* (length) ids into decoder->vocabulary */
+  const float *scores;    /* (length) softmax probability of each token */
+  const float *alphas;    /* (length, height, width) α of each step */
+  int height, width;      /* the annotation grid */
+  double seconds;         /* the decoder's share of the last forward */
+} AttnSequence;
+/* false (seq untouched) when the model has no decoder. */
+bool attn_net_sequence (const AttnNet *net, AttnSequence *seq);
 /* Bytes of the activation/workspace arena (for memory reports). */
 size_t attn_net_arena_bytes (const AttnNet *net);
 /* Of those, the bytes of transformed weights this net holds (0 when it

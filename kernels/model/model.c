@@ -552,6 +552,101 @@ load_stn (Loader *ld, AttnModel *m, JsonObject *arch)
           "(θ), it ends in %s", last_out < 0 ? "a feature map" : "another size");
 }
 
+/* The decoder head (docs/model-format.md "decoder") on the last block's
+ * C_last-channel map. */
+static void
+load_decoder (Loader *ld, AttnModel *m, JsonObject *arch)
+{
+  JsonNode *dn = json_object_get_member (arch, "decoder");
+  if (ld->failed || !dn || JSON_NODE_HOLDS_NULL (dn))
+    return;
+  if (!JSON_NODE_HOLDS_OBJECT (dn)) {
+    fail (ld, "architecture: 'decoder' must be an object or null");
+    return;
+  }
+  JsonObject *o = json_node_get_object (dn);
+  const char *ctx = "architecture.decoder";
+  static const char *const cells[] = { "gru", "lstm", NULL };
+  static const char *const kinds[] = { "additive", "dot", NULL };
+  AttnDecoder *d = g_new0 (AttnDecoder, 1);
+  m->decoder = d;
+  d->cell = (AttnCellKind) get_choice (ld, o, ctx, "cell", cells, true, 0);
+  d->attention = (AttnDecAttention) get_choice (ld, o, ctx, "attention",
+                                                kinds, true, 0);
+  d->d = m->c_last;
+  d->hidden = get_int (ld, o, ctx, "hidden", 1, ATTN_DECODER_MAX_DIM, true, 1);
+  d->embed = get_int (ld, o, ctx, "embed", 1, ATTN_DECODER_MAX_DIM, true, 1);
+  if (d->attention == ATTN_DEC_ADDITIVE)
+    d->att_dim = get_int (ld, o, ctx, "attention_dim", 1, ATTN_DECODER_MAX_DIM,
+                          true, 1);
+  else if (get_int (ld, o, ctx, "attention_dim", 0, 0, false, 0) != 0)
+    return;
+  d->gate = get_bool (ld, o, ctx, "gate", false);
+  d->max_length = get_int (ld, o, ctx, "max_length", 1,
+                           ATTN_DECODER_MAX_LENGTH, true, 1);
+  if (ld->failed)
+    return;
+  JsonNode *vn = json_object_get_member (o, "vocabulary");
+  JsonArray *va = vn && JSON_NODE_HOLDS_ARRAY (vn) ? json_node_get_array (vn)
+      : NULL;
+  guint nv = va ? json_array_get_length (va) : 0;
+  if (nv < 2 || nv > ATTN_DECODER_MAX_VOCAB) {
+    fail (ld, "%s: 'vocabulary' must be an array of 2 to %d strings", ctx,
+          ATTN_DECODER_MAX_VOCAB);
+    return;
+  }
+  d->vocab = (int) nv;
+  d->vocabulary = g_new0 (char *, nv + 1);
+  for (guint i = 0; i < nv; i++) {
+    JsonNode *e = json_array_get_element (va, i);
+    const char *s = JSON_NODE_HOLDS_VALUE (e)
+        && json_node_get_value_type (e) == G_TYPE_STRING
+        ? json_node_get_string (e) : NULL;
+    if (!s || !*s || !g_utf8_validate (s, -1, NULL)) {
+      fail (ld, "%s: 'vocabulary'[%u] must be a non-empty UTF-8 string", ctx,
+            i);
+      return;
+    }
+    d->vocabulary[i] = g_strdup (s);
+  }
+  d->start = get_int (ld, o, ctx, "start", 0, d->vocab - 1, true, 0);
+  d->end = get_int (ld, o, ctx, "end", 0, d->vocab - 1, true, 1);
+  if (!ld->failed && d->start == d->end) {
+    fail (ld, "%s: 'start' and 'end' must be different tokens (both %d)", ctx,
+          d->start);
+    return;
+  }
+  int64_t dd = d->d, dh = d->hidden, e = d->embed, v = d->vocab;
+  int64_t g = attn_decoder_gates (d->cell);
+  d->init_h_w = take (ld, "decoder.init_h.weight", 2, dh, dd);
+  d->init_h_b = take (ld, "decoder.init_h.bias", 1, dh);
+  if (d->cell == ATTN_CELL_LSTM) {
+    d->init_c_w = take (ld, "decoder.init_c.weight", 2, dh, dd);
+    d->init_c_b = take (ld, "decoder.init_c.bias", 1, dh);
+  }
+  d->embed_w = take (ld, "decoder.embed.weight", 2, v, e);
+  if (d->attention == ATTN_DEC_ADDITIVE) {
+    int64_t da = d->att_dim;
+    d->enc_w = take (ld, "decoder.att.enc.weight", 2, da, dd);
+    d->enc_b = take (ld, "decoder.att.enc.bias", 1, da);
+    d->dec_w = take (ld, "decoder.att.dec.weight", 2, da, dh);
+    d->v_w = take (ld, "decoder.att.v.weight", 2, (int64_t) 1, da);
+  } else {
+    d->query_w = take (ld, "decoder.att.query.weight", 2, dd, dh);
+    d->query_b = take (ld, "decoder.att.query.bias", 1, dd);
+  }
+  if (d->gate) {
+    d->gate_w = take (ld, "decoder.gate.weight", 2, (int64_t) 1, dh);
+    d->gate_b = take (ld, "decoder.gate.bias", 1, (int64_t) 1);
+  }
+  d->w_ih = take (ld, "decoder.cell.weight_ih", 2, g * dh, e + dd);
+  d->b_ih = take (ld, "decoder.cell.bias_ih", 1, g * dh);
+  d->w_hh = take (ld, "decoder.cell.weight_hh", 2, g * dh, dh);
+  d->b_hh = take (ld, "decoder.cell.bias_hh", 1, g * dh);
+  d->out_w = take (ld, "decoder.out.weight", 2, v, dh + dd);
+  d->out_b = take (ld, "decoder.out.bias", 1, v);
+}
+
 static void
 load_architecture (Loader *ld, AttnModel *m, JsonObject *a)
 {
@@ -646,6 +741,7 @@ load_architecture (Loader *ld, AttnModel *m, JsonObject *a)
                      (int64_t) cin);
   m->fc_b = take (ld, "fc.bias", 1, (int64_t) m->num_classes);
   m->fc_w = fcw;
+  load_decoder (ld, m, a);
 }
 
 static void
@@ -669,6 +765,10 @@ model_free (AttnModel *m)
   g_free (m->name);
   g_free (m->blocks);
   g_free (m->stn);
+  if (m->decoder) {
+    g_strfreev (m->decoder->vocabulary);
+    g_free (m->decoder);
+  }
   if (m->labels)
     g_strfreev (m->labels);
   g_free (m->arena);
