@@ -120,7 +120,7 @@ TinySpec
 tiny_spec_default (void)
 {
   return (TinySpec) { "basic", "cbam", 2, { 1, 1 }, { 4, 8 }, 4, 3, 2, false,
-                      false, false, 32, 1 };
+                      false, false, 32, 1, 0 };
 }
 
 static void
@@ -196,6 +196,43 @@ mb_tiny (ModelBuilder *mb, const TinySpec *s)
     /* near-identity θ */
     float th[6] = { 1, 0.05f, 0.02f, -0.03f, 0.9f, -0.05f };
     mb_tensor (mb, "stn.3.bias", 1, (int64_t[]) { 6 }, th, 0, 0);
+  }
+  if (s->decoder) {
+    /* D = the last stage's channels; vocabulary of 5, start 0, end 1 */
+    int d = s->widths[s->n_stages - 1] * exp, dh = 6, e = 3, da = 5, v = 5;
+    bool lstm = s->decoder == 2, additive = s->decoder == 1;
+    int g = lstm ? 4 : 3;
+    g_string_append_printf (arch, ",\"decoder\":{\"cell\":\"%s\","
+                            "\"attention\":\"%s\",\"hidden\":%d,\"embed\":%d,"
+                            "\"attention_dim\":%d,\"gate\":%s,"
+                            "\"vocabulary\":[\"<s>\",\"</s>\",\"a\",\"b\",\"c\"],"
+                            "\"start\":0,\"end\":1,\"max_length\":4}",
+                            lstm ? "lstm" : "gru", additive ? "additive" : "dot",
+                            dh, e, additive ? da : 0,
+                            additive ? "true" : "false");
+    linear (mb, "decoder.init_h", dh, d);
+    if (lstm)
+      linear (mb, "decoder.init_c", dh, d);
+    mb_tensor (mb, "decoder.embed.weight", 2, (int64_t[]) { v, e }, NULL, -1, 1);
+    if (additive) {
+      linear (mb, "decoder.att.enc", da, d);
+      mb_tensor (mb, "decoder.att.dec.weight", 2, (int64_t[]) { da, dh }, NULL,
+                 -0.5f, 0.5f);
+      mb_tensor (mb, "decoder.att.v.weight", 2, (int64_t[]) { 1, da }, NULL,
+                 -1, 1);
+      linear (mb, "decoder.gate", 1, dh);
+    } else {
+      linear (mb, "decoder.att.query", d, dh);
+    }
+    mb_tensor (mb, "decoder.cell.weight_ih", 2, (int64_t[]) { g * dh, e + d },
+               NULL, -0.4f, 0.4f);
+    mb_tensor (mb, "decoder.cell.bias_ih", 1, (int64_t[]) { g * dh }, NULL,
+               -0.4f, 0.4f);
+    mb_tensor (mb, "decoder.cell.weight_hh", 2, (int64_t[]) { g * dh, dh },
+               NULL, -0.4f, 0.4f);
+    mb_tensor (mb, "decoder.cell.bias_hh", 1, (int64_t[]) { g * dh }, NULL,
+               -0.4f, 0.4f);
+    linear (mb, "decoder.out", v, dh + d);
   }
   g_string_append_c (arch, '}');
   mb_meta (mb, "format", "gst-attention-model");

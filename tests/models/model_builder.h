@@ -26,6 +26,8 @@ typedef struct {
   bool stn;                 /* a small STN front end (fixed input size) */
   int input;                /* preprocess width = height */
   uint64_t seed;
+  int decoder;              /* 0 none; a decoder head: 1 GRU, additive,
+                             * gated; 2 LSTM, dot product */
 } TinySpec;
 
 /* A small default: basic blocks, CBAM, 2 stages, 3 classes, 32×32 input. */

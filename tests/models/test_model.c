@@ -26,6 +26,36 @@ load (ModelBuilder *mb, char *err, size_t errlen)
   return m;
 }
 
+/* The decoder's output after a forward: 1..max_length valid tokens, only
+ * the last one may be the end token, scores in (0, 1], every α a
+ * distribution over the last block's grid. */
+static bool
+sequence_ok (const AttnNet *net, const TinySpec *s)
+{
+  AttnSequence q;
+  if (!attn_net_sequence (net, &q))
+    return s->decoder == 0;
+  const AttnDecoder *d = q.decoder;
+  bool ok = s->decoder != 0 && q.length >= 1 && q.length <= d->max_length
+      && q.height >= 1 && q.width >= 1 && q.seconds >= 0;
+  for (int t = 0; ok && t < q.length; t++) {
+    ok = q.tokens[t] >= 0 && q.tokens[t] < d->vocab
+        && (q.tokens[t] != d->end || t == q.length - 1)
+        && q.scores[t] > 0 && q.scores[t] <= 1;
+    double sum = 0;
+    for (int i = 0; i < q.height * q.width; i++) {
+      float a = q.alphas[(size_t) t * q.height * q.width + i];
+      ok &= a >= 0 && a <= 1;
+      sum += a;
+    }
+    ok &= fabs (sum - 1) < 1e-4;
+  }
+  ok = ok && (q.length == d->max_length || q.tokens[q.length - 1] == d->end);
+  if (!ok)
+    printf ("# bad sequence (length %d)\n", q.length);
+  return ok;
+}
+
 /* Loads the spec, runs it at (h, w), checks the outputs are sane. */
 static bool
 runs (const TinySpec *s, int h, int w)
@@ -73,6 +103,7 @@ runs (const TinySpec *s, int h, int w)
   if (fin)
     ok &= fin == attn_net_gate (net, attn_net_n_gates (net) - 1);
   ok &= (attn_net_theta (net) != NULL) == s->stn;
+  ok &= (m->decoder != NULL) == (s->decoder != 0) && sequence_ok (net, s);
   ok &= attn_net_macs (net) > 0 && attn_net_arena_bytes (net) > 0;
   /* forward is deterministic: a second run gives the same logits */
   float first[16];
@@ -297,11 +328,86 @@ static const Bad bad[] = {
   { "a label with an invalid escape", m_label_escape, NULL, NULL, "invalid escape in a string" },
 };
 
+/* The decoder head (TinySpec.decoder 1: GRU, additive, gated), as the
+ * builder writes it; the cases below mutate it. */
+static const char dec_arch[] = ",\"decoder\":{\"cell\":\"gru\","
+    "\"attention\":\"additive\",\"hidden\":6,\"embed\":3,"
+    "\"attention_dim\":5,\"gate\":true,"
+    "\"vocabulary\":[\"<s>\",\"</s>\",\"a\",\"b\",\"c\"],"
+    "\"start\":0,\"end\":1,\"max_length\":4}";
+static void
+m_dec_sub (ModelBuilder *mb)
+{
+  GString *d = g_string_new (dec_arch);
+  if (arch_from) {
+    const char *at = strstr (dec_arch, arch_from);
+    g_assert (at);
+    g_string_truncate (d, at - dec_arch);
+    g_string_append (d, arch_to);
+    g_string_append (d, at + strlen (arch_from));
+  }
+  GString *g = g_string_new_len (base_arch, sizeof base_arch - 2);
+  g_string_append_printf (g, "%s}", d->str);
+  mb_meta (mb, "architecture", g->str);
+  g_string_free (g, TRUE);
+  g_string_free (d, TRUE);
+}
+static void m_dec_no_out (ModelBuilder *mb) { mb_remove (mb, "decoder.out.bias"); }
+static void m_dec_gate_gone (ModelBuilder *mb) { mb_remove (mb, "decoder.gate.weight"); mb_remove (mb, "decoder.gate.bias"); }
+static void m_dec_nan (ModelBuilder *mb) { mb_poke (mb, "decoder.cell.weight_hh", 7, NAN); }
+static void
+m_dec_embed_shape (ModelBuilder *mb)
+{
+  mb_tensor (mb, "decoder.embed.weight", 2, (int64_t[]) { 4, 3 }, NULL, -1, 1);
+}
+static void
+m_dec_lstm_shape (ModelBuilder *mb)
+{
+  /* the architecture says LSTM but the cell holds GRU's 3 gates */
+  arch_from = "\"gru\"";
+  arch_to = "\"lstm\"";
+  m_dec_sub (mb);
+  mb_tensor (mb, "decoder.init_c.weight", 2, (int64_t[]) { 6, 8 }, NULL, -1, 1);
+  mb_tensor (mb, "decoder.init_c.bias", 1, (int64_t[]) { 6 }, NULL, -1, 1);
+}
+
+/* Decoder cases start from a model with TinySpec.decoder 1. */
+static const Bad bad_decoder[] = {
+  { "decoder not an object", m_arch_sub, ",\"bn_eps\":1e-5", ",\"bn_eps\":1e-5,\"decoder\":[]", "'decoder' must be an object" },
+  { "decoder cell unknown", m_dec_sub, "\"gru\"", "\"rnn\"", "architecture.decoder: 'cell' is 'rnn'" },
+  { "decoder attention unknown", m_dec_sub, "\"additive\"", "\"multihead\"", "'attention' is 'multihead'" },
+  { "decoder without hidden", m_dec_sub, "\"hidden\":6,", "", "architecture.decoder: missing 'hidden'" },
+  { "decoder hidden 0", m_dec_sub, "\"hidden\":6", "\"hidden\":0", "'hidden' must be an integer in [1, 8192]" },
+  { "decoder embed huge", m_dec_sub, "\"embed\":3", "\"embed\":100000", "'embed' must be an integer in [1, 8192]" },
+  { "decoder additive without attention_dim", m_dec_sub, "\"attention_dim\":5,", "", "missing 'attention_dim'" },
+  { "decoder dot with attention_dim", m_dec_sub, "\"additive\"", "\"dot\"", "'attention_dim' must be an integer in [0, 0]" },
+  { "decoder gate not a boolean", m_dec_sub, "\"gate\":true", "\"gate\":1", "'gate' must be true or false" },
+  { "decoder vocabulary of one", m_dec_sub, "[\"<s>\",\"</s>\",\"a\",\"b\",\"c\"]", "[\"<s>\"]", "'vocabulary' must be an array of 2 to 100000 strings" },
+  { "decoder vocabulary not an array", m_dec_sub, "[\"<s>\",\"</s>\",\"a\",\"b\",\"c\"]", "\"abc\"", "'vocabulary' must be an array" },
+  { "decoder empty token", m_dec_sub, "\"b\"", "\"\"", "'vocabulary'[3] must be a non-empty UTF-8 string" },
+  { "decoder token a number", m_dec_sub, "\"b\"", "7", "'vocabulary'[3] must be a non-empty" },
+  { "decoder start out of range", m_dec_sub, "\"start\":0", "\"start\":5", "'start' must be an integer in [0, 4]" },
+  { "decoder end negative", m_dec_sub, "\"end\":1", "\"end\":-1", "'end' must be an integer in [0, 4]" },
+  { "decoder start equals end", m_dec_sub, "\"end\":1", "\"end\":0", "'start' and 'end' must be different tokens" },
+  { "decoder max_length 0", m_dec_sub, "\"max_length\":4", "\"max_length\":0", "'max_length' must be an integer in [1, 256]" },
+  { "decoder max_length 1000", m_dec_sub, "\"max_length\":4", "\"max_length\":1000", "'max_length' must be an integer in [1, 256]" },
+  { "decoder vocabulary contradicts embed", m_dec_sub, ",\"c\"]", ",\"c\",\"d\"]", "'decoder.embed.weight' has shape [5, 3], expected [6, 3]" },
+  { "decoder hidden contradicts init_h", m_dec_sub, "\"hidden\":6", "\"hidden\":7", "'decoder.init_h.weight' has shape [6, 8], expected [7, 8]" },
+  { "decoder LSTM with GRU weights", m_dec_lstm_shape, NULL, NULL, "'decoder.cell.weight_ih' has shape [18, 11], expected [24, 11]" },
+  { "decoder without gate tensors", m_dec_gate_gone, NULL, NULL, "missing tensor 'decoder.gate.weight'" },
+  { "decoder gate false with gate tensors", m_dec_sub, "\"gate\":true", "\"gate\":false", "tensor 'decoder.gate." },
+  { "decoder tensors without a decoder", m_arch_sub, "1e-5", "1e-5", "tensor 'decoder." },
+  { "decoder missing out.bias", m_dec_no_out, NULL, NULL, "missing tensor 'decoder.out.bias'" },
+  { "decoder embed wrong shape", m_dec_embed_shape, NULL, NULL, "'decoder.embed.weight' has shape [4, 3], expected [5, 3]" },
+  { "decoder NaN weight", m_dec_nan, NULL, NULL, "'decoder.cell.weight_hh' holds a non-finite value (nan) at element 7" },
+};
+
 static bool
-rejects (const Bad *b)
+rejects_with (const Bad *b, int decoder)
 {
   ModelBuilder *mb = mb_new ();
   TinySpec s = tiny_spec_default ();
+  s.decoder = decoder;
   mb_tiny (mb, &s);
   arch_from = b->from;
   arch_to = b->to;
@@ -316,6 +422,12 @@ rejects (const Bad *b)
             m ? "(loaded)" : err);
   attn_model_unref (m);
   return ok;
+}
+
+static bool
+rejects (const Bad *b)
+{
+  return rejects_with (b, 0);
 }
 
 static bool
@@ -439,6 +551,20 @@ main (int argc, char **argv)
   s = tiny_spec_default ();
   s.stn = true;
   test_case ("basic cbam with an STN front end", runs (&s, 32, 32));
+
+  s = tiny_spec_default ();
+  s.decoder = 1;
+  test_case ("basic cbam with a GRU additive gated decoder", runs (&s, 32, 32));
+  test_case ("the decoder at odd 37x29 (a 5x4 grid)", runs (&s, 37, 29));
+  test_case ("the decoder at 1x1 (a 1x1 grid)", runs (&s, 1, 1));
+  s.decoder = 2;
+  s.block = "bottleneck";
+  test_case ("bottleneck cbam with an LSTM dot-product decoder", runs (&s, 40, 24));
+  for (size_t i = 0; i < G_N_ELEMENTS (bad_decoder); i++) {
+    char name[160];
+    snprintf (name, sizeof name, "rejects %s", bad_decoder[i].what);
+    test_case (name, rejects_with (&bad_decoder[i], 1));
+  }
 
   for (size_t i = 0; i < G_N_ELEMENTS (bad); i++) {
     char name[160];
