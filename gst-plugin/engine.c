@@ -190,8 +190,21 @@ attn_engine_model_load_sized (const char *path, int height, int width,
     n_maps++;
   }
   GstAttentionResultLayout layout = { model->name, (guint) model->num_classes,
-    (guint) n_maps, names, widths, heights, (guint) n_channels
+    (guint) n_maps, names, widths, heights, (guint) n_channels, 0, 0, 0, 0
   };
+  AttnSequence seq;
+  if (attn_net_sequence (m->net, &seq)) {
+    /* a sentence cut by max_length has max_length tokens, else fewer */
+    const AttnDecoder *d = seq.decoder;
+    gsize longest = 1;
+    for (int i = 0; i < d->vocab; i++)
+      longest = MAX (longest, strlen (d->vocabulary[i]));
+    layout.max_tokens = (guint) d->max_length;
+    layout.token_width = (guint) seq.width;
+    layout.token_height = (guint) seq.height;
+    layout.max_sentence = (guint) MIN ((gsize) d->max_length * (longest + 1) + 1,
+                                       (gsize) 1 << 20);
+  }
   m->pool = gst_attention_result_pool_new (&layout);
   g_free (names);
   g_free (widths);
@@ -345,6 +358,30 @@ model_result (AttnEngineModel *m, const AttnJob *job, uint64_t inference_ns)
       isfinite (reg.peak) ? reg.peak : 0.0f
     };
     r->has_region = x1 > x0 && y1 > y0;
+  }
+  AttnSequence seq;
+  if (attn_net_sequence (m->net, &seq)) {
+    /* the sentence without the end token; each token with its α */
+    GstAttentionToken *tokens = gst_attention_result_tokens_writable (r);
+    size_t cells = (size_t) seq.width * seq.height;
+    guint n = 0;
+    for (int t = 0; t < seq.length; t++) {
+      int id = seq.tokens[t];
+      if (id == seq.decoder->end)
+        break;
+      GstAttentionToken *tok = &tokens[n++];
+      tok->id = (guint) id;
+      tok->score = isfinite (seq.scores[t]) ? seq.scores[t] : 0.0f;
+      tok->text = g_intern_string (seq.decoder->vocabulary[id]);
+      tok->alpha.name = tok->text;
+      memcpy ((float *) tok->alpha.data, seq.alphas + (size_t) t * cells,
+              sizeof (float) * cells);
+      tok->alpha.x = job->area_x;
+      tok->alpha.y = job->area_y;
+      tok->alpha.w = job->area_w;
+      tok->alpha.h = job->area_h;
+    }
+    gst_attention_result_set_n_tokens (r, n);
   }
   const float *theta = attn_net_theta (m->net);
   if (theta) {

@@ -484,6 +484,8 @@ attach (GstAttentionInfer *self, GstBuffer *buf, GstAttentionResult *r,
   if (r->n_classes > 0)
     gst_structure_set (s, "label", G_TYPE_STRING, r->classes[0].label,
         "confidence", G_TYPE_DOUBLE, (gdouble) r->classes[0].score, NULL);
+  if (r->sentence)              /* a model with a decoder head */
+    gst_structure_set (s, "sentence", G_TYPE_STRING, r->sentence, NULL);
   gst_video_region_of_interest_meta_add_param (roi, s);
 }
 
@@ -525,6 +527,22 @@ post_result (GstAttentionInfer *self, GstBuffer *buf,
     gst_value_array_append_and_take_value (&classes, &v);
   }
   gst_structure_take_value (s, "classes", &classes);
+  if (r->sentence) {
+    /* a decoder head's sentence, and its tokens with their scores */
+    GValue seq = G_VALUE_INIT;
+    gst_value_array_init (&seq, r->n_tokens);
+    for (guint i = 0; i < r->n_tokens; i++) {
+      GValue v = G_VALUE_INIT;
+      g_value_init (&v, GST_TYPE_STRUCTURE);
+      g_value_take_boxed (&v, gst_structure_new ("token",
+              "token", G_TYPE_STRING, r->tokens[i].text,
+              "score", G_TYPE_DOUBLE, (gdouble) r->tokens[i].score,
+              "id", G_TYPE_UINT, r->tokens[i].id, NULL));
+      gst_value_array_append_and_take_value (&seq, &v);
+    }
+    gst_structure_set (s, "sentence", G_TYPE_STRING, r->sentence, NULL);
+    gst_structure_take_value (s, "sequence", &seq);
+  }
   if (r->has_region) {
     const GstAttentionRegion *g = &r->region;
     GstStructure *reg = gst_structure_new ("region",

@@ -615,6 +615,31 @@ sep (GString *s)
 
 /* ---- the frame's line ---------------------------------------------------- */
 
+/* A map's size, area (frame pixels) and values, into the open object. */
+static void
+put_map_fields (GstAttentionJson *self, GString *s, const GstAttentionMap *mp,
+                gint decimals)
+{
+  gdouble fw = self->width, fh = self->height;
+  put_key (s, "width");
+  put_int (s, mp->width);
+  put_key (s, "height");
+  put_int (s, mp->height);
+  const gchar *k[4] = { "x", "y", "w", "h" };
+  const gdouble v[4] = { mp->x * fw, mp->y * fh, mp->w * fw, mp->h * fh };
+  for (int j = 0; j < 4; j++) {
+    put_key (s, k[j]);
+    put_number (s, v[j], 2);
+  }
+  put_key (s, "data");
+  g_string_append_c (s, '[');
+  for (guint j = 0; j < mp->width * mp->height; j++) {
+    sep (s);
+    put_number (s, mp->data[j], decimals);
+  }
+  g_string_append_c (s, ']');
+}
+
 /* The fields of one result, into the open object: the producer's, and
  * whether it was computed on an earlier frame. */
 static void
@@ -692,33 +717,43 @@ put_result (GstAttentionJson *self, GString *s, const gchar *producer,
     }
     g_string_append_c (s, ']');
   }
+  if (r->sentence) {
+    /* an encoder–decoder model's sentence, token by token, without the end
+     * token; with maps, each token's attention (it sums to 1) */
+    put_key (s, "sentence");
+    put_string (s, r->sentence);
+    put_key (s, "sequence");
+    g_string_append_c (s, '[');
+    for (guint i = 0; i < r->n_tokens; i++) {
+      const GstAttentionToken *t = &r->tokens[i];
+      sep (s);
+      g_string_append_c (s, '{');
+      put_key (s, "token");
+      put_string (s, t->text);
+      put_key (s, "score");
+      put_number (s, t->score, 6);
+      put_key (s, "id");
+      put_int (s, t->id);
+      if (maps) {
+        put_key (s, "alpha");
+        g_string_append_c (s, '{');
+        put_map_fields (self, s, &t->alpha, 6);
+        g_string_append_c (s, '}');
+      }
+      g_string_append_c (s, '}');
+    }
+    g_string_append_c (s, ']');
+  }
   if (!maps)
     return;
   put_key (s, "maps");
   g_string_append_c (s, '[');
   for (guint i = 0; i < r->n_maps; i++) {
-    const GstAttentionMap *mp = &r->maps[i];
     sep (s);
     g_string_append_c (s, '{');
     put_key (s, "name");
-    put_string (s, mp->name);
-    put_key (s, "width");
-    put_int (s, mp->width);
-    put_key (s, "height");
-    put_int (s, mp->height);
-    const gchar *k[4] = { "x", "y", "w", "h" };
-    const gdouble v[4] = { mp->x * fw, mp->y * fh, mp->w * fw, mp->h * fh };
-    for (int j = 0; j < 4; j++) {
-      put_key (s, k[j]);
-      put_number (s, v[j], 2);
-    }
-    put_key (s, "data");
-    g_string_append_c (s, '[');
-    for (guint j = 0; j < mp->width * mp->height; j++) {
-      sep (s);
-      put_number (s, mp->data[j], 4);
-    }
-    g_string_append_c (s, ']');
+    put_string (s, r->maps[i].name);
+    put_map_fields (self, s, &r->maps[i], 4);
     g_string_append_c (s, '}');
   }
   g_string_append_c (s, ']');

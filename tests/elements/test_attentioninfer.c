@@ -19,7 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "model.h"
 #include "model_builder.h"
+#include "network.h"
 
 static gchar *model_a;          /* basic CBAM, 2 blocks, 3 classes, 32×32 */
 static gchar *model_b;          /* bottleneck CBAM, 5 classes, "tiny-b" */
@@ -1882,6 +1884,117 @@ GST_START_TEST (test_transformer_quad)
 
 GST_END_TEST;
 
+/* A model with a decoder head: the meta's sentence is the network's own
+ * greedy decoding of the frame (the same tokens, scores and α as the
+ * kernels give on the same input tensor, the end token left out), the
+ * sentence joins the tokens, and the ROI meta and the bus message carry it. */
+GST_START_TEST (test_decoder_sequence)
+{
+  TinySpec spec = tiny_spec_default ();
+  spec.decoder = 1;
+  gchar *path = write_model (&spec, "tiny-dec");
+  gchar *desc = g_strdup_printf ("attentioninfer model=%s mode=sync "
+      "post-messages=true", path);
+  GstHarness *h = gst_harness_new_parse (desc);
+  g_free (desc);
+  GstBus *bus = gst_bus_new ();
+  gst_element_set_bus (h->element, bus);
+  /* the model's own size, RGB: pre-processing is (p/255 − 0.5)/0.25 */
+  gst_harness_set_src_caps_str (h,
+      "video/x-raw,format=RGB,width=32,height=32,framerate=30/1");
+  GstVideoInfo info;
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 32, 32);
+
+  char err[256];
+  AttnModel *model = attn_model_load (path, err, sizeof err);
+  fail_unless (model != NULL, "%s", err);
+  AttnNet *net = attn_net_new (model, 32, 32, err, sizeof err);
+  fail_unless (net != NULL, "%s", err);
+  const AttnDecoder *dec = model->decoder;
+  for (guint32 seed = 1; seed <= 6; seed++) {
+    GstBuffer *in = random_frame (h, &info, seed);
+    GstMapInfo map;
+    gst_buffer_map (in, &map, GST_MAP_READ);
+    float *x = attn_net_input (net);
+    for (int c = 0; c < 3; c++)
+      for (int i = 0; i < 32 * 32; i++)
+        x[c * 32 * 32 + i] = (map.data[i * 3 + c] / 255.0f - 0.5f) / 0.25f;
+    gst_buffer_unmap (in, &map);
+    attn_net_forward (net);
+    AttnSequence q;
+    fail_unless (attn_net_sequence (net, &q));
+
+    GstBuffer *out = gst_harness_push_and_pull (h, in);
+    GstAttentionMeta *meta = gst_buffer_get_attention_meta (out);
+    fail_unless (meta != NULL);
+    const GstAttentionResult *r = meta->result;
+    int want = q.length - (q.tokens[q.length - 1] == dec->end ? 1 : 0);
+    fail_unless_equals_int (r->n_tokens, want);
+    GString *sentence = g_string_new ("");
+    for (guint t = 0; t < r->n_tokens; t++) {
+      const GstAttentionToken *tok = &r->tokens[t];
+      fail_unless_equals_int (tok->id, q.tokens[t]);
+      fail_unless (tok->id != (guint) dec->end);
+      fail_unless_equals_string (tok->text, dec->vocabulary[q.tokens[t]]);
+      fail_unless (fabsf (tok->score - q.scores[t]) < 1e-5f, "score %f vs %f",
+          tok->score, q.scores[t]);
+      fail_unless (tok->alpha.width == (guint) q.width
+          && tok->alpha.height == (guint) q.height);
+      double sum = 0;
+      for (int i = 0; i < q.width * q.height; i++) {
+        float a = q.alphas[(size_t) t * q.width * q.height + i];
+        fail_unless (fabsf (tok->alpha.data[i] - a) < 1e-5f);
+        sum += tok->alpha.data[i];
+      }
+      fail_unless (fabs (sum - 1) < 1e-4);
+      /* placed like the final map */
+      const GstAttentionMap *fin = &r->maps[r->n_maps - 1];
+      fail_unless (tok->alpha.x == fin->x && tok->alpha.w == fin->w);
+      g_string_append_printf (sentence, "%s%s", t ? " " : "", tok->text);
+      const gchar *text;
+      gfloat score;
+      guint id, n;
+      fail_unless (gst_attention_result_get_token (r, t, &text, &score, &id));
+      fail_unless (text == tok->text && score == tok->score && id == tok->id);
+      fail_unless (gst_attention_result_get_token_alpha (r, t, NULL, NULL, &n)
+          == tok->alpha.data && n == tok->alpha.width * tok->alpha.height);
+    }
+    fail_unless (!gst_attention_result_get_token (r, r->n_tokens, NULL, NULL,
+            NULL));
+    fail_unless_equals_string (r->sentence, sentence->str);
+    fail_unless_equals_string (gst_attention_result_get_sentence (r),
+        sentence->str);
+    /* the ROI meta names the sentence */
+    GstVideoRegionOfInterestMeta *roi =
+        gst_buffer_get_video_region_of_interest_meta (out);
+    fail_unless (roi != NULL);
+    GstStructure *p = gst_video_region_of_interest_meta_get_param (roi,
+        "attention");
+    fail_unless_equals_string (gst_structure_get_string (p, "sentence"),
+        sentence->str);
+    /* and so does the bus message, token by token */
+    GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+    fail_unless (msg != NULL);
+    const GstStructure *ms = gst_message_get_structure (msg);
+    fail_unless_equals_string (gst_structure_get_string (ms, "sentence"),
+        sentence->str);
+    const GValue *seq = gst_structure_get_value (ms, "sequence");
+    fail_unless_equals_int (gst_value_array_get_size (seq), r->n_tokens);
+    gst_message_unref (msg);
+    g_string_free (sentence, TRUE);
+    gst_buffer_unref (out);
+  }
+  attn_net_free (net);
+  attn_model_unref (model);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  g_unlink (path);
+  g_free (path);
+}
+
+GST_END_TEST;
+
 static Suite *
 attentioninfer_suite (void)
 {
@@ -1919,6 +2032,7 @@ attentioninfer_suite (void)
   tcase_add_test (tc, test_patches_settings);
   tcase_add_test (tc, test_objects_from_patches);
   tcase_add_test (tc, test_transformer_quad);
+  tcase_add_test (tc, test_decoder_sequence);
   return s;
 }
 

@@ -21,7 +21,7 @@ make_result (void)
 {
   const gchar *names[] = { "layer1.0", "layer2.0" };
   guint w[] = { 4, 2 }, h[] = { 3, 2 };
-  GstAttentionResultLayout l = { "json-test", 3, 2, names, w, h, 0 };
+  GstAttentionResultLayout l = { "json-test", 3, 2, names, w, h, 0, 0, 0, 0, 0 };
   if (!pool)
     pool = gst_attention_result_pool_new (&l);
   GstAttentionResult *r = gst_attention_result_pool_acquire (pool);

@@ -287,7 +287,7 @@ frame (guint i)
 {
   const gchar *names[] = { "layer1.0" };
   guint w[] = { 2 }, h[] = { 2 };
-  GstAttentionResultLayout l = { "mqtt-test", 2, 1, names, w, h, 0 };
+  GstAttentionResultLayout l = { "mqtt-test", 2, 1, names, w, h, 0, 0, 0, 0, 0 };
   if (!pool)
     pool = gst_attention_result_pool_new (&l);
   GstAttentionResult *r = gst_attention_result_pool_acquire (pool);

@@ -20,7 +20,7 @@ make_result (gboolean region, gboolean classes)
   const gchar *names[] = { "layer3.0" };
   guint w[] = { 4 }, h[] = { 4 };
   if (!pool) {
-    GstAttentionResultLayout l = { "test", 3, 1, names, w, h, 0 };
+    GstAttentionResultLayout l = { "test", 3, 1, names, w, h, 0, 0, 0, 0, 0 };
     pool = gst_attention_result_pool_new (&l);
   }
   GstAttentionResult *r = gst_attention_result_pool_acquire (pool);

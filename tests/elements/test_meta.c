@@ -13,7 +13,7 @@ make_pool (guint n_channels)
 {
   const gchar *names[] = { "layer1.0", "layer2.0" };
   guint w[] = { 4, 2 }, h[] = { 3, 2 };
-  GstAttentionResultLayout l = { "meta-test", 3, 2, names, w, h, n_channels };
+  GstAttentionResultLayout l = { "meta-test", 3, 2, names, w, h, n_channels, 0, 0, 0, 0 };
   return gst_attention_result_pool_new (&l);
 }
 

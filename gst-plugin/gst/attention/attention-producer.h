@@ -27,6 +27,11 @@ typedef struct _GstAttentionResultPool GstAttentionResultPool;
  * @map_widths: their widths
  * @map_heights: their heights
  * @n_channels: room for channel weights (0: none)
+ * @max_tokens: room for a decoder's tokens (0: the model has no decoder)
+ * @token_width: columns of each token's attention map
+ * @token_height: rows of each token's attention map
+ * @max_sentence: room for the sentence, in bytes, the terminating NUL
+ *   included
  *
  * The shape every result of one pool has, fixed when a model is planned.
  */
@@ -38,6 +43,9 @@ typedef struct {
   const guint *map_widths;
   const guint *map_heights;
   guint n_channels;
+  guint max_tokens;
+  guint token_width, token_height;
+  guint max_sentence;
 } GstAttentionResultLayout;
 
 GstAttentionResultPool *gst_attention_result_pool_new (const GstAttentionResultLayout *layout);
@@ -56,6 +64,13 @@ GstAttentionMap *gst_attention_result_maps_writable (GstAttentionResult *result)
 gfloat *gst_attention_result_map_data_writable (GstAttentionResult *result,
                                                 guint i);
 gfloat *gst_attention_result_channels_writable (GstAttentionResult *result);
+/* Room for max_tokens tokens, each with its alpha map's storage (width,
+ * height and data set; the producer sets the rest). */
+GstAttentionToken *gst_attention_result_tokens_writable (GstAttentionResult *result);
+/* Declares the first @n written tokens the sentence (n <= max_tokens) and
+ * composes @sentence from their texts (cut at a token boundary to fit
+ * max_sentence). */
+void gst_attention_result_set_n_tokens (GstAttentionResult *result, guint n);
 
 /* Attaches @result (a new reference is taken) to @buffer for @producer (an
  * element name); @frame is the producer's number of the frame @buffer

@@ -16,6 +16,8 @@ typedef struct {
   GstAttentionMap *maps;
   gfloat *storage;
   gfloat *channels;
+  GstAttentionToken *tokens;
+  gchar *sentence;           /* max_sentence bytes */
 } Result;
 
 struct _GstAttentionResultPool {
@@ -36,6 +38,8 @@ result_alloc (GstAttentionResultPool *pool)
   gsize floats = l->n_channels;
   for (guint i = 0; i < l->n_maps; i++)
     floats += (gsize) pool->widths[i] * pool->heights[i];
+  gsize alpha = (gsize) l->token_width * l->token_height;
+  floats += alpha * l->max_tokens;
   Result *r = g_new0 (Result, 1);
   r->classes = g_new0 (GstAttentionClassification, MAX (l->max_classes, 1));
   r->maps = g_new0 (GstAttentionMap, MAX (l->n_maps, 1));
@@ -49,6 +53,17 @@ result_alloc (GstAttentionResultPool *pool)
     p += (gsize) pool->widths[i] * pool->heights[i];
   }
   r->channels = l->n_channels ? p : NULL;
+  p += l->n_channels;
+  if (l->max_tokens) {
+    r->tokens = g_new0 (GstAttentionToken, l->max_tokens);
+    for (guint i = 0; i < l->max_tokens; i++) {
+      r->tokens[i].alpha.width = l->token_width;
+      r->tokens[i].alpha.height = l->token_height;
+      r->tokens[i].alpha.data = p;
+      p += alpha;
+    }
+    r->sentence = g_new0 (gchar, MAX (l->max_sentence, 1));
+  }
   r->pub.classes = r->classes;
   r->pub.maps = r->maps;
   r->pub.n_maps = l->n_maps;
@@ -63,6 +78,8 @@ result_free (Result *r)
   g_free (r->classes);
   g_free (r->maps);
   g_free (r->storage);
+  g_free (r->tokens);
+  g_free (r->sentence);
   g_free (r);
 }
 
@@ -138,6 +155,11 @@ gst_attention_result_pool_acquire (GstAttentionResultPool *pool)
   memset (&p->region, 0, sizeof p->region);
   p->has_theta = FALSE;
   memset (p->theta, 0, sizeof p->theta);
+  p->n_tokens = 0;
+  p->tokens = r->tokens;
+  if (r->sentence)
+    r->sentence[0] = '\0';
+  p->sentence = r->sentence;
   return p;
 }
 
@@ -175,6 +197,35 @@ gst_attention_result_channels_writable (GstAttentionResult *result)
   Result *r = (Result *) result;
   result->channels = r->channels;
   return r->channels;
+}
+
+GstAttentionToken *
+gst_attention_result_tokens_writable (GstAttentionResult *result)
+{
+  return ((Result *) result)->tokens;
+}
+
+void
+gst_attention_result_set_n_tokens (GstAttentionResult *result, guint n)
+{
+  Result *r = (Result *) result;
+  g_return_if_fail (n <= r->pool->layout.max_tokens);
+  result->n_tokens = n;
+  if (!r->sentence)
+    return;
+  gsize room = r->pool->layout.max_sentence, used = 0;
+  r->sentence[0] = '\0';
+  for (guint i = 0; i < n; i++) {
+    const gchar *t = r->tokens[i].text ? r->tokens[i].text : "";
+    gsize len = strlen (t), need = len + (i ? 1 : 0);
+    if (used + need + 1 > room)
+      break;                 /* whole tokens only */
+    if (i)
+      r->sentence[used++] = ' ';
+    memcpy (r->sentence + used, t, len);
+    used += len;
+    r->sentence[used] = '\0';
+  }
 }
 
 /**
@@ -617,4 +668,92 @@ gst_attention_result_get_quad (const GstAttentionResult *result,
   g_return_val_if_fail (n_values != NULL, NULL);
   *n_values = result->has_theta ? 8 : 0;
   return result->has_theta ? result->quad : NULL;
+}
+
+/**
+ * gst_attention_result_get_sentence:
+ * @result: a result
+ *
+ * Returns: (transfer none) (nullable): an encoder–decoder model's sentence
+ *   (its tokens joined by spaces, without the end token), or %NULL when the
+ *   model has no decoder head
+ */
+const gchar *
+gst_attention_result_get_sentence (const GstAttentionResult *result)
+{
+  g_return_val_if_fail (result != NULL, NULL);
+  return result->sentence;
+}
+
+/**
+ * gst_attention_result_get_n_tokens:
+ * @result: a result
+ *
+ * Returns: the tokens of the sentence (0 without a decoder head)
+ */
+guint
+gst_attention_result_get_n_tokens (const GstAttentionResult *result)
+{
+  g_return_val_if_fail (result != NULL, 0);
+  return result->n_tokens;
+}
+
+/**
+ * gst_attention_result_get_token:
+ * @result: a result
+ * @i: the token's position in the sentence, 0-based
+ * @text: (out) (transfer none) (optional): the token
+ * @score: (out) (optional): its softmax probability, 0..1
+ * @id: (out) (optional): its id in the model's vocabulary
+ *
+ * Returns: %FALSE if @i is past the sentence's end
+ */
+gboolean
+gst_attention_result_get_token (const GstAttentionResult *result, guint i,
+                                const gchar **text, gfloat *score, guint *id)
+{
+  g_return_val_if_fail (result != NULL, FALSE);
+  if (i >= result->n_tokens)
+    return FALSE;
+  const GstAttentionToken *t = &result->tokens[i];
+  if (text)
+    *text = t->text;
+  if (score)
+    *score = t->score;
+  if (id)
+    *id = t->id;
+  return TRUE;
+}
+
+/**
+ * gst_attention_result_get_token_alpha:
+ * @result: a result
+ * @i: the token's position in the sentence, 0-based
+ * @width: (out) (optional): the map's columns
+ * @height: (out) (optional): the map's rows
+ * @n_values: (out): @width × @height, or 0 if @i is past the end
+ *
+ * The decoder's attention at token @i's step, row-major; its area on the
+ * frame is the final map's (gst_attention_result_get_map_area()).
+ *
+ * Returns: (transfer none) (array length=n_values) (nullable): the values,
+ *   which sum to 1
+ */
+const gfloat *
+gst_attention_result_get_token_alpha (const GstAttentionResult *result,
+                                      guint i, guint *width, guint *height,
+                                      guint *n_values)
+{
+  g_return_val_if_fail (result != NULL, NULL);
+  g_return_val_if_fail (n_values != NULL, NULL);
+  *n_values = 0;
+  if (i >= result->n_tokens)
+    return NULL;
+  const GstAttentionMap *a = &result->tokens[i].alpha;
+  if (width)
+    *width = a->width;
+  if (height)
+    *height = a->height;
+  *n_values = a->width * a->height;
+  return a->data;
 }

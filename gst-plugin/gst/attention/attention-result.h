@@ -88,6 +88,25 @@ GstAttentionRegion *gst_attention_region_copy (const GstAttentionRegion *region)
 void gst_attention_region_free (GstAttentionRegion *region);
 
 /**
+ * GstAttentionToken:
+ * @id: the token's id in the model's vocabulary
+ * @score: its softmax probability at its step, 0..1
+ * @text: the token, valid UTF-8 (interned: valid for the life of the process)
+ * @alpha: the decoder's attention at this token's step over the annotation
+ *   grid (the backbone's last feature map), placed on the frame like the
+ *   other maps; its values sum to 1; @alpha.name is @text
+ *
+ * One token of an encoder–decoder model's sentence (docs/model-format.md,
+ * "decoder").
+ */
+typedef struct {
+  guint id;
+  gfloat score;
+  const gchar *text;
+  GstAttentionMap alpha;
+} GstAttentionToken;
+
+/**
  * GstAttentionResult:
  * @model: the model's name (interned)
  * @frame: the producer's number of the frame this result was computed on
@@ -108,6 +127,11 @@ void gst_attention_region_free (GstAttentionRegion *region);
  *   bottom-left; the outer edges of the corner pixels) sample, as (x, y)
  *   pairs, frame-normalised (a zoom on an object is a small quadrilateral
  *   around it; the identity is the network input's area)
+ * @n_tokens: entries in @tokens (0 without a decoder head)
+ * @tokens: an encoder–decoder model's sentence, in order, without the end
+ *   token, each with its score and its attention map
+ * @sentence: the tokens joined by single spaces ("" for an empty sentence);
+ *   %NULL when the model has no decoder head
  *
  * Read-only. Every pointer stays valid while a reference is held.
  */
@@ -126,6 +150,9 @@ typedef struct {
   gboolean has_theta;
   gfloat theta[6];
   gfloat quad[8];
+  guint n_tokens;
+  const GstAttentionToken *tokens;
+  const gchar *sentence;
 } GstAttentionResult;
 
 /* The boxed type of results (copy is a new reference, free drops one). */
@@ -179,6 +206,15 @@ const gfloat *gst_attention_result_get_theta (const GstAttentionResult *result,
                                               guint *n_values);
 const gfloat *gst_attention_result_get_quad (const GstAttentionResult *result,
                                              guint *n_values);
+const gchar *gst_attention_result_get_sentence (const GstAttentionResult *result);
+guint gst_attention_result_get_n_tokens (const GstAttentionResult *result);
+gboolean gst_attention_result_get_token (const GstAttentionResult *result,
+                                         guint i, const gchar **text,
+                                         gfloat *score, guint *id);
+const gfloat *gst_attention_result_get_token_alpha (const GstAttentionResult *result,
+                                                    guint i, guint *width,
+                                                    guint *height,
+                                                    guint *n_values);
 
 G_END_DECLS
 
