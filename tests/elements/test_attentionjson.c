@@ -498,6 +498,114 @@ GST_START_TEST (test_transformer)
 
 GST_END_TEST;
 
+/* A decoder model's sentence: `sentence` and `sequence` (token, score, id;
+ * with include-maps each token's alpha and its area in pixels), the end
+ * token never among them (the producer leaves it out), an empty sentence
+ * written as such, and no such members for a model without a decoder. */
+GST_START_TEST (test_sequence)
+{
+  const gchar *names[] = { "layer1.0" };
+  guint w[] = { 2 }, h[] = { 2 };
+  GstAttentionResultLayout l = { "describe", 3, 1, names, w, h, 0, 4, 3, 2,
+    64
+  };
+  GstAttentionResultPool *dp = gst_attention_result_pool_new (&l);
+  GstAttentionResult *r = gst_attention_result_pool_acquire (dp);
+  GstAttentionResult *empty = gst_attention_result_pool_acquire (dp);
+  GstAttentionResult *plain = make_result ();
+  fail_unless_equals_string (empty->sentence, "");
+  fail_unless (plain->sentence == NULL && plain->n_tokens == 0);
+  GstAttentionToken *tok = gst_attention_result_tokens_writable (r);
+  const gchar *text[2] = { "disc", "sq\"uare" };
+  for (guint t = 0; t < 2; t++) {
+    tok[t].id = 2 + t;
+    tok[t].score = 0.5f + 0.25f * t;
+    tok[t].text = text[t];
+    tok[t].alpha.name = text[t];
+    tok[t].alpha.x = 0.25f;
+    tok[t].alpha.y = 0;
+    tok[t].alpha.w = 0.5f;
+    tok[t].alpha.h = 1;
+    fail_unless (tok[t].alpha.width == 3 && tok[t].alpha.height == 2);
+    for (guint i = 0; i < 6; i++)
+      ((gfloat *) tok[t].alpha.data)[i] = (i == t) ? 0.5f : 0.1f;
+  }
+  gst_attention_result_set_n_tokens (r, 2);
+  fail_unless_equals_string (r->sentence, "disc sq\"uare");
+  gst_attention_result_set_n_tokens (empty, 0);
+  GstBuffer *in[3];
+  GstAttentionResult *rs[3] = { r, empty, plain };
+  for (guint i = 0; i < 3; i++) {
+    in[i] = gst_buffer_new_allocate (NULL, 160 * 120 * 3, NULL);
+    gst_buffer_add_attention_meta (in[i], rs[i], "describe", i);
+    rs[i]->frame = i;
+  }
+  /* the same buffers, without and with maps */
+  for (int maps = 0; maps < 2; maps++) {
+    GstBuffer *copy[3];
+    for (guint i = 0; i < 3; i++)
+      copy[i] = maps ? in[i] : gst_buffer_ref (in[i]);
+    gchar **lines = json_lines (maps ? "include-maps=true" : "", 160, 120,
+        copy, 3);
+    JsonParser *p = json_parser_new ();
+    JsonObject *o = line_object (p, lines[0]);
+    fail_unless_equals_string (json_object_get_string_member (o, "sentence"),
+        "disc sq\"uare");
+    JsonArray *seq = json_object_get_array_member (o, "sequence");
+    fail_unless_equals_int (json_array_get_length (seq), 2);
+    for (guint t = 0; t < 2; t++) {
+      JsonObject *e = json_array_get_object_element (seq, t);
+      fail_unless_equals_string (json_object_get_string_member (e, "token"),
+          text[t]);
+      fail_unless (fabs (json_object_get_double_member (e, "score")
+              - (0.5 + 0.25 * t)) < 1e-6);
+      fail_unless_equals_int (json_object_get_int_member (e, "id"), 2 + t);
+      fail_unless (json_object_has_member (e, "alpha") == maps);
+      if (!maps)
+        continue;
+      JsonObject *a = json_object_get_object_member (e, "alpha");
+      fail_unless_equals_int (json_object_get_int_member (a, "width"), 3);
+      fail_unless_equals_int (json_object_get_int_member (a, "height"), 2);
+      fail_unless (fabs (json_object_get_double_member (a, "x") - 40) < 1e-9
+          && fabs (json_object_get_double_member (a, "w") - 80) < 1e-9);
+      JsonArray *d = json_object_get_array_member (a, "data");
+      fail_unless_equals_int (json_array_get_length (d), 6);
+      for (guint i = 0; i < 6; i++)
+        fail_unless (fabs (json_array_get_double_element (d, i)
+                - (i == t ? 0.5 : 0.1)) < 1e-6);
+    }
+    o = line_object (p, lines[1]);
+    fail_unless_equals_string (json_object_get_string_member (o, "sentence"),
+        "");
+    fail_unless_equals_int (json_array_get_length
+        (json_object_get_array_member (o, "sequence")), 0);
+    o = line_object (p, lines[2]);
+    fail_unless (!json_object_has_member (o, "sentence")
+        && !json_object_has_member (o, "sequence"));
+    g_object_unref (p);
+    g_strfreev (lines);
+  }
+  gst_attention_result_unref (r);
+  gst_attention_result_unref (empty);
+  gst_attention_result_unref (plain);
+  gst_attention_result_pool_release (dp);
+
+  /* a sentence longer than its room is cut after a whole token */
+  l.max_sentence = 8;
+  dp = gst_attention_result_pool_new (&l);
+  r = gst_attention_result_pool_acquire (dp);
+  tok = gst_attention_result_tokens_writable (r);
+  tok[0].text = "disc";
+  tok[1].text = "square";
+  gst_attention_result_set_n_tokens (r, 2);
+  fail_unless_equals_string (r->sentence, "disc");
+  fail_unless_equals_int (r->n_tokens, 2);
+  gst_attention_result_unref (r);
+  gst_attention_result_pool_release (dp);
+}
+
+GST_END_TEST;
+
 /* As filesink: the open file's name cannot change under it. */
 GST_START_TEST (test_location_fixed_while_running)
 {
@@ -568,6 +676,7 @@ attentionjson_suite (void)
   tcase_add_test (tc, test_objects);
   tcase_add_test (tc, test_patches);
   tcase_add_test (tc, test_transformer);
+  tcase_add_test (tc, test_sequence);
   tcase_add_test (tc, test_producers);
   tcase_add_test (tc, test_location_fixed_while_running);
   return s;
