@@ -59,8 +59,21 @@ enum {
   PROP_OBJECTS,
   PROP_PATCHES,
   PROP_SHOW_TRANSFORMER,
+  PROP_TOKEN_MAP,
+  PROP_TOKEN,
+  PROP_TOKEN_FRAMES,
 };
 
+/* Which of a decoder model's per-token attention maps to draw. */
+typedef enum {
+  TOKEN_MAP_CYCLE,              /* each token in turn, token-frames each */
+  TOKEN_MAP_TOKEN,              /* the one `token` names */
+  TOKEN_MAP_SUM,                /* all of them, summed */
+  TOKEN_MAP_NONE,               /* none: the backbone's map, as without */
+} TokenMap;
+
+#define DEFAULT_TOKEN_MAP TOKEN_MAP_CYCLE
+#define DEFAULT_TOKEN_FRAMES 15
 #define DEFAULT_COLORMAP ATTN_COLORMAP_TURBO
 #define DEFAULT_OPACITY 0.6f
 #define DEFAULT_LABELS 3
@@ -75,6 +88,8 @@ typedef struct {
   gboolean normalize, heat, region, composition, objects, patches;
   gboolean transformer;
   guint labels;
+  TokenMap token_map;
+  guint token, token_frames;
 } Settings;
 
 /* What one frame's overlay shows, read from its meta: the painter's plain
@@ -102,8 +117,16 @@ struct _GstAttentionOverlay {
   gboolean show_objects;
   gboolean show_patches;
   gboolean show_transformer;
+  TokenMap token_map;
+  guint token;
+  guint token_frames;
 
   /* caps-time state, streaming thread only */
+  guint64 frames_drawn;         /* frames with a meta: token-map=cycle's clock */
+  gfloat *token_sum;            /* token-map=sum: the summed α, grown only
+                                 * when a larger grid comes */
+  gsize token_sum_n;
+  GstAttentionMap sum_map;      /* token_sum placed on the frame */
   Painter painter;              /* into frames of the negotiated format */
   Painter canvas;               /* into the composition's ARGB rectangle */
   GstBufferPool *canvas_pool;   /* those rectangles' pixels, reused once
@@ -126,6 +149,27 @@ G_DEFINE_TYPE (GstAttentionOverlay, gst_attention_overlay,
     GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE (attentionoverlay, "attentionoverlay",
     GST_RANK_NONE, GST_TYPE_ATTENTION_OVERLAY);
+
+static GType
+gst_attention_token_map_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {TOKEN_MAP_CYCLE, "Each token's attention in turn, token-frames frames "
+          "each", "cycle"},
+    {TOKEN_MAP_TOKEN, "The attention of the token the token property names",
+        "token"},
+    {TOKEN_MAP_SUM, "The sum of every token's attention", "sum"},
+    {TOKEN_MAP_NONE, "No token's: the backbone's map, as for other models",
+        "none"},
+    {0, NULL, NULL}
+  };
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstAttentionTokenMap", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
 
 static GType
 gst_attention_colormap_get_type (void)
@@ -182,6 +226,45 @@ map_of (GstAttentionOverlay *self, const GstAttentionResult *r)
   return m;
 }
 
+/* A decoder model's token attention to draw instead of the backbone's map
+ * (token-map, with `map` unset), or NULL; *shown is that token's index, −1
+ * for the sum. */
+static const GstAttentionMap *
+token_map_of (GstAttentionOverlay *self, const GstAttentionResult *r,
+    const Settings *s, gint *shown)
+{
+  if (!r->sentence || r->n_tokens == 0 || s->token_map == TOKEN_MAP_NONE
+      || (self->map_cur && *self->map_cur))
+    return NULL;
+  guint n = r->n_tokens;
+  if (s->token_map == TOKEN_MAP_TOKEN) {
+    *shown = (gint) MIN (s->token, n - 1);
+    return &r->tokens[*shown].alpha;
+  }
+  if (s->token_map == TOKEN_MAP_CYCLE) {
+    *shown = (gint) (self->frames_drawn / MAX (s->token_frames, 1) % n);
+    return &r->tokens[*shown].alpha;
+  }
+  /* the sum: every token's map has the same grid and area */
+  const GstAttentionMap *a = &r->tokens[0].alpha;
+  gsize cells = (gsize) a->width * a->height;
+  if (cells > self->token_sum_n) {
+    self->token_sum = g_renew (gfloat, self->token_sum, cells);
+    self->token_sum_n = cells;
+  }
+  for (gsize i = 0; i < cells; i++) {
+    gfloat v = 0;
+    for (guint t = 0; t < n; t++)
+      v += r->tokens[t].alpha.data[i];
+    self->token_sum[i] = v;
+  }
+  self->sum_map = *a;
+  self->sum_map.name = "sum";
+  self->sum_map.data = self->token_sum;
+  *shown = -1;
+  return &self->sum_map;
+}
+
 /* The heat map part of the picture, when asked for. */
 static void
 input_heat (const Settings *s, const GstAttentionMap *m, OverlayInput *in)
@@ -203,7 +286,11 @@ input_from_meta (GstAttentionOverlay *self, const GstAttentionMeta *meta,
   const GstAttentionResult *r = meta->result;
   memset (in, 0, sizeof *in);
   in->text = "";
-  input_heat (s, map_of (self, r), in);
+  gint shown = -1;              /* the token whose attention is drawn */
+  const GstAttentionMap *tm = token_map_of (self, r, s, &shown);
+  input_heat (s, tm ? tm : map_of (self, r), in);
+  if (tm)
+    in->pic.normalize = true;   /* α sums to 1: its own max is what shows */
   gint x, y, w, h;
   if (s->region && gst_attention_meta_get_region_pixels (meta, width, height,
           &x, &y, &w, &h) && w > 0 && h > 0) {
@@ -220,11 +307,19 @@ input_from_meta (GstAttentionOverlay *self, const GstAttentionMeta *meta,
       in->pic.quad_xy[2 * i + 1] = r->quad[2 * i + 1] * height;
     }
   }
-  if (s->labels && r->n_classes) {
+  if (s->labels && (r->n_classes || r->sentence)) {
     GString *t = self->text_want;
     g_string_truncate (t, 0);
+    if (r->sentence) {
+      /* the sentence first, the token whose attention shows in brackets */
+      for (guint i = 0; i < r->n_tokens; i++)
+        g_string_append_printf (t, (gint) i == shown ? "%s[%s]" : "%s%s",
+            i ? " " : "", r->tokens[i].text);
+      if (r->n_tokens == 0)
+        g_string_append (t, "(no words)");
+    }
     for (guint i = 0; i < MIN (s->labels, r->n_classes); i++)
-      g_string_append_printf (t, "%s%s %.2f", i ? "\n" : "",
+      g_string_append_printf (t, "%s%s %.2f", t->len ? "\n" : "",
           r->classes[i].label, r->classes[i].score);
     if (meta->stale)
       g_string_append (t, "\n(stale)");
@@ -269,7 +364,8 @@ text_clear (GstAttentionOverlay *self)
   g_clear_pointer (&self->text, cairo_surface_destroy);
 }
 
-/* The label box is sized once per caps: up to MAX_LABELS lines of text at a
+/* The label box is sized once per caps: up to MAX_LABELS lines of text (a
+ * sentence and "(stale)" besides) at a
  * height proportional to the frame's, within the frame and within what
  * cairo can allocate (very tall frames get a smaller font). On failure there
  * are no labels (self->text NULL) and a warning says why. */
@@ -279,9 +375,9 @@ text_setup (GstAttentionOverlay *self, gint width, gint height)
   text_clear (self);
   self->font_px = MAX (8, height / 22);
   /* the box below must fit cairo's limit */
-  self->font_px = MIN (self->font_px, (gint) ((CAIRO_MAX_SIDE - 8) / 13.5));
-  self->text_w = MIN (MIN (width, self->font_px * 14), CAIRO_MAX_SIDE);
-  self->text_h = MIN (MIN (height, (gint) (self->font_px * 1.35 * MAX_LABELS)
+  self->font_px = MIN (self->font_px, (gint) ((CAIRO_MAX_SIDE - 8) / (1.35 * (MAX_LABELS + 2))));
+  self->text_w = MIN (MIN (width, self->font_px * 20), CAIRO_MAX_SIDE);
+  self->text_h = MIN (MIN (height, (gint) (self->font_px * 1.35 * (MAX_LABELS + 2))
           + 8), CAIRO_MAX_SIDE);
   if (self->text_w < 1 || self->text_h < 1)
     return;
@@ -577,6 +673,9 @@ gst_attention_overlay_transform_frame_ip (GstVideoFilter *filter,
   s.objects = self->show_objects;
   s.patches = self->show_patches;
   s.transformer = self->show_transformer;
+  s.token_map = self->token_map;
+  s.token = self->token;
+  s.token_frames = self->token_frames;
   g_mutex_unlock (&self->lock);
   GstAttentionMeta *meta =
       gst_buffer_get_attention_meta_by_producer (buf, producer);
@@ -602,6 +701,7 @@ gst_attention_overlay_transform_frame_ip (GstVideoFilter *filter,
         GST_VIDEO_FRAME_HEIGHT (frame), &in);
     labels_render (self, &in, &in.pic);
     target_paint (&t, &in.pic);
+    self->frames_drawn++;
   }
   /* each object after the frame's picture, its label on its box's top
    * edge, above it where there is room, else inside, moved left to stay on
@@ -636,6 +736,9 @@ gst_attention_overlay_stop (GstBaseTransform *trans)
   canvas_pool_clear (self);
   text_clear (self);
   g_clear_pointer (&self->map_warned, g_free);
+  g_clear_pointer (&self->token_sum, g_free);
+  self->token_sum_n = 0;
+  self->frames_drawn = 0;
   return TRUE;
 }
 
@@ -680,6 +783,15 @@ gst_attention_overlay_set_property (GObject *object, guint prop_id,
       break;
     case PROP_SHOW_TRANSFORMER:
       self->show_transformer = g_value_get_boolean (value);
+      break;
+    case PROP_TOKEN_MAP:
+      self->token_map = g_value_get_enum (value);
+      break;
+    case PROP_TOKEN:
+      self->token = g_value_get_uint (value);
+      break;
+    case PROP_TOKEN_FRAMES:
+      self->token_frames = g_value_get_uint (value);
       break;
     case PROP_OBJECTS:
       self->show_objects = g_value_get_boolean (value);
@@ -731,6 +843,15 @@ gst_attention_overlay_get_property (GObject *object, guint prop_id,
     case PROP_SHOW_TRANSFORMER:
       g_value_set_boolean (value, self->show_transformer);
       break;
+    case PROP_TOKEN_MAP:
+      g_value_set_enum (value, self->token_map);
+      break;
+    case PROP_TOKEN:
+      g_value_set_uint (value, self->token);
+      break;
+    case PROP_TOKEN_FRAMES:
+      g_value_set_uint (value, self->token_frames);
+      break;
     case PROP_OBJECTS:
       g_value_set_boolean (value, self->show_objects);
       break;
@@ -749,6 +870,7 @@ gst_attention_overlay_finalize (GObject *object)
   g_free (self->producer);
   g_free (self->map_cur);
   g_free (self->map_warned);
+  g_free (self->token_sum);
   paint_clear (&self->painter);
   paint_clear (&self->canvas);
   text_clear (self);
@@ -830,6 +952,23 @@ gst_attention_overlay_class_init (GstAttentionOverlayClass *klass)
           "(attentioninfer inference-region=roi-list): each one's box, its "
           "type and top class, and its heat map", TRUE, rw));
 
+  g_object_class_install_property (gobject_class, PROP_TOKEN_MAP,
+      g_param_spec_enum ("token-map", "Token map",
+          "For a model with a decoder head (it writes a sentence): whose "
+          "attention the heat map shows — each token's in turn (cycle), the "
+          "one `token` names, their sum, or none (the backbone's map). "
+          "The sentence is written above the classes, the shown token in "
+          "brackets. A `map` that is set wins",
+          gst_attention_token_map_get_type (), DEFAULT_TOKEN_MAP, rw));
+  g_object_class_install_property (gobject_class, PROP_TOKEN,
+      g_param_spec_uint ("token", "Token",
+          "token-map=token: the token (0-based) whose attention is shown; "
+          "past the sentence's end, its last token", 0, 255, 0, rw));
+  g_object_class_install_property (gobject_class, PROP_TOKEN_FRAMES,
+      g_param_spec_uint ("token-frames", "Frames per token",
+          "token-map=cycle: frames each token's attention is shown for",
+          1, 100000, DEFAULT_TOKEN_FRAMES, rw));
+
   gst_element_class_set_static_metadata (element_class, "Attention overlay",
       "Filter/Effect/Video/Overlay",
       "Draws attention heat maps, top classes and the attended region from "
@@ -846,6 +985,7 @@ gst_attention_overlay_class_init (GstAttentionOverlayClass *klass)
   filter_class->transform_frame_ip =
       GST_DEBUG_FUNCPTR (gst_attention_overlay_transform_frame_ip);
   gst_type_mark_as_plugin_api (gst_attention_colormap_get_type (), 0);
+  gst_type_mark_as_plugin_api (gst_attention_token_map_get_type (), 0);
 }
 
 static void
@@ -861,5 +1001,7 @@ gst_attention_overlay_init (GstAttentionOverlay *self)
   self->show_region = TRUE;
   self->show_objects = TRUE;
   self->show_patches = TRUE;
+  self->token_map = DEFAULT_TOKEN_MAP;
+  self->token_frames = DEFAULT_TOKEN_FRAMES;
   self->text_want = g_string_new (NULL);
 }

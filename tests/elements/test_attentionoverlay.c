@@ -182,6 +182,126 @@ GST_START_TEST (test_heat_only_where_hot)
 
 GST_END_TEST;
 
+/* A decoder model's result: the backbone's 4×4 map hot bottom-right, and
+ * two tokens whose α peaks top-left ("disc") and top-right ("ring"). */
+static GstAttentionResultPool *token_pool;
+
+static GstAttentionResult *
+make_sentence_result (void)
+{
+  const gchar *names[] = { "layer3.0" };
+  guint w[] = { 4 }, h[] = { 4 };
+  if (!token_pool) {
+    GstAttentionResultLayout l = { "describe", 3, 1, names, w, h, 0, 4, 4, 4,
+      64
+    };
+    token_pool = gst_attention_result_pool_new (&l);
+  }
+  GstAttentionResult *r = gst_attention_result_pool_acquire (token_pool);
+  gfloat *d = gst_attention_result_map_data_writable (r, 0);
+  GstAttentionMap *maps = gst_attention_result_maps_writable (r);
+  memset (d, 0, 16 * sizeof (gfloat));
+  d[15] = 1.0f;
+  maps[0].x = maps[0].y = 0;
+  maps[0].w = maps[0].h = 1;
+  GstAttentionToken *tok = gst_attention_result_tokens_writable (r);
+  const gchar *text[2] = { "disc", "ring" };
+  for (guint t = 0; t < 2; t++) {
+    gfloat *a = (gfloat *) tok[t].alpha.data;
+    for (guint i = 0; i < 16; i++)
+      a[i] = 0.02f;
+    a[t ? 3 : 0] = 0.7f;
+    tok[t].id = 2 + t;
+    tok[t].score = 0.9f;
+    tok[t].text = text[t];
+    tok[t].alpha.name = text[t];
+    tok[t].alpha.x = tok[t].alpha.y = 0;
+    tok[t].alpha.w = tok[t].alpha.h = 1;
+  }
+  gst_attention_result_set_n_tokens (r, 2);
+  return r;
+}
+
+/* Which of the three hot corners (top-left, top-right, bottom-right) the
+ * heat map drew over on a 64×48 RGB frame, as bits 1, 2, 4. */
+static guint
+hot_corners (GstHarness *h, GstVideoInfo *info)
+{
+  GstBuffer *buf = uniform_frame (info, FALSE, FALSE, FALSE);
+  GstAttentionResult *r = make_sentence_result ();
+  gst_buffer_add_attention_meta (buf, r, "test", 0);
+  gst_attention_result_unref (r);
+  GstBuffer *out = gst_harness_push_and_pull (h, buf);
+  guint hot = (pixel (out, info, 4, 3, 0) != 100)
+      | (pixel (out, info, 60, 3, 0) != 100) << 1
+      | (pixel (out, info, 60, 45, 0) != 100) << 2;
+  gst_buffer_unref (out);
+  return hot;
+}
+
+/* token-map: one token's α (by index, clamped to the last), each in turn
+ * across frames, their sum, or none (the backbone's map); a `map` that is
+ * set wins; the sentence is written with the shown token marked. */
+GST_START_TEST (test_token_maps)
+{
+  GstVideoInfo info;
+  const gchar *base = "labels=0 show-region=false opacity=1";
+  struct {
+    const gchar *props;
+    guint want[5];            /* per frame */
+  } cases[] = {
+    { "token-map=token token=0", { 1, 1, 1, 1, 1 } },
+    { "token-map=token token=1", { 2, 2, 2, 2, 2 } },
+    { "token-map=token token=9", { 2, 2, 2, 2, 2 } },
+    { "token-map=sum", { 3, 3, 3, 3, 3 } },
+    { "token-map=none", { 4, 4, 4, 4, 4 } },
+    { "token-map=sum map=layer3.0", { 4, 4, 4, 4, 4 } },
+    { "token-map=cycle token-frames=2", { 1, 1, 2, 2, 1 } },
+    { "", { 1, 1, 1, 1, 1 } },  /* the default: cycle, 15 frames each */
+  };
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++) {
+    gchar *props = g_strdup_printf ("%s %s", base, cases[c].props);
+    GstHarness *h = overlay (props, &info, "RGB", 64, 48);
+    for (guint f = 0; f < 5; f++)
+      fail_unless_equals_int (hot_corners (h, &info), cases[c].want[f]);
+    gst_harness_teardown (h);
+    g_free (props);
+  }
+
+  /* the label box: the sentence with the shown token in brackets — it
+   * differs between tokens, and from no token marked */
+  GstBuffer *outs[3];
+  const gchar *label_props[3] = { "token-map=token token=0",
+    "token-map=token token=1", "token-map=none"
+  };
+  for (guint i = 0; i < 3; i++) {
+    gchar *props = g_strdup_printf ("show-heatmap=false show-region=false "
+        "labels=1 %s", label_props[i]);
+    GstHarness *h = overlay (props, &info, "RGB", 320, 240);
+    GstBuffer *buf = uniform_frame (&info, FALSE, FALSE, FALSE);
+    GstAttentionResult *r = make_sentence_result ();
+    gst_buffer_add_attention_meta (buf, r, "test", 0);
+    gst_attention_result_unref (r);
+    outs[i] = gst_harness_push_and_pull (h, buf);
+    gst_harness_teardown (h);
+    g_free (props);
+  }
+  guint changed = 0;
+  for (gint y = 0; y < 40; y++)
+    for (gint x = 0; x < 160; x++)
+      changed += pixel (outs[0], &info, x, y, 0) != 100;
+  fail_unless (changed > 200, "the sentence changed only %u pixels", changed);
+  fail_unless (!same_bytes (outs[0], outs[1]));
+  fail_unless (!same_bytes (outs[0], outs[2]));
+  fail_unless (!same_bytes (outs[1], outs[2]));
+  for (guint i = 0; i < 3; i++)
+    gst_buffer_unref (outs[i]);
+  gst_attention_result_pool_release (token_pool);
+  token_pool = NULL;
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_untouched_cases)
 {
   GstVideoInfo info;
@@ -865,6 +985,7 @@ attentionoverlay_suite (void)
   tcase_add_checked_fixture (tc, NULL, teardown);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_heat_only_where_hot);
+  tcase_add_test (tc, test_token_maps);
   tcase_add_test (tc, test_untouched_cases);
   tcase_add_test (tc, test_region_box_and_labels);
   tcase_add_test (tc, test_composition_meta);
