@@ -12,6 +12,13 @@ lines for a batch-1 forward at the given size, medians in milliseconds:
 
     /usr/bin/python3 tools/bench_torch.py resnet18 cbam 224 2 20
 
+With `decoder` first it times the soft-attention decoder head instead
+(tools/reference_models.SoftAttentionDecoder, GRU, additive, gated) on a
+random D × H × W feature map, teacher-forced for T steps (every step runs,
+as attn-bench's does), one line `ms <eager>`:
+
+    /usr/bin/python3 tools/bench_torch.py decoder D H W Dh E Da V T THREADS RUNS
+
 Reads and writes nothing else. torch.set_num_threads is set explicitly
 (its default on this machine is 1).
 """
@@ -80,7 +87,36 @@ def resnet(depth, cbam):
     return nn.Sequential(*mods).eval()
 
 
+def median_ms(f, x, runs):
+    times = []
+    with torch.no_grad():
+        for _ in range(3):
+            f(x)
+        for _ in range(runs):
+            t = time.perf_counter()
+            f(x)
+            times.append((time.perf_counter() - t) * 1e3)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def main_decoder(args):
+    import os
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from reference_models import SoftAttentionDecoder
+    d, h, w, dh, e, da, v, steps, threads, runs = (int(a) for a in args)
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    dec = SoftAttentionDecoder(d, v, dh, e, da, "gru", "additive", True).eval()
+    feats = torch.rand(1, d, h, w)
+    targets = torch.randint(0, v, (1, steps))
+    print(f"ms {median_ms(lambda x: dec(x, 0, 1, steps, targets), feats, runs):.3f}")
+
+
 def main():
+    if sys.argv[1] == "decoder":
+        main_decoder(sys.argv[2:])
+        return
     arch, att, size, threads, runs = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
         int(sys.argv[4]), int(sys.argv[5])
     torch.set_num_threads(threads)

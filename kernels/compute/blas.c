@@ -91,10 +91,44 @@ attn_sgemm (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
   attn_parallel_for (tasks, gemm_block, &g);
 }
 
+typedef struct {
+  bool trans;
+  int m, n, lda;
+  float alpha, beta;
+  const float *a, *x;
+  float *y;
+} GemvSplit;
+
+/* Outputs [lo, hi) of y: rows of a, or (trans) its columns. */
+static void
+gemv_range (void *ctx, int lo, int hi)
+{
+  const GemvSplit *g = ctx;
+  if (g->trans)
+    cblas_sgemv (CblasRowMajor, CblasTrans, g->m, hi - lo, g->alpha, g->a + lo,
+                 g->lda, g->x, 1, g->beta, g->y + lo, 1);
+  else
+    cblas_sgemv (CblasRowMajor, CblasNoTrans, hi - lo, g->n, g->alpha,
+                 g->a + (size_t) lo * g->lda, g->lda, g->x, 1, g->beta,
+                 g->y + lo, 1);
+}
+
+/* Matrix-vector products are memory-bound: a large one (the decoder's
+ * output layer reads its whole vocabulary × state matrix every step) is
+ * split over the pool's threads by output, each streaming its own rows. */
+#define GEMV_SPLIT_FLOATS (1 << 18)
+
 void
 attn_sgemv (bool trans, int m, int n, float alpha, const float *a, int lda,
             const float *x, float beta, float *y)
 {
-  cblas_sgemv (CblasRowMajor, trans ? CblasTrans : CblasNoTrans, m, n, alpha,
-               a, lda, x, 1, beta, y, 1);
+  int t = attn_parallel_threads ();
+  if (t <= 1 || (double) m * n < GEMV_SPLIT_FLOATS) {
+    cblas_sgemv (CblasRowMajor, trans ? CblasTrans : CblasNoTrans, m, n, alpha,
+                 a, lda, x, 1, beta, y, 1);
+    return;
+  }
+  GemvSplit g = { trans, m, n, lda, alpha, beta, a, x, y };
+  int outputs = trans ? n : m;
+  attn_parallel_range (outputs, SPLIT_ALIGN, gemv_range, &g);
 }

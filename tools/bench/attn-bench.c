@@ -23,6 +23,7 @@
 #include "conv.h"
 #include "winograd.h"
 #include "dcn.h"
+#include "decoder.h"
 #include "model.h"
 #include "model_builder.h"
 #include "network.h"
@@ -429,6 +430,103 @@ bench_networks (int threads)
   }
 }
 
+/* The decoder head's share of a frame: the shipped describe model as the
+ * element runs it (backbone + decoder, greedy), and a decoder of "Show,
+ * Attend and Tell"'s size on a 224² ResNet-50's last map (2048 × 7 × 7,
+ * hidden 512, embedding 512, attention 512, 10,000 words, 20 steps,
+ * every step run), beside PyTorch's eager time for the same head. */
+static void
+bench_decoder (int threads)
+{
+  if (!wanted ("decoder"))
+    return;
+  int reps = quick ? 5 : 21;
+  printf ("\n## Decoder head, %d thread%s (median of %d)\n\n", threads,
+          threads > 1 ? "s" : "", reps);
+  printf ("| model | grid | steps | network ms | of which decoder ms | decoder "
+          "share | PyTorch eager decoder ms |\n|---|---|---:|---:|---:|---:|---:|\n");
+  char err[512];
+  AttnModel *m = attn_model_load (ATTN_SOURCE_DIR "/models/describe.safetensors",
+                                  err, sizeof err);
+  if (m && m->decoder) {
+    AttnNet *net = attn_net_new (m, m->pre.height, m->pre.width, err, sizeof err);
+    float *in = attn_net_input (net);
+    for (int j = 0; j < 3 * m->pre.width * m->pre.height; j++)
+      in[j] = (float) ((j * 7919) % 255) / 255.0f - 0.5f;
+    double t, dec_t[64];
+    int n = 0;
+    TIME_MEDIAN (t, reps, {
+      attn_net_forward (net);
+      AttnSequence q;
+      attn_net_sequence (net, &q);
+      if (n < 64)
+        dec_t[n++] = q.seconds * 1e3;
+    });
+    qsort (dec_t, n, sizeof *dec_t, cmp_d);
+    AttnSequence q;
+    attn_net_sequence (net, &q);
+    printf ("| %s (%dx%d) | %dx%d | %d | %.3f | %.3f | %.1f %% | — |\n", m->name,
+            m->pre.width, m->pre.height, q.width, q.height, q.length, t,
+            dec_t[n / 2], 100 * dec_t[n / 2] / t);
+    attn_net_free (net);
+  } else {
+    printf ("| models/describe.safetensors | %s |\n", m ? "no decoder" : err);
+  }
+  attn_model_unref (m);
+
+  /* Show-Attend-Tell-sized head on ResNet-50's map, teacher-forced */
+  enum { D = 2048, H = 7, W = 7, DH = 512, E = 512, DA = 512, V = 10000, T = 20 };
+  int l = H * W, g = 3;
+  AttnDecoder d = { .cell = ATTN_CELL_GRU, .attention = ATTN_DEC_ADDITIVE,
+                    .d = D, .hidden = DH, .embed = E, .att_dim = DA, .vocab = V,
+                    .gate = true, .start = 0, .end = 1, .max_length = T };
+  float *w[] = {
+    alloc_fill ((size_t) DH * D), alloc_fill (DH), alloc_fill ((size_t) V * E),
+    alloc_fill ((size_t) DA * D), alloc_fill (DA), alloc_fill ((size_t) DA * DH),
+    alloc_fill (DA), alloc_fill (DH), alloc_fill (1),
+    alloc_fill ((size_t) g * DH * (E + D)), alloc_fill ((size_t) g * DH),
+    alloc_fill ((size_t) g * DH * DH), alloc_fill ((size_t) g * DH),
+    alloc_fill ((size_t) V * (DH + D)), alloc_fill (V),
+  };
+  d.init_h_w = w[0]; d.init_h_b = w[1]; d.embed_w = w[2]; d.enc_w = w[3];
+  d.enc_b = w[4]; d.dec_w = w[5]; d.v_w = w[6]; d.gate_w = w[7];
+  d.gate_b = w[8]; d.w_ih = w[9]; d.b_ih = w[10]; d.w_hh = w[11];
+  d.b_hh = w[12]; d.out_w = w[13]; d.out_b = w[14];
+  float *feats = alloc_fill ((size_t) D * l);
+  float *work = alloc_fill (attn_decoder_workspace (&d, l));
+  float *alphas = alloc_fill ((size_t) T * l), scores[T];
+  int tokens[T], targets[T];
+  for (int i = 0; i < T; i++)
+    targets[i] = 2 + (i * 37) % (V - 2);
+  AttnDecoderOut out = { tokens, scores, alphas, NULL, 0 };
+  double t;
+  TIME_MEDIAN (t, reps, attn_decoder_run_forced (&d, feats, l, targets, T,
+                                                  work, &out));
+  double pt = NAN;
+  if (!quick) {
+    char cmd[512];
+    snprintf (cmd, sizeof cmd, "/usr/bin/timeout 300 /usr/bin/python3 "
+              "%s/tools/bench_torch.py decoder %d %d %d %d %d %d %d %d %d %d "
+              "2>/dev/null", ATTN_SOURCE_DIR, D, H, W, DH, E, DA, V, T, threads,
+              reps);
+    FILE *p = popen (cmd, "r");
+    if (p) {
+      if (fscanf (p, "ms %lf", &pt) != 1)
+        pt = NAN;
+      pclose (p);
+    }
+  }
+  printf ("| Show-Attend-Tell-sized head on ResNet-50 224² (D %d, Dh %d, E %d, "
+          "Da %d, V %d) | %dx%d | %d | — | %.3f (%.3f per step) | — | %.3f |\n",
+          D, DH, E, DA, V, H, W, T, t, t / T, pt);
+  sink += scores[0];
+  for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+    free (w[i]);
+  free (feats);
+  free (work);
+  free (alphas);
+}
+
 /* Per-frame cost of the plugin apart from the network at 1080p: the
  * pre-processing (I420 1920x1080 → 224x224) timed directly, and the meta +
  * overlay through real pipelines against a bare one. */
@@ -599,6 +697,7 @@ main (int argc, char **argv)
       continue;
     attn_parallel_set_threads (th);
     bench_networks (th);
+    bench_decoder (th);
   }
   attn_parallel_set_threads (1);
   bench_plugin ();
