@@ -153,6 +153,15 @@ main (int argc, char **argv)
   b = model (t);
   save (dir, "stn-cbam.safetensors", b);
   g_bytes_unref (b);
+  t = s;
+  t.decoder = 1;
+  b = model (t);
+  save (dir, "decoder-gru-additive.safetensors", b);
+  g_bytes_unref (b);
+  t.decoder = 2;
+  b = model (t);
+  save (dir, "decoder-lstm-dot.safetensors", b);
+  g_bytes_unref (b);
 
   /* crafted: truncations of a valid file at telling places */
   gsize hlen = 0;
