@@ -5,7 +5,9 @@
 Runs `videotestsrc pattern=ball num-buffers=FRAMES ! attentioninfer !
 fakesink` and, from a pad probe on the sink, prints one line per frame: the
 top classes, the attended region and the final attention map, read through
-GObject-Introspection (namespace GstAttention 1.0).
+GObject-Introspection (namespace GstAttention 1.0); for a model with a
+decoder head (models/describe.safetensors) also its sentence and each
+word's attention map.
 
 usage: attention-probe.py [--json] [FRAMES] [MODEL.safetensors]
   --json   one JSON object per frame, with the final map as a 2-D list
@@ -54,7 +56,7 @@ def frame_report(meta):
     has_region, r = result.get_region()
     values, width, height = result.get_map_values(None)  # None: the final map
     rows = [list(values[y * width:(y + 1) * width]) for y in range(height)]
-    return {
+    rep = {
         "frame": meta.frame,
         "stale": bool(meta.stale),
         "producer": meta.producer,
@@ -66,6 +68,19 @@ def frame_report(meta):
         "map": {"name": result.get_map_name(result.get_n_maps() - 1),
                 "width": width, "height": height, "values": rows},
     }
+    sentence = result.get_sentence()
+    if sentence is not None:
+        # a model with a decoder head: its sentence, each word's attention
+        sequence = []
+        for i in range(result.get_n_tokens()):
+            _, text, score, token_id = result.get_token(i)
+            alpha, aw, ah = result.get_token_alpha(i)
+            sequence.append({"token": text, "score": score, "id": token_id,
+                             "alpha": [list(alpha[y * aw:(y + 1) * aw])
+                                       for y in range(ah)]})
+        rep["sentence"] = sentence
+        rep["sequence"] = sequence
+    return rep
 
 
 def describe(rep):
@@ -77,10 +92,11 @@ def describe(rep):
                 r["centroid_y"], r["peak"]) if r else "no region")
     m = rep["map"]
     flat = [v for row in m["values"] for v in row]
-    return "frame %d%s: %s; %s; map %s %dx%d in [%.2f, %.2f]" % (
+    said = ('; says "%s"' % rep["sentence"]) if "sentence" in rep else ""
+    return "frame %d%s: %s; %s; map %s %dx%d in [%.2f, %.2f]%s" % (
         rep["frame"], " (stale)" if rep["stale"] else "", top or "-", where,
         m["name"], m["width"], m["height"], min(flat, default=0),
-        max(flat, default=0))
+        max(flat, default=0), said)
 
 
 def main(argv):

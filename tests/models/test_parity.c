@@ -11,7 +11,12 @@
  * compares `logits` and every gate's `map.layerL.B` (CBAM Ms, H × W) and
  * `channel.layerL.B` (CBAM Mc or SE s, C) with what attn_net_gate reports
  * under that name, and for a model with a Spatial Transformer `theta` (6)
- * with attn_net_theta. One TAP case per model × output; a gate (or θ) the
+ * with attn_net_theta; for a model with a decoder head, the greedy
+ * `decoder.tokens` (int64, the end token included) with the sequence the
+ * net decoded, and every step's `decoder.step.T.alpha` (H·W) and
+ * `decoder.step.T.logits` (V) — α from the net's own greedy run, the logits
+ * from a run of the decoder kernel on the net's last feature map, fed the
+ * fixture's tokens. One TAP case per model × output; a gate (or θ) the
  * network has and the fixture lacks (or the other way round) fails too, and
  * so does a directory without fixtures. Each case prints its worst error.
  *
@@ -29,6 +34,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "decoder.h"
 #include "model.h"
 #include "network.h"
 #include "parallel.h"
@@ -166,6 +172,69 @@ run (const char *dir, const char *io_name, const char *tag, bool share)
       printf ("# %s: the fixture has it, the network has no STN\n", name);
     int dims[1] = { 6 };
     test_case (name, theta && compare (io, "theta", theta, 6, dims, 1, name));
+  }
+
+  /* the decoder head: tokens, then each step's α and logits */
+  AttnSequence q;
+  bool has_seq = attn_net_sequence (net, &q);
+  const AttnTensorInfo *tok_t = attn_safetensors_find (io, "decoder.tokens");
+  if (has_seq || tok_t) {
+    snprintf (name, sizeof name, "%s decoder tokens", stem);
+    bool ok = has_seq && tok_t && tok_t->dtype == ATTN_DTYPE_I64
+        && tok_t->numel == (size_t) q.length;
+    int n = ok ? q.length : 0;
+    int *want = g_new0 (int, MAX (n, 1));
+    for (int t = 0; ok && t < n; t++) {
+      int64_t v;
+      memcpy (&v, (const char *) tok_t->data + 8 * t, 8);
+      want[t] = (int) v;
+      ok = want[t] == q.tokens[t];
+    }
+    printf ("# %s: network %d tokens, fixture %zu%s\n", name,
+            has_seq ? q.length : -1, tok_t ? tok_t->numel : 0,
+            ok ? ", identical" : "");
+    test_case (name, ok);
+    if (ok) {
+      const AttnDecoder *d = q.decoder;
+      int l = q.height * q.width;
+      AttnBlockTaps taps;
+      attn_net_last_block (net, &taps);
+      float *work = test_alloc (attn_decoder_workspace (d, l));
+      float *logits = test_alloc ((size_t) n * d->vocab);
+      float *alphas = test_alloc ((size_t) n * l);
+      float *scores = test_alloc (n);
+      int *tokens = g_new0 (int, n);
+      AttnDecoderOut out = { tokens, scores, alphas, logits, 0 };
+      attn_decoder_run_forced (d, taps.output, l, want, n, work, &out);
+      for (int t = 0; t < n; t++) {
+        char tn[96];
+        int dims[1];
+        snprintf (tn, sizeof tn, "decoder.step.%d.alpha", t);
+        snprintf (name, sizeof name, "%s %s", stem, tn);
+        /* (L) or (h, w): the count is what matters */
+        test_case (name, compare (io, tn, q.alphas + (size_t) t * l, l, NULL,
+                                  0, name));
+        dims[0] = d->vocab;
+        snprintf (tn, sizeof tn, "decoder.step.%d.logits", t);
+        snprintf (name, sizeof name, "%s %s", stem, tn);
+        test_case (name, compare (io, tn, logits + (size_t) t * d->vocab,
+                                  d->vocab, dims, 1, name));
+      }
+      char tn[96];
+      snprintf (tn, sizeof tn, "decoder.step.%d.alpha", n);
+      if (attn_safetensors_find (io, tn)) {
+        snprintf (name, sizeof name, "%s %s", stem, tn);
+        printf ("# %s: the fixture has more steps than the network ran\n",
+                name);
+        test_case (name, false);
+      }
+      free (work);
+      free (logits);
+      free (alphas);
+      free (scores);
+      g_free (tokens);
+    }
+    g_free (want);
   }
 
   /* Every gate output of the network, in network order, against the
