@@ -11,6 +11,13 @@
  * "attention" around the attended region, for elements that know nothing of
  * this plugin. Pixels are never changed.
  *
+ * A model with an encoder–decoder head (docs/model-format.md, "decoder";
+ * models/describe.safetensors) also describes the frame in words: the
+ * decoder attends over the last feature map for every word, and the meta
+ * carries the sentence, each word's score and its attention map
+ * (gst_attention_result_get_token()); the region of interest's "attention"
+ * parameter and the bus message carry the sentence as "sentence".
+ *
  * Frames are converted, resized and normalised for the network in one pass
  * from RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR, I420, NV12,
  * GRAY8, or the webcams' YUY2 and UYVY: no videoconvert or videoscale is

@@ -22,7 +22,12 @@
  * are drawn the same way, labelled with their top class only (`patches=false`
  * turns them off). With `show-transformer=true`, a model's Spatial
  * Transformer is drawn as the yellow quadrilateral it samples the frame
- * in. Buffers without an attention meta, objects or patches
+ * in. For a model with a decoder head (models/describe.safetensors) the
+ * sentence is written above the classes and the heat map shows what the
+ * decoder attended to for one word at a time: each word in turn across
+ * frames (`token-map=cycle`, `token-frames` each; the word in brackets),
+ * the word `token` names, the sum of all, or the backbone's map
+ * (`token-map=none`). Buffers without an attention meta, objects or patches
  * pass untouched. Where cairo cannot
  * make the label surface (it is clamped to 32,767 pixels a side and to the
  * frame), the labels are skipped with a warning in the debug log.
