@@ -881,6 +881,54 @@ GST_START_TEST (test_tls)
 
 GST_END_TEST;
 
+/* A broker that requires a client certificate (require_certificate): an
+ * element with a certificate our CA signed and its key publishes every
+ * frame; one without a certificate is refused and says so after its one
+ * attempt. The subscriber listens on a second, plain listener. */
+GST_START_TEST (test_tls_client_certificate)
+{
+  gchar *dir = make_certs ();
+  const gchar *req[] = { "openssl", "req", "-new", "-newkey", "ec",
+    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+    "client.key", "-out", "client.csr", "-subj", "/CN=attn-client", NULL
+  };
+  const gchar *sign[] = { "openssl", "x509", "-req", "-in", "client.csr",
+    "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+    "client.crt", "-days", "2", NULL
+  };
+  run_in (dir, req);
+  run_in (dir, sign);
+  guint plain = free_port ();
+  gchar *extra = g_strdup_printf ("cafile %s/ca.crt\ncertfile %s/server.crt\n"
+      "keyfile %s/server.key\nrequire_certificate true\nallow_anonymous true\n"
+      "listener %u 127.0.0.1\n", dir, dir, dir, plain);
+  Broker b = { .port = free_port (),.extra = extra };
+  broker_start (&b);
+  Subscriber *s = sub_new_full (plain, NULL, NULL, NULL);
+
+  gchar *props = g_strdup_printf ("method=mqtt address=127.0.0.1:%u "
+      "topic=" TOPIC " tls=true ssl-ca-certificate=%s/ca.crt "
+      "ssl-client-certificate=%s/client.crt ssl-private-key=%s/client.key",
+      b.port, dir, dir, dir);
+  check_frames_arrive (props, s, 10);
+  g_free (props);
+
+  props = g_strdup_printf ("method=mqtt address=127.0.0.1:%u topic=" TOPIC
+      " tls=true ssl-ca-certificate=%s/ca.crt max-connect-attempts=1",
+      b.port, dir);
+  const gchar *needles[] = { "1 failed attempt", NULL };
+  check_connect_error (props, needles, 10);
+  g_free (props);
+  fail_unless_equals_int (sub_count (s), 0);
+
+  sub_free (s);
+  broker_free (&b);
+  g_free (extra);
+  remove_dir (dir);
+}
+
+GST_END_TEST;
+
 /* Settings that cannot work fail the state change with a sentence naming
  * them, before anything connects. */
 GST_START_TEST (test_bad_settings)
@@ -992,9 +1040,10 @@ attentionjson_mqtt_suite (void)
     tcase_add_test (tc, test_password);
   else
     g_print ("# test_password left out: no mosquitto_passwd\n");
-  if (have_program ("openssl"))
+  if (have_program ("openssl")) {
     tcase_add_test (tc, test_tls);
-  else
+    tcase_add_test (tc, test_tls_client_certificate);
+  } else
     g_print ("# test_tls left out: no openssl\n");
   return s;
 }
