@@ -316,3 +316,65 @@ def make_batch_stn(rng, n, size):
     for i in range(n):
         imgs[i], labels[i], masks[i], geoms[i] = make_image_stn(rng, size)
     return imgs, labels, masks, geoms
+
+
+# The describe model's scenes (tools/train.py --describe): one to three
+# shapes whose sentence names them left to right.
+VOCABULARY = ["<start>", "<end>"] + CLASSES[1:]
+START, END = 0, 1
+DESCRIBE_MAX = 3                      # shapes per scene
+DESCRIBE_R_MIN, DESCRIBE_R_MAX = 0.07, 0.14   # radius, fraction of the side
+DESCRIBE_GAP = 3.0                    # pixels between objects' x extents
+
+
+def make_describe_image(rng, size):
+    """One describe scene: (image, tokens, masks, boxes). 1..DESCRIBE_MAX
+    shapes on the default scenes' backgrounds and clutter, each wholly inside
+    the scene, their x extents apart by DESCRIBE_GAP pixels (so "left to
+    right" is never ambiguous; they may share rows). tokens: the shapes'
+    vocabulary ids left to right, then END, padded with END to
+    DESCRIBE_MAX + 1; masks (DESCRIBE_MAX, size, size): each object's
+    coverage in the same order, zeros after the last; boxes
+    (DESCRIBE_MAX, 4): x0, y0, x1, y1 of each object's reach, pixels."""
+    img = background(rng, size)
+    if rng.random() < 0.6:
+        img = _clutter(rng, img, size)
+    x, y = _grid(size)
+    want = int(rng.integers(1, DESCRIBE_MAX + 1))
+    objs = []
+    for _ in range(want):
+        for _try in range(100):
+            r = size * np.exp(rng.uniform(np.log(DESCRIBE_R_MIN), np.log(DESCRIBE_R_MAX)))
+            label = int(rng.integers(1, len(CLASSES)))
+            reach = r * {"square": 1.21, "cross": 1.05}.get(CLASSES[label], 1.0)
+            cx = rng.uniform(reach + 1, size - reach - 1)
+            cy = rng.uniform(reach + 1, size - reach - 1)
+            if all(abs(cx - o[1]) > reach + o[3] + DESCRIBE_GAP for o in objs):
+                objs.append((label, cx, cy, reach, r))
+                break
+    objs.sort(key=lambda o: o[1])
+    masks = np.zeros((DESCRIBE_MAX, size, size), np.float32)
+    boxes = np.zeros((DESCRIBE_MAX, 4), np.float32)
+    tokens = np.full(DESCRIBE_MAX + 1, END, np.int64)
+    for i, (label, cx, cy, reach, r) in enumerate(objs):
+        d = _sdf(CLASSES[label], x, y, cx, cy, r, rng.uniform(0, 2 * np.pi))
+        alpha = np.clip(0.5 - d, 0, 1)
+        under = (img * alpha[..., None]).sum((0, 1)) / max(alpha.sum(), 1)
+        col = _object_colour(rng, under)
+        img = img * (1 - alpha[..., None]) + col * alpha[..., None]
+        masks[i] = alpha
+        boxes[i] = (cx - reach, cy - reach, cx + reach, cy + reach)
+        tokens[i] = VOCABULARY.index(CLASSES[label])
+    if rng.random() < 0.3:
+        img = img + rng.normal(0, rng.uniform(2, 12), img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8), tokens, masks, boxes
+
+
+def make_describe_batch(rng, n, size):
+    imgs = np.empty((n, size, size, 3), np.uint8)
+    tokens = np.empty((n, DESCRIBE_MAX + 1), np.int64)
+    masks = np.empty((n, DESCRIBE_MAX, size, size), np.float32)
+    boxes = np.empty((n, DESCRIBE_MAX, 4), np.float32)
+    for i in range(n):
+        imgs[i], tokens[i], masks[i], boxes[i] = make_describe_image(rng, size)
+    return imgs, tokens, masks, boxes

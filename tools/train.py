@@ -12,6 +12,7 @@ given machine (CPU, torch.set_num_threads(2)). Prints the held-out accuracy.
     /usr/bin/python3 tools/train.py --quick         # a 1-2 minute smoke run
     /usr/bin/python3 tools/train.py --coarse --threads 1   # models/coarse.safetensors
     /usr/bin/python3 tools/train.py --stn           # models/stn.safetensors
+    /usr/bin/python3 tools/train.py --describe      # models/describe.safetensors
 
 --coarse fine-tunes the default model into the coarse model of
 coarse-to-fine inference (attentioninfer patches=N): the same network on
@@ -22,6 +23,10 @@ The spatial gates of the last two stages get an auxiliary loss towards the
 object's mask (max-pooled to the gate's resolution; all zeros when there is no
 object), which makes the attention sharp; what the plugin shows is still the
 network's own gate output, computed from pixels alone.
+
+--describe trains the describe model (tools/train_describe.py,
+docs/describe-model.md): the default model with an encoder-decoder
+soft-attention head that names a scene's one to three shapes left to right.
 
 --stn trains the STN model (docs/stn-model.md): the same network behind a
 Spatial Transformer whose localisation net is expressible in the model
@@ -248,6 +253,7 @@ class Net(nn.Module):
                 x, ms = block(x)
                 stage.append(ms)
             maps.append(stage)
+        self.last = x                   # the last block's output (the decoder's input)
         return self.fc(x.mean((2, 3))), maps
 
 
@@ -525,6 +531,10 @@ def main():
     ap.add_argument("--stn", action="store_true",
                     help="train the STN model: the network behind a Spatial Transformer, on "
                     "the scenes' \"stn\" variant (off-centre, small to medium objects)")
+    ap.add_argument("--describe", action="store_true",
+                    help="train the describe model (models/describe.safetensors, "
+                    "docs/describe-model.md): the default model with an encoder-decoder "
+                    "soft-attention head naming a scene's shapes left to right")
     ap.add_argument("--coarse", action="store_true",
                     help="fine-tune INIT into the coarse model of coarse-to-fine inference, "
                     "on coarse views (scenes.make_coarse_image)")
@@ -549,6 +559,12 @@ def main():
                     "the \"stn\" variant, and the transformer's figures, for an STN model; "
                     "coarse views with --coarse)")
     args = ap.parse_args()
+    if args.describe:
+        if args.stn or args.coarse:
+            raise SystemExit("--describe trains its own model: without --stn or --coarse")
+        import train_describe
+        train_describe.main(args, models)
+        return
     if args.stn and args.coarse:
         raise SystemExit("--stn and --coarse train different models: one at a time")
     if args.evaluate:
