@@ -3,7 +3,8 @@
 """Write the PyTorch goldens that tests/kernels/test_goldens.c checks our kernels against.
 
 Reads nothing. Writes tests/kernels/goldens/{conv,pool,linear,se,cbam,stn,
-soft_attention}.safetensors (together about 0.4 MB), every tensor float32:
+soft_attention,decoder}.safetensors (together about 0.5 MB), every tensor
+float32 (token ids too, exactly):
 
   - tensors are named "<case>.<tensor>" ("k3s2p1_odd.in", "k3s2p1_odd.weight",
     "k3s2p1_odd.out");
@@ -399,6 +400,78 @@ def soft_attention_goldens():
     g.write()
 
 
+def decoder_goldens():
+    """The decoder head (kernels/compute/decoder.c) against PyTorch: its
+    cells alone (nn.GRUCell, nn.LSTMCell), then whole heads
+    (reference_models.SoftAttentionDecoder) on a random D × H × W map,
+    teacher-forced for `steps` steps (every step's logits and α) and greedy
+    for up to max_length (the tokens up to and including the end token, and
+    their steps' logits and α). The weights are names of the head's state
+    dict; targets and tokens are float32 ids."""
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from reference_models import SoftAttentionDecoder, greedy_sequence
+    g = Golden("decoder", 19)
+    for cell in ("gru", "lstm"):
+        for i, (n_in, hidden) in enumerate([(7, 5), (37, 19), (64, 32)]):
+            m = (torch.nn.GRUCell if cell == "gru" else torch.nn.LSTMCell)(n_in, hidden)
+            x, h, c = rand(1, n_in), rand(1, hidden), rand(1, hidden)
+            t = {"x": x[0], "h": h[0], "w_ih": m.weight_ih.detach(),
+                 "b_ih": m.bias_ih.detach(), "w_hh": m.weight_hh.detach(),
+                 "b_hh": m.bias_hh.detach()}
+            with torch.no_grad():
+                if cell == "gru":
+                    t["h_out"] = m(x, h)[0]
+                else:
+                    ho, co = m(x, (h, c))
+                    t.update(c=c[0], h_out=ho[0], c_out=co[0])
+            g.case(f"{cell}_cell_{i}", {"op": f"{cell}_cell", "in": n_in, "hidden": hidden}, **t)
+    # name, cell, attention, gate, D, H, W, Dh, E, Da, V, max_length, steps,
+    # greedy: "stop" (the end token before max_length) or "full"
+    cases = [("gru_add_gate", "gru", "additive", True, 13, 3, 5, 11, 4, 7, 9, 6, 5, "stop"),
+             ("gru_add", "gru", "additive", False, 16, 8, 8, 16, 8, 16, 7, 4, 4, "full"),
+             ("lstm_add_gate", "lstm", "additive", True, 9, 1, 1, 5, 3, 1, 2, 5, 5, "stop"),
+             ("gru_dot_gate", "gru", "dot", True, 13, 4, 3, 10, 5, 0, 11, 7, 6, "full"),
+             ("lstm_dot", "lstm", "dot", False, 21, 7, 2, 19, 6, 0, 6, 8, 8, "full"),
+             ("lstm_add_64", "lstm", "additive", True, 64, 8, 8, 32, 16, 24, 30, 12, 12, "stop")]
+    for (name, cell, att, gate, d, hh, ww, dh, e, da, v, max_len, steps, greedy) in cases:
+        dec = SoftAttentionDecoder(d, v, dh, e, da, cell, att, gate).eval()
+        feats = rand(1, d, hh, ww, lo=-2.0, hi=2.0)
+        targets = torch.randint(0, v, (1, steps))
+        with torch.no_grad():
+            # the start and end tokens: for "stop" an end token that greedy
+            # decoding (never stopping) first emits at a step k >= 1 and not
+            # before, so the run stops after k + 1 tokens; for "full" one it
+            # never emits (the first start token that allows it)
+            for start in range(v):
+                glog, _ = dec(feats, start, -1, max_len)
+                seq = glog[0].argmax(1).tolist()
+                if greedy == "stop":
+                    ks = [k for k in range(1, max_len - 1)
+                          if seq[k] not in seq[:k] and seq[k] != start]
+                    end = seq[ks[0]] if ks else None
+                else:
+                    end = next((t for t in range(v) if t not in seq and t != start), None)
+                if end is not None:
+                    break
+            assert end is not None, name
+            glog, galpha = dec(feats, start, end, max_len)
+            toks = greedy_sequence(glog, end)
+            assert (len(toks) < max_len) == (greedy == "stop"), (name, toks)
+            flog, falpha = dec(feats, start, end, steps, targets)
+        n = len(toks)
+        t = {"feats": feats[0].reshape(d, hh * ww)}
+        t.update({k: p.detach().clone() for k, p in dec.state_dict().items()})
+        t.update(targets=targets[0].float(), logits=flog[0], alpha=falpha[0],
+                 greedy_tokens=torch.tensor(toks, dtype=torch.float32),
+                 greedy_logits=glog[0, :n], greedy_alpha=galpha[0, :n])
+        g.case(name, {"op": "decoder", "cell": cell, "attention": att, "gate": gate,
+                      "d": d, "l": hh * ww, "h": hh, "w": ww, "hidden": dh, "embed": e,
+                      "att_dim": da, "vocab": v, "start": start, "end": end,
+                      "max_length": max_len, "steps": steps}, **t)
+    g.write()
+
+
 def main():
     torch.set_num_threads(1)
     os.makedirs(OUT, exist_ok=True)
@@ -409,6 +482,7 @@ def main():
     cbam_goldens()
     stn_goldens()
     soft_attention_goldens()
+    decoder_goldens()
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@
 #include "cbam.h"
 #include "check.h"
 #include "conv.h"
+#include "decoder.h"
 #include "linear.h"
 #include "pool.h"
 #include "se.h"
@@ -383,6 +384,112 @@ run_sdp (void)
   check ("out", "attn_sdp_attention", out, (size_t) lq * dv);
 }
 
+static void
+run_cell (bool lstm)
+{
+  int in = P ("in"), hd = P ("hidden"), g = lstm ? 4 : 3;
+  float *h_out = buf (hd), *c_out = buf (hd), *work = buf ((size_t) 8 * hd);
+  const float *x = T ("x", in), *h = T ("h", hd);
+  const float *w_ih = T ("w_ih", (size_t) g * hd * in), *b_ih = T ("b_ih", (size_t) g * hd);
+  const float *w_hh = T ("w_hh", (size_t) g * hd * hd), *b_hh = T ("b_hh", (size_t) g * hd);
+  if (lstm) {
+    attn_lstm_cell (h_out, c_out, x, h, T ("c", hd), w_ih, b_ih, w_hh, b_hh,
+                    work, in, hd);
+    check ("h_out", "attn_lstm_cell", h_out, hd);
+    check ("c_out", "attn_lstm_cell", c_out, hd);
+  } else {
+    attn_gru_cell (h_out, x, h, w_ih, b_ih, w_hh, b_hh, work, in, hd);
+    check ("h_out", "attn_gru_cell", h_out, hd);
+  }
+}
+
+/* The head from the case's tensors (the state dict's names). */
+static void
+decoder_of (AttnDecoder *d)
+{
+  *d = (AttnDecoder) {
+    .cell = S_is ("cell", "lstm") ? ATTN_CELL_LSTM : ATTN_CELL_GRU,
+    .attention = S_is ("attention", "dot") ? ATTN_DEC_DOT : ATTN_DEC_ADDITIVE,
+    .d = P ("d"), .hidden = P ("hidden"), .embed = P ("embed"),
+    .att_dim = P ("att_dim"), .vocab = P ("vocab"), .gate = B ("gate"),
+    .start = P ("start"), .end = P ("end"), .max_length = P ("max_length"),
+  };
+  size_t dd = d->d, dh = d->hidden, e = d->embed, da = d->att_dim, v = d->vocab;
+  size_t g = attn_decoder_gates (d->cell);
+  d->init_h_w = T ("init_h.weight", dh * dd);
+  d->init_h_b = T ("init_h.bias", dh);
+  if (d->cell == ATTN_CELL_LSTM) {
+    d->init_c_w = T ("init_c.weight", dh * dd);
+    d->init_c_b = T ("init_c.bias", dh);
+  }
+  d->embed_w = T ("embed.weight", v * e);
+  if (d->attention == ATTN_DEC_ADDITIVE) {
+    d->enc_w = T ("att.enc.weight", da * dd);
+    d->enc_b = T ("att.enc.bias", da);
+    d->dec_w = T ("att.dec.weight", da * dh);
+    d->v_w = T ("att.v.weight", da);
+  } else {
+    d->query_w = T ("att.query.weight", dd * dh);
+    d->query_b = T ("att.query.bias", dd);
+  }
+  if (d->gate) {
+    d->gate_w = T ("gate.weight", dh);
+    d->gate_b = T ("gate.bias", 1);
+  }
+  d->w_ih = T ("cell.weight_ih", g * dh * (e + dd));
+  d->b_ih = T ("cell.bias_ih", g * dh);
+  d->w_hh = T ("cell.weight_hh", g * dh * dh);
+  d->b_hh = T ("cell.bias_hh", g * dh);
+  d->out_w = T ("out.weight", v * (dh + dd));
+  d->out_b = T ("out.bias", v);
+}
+
+/* The whole head: teacher-forced (every step's logits and α), then greedy
+ * (the same tokens, stopping where PyTorch's stopped, and their steps'
+ * logits and α). */
+static void
+run_decoder (void)
+{
+  AttnDecoder d;
+  decoder_of (&d);
+  int l = P ("l"), steps = P ("steps"), v = d.vocab;
+  const float *feats = T ("feats", (size_t) d.d * l);
+  float *work = buf (attn_decoder_workspace (&d, l));
+  int n_max = MAX (steps, d.max_length);
+  int *tokens = g_new0 (int, n_max), *targets = g_new0 (int, steps);
+  g_ptr_array_add (owned, tokens);
+  g_ptr_array_add (owned, targets);
+  const float *tf = T ("targets", steps);
+  for (int t = 0; t < steps; t++)
+    targets[t] = (int) tf[t];
+  float *logits = buf ((size_t) n_max * v), *alpha = buf ((size_t) n_max * l);
+  float *scores = buf (n_max);
+  AttnDecoderOut out = { tokens, scores, alpha, logits, 0 };
+  attn_decoder_run_forced (&d, feats, l, targets, steps, work, &out);
+  check ("logits", "attn_decoder_run_forced", logits, (size_t) steps * v);
+  check ("alpha", "attn_decoder_run_forced", alpha, (size_t) steps * l);
+
+  char name[300], want_s[64];
+  snprintf (want_s, sizeof want_s, "%s.greedy_tokens", cs);
+  int n = golden_dim (st, want_s, 0);
+  const float *want = T ("greedy_tokens", n);
+  out = (AttnDecoderOut) { tokens, scores, alpha, logits, 0 };
+  attn_decoder_run (&d, feats, l, work, &out);
+  bool same = out.length == n;
+  for (int t = 0; same && t < n; t++)
+    same = tokens[t] == (int) want[t];
+  snprintf (name, sizeof name, "%s/%s: greedy tokens, %d of max_length %d "
+            "(attn_decoder_run)", file, cs, n, d.max_length);
+  if (!same)
+    printf ("# %s: %d tokens, the first different or missing at some step\n",
+            name, out.length);
+  test_case (name, same && !bad);
+  if (same) {
+    check ("greedy_logits", "attn_decoder_run", logits, (size_t) n * v);
+    check ("greedy_alpha", "attn_decoder_run", alpha, (size_t) n * l);
+  }
+}
+
 static int
 cmp_str (const void *a, const void *b)
 {
@@ -393,7 +500,7 @@ int
 main (int argc, char **argv)
 {
   static const char *files[] = { "conv", "pool", "linear", "se", "cbam", "stn",
-                                 "soft_attention" };
+                                 "soft_attention", "decoder" };
   for (size_t f = 0; f < G_N_ELEMENTS (files); f++) {
     file = files[f];
     st = golden_open (argc, argv, file);
@@ -436,6 +543,10 @@ main (int argc, char **argv)
         run_additive ();
       else if (strcmp (op, "sdp_attention") == 0)
         run_sdp ();
+      else if (strcmp (op, "gru_cell") == 0 || strcmp (op, "lstm_cell") == 0)
+        run_cell (op[0] == 'l');
+      else if (strcmp (op, "decoder") == 0)
+        run_decoder ();
       else {
         printf ("# %s/%s: unknown op %s\n", file, cs, op);
         snprintf (name, sizeof name, "%s/%s: op %s", file, cs, op);
