@@ -57,6 +57,19 @@ are Linear where the index has weights and ReLU where it has none, unless
 --stn-fc says otherwise. The first Linear's inputs are checked against the
 localisation output at --input-size (C·H·W, or C after a global pool).
 
+An encoder–decoder soft-attention head (docs/model-format.md, "decoder";
+tools/reference_models.SoftAttentionDecoder) is a module under
+--decoder-prefix (default `decoder.`, after `module.`): init_h (init_c),
+embed, att.enc/att.dec/att.v or att.query, gate, cell (nn.GRUCell or
+nn.LSTMCell) and out. The cell kind comes from weight_ih's rows (3 or 4
+times the hidden size), the attention from att.enc or att.query, the gate
+from gate.*, the sizes from the shapes; its input size must be the
+backbone's last stage's channels. A state dict has no vocabulary:
+--decoder-vocab names a file of the tokens, one per line, in id order;
+--decoder-start and --decoder-end give the start and end tokens' ids
+(default: those of "<start>" and "<end>" in the vocabulary), and
+--decoder-max-length the most tokens decoded (default 20).
+
 Examples:
     tools/convert.py --from cbam-official checkpoint.pth.tar \\
         resnet50-cbam.safetensors --labels imagenet-labels.txt
@@ -444,14 +457,110 @@ def _is_se_conv(name):
     return re.search(r"\.se\.fc[12]\.weight$", name) is not None
 
 
+DECODER_MAX_LENGTH = 20
+
+
+def convert_decoder(dec, written, prefix, d, vocab, start, end, max_length):
+    """(the architecture's "decoder" object, {our name: tensor}) for the
+    decoder keys `dec` (without the decoder prefix: "init_h.weight", ...) on a
+    backbone whose last stage has d channels. Raises ConvertError naming the
+    first key that does not fit."""
+    def key(k):
+        return written[k]
+
+    def shape(k):
+        if k not in dec:
+            raise ConvertError(f"missing key '{prefix}{k}' (needed by the decoder head)")
+        return tuple(dec[k].shape)
+
+    hidden_s = shape("init_h.weight")
+    if len(hidden_s) != 2:
+        raise ConvertError(f"key '{key('init_h.weight')}' has shape {list(hidden_s)}, "
+                           "expected 2 dimensions")
+    hidden, d_in = hidden_s
+    if d_in != d:
+        raise ConvertError(f"key '{key('init_h.weight')}' takes {d_in} inputs but the "
+                           f"backbone's last stage has {d} channels")
+    emb = shape("embed.weight")
+    if len(emb) != 2:
+        raise ConvertError(f"key '{key('embed.weight')}' has shape {list(emb)}, expected 2 "
+                           "dimensions")
+    v, e = emb
+    if len(vocab) != v:
+        raise ConvertError(f"{len(vocab)} tokens in the vocabulary for a decoder of {v} "
+                           f"(key '{key('embed.weight')}' has {v} rows)")
+    rows = shape("cell.weight_ih")[0]
+    if rows not in (3 * hidden, 4 * hidden):
+        raise ConvertError(f"key '{key('cell.weight_ih')}' has {rows} rows: neither a GRU "
+                           f"(3 × {hidden}) nor an LSTM (4 × {hidden})")
+    cell = "gru" if rows == 3 * hidden else "lstm"
+    g = rows // hidden
+    if "att.enc.weight" in dec:
+        attention, da = "additive", int(shape("att.enc.weight")[0])
+    elif "att.query.weight" in dec:
+        attention, da = "dot", 0
+    else:
+        raise ConvertError(f"missing key '{prefix}att.enc.weight' or '{prefix}att.query."
+                           "weight' (the decoder's attention)")
+    gate = "gate.weight" in dec or "gate.bias" in dec
+    exp = {"init_h.weight": (hidden, d), "init_h.bias": (hidden,), "embed.weight": (v, e),
+           "cell.weight_ih": (g * hidden, e + d), "cell.bias_ih": (g * hidden,),
+           "cell.weight_hh": (g * hidden, hidden), "cell.bias_hh": (g * hidden,),
+           "out.weight": (v, hidden + d), "out.bias": (v,)}
+    if cell == "lstm":
+        exp.update({"init_c.weight": (hidden, d), "init_c.bias": (hidden,)})
+    if attention == "additive":
+        exp.update({"att.enc.weight": (da, d), "att.enc.bias": (da,),
+                    "att.dec.weight": (da, hidden), "att.v.weight": (1, da)})
+    else:
+        exp.update({"att.query.weight": (d, hidden), "att.query.bias": (d,)})
+    if gate:
+        exp.update({"gate.weight": (1, hidden), "gate.bias": (1,)})
+    what = f"a {cell.upper()} decoder with {attention} attention{' and a gate' if gate else ''}"
+    for k, t in dec.items():
+        if k not in exp:
+            raise ConvertError(f"unexpected key '{key(k)}' (not part of {what})")
+        if tuple(t.shape) != exp[k]:
+            raise ConvertError(f"key '{key(k)}' has shape {list(t.shape)}, expected "
+                               f"{list(exp[k])} for {what}")
+        if not t.is_floating_point():
+            raise ConvertError(f"key '{key(k)}' holds {t.dtype}, not floating-point weights")
+    for k in exp:
+        if k not in dec:
+            raise ConvertError(f"missing key '{prefix}{k}' (needed by {what})")
+    if not 0 <= start < v or not 0 <= end < v:
+        raise ConvertError(f"start {start} and end {end} must be token ids below {v}")
+    if start == end:
+        raise ConvertError(f"the start and end tokens are both {start}: they must differ")
+    if not 1 <= max_length <= 256:
+        raise ConvertError(f"--decoder-max-length {max_length} is not in 1..256")
+    arch = {"cell": cell, "attention": attention, "hidden": int(hidden), "embed": int(e),
+            "attention_dim": int(da), "gate": gate, "vocabulary": list(vocab),
+            "start": int(start), "end": int(end), "max_length": int(max_length)}
+    return arch, {f"decoder.{k}": dec[k] for k in exp}
+
+
 def convert(fmt, path, labels=None, input_size=224, name="model", stn_layers=None,
-            stn_fc=None, stn_align_corners=False):
+            stn_fc=None, stn_align_corners=False, decoder=None):
     """(tensors {our name: float32 array}, metadata {str: str}). A checkpoint
     with stn.* keys has a Spatial Transformer front end: stn_layers (default
-    STN_DEFAULT_LAYERS) and stn_fc describe its modules (convert_stn)."""
+    STN_DEFAULT_LAYERS) and stn_fc describe its modules (convert_stn). A
+    checkpoint with keys under decoder["prefix"] has a decoder head:
+    decoder = {"prefix", "vocab" (a list), "start", "end", "max_length"}
+    (start/end None: the ids of "<start>"/"<end>"; convert_decoder)."""
     if fmt not in FORMATS:
         raise ConvertError(f"unknown format '{fmt}' (one of {', '.join(FORMATS)})")
     raw, written, prefix = load_checkpoint(path)
+    dprefix = (decoder or {}).get("prefix") or "decoder."
+    dec_keys = {k[len(dprefix):]: v for k, v in raw.items() if k.startswith(dprefix)}
+    if dec_keys:
+        if not decoder or decoder.get("vocab") is None:
+            raise ConvertError(f"the checkpoint has a decoder head ({prefix}{dprefix}* keys): "
+                               "--decoder-vocab must give its tokens")
+        dec_written = {k[len(dprefix):]: written[k] for k in raw if k.startswith(dprefix)}
+        raw = {k: v for k, v in raw.items() if not k.startswith(dprefix)}
+    elif decoder and decoder.get("vocab") is not None:
+        raise ConvertError(f"--decoder-vocab given but the checkpoint has no {dprefix}* keys")
     stn_keys = {k: v for k, v in raw.items() if k.startswith("stn.")}
     if stn_keys:
         bad = next((k for k in stn_keys
@@ -506,6 +615,28 @@ def convert(fmt, path, labels=None, input_size=224, name="model", stn_layers=Non
             if not np.isfinite(a).all():
                 raise ConvertError(f"an STN weight ({ours}) has non-finite values")
             tensors[ours] = np.ascontiguousarray(a, dtype=np.float32)
+    if dec_keys:
+        vocab = decoder["vocab"]
+
+        def token_id(given, token, flag):
+            if given is not None:
+                return given
+            if token not in vocab:
+                raise ConvertError(f"{flag} not given and the vocabulary has no '{token}'")
+            return vocab.index(token)
+
+        d = arch["widths"][-1] * (4 if arch["block"] == "bottleneck" else 1)
+        arch["decoder"], dec_tensors = convert_decoder(
+            dec_keys, dec_written, prefix + dprefix, d, vocab,
+            token_id(decoder.get("start"), "<start>", "--decoder-start"),
+            token_id(decoder.get("end"), "<end>", "--decoder-end"),
+            decoder.get("max_length") or DECODER_MAX_LENGTH)
+        for ours, t in dec_tensors.items():
+            a = t.detach().to("cpu").float().numpy()
+            if not np.isfinite(a).all():
+                raise ConvertError(f"key '{prefix}{dprefix}{ours[len('decoder.'):]}' has "
+                                   "non-finite values")
+            tensors[ours] = np.ascontiguousarray(a, dtype=np.float32)
     classes = arch["num_classes"]
     if labels is None:
         labels = [f"class {i}" for i in range(classes)]
@@ -527,6 +658,19 @@ def read_labels(path):
         return [line.strip() for line in f if line.strip()]
 
 
+def read_tokens(path):
+    """A decoder's vocabulary: one token per line, in id order (lines are
+    stripped of their line end only; an empty line is an error)."""
+    with open(path, encoding="utf-8") as f:
+        tokens = [line.rstrip("\r\n") for line in f]
+    while tokens and not tokens[-1]:
+        tokens.pop()              # blank lines at the end
+    if any(not t for t in tokens):
+        raise ConvertError(f"{path}: token {tokens.index('') if '' in tokens else '?'} "
+                           "is empty (one non-empty token per line)")
+    return tokens
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
         description="Convert a PyTorch ResNet checkpoint into a gst-attention model file "
@@ -545,6 +689,18 @@ def main(argv=None):
     ap.add_argument("--stn-fc", metavar="SPEC",
                     help="the modules of stn.fc_loc (default: Linear where the index has "
                     "weights, ReLU where not)")
+    ap.add_argument("--decoder-vocab", metavar="FILE",
+                    help="a checkpoint with a decoder head: its tokens, one per line, in id "
+                    "order")
+    ap.add_argument("--decoder-start", type=int, metavar="ID",
+                    help="the start token's id (default: that of '<start>')")
+    ap.add_argument("--decoder-end", type=int, metavar="ID",
+                    help="the end token's id (default: that of '<end>')")
+    ap.add_argument("--decoder-max-length", type=int, metavar="N",
+                    help=f"the most tokens decoded, the end token included (default "
+                    f"{DECODER_MAX_LENGTH})")
+    ap.add_argument("--decoder-prefix", default="decoder.", metavar="P",
+                    help="the decoder head's key prefix (default 'decoder.')")
     ap.add_argument("--stn-align-corners", action="store_true",
                     help="the STN calls affine_grid/grid_sample with align_corners=True "
                     "(default False, PyTorch's default)")
@@ -554,8 +710,13 @@ def main(argv=None):
         if not 1 <= args.input_size <= 4096:
             raise ConvertError(f"--input-size {args.input_size} is not in 1..4096")
         labels = read_labels(args.labels) if args.labels else None
+        decoder = {"prefix": args.decoder_prefix,
+                   "vocab": read_tokens(args.decoder_vocab) if args.decoder_vocab else None,
+                   "start": args.decoder_start, "end": args.decoder_end,
+                   "max_length": args.decoder_max_length}
         tensors, meta = convert(args.fmt, args.input, labels, args.input_size, name,
-                                args.stn_layers, args.stn_fc, args.stn_align_corners)
+                                args.stn_layers, args.stn_fc, args.stn_align_corners,
+                                decoder)
     except (ConvertError, OSError) as e:
         print(f"convert.py: {args.input}: {e}", file=sys.stderr)
         return 1
@@ -564,7 +725,9 @@ def main(argv=None):
     print(f"wrote {args.output}: {arch['block']} ResNet {arch['layers']}, "
           f"widths {arch['widths']}, attention {arch['attention']}, "
           f"{arch['num_classes']} classes, {len(tensors)} tensors"
-          + (f", an STN of {len(arch['stn']['layers'])} layers" if arch["stn"] else ""))
+          + (f", an STN of {len(arch['stn']['layers'])} layers" if arch["stn"] else "")
+          + (f", a {arch['decoder']['cell'].upper()} decoder of "
+             f"{len(arch['decoder']['vocabulary'])} tokens" if arch.get("decoder") else ""))
     return 0
 
 

@@ -28,7 +28,15 @@ relative path, so a retrained default model must come with a re-run of this.
 stn-model.io.safetensors is the same for models/stn.safetensors (with its
 theta; `--only stn-model`). The STN cases above (NAME-stn) have a Spatial
 Transformer front end, converted with --stn-layers; their fixtures hold
-theta too.
+theta too. The decoder cases (NAME-decoder) have an encoder–decoder
+soft-attention head (reference_models.SoftAttentionDecoder under `decoder.`
+on the last block's output), converted with --decoder-vocab/-start/-end/
+-max-length; their fixtures hold the greedy run: decoder.tokens (int64, up
+to and including the end token) and, for each of its steps t,
+decoder.step.T.logits (V) and decoder.step.T.alpha (h·w, row-major). The
+end token is the first one the head emits that it had not emitted before
+(from its second step on), so decoding stops before max_length (or, for a head that repeats one token, one it never emits:
+it runs to max_length).
 tests/models/test_parity.c runs each NAME through our C forward pass.
 
 --full builds every case at full ImageNet width (64·2^s), 1000 classes and a
@@ -79,6 +87,12 @@ CASES = [
      {"stn": "gap"}),
     ("resnet18-torchvision-stn", "torchvision-resnet", 18, [8, 16, 16, 32], 5, (64, 64),
      {"stn": "tutorial"}),
+    # encoder–decoder heads (tools/convert.py --decoder-*): cell, attention,
+    # gate, hidden, embed, attention_dim, vocabulary size, max_length
+    ("resnet18-cbam-decoder", "cbam-official", 18, [16, 16, 32, 40], 6, (96, 128),
+     {"decoder": ("gru", "additive", True, 24, 8, 16, 11, 6)}),
+    ("seresnet50-timm-decoder", "timm-seresnet", 50, [4, 8, 16, 24], 5, (100, 68),
+     {"decoder": ("lstm", "dot", False, 20, 6, 0, 9, 7)}),
 ]
 FULL_WIDTHS = [64, 128, 256, 512]
 # an off-identity theta (zoom, shear, shift) for the STN cases' regressor bias
@@ -110,6 +124,7 @@ def build_case_model(fmt, depth, widths, classes, opts, seed, size):
     import convert
     opts = dict(opts)
     stn = opts.pop("stn", None)
+    dec = opts.pop("decoder", None)
     model = rm.build(fmt, depth, widths=widths, classes=classes, **opts)
     extra = []
     if stn:
@@ -125,6 +140,18 @@ def build_case_model(fmt, depth, widths, classes, opts, seed, size):
         extra = ["--stn-layers", layers, "--stn-fc", fcs]
         if align:
             extra.append("--stn-align-corners")
+    if dec:
+        cell, att, gate, hidden, embed, att_dim, vocab, _ = dec
+        d = widths[-1] * (4 if depth >= 50 else 1)
+        torch.manual_seed(seed)
+        model.decoder = rm.SoftAttentionDecoder(d, vocab, hidden, embed, att_dim, cell, att,
+                                                gate).eval()
+        with torch.no_grad():
+            # the previous token weighs more than PyTorch's default init
+            # gives it, so that the greedy sentence varies (a random head
+            # otherwise repeats one token)
+            model.decoder.embed.weight.mul_(4)
+            model.decoder.cell.weight_ih.mul_(3)
     return model, extra
 DEFAULT_MODEL = os.path.join(HERE, "..", "models", "default.safetensors")
 STN_MODEL = os.path.join(HERE, "..", "models", "stn.safetensors")
@@ -246,6 +273,32 @@ def make_case(i, case, out, full, tmp):
     gates = rm.capture_gates(model)
     ckpt = os.path.join(tmp, f"{name}.pth.tar" if fmt == "cbam-official" else f"{name}.pth")
     rm.checkpoint(model, fmt, ckpt)
+    x = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(i)) * 4 - 2
+    dec = opts.get("decoder")
+    if dec:
+        # the head reads the last residual block's output
+        feats = []
+        model.layer4[-1].register_forward_hook(lambda m, inp, outp: feats.append(outp))
+    with torch.no_grad():
+        logits = model(x)
+    if dec:
+        max_length = dec[7]
+        with torch.no_grad():
+            never, _ = model.decoder(feats[0], 0, -1, max_length)
+            seq = never[0].argmax(1).tolist()
+            # the first token it emits at a step k >= 1 and not before, so
+            # decoding stops after k + 1 tokens; a head that repeats itself
+            # gets an end token it never emits (it runs to max_length)
+            ks = [k for k in range(1, max_length) if seq[k] not in seq[:k] and seq[k] != 0]
+            end = seq[ks[0]] if ks else next(t for t in range(1, dec[6]) if t not in seq)
+            dec_logits, dec_alpha = model.decoder(feats[0], 0, end, max_length)
+        tokens = rm.greedy_sequence(dec_logits, end)
+        vocab = os.path.join(tmp, f"{name}.vocab")
+        with open(vocab, "w") as f:
+            f.write("".join(f"word{t}\n" for t in range(dec[6])))
+        extra = extra + ["--decoder-vocab", vocab, "--decoder-start", "0", "--decoder-end",
+                         str(end), "--decoder-max-length", str(max_length)]
+
     model_path = os.path.join(out, f"{name}.safetensors")
     cmd = [sys.executable, os.path.join(HERE, "convert.py"), "--from", fmt, ckpt, model_path,
            "--name", name, "--input-size", str(max(h, w)), *extra]
@@ -255,10 +308,6 @@ def make_case(i, case, out, full, tmp):
             f.write("".join(f"label {c}\n" for c in range(classes)))
         cmd += ["--labels", labels]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-
-    x = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(i)) * 4 - 2
-    with torch.no_grad():
-        logits = model(x)
 
     # The converted file alone must reproduce the reference.
     tensors, meta = attn_safetensors.load(model_path)
@@ -276,16 +325,36 @@ def make_case(i, case, out, full, tmp):
         raise SystemExit(f"{name}: converted gates {list(gates2)} != reference {list(gates)}")
     for g, v in gates.items():
         errs += [max_rel_err(gates2[g][k], v[k]) for k in v]
+    if dec:
+        # the head's tensors, renamed by nothing, and its declared shape
+        for k, v in model.decoder.state_dict().items():
+            if not torch.equal(torch.tensor(tensors[f"decoder.{k}"]), v):
+                raise SystemExit(f"{name}: decoder.{k} differs after conversion")
+        want = {"cell": dec[0], "attention": dec[1], "gate": dec[2], "hidden": dec[3],
+                "embed": dec[4], "attention_dim": dec[5], "start": 0, "end": end,
+                "max_length": dec[7]}
+        got = {k: arch["decoder"][k] for k in want}
+        if got != want or len(arch["decoder"]["vocabulary"]) != dec[6]:
+            raise SystemExit(f"{name}: converted decoder {got} != {want}")
     if max(errs) > 1e-5:
         raise SystemExit(f"{name}: the converted model differs from the reference by "
                          f"{max(errs):.3g} (relative): convert.py is wrong")
 
     write_io(out, name, x, logits, gates, f"{name}.safetensors", h, w, theta)
+    if dec:
+        io_path = os.path.join(out, f"{name}.io.safetensors")
+        io, io_meta = attn_safetensors.load(io_path)
+        io["decoder.tokens"] = torch.tensor(tokens, dtype=torch.int64).numpy()
+        for t in range(len(tokens)):
+            io[f"decoder.step.{t}.logits"] = dec_logits[0, t].numpy()
+            io[f"decoder.step.{t}.alpha"] = dec_alpha[0, t].numpy()
+        attn_safetensors.save(io_path, io, io_meta)
     n_maps = sum("map" in v for v in gates.values())
     print(f"{name}: {fmt} {arch['block']} {arch['layers']} widths {arch['widths']} "
           f"stem {arch['stem_width']}, {h}x{w}, {len(gates)} gates ({n_maps} maps), "
           + (f"an STN ({len(arch['stn']['layers'])} layers, theta "
              f"{[round(v, 3) for v in theta.tolist()]}), " if theta is not None else "")
+          + (f"a {dec[0]}/{dec[1]} decoder saying {tokens} (end {end}), " if dec else "")
           + f"logits max {logits.abs().max():.3f}, converted-file error {max(errs):.2g}")
 
 

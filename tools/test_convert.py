@@ -11,6 +11,9 @@ tutorial's default layout, and the converted file alone, run with PyTorch
 functional ops, gives the source model's logits and theta within 1e-4
 (relative); wrong declarations fail naming the key. (Our C forward pass on
 such files: tests/models/test_parity with tools/make_parity.py's STN cases.)
+Models with an encoder-decoder head (`decoder.*`, --decoder-vocab) convert
+with the head's section inferred from its shapes, and bad heads fail naming
+the key or the setting.
 
     /usr/bin/python3 tools/test_convert.py
 
@@ -134,6 +137,89 @@ def test_stn(tmp):
                  "stn.localisation.0.weight", extra=("--input-size", "64"))
 
 
+def test_decoder(tmp):
+    """A ResNet with an encoder-decoder head under `decoder.` converts: the
+    head's tensors unchanged under decoder.*, the architecture's decoder
+    section inferred from the shapes (cell, attention, gate, sizes) with
+    the vocabulary, start, end and max_length given; bad heads fail naming
+    the key or the setting."""
+    vocab = os.path.join(tmp, "vocab.txt")
+    with open(vocab, "w") as f:
+        f.write("<start>\n<end>\ncat\ndog\nsits\n\n")   # a blank line at the end
+    for cell, att, gate, fmt in [("gru", "additive", True, "cbam-official"),
+                                 ("lstm", "dot", False, "torchvision-resnet")]:
+        m = small(fmt, 18)
+        torch.manual_seed(3)
+        m.decoder = rm.SoftAttentionDecoder(32, 5, 12, 6, 10 if att == "additive" else 0,
+                                            cell, att, gate)
+        ckpt, out = os.path.join(tmp, "dec.pth"), os.path.join(tmp, "dec.safetensors")
+        rm.checkpoint(m, fmt, ckpt)
+        code, err = run_convert(fmt, ckpt, out, "--decoder-vocab", vocab,
+                                "--decoder-max-length", "9")
+        what = f"{fmt} + {cell}/{att}{' gated' if gate else ''} decoder"
+        case(f"{what}: converts", code == 0, err)
+        if code != 0:
+            continue
+        tensors, meta = attn_safetensors.load(out)
+        d = json.loads(meta["architecture"])["decoder"]
+        want = {"cell": cell, "attention": att, "hidden": 12, "embed": 6,
+                "attention_dim": 10 if att == "additive" else 0, "gate": gate,
+                "vocabulary": ["<start>", "<end>", "cat", "dog", "sits"], "start": 0,
+                "end": 1, "max_length": 9}
+        case(f"{what}: the decoder section", d == want, json.dumps(d))
+        src = m.decoder.state_dict()
+        same = all(np.array_equal(tensors[f"decoder.{k}"], v.numpy()) for k, v in src.items())
+        n_dec = sum(k.startswith("decoder.") for k in tensors)
+        case(f"{what}: {len(src)} head tensors, equal", same and n_dec == len(src))
+
+    m = small("timm-seresnet", 50)
+    torch.manual_seed(4)
+    m.decoder = rm.SoftAttentionDecoder(64, 5, 8, 4, 6, "gru", "additive", True)
+    base = {k: v for k, v in m.state_dict().items()}
+    extra = ("--decoder-vocab", vocab)
+    expect_error(tmp, "decoder without --decoder-vocab", "timm-seresnet", dict(base),
+                 "--decoder-vocab must give its tokens")
+    expect_error(tmp, "--decoder-vocab without a decoder", "timm-seresnet",
+                 {k: v for k, v in base.items() if not k.startswith("decoder.")},
+                 "no decoder.* keys", extra=extra)
+    short = os.path.join(tmp, "short.txt")
+    with open(short, "w") as f:
+        f.write("<start>\n<end>\ncat\n")
+    expect_error(tmp, "3 tokens for a vocabulary of 5", "timm-seresnet", dict(base),
+                 "3 tokens in the vocabulary", extra=("--decoder-vocab", short))
+    expect_error(tmp, "start and end the same", "timm-seresnet", dict(base),
+                 "both 2", extra=extra + ("--decoder-start", "2", "--decoder-end", "2"))
+    expect_error(tmp, "end past the vocabulary", "timm-seresnet", dict(base),
+                 "below 5", extra=extra + ("--decoder-end", "5"))
+    sd = dict(base)
+    del sd["decoder.att.v.weight"]
+    expect_error(tmp, "decoder missing att.v", "timm-seresnet", sd, "decoder.att.v.weight",
+                 extra=extra)
+    sd = dict(base)
+    sd["decoder.init_h.weight"] = sd["decoder.init_h.weight"][:, :32]
+    expect_error(tmp, "decoder reading 32 channels of 64", "timm-seresnet", sd,
+                 "decoder.init_h.weight", extra=extra)
+    sd = dict(base)
+    sd["decoder.cell.weight_ih"] = sd["decoder.cell.weight_ih"][:20]
+    expect_error(tmp, "decoder cell neither GRU nor LSTM", "timm-seresnet", sd,
+                 "decoder.cell.weight_ih", extra=extra)
+    sd = dict(base)
+    sd["decoder.att.w.weight"] = torch.zeros(1, 6)
+    expect_error(tmp, "decoder with an unknown key", "timm-seresnet", sd,
+                 "decoder.att.w.weight", extra=extra)
+    sd = {("head." + k[len("decoder."):] if k.startswith("decoder.") else k): v
+          for k, v in base.items()}
+    code, err = run_convert("timm-seresnet", _save(tmp, sd), os.path.join(tmp, "h.safetensors"),
+                            *extra, "--decoder-prefix", "head.")
+    case("decoder under another prefix (--decoder-prefix head.)", code == 0, err)
+
+
+def _save(tmp, sd):
+    path = os.path.join(tmp, "sd.pth")
+    torch.save(sd, path)
+    return path
+
+
 def main():
     fits = [("cbam-official", 50, {}), ("cbam-official", 18, {}),
             ("cbam-official", 34, {"attention": False}), ("timm-seresnet", 50, {}),
@@ -236,6 +322,7 @@ def main():
                      "last_linear.weight")
 
         test_stn(tmp)
+        test_decoder(tmp)
 
         labels = os.path.join(tmp, "labels.txt")
         with open(labels, "w") as f:
