@@ -7,6 +7,14 @@ PNG, plus the objects it holds as JSON lines (label, centre, radius in
 pixels) for anyone who wants to check the boxes.
 
     /usr/bin/python3 tools/make_scene.py [--seed N] [--out pipelines/scene-1080p.png]
+
+With --describe it writes a scene of the describe model's kind instead
+(tools/scenes.make_describe_image at --size, default 512: --objects shapes,
+default 3, left to right), and beside it a .json with the sentence that
+names them and each shape's box in pixels (pipelines/describe.sh):
+
+    /usr/bin/python3 tools/make_scene.py --describe --seed 11 \
+        --out pipelines/describe-scene.png
 """
 import argparse
 import json
@@ -40,9 +48,25 @@ def write_png(path, rgb):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=4)
-    ap.add_argument("--objects", type=int, default=6)
+    ap.add_argument("--objects", type=int)
     ap.add_argument("--out", default="pipelines/scene-1080p.png")
+    ap.add_argument("--describe", action="store_true")
+    ap.add_argument("--size", type=int, default=512)
     a = ap.parse_args()
+    if a.describe:
+        img, tokens, _, boxes = scenes.make_describe_image(np.random.default_rng(a.seed),
+                                                           a.size, a.objects or 3)
+        names = [scenes.VOCABULARY[t] for t in tokens if t != scenes.END]
+        write_png(a.out, img)
+        objs = [{"label": n, "x0": round(float(b[0]), 1), "y0": round(float(b[1]), 1),
+                 "x1": round(float(b[2]), 1), "y1": round(float(b[3]), 1)}
+                for n, b in zip(names, boxes)]
+        with open(os.path.splitext(a.out)[0] + ".json", "w") as f:
+            json.dump({"sentence": " ".join(names), "objects": objs}, f, indent=1)
+            f.write("\n")
+        print(f"{a.out}: \"{' '.join(names)}\", {os.path.getsize(a.out)} bytes")
+        return
+    a.objects = a.objects or 6
     img, objs = scenes.make_frame(np.random.default_rng(a.seed), 1920, 1080,
                                   n_min=a.objects, n_max=a.objects)
     write_png(a.out, img)

@@ -327,7 +327,7 @@ DESCRIBE_R_MIN, DESCRIBE_R_MAX = 0.07, 0.14   # radius, fraction of the side
 DESCRIBE_GAP = 3.0                    # pixels between objects' x extents
 
 
-def make_describe_image(rng, size):
+def make_describe_image(rng, size, count=None):
     """One describe scene: (image, tokens, masks, boxes). 1..DESCRIBE_MAX
     shapes on the default scenes' backgrounds and clutter, each wholly inside
     the scene, their x extents apart by DESCRIBE_GAP pixels (so "left to
@@ -335,12 +335,13 @@ def make_describe_image(rng, size):
     vocabulary ids left to right, then END, padded with END to
     DESCRIBE_MAX + 1; masks (DESCRIBE_MAX, size, size): each object's
     coverage in the same order, zeros after the last; boxes
-    (DESCRIBE_MAX, 4): x0, y0, x1, y1 of each object's reach, pixels."""
+    (DESCRIBE_MAX, 4): x0, y0, x1, y1 of each object's reach, pixels. count:
+    that many shapes (tried for; default: 1..DESCRIBE_MAX at random)."""
     img = background(rng, size)
     if rng.random() < 0.6:
         img = _clutter(rng, img, size)
     x, y = _grid(size)
-    want = int(rng.integers(1, DESCRIBE_MAX + 1))
+    want = count or int(rng.integers(1, DESCRIBE_MAX + 1))
     objs = []
     for _ in range(want):
         for _try in range(100):

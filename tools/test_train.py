@@ -17,6 +17,14 @@
   whose `--evaluate` prints the figures the run printed (accuracy with and
   without the transformer, the quadrilateral's share: the BatchNorm folded
   into the localiser's convs round-trips);
+- the describe model (--describe): its scenes are deterministic, name their
+  shapes left to right with a mask each, and a horizontal flip reverses the
+  sentence with the masks; a short run writes a file whose architecture has
+  the decoder section the format describes and exactly the network's
+  tensors, and whose `--evaluate` prints the run's figures; the plugin gives
+  PyTorch's greedy sentence, scores and per-word alpha on held-out scenes,
+  and the shipped models/describe.safetensors says the right sentence on
+  held-out scenes about as often as docs/describe-model.md says;
 - the plugin, fed held-out scenes as raw video through gst-launch-1.0, gives
   the class probabilities and final attention map PyTorch gives for the
   trained network (needs GST_PLUGIN_PATH naming the built plugin, as meson
@@ -288,6 +296,119 @@ def test_stn_plugin(tmp):
          worst < 0.06 and inside >= 0.9 * n and abs(inside - inside_pt) <= 2)
 
 
+def test_describe_scenes():
+    import train_describe
+    one = train_describe.describe_scenes(9, train_describe.CHUNK + 5, 48, 1)
+    two = train_describe.describe_scenes(9, train_describe.CHUNK + 5, 48, 2)
+    case("describe scenes: 1 and 2 worker processes draw the same ones",
+         all(np.array_equal(a, b) for a, b in zip(one, two)))
+    x, t, m, b = one
+    n = (t != scenes.END).sum(1)
+    ok = (n >= 1).all() and (n <= scenes.DESCRIBE_MAX).all()
+    for i in range(len(t)):
+        k = n[i]
+        ok &= (t[i, k:] == scenes.END).all() and (t[i, :k] >= 2).all()
+        ok &= all(m[i, j].max() > 0 for j in range(k)) and (m[i, k:] == 0).all()
+        xs = b[i, :k, 0]
+        ok &= bool((np.diff(xs) > 0).all())                 # left to right
+        ok &= all(b[i, j, 2] + scenes.DESCRIBE_GAP <= b[i, j + 1, 0] + 1e-3
+                  for j in range(k - 1))                     # apart along x
+    case("describe scenes: 1-3 shapes named left to right, apart along x, a mask each, "
+         "END after", bool(ok))
+    rng = np.random.default_rng(3)
+    while True:   # a horizontal flip
+        xs, ts, ms = train_describe.augment(rng, x[:50], t[:50], m[:50])
+        if not np.array_equal(xs[:, :, 0], x[:50, :, 0]):
+            break
+    ok = True
+    for i in range(50):
+        k = n[i]
+        cx = [np.nonzero(ms[i, j].max(0))[0].mean() for j in range(k)]
+        ok &= bool((np.diff(cx) > 0).all()) and sorted(ts[i, :k]) == sorted(t[i, :k])
+    case("describe augmentation: a horizontal flip reverses the sentence with its masks", ok)
+
+
+def describe_figures(log):
+    found = re.findall(r"exact sentence (\d\.\d{4}) .*alpha peak inside the named shape "
+                       r"(\d\.\d{4})", log)
+    return found[-1] if found else None
+
+
+def test_describe(tmp):
+    import train_describe
+    path = os.path.join(tmp, "describe.safetensors")
+    code, log = run_train("--describe", "--train-images", "300", "--steps", "30",
+                          "--held-out", "100", "--input-size", str(SIZE), "--out", path)
+    case("--describe (a short run) exits 0 and writes a file", code == 0 and
+         os.path.exists(path), log)
+    if code != 0:
+        return None
+    tensors, meta = attn_safetensors.load(path)
+    d = json.loads(meta["architecture"]).get("decoder")
+    want = {"cell": "gru", "attention": "additive", "hidden": train_describe.HIDDEN,
+            "embed": train_describe.EMBED, "attention_dim": train_describe.ATT_DIM,
+            "gate": True, "vocabulary": scenes.VOCABULARY, "start": scenes.START,
+            "end": scenes.END, "max_length": scenes.DESCRIBE_MAX + 1}
+    case("the describe file's decoder section is the format's", d == want, json.dumps(d))
+    names = {k for k in train_describe.DescribeNet().state_dict()
+             if not k.endswith("num_batches_tracked")}
+    case(f"the describe file holds exactly the network's {len(names)} tensors",
+         set(tensors) == names, f"{sorted(set(tensors) ^ names)[:4]}")
+    code, log2 = run_train("--describe", "--evaluate", path, "--held-out", "100")
+    case(f"--describe --evaluate on it prints the run's figures {describe_figures(log)}",
+         code == 0 and describe_figures(log) is not None
+         and describe_figures(log2) == describe_figures(log), log2)
+    return path
+
+
+def test_describe_plugin(path, tmp, n=8, shipped=False):
+    """The describe model in the plugin on held-out scenes as raw video: the
+    sentence, scores and per-word alpha PyTorch's greedy decoding gives; for
+    the shipped model also how often the sentence is the scene's."""
+    import train_describe
+    what = ("the shipped describe model in the plugin" if shipped else
+            "the plugin gives PyTorch's sentence, scores and alpha on held-out scenes")
+    if not os.environ.get("GST_PLUGIN_PATH") or not shutil.which("gst-launch-1.0"):
+        skip(what, "GST_PLUGIN_PATH (the built plugin) or gst-launch-1.0 missing")
+        return
+    net, size = train_describe.load(path)
+    net.eval()
+    imgs, toks, _, _ = scenes.make_describe_batch(np.random.default_rng(2468), n, size)
+    with torch.no_grad():
+        _, _, logits, alpha = net(train.to_input(imgs))
+    ids = train_describe.sentences(logits).numpy()
+    probs = torch.softmax(logits, 2).numpy()
+    raw, out = os.path.join(tmp, "describe.rgb"), os.path.join(tmp, "describe.jsonl")
+    imgs.tofile(raw)
+    pipe = (f"filesrc location={raw} blocksize={size * size * 3} "
+            f"! rawvideoparse width={size} height={size} format=rgb framerate=25/1 "
+            f"! attentioninfer model={path} "
+            f"! attentionjson location={out} include-maps=true ! fakesink")
+    r = subprocess.run(["gst-launch-1.0", "-q", *pipe.split()], capture_output=True, text=True,
+                       timeout=300)
+    lines = open(out).read().splitlines() if os.path.exists(out) else []
+    if r.returncode != 0 or len(lines) != len(imgs):
+        case(what, False, f"{len(lines)} JSON lines for {len(imgs)} frames\n{r.stderr}")
+        return
+    same, worst_p, worst_a, right = True, 0.0, 0.0, 0
+    for i, line in enumerate(lines):
+        seq = json.loads(line)["sequence"]
+        k = int((ids[i] != scenes.END).sum())
+        same &= [t["id"] for t in seq] == ids[i, :k].tolist()
+        right += [t["id"] for t in seq] == [v for v in toks[i] if v != scenes.END]
+        for j, t in enumerate(seq[:k]):
+            worst_p = max(worst_p, abs(t["score"] - float(probs[i, j, t["id"]])))
+            worst_a = max(worst_a, float(np.abs(np.array(t["alpha"]["data"])
+                                                - alpha[i, j].numpy()).max()))
+    if shipped:
+        # figures of docs/describe-model.md, less a margin for 200 scenes
+        case(f"{what}: the scene's sentence in {right} of {n} held-out scenes "
+             f"(PyTorch agrees on every word: {same})", same and right >= 0.85 * n)
+    else:
+        case(f"{what} (worst |dp| {worst_p:.1e}, |dalpha| {worst_a:.1e})",
+             same and worst_p < 1e-4 and worst_a < 2e-5)
+
+
 def main():
     torch.set_num_threads(2)
     test_scenes()
@@ -300,6 +421,12 @@ def main():
         test_stn_scenes()
         test_stn(tmp)
         test_stn_plugin(tmp)
+        test_describe_scenes()
+        path = test_describe(tmp)
+        if path:
+            test_describe_plugin(path, tmp)
+        shipped = os.path.join(HERE, "..", "models", "describe.safetensors")
+        test_describe_plugin(shipped, tmp, 200, shipped=True)
     tap.finish()
 
 

@@ -554,6 +554,8 @@ def main():
                     help="torch threads and scene-drawing processes; the result is "
                     "deterministic for a given count (default 2)")
     ap.add_argument("--quick", action="store_true", help="a 1-2 minute smoke run")
+    ap.add_argument("--held-out", type=int, default=2000, metavar="N",
+                    help="--describe: held-out scenes to report on (default 2000)")
     ap.add_argument("--evaluate", metavar="MODEL",
                     help="do not train: print MODEL's accuracy on the held-out scenes (of "
                     "the \"stn\" variant, and the transformer's figures, for an STN model; "

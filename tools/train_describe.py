@@ -218,7 +218,7 @@ def main(args, models):
     if args.evaluate:
         torch.set_num_threads(args.threads)
         net, size = load(args.evaluate)
-        print(evaluate(net, held_out(args.seed, size))[2])
+        print(evaluate(net, held_out(args.seed, size, args.held_out))[2])
         return
     out = args.out or os.path.join(models, "describe.safetensors")
     init = args.init or os.path.join(models, "default.safetensors")
@@ -232,7 +232,7 @@ def main(args, models):
     rng = np.random.default_rng(args.seed)
     t0 = time.time()
     tr_x, tr_t, tr_m, _ = describe_scenes(args.seed, n_train, size, args.threads)
-    held = held_out(args.seed, size, 400 if args.quick else 2000)
+    held = held_out(args.seed, size, 400 if args.quick else args.held_out)
     print(f"generated {len(tr_x)} training and {len(held[0])} held-out scenes in "
           f"{time.time() - t0:.0f} s", flush=True)
     net = DescribeNet()

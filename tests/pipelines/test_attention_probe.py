@@ -7,8 +7,9 @@ model and checks: one line per frame, in order; every label is one of the
 model's (read from the .safetensors header); the final map is a 2-D list of
 the right shape with values in 0..1; the region lies in the frame; and the
 first frame's classes, region and map are the numbers attentionjson writes
-for the same frame (Python reads what C reads). The readable mode prints a
-line per frame too.
+for the same frame (Python reads what C reads); for a model with a decoder
+head, so are its sentence, words, scores and word maps. The readable mode
+prints a line per frame too.
 
 usage: test_attention_probe.py PROBE MODEL [FRAMES]
 (GST_PLUGIN_PATH, GI_TYPELIB_PATH and LD_LIBRARY_PATH point at the build.)
@@ -39,6 +40,7 @@ with open(model, "rb") as f:
     n = struct.unpack("<Q", f.read(8))[0]
     header = json.loads(f.read(n))
 labels = set(json.loads(header["__metadata__"]["labels"]))
+has_decoder = bool(json.loads(header["__metadata__"]["architecture"]).get("decoder"))
 
 out = subprocess.run([sys.executable, probe, "--json", str(frames), model],
                      capture_output=True, text=True, timeout=120)
@@ -97,6 +99,25 @@ if js.returncode == 0 and reps:
     check(len(flat) == len(ref_flat) and
           all(abs(a - b) <= 1e-4 for a, b in zip(flat, ref_flat)),
           "map values differ from attentionjson's")
+    # a decoder model: the same sentence, tokens, scores and word maps
+    if has_decoder:
+        check(rep.get("sentence") == ref["sentence"],
+              "sentence %r, attentionjson says %r" % (rep.get("sentence"),
+                                                     ref["sentence"]))
+        got, want = rep.get("sequence", []), ref["sequence"]
+        check([t["token"] for t in got] == [t["token"] for t in want] and
+              all(abs(a["score"] - b["score"]) <= 1e-5
+                  for a, b in zip(got, want)), "sequence differs")
+        for a, b in zip(got, want):
+            flat = [v for row in a["alpha"] for v in row]
+            check(len(a["alpha"]) == b["alpha"]["height"] and
+                  all(len(r) == b["alpha"]["width"] for r in a["alpha"]) and
+                  all(abs(x - y) <= 1e-5 for x, y in zip(flat,
+                                                         b["alpha"]["data"])),
+                  "word %r: alpha differs from attentionjson's" % a["token"])
+    else:
+        check("sentence" not in rep, "a sentence from a model without a "
+              "decoder")
     # attentionjson writes the region in pixels of the 320x240 frame
     check(abs(rep["region"]["centroid_x"] * 320 - ref["region"]["centroid_x"])
           <= 0.5 and
