@@ -103,6 +103,7 @@ enum {
   PROP_SSL_CA_CERTIFICATE,
   PROP_SSL_CLIENT_CERTIFICATE,
   PROP_SSL_PRIVATE_KEY,
+  PROP_SSL_PRIVATE_KEY_PASSWORD,
   PROP_SSL_VERIFY,
   PROP_MQTT_CONFIG,
 };
@@ -122,6 +123,7 @@ struct _GstAttentionJson {
   guint max_reconnect_interval;
   guint max_connect_attempts;
   gchar *username, *password;   /* password: never read back nor logged */
+  gchar *key_password;          /* likewise */
   gboolean tls, ssl_verify;
   gchar *ca_file, *cert_file, *key_file;
   gchar *mqtt_config;
@@ -204,7 +206,7 @@ mqtt_event (gpointer user_data, AttnMqttEvent event, const gchar *detail)
  * file sets. All owned. */
 typedef struct {
   gchar *address, *topic, *client_id, *username, *password;
-  gchar *ca_file, *cert_file, *key_file;
+  gchar *ca_file, *cert_file, *key_file, *key_password;
   gint qos;
   guint max_reconnect_interval, max_connect_attempts;
   gboolean tls, verify_peer, verify_hostname;
@@ -221,6 +223,7 @@ mqtt_settings_clear (MqttSettings *m)
   g_free (m->ca_file);
   g_free (m->cert_file);
   g_free (m->key_file);
+  free_secret (m->key_password);
 }
 
 /* A string member (null: left as it is) into *dst. */
@@ -234,7 +237,8 @@ config_string (JsonNode *node, const gchar *key, gchar **dst, gchar **why)
     *why = g_strdup_printf ("\"%s\" must be a string", key);
     return FALSE;
   }
-  if (g_str_equal (key, "password"))
+  if (g_str_equal (key, "password")
+      || g_str_equal (key, "ssl_private_key_pwd"))
     free_secret (*dst);
   else
     g_free (*dst);
@@ -304,6 +308,8 @@ read_mqtt_config (const gchar *path, MqttSettings *m, gchar **why)
       good = config_string (node, key, &m->cert_file, why);
     else if (g_str_equal (key, "ssl_private_key"))
       good = config_string (node, key, &m->key_file, why);
+    else if (g_str_equal (key, "ssl_private_key_pwd"))
+      good = config_string (node, key, &m->key_password, why);
     else if (g_str_equal (key, "max-connect-attempts")) {
       /* gvametapublish's -1 (and our 0): try forever */
       if ((good = config_int (node, key, -1, 1000, &v, why)))
@@ -325,7 +331,8 @@ read_mqtt_config (const gchar *path, MqttSettings *m, gchar **why)
           "topic, username, password, max-connect-attempts, "
           "max-reconnect-interval, TLS, ssl_verify, "
           "ssl_enable_server_cert_auth, ssl_CA_certificate, "
-          "ssl_client_certificate, ssl_private_key)", key);
+          "ssl_client_certificate, ssl_private_key, "
+          "ssl_private_key_pwd)", key);
       good = FALSE;
     }
     if (!good)
@@ -338,8 +345,10 @@ done:
 }
 
 /* A readable PEM file (`what` names it for the user), or FALSE with *why. */
+typedef enum { NOT_KEY, KEY_NO_PASSWORD, KEY_WITH_PASSWORD } PemKind;
+
 static gboolean
-check_pem (const gchar *path, const gchar *what, gboolean key, gchar **why)
+check_pem (const gchar *path, const gchar *what, PemKind key, gchar **why)
 {
   gchar *text = NULL;
   GError *err = NULL;
@@ -351,10 +360,11 @@ check_pem (const gchar *path, const gchar *what, gboolean key, gchar **why)
   if (!strstr (text, "-----BEGIN "))
     *why = g_strdup_printf ("the %s \"%s\" is not a PEM file (no "
         "\"-----BEGIN\" line)", what, path);
-  else if (key && strstr (text, "ENCRYPTED"))
+  else if (key == KEY_NO_PASSWORD && strstr (text, "ENCRYPTED"))
     *why = g_strdup_printf ("the %s \"%s\" is encrypted with a passphrase; "
-        "give an unencrypted key", what, path);
-  if (key)
+        "give it in ssl-private-key-password, or an unencrypted key", what,
+        path);
+  if (key != NOT_KEY)
     free_secret (text);
   else
     g_free (text);
@@ -373,13 +383,16 @@ mqtt_settings_check (const MqttSettings *m)
   if (!m->tls)
     return NULL;
   if (m->ca_file && !check_pem (m->ca_file, "CA file (ssl-ca-certificate)",
-          FALSE, &why))
+          NOT_KEY, &why))
     return why;
   if (m->cert_file && !check_pem (m->cert_file, "client certificate "
-          "(ssl-client-certificate)", FALSE, &why))
+          "(ssl-client-certificate)", NOT_KEY, &why))
     return why;
+  if (m->key_password && !m->key_file)
+    return g_strdup ("ssl-private-key-password is set but there is no "
+        "ssl-private-key");
   if (m->key_file && !check_pem (m->key_file, "private key (ssl-private-key)",
-          TRUE, &why))
+          m->key_password ? KEY_WITH_PASSWORD : KEY_NO_PASSWORD, &why))
     return why;
   return NULL;
 }
@@ -397,6 +410,7 @@ start_mqtt (GstAttentionJson *self)
   m.ca_file = g_strdup (self->ca_file);
   m.cert_file = g_strdup (self->cert_file);
   m.key_file = g_strdup (self->key_file);
+  m.key_password = g_strdup (self->key_password);
   m.qos = self->qos;
   m.max_reconnect_interval = self->max_reconnect_interval;
   m.max_connect_attempts = self->max_connect_attempts;
@@ -434,7 +448,8 @@ start_mqtt (GstAttentionJson *self)
       .username = m.username && *m.username ? m.username : NULL,
       .password = m.password,
       .tls = m.tls,.ca_file = m.ca_file,.cert_file = m.cert_file,
-      .key_file = m.key_file,.verify_peer = m.verify_peer,
+      .key_file = m.key_file,.key_password = m.key_password,
+      .verify_peer = m.verify_peer,
       .verify_hostname = m.verify_hostname,
     };
     g_mutex_lock (&self->lock);
@@ -954,8 +969,13 @@ gst_attention_json_set_property (GObject *object, guint prop_id,
       g_free (self->username);
       self->username = g_value_dup_string (value);
       break;
+    case PROP_SSL_PRIVATE_KEY_PASSWORD:
+      free_secret (self->key_password);
+      self->key_password = g_value_dup_string (value);
+      break;
     case PROP_PASSWORD:
       free_secret (self->password);
+  free_secret (self->key_password);
       self->password = g_value_dup_string (value);
       break;
     case PROP_TLS:
@@ -1075,6 +1095,7 @@ gst_attention_json_finalize (GObject *object)
   g_free (self->client_id);
   g_free (self->username);
   free_secret (self->password);
+  free_secret (self->key_password);
   g_free (self->ca_file);
   g_free (self->cert_file);
   g_free (self->key_file);
@@ -1193,8 +1214,16 @@ gst_attention_json_class_init (GstAttentionJsonClass *klass)
           ready));
   g_object_class_install_property (gobject_class, PROP_SSL_PRIVATE_KEY,
       g_param_spec_string ("ssl-private-key", "Private key",
-          "method=mqtt, tls: the unencrypted PEM key of "
-          "ssl-client-certificate", NULL, ready));
+          "method=mqtt, tls: the PEM key of ssl-client-certificate "
+          "(encrypted: with ssl-private-key-password)", NULL, ready));
+  g_object_class_install_property (gobject_class,
+      PROP_SSL_PRIVATE_KEY_PASSWORD,
+      g_param_spec_string ("ssl-private-key-password", "Private key password",
+          "method=mqtt, tls: the passphrase of an encrypted ssl-private-key "
+          "(write-only; a launch line shows it to ps: prefer mqtt-config's "
+          "file, key ssl_private_key_pwd)", NULL,
+          G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_SSL_VERIFY,
       g_param_spec_boolean ("ssl-verify", "Verify the broker",
           "method=mqtt, tls: check that the broker's certificate chains to a "

@@ -53,6 +53,7 @@ struct _AttnMqttPublisher {
   gint qos;
   AttnMqttEventFunc func;
   gpointer user_data;
+  gchar *key_password;          /* a secret: wiped when freed */
 };
 
 static gpointer
@@ -175,11 +176,20 @@ on_log (struct mosquitto *mosq, void *obj, int level, const char *str)
   g_mutex_unlock (&p->lock);
 }
 
-/* an encrypted key would make OpenSSL ask on the terminal: refuse instead */
+/* The private key's passphrase for OpenSSL (userdata: the mosquitto
+ * client). Without one an encrypted key would make OpenSSL ask on the
+ * terminal: it gets nothing instead, and the key fails to load. */
 static int
-no_key_password (char *buf, int size, int rwflag, void *userdata)
+key_password (char *buf, int size, int rwflag, void *userdata)
 {
-  return 0;
+  AttnMqttPublisher *p = mosquitto_userdata (userdata);
+  if (!p || !p->key_password || size <= 0)
+    return 0;
+  gsize n = strlen (p->key_password);
+  if (n >= (gsize) size)
+    return 0;
+  memcpy (buf, p->key_password, n + 1);
+  return (int) n;
 }
 
 static void
@@ -338,7 +348,7 @@ set_options (AttnMqttPublisher *p, const AttnMqttConfig *cfg, gchar **error)
       ca_dir = SYSTEM_CA_DIR;
   }
   rc = mosquitto_tls_set (p->mosq, cfg->ca_file, ca_dir, cfg->cert_file,
-      cfg->key_file, no_key_password);
+      cfg->key_file, key_password);
   if (rc != MOSQ_ERR_SUCCESS) {
     *error = g_strdup_printf ("libmosquitto refused the TLS files: %s",
         mosquitto_strerror (rc));
@@ -387,6 +397,7 @@ attn_mqtt_publisher_new (const AttnMqttConfig *cfg, AttnMqttEventFunc func,
     id = g_strconcat ("attentionjson-", uuid, NULL);
     g_free (uuid);
   }
+  p->key_password = g_strdup (cfg->key_password);
   p->mosq = mosquitto_new (id, true, p);
   g_free (id);
   if (!p->mosq) {
@@ -484,6 +495,11 @@ attn_mqtt_publisher_free (AttnMqttPublisher *p)
   g_queue_clear_full (&p->queue, (GDestroyNotify) g_bytes_unref);
   g_free (p->last_error);
   g_free (p->attempt_error);
+  if (p->key_password) {
+    for (volatile gchar *c = p->key_password; *c; c++)
+      *c = 0;
+    g_free (p->key_password);
+  }
   g_free (p->host);
   g_free (p->topic);
   g_cond_clear (&p->cond);

@@ -43,7 +43,9 @@ typedef struct {
   gboolean tls;
   const gchar *ca_file;         /* tls: PEM CAs; NULL: the system's */
   const gchar *cert_file;       /* tls: client certificate (PEM) and its */
-  const gchar *key_file;        /* unencrypted key; both or neither */
+  const gchar *key_file;        /* its key; both or neither */
+  const gchar *key_password;    /* tls: key_file's passphrase; NULL: the key
+                                 * is not encrypted */
   gboolean verify_peer;         /* tls: check the broker's certificate chain */
   gboolean verify_hostname;     /* tls: check it names the host in address */
 } AttnMqttConfig;

@@ -705,9 +705,10 @@ check_frames_arrive (const gchar *props, Subscriber *s, guint n)
 }
 
 /* An element made with props: its state change returns at once, and an
- * error holding each of needles follows within `seconds`. */
-static void
-check_connect_error (const gchar *props, const gchar *const *needles,
+ * error holding each of needles follows within `seconds`; its text is
+ * returned (g_free it). */
+static gchar *
+check_connect_error_msg (const gchar *props, const gchar *const *needles,
     gdouble seconds)
 {
   GstElement *json;
@@ -722,11 +723,19 @@ check_connect_error (const gchar *props, const gchar *const *needles,
   for (guint i = 1; needles[i]; i++)
     fail_unless (strstr (msg, needles[i]) != NULL, "\"%s\" not in: %s",
         needles[i], msg);
-  g_free (msg);
   t0 = g_get_monotonic_time ();
   harness_free (h, json, bus);
   fail_unless (g_get_monotonic_time () - t0 < bound_us (3),
       "stopping waited for the broker");
+  return msg;
+}
+
+/* The same, the error's text dropped. */
+static void
+check_connect_error (const gchar *props, const gchar *const *needles,
+    gdouble seconds)
+{
+  g_free (check_connect_error_msg (props, needles, seconds));
 }
 
 /* A broker wanting a password (password_file from mosquitto_passwd,
@@ -884,7 +893,9 @@ GST_END_TEST;
 /* A broker that requires a client certificate (require_certificate): an
  * element with a certificate our CA signed and its key publishes every
  * frame; one without a certificate is refused and says so after its one
- * attempt. The subscriber listens on a second, plain listener. */
+ * attempt; one whose key is encrypted publishes given the passphrase and
+ * fails (without saying the passphrase) given a wrong one. The subscriber
+ * listens on a second, plain listener. */
 GST_START_TEST (test_tls_client_certificate)
 {
   gchar *dir = make_certs ();
@@ -918,6 +929,40 @@ GST_START_TEST (test_tls_client_certificate)
       b.port, dir);
   const gchar *needles[] = { "1 failed attempt", NULL };
   check_connect_error (props, needles, 10);
+  g_free (props);
+  fail_unless_equals_int (sub_count (s), 0);
+
+  /* the same key encrypted with a passphrase: given it, every frame */
+  const gchar *enc[] = { "openssl", "pkcs8", "-topk8", "-in", "client.key",
+    "-out", "client-enc.key", "-passout", "pass:s3cret-phrase", NULL
+  };
+  run_in (dir, enc);
+  props = g_strdup_printf ("method=mqtt address=127.0.0.1:%u "
+      "topic=" TOPIC " tls=true ssl-ca-certificate=%s/ca.crt "
+      "ssl-client-certificate=%s/client.crt ssl-private-key=%s/client-enc.key "
+      "ssl-private-key-password=s3cret-phrase", b.port, dir, dir, dir);
+  check_frames_arrive (props, s, 5);
+  g_free (props);
+  /* ... or given in mqtt-config's file, as gvametapublish names it */
+  gchar *config = g_build_filename (dir, "mqtt.json", NULL);
+  fail_unless (g_file_set_contents (config, "{\"ssl_private_key_pwd\": "
+          "\"s3cret-phrase\"}", -1, NULL));
+  props = g_strdup_printf ("method=mqtt address=127.0.0.1:%u "
+      "topic=" TOPIC " tls=true ssl-ca-certificate=%s/ca.crt "
+      "ssl-client-certificate=%s/client.crt ssl-private-key=%s/client-enc.key "
+      "mqtt-config=%s", b.port, dir, dir, dir, config);
+  check_frames_arrive (props, s, 5);
+  g_free (props);
+  g_free (config);
+  /* a wrong passphrase: the key does not load, an error after the one
+   * attempt, and no passphrase in it */
+  props = g_strdup_printf ("method=mqtt address=127.0.0.1:%u topic=" TOPIC
+      " tls=true ssl-ca-certificate=%s/ca.crt max-connect-attempts=1 "
+      "ssl-client-certificate=%s/client.crt ssl-private-key=%s/client-enc.key "
+      "ssl-private-key-password=wrong-phrase", b.port, dir, dir, dir);
+  gchar *msg = check_connect_error_msg (props, needles, 10);
+  fail_if (strstr (msg, "phrase") != NULL, "%s", msg);
+  g_free (msg);
   g_free (props);
   fail_unless_equals_int (sub_count (s), 0);
 
@@ -963,6 +1008,8 @@ GST_START_TEST (test_bad_settings)
     {g_strdup_printf ("tls=true ssl-private-key=%s", enc), "encrypted"},
     {g_strdup_printf ("ssl-ca-certificate=%s", junk), "tls is false"},
     {g_strdup ("password=secret"), "needs a user name"},
+    {g_strdup_printf ("tls=true ssl-private-key-password=secret"),
+        "no ssl-private-key"},
     {g_strdup_printf ("mqtt-config=%s", config), "ssl_ca_certificate"},
     {g_strdup ("mqtt-config=/nonexistent/mqtt.json"), "/nonexistent"},
   };
