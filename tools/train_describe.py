@@ -223,7 +223,7 @@ def main(args, models):
     out = args.out or os.path.join(models, "describe.safetensors")
     init = args.init or os.path.join(models, "default.safetensors")
     n_train = args.train_images or 40000
-    steps = args.steps or 5000
+    steps = args.steps or 6000
     if args.quick:
         n_train, steps = 2000, 120
     torch.manual_seed(args.seed)
