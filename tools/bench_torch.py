@@ -123,23 +123,10 @@ def main():
     torch.manual_seed(0)
     net = resnet(int(arch.replace("resnet", "")), att == "cbam")
     x = torch.rand(1, 3, size, size)
-
-    def median_ms(f):
-        times = []
-        with torch.no_grad():
-            for _ in range(3):
-                f(x)
-            for _ in range(runs):
-                t = time.perf_counter()
-                f(x)
-                times.append((time.perf_counter() - t) * 1e3)
-        times.sort()
-        return times[len(times) // 2]
-
-    print(f"ms {median_ms(net):.3f}", flush=True)
+    print(f"ms {median_ms(net, x, runs):.3f}", flush=True)
     with torch.no_grad():
         frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(net, x)))
-    print(f"opt {median_ms(frozen):.3f}")
+    print(f"opt {median_ms(frozen, x, runs):.3f}")
 
 if __name__ == "__main__":
     main()

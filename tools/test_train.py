@@ -207,6 +207,26 @@ def test_stn(tmp):
          code2 == 0 and stn_figures(log2) == stn_figures(log), log2)
 
 
+def plugin_lines(what, imgs, path, tmp, props, timeout):
+    """The JSON lines (include-maps) attentioninfer `props` with the model at
+    `path` writes for the square RGB scenes imgs fed as raw video; None, after
+    a failing case `what`, when the run fails or loses frames."""
+    size = imgs.shape[1]
+    raw, out = os.path.join(tmp, "scenes.rgb"), os.path.join(tmp, "out.jsonl")
+    imgs.tofile(raw)
+    pipe = (f"filesrc location={raw} blocksize={size * size * 3} "
+            f"! rawvideoparse width={size} height={size} format=rgb framerate=25/1 "
+            f"! attentioninfer model={path} {props} "
+            f"! attentionjson location={out} include-maps=true ! fakesink")
+    r = subprocess.run(["gst-launch-1.0", "-q", *pipe.split()], capture_output=True, text=True,
+                       timeout=timeout)
+    lines = open(out).read().splitlines() if os.path.exists(out) else []
+    if r.returncode != 0 or len(lines) != len(imgs):
+        case(what, False, f"{len(lines)} JSON lines for {len(imgs)} frames\n{r.stderr}")
+        return None
+    return lines
+
+
 def test_plugin(path, tmp):
     what = "the plugin gives PyTorch's probabilities and final map on held-out scenes"
     if not os.environ.get("GST_PLUGIN_PATH") or not shutil.which("gst-launch-1.0"):
@@ -220,17 +240,8 @@ def test_plugin(path, tmp):
     probs = torch.softmax(logits, 1).numpy()
     final = maps[-1][-1][:, 0].numpy()
 
-    raw, out = os.path.join(tmp, "scenes.rgb"), os.path.join(tmp, "out.jsonl")
-    imgs.tofile(raw)
-    pipe = (f"filesrc location={raw} blocksize={size * size * 3} "
-            f"! rawvideoparse width={size} height={size} format=rgb framerate=25/1 "
-            f"! attentioninfer model={path} top-k={len(scenes.CLASSES)} "
-            f"! attentionjson location={out} include-maps=true ! fakesink")
-    r = subprocess.run(["gst-launch-1.0", "-q", *pipe.split()], capture_output=True, text=True,
-                       timeout=120)
-    lines = open(out).read().splitlines() if os.path.exists(out) else []
-    if r.returncode != 0 or len(lines) != len(imgs):
-        case(what, False, f"{len(lines)} JSON lines for {len(imgs)} frames\n{r.stderr}")
+    lines = plugin_lines(what, imgs, path, tmp, f"top-k={len(scenes.CLASSES)}", 120)
+    if lines is None:
         return
     worst_p = worst_m = 0.0
     top_ok = True
@@ -378,17 +389,8 @@ def test_describe_plugin(path, tmp, n=8, shipped=False):
         _, _, logits, alpha = net(train.to_input(imgs))
     ids = train_describe.sentences(logits).numpy()
     probs = torch.softmax(logits, 2).numpy()
-    raw, out = os.path.join(tmp, "describe.rgb"), os.path.join(tmp, "describe.jsonl")
-    imgs.tofile(raw)
-    pipe = (f"filesrc location={raw} blocksize={size * size * 3} "
-            f"! rawvideoparse width={size} height={size} format=rgb framerate=25/1 "
-            f"! attentioninfer model={path} "
-            f"! attentionjson location={out} include-maps=true ! fakesink")
-    r = subprocess.run(["gst-launch-1.0", "-q", *pipe.split()], capture_output=True, text=True,
-                       timeout=300)
-    lines = open(out).read().splitlines() if os.path.exists(out) else []
-    if r.returncode != 0 or len(lines) != len(imgs):
-        case(what, False, f"{len(lines)} JSON lines for {len(imgs)} frames\n{r.stderr}")
+    lines = plugin_lines(what, imgs, path, tmp, "", 300)
+    if lines is None:
         return
     same, worst_p, worst_a, right = True, 0.0, 0.0, 0
     for i, line in enumerate(lines):

@@ -510,14 +510,15 @@ def export(net, path, acc, seed, size, stn=None, note="", name=None, how=None):
     attn_safetensors.save(path, tensors, meta)
 
 
-def load_backbone(net, path):
+def load_backbone(net, path, head="stn."):
     """Copies a trained default model's tensors into net's backbone (all but
-    stn.*): the STN model's warm start."""
+    the `head` prefix's: stn.*, the STN model's warm start, or decoder.*,
+    the describe model's)."""
     tensors, _ = attn_safetensors.load(path)
     res = net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in tensors.items()},
                               strict=False)
     missing = [k for k in res.missing_keys
-               if not k.endswith("num_batches_tracked") and not k.startswith("stn.")]
+               if not k.endswith("num_batches_tracked") and not k.startswith(head)]
     if missing or res.unexpected_keys:
         raise SystemExit(f"--init {path}: not this version's network ({len(missing)} tensors "
                          f"missing, {len(res.unexpected_keys)} unexpected)")

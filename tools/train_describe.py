@@ -24,7 +24,6 @@ import time
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 import attn_safetensors
@@ -237,7 +236,7 @@ def main(args, models):
           f"{time.time() - t0:.0f} s", flush=True)
     net = DescribeNet()
     if init != "none":
-        _load_backbone(net, init)
+        train.load_backbone(net, init, head="decoder.")
         print(f"backbone from {init}", flush=True)
     net = net.to(memory_format=torch.channels_last)
     head = list(net.decoder.parameters())
@@ -247,7 +246,7 @@ def main(args, models):
                             weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lrs, total_steps=steps,
                                                 pct_start=0.15)
-    t1 = tlast = time.time()
+    tlast = time.time()
     last = -1
     for step in range(steps):
         idx = rng.integers(0, len(tr_x), args.batch)
@@ -291,15 +290,3 @@ def main(args, models):
     export(net, out, exact, peak, args.seed, size, how)
     print(f"wrote {out} ({os.path.getsize(out)} bytes)")
 
-
-def _load_backbone(net, path):
-    """The default model's tensors into the backbone; the decoder starts
-    from its seeded initialisation."""
-    tensors, _ = attn_safetensors.load(path)
-    res = net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in tensors.items()},
-                              strict=False)
-    missing = [k for k in res.missing_keys
-               if not k.endswith("num_batches_tracked") and not k.startswith("decoder.")]
-    if missing or res.unexpected_keys:
-        raise SystemExit(f"--init {path}: not the default model's backbone "
-                         f"({len(missing)} missing, {len(res.unexpected_keys)} unexpected)")
