@@ -3,6 +3,7 @@
 #include "preprocess.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,7 +38,7 @@ pre_plan_clear (PrePlan *p)
   free (p->cfx);
   free (p->cy0);
   free (p->cfy);
-  free (p->acc);
+  free (p->rows);
   memset (p, 0, sizeof *p);
 }
 
@@ -111,9 +112,20 @@ pre_plan (PrePlan *p, int frame_w, int frame_h, const PreRect *roi,
     p->cy0 = malloc (ny * sizeof (int));
     p->fy = malloc (ny * sizeof (float));
     p->cfy = malloc (ny * sizeof (float));
-    p->acc = malloc ((size_t) MAX_BANDS * 3 * nw * sizeof (float));
     if (!p->x0 || !p->cx0 || !p->fx || !p->cfx || !p->y0 || !p->cy0
-        || !p->fy || !p->cfy || !p->acc) {
+        || !p->fy || !p->cfy) {
+      pre_plan_clear (p);
+      return false;
+    }
+  }
+  /* filtered rows: a packed row has up to 4 bytes per pixel; sized by the
+   * frame's width, so new rois on the same frames allocate nothing */
+  size_t cap = (size_t) frame_w * 4 + 16;
+  if (!p->rows || p->row_cap < cap) {
+    free (p->rows);
+    p->rows = malloc ((size_t) MAX_BANDS * 3 * cap * sizeof (float));
+    p->row_cap = cap;
+    if (!p->rows) {
       pre_plan_clear (p);
       return false;
     }
@@ -156,6 +168,17 @@ pre_plan (PrePlan *p, int frame_w, int frame_h, const PreRect *roi,
                r.x + r.w, frame_w);
   axis_tables (p->y0, p->fy, p->cy0, p->cfy, nh, p->sub_y, ay, sy, r.y,
                r.y + r.h, frame_h);
+  /* the columns the samples reach */
+  p->xlo = p->clo = INT32_MAX;
+  p->xhi = p->chi = -1;
+  for (int j = 0; j < nw * p->sub_x; j++) {
+    if (p->x0[j] < 0)
+      continue;
+    p->xlo = p->x0[j] < p->xlo ? p->x0[j] : p->xlo;
+    p->xhi = p->x0[j] > p->xhi ? p->x0[j] : p->xhi;
+    p->clo = p->cx0[j] < p->clo ? p->cx0[j] : p->clo;
+    p->chi = p->cx0[j] > p->chi ? p->cx0[j] : p->chi;
+  }
   p->area_x = (float) (ax / frame_w);
   p->area_y = (float) (ay / frame_h);
   p->area_w = (float) (aw / frame_w);
@@ -167,130 +190,79 @@ pre_plan (PrePlan *p, int frame_w, int frame_h, const PreRect *roi,
   return true;
 }
 
-static inline float
-lerp2 (const uint8_t *row0, const uint8_t *row1, int a, int b, float fx,
-       float fy)
-{
-  float top = row0[a] + (row0[b] - row0[a]) * fx;
-  float bot = row1[a] + (row1[b] - row1[a]) * fx;
-  return top + (bot - top) * fy;
-}
+/* The sampling is separable: an output pixel is the mean of sub_x × sub_y
+ * bilinear samples, and every sample's weights are a row weight times a
+ * column weight. So each output row first filters the source rows it reads
+ * into one row of floats (a weighted sum of a few whole rows: contiguous,
+ * vectorised), then each output pixel reads its sub_x samples from that
+ * row. The colour conversion is linear, so it is applied once per output
+ * pixel to the mean Y, U and V; the clamp to 0..255 comes after it, as
+ * always. The sums are the per-sample ones reordered: the same result to
+ * float rounding (tests/elements/test_preprocess.c compares the two). */
 
-/* Adds the RGB of (Y', U', V') — already offset and scaled — to *R, *G,
- * *B. */
-static inline void
-yuv_add (const PreFormat *f, float Y, float U, float V, float *R, float *G,
-         float *B)
-{
-  *R += Y + f->cr_r * V;
-  *G += Y + f->cb_g * U + f->cr_g * V;
-  *B += Y + f->cb_b * U;
-}
+#define MAX_TAPS (2 * MAX_SUB)
 
-/* Accumulates, for one output row and one sub-row (source rows r0, r1 with
- * weight fy on r1), every output pixel's bilinear samples into acc (3, nw):
- * one specialised loop per layout, nothing but arithmetic inside. */
+typedef struct {
+  int n;
+  int row[MAX_TAPS];
+  float w[MAX_TAPS];
+} Taps;
+
+/* The source rows output row `oy` reads, weighted: sub-sample ky samples
+ * rows i0[j], i0[j] + step with weights 1 − f[j], f[j] (j = oy·sub + ky);
+ * repeated rows merged. */
 static void
-accumulate_row (const PrePlan *p, const PreFormat *f, const PreFrame *fr,
-                int jy, float *restrict acc)
+row_taps (Taps *t, const int *i0, const float *f, int oy, int sub, int step)
 {
-  int nw = p->net_w, sx = p->sub_x, ps = f->pixel_stride;
-  float *ar = acc, *ag = acc + nw, *ab = acc + 2 * nw;
-  int y0 = p->y0[jy], y1 = p->frame_h == 1 ? y0 : y0 + 1;
-  int dx = p->frame_w == 1 ? 0 : 1;
-  float fy = p->fy[jy];
-  const uint8_t *r0 = fr->plane[0] + (size_t) y0 * fr->stride[0];
-  const uint8_t *r1 = fr->plane[0] + (size_t) y1 * fr->stride[0];
-  switch (f->layout) {
-    case PRE_PACKED:
-      for (int ox = 0; ox < nw; ox++) {
-        if (p->x0[ox * sx] < 0)
-          continue;
-        float R = 0, G = 0, B = 0;
-        for (int j = ox * sx; j < (ox + 1) * sx; j++) {
-          int a = p->x0[j] * ps, b = a + dx * ps;
-          float fx = p->fx[j];
-          R += lerp2 (r0 + f->r, r1 + f->r, a, b, fx, fy);
-          G += lerp2 (r0 + f->g, r1 + f->g, a, b, fx, fy);
-          B += lerp2 (r0 + f->b, r1 + f->b, a, b, fx, fy);
-        }
-        ar[ox] += R;
-        ag[ox] += G;
-        ab[ox] += B;
+  t->n = 0;
+  for (int ky = 0; ky < sub; ky++) {
+    int j = oy * sub + ky;
+    int r[2] = { i0[j], i0[j] + step };
+    float w[2] = { 1.0f - f[j], f[j] };
+    for (int k = 0; k < 2; k++) {
+      int m = 0;
+      while (m < t->n && t->row[m] != r[k])
+        m++;
+      if (m == t->n) {
+        t->row[m] = r[k];
+        t->w[m] = 0.0f;
+        t->n++;
       }
-      break;
-    case PRE_GRAY8:
-      for (int ox = 0; ox < nw; ox++) {
-        if (p->x0[ox * sx] < 0)
-          continue;
-        float V = 0;
-        for (int j = ox * sx; j < (ox + 1) * sx; j++)
-          V += lerp2 (r0, r1, p->x0[j], p->x0[j] + dx, p->fx[j], fy);
-        ar[ox] += V;
-        ag[ox] += V;
-        ab[ox] += V;
-      }
-      break;
-    case PRE_I420:
-    case PRE_NV12:{
-      int cy0 = p->cy0[jy], cy1 = (p->frame_h + 1) / 2 > 1 ? cy0 + 1 : cy0;
-      int cdx = (p->frame_w + 1) / 2 > 1 ? 1 : 0;
-      float cfy = p->cfy[jy];
-      bool nv12 = f->layout == PRE_NV12;
-      /* NV12: U and V interleaved, 2 bytes per chroma sample */
-      int cs = nv12 ? 2 : 1;
-      const uint8_t *u0 = fr->plane[1] + (size_t) cy0 * fr->stride[1];
-      const uint8_t *u1 = fr->plane[1] + (size_t) cy1 * fr->stride[1];
-      const uint8_t *v0 = nv12 ? u0 + 1 : fr->plane[2] + (size_t) cy0 * fr->stride[2];
-      const uint8_t *v1 = nv12 ? u1 + 1 : fr->plane[2] + (size_t) cy1 * fr->stride[2];
-      for (int ox = 0; ox < nw; ox++) {
-        if (p->x0[ox * sx] < 0)
-          continue;
-        float R = 0, G = 0, B = 0;
-        for (int j = ox * sx; j < (ox + 1) * sx; j++) {
-          float Y = (lerp2 (r0, r1, p->x0[j], p->x0[j] + dx, p->fx[j], fy)
-                     - f->y_off) * f->y_mul;
-          int c0 = p->cx0[j] * cs, c1 = c0 + cdx * cs;
-          float U = (lerp2 (u0, u1, c0, c1, p->cfx[j], cfy) - 128.0f) * f->c_mul;
-          float V = (lerp2 (v0, v1, c0, c1, p->cfx[j], cfy) - 128.0f) * f->c_mul;
-          yuv_add (f, Y, U, V, &R, &G, &B);
-        }
-        ar[ox] += R;
-        ag[ox] += G;
-        ab[ox] += B;
-      }
-      break;
-    }
-    case PRE_YUY2:
-    case PRE_UYVY:{
-      /* one plane, 4 bytes per 2 pixels; chroma at half horizontal
-       * resolution on every row */
-      bool yuy2 = f->layout == PRE_YUY2;
-      const uint8_t *y0r = r0 + (yuy2 ? 0 : 1), *y1r = r1 + (yuy2 ? 0 : 1);
-      const uint8_t *u0 = r0 + (yuy2 ? 1 : 0), *u1 = r1 + (yuy2 ? 1 : 0);
-      const uint8_t *v0 = r0 + (yuy2 ? 3 : 2), *v1 = r1 + (yuy2 ? 3 : 2);
-      int cdx = (p->frame_w + 1) / 2 > 1 ? 4 : 0;
-      for (int ox = 0; ox < nw; ox++) {
-        if (p->x0[ox * sx] < 0)
-          continue;
-        float R = 0, G = 0, B = 0;
-        for (int j = ox * sx; j < (ox + 1) * sx; j++) {
-          int a = p->x0[j] * 2, c0 = p->cx0[j] * 4;
-          float Y = (lerp2 (y0r, y1r, a, a + dx * 2, p->fx[j], fy)
-                     - f->y_off) * f->y_mul;
-          float U = (lerp2 (u0, u1, c0, c0 + cdx, p->cfx[j], fy) - 128.0f)
-              * f->c_mul;
-          float V = (lerp2 (v0, v1, c0, c0 + cdx, p->cfx[j], fy) - 128.0f)
-              * f->c_mul;
-          yuv_add (f, Y, U, V, &R, &G, &B);
-        }
-        ar[ox] += R;
-        ag[ox] += G;
-        ab[ox] += B;
-      }
-      break;
+      t->w[m] += w[k];
     }
   }
+}
+
+/* dst[i − lo] = Σ_t w_t · plane[row_t][i] for i in [lo, hi) */
+static void
+filter_rows (float *restrict dst, const Taps *t, const uint8_t *plane,
+             int stride, int lo, int hi)
+{
+  const uint8_t *r = plane + (size_t) t->row[0] * stride;
+  float w = t->w[0];
+  for (int i = lo; i < hi; i++)
+    dst[i - lo] = w * r[i];
+  for (int k = 1; k < t->n; k++) {
+    r = plane + (size_t) t->row[k] * stride;
+    w = t->w[k];
+    for (int i = lo; i < hi; i++)
+      dst[i - lo] += w * r[i];
+  }
+}
+
+/* Σ over the sub_x samples of output column ox of the filtered row `row`
+ * (holding bytes from lo on): sample j reads bytes i0[j]·scale + off and
+ * (i0[j] + step)·scale + off, weights 1 − f[j], f[j]. */
+static inline float
+sum_cols (const float *row, int lo, const int *i0, const float *f, int ox,
+          int sub, int scale, int off, int step)
+{
+  float s = 0.0f;
+  for (int j = ox * sub; j < (ox + 1) * sub; j++) {
+    int a = i0[j] * scale + off - lo, b = a + step * scale;
+    s += row[a] + (row[b] - row[a]) * f[j];
+  }
+  return s;
 }
 
 typedef struct {
@@ -302,44 +274,125 @@ typedef struct {
 } PreRun;
 
 /* Output rows [band·band_rows, …) of one band, with the band's own
- * accumulator. */
+ * filtered rows. */
 static void
 run_band (void *ctx, int band)
 {
   const PreRun *r = ctx;
   const PrePlan *p = r->p;
-  int nw = p->net_w, nh = p->net_h, sy = p->sub_y;
+  const PreFormat *f = r->f;
+  const PreFrame *fr = r->fr;
+  int nw = p->net_w, nh = p->net_h, sx = p->sub_x, sy = p->sub_y;
   size_t plane = (size_t) nw * nh;
   /* output channel order: the model's (RGB or BGR) */
   float *out = r->out;
   float *o_r = out + (p->bgr ? 2 : 0) * plane, *o_g = out + plane;
   float *o_b = out + (p->bgr ? 0 : 2) * plane;
   int cr = p->bgr ? 2 : 0, cb = p->bgr ? 0 : 2;
-  float inv = 1.0f / (float) (p->sub_x * sy);
-  float *acc = p->acc + (size_t) band * 3 * nw;
+  float inv = 1.0f / (float) (sx * sy);
+  float *rows = p->rows + (size_t) band * 3 * p->row_cap;
+  float *t0 = rows, *t1 = rows + p->row_cap, *t2 = rows + 2 * p->row_cap;
+  int dy = p->frame_h == 1 ? 0 : 1, dx = p->frame_w == 1 ? 0 : 1;
+  int cw = (p->frame_w + 1) / 2, chh = (p->frame_h + 1) / 2;
+  int cdx = cw > 1 ? 1 : 0, cdy = chh > 1 ? 1 : 0;
   int y0 = band * r->band_rows;
   int y1 = y0 + r->band_rows < nh ? y0 + r->band_rows : nh;
+  Taps lt, ct;
 
   for (int oy = y0; oy < y1; oy++) {
     size_t o = (size_t) oy * nw;
-    if (p->y0[oy * sy] < 0) {
+    if (p->y0[oy * sy] < 0 || p->xhi < 0) {
       /* letterbox padding: the mean colour, i.e. 0 after normalisation */
       memset (o_r + o, 0, sizeof (float) * nw);
       memset (o_g + o, 0, sizeof (float) * nw);
       memset (o_b + o, 0, sizeof (float) * nw);
       continue;
     }
-    memset (acc, 0, sizeof (float) * 3 * nw);
-    for (int ky = 0; ky < sy; ky++)
-      accumulate_row (p, r->f, r->fr, oy * sy + ky, acc);
+    row_taps (&lt, p->y0, p->fy, oy, sy, dy);
+    int lo = 0;                  /* the first byte the filtered rows hold */
+    int ps = f->pixel_stride;
+    switch (f->layout) {
+      case PRE_PACKED:
+        lo = p->xlo * ps;
+        filter_rows (t0, &lt, fr->plane[0], fr->stride[0], lo,
+                     (p->xhi + dx) * ps + ps);
+        break;
+      case PRE_GRAY8:
+        lo = p->xlo;
+        filter_rows (t0, &lt, fr->plane[0], fr->stride[0], lo, p->xhi + dx + 1);
+        break;
+      case PRE_I420:
+      case PRE_NV12:{
+        row_taps (&ct, p->cy0, p->cfy, oy, sy, cdy);
+        lo = p->xlo;
+        filter_rows (t0, &lt, fr->plane[0], fr->stride[0], lo, p->xhi + dx + 1);
+        if (f->layout == PRE_I420) {
+          filter_rows (t1, &ct, fr->plane[1], fr->stride[1], p->clo,
+                       p->chi + cdx + 1);
+          filter_rows (t2, &ct, fr->plane[2], fr->stride[2], p->clo,
+                       p->chi + cdx + 1);
+        } else {                 /* U and V interleaved */
+          filter_rows (t1, &ct, fr->plane[1], fr->stride[1], 2 * p->clo,
+                       2 * (p->chi + cdx) + 2);
+        }
+        break;
+      }
+      case PRE_YUY2:
+      case PRE_UYVY:{
+        /* one plane of 4 bytes per 2 pixels, chroma on every row: one
+         * filtered row holds luma and chroma */
+        int c_lo = 4 * p->clo, y_lo = 2 * p->xlo;
+        lo = c_lo < y_lo ? c_lo : y_lo;
+        int y_hi = 2 * (p->xhi + dx) + 2, c_hi = 4 * (p->chi + cdx) + 4;
+        filter_rows (t0, &lt, fr->plane[0], fr->stride[0], lo,
+                     y_hi > c_hi ? y_hi : c_hi);
+        break;
+      }
+    }
     for (int ox = 0; ox < nw; ox++) {
-      if (p->x0[ox * p->sub_x] < 0) {
+      if (p->x0[ox * sx] < 0) {
         o_r[o + ox] = o_g[o + ox] = o_b[o + ox] = 0.0f;
         continue;
       }
-      float R = fminf (fmaxf (acc[ox] * inv, 0.0f), 255.0f);
-      float G = fminf (fmaxf (acc[nw + ox] * inv, 0.0f), 255.0f);
-      float B = fminf (fmaxf (acc[2 * nw + ox] * inv, 0.0f), 255.0f);
+      float R, G, B;
+      switch (f->layout) {
+        case PRE_PACKED:
+          R = sum_cols (t0, lo, p->x0, p->fx, ox, sx, ps, f->r, dx) * inv;
+          G = sum_cols (t0, lo, p->x0, p->fx, ox, sx, ps, f->g, dx) * inv;
+          B = sum_cols (t0, lo, p->x0, p->fx, ox, sx, ps, f->b, dx) * inv;
+          break;
+        case PRE_GRAY8:
+          R = G = B = sum_cols (t0, lo, p->x0, p->fx, ox, sx, 1, 0, dx) * inv;
+          break;
+        default:{
+          float Y, U, V;
+          if (f->layout == PRE_YUY2 || f->layout == PRE_UYVY) {
+            bool yuy2 = f->layout == PRE_YUY2;
+            Y = sum_cols (t0, lo, p->x0, p->fx, ox, sx, 2, yuy2 ? 0 : 1, dx);
+            U = sum_cols (t0, lo, p->cx0, p->cfx, ox, sx, 4, yuy2 ? 1 : 0, cdx);
+            V = sum_cols (t0, lo, p->cx0, p->cfx, ox, sx, 4, yuy2 ? 3 : 2, cdx);
+          } else {
+            Y = sum_cols (t0, lo, p->x0, p->fx, ox, sx, 1, 0, dx);
+            if (f->layout == PRE_I420) {
+              U = sum_cols (t1, p->clo, p->cx0, p->cfx, ox, sx, 1, 0, cdx);
+              V = sum_cols (t2, p->clo, p->cx0, p->cfx, ox, sx, 1, 0, cdx);
+            } else {
+              U = sum_cols (t1, 2 * p->clo, p->cx0, p->cfx, ox, sx, 2, 0, cdx);
+              V = sum_cols (t1, 2 * p->clo, p->cx0, p->cfx, ox, sx, 2, 1, cdx);
+            }
+          }
+          float Yp = (Y * inv - f->y_off) * f->y_mul;
+          float Up = (U * inv - 128.0f) * f->c_mul;
+          float Vp = (V * inv - 128.0f) * f->c_mul;
+          R = Yp + f->cr_r * Vp;
+          G = Yp + f->cb_g * Up + f->cr_g * Vp;
+          B = Yp + f->cb_b * Up;
+          break;
+        }
+      }
+      R = fminf (fmaxf (R, 0.0f), 255.0f);
+      G = fminf (fmaxf (G, 0.0f), 255.0f);
+      B = fminf (fmaxf (B, 0.0f), 255.0f);
       o_r[o + ox] = R * p->mul[cr] + p->add[cr];
       o_g[o + ox] = G * p->mul[1] + p->add[1];
       o_b[o + ox] = B * p->mul[cb] + p->add[cb];

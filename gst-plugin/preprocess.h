@@ -59,7 +59,12 @@ typedef struct {
   float *fy;
   int *cx0, *cy0;                /* the same for half-resolution chroma */
   float *cfx, *cfy;
-  float *acc;                    /* (3, net_w) row accumulator */
+  /* the separable path: source columns the tables reach (luma x0 and
+   * chroma cx0, inclusive), and per band three rows of vertically
+   * filtered samples, row_cap floats each */
+  int xlo, xhi, clo, chi;
+  float *rows;
+  size_t row_cap;
   int frame_w, frame_h;
   /* where the network input lies on the frame, frame-normalised */
   float area_x, area_y, area_w, area_h;
