@@ -11,6 +11,8 @@
  *   gray    GRAY8: Y only */
 #include "paint.h"
 
+#include "parallel.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -595,12 +597,13 @@ paint_init (Painter *p, const PaintFormat *f, int width, int height,
   p->cw = malloc (w * sizeof *p->cw);
   p->r0 = malloc (h * sizeof *p->r0);
   p->rw = malloc (h * sizeof *p->rw);
-  p->band0 = calloc (w, sizeof *p->band0);
-  p->band1 = calloc (w, sizeof *p->band1);
-  p->idx = calloc (w, 1);
-  p->alpha = calloc (w, 1);
-  p->col32 = calloc (w, sizeof *p->col32);
-  p->alpha4 = calloc (w, 4);
+  size_t nb = PAINT_BANDS;
+  p->band0 = calloc (w * nb, sizeof *p->band0);
+  p->band1 = calloc (w * nb, sizeof *p->band1);
+  p->idx = calloc (w * nb, 1);
+  p->alpha = calloc (w * nb, 1);
+  p->col32 = calloc (w * nb, sizeof *p->col32);
+  p->alpha4 = calloc (w * nb, 4);
   if (!p->c0 || !p->cw || !p->r0 || !p->rw || !p->band0 || !p->band1
       || !p->idx || !p->alpha || !p->col32 || !p->alpha4) {
     paint_clear (p);
@@ -662,6 +665,71 @@ plan_update (Painter *p, const PaintMap *m)
   t->valid = true;
 }
 
+typedef struct {
+  const Painter *p;
+  const PaintFrame *fr;
+  const PaintMap *m;
+  float lo, scale, opacity;
+  int band_rows;
+} HeatRun;
+
+/* Rows [y0 + band·band_rows, …) of the heat map with the band's scratch. */
+static void
+heat_band (void *ctx, int band)
+{
+  const HeatRun *r = ctx;
+  const PaintMap *m = r->m;
+  const PaintHeatPlan *t = &r->p->plan;
+  size_t w = (size_t) r->p->width, k = (size_t) band;
+  Painter bp = *r->p;           /* the band's own row scratch */
+  bp.band0 += k * w;
+  bp.band1 += k * w;
+  bp.idx += k * w;
+  bp.alpha += k * w;
+  bp.col32 += k * w;
+  bp.alpha4 += k * 4 * w;
+  const Painter *p = &bp;
+  float lo = r->lo, scale = r->scale;
+  float *h0 = bp.band0, *h1 = bp.band1;
+  int band_r0 = -1;
+  void (*heat_row) (const Painter *, const PaintFrame *, int, int, int) =
+      p->ops->heat_row;
+  int ya = t->y0 + band * r->band_rows;
+  int yb = ya + r->band_rows < t->y1 ? ya + r->band_rows : t->y1;
+  for (int y = ya; y < yb; y++) {
+    int r0 = p->r0[y], r1 = MIN (r0 + 1, m->rows - 1);
+    if (r0 != band_r0) {
+      /* the two map rows this band of pixel rows lies between, interpolated
+       * along x once: the map changes every few dozen rows, not every row */
+      const float *top = m->data + (size_t) r0 * m->cols;
+      const float *bot = m->data + (size_t) r1 * m->cols;
+      for (int x = t->x0; x < t->x1; x++) {
+        int c0 = p->c0[x], c1 = MIN (c0 + 1, m->cols - 1);
+        float wx = p->cw[x];
+        h0[x] = ((top[c0] + (top[c1] - top[c0]) * wx) - lo) * scale;
+        h1[x] = ((bot[c0] + (bot[c1] - bot[c0]) * wx) - lo) * scale;
+      }
+      band_r0 = r0;
+    }
+    float wy = p->rw[y], op = r->opacity * 256.0f;
+    /* locals and restrict: the byte stores below may not alias these */
+    const int xa = t->x0, xb = t->x1;
+    const float *restrict p0 = h0, *restrict p1 = h1;
+    uint8_t *restrict ix = bp.idx, *restrict al = bp.alpha;
+#pragma omp simd
+    for (int x = xa; x < xb; x++) {
+      float v = p0[x] + (p1[x] - p0[x]) * wy;
+      v = v > 0.0f ? v : 0.0f;
+      v = v < 1.0f ? v : 1.0f;
+      ix[x] = (uint8_t) (v * 255.0f + 0.5f);
+      /* alpha grows with attention so unattended areas stay clear */
+      float a = v * op;
+      al[x] = (uint8_t) (a < 255.0f ? a : 255.0f);
+    }
+    heat_row (p, r->fr, y, xa, xb);
+  }
+}
+
 void
 paint_heat (Painter *p, const PaintFrame *fr, const PaintMap *m, float opacity,
             bool normalize)
@@ -682,42 +750,16 @@ paint_heat (Painter *p, const PaintFrame *fr, const PaintMap *m, float opacity,
     }
   }
   float scale = hi > lo ? 1.0f / (hi - lo) : 0.0f;
-  float *h0 = p->band0, *h1 = p->band1;
-  int band = -1;
-  void (*heat_row) (const Painter *, const PaintFrame *, int, int, int) =
-      p->ops->heat_row;
-  for (int y = t->y0; y < t->y1; y++) {
-    int r0 = p->r0[y], r1 = MIN (r0 + 1, m->rows - 1);
-    if (r0 != band) {
-      /* the two map rows this band of pixel rows lies between, interpolated
-       * along x once: the map changes every few dozen rows, not every row */
-      const float *top = m->data + (size_t) r0 * m->cols;
-      const float *bot = m->data + (size_t) r1 * m->cols;
-      for (int x = t->x0; x < t->x1; x++) {
-        int c0 = p->c0[x], c1 = MIN (c0 + 1, m->cols - 1);
-        float wx = p->cw[x];
-        h0[x] = ((top[c0] + (top[c1] - top[c0]) * wx) - lo) * scale;
-        h1[x] = ((bot[c0] + (bot[c1] - bot[c0]) * wx) - lo) * scale;
-      }
-      band = r0;
-    }
-    float wy = p->rw[y], op = opacity * 256.0f;
-    /* locals and restrict: the byte stores below may not alias these */
-    const int xa = t->x0, xb = t->x1;
-    const float *restrict p0 = h0, *restrict p1 = h1;
-    uint8_t *restrict ix = p->idx, *restrict al = p->alpha;
-#pragma omp simd
-    for (int x = xa; x < xb; x++) {
-      float v = p0[x] + (p1[x] - p0[x]) * wy;
-      v = v > 0.0f ? v : 0.0f;
-      v = v < 1.0f ? v : 1.0f;
-      ix[x] = (uint8_t) (v * 255.0f + 0.5f);
-      /* alpha grows with attention so unattended areas stay clear */
-      float a = v * op;
-      al[x] = (uint8_t) (a < 255.0f ? a : 255.0f);
-    }
-    heat_row (p, fr, y, xa, xb);
-  }
+  /* bands of rows, each with its own row scratch, over the calling
+   * thread's budget; rows are independent (4:2:0 chroma belongs to the
+   * even row above it), so the picture does not depend on the split */
+  int rows = t->y1 - t->y0, threads = attn_parallel_threads ();
+  int bands = threads < PAINT_BANDS ? threads : PAINT_BANDS;
+  bands = bands < rows ? bands : rows;
+  if (bands < 1)
+    return;
+  HeatRun r = { p, fr, m, lo, scale, opacity, (rows + bands - 1) / bands };
+  attn_parallel_for ((rows + r.band_rows - 1) / r.band_rows, heat_band, &r);
 }
 
 /* ---- box and image ------------------------------------------------------- */

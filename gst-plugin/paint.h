@@ -97,11 +97,17 @@ typedef struct {
   PaintHeatPlan plan;
   int *c0, *r0;         /* (width), (height) */
   float *cw, *rw;
+  /* row scratch, PAINT_BANDS copies (one per band of rows painted in
+   * parallel); these point at the first */
   float *band0, *band1; /* (width) two map rows interpolated along x */
   uint8_t *idx, *alpha; /* (width) colour index and alpha of a pixel row */
   uint32_t *col32;      /* (width) 4-byte layouts: a row's colours as words */
   uint8_t *alpha4;      /* (4·width) 4-byte layouts: alpha per byte (masked) */
 } Painter;
+
+/* paint_heat splits the rows into at most this many bands, painted in
+ * parallel over the calling thread's budget (parallel.h). */
+#define PAINT_BANDS 8
 
 /* Plans a painter for width × height frames of format f with colour map cm.
  * Frees any previous plan in p. false if out of memory or a size < 1. */

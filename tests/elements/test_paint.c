@@ -18,6 +18,7 @@
 
 #include "check.h"
 #include "paint.h"
+#include "parallel.h"
 
 #define GUARD 0xA5
 #define PAD 13                  /* extra bytes per row */
@@ -629,15 +630,21 @@ main (void)
   };
   char name[160];
   test_case ("rgb → Y'CbCr, published values", yuv_case ());
-  for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++)
-    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-      bool ok = true;
-      for (int v = 0; v < 5; v++)
-        ok = picture_case (&formats[f], sizes[s][0], sizes[s][1], v) && ok;
-      snprintf (name, sizeof name, "%s %dx%d: heat map, box, labels",
-                formats[f].name, sizes[s][0], sizes[s][1]);
-      test_case (name, ok);
-    }
+  /* the heat map in bands of rows over 1 and 2 threads: the same picture */
+  for (int threads = 1; threads <= 2; threads++) {
+    attn_parallel_set_threads (threads);
+    for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++)
+      for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        bool ok = true;
+        for (int v = 0; v < 5; v++)
+          ok = picture_case (&formats[f], sizes[s][0], sizes[s][1], v) && ok;
+        snprintf (name, sizeof name, "%s %dx%d: heat map, box, labels (%d "
+                  "thread%s)", formats[f].name, sizes[s][0], sizes[s][1],
+                  threads, threads > 1 ? "s" : "");
+        test_case (name, ok);
+      }
+  }
+  attn_parallel_set_threads (0);
   test_case ("canvas over RGB = painted in place (within 2)",
              canvas_over_case ());
   /* drawn ends, the ends on the frame (clipped to t outside it), paints */

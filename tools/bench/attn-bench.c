@@ -550,15 +550,20 @@ bench_plugin (void)
   PrePlan plan = { 0 };
   pre_plan (&plan, fw, fh, NULL, ATTN_RESIZE_STRETCH, &pre);
   float *out = alloc_fill (3 * 224 * 224);
-  double t_pre;
-  TIME_MEDIAN (t_pre, quick ? 5 : 21, pre_run (&plan, &f, &fr, out));
-  printf ("| step | ms per frame |\n|---|---:|\n");
-  printf ("| pre-processing I420 1920x1080 → 3x224x224 (%dx%d samples/pixel) | %.3f |\n",
-          plan.sub_x, plan.sub_y, t_pre);
+  printf ("| step | ms per frame, 1 thread | 2 threads |\n|---|---:|---:|\n");
+  double t_pre[2];
+  for (int th = 1; th <= 2; th++) {
+    attn_parallel_set_threads (th);
+    TIME_MEDIAN (t_pre[th - 1], quick ? 5 : 21, pre_run (&plan, &f, &fr, out));
+  }
+  printf ("| pre-processing I420 1920x1080 → 3x224x224 (%dx%d samples/pixel) | %.3f | %.3f |\n",
+          plan.sub_x, plan.sub_y, t_pre[0], t_pre[1]);
   pre_plan_clear (&plan);
+  free (out);
 
   /* the overlay's painter alone: a 7x7 map over the whole frame, in place
-   * on I420 and into the composition's premultiplied ARGB canvas */
+   * on I420 and BGRx and into the composition's premultiplied ARGB canvas,
+   * its rows in bands over the thread budget */
   float map[49];
   for (int i = 0; i < 49; i++)
     map[i] = (float) ((i * 17) % 49) / 48.0f;
@@ -572,25 +577,26 @@ bench_plugin (void)
   PaintFrame pfr_i420 = { { frame, frame + fw * fh, frame + fw * fh * 5 / 4 },
                           { fw, fw / 2, fw / 2 } };
   PaintFrame pfr_argb = { { canvas }, { fw * 4 } };
+  const struct { const char *name; PaintFormat *pf; PaintFrame *fr; } heats[] = {
+    { "heat map 1920x1080 in place, I420 (painter alone)", &pf_i420, &pfr_i420 },
+    { "heat map 1920x1080 in place, BGRx (painter alone)", &pf_bgrx, &pfr_argb },
+    { "heat map 1920x1080 into the ARGB composition canvas (painter alone)",
+      &pf_argb, &pfr_argb },
+  };
   Painter pt = { 0 };
-  double t_heat_i420 = 0, t_heat_argb = 0, t_heat_bgrx = 0;
-  if (paint_init (&pt, &pf_i420, fw, fh, ATTN_COLORMAP_TURBO))
-    TIME_MEDIAN (t_heat_i420, quick ? 5 : 21,
-                 paint_heat (&pt, &pfr_i420, &pm, 0.6f, true));
-  if (paint_init (&pt, &pf_bgrx, fw, fh, ATTN_COLORMAP_TURBO))
-    TIME_MEDIAN (t_heat_bgrx, quick ? 5 : 21,
-                 paint_heat (&pt, &pfr_argb, &pm, 0.6f, true));
-  if (paint_init (&pt, &pf_argb, fw, fh, ATTN_COLORMAP_TURBO))
-    TIME_MEDIAN (t_heat_argb, quick ? 5 : 21,
-                 paint_heat (&pt, &pfr_argb, &pm, 0.6f, true));
+  for (size_t i = 0; i < sizeof heats / sizeof heats[0]; i++) {
+    double t[2] = { NAN, NAN };
+    if (paint_init (&pt, heats[i].pf, fw, fh, ATTN_COLORMAP_TURBO))
+      for (int th = 1; th <= 2; th++) {
+        attn_parallel_set_threads (th);
+        TIME_MEDIAN (t[th - 1], quick ? 5 : 21,
+                     paint_heat (&pt, heats[i].fr, &pm, 0.6f, true));
+      }
+    printf ("| %s | %.3f | %.3f |\n", heats[i].name, t[0], t[1]);
+  }
+  attn_parallel_set_threads (1);
   paint_clear (&pt);
   free (canvas);
-  printf ("| heat map 1920x1080 in place, I420 (painter alone) | %.3f |\n",
-          t_heat_i420);
-  printf ("| heat map 1920x1080 in place, BGRx (painter alone) | %.3f |\n",
-          t_heat_bgrx);
-  printf ("| heat map 1920x1080 into the ARGB composition canvas (painter alone) | %.3f |\n",
-          t_heat_argb);
   free (frame);
 
   /* pipelines: a tiny model that runs once (inference-interval huge), so
@@ -632,12 +638,12 @@ bench_plugin (void)
     gst_element_set_state (p, GST_STATE_NULL);
     gst_object_unref (p);
     if (err) {
-      printf ("| %s | (pipeline failed: plugin not found?) |\n", names[i]);
+      printf ("| %s | (pipeline failed: plugin not found?) | |\n", names[i]);
       continue;
     }
     if (i == 0)
       base = per;
-    printf ("| %s | %.3f (%+.3f over bare) |\n", names[i], per, per - base);
+    printf ("| %s | %.3f (%+.3f over bare) | |\n", names[i], per, per - base);
   }
   unlink (tmp);
   g_free (tmp);
