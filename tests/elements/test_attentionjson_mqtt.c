@@ -78,12 +78,24 @@ port_answers (guint port)
   return ok;
 }
 
+/* until the broker listens on port (bounded): it opens its listeners one
+ * after another, so each one a test uses is waited for */
+static void
+wait_listening (guint port)
+{
+  gint64 end = g_get_monotonic_time () + bound_us (10);
+  while (!port_answers (port) && g_get_monotonic_time () < end)
+    g_usleep (20000);
+  fail_unless (port_answers (port), "mosquitto does not listen on %u", port);
+}
+
 /* ---- the broker ---------------------------------------------------------- */
 
 typedef struct {
   gchar *dir, *conf;
   guint port;
   const gchar *extra;           /* more configuration lines, or NULL */
+  guint port2;                  /* a second listener in extra, or 0 */
   GSubprocess *proc;
 } Broker;
 
@@ -131,11 +143,9 @@ broker_start (Broker *b)
   fail_unless (b->proc != NULL, "could not start mosquitto: %s",
       err ? err->message : "");
   brokers = g_slist_prepend (brokers, g_object_ref (b->proc));
-  gint64 end = g_get_monotonic_time () + bound_us (10);
-  while (!port_answers (b->port) && g_get_monotonic_time () < end)
-    g_usleep (20000);
-  fail_unless (port_answers (b->port), "mosquitto does not listen on %u",
-      b->port);
+  wait_listening (b->port);
+  if (b->port2)
+    wait_listening (b->port2);
 }
 
 static void
@@ -909,11 +919,13 @@ GST_START_TEST (test_tls_client_certificate)
   };
   run_in (dir, req);
   run_in (dir, sign);
-  guint plain = free_port ();
+  guint plain = free_port (), tls = free_port ();
+  while (tls == plain)
+    tls = free_port ();
   gchar *extra = g_strdup_printf ("cafile %s/ca.crt\ncertfile %s/server.crt\n"
       "keyfile %s/server.key\nrequire_certificate true\nallow_anonymous true\n"
       "listener %u 127.0.0.1\n", dir, dir, dir, plain);
-  Broker b = { .port = free_port (),.extra = extra };
+  Broker b = { .port = tls,.extra = extra,.port2 = plain };
   broker_start (&b);
   Subscriber *s = sub_new_full (plain, NULL, NULL, NULL);
 
