@@ -4,6 +4,8 @@
  * BatchNorm), residual, activation and the per-channel pools. */
 #include "conv.h"
 
+#include <assert.h>
+
 #include "parallel.h"
 
 #include <float.h>
@@ -68,6 +70,7 @@ typedef struct {
   float *col;
   const float *in;
   int h, w, ho, wo;
+  size_t ld;                   /* floats from one row of col to the next */
   const AttnConv2d *p;
 } Im2col;
 
@@ -90,7 +93,7 @@ im2col_channels (void *ctx, int c_lo, int c_hi)
         int x0, x1;
         valid_range (w, wo, p->stride_w, offx, &x0, &x1);
         float *row = col + ((size_t) (ci * p->kh + ky) * p->kw + kx)
-            * ho * wo;
+            * a->ld;
         memset (row, 0, sizeof (float) * (size_t) y0 * wo);
         for (int oy = y0; oy < y1; oy++) {
           const float *src = plane + (size_t) (oy * p->stride_h + offy) * w;
@@ -116,14 +119,22 @@ im2col_channels (void *ctx, int c_lo, int c_hi)
 /* Copies below this many floats per task are not worth a thread. */
 #define GRAIN_FLOATS 16384
 
+/* rows of col lie ld floats apart (ho·wo when col holds one image) */
+static void
+im2col_ld (float *restrict col, size_t ld, const float *restrict in, int c,
+           int h, int w, const AttnConv2d *p, int ho, int wo)
+{
+  Im2col a = { col, in, h, w, ho, wo, ld, p };
+  size_t per_channel = (size_t) p->kh * p->kw * ho * wo;
+  int grain = (int) (GRAIN_FLOATS / (per_channel ? per_channel : 1)) + 1;
+  attn_parallel_range (c, grain, im2col_channels, &a);
+}
+
 static void
 im2col (float *restrict col, const float *restrict in, int c, int h, int w,
         const AttnConv2d *p, int ho, int wo)
 {
-  Im2col a = { col, in, h, w, ho, wo, p };
-  size_t per_channel = (size_t) p->kh * p->kw * ho * wo;
-  int grain = (int) (GRAIN_FLOATS / (per_channel ? per_channel : 1)) + 1;
-  attn_parallel_range (c, grain, im2col_channels, &a);
+  im2col_ld (col, (size_t) ho * wo, in, c, h, w, p, ho, wo);
 }
 
 /* out (M,Ho,Wo) for one input plane: out[m] = Σ_ky,kx w[m,ky,kx]·in[...]. */
@@ -293,6 +304,87 @@ attn_conv2d (float *out, const float *in, const float *weight,
     }
   }
   attn_epilogue_apply (out, ep, n, p->c_out, (int) hwo);
+}
+
+size_t
+attn_conv2d_many_workspace (const AttnConv2d *p, int n, int h, int w)
+{
+  if (p->groups != 1 || n < 1)
+    return 0;
+  size_t ho = (size_t) attn_conv_out_dim (h, p->kh, p->stride_h, p->pad_h,
+                                          p->dil_h);
+  size_t wo = (size_t) attn_conv_out_dim (w, p->kw, p->stride_w, p->pad_w,
+                                          p->dil_w);
+  size_t k = (size_t) p->c_in * p->kh * p->kw;
+  return (k + (size_t) p->c_out) * (size_t) n * ho * wo;
+}
+
+/* Moves rows between one image's (rows, hw) plane and its columns
+ * [i·hw, (i+1)·hw) of a (rows, n·hw) matrix, for every image: gather (the
+ * 1×1 input) or scatter (the output). */
+typedef struct {
+  float *const *planes;
+  float *mat;
+  int n;
+  size_t hw;
+  bool gather;
+} Columns;
+
+static void
+columns_rows (void *ctx, int lo, int hi)
+{
+  const Columns *a = ctx;
+  size_t ld = a->hw * (size_t) a->n, bytes = sizeof (float) * a->hw;
+  for (int r = lo; r < hi; r++)
+    for (int i = 0; i < a->n; i++) {
+      float *m = a->mat + (size_t) r * ld + (size_t) i * a->hw;
+      float *pl = a->planes[i] + (size_t) r * a->hw;
+      if (a->gather)
+        memcpy (m, pl, bytes);
+      else
+        memcpy (pl, m, bytes);
+    }
+}
+
+static void
+columns (float *const *planes, float *mat, int n, int rows, size_t hw,
+         bool gather)
+{
+  Columns a = { planes, mat, n, hw, gather };
+  size_t per_row = hw * (size_t) n;
+  attn_parallel_range (rows, (int) (GRAIN_FLOATS / (per_row ? per_row : 1))
+                       + 1, columns_rows, &a);
+}
+
+void
+attn_conv2d_many (float *const *out, const float *const *in,
+                  const float *weight, const AttnEpilogue *ep, float *ws,
+                  const AttnConv2d *p, int n, int h, int w)
+{
+  int ho = attn_conv_out_dim (h, p->kh, p->stride_h, p->pad_h, p->dil_h);
+  int wo = attn_conv_out_dim (w, p->kw, p->stride_w, p->pad_w, p->dil_w);
+  size_t hwo = (size_t) ho * wo;
+  if (hwo == 0 || n < 1)
+    return;
+  assert (p->groups == 1);
+  int k = p->c_in * p->kh * p->kw;
+  size_t ld = hwo * (size_t) n;
+  float *col = ws, *y = ws + (size_t) k * ld;
+  /* col (K, n·HoWo): each image's im2col (or, 1×1 stride 1, its input)
+   * in its own columns */
+  if (is_pointwise (p))
+    columns ((float *const *) in, col, n, p->c_in, hwo, true);
+  else
+    for (int i = 0; i < n; i++)
+      im2col_ld (col + (size_t) i * hwo, ld, in[i], p->c_in, h, w, p, ho, wo);
+  /* y (C_out, n·HoWo) = W (C_out, K) · col: one product for all images, so
+   * W is packed once and the product is n times wider */
+  attn_sgemm (false, false, p->c_out, (int) ld, k, 1.0f, weight, k, col,
+              (int) ld, 0.0f, y, (int) ld);
+  columns (out, y, n, p->c_out, hwo, false);
+  if (ep)
+    for (int i = 0; i < n; i++)
+      attn_epilogue_apply (out[i], &ep[i], 1, p->c_out, (int) hwo);
 }
 
 void

@@ -46,6 +46,18 @@ void attn_conv2d (float *out, const float *in, const float *weight,
                   const AttnEpilogue *ep, float *ws, const AttnConv2d *p,
                   int n, int h, int w);
 
+/* n images that lie apart — in[i] (C_in,H,W) → out[i] (C_out,Ho,Wo), each
+ * with its own epilogue ep[i] (its residual and pools; ep NULL: none) —
+ * convolved as one: every image's im2col (or, 1×1 stride 1, its input)
+ * side by side in one (K, n·Ho·Wo) matrix, one sgemm, the product's columns
+ * copied back to each image. Pays where Ho·Wo is small and the weights are
+ * large (late layers: W is packed once, not n times, and the product is n
+ * times wider). groups must be 1. ws: attn_conv2d_many_workspace floats. */
+size_t attn_conv2d_many_workspace (const AttnConv2d *p, int n, int h, int w);
+void attn_conv2d_many (float *const *out, const float *const *in,
+                       const float *weight, const AttnEpilogue *ep, float *ws,
+                       const AttnConv2d *p, int n, int h, int w);
+
 /* The plain 7-loop reference of attn_conv2d: same contract, no workspace. */
 void attn_conv2d_ref (float *out, const float *in, const float *weight,
                       const AttnEpilogue *ep, const AttnConv2d *p,

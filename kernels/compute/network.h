@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "conv.h"
 #include "model_desc.h"
 
 typedef struct AttnNet AttnNet;
@@ -44,6 +45,33 @@ void attn_net_free (AttnNet *net);
 float *attn_net_input (AttnNet *net);
 /* Runs the network on attn_net_input. */
 void attn_net_forward (AttnNet *net);
+
+/* ---- several frames in one pass ----
+ * Nets of one model planned for one size (each with its input filled) run
+ * layer by layer together: a convolution where one product over all their
+ * images beats one per image (attn_net_batch_pays: small maps, large
+ * weights — the late layers) runs as one (attn_conv2d_many), the rest net
+ * by net. Every net's outputs are its own, as after attn_net_forward, and
+ * equal to them up to the sum order of the products. */
+#define ATTN_NET_MAX_BATCH 16
+typedef enum {
+  ATTN_BATCH_AUTO,         /* attn_net_batch_pays decides per layer */
+  ATTN_BATCH_ALWAYS,       /* every convolution with groups = 1 (tests) */
+  ATTN_BATCH_NEVER,        /* net by net (the benchmark's yardstick) */
+} AttnBatchPolicy;
+void attn_net_set_batch_policy (AttnBatchPolicy policy);
+/* Whether a convolution on an h×w input runs as one product for n
+ * images under the policy. */
+bool attn_net_batch_pays (const AttnConv2d *p, int h, int w, int n);
+/* Floats of workspace a batch of n nets like `net` needs (0 when no layer
+ * runs batched). */
+size_t attn_net_many_workspace (const AttnNet *net, int n);
+/* Runs nets[0..n) (1 ≤ n ≤ ATTN_NET_MAX_BATCH). A layer whose batched
+ * workspace exceeds ws_floats (ws NULL: every layer) runs net by net.
+ * false (nothing run) when n is out of range or the nets differ in model
+ * or size. */
+bool attn_net_forward_many (AttnNet *const *nets, int n, float *ws,
+                            size_t ws_floats);
 
 const AttnModel *attn_net_model (const AttnNet *net);
 /* (num_classes) logits of the last forward pass. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_conv.c — attn_conv2d (all three paths) and attn_conv2d_ref against a
  * naive convolution written here, plus the epilogue and BatchNorm folding,
+ * several images convolved as one product (attn_conv2d_many),
  * and the transposed convolution (backward data) against its adjoint. */
 #include <math.h>
 #include <stdio.h>
@@ -137,6 +138,75 @@ run_case (const Case *c, Rng *rng, bool with_bias, bool with_res, bool relu,
   return ok;
 }
 
+/* attn_conv2d_many: n images in separate buffers, each with its own
+ * residual and pools, equal to the naive convolution of each. Output and
+ * workspace start as NaN, so every value must be written. */
+static bool
+run_many (const Case *c, int n, Rng *rng)
+{
+  AttnConv2d p = { c->c_in, c->c_out, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw,
+                   c->dh, c->dw, c->groups };
+  int ho = attn_conv_out_dim (c->h, c->kh, c->sh, c->ph, c->dh);
+  int wo = attn_conv_out_dim (c->w, c->kw, c->sw, c->pw, c->dw);
+  size_t in_n = (size_t) c->c_in * c->h * c->w;
+  size_t w_n = (size_t) c->c_out * c->c_in * c->kh * c->kw;
+  size_t out_n = (size_t) c->c_out * ho * wo;
+  size_t ws_n = attn_conv2d_many_workspace (&p, n, c->h, c->w);
+  float *wt = test_alloc (w_n), *bias = test_alloc (c->c_out);
+  float *ws = test_alloc (ws_n);
+  float *in[8], *out[8], *res[8], *ref[8], *avg[8], *max[8];
+  AttnEpilogue ep[8];
+  fill_uniform (wt, w_n, rng, -0.5f, 0.5f);
+  fill_uniform (bias, c->c_out, rng, -0.5f, 0.5f);
+  for (size_t i = 0; i < ws_n; i++)
+    ws[i] = NAN;
+  for (int i = 0; i < n; i++) {
+    in[i] = test_alloc (in_n);
+    out[i] = test_alloc (out_n);
+    res[i] = test_alloc (out_n);
+    ref[i] = test_alloc (out_n);
+    avg[i] = test_alloc (c->c_out);
+    max[i] = test_alloc (c->c_out);
+    fill_uniform (in[i], in_n, rng, -1, 1);
+    fill_uniform (res[i], out_n, rng, -1, 1);
+    for (size_t j = 0; j < out_n; j++)
+      out[i][j] = NAN;
+    /* image 1 without residual or pools: each image's epilogue is its own */
+    bool full = i != 1;
+    ep[i] = (AttnEpilogue) { bias, full ? res[i] : NULL, ATTN_ACT_RELU,
+                             full ? avg[i] : NULL, full ? max[i] : NULL };
+    naive_conv (ref[i], in[i], wt, bias, full ? res[i] : NULL, true, &p, 1,
+                c->h, c->w);
+  }
+  attn_conv2d_many (out, (const float *const *) in, wt, ep, ws, &p, n, c->h,
+                    c->w);
+  bool ok = ws_n == (size_t) (c->c_in * c->kh * c->kw + c->c_out) * n * ho * wo;
+  if (!ok)
+    printf ("# workspace %zu floats is wrong\n", ws_n);
+  int hw = ho * wo;
+  for (int i = 0; i < n; i++) {
+    ok &= check_close ("conv2d_many vs naive", out[i], ref[i], out_n, ATOL,
+                       RTOL);
+    for (int co = 0; co < c->c_out && i != 1; co++) {
+      double sum = 0;
+      float m = -INFINITY;
+      for (int j = 0; j < hw; j++) {
+        sum += ref[i][(size_t) co * hw + j];
+        m = fmaxf (m, ref[i][(size_t) co * hw + j]);
+      }
+      float mean = (float) (sum / hw);
+      ok &= check_close ("conv2d_many avg pool", &avg[i][co], &mean, 1, ATOL,
+                         RTOL);
+      ok &= check_close ("conv2d_many max pool", &max[i][co], &m, 1, ATOL,
+                         RTOL);
+    }
+    free (in[i]); free (out[i]); free (res[i]); free (ref[i]);
+    free (avg[i]); free (max[i]);
+  }
+  free (wt); free (bias); free (ws);
+  return ok;
+}
+
 /* BN folded into conv weights computes what conv followed by BN computes. */
 static bool
 test_bn_fold (Rng *rng)
@@ -244,6 +314,20 @@ main (int argc, char **argv)
               cases[i].name);
     test_case (name, run_case (&cases[i], &rng, true, true, true, true));
   }
+  /* several images as one product (groups 1): 1, 2, 3 and 5 images */
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    if (cases[i].groups != 1)
+      continue;
+    static const int ns[] = { 1, 2, 3, 5 };
+    for (int k = 0; k < 4; k++) {
+      snprintf (name, sizeof name, "conv many x%d %s", ns[k], cases[i].name);
+      test_case (name, run_many (&cases[i], ns[k], &rng));
+    }
+  }
+  test_case ("many: no workspace for groups > 1",
+             attn_conv2d_many_workspace (&(AttnConv2d) { 8, 4, 3, 3, 1, 1, 1,
+                                                         1, 1, 1, 2 }, 4, 9, 9)
+             == 0);
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     snprintf (name, sizeof name, "conv backward data %s", cases[i].name);
     test_case (name, run_backward (&cases[i], &rng));

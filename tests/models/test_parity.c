@@ -20,11 +20,14 @@
  * network has and the fixture lacks (or the other way round) fails too, and
  * so does a directory without fixtures. Each case prints its worst error.
  *
- * Every model runs three times: as planned, with every 3×3 stride-1
+ * Every model runs four times: as planned, with every 3×3 stride-1
  * convolution on Winograd F(2×2, 3×3) (the reduced widths are below the
  * size where the planner picks it itself) — both with the products split
- * over every core — and on Winograd again on one thread, reading the
- * filters another net of the model transformed (as streams share them).
+ * over every core — on Winograd again on one thread, reading the
+ * filters another net of the model transformed (as streams share them),
+ * and in the middle of a batch of three nets with every convolution one
+ * product for all three (the batch's other nets must match their own
+ * runs alone).
  *
  * Tolerance: max |ours − torch| <= 1e-4 · max(1, max |torch|) per output. */
 #include <glib.h>
@@ -107,8 +110,68 @@ meta (AttnSafetensors *io, const char *key)
 /* share: the net under test reads its Winograd filters from another net
  * of the same model and size (as every stream of one model does in the
  * element), which is freed last. */
+/* Runs `net` (input filled) in a batch of `batch` nets of its model: the
+ * others read its weights (or its owner's), get other inputs (the net's
+ * scaled and negated), and stand on both sides of it, so its outputs come
+ * from the middle of each product. Afterwards each other net runs alone,
+ * and its batched logits must equal those within the parity tolerance. */
+static bool
+forward_batched (AttnModel *m, int h, int w, AttnNet *net,
+                 const AttnNet *owner, int batch, const char *stem)
+{
+  AttnNet *nets[ATTN_NET_MAX_BATCH];
+  char err[512] = "";
+  int mid = batch / 2;
+  size_t in_n = (size_t) 3 * h * w;
+  const float *x = attn_net_input (net);
+  bool ok = true;
+  for (int i = 0, k = 0; i < batch; i++) {
+    if (i == mid) {
+      nets[i] = net;
+      continue;
+    }
+    nets[i] = attn_net_new_sharing (m, h, w, owner ? owner : net, err,
+                                    sizeof err);
+    if (!nets[i]) {
+      printf ("# %s: %s\n", stem, err);
+      for (int j = 0; j < i; j++)
+        if (j != mid)
+          attn_net_free (nets[j]);
+      return false;
+    }
+    float *y = attn_net_input (nets[i]);
+    k++;
+    float s = (k % 2 ? -1.0f : 1.0f) * (0.5f + 0.25f * (float) k);
+    for (size_t j = 0; j < in_n; j++)
+      y[j] = s * x[(j * 7 + (size_t) k) % in_n];
+  }
+  size_t ws_n = attn_net_many_workspace (net, batch);
+  float *ws = g_new (float, MAX (ws_n, 1));
+  ok &= ws_n > 0;
+  if (!ok)
+    printf ("# %s: no layer runs batched\n", stem);
+  ok &= attn_net_forward_many (nets, batch, ws, ws_n);
+  g_free (ws);
+  int nc = m->num_classes;
+  float *batched = g_new (float, nc);
+  for (int i = 0; i < batch; i++) {
+    if (i == mid)
+      continue;
+    memcpy (batched, attn_net_logits (nets[i]), sizeof (float) * nc);
+    attn_net_forward (nets[i]);
+    float scale = max_abs (attn_net_logits (nets[i]), (size_t) nc);
+    ok &= check_close ("a batch's other net vs alone", batched,
+                       attn_net_logits (nets[i]), (size_t) nc,
+                       REL_TOL * scale, 0);
+    attn_net_free (nets[i]);
+  }
+  g_free (batched);
+  return ok;
+}
+
 static void
-run (const char *dir, const char *io_name, const char *tag, bool share)
+run_batch (const char *dir, const char *io_name, const char *tag, bool share,
+           int batch)
 {
   AttnNet *owner = NULL;
   char *io_path = g_build_filename (dir, io_name, NULL);
@@ -158,7 +221,13 @@ run (const char *dir, const char *io_name, const char *tag, bool share)
     goto out;
 
   attn_tensor_to_f32 (attn_net_input (net), input);
-  attn_net_forward (net);
+  if (batch > 1) {
+    snprintf (name, sizeof name, "%s runs in a batch of %d", stem, batch);
+    test_case (name, forward_batched (m, atoi (hs), atoi (ws), net, owner,
+                                      batch, stem));
+  } else {
+    attn_net_forward (net);
+  }
   snprintf (name, sizeof name, "%s logits", stem);
   int nc = m->num_classes;
   test_case (name, compare (io, "logits", attn_net_logits (net), nc, NULL, 0,
@@ -293,6 +362,12 @@ out:
   g_free (io_path);
 }
 
+static void
+run (const char *dir, const char *io_name, const char *tag, bool share)
+{
+  run_batch (dir, io_name, tag, share, 1);
+}
+
 static gint
 cmp_names (gconstpointer a, gconstpointer b)
 {
@@ -334,6 +409,13 @@ main (int argc, char **argv)
   for (guint i = 0; i < names->len; i++)
     run (dir, g_ptr_array_index (names, i), " [winograd, shared, 1 thread]",
          true);
+  /* three streams' frames in one pass, every convolution as one product
+   * for all of them (attn_conv2d_many), the products over every core */
+  attn_winograd_set_policy (ATTN_WINOGRAD_AUTO);
+  attn_net_set_batch_policy (ATTN_BATCH_ALWAYS);
+  attn_parallel_set_threads (0);
+  for (guint i = 0; i < names->len; i++)
+    run_batch (dir, g_ptr_array_index (names, i), " [batch of 3]", false, 3);
   g_ptr_array_unref (names);
   return test_done ();
 }

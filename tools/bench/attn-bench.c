@@ -430,6 +430,180 @@ bench_networks (int threads)
   }
 }
 
+/* Several streams' frames in one pass (attn_net_forward_many), B = 4: each
+ * distinct convolution of the networks timed as B products, one per image
+ * (im2col + sgemm, or Winograd where the planner picks it), against one
+ * product for all B (attn_conv2d_many), with the planner's choice; then
+ * whole networks per frame, net by net against batched as planned and
+ * with every layer batched. */
+#define BATCH 4
+
+typedef struct {
+  AttnConv2d p;
+  int h, w;
+} LayerShape;
+
+static int
+add_shape (LayerShape *shapes, int n, const AttnConv2d *p, int h, int w)
+{
+  for (int i = 0; i < n; i++)
+    if (memcmp (&shapes[i].p, p, sizeof *p) == 0 && shapes[i].h == h
+        && shapes[i].w == w)
+      return n;
+  shapes[n] = (LayerShape) { *p, h, w };
+  return n + 1;
+}
+
+/* The distinct convolutions of m at h×w (at most 64). */
+static int
+model_shapes (const AttnModel *m, int h, int w, LayerShape *shapes)
+{
+  int n = add_shape (shapes, 0, &m->stem.p, h, w);
+  h = attn_conv_out_dim (h, 7, 2, 3, 1);
+  w = attn_conv_out_dim (w, 7, 2, 3, 1);
+  if (m->has_stem_pool) {
+    h = attn_pool_out_dim (h, 3, 2, 1, 1, 0);
+    w = attn_pool_out_dim (w, 3, 2, 1, 1, 0);
+  }
+  for (int i = 0; i < m->n_blocks && n < 60; i++) {
+    const AttnBlock *b = &m->blocks[i];
+    const AttnConv2d *c1 = &b->conv1.p, *c2 = &b->conv2.p;
+    int h1 = attn_conv_out_dim (h, c1->kh, c1->stride_h, c1->pad_h, 1);
+    int w1 = attn_conv_out_dim (w, c1->kw, c1->stride_w, c1->pad_w, 1);
+    n = add_shape (shapes, n, c1, h, w);
+    n = add_shape (shapes, n, c2, h1, w1);
+    int h2 = attn_conv_out_dim (h1, c2->kh, c2->stride_h, c2->pad_h, 1);
+    int w2 = attn_conv_out_dim (w1, c2->kw, c2->stride_w, c2->pad_w, 1);
+    if (m->block_type == ATTN_BLOCK_BOTTLENECK)
+      n = add_shape (shapes, n, &b->conv3.p, h2, w2);
+    if (b->has_down)
+      n = add_shape (shapes, n, &b->down.p, h, w);
+    h = h2;
+    w = w2;
+  }
+  return n;
+}
+
+static void
+bench_batch (int threads)
+{
+  if (!wanted ("batch"))
+    return;
+  int reps = quick ? 5 : 15;
+  char err[512];
+  static const struct { int depth; const char *att; } nets[] = {
+    {18, "cbam"}, {50, "cbam"},
+  };
+  printf ("\n## Batching %d streams' frames, %d thread%s (median of %d)\n\n"
+          "Per convolution of ResNet-18/50-CBAM at 224², %d images: one product "
+          "per image against one for all (`attn_conv2d_many`); *planned* is "
+          "`attn_net_batch_pays`.\n\n", BATCH, threads, threads > 1 ? "s" : "",
+          reps, BATCH);
+  printf ("| network | convolution | input | %d × one ms | one for %d ms | "
+          "speed-up | planned |\n|---|---|---|---:|---:|---:|---|\n", BATCH,
+          BATCH);
+  for (size_t k = 0; k < 2; k++) {
+    AttnModel *m = resnet (nets[k].depth, nets[k].att, err);
+    if (!m)
+      continue;
+    LayerShape shapes[64];
+    int n = model_shapes (m, 224, 224, shapes);
+    for (int i = 0; i < n; i++) {
+      const AttnConv2d *p = &shapes[i].p;
+      int h = shapes[i].h, w = shapes[i].w;
+      int ho = attn_conv_out_dim (h, p->kh, p->stride_h, p->pad_h, 1);
+      int wo = attn_conv_out_dim (w, p->kw, p->stride_w, p->pad_w, 1);
+      size_t in_n = (size_t) p->c_in * h * w, out_n = (size_t) p->c_out * ho * wo;
+      bool wino = attn_winograd_pays (p, h, w);
+      size_t ws1 = wino ? attn_winograd_workspace (p, h, w)
+          : attn_conv2d_workspace (p, h, w);
+      size_t wsm = attn_conv2d_many_workspace (p, BATCH, h, w);
+      float *wt = alloc_fill ((size_t) p->c_out * p->c_in * p->kh * p->kw);
+      float *u = wino ? alloc_fill (attn_winograd_weights_size (p)) : NULL;
+      if (u)
+        attn_winograd_weights (u, wt, p);
+      float *ws = alloc_fill (ws1 > wsm ? ws1 : wsm);
+      float *in[BATCH], *out[BATCH];
+      for (int b = 0; b < BATCH; b++) {
+        in[b] = alloc_fill (in_n);
+        out[b] = alloc_fill (out_n);
+      }
+      AttnEpilogue ep[BATCH];
+      for (int b = 0; b < BATCH; b++)
+        ep[b] = (AttnEpilogue) { NULL, NULL, ATTN_ACT_RELU, NULL, NULL };
+      double t1, tm;
+      TIME_MEDIAN (t1, reps, {
+        for (int b = 0; b < BATCH; b++) {
+          if (wino)
+            attn_conv2d_winograd (out[b], in[b], u, &ep[b], ws, p, h, w);
+          else
+            attn_conv2d (out[b], in[b], wt, &ep[b], ws, p, 1, h, w);
+        }
+      });
+      TIME_MEDIAN (tm, reps, attn_conv2d_many (out, (const float *const *) in,
+                                               wt, ep, ws, p, BATCH, h, w));
+      sink += out[0][0];
+      printf ("| resnet%d | %dx%d s%d %d→%d%s | %dx%d | %.3f | %.3f | %.2f | %s |\n",
+              nets[k].depth, p->kh, p->kw, p->stride_h, p->c_in, p->c_out,
+              wino ? " (Winograd)" : "", w, h, t1, tm, t1 / tm,
+              attn_net_batch_pays (p, h, w, BATCH) ? "batched" : "one by one");
+      for (int b = 0; b < BATCH; b++) {
+        free (in[b]);
+        free (out[b]);
+      }
+      free (wt);
+      free (u);
+      free (ws);
+    }
+    attn_model_unref (m);
+  }
+
+  printf ("\nWhole networks, ms per frame (the %d frames' time / %d):\n\n"
+          "| network | net by net | batched as planned | every layer batched "
+          "| planned speed-up | batch workspace MB |\n"
+          "|---|---:|---:|---:|---:|---:|\n", BATCH, BATCH);
+  for (int k = -1; k < 2; k++) {
+    AttnModel *m = k < 0 ? attn_model_load (ATTN_SOURCE_DIR
+        "/models/default.safetensors", err, sizeof err)
+        : resnet (nets[k].depth, nets[k].att, err);
+    if (!m)
+      continue;
+    int h = k < 0 ? m->pre.height : 224, w = k < 0 ? m->pre.width : 224;
+    AttnNet *net[BATCH];
+    for (int b = 0; b < BATCH; b++) {
+      net[b] = attn_net_new_sharing (m, h, w, b ? net[0] : NULL, err,
+                                     sizeof err);
+      float *in = attn_net_input (net[b]);
+      for (int j = 0; j < 3 * h * w; j++)
+        in[j] = (float) (((j + 31 * b) * 7919) % 255) / 255.0f - 0.5f;
+    }
+    attn_net_set_batch_policy (ATTN_BATCH_ALWAYS);
+    size_t all_n = attn_net_many_workspace (net[0], BATCH);
+    attn_net_set_batch_policy (ATTN_BATCH_AUTO);
+    size_t auto_n = attn_net_many_workspace (net[0], BATCH);
+    float *ws = alloc_fill (all_n > auto_n ? all_n : auto_n);
+    double t1, ta, tall;
+    TIME_MEDIAN (t1, reps, {
+      for (int b = 0; b < BATCH; b++)
+        attn_net_forward (net[b]);
+    });
+    TIME_MEDIAN (ta, reps, attn_net_forward_many (net, BATCH, ws, auto_n));
+    attn_net_set_batch_policy (ATTN_BATCH_ALWAYS);
+    TIME_MEDIAN (tall, reps, attn_net_forward_many (net, BATCH, ws, all_n));
+    attn_net_set_batch_policy (ATTN_BATCH_AUTO);
+    char name[64];
+    snprintf (name, sizeof name, "%s (%dx%d)", k < 0 ? m->name : nets[k].depth
+              == 18 ? "resnet18-cbam" : "resnet50-cbam", w, h);
+    printf ("| %s | %.3f | %.3f | %.3f | %.2f | %.1f |\n", name, t1 / BATCH,
+            ta / BATCH, tall / BATCH, t1 / ta, auto_n * 4.0 / 1048576.0);
+    sink += attn_net_logits (net[BATCH - 1])[0];
+    for (int b = BATCH - 1; b >= 0; b--)
+      attn_net_free (net[b]);
+    free (ws);
+    attn_model_unref (m);
+  }
+}
+
 /* The decoder head's share of a frame: the shipped describe model as the
  * element runs it (backbone + decoder, greedy), and a decoder of "Show,
  * Attend and Tell"'s size on a 224² ResNet-50's last map (2048 × 7 × 7,
@@ -703,6 +877,7 @@ main (int argc, char **argv)
       continue;
     attn_parallel_set_threads (th);
     bench_networks (th);
+    bench_batch (th);
     bench_decoder (th);
   }
   attn_parallel_set_threads (1);
