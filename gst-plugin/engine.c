@@ -21,6 +21,21 @@ typedef struct {
   AttnModel *model;             /* a reference */
   AttnNet *net;                 /* owned by the entry */
   int refs;
+  /* frames of several engines in one pass (batch_forward): the nets
+   * waiting for the next batch, under batch_lock */
+  GMutex batch_lock;
+  GCond batch_cond;
+  AttnNet *queue[ATTN_NET_MAX_BATCH];
+  int *ran_with[ATTN_NET_MAX_BATCH];   /* each waiter's: its batch's size */
+  int queued;
+  int want;                     /* the smallest batch size among them */
+  int64_t deadline_ns;          /* the first one's wait ends */
+  uint64_t taken;               /* batches taken to run */
+  uint64_t finished;            /* batches run (in order, one at a time) */
+  bool running;
+  float *ws;                    /* the batched layers' workspace, grown
+                                 * to the largest batch run so far */
+  size_t ws_floats;
 } SharedWeights;
 
 static GMutex shared_lock;
@@ -49,6 +64,8 @@ static SharedWeights *
 shared_add (AttnModel *model, AttnNet *net)
 {
   SharedWeights *sw = g_new0 (SharedWeights, 1);
+  g_mutex_init (&sw->batch_lock);
+  g_cond_init (&sw->batch_cond);
   sw->model = attn_model_ref (model);
   sw->net = net;
   sw->refs = 1;
@@ -72,7 +89,77 @@ shared_unref (SharedWeights *sw)
     return;
   attn_net_free (sw->net);
   attn_model_unref (sw->model);
+  g_free (sw->ws);
+  g_mutex_clear (&sw->batch_lock);
+  g_cond_clear (&sw->batch_cond);
   g_free (sw);
+}
+
+/* Runs `net` (input filled) together with the nets of other engines of the
+ * same model that arrive meanwhile: the first to arrive waits until
+ * `size` nets (the smallest size any of them asked for) are queued or its
+ * `timeout_ns` passes, then runs them all in one attn_net_forward_many on
+ * its own thread while the others wait for it. One batch of a model runs at
+ * a time. Returns how many nets ran in net's batch. */
+static int
+batch_forward (SharedWeights *sw, AttnNet *net, int size, int64_t timeout_ns)
+{
+  int ran_with = 0;
+  g_mutex_lock (&sw->batch_lock);
+  while (sw->queued == ATTN_NET_MAX_BATCH)     /* this batch is full */
+    g_cond_wait (&sw->batch_cond, &sw->batch_lock);
+  int slot = sw->queued++;
+  sw->queue[slot] = net;
+  sw->ran_with[slot] = &ran_with;
+  uint64_t batch = sw->taken;
+  if (slot == 0) {
+    sw->want = size;
+    sw->deadline_ns = attn_engine_now_ns () + MAX (timeout_ns, 0);
+  } else {
+    sw->want = MIN (sw->want, size);
+  }
+  g_cond_broadcast (&sw->batch_cond);
+  if (slot == 0) {
+    /* the leader: until the batch is full or the wait is over, and no
+     * earlier batch runs */
+    while (sw->queued < sw->want)
+      if (!g_cond_wait_until (&sw->batch_cond, &sw->batch_lock,
+              sw->deadline_ns / 1000))
+        break;
+    while (sw->running)
+      g_cond_wait (&sw->batch_cond, &sw->batch_lock);
+    AttnNet *nets[ATTN_NET_MAX_BATCH];
+    int *sizes[ATTN_NET_MAX_BATCH];
+    int n = sw->queued;
+    memcpy (nets, sw->queue, sizeof (AttnNet *) * n);
+    memcpy (sizes, sw->ran_with, sizeof (int *) * n);
+    sw->queued = 0;
+    sw->taken++;
+    sw->running = true;
+    g_cond_broadcast (&sw->batch_cond);
+    /* the workspace only grows, to the largest batch this model ran */
+    size_t need = attn_net_many_workspace (net, n);
+    if (need > sw->ws_floats) {
+      g_free (sw->ws);
+      sw->ws = g_try_new (float, need);
+      sw->ws_floats = sw->ws ? need : 0;
+    }
+    g_mutex_unlock (&sw->batch_lock);
+    attn_parallel_enter ();
+    attn_net_forward_many (nets, n, sw->ws, sw->ws_floats);
+    attn_parallel_leave ();
+    g_mutex_lock (&sw->batch_lock);
+    for (int i = 0; i < n; i++)      /* the waiters' stacks, still theirs */
+      *sizes[i] = n;
+    sw->running = false;
+    sw->finished++;
+    g_cond_broadcast (&sw->batch_cond);
+  } else {
+    while (sw->finished <= batch)
+      g_cond_wait (&sw->batch_cond, &sw->batch_lock);
+  }
+  g_mutex_unlock (&sw->batch_lock);
+  return ran_with;
 }
 
 struct AttnEngineModel {
@@ -112,6 +199,8 @@ struct AttnEngine {
   AttnEngineStats stats;
   int64_t last_done_ns;
   gint threads;                 /* atomic: the forward pass's limit */
+  gint batch_size;              /* atomic: 1 = alone */
+  gint batch_timeout_us;        /* atomic */
 };
 
 int64_t
@@ -402,6 +491,7 @@ attn_engine_new (AttnEngineModel *m)
   g_mutex_init (&e->lock);
   g_cond_init (&e->cond);
   e->model = m;
+  e->batch_size = 1;
   e->stats.latency_ns = (double) m->warmup_ns;
   e->stats.max_latency_ns = m->warmup_ns;
   return e;
@@ -438,6 +528,15 @@ void
 attn_engine_set_threads (AttnEngine *e, int threads)
 {
   g_atomic_int_set (&e->threads, MAX (threads, 0));
+}
+
+void
+attn_engine_set_batch (AttnEngine *e, int size, int64_t timeout_ns)
+{
+  g_atomic_int_set (&e->batch_size, CLAMP (size, 1, ATTN_NET_MAX_BATCH));
+  /* in µs, so that it is one atomic int; at most ~35 min */
+  g_atomic_int_set (&e->batch_timeout_us,
+      (gint) CLAMP (timeout_ns / 1000, 0, G_MAXINT));
 }
 
 void
@@ -532,13 +631,23 @@ infer (AttnEngine *e, AttnEngineModel *m, const AttnJob *job, uint64_t gen)
   /* one core of the process's budget for this thread, and as many more as
    * are free, up to the engine's limit */
   attn_parallel_set_threads (g_atomic_int_get (&e->threads));
-  attn_parallel_enter ();
-  attn_net_forward (m->net);
-  attn_parallel_leave ();
+  int size = g_atomic_int_get (&e->batch_size), ran_with = 1;
+  if (size > 1 && m->shared) {
+    /* with the frames of other streams of this model (their nets are the
+     * same model at the same size: the shared entry is theirs too) */
+    ran_with = batch_forward (m->shared, m->net, size,
+        (int64_t) g_atomic_int_get (&e->batch_timeout_us) * 1000);
+  } else {
+    attn_parallel_enter ();
+    attn_net_forward (m->net);
+    attn_parallel_leave ();
+  }
   int64_t done = attn_engine_now_ns ();
   GstAttentionResult *r = model_result (m, job,
       (uint64_t) MAX (done - job->start_ns, 0));
   g_mutex_lock (&e->lock);
+  if (ran_with > 1)
+    e->stats.batched++;
   if (gen == e->generation)
     publish (e, r, done);
   else

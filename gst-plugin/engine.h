@@ -60,6 +60,7 @@ typedef struct {
   uint64_t max_latency_ns;     /* since the model was (re)loaded */
   double rate;                 /* moving average, inferences per second */
   uint64_t inferences;
+  uint64_t batched;            /* of them, run with other streams' frames */
 } AttnEngineStats;
 
 /* Takes ownership of `m`. */
@@ -74,6 +75,16 @@ void attn_engine_free (AttnEngine *e);
  * all; with others running, the free ones. Any thread, any time; applies
  * from the next inference. */
 void attn_engine_set_threads (AttnEngine *e, int threads);
+
+/* Frames of several streams in one forward pass: an inference of this
+ * engine waits until `size` engines of the same model (planned at its own
+ * size) have a frame ready — the smallest size any of them set counts —
+ * or until timeout_ns after the first of them, then all run as one pass
+ * (attn_net_forward_many: batched where a layer gains, net by net
+ * elsewhere) on the thread of the first, each with its own outputs. size
+ * 1 (the default): alone. Any thread, any time; applies from the next
+ * inference. */
+void attn_engine_set_batch (AttnEngine *e, int size, int64_t timeout_ns);
 
 /* Hands over a model for the next inference; a model handed over earlier
  * and not yet swapped in is freed. Takes ownership. */

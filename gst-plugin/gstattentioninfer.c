@@ -81,6 +81,7 @@
 
 #include "dcn.h"
 #include "engine.h"
+#include "network.h"
 #include "parallel.h"
 #include "preprocess.h"
 
@@ -92,6 +93,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_attention_infer_debug);
 
 #define DEFAULT_INTERVAL 1
 #define DEFAULT_THREADS 0
+#define DEFAULT_BATCH_SIZE 1
+#define DEFAULT_BATCH_TIMEOUT (10 * GST_MSECOND)
 #define DEFAULT_TOP_K 5
 #define DEFAULT_THRESHOLD 0.5f
 #define DEFAULT_QOS TRUE
@@ -136,6 +139,9 @@ enum {
   PROP_INFERENCES,
   PROP_FRAMES,
   PROP_STALE_FRAMES,
+  PROP_BATCH_SIZE,
+  PROP_BATCH_TIMEOUT,
+  PROP_BATCHED_INFERENCES,
 };
 
 struct _GstAttentionInfer {
@@ -147,6 +153,8 @@ struct _GstAttentionInfer {
   gchar *model_path;
   guint interval;
   gint threads;
+  guint batch_size;
+  guint64 batch_timeout;        /* ns */
   guint top_k;
   PreRect roi;
   GstAttentionScaleMode scale_mode;
@@ -1317,6 +1325,8 @@ gst_attention_infer_start (GstBaseTransform *trans)
   g_mutex_lock (&self->lock);
   self->engine = attn_engine_new (m);
   attn_engine_set_threads (self->engine, threads);
+  attn_engine_set_batch (self->engine, (int) self->batch_size,
+      (int64_t) self->batch_timeout);
   self->model_name = g_intern_string (info->name);
   self->producer = g_intern_string (name);
   self->frame = 0;
@@ -1600,6 +1610,18 @@ gst_attention_infer_set_property (GObject *object, guint prop_id,
       g_mutex_unlock (&self->lock);
       break;
     }
+    case PROP_BATCH_SIZE:
+    case PROP_BATCH_TIMEOUT:
+      g_mutex_lock (&self->lock);
+      if (prop_id == PROP_BATCH_SIZE)
+        self->batch_size = g_value_get_uint (value);
+      else
+        self->batch_timeout = g_value_get_uint64 (value);
+      if (self->engine)
+        attn_engine_set_batch (self->engine, (int) self->batch_size,
+            (int64_t) self->batch_timeout);
+      g_mutex_unlock (&self->lock);
+      break;
     case PROP_TOP_K:
       g_mutex_lock (&self->lock);
       self->top_k = g_value_get_uint (value);
@@ -1786,6 +1808,15 @@ gst_attention_infer_get_property (GObject *object, guint prop_id,
     case PROP_STALE_FRAMES:
       g_value_set_uint64 (value, self->n_stale);
       break;
+    case PROP_BATCH_SIZE:
+      g_value_set_uint (value, self->batch_size);
+      break;
+    case PROP_BATCH_TIMEOUT:
+      g_value_set_uint64 (value, self->batch_timeout);
+      break;
+    case PROP_BATCHED_INFERENCES:
+      g_value_set_uint64 (value, st.batched);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1842,6 +1873,23 @@ gst_attention_infer_class_init (GstAttentionInferClass *klass)
           "shares one budget of the machine's cores: a stream alone gets "
           "all it asks for, several streams share them and never "
           "oversubscribe the machine", 0, 256, DEFAULT_THREADS,
+          rw | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_BATCH_SIZE,
+      g_param_spec_uint ("batch-size", "Batch size",
+          "Run this stream's frames in one forward pass with those of other "
+          "attentioninfer elements of the same model in the process: an "
+          "inference waits until this many streams have a frame ready (the "
+          "smallest batch-size among them counts) or batch-timeout has "
+          "passed, then all run together, each with its own results. Only "
+          "layers that gain run batched (small maps, large weights: the late "
+          "layers of 224-pixel ResNets); 1: every frame alone", 1,
+          ATTN_NET_MAX_BATCH, DEFAULT_BATCH_SIZE,
+          rw | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_BATCH_TIMEOUT,
+      g_param_spec_uint64 ("batch-timeout", "Batch timeout",
+          "With batch-size > 1, the longest the first frame of a batch waits "
+          "for the others, nanoseconds; a batch that is not full by then "
+          "runs with the frames it has", 0, GST_SECOND, DEFAULT_BATCH_TIMEOUT,
           rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_TOP_K,
       g_param_spec_uint ("top-k", "Top k",
@@ -1960,6 +2008,10 @@ gst_attention_infer_class_init (GstAttentionInferClass *klass)
       g_param_spec_uint64 ("frames", "Frames",
           "Frames that left with a result since the element started", 0,
           G_MAXUINT64, 0, ro));
+  g_object_class_install_property (gobject_class, PROP_BATCHED_INFERENCES,
+      g_param_spec_uint64 ("batched-inferences", "Batched inferences",
+          "Of the inferences, those that ran in one pass with other streams' "
+          "frames (batch-size)", 0, G_MAXUINT64, 0, ro));
   g_object_class_install_property (gobject_class, PROP_STALE_FRAMES,
       g_param_spec_uint64 ("stale-frames", "Stale frames",
           "Of those, frames that carried an earlier frame's result "
@@ -2000,6 +2052,8 @@ gst_attention_infer_init (GstAttentionInfer *self)
   g_mutex_init (&self->lock);
   self->interval = DEFAULT_INTERVAL;
   self->threads = DEFAULT_THREADS;
+  self->batch_size = DEFAULT_BATCH_SIZE;
+  self->batch_timeout = DEFAULT_BATCH_TIMEOUT;
   self->top_k = DEFAULT_TOP_K;
   self->scale_mode = DEFAULT_SCALE_MODE;
   self->threshold = DEFAULT_THRESHOLD;

@@ -1995,6 +1995,143 @@ GST_START_TEST (test_decoder_sequence)
 
 GST_END_TEST;
 
+/* ---- several streams in one forward pass (batch-size) ------------------ */
+
+/* r holds what want holds, up to the sum order of batched products:
+ * classes, scores and every map. */
+static void
+check_close_result (const GstAttentionResult *r,
+    const GstAttentionResult *want)
+{
+  fail_unless_equals_int (r->n_classes, want->n_classes);
+  for (guint c = 0; c < r->n_classes; c++) {
+    fail_unless_equals_int (r->classes[c].index, want->classes[c].index);
+    fail_unless (fabsf (r->classes[c].score - want->classes[c].score) < 1e-4f,
+        "class %u: %g, alone %g", c, r->classes[c].score,
+        want->classes[c].score);
+  }
+  fail_unless_equals_int (r->n_maps, want->n_maps);
+  for (guint m = 0; m < r->n_maps; m++) {
+    const GstAttentionMap *a = &r->maps[m], *b = &want->maps[m];
+    fail_unless (a->width == b->width && a->height == b->height);
+    for (guint j = 0; j < a->width * a->height; j++)
+      fail_unless (fabsf (a->data[j] - b->data[j]) < 1e-4f,
+          "map %u cell %u: %g, alone %g", m, j, a->data[j], b->data[j]);
+  }
+}
+
+typedef struct {
+  GstHarness *h;
+  guint n;
+  GstBuffer **in, **out;
+} Stream;
+
+static gpointer
+stream_main (gpointer data)
+{
+  Stream *st = data;
+  for (guint i = 0; i < st->n; i++)
+    st->out[i] = gst_harness_push_and_pull (st->h, gst_buffer_ref (st->in[i]));
+  return NULL;
+}
+
+static gchar *
+default_model_file (void)
+{
+  const gchar *dir = g_getenv ("ATTN_DEFAULT_MODEL_DIR");
+  fail_unless (dir != NULL, "ATTN_DEFAULT_MODEL_DIR is not set");
+  return g_build_filename (dir, "default.safetensors", NULL);
+}
+
+/* Two streams of the default model with batch-size=2 run their frames in
+ * one pass (its 8×8 layers as one product for both): each frame's result
+ * is the one it gets alone, the streams' results never mix, and
+ * batched-inferences counts the shared passes. A stream without a partner
+ * waits batch-timeout, then runs alone: the same results, none batched. */
+GST_START_TEST (test_batched_streams)
+{
+  const guint n = 6;
+  const gchar *caps = "video/x-raw,format=RGB,width=96,height=80,"
+      "framerate=30/1";
+  GstVideoInfo info;
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 96, 80);
+  gchar *model = default_model_file ();
+  gchar *desc = g_strdup_printf ("attentioninfer mode=sync model=%s", model);
+  GstHarness *alone = gst_harness_new_parse (desc);
+  g_free (desc);
+  gst_harness_set_src_caps_str (alone, caps);
+
+  Stream st[2];
+  GstBuffer *in[2][6], *out[2][6], *want[2][6];
+  for (guint k = 0; k < 2; k++) {
+    desc = g_strdup_printf ("attentioninfer mode=sync model=%s batch-size=2 "
+        "batch-timeout=1000000000", model);
+    st[k] = (Stream) { gst_harness_new_parse (desc), n, in[k], out[k] };
+    g_free (desc);
+    gst_harness_set_src_caps_str (st[k].h, caps);
+    for (guint i = 0; i < n; i++) {
+      in[k][i] = random_frame (alone, &info, 100 * k + i);
+      want[k][i] = gst_harness_push_and_pull (alone,
+          gst_buffer_ref (in[k][i]));
+    }
+  }
+  GThread *t[2];
+  for (guint k = 0; k < 2; k++)
+    t[k] = g_thread_new ("stream", stream_main, &st[k]);
+  for (guint k = 0; k < 2; k++)
+    g_thread_join (t[k]);
+  for (guint k = 0; k < 2; k++) {
+    for (guint i = 0; i < n; i++) {
+      GstAttentionMeta *a = gst_buffer_get_attention_meta (out[k][i]);
+      GstAttentionMeta *b = gst_buffer_get_attention_meta (want[k][i]);
+      fail_unless (a && b);
+      check_close_result (a->result, b->result);
+    }
+    GstElement *e = infer_of (st[k].h);
+    guint64 inferences = 0, batched = 0;
+    g_object_get (e, "inferences", &inferences, "batched-inferences",
+        &batched, NULL);
+    gst_object_unref (e);
+    fail_unless_equals_uint64 (inferences, n);
+    /* the streams run in lockstep, each frame waiting for the other's;
+     * valgrind may make a partner later than the timeout now and then */
+    fail_unless (batched >= n / 2 && batched <= n, "%" G_GUINT64_FORMAT
+        " of %u batched", batched, n);
+  }
+
+  /* alone with batch-size=2: each frame waits 2 ms, then runs by itself */
+  desc = g_strdup_printf ("attentioninfer mode=sync model=%s batch-size=2 "
+      "batch-timeout=2000000", model);
+  GstHarness *single = gst_harness_new_parse (desc);
+  g_free (desc);
+  gst_harness_set_src_caps_str (single, caps);
+  for (guint i = 0; i < 3; i++) {
+    GstBuffer *o = gst_harness_push_and_pull (single, gst_buffer_ref (in[0][i]));
+    check_close_result (gst_buffer_get_attention_meta (o)->result,
+        gst_buffer_get_attention_meta (want[0][i])->result);
+    gst_buffer_unref (o);
+  }
+  GstElement *e = infer_of (single);
+  guint64 batched = 1;
+  g_object_get (e, "batched-inferences", &batched, NULL);
+  gst_object_unref (e);
+  fail_unless_equals_uint64 (batched, 0);
+  gst_harness_teardown (single);
+
+  for (guint k = 0; k < 2; k++) {
+    for (guint i = 0; i < n; i++) {
+      gst_buffer_unref (in[k][i]);
+      gst_buffer_unref (out[k][i]);
+      gst_buffer_unref (want[k][i]);
+    }
+    gst_harness_teardown (st[k].h);
+  }
+  gst_harness_teardown (alone);
+  g_free (model);
+}
+
+GST_END_TEST;
+
 static Suite *
 attentioninfer_suite (void)
 {
@@ -2033,6 +2170,7 @@ attentioninfer_suite (void)
   tcase_add_test (tc, test_objects_from_patches);
   tcase_add_test (tc, test_transformer_quad);
   tcase_add_test (tc, test_decoder_sequence);
+  tcase_add_test (tc, test_batched_streams);
   return s;
 }
 
