@@ -33,6 +33,17 @@
  * A flush (a flushing seek) or a new segment or stream drops every result
  * computed before it and restarts the frame count.
  *
+ * Many streams of one model in one process share its weights and the
+ * machine's cores. With `batch-size=N` they also share forward passes: a
+ * frame waits until N streams (the smallest batch-size among them) have a
+ * frame ready, or until `batch-timeout` after the first, and all run as one
+ * pass on the first one's thread. Only the layers that gain run as one
+ * product for all frames (small maps and large weights: the last stage of
+ * a 224-pixel ResNet); the rest run frame by frame. Each stream's results
+ * are its own and equal its results alone up to the products' sum order;
+ * `batched-inferences` counts the frames that shared a pass. The wait
+ * counts against a live stream's `latency-budget`.
+ *
  * With `inference-region=roi-list` the element classifies objects instead
  * of frames (secondary inference, as a classifier behind a detector): the
  * network runs on each #GstVideoRegionOfInterestMeta attached upstream whose

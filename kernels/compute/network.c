@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "cbam.h"
+#include "parallel.h"
 #include "winograd.h"
 #include "linear.h"
 #include "se.h"
@@ -506,6 +507,39 @@ typedef struct {
   size_t ws_floats;
 } Many;
 
+/* fn(ctx, i) for every net i: with several nets, on as many threads as
+ * the budget gives, each net's kernels then on its own thread (a net's
+ * work is not split further); one net runs here with its kernels split. */
+static void
+each_net (int n, void (*fn) (void *ctx, int i), void *ctx)
+{
+  if (n == 1)
+    fn (ctx, 0);
+  else
+    attn_parallel_for (n, fn, ctx);
+}
+
+typedef struct {
+  AttnNet *const *nets;
+  float *const *out;
+  const float *const *in;
+  const AttnConvLayer *l;
+  const float *const *wino;
+  int h, w;
+  const float *const *res;
+  AttnAct act;
+  bool pools;
+} ConvEach;
+
+static void
+conv_each (void *ctx, int i)
+{
+  const ConvEach *a = ctx;
+  conv_layer (a->nets[i], a->out[i], a->in[i], a->l,
+              a->wino ? a->wino[i] : NULL, a->h, a->w,
+              a->res ? a->res[i] : NULL, a->act, a->pools);
+}
+
 static void
 conv_many (const Many *b, float *const *out, const float *const *in,
            const AttnConvLayer *l, const float *const *wino, int h, int w,
@@ -522,9 +556,8 @@ conv_many (const Many *b, float *const *out, const float *const *in,
     attn_conv2d_many (out, in, l->weight, ep, b->ws, &l->p, n, h, w);
     return;
   }
-  for (int i = 0; i < n; i++)
-    conv_layer (b->nets[i], out[i], in[i], l, wino ? wino[i] : NULL, h, w,
-                res ? res[i] : NULL, act, pools);
+  ConvEach a = { b->nets, out, in, l, wino, h, w, res, act, pools };
+  each_net (n, conv_each, &a);
 }
 
 /* Runs the localisation net, then warps the input; returns the warped input. */
@@ -633,9 +666,57 @@ head (AttnNet *net, const float *x)
   }
 }
 
+typedef struct {
+  AttnNet *const *nets;
+  const float **x0;          /* each net's warped input */
+} StnEach;
+
+static void
+stn_each (void *ctx, int i)
+{
+  const StnEach *a = ctx;
+  a->x0[i] = run_stn (a->nets[i]);
+}
+
+static void
+stem_pool_each (void *ctx, int i)
+{
+  AttnNet *net = ((AttnNet *const *) ctx)[i];
+  const AttnModel *m = net->m;
+  attn_maxpool2d (net->buf[1], net->buf[0], &m->stem_pool, m->stem.p.c_out,
+                  net->stem_h, net->stem_w);
+}
+
+typedef struct {
+  AttnNet *const *nets;
+  int block;
+  float *const *f;
+  const float *const *identity;
+} GateEach;
+
+static void
+gate_each (void *ctx, int i)
+{
+  const GateEach *a = ctx;
+  gate_apply (a->nets[i], a->block, a->f[i], a->identity[i]);
+}
+
+typedef struct {
+  AttnNet *const *nets;
+  int xi;
+} HeadEach;
+
+static void
+head_each (void *ctx, int i)
+{
+  const HeadEach *a = ctx;
+  head (a->nets[i], a->nets[i]->buf[a->xi]);
+}
+
 /* The forward pass of n nets of one model at one size, layer by layer:
  * every net's buffers rotate alike, so buffer j of one is buffer j of
- * all. One net is attn_net_forward. */
+ * all. A layer that runs net by net runs the nets side by side on the
+ * thread budget (each_net); one net is attn_net_forward. */
 static void
 forward_many (const Many *b)
 {
@@ -650,17 +731,20 @@ forward_many (const Many *b)
   const float *identity[ATTN_NET_MAX_BATCH] = { 0 };
   const float *w1[ATTN_NET_MAX_BATCH] = { 0 }, *w2[ATTN_NET_MAX_BATCH] = { 0 };
 
+  if (m->stn) {
+    StnEach a = { nets, in };
+    each_net (n, stn_each, &a);
+  }
   for (int i = 0; i < n; i++) {
-    in[i] = m->stn ? run_stn (nets[i]) : nets[i]->input;
+    if (!m->stn)
+      in[i] = nets[i]->input;
     out[i] = nets[i]->buf[0];
   }
   conv_many (b, out, in, &m->stem, NULL, n0->h, n0->w, NULL, ATTN_ACT_RELU,
              false);
   int xi = 0;
   if (m->has_stem_pool) {
-    for (int i = 0; i < n; i++)
-      attn_maxpool2d (nets[i]->buf[1], nets[i]->buf[0], &m->stem_pool,
-                      m->stem.p.c_out, n0->stem_h, n0->stem_w);
+    each_net (n, stem_pool_each, (void *) nets);
     xi = 1;
   }
 
@@ -697,13 +781,14 @@ forward_many (const Many *b)
       conv_many (b, f, (const float *const *) t1, &blk->conv2, w2, bp->h_mid,
                  bp->w_mid, res, last_act, gated);
     }
-    if (gated)
-      for (int i = 0; i < n; i++)
-        gate_apply (nets[i], bi, f[i], identity[i]);
+    if (gated) {
+      GateEach a = { nets, bi, f, identity };
+      each_net (n, gate_each, &a);
+    }
     xi = o[2];
   }
-  for (int i = 0; i < n; i++)
-    head (nets[i], nets[i]->buf[xi]);
+  HeadEach a = { nets, xi };
+  each_net (n, head_each, &a);
 }
 
 void

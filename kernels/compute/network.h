@@ -51,8 +51,10 @@ void attn_net_forward (AttnNet *net);
  * layer by layer together: a convolution where one product over all their
  * images beats one per image (attn_net_batch_pays: small maps, large
  * weights — the late layers) runs as one (attn_conv2d_many), the rest net
- * by net. Every net's outputs are its own, as after attn_net_forward, and
- * equal to them up to the sum order of the products. */
+ * by net, the nets side by side on the caller's thread budget (each net's
+ * kernels then on one thread). Every net's outputs are its own, as after
+ * attn_net_forward, and equal to them up to the sum order of the
+ * products. */
 #define ATTN_NET_MAX_BATCH 16
 typedef enum {
   ATTN_BATCH_AUTO,         /* attn_net_batch_pays decides per layer */
