@@ -534,6 +534,12 @@ void
 attn_engine_set_batch (AttnEngine *e, int size, int64_t timeout_ns)
 {
   g_atomic_int_set (&e->batch_size, CLAMP (size, 1, ATTN_NET_MAX_BATCH));
+  /* which layers run batched, for tests and measurements: "all" or
+   * "none" (process-wide); unset, the planner's choice */
+  const gchar *layers = g_getenv ("GST_ATTENTION_BATCH_LAYERS");
+  if (layers)
+    attn_net_set_batch_policy (g_str_equal (layers, "all") ? ATTN_BATCH_ALWAYS
+        : g_str_equal (layers, "none") ? ATTN_BATCH_NEVER : ATTN_BATCH_AUTO);
   /* in µs, so that it is one atomic int; at most ~35 min */
   g_atomic_int_set (&e->batch_timeout_us,
       (gint) CLAMP (timeout_ns / 1000, 0, G_MAXINT));

@@ -83,7 +83,9 @@ void attn_engine_set_threads (AttnEngine *e, int threads);
  * (attn_net_forward_many: batched where a layer gains, net by net
  * elsewhere) on the thread of the first, each with its own outputs. size
  * 1 (the default): alone. Any thread, any time; applies from the next
- * inference. */
+ * inference. The environment variable GST_ATTENTION_BATCH_LAYERS=all or
+ * none, read here, forces every layer or none to run batched (tests,
+ * measurements). */
 void attn_engine_set_batch (AttnEngine *e, int size, int64_t timeout_ns);
 
 /* Hands over a model for the next inference; a model handed over earlier

@@ -459,9 +459,9 @@ attn_net_batch_pays (const AttnConv2d *p, int h, int w, int n)
    * where the maps are small and the weights large, and never against
    * Winograd (attn-bench's batch rows, 4 images, 1 thread: 1.09–1.18× on
    * ResNet-18/50's 7×7 outputs, 0.98–1.00× at 14×14, 0.5–0.6× against
-   * Winograd) */
+   * Winograd; the default model's 8×8 layers, 18–37 k weights, lose) */
   size_t weights = (size_t) p->c_out * p->c_in * p->kh * p->kw;
-  return (size_t) ho * wo <= 64 && weights >= 16384
+  return (size_t) ho * wo <= 64 && weights >= 131072
       && !attn_winograd_pays (p, h, w);
 }
 

@@ -559,9 +559,14 @@ bench_batch (int threads)
   }
 
   printf ("\nWhole networks, ms per frame (the %d frames' time / %d):\n\n"
-          "| network | net by net | batched as planned | every layer batched "
-          "| planned speed-up | batch workspace MB |\n"
-          "|---|---:|---:|---:|---:|---:|\n", BATCH, BATCH);
+          "*net by net*: one forward after another, each split over the "
+          "threads; *side by side*: attn_net_forward_many with no layer "
+          "batched (the nets share the threads, one each, as independent "
+          "streams would); *as planned*: its late layers batched; the "
+          "speed-up is side by side / as planned.\n\n"
+          "| network | net by net | side by side | batched as planned | every "
+          "layer batched | speed-up of the batched layers | batch workspace MB |\n"
+          "|---|---:|---:|---:|---:|---:|---:|\n", BATCH, BATCH);
   for (int k = -1; k < 2; k++) {
     AttnModel *m = k < 0 ? attn_model_load (ATTN_SOURCE_DIR
         "/models/default.safetensors", err, sizeof err)
@@ -582,11 +587,14 @@ bench_batch (int threads)
     attn_net_set_batch_policy (ATTN_BATCH_AUTO);
     size_t auto_n = attn_net_many_workspace (net[0], BATCH);
     float *ws = alloc_fill (all_n > auto_n ? all_n : auto_n);
-    double t1, ta, tall;
+    double t1, ts, ta, tall;
     TIME_MEDIAN (t1, reps, {
       for (int b = 0; b < BATCH; b++)
         attn_net_forward (net[b]);
     });
+    attn_net_set_batch_policy (ATTN_BATCH_NEVER);
+    TIME_MEDIAN (ts, reps, attn_net_forward_many (net, BATCH, ws, auto_n));
+    attn_net_set_batch_policy (ATTN_BATCH_AUTO);
     TIME_MEDIAN (ta, reps, attn_net_forward_many (net, BATCH, ws, auto_n));
     attn_net_set_batch_policy (ATTN_BATCH_ALWAYS);
     TIME_MEDIAN (tall, reps, attn_net_forward_many (net, BATCH, ws, all_n));
@@ -594,8 +602,9 @@ bench_batch (int threads)
     char name[64];
     snprintf (name, sizeof name, "%s (%dx%d)", k < 0 ? m->name : nets[k].depth
               == 18 ? "resnet18-cbam" : "resnet50-cbam", w, h);
-    printf ("| %s | %.3f | %.3f | %.3f | %.2f | %.1f |\n", name, t1 / BATCH,
-            ta / BATCH, tall / BATCH, t1 / ta, auto_n * 4.0 / 1048576.0);
+    printf ("| %s | %.3f | %.3f | %.3f | %.3f | %.2f | %.1f |\n", name,
+            t1 / BATCH, ts / BATCH, ta / BATCH, tall / BATCH, ts / ta,
+            auto_n * 4.0 / 1048576.0);
     sink += attn_net_logits (net[BATCH - 1])[0];
     for (int b = BATCH - 1; b >= 0; b--)
       attn_net_free (net[b]);
