@@ -11,7 +11,8 @@
  *   gray    GRAY8: Y only */
 #include "paint.h"
 
-#include "parallel.h"
+#include "cpu.h"
+#include "paint-private.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -22,10 +23,6 @@
 #define CLAMP(v, lo, hi) ((v) < (lo) ? (lo) : (v) > (hi) ? (hi) : (v))
 
 struct PaintOps {
-  /* blends row y's pixels [xa, xb) with colour p->lut[p->idx[x]] at alpha
-   * p->alpha[x]; may overwrite p->idx */
-  void (*heat_row) (const Painter *p, const PaintFrame *fr, int y, int xa,
-                    int xb);
   /* [x0, x1) × [y0, y1), already clipped, in the opaque colour rgb */
   void (*fill) (const Painter *p, const PaintFrame *fr, int x0, int y0, int x1,
                 int y1, const uint8_t rgb[3]);
@@ -92,12 +89,6 @@ paint_set_colormap (Painter *p, AttnColormap cm)
   p->colormap = cm;
 }
 
-static inline uint8_t
-blend8 (uint8_t dst, int c, int a)
-{
-  return (uint8_t) (dst + (((c - dst) * a + 128) >> 8));
-}
-
 /* float alpha, as text has always been blended: dst + (c − dst)·a, rounded */
 static inline uint8_t
 mixf (uint8_t dst, uint8_t c, float a)
@@ -119,24 +110,6 @@ unpremultiply (uint32_t px, uint8_t rgb[3])
 }
 
 /* ---- packed RGB ---------------------------------------------------------- */
-
-static void
-packed_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb)
-{
-  const int ps = p->fmt.pixel_stride, o0 = p->fmt.r, o1 = p->fmt.g,
-      o2 = p->fmt.b;
-  const uint8_t (*lut)[3] = p->lut;
-  const uint8_t *restrict ix = p->idx, *restrict al = p->alpha;
-  uint8_t *restrict row = fr->plane[0] + (size_t) y * fr->stride[0];
-  for (int x = xa; x < xb; x++) {
-    const uint8_t *c = lut[ix[x]];
-    int a = al[x];
-    uint8_t *px = row + x * ps;
-    px[o0] = blend8 (px[o0], c[0], a);
-    px[o1] = blend8 (px[o1], c[1], a);
-    px[o2] = blend8 (px[o2], c[2], a);
-  }
-}
 
 static void
 packed_fill (const Painter *p, const PaintFrame *fr, int x0, int y0, int x1,
@@ -176,39 +149,11 @@ packed_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
   }
 }
 
-static const PaintOps packed_ops = { packed_heat_row, packed_fill,
+static const PaintOps packed_ops = { packed_fill,
   packed_image
 };
 
-/* 4-byte packed RGB: one 32-bit gather of the colour in the frame's byte
- * order, then a byte blend that vectorises; the padding/alpha byte is
- * blended with alpha 0, which leaves it as it was. */
-static void
-packed4_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa,
-                  int xb)
-{
-  const uint32_t *lut = p->lut32;
-  const uint8_t *restrict ix = p->idx, *restrict al = p->alpha;
-  uint32_t *restrict col = p->col32;
-  uint8_t *restrict a4 = p->alpha4;
-  const uint8_t m0 = p->mask[0], m1 = p->mask[1], m2 = p->mask[2],
-      m3 = p->mask[3];
-  for (int x = xa; x < xb; x++) {
-    col[x] = lut[ix[x]];
-    a4[4 * x + 0] = al[x] & m0;
-    a4[4 * x + 1] = al[x] & m1;
-    a4[4 * x + 2] = al[x] & m2;
-    a4[4 * x + 3] = al[x] & m3;
-  }
-  uint8_t *restrict row = fr->plane[0] + (size_t) y * fr->stride[0];
-  const uint8_t *restrict src = (const uint8_t *) col;
-  const int ka = 4 * xa, kb = 4 * xb;
-#pragma omp simd
-  for (int k = ka; k < kb; k++)
-    row[k] = (uint8_t) (row[k] + (((src[k] - row[k]) * a4[k] + 128) >> 8));
-}
-
-static const PaintOps packed4_ops = { packed4_heat_row, packed_fill,
+static const PaintOps packed4_ops = { packed_fill,
   packed_image
 };
 
@@ -260,54 +205,12 @@ canvas_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
   }
 }
 
-/* packed4's rows with every byte blended (alpha as a colour of 255), so
- * one alpha per pixel */
-static void
-canvas_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa,
-                 int xb)
-{
-  const uint32_t *lut = p->lut32;
-  const uint8_t *restrict ix = p->idx, *restrict al = p->alpha;
-  uint32_t *restrict col = p->col32;
-  for (int x = xa; x < xb; x++)
-    col[x] = lut[ix[x]];
-  uint8_t *restrict row = fr->plane[0] + (size_t) y * fr->stride[0];
-  const uint8_t *restrict src = (const uint8_t *) col;
-#pragma omp simd
-  for (int x = xa; x < xb; x++) {
-    int a = al[x];
-    for (int c = 0; c < 4; c++)
-      row[4 * x + c] = blend8 (row[4 * x + c], src[4 * x + c], a);
-  }
-}
-
-static const PaintOps canvas_ops = { canvas_heat_row, canvas_fill,
+static const PaintOps canvas_ops = { canvas_fill,
   canvas_image
 };
 
 
 /* ---- GRAY8 and the luma of I420/NV12 -------------------------------------- */
-
-/* the LUT lookup alone (a gather), then a blend the compiler vectorises */
-static inline void
-luma_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb)
-{
-  const uint8_t (*lut)[3] = p->lut;
-  uint8_t *restrict ix = p->idx;
-  const uint8_t *restrict al = p->alpha;
-  uint8_t *restrict row = fr->plane[0] + (size_t) y * fr->stride[0];
-  for (int x = xa; x < xb; x++)
-    ix[x] = lut[ix[x]][0];
-#pragma omp simd
-  for (int x = xa; x < xb; x++)
-    row[x] = (uint8_t) (row[x] + (((ix[x] - row[x]) * al[x] + 128) >> 8));
-}
-
-static void
-gray_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb)
-{
-  luma_heat_row (p, fr, y, xa, xb);
-}
 
 static void
 luma_fill (const PaintFrame *fr, int x0, int y0, int x1, int y1, uint8_t luma)
@@ -378,50 +281,9 @@ gray_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
   yuv_image (p, fr, argb, stride, w, h, &at);
 }
 
-static const PaintOps gray_ops = { gray_heat_row, gray_fill, gray_image };
+static const PaintOps gray_ops = { gray_fill, gray_image };
 
 /* ---- I420 and NV12 ------------------------------------------------------- */
-
-/* One row's chroma, before the luma pass replaces the colour indices: one
- * sample per 2 pixels (cs bytes apart), at the pair's left covered pixel. */
-static inline void
-chroma_heat_row (const Painter *p, int xa, int xb, uint8_t *restrict u,
-                 uint8_t *restrict v, int cs)
-{
-  const uint8_t (*lut)[3] = p->lut;
-  const uint8_t *ix = p->idx, *al = p->alpha;
-  for (int x = xa & ~1; x < xb; x += 2) {
-    int xs = x < xa ? xa : x, a = al[xs], k = (x / 2) * cs;
-    const uint8_t *c = lut[ix[xs]];
-    u[k] = blend8 (u[k], c[1], a);
-    v[k] = blend8 (v[k], c[2], a);
-  }
-}
-
-/* 4:2:0: chroma on even rows, for the 2×2 block's top-left heat */
-static inline void
-yuv420_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb,
-                 uint8_t *restrict u, uint8_t *restrict v, int cs)
-{
-  if ((y & 1) == 0)
-    chroma_heat_row (p, xa, xb, u, v, cs);
-  luma_heat_row (p, fr, y, xa, xb);
-}
-
-static void
-i420_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb)
-{
-  yuv420_heat_row (p, fr, y, xa, xb,
-      fr->plane[1] + (size_t) (y / 2) * fr->stride[1],
-      fr->plane[2] + (size_t) (y / 2) * fr->stride[2], 1);
-}
-
-static void
-nv12_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb)
-{
-  uint8_t *uv = fr->plane[1] + (size_t) (y / 2) * fr->stride[1];
-  yuv420_heat_row (p, fr, y, xa, xb, uv, uv + 1, 2);
-}
 
 static inline void
 yuv420_fill (const Painter *p, const PaintFrame *fr, int x0, int y0, int x1,
@@ -471,36 +333,10 @@ nv12_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
   yuv_image (p, fr, argb, stride, w, h, &at);
 }
 
-static const PaintOps i420_ops = { i420_heat_row, i420_fill, i420_image };
-static const PaintOps nv12_ops = { nv12_heat_row, nv12_fill, nv12_image };
+static const PaintOps i420_ops = { i420_fill, i420_image };
+static const PaintOps nv12_ops = { nv12_fill, nv12_image };
 
 /* ---- YUY2 and UYVY (packed 4:2:2) ---------------------------------------- */
-
-/* byte offsets of pixel x's Y, and of its pair's U and V, from 2·(x & ~1) */
-static inline void
-offsets_422 (const Painter *p, int *yo, int *uo, int *vo)
-{
-  bool yuy2 = p->fmt.layout == PAINT_YUY2;
-  *yo = yuy2 ? 0 : 1;
-  *uo = yuy2 ? 1 : 0;
-  *vo = *uo + 2;
-}
-
-/* chroma first, on every row (4 bytes per pair), then the luma */
-static void
-yuv422_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb)
-{
-  const uint8_t (*lut)[3] = p->lut;
-  const uint8_t *ix = p->idx, *al = p->alpha;
-  uint8_t *row = fr->plane[0] + (size_t) y * fr->stride[0];
-  int yo, uo, vo;
-  offsets_422 (p, &yo, &uo, &vo);
-  chroma_heat_row (p, xa, xb, row + uo, row + vo, 4);
-  for (int x = xa; x < xb; x++) {
-    uint8_t *py = row + 2 * x + yo;
-    *py = blend8 (*py, lut[ix[x]][0], al[x]);
-  }
-}
 
 static void
 yuv422_fill (const Painter *p, const PaintFrame *fr, int x0, int y0, int x1,
@@ -533,7 +369,7 @@ yuv422_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
   yuv_image (p, fr, argb, stride, w, h, &at);
 }
 
-static const PaintOps yuv422_ops = { yuv422_heat_row, yuv422_fill,
+static const PaintOps yuv422_ops = { yuv422_fill,
   yuv422_image
 };
 
@@ -665,71 +501,6 @@ plan_update (Painter *p, const PaintMap *m)
   t->valid = true;
 }
 
-typedef struct {
-  const Painter *p;
-  const PaintFrame *fr;
-  const PaintMap *m;
-  float lo, scale, opacity;
-  int band_rows;
-} HeatRun;
-
-/* Rows [y0 + band·band_rows, …) of the heat map with the band's scratch. */
-static void
-heat_band (void *ctx, int band)
-{
-  const HeatRun *r = ctx;
-  const PaintMap *m = r->m;
-  const PaintHeatPlan *t = &r->p->plan;
-  size_t w = (size_t) r->p->width, k = (size_t) band;
-  Painter bp = *r->p;           /* the band's own row scratch */
-  bp.band0 += k * w;
-  bp.band1 += k * w;
-  bp.idx += k * w;
-  bp.alpha += k * w;
-  bp.col32 += k * w;
-  bp.alpha4 += k * 4 * w;
-  const Painter *p = &bp;
-  float lo = r->lo, scale = r->scale;
-  float *h0 = bp.band0, *h1 = bp.band1;
-  int band_r0 = -1;
-  void (*heat_row) (const Painter *, const PaintFrame *, int, int, int) =
-      p->ops->heat_row;
-  int ya = t->y0 + band * r->band_rows;
-  int yb = ya + r->band_rows < t->y1 ? ya + r->band_rows : t->y1;
-  for (int y = ya; y < yb; y++) {
-    int r0 = p->r0[y], r1 = MIN (r0 + 1, m->rows - 1);
-    if (r0 != band_r0) {
-      /* the two map rows this band of pixel rows lies between, interpolated
-       * along x once: the map changes every few dozen rows, not every row */
-      const float *top = m->data + (size_t) r0 * m->cols;
-      const float *bot = m->data + (size_t) r1 * m->cols;
-      for (int x = t->x0; x < t->x1; x++) {
-        int c0 = p->c0[x], c1 = MIN (c0 + 1, m->cols - 1);
-        float wx = p->cw[x];
-        h0[x] = ((top[c0] + (top[c1] - top[c0]) * wx) - lo) * scale;
-        h1[x] = ((bot[c0] + (bot[c1] - bot[c0]) * wx) - lo) * scale;
-      }
-      band_r0 = r0;
-    }
-    float wy = p->rw[y], op = r->opacity * 256.0f;
-    /* locals and restrict: the byte stores below may not alias these */
-    const int xa = t->x0, xb = t->x1;
-    const float *restrict p0 = h0, *restrict p1 = h1;
-    uint8_t *restrict ix = bp.idx, *restrict al = bp.alpha;
-#pragma omp simd
-    for (int x = xa; x < xb; x++) {
-      float v = p0[x] + (p1[x] - p0[x]) * wy;
-      v = v > 0.0f ? v : 0.0f;
-      v = v < 1.0f ? v : 1.0f;
-      ix[x] = (uint8_t) (v * 255.0f + 0.5f);
-      /* alpha grows with attention so unattended areas stay clear */
-      float a = v * op;
-      al[x] = (uint8_t) (a < 255.0f ? a : 255.0f);
-    }
-    heat_row (p, r->fr, y, xa, xb);
-  }
-}
-
 void
 paint_heat (Painter *p, const PaintFrame *fr, const PaintMap *m, float opacity,
             bool normalize)
@@ -739,7 +510,6 @@ paint_heat (Painter *p, const PaintFrame *fr, const PaintMap *m, float opacity,
       || !isfinite (m->w) || !isfinite (m->h))
     return;
   plan_update (p, m);
-  const PaintHeatPlan *t = &p->plan;
   /* normalised: the map's own range spans the colour map */
   float lo = 0, hi = 1;
   if (normalize) {
@@ -750,16 +520,20 @@ paint_heat (Painter *p, const PaintFrame *fr, const PaintMap *m, float opacity,
     }
   }
   float scale = hi > lo ? 1.0f / (hi - lo) : 0.0f;
-  /* bands of rows, each with its own row scratch, over the calling
-   * thread's budget; rows are independent (4:2:0 chroma belongs to the
-   * even row above it), so the picture does not depend on the split */
-  int rows = t->y1 - t->y0, threads = attn_parallel_threads ();
-  int bands = threads < PAINT_BANDS ? threads : PAINT_BANDS;
-  bands = bands < rows ? bands : rows;
-  if (bands < 1)
-    return;
-  HeatRun r = { p, fr, m, lo, scale, opacity, (rows + bands - 1) / bands };
-  attn_parallel_for ((rows + r.band_rows - 1) / r.band_rows, heat_band, &r);
+  /* the per-pixel work, compiled for each instruction set (paint_heat.c) */
+  switch (attn_cpu_isa ()) {
+#ifdef ATTN_HAVE_ISA_VARIANTS
+    case ATTN_ISA_AVX512:
+      paint_heat_rows_avx512 (p, fr, m, lo, scale, opacity);
+      break;
+    case ATTN_ISA_AVX2:
+      paint_heat_rows_avx2 (p, fr, m, lo, scale, opacity);
+      break;
+#endif
+    default:
+      paint_heat_rows_generic (p, fr, m, lo, scale, opacity);
+      break;
+  }
 }
 
 /* ---- box and image ------------------------------------------------------- */

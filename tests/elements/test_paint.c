@@ -4,7 +4,9 @@
  * pixel strides, the premultiplied ARGB canvas, I420, NV12, GRAY8; at odd
  * sizes, 1x1, strides larger than the row (the padding must stay untouched),
  * random frame contents, maps covering all, part of or more than the frame,
- * normalised or not, with box and label image.
+ * normalised or not, with box and label image; with every instruction set
+ * the CPU has (cpu.h), whose heat maps must also equal the generic one
+ * byte for byte.
  *
  * Tolerance: every byte within 1 of the reference. The reference computes
  * the same equations pixel by pixel; the painter interpolates a band of map
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "cpu.h"
 #include "paint.h"
 #include "parallel.h"
 
@@ -480,6 +483,43 @@ picture_case (const Fmt *fmt, int w, int h, int variant)
   return ok;
 }
 
+/* The heat map painted by instruction set `isa` equals, byte for byte,
+ * the generic build's on a wide frame (every vector width's main loop and
+ * tail) with a map that covers part of it. */
+static bool
+isa_identical_case (const Fmt *fmt, AttnIsa isa)
+{
+  const int w = 1001, h = 23;
+  Rng rng = rng_new (77);
+  float data[7 * 5];
+  for (int i = 0; i < 35; i++)
+    data[i] = rng_uniform (&rng, 0.0f, 1.0f);
+  PaintMap map = { data, 7, 5, 0.03f, -0.1f, 0.9f, 1.05f };
+  PaintPicture pic = { 0 };
+  pic.heat = &map;
+  pic.opacity = 0.7f;
+  pic.normalize = true;
+  Frame a, b;
+  frame_new (&a, &fmt->f, w, h, &rng);
+  frame_copy (&b, &a);
+  Painter p = { 0 };
+  bool ok = paint_init (&p, &fmt->f, w, h, ATTN_COLORMAP_TURBO);
+  if (ok) {
+    attn_cpu_set_isa (ATTN_ISA_GENERIC);
+    paint_picture (&p, &a.fr, &pic);
+    attn_cpu_set_isa (isa);
+    paint_picture (&p, &b.fr, &pic);
+    ok = memcmp (a.buf, b.buf, a.size) == 0;
+    if (!ok)
+      printf ("# %s: %s differs from generic\n", fmt->name,
+              attn_isa_name (isa));
+  }
+  paint_clear (&p);
+  free (a.buf);
+  free (b.buf);
+  return ok;
+}
+
 /* paint_rgb_to_yuv against published values */
 static bool
 yuv_case (void)
@@ -630,20 +670,32 @@ main (void)
   };
   char name[160];
   test_case ("rgb → Y'CbCr, published values", yuv_case ());
-  /* the heat map in bands of rows over 1 and 2 threads: the same picture */
-  for (int threads = 1; threads <= 2; threads++) {
-    attn_parallel_set_threads (threads);
-    for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++)
-      for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-        bool ok = true;
-        for (int v = 0; v < 5; v++)
-          ok = picture_case (&formats[f], sizes[s][0], sizes[s][1], v) && ok;
-        snprintf (name, sizeof name, "%s %dx%d: heat map, box, labels (%d "
-                  "thread%s)", formats[f].name, sizes[s][0], sizes[s][1],
-                  threads, threads > 1 ? "s" : "");
-        test_case (name, ok);
-      }
-  }
+  /* the heat map in bands of rows over 1 and 2 threads, with every
+   * instruction set this CPU has (cpu.h): the same picture */
+  printf ("# instruction sets: up to %s\n", attn_isa_name (attn_cpu_best ()));
+  for (int isa = ATTN_ISA_GENERIC; isa <= (int) attn_cpu_best (); isa++)
+    for (int threads = 1; threads <= 2; threads++) {
+      attn_cpu_set_isa ((AttnIsa) isa);
+      attn_parallel_set_threads (threads);
+      for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++)
+        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+          bool ok = true;
+          for (int v = 0; v < 5; v++)
+            ok = picture_case (&formats[f], sizes[s][0], sizes[s][1], v) && ok;
+          snprintf (name, sizeof name, "%s %dx%d: heat map, box, labels (%d "
+                    "thread%s, %s)", formats[f].name, sizes[s][0], sizes[s][1],
+                    threads, threads > 1 ? "s" : "",
+                    attn_isa_name ((AttnIsa) isa));
+          test_case (name, ok);
+        }
+    }
+  for (int isa = ATTN_ISA_AVX2; isa <= (int) attn_cpu_best (); isa++)
+    for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++) {
+      snprintf (name, sizeof name, "%s 1001x23: %s heat map = generic, byte "
+                "for byte", formats[f].name, attn_isa_name ((AttnIsa) isa));
+      test_case (name, isa_identical_case (&formats[f], (AttnIsa) isa));
+    }
+  attn_cpu_set_isa (attn_cpu_best ());
   attn_parallel_set_threads (0);
   test_case ("canvas over RGB = painted in place (within 2)",
              canvas_over_case ());

@@ -21,6 +21,7 @@
 #include "parallel.h"
 #include "cbam.h"
 #include "conv.h"
+#include "cpu.h"
 #include "winograd.h"
 #include "dcn.h"
 #include "decoder.h"
@@ -767,16 +768,22 @@ bench_plugin (void)
       &pf_argb, &pfr_argb },
   };
   Painter pt = { 0 };
-  for (size_t i = 0; i < sizeof heats / sizeof heats[0]; i++) {
-    double t[2] = { NAN, NAN };
-    if (paint_init (&pt, heats[i].pf, fw, fh, ATTN_COLORMAP_TURBO))
-      for (int th = 1; th <= 2; th++) {
-        attn_parallel_set_threads (th);
-        TIME_MEDIAN (t[th - 1], quick ? 5 : 21,
-                     paint_heat (&pt, heats[i].fr, &pm, 0.6f, true));
-      }
-    printf ("| %s | %.3f | %.3f |\n", heats[i].name, t[0], t[1]);
+  /* every instruction set this CPU has (cpu.h), the best last */
+  for (int isa = ATTN_ISA_GENERIC; isa <= (int) attn_cpu_best (); isa++) {
+    attn_cpu_set_isa ((AttnIsa) isa);
+    for (size_t i = 0; i < sizeof heats / sizeof heats[0]; i++) {
+      double t[2] = { NAN, NAN };
+      if (paint_init (&pt, heats[i].pf, fw, fh, ATTN_COLORMAP_TURBO))
+        for (int th = 1; th <= 2; th++) {
+          attn_parallel_set_threads (th);
+          TIME_MEDIAN (t[th - 1], quick ? 5 : 21,
+                       paint_heat (&pt, heats[i].fr, &pm, 0.6f, true));
+        }
+      printf ("| %s, %s | %.3f | %.3f |\n", heats[i].name,
+              attn_isa_name ((AttnIsa) isa), t[0], t[1]);
+    }
   }
+  attn_cpu_set_isa (attn_cpu_best ());
   attn_parallel_set_threads (1);
   paint_clear (&pt);
   free (canvas);
