@@ -7,12 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parallel.h"
-
-#define MAX_SUB 4
-/* pre_run splits the output rows into at most this many bands, one task
- * each over the process's thread budget, each with its own accumulator */
-#define MAX_BANDS 8
+#include "cpu.h"
+#include "preprocess-private.h"
 
 void
 pre_format_yuv (PreFormat *f, float kr, float kb, bool full_range)
@@ -190,224 +186,21 @@ pre_plan (PrePlan *p, int frame_w, int frame_h, const PreRect *roi,
   return true;
 }
 
-/* The sampling is separable: an output pixel is the mean of sub_x × sub_y
- * bilinear samples, and every sample's weights are a row weight times a
- * column weight. So each output row first filters the source rows it reads
- * into one row of floats (a weighted sum of a few whole rows: contiguous,
- * vectorised), then each output pixel reads its sub_x samples from that
- * row. The colour conversion is linear, so it is applied once per output
- * pixel to the mean Y, U and V; the clamp to 0..255 comes after it, as
- * always. The sums are the per-sample ones reordered: the same result to
- * float rounding (tests/elements/test_preprocess.c compares the two). */
-
-#define MAX_TAPS (2 * MAX_SUB)
-
-typedef struct {
-  int n;
-  int row[MAX_TAPS];
-  float w[MAX_TAPS];
-} Taps;
-
-/* The source rows output row `oy` reads, weighted: sub-sample ky samples
- * rows i0[j], i0[j] + step with weights 1 − f[j], f[j] (j = oy·sub + ky);
- * repeated rows merged. */
-static void
-row_taps (Taps *t, const int *i0, const float *f, int oy, int sub, int step)
-{
-  t->n = 0;
-  for (int ky = 0; ky < sub; ky++) {
-    int j = oy * sub + ky;
-    int r[2] = { i0[j], i0[j] + step };
-    float w[2] = { 1.0f - f[j], f[j] };
-    for (int k = 0; k < 2; k++) {
-      int m = 0;
-      while (m < t->n && t->row[m] != r[k])
-        m++;
-      if (m == t->n) {
-        t->row[m] = r[k];
-        t->w[m] = 0.0f;
-        t->n++;
-      }
-      t->w[m] += w[k];
-    }
-  }
-}
-
-/* dst[i − lo] = Σ_t w_t · plane[row_t][i] for i in [lo, hi) */
-static void
-filter_rows (float *restrict dst, const Taps *t, const uint8_t *plane,
-             int stride, int lo, int hi)
-{
-  const uint8_t *r = plane + (size_t) t->row[0] * stride;
-  float w = t->w[0];
-  for (int i = lo; i < hi; i++)
-    dst[i - lo] = w * r[i];
-  for (int k = 1; k < t->n; k++) {
-    r = plane + (size_t) t->row[k] * stride;
-    w = t->w[k];
-    for (int i = lo; i < hi; i++)
-      dst[i - lo] += w * r[i];
-  }
-}
-
-/* Σ over the sub_x samples of output column ox of the filtered row `row`
- * (holding bytes from lo on): sample j reads bytes i0[j]·scale + off and
- * (i0[j] + step)·scale + off, weights 1 − f[j], f[j]. */
-static inline float
-sum_cols (const float *row, int lo, const int *i0, const float *f, int ox,
-          int sub, int scale, int off, int step)
-{
-  float s = 0.0f;
-  for (int j = ox * sub; j < (ox + 1) * sub; j++) {
-    int a = i0[j] * scale + off - lo, b = a + step * scale;
-    s += row[a] + (row[b] - row[a]) * f[j];
-  }
-  return s;
-}
-
-typedef struct {
-  const PrePlan *p;
-  const PreFormat *f;
-  const PreFrame *fr;
-  float *out;
-  int band_rows;
-} PreRun;
-
-/* Output rows [band·band_rows, …) of one band, with the band's own
- * filtered rows. */
-static void
-run_band (void *ctx, int band)
-{
-  const PreRun *r = ctx;
-  const PrePlan *p = r->p;
-  const PreFormat *f = r->f;
-  const PreFrame *fr = r->fr;
-  int nw = p->net_w, nh = p->net_h, sx = p->sub_x, sy = p->sub_y;
-  size_t plane = (size_t) nw * nh;
-  /* output channel order: the model's (RGB or BGR) */
-  float *out = r->out;
-  float *o_r = out + (p->bgr ? 2 : 0) * plane, *o_g = out + plane;
-  float *o_b = out + (p->bgr ? 0 : 2) * plane;
-  int cr = p->bgr ? 2 : 0, cb = p->bgr ? 0 : 2;
-  float inv = 1.0f / (float) (sx * sy);
-  float *rows = p->rows + (size_t) band * 3 * p->row_cap;
-  float *t0 = rows, *t1 = rows + p->row_cap, *t2 = rows + 2 * p->row_cap;
-  int dy = p->frame_h == 1 ? 0 : 1, dx = p->frame_w == 1 ? 0 : 1;
-  int cw = (p->frame_w + 1) / 2, chh = (p->frame_h + 1) / 2;
-  int cdx = cw > 1 ? 1 : 0, cdy = chh > 1 ? 1 : 0;
-  int y0 = band * r->band_rows;
-  int y1 = y0 + r->band_rows < nh ? y0 + r->band_rows : nh;
-  Taps lt, ct;
-
-  for (int oy = y0; oy < y1; oy++) {
-    size_t o = (size_t) oy * nw;
-    if (p->y0[oy * sy] < 0 || p->xhi < 0) {
-      /* letterbox padding: the mean colour, i.e. 0 after normalisation */
-      memset (o_r + o, 0, sizeof (float) * nw);
-      memset (o_g + o, 0, sizeof (float) * nw);
-      memset (o_b + o, 0, sizeof (float) * nw);
-      continue;
-    }
-    row_taps (&lt, p->y0, p->fy, oy, sy, dy);
-    int lo = 0;                  /* the first byte the filtered rows hold */
-    int ps = f->pixel_stride;
-    switch (f->layout) {
-      case PRE_PACKED:
-        lo = p->xlo * ps;
-        filter_rows (t0, &lt, fr->plane[0], fr->stride[0], lo,
-                     (p->xhi + dx) * ps + ps);
-        break;
-      case PRE_GRAY8:
-        lo = p->xlo;
-        filter_rows (t0, &lt, fr->plane[0], fr->stride[0], lo, p->xhi + dx + 1);
-        break;
-      case PRE_I420:
-      case PRE_NV12:{
-        row_taps (&ct, p->cy0, p->cfy, oy, sy, cdy);
-        lo = p->xlo;
-        filter_rows (t0, &lt, fr->plane[0], fr->stride[0], lo, p->xhi + dx + 1);
-        if (f->layout == PRE_I420) {
-          filter_rows (t1, &ct, fr->plane[1], fr->stride[1], p->clo,
-                       p->chi + cdx + 1);
-          filter_rows (t2, &ct, fr->plane[2], fr->stride[2], p->clo,
-                       p->chi + cdx + 1);
-        } else {                 /* U and V interleaved */
-          filter_rows (t1, &ct, fr->plane[1], fr->stride[1], 2 * p->clo,
-                       2 * (p->chi + cdx) + 2);
-        }
-        break;
-      }
-      case PRE_YUY2:
-      case PRE_UYVY:{
-        /* one plane of 4 bytes per 2 pixels, chroma on every row: one
-         * filtered row holds luma and chroma */
-        int c_lo = 4 * p->clo, y_lo = 2 * p->xlo;
-        lo = c_lo < y_lo ? c_lo : y_lo;
-        int y_hi = 2 * (p->xhi + dx) + 2, c_hi = 4 * (p->chi + cdx) + 4;
-        filter_rows (t0, &lt, fr->plane[0], fr->stride[0], lo,
-                     y_hi > c_hi ? y_hi : c_hi);
-        break;
-      }
-    }
-    for (int ox = 0; ox < nw; ox++) {
-      if (p->x0[ox * sx] < 0) {
-        o_r[o + ox] = o_g[o + ox] = o_b[o + ox] = 0.0f;
-        continue;
-      }
-      float R, G, B;
-      switch (f->layout) {
-        case PRE_PACKED:
-          R = sum_cols (t0, lo, p->x0, p->fx, ox, sx, ps, f->r, dx) * inv;
-          G = sum_cols (t0, lo, p->x0, p->fx, ox, sx, ps, f->g, dx) * inv;
-          B = sum_cols (t0, lo, p->x0, p->fx, ox, sx, ps, f->b, dx) * inv;
-          break;
-        case PRE_GRAY8:
-          R = G = B = sum_cols (t0, lo, p->x0, p->fx, ox, sx, 1, 0, dx) * inv;
-          break;
-        default:{
-          float Y, U, V;
-          if (f->layout == PRE_YUY2 || f->layout == PRE_UYVY) {
-            bool yuy2 = f->layout == PRE_YUY2;
-            Y = sum_cols (t0, lo, p->x0, p->fx, ox, sx, 2, yuy2 ? 0 : 1, dx);
-            U = sum_cols (t0, lo, p->cx0, p->cfx, ox, sx, 4, yuy2 ? 1 : 0, cdx);
-            V = sum_cols (t0, lo, p->cx0, p->cfx, ox, sx, 4, yuy2 ? 3 : 2, cdx);
-          } else {
-            Y = sum_cols (t0, lo, p->x0, p->fx, ox, sx, 1, 0, dx);
-            if (f->layout == PRE_I420) {
-              U = sum_cols (t1, p->clo, p->cx0, p->cfx, ox, sx, 1, 0, cdx);
-              V = sum_cols (t2, p->clo, p->cx0, p->cfx, ox, sx, 1, 0, cdx);
-            } else {
-              U = sum_cols (t1, 2 * p->clo, p->cx0, p->cfx, ox, sx, 2, 0, cdx);
-              V = sum_cols (t1, 2 * p->clo, p->cx0, p->cfx, ox, sx, 2, 1, cdx);
-            }
-          }
-          float Yp = (Y * inv - f->y_off) * f->y_mul;
-          float Up = (U * inv - 128.0f) * f->c_mul;
-          float Vp = (V * inv - 128.0f) * f->c_mul;
-          R = Yp + f->cr_r * Vp;
-          G = Yp + f->cb_g * Up + f->cr_g * Vp;
-          B = Yp + f->cb_b * Up;
-          break;
-        }
-      }
-      R = fminf (fmaxf (R, 0.0f), 255.0f);
-      G = fminf (fmaxf (G, 0.0f), 255.0f);
-      B = fminf (fmaxf (B, 0.0f), 255.0f);
-      o_r[o + ox] = R * p->mul[cr] + p->add[cr];
-      o_g[o + ox] = G * p->mul[1] + p->add[1];
-      o_b[o + ox] = B * p->mul[cb] + p->add[cb];
-    }
-  }
-}
-
 void
 pre_run (const PrePlan *p, const PreFormat *f, const PreFrame *fr, float *out)
 {
-  /* bands of whole rows, as many as the calling thread may use (each row
-   * costs the same, so equal bands balance) */
-  int nh = p->net_h, threads = attn_parallel_threads ();
-  int bands = threads < MAX_BANDS ? threads : MAX_BANDS;
-  bands = bands < nh ? bands : nh;
-  PreRun r = { p, f, fr, out, (nh + bands - 1) / bands };
-  attn_parallel_for ((nh + r.band_rows - 1) / r.band_rows, run_band, &r);
+  /* the per-pixel work, compiled for each instruction set (preprocess_run.c) */
+  switch (attn_cpu_isa ()) {
+#ifdef ATTN_HAVE_ISA_VARIANTS
+    case ATTN_ISA_AVX512:
+      pre_run_avx512 (p, f, fr, out);
+      break;
+    case ATTN_ISA_AVX2:
+      pre_run_avx2 (p, f, fr, out);
+      break;
+#endif
+    default:
+      pre_run_generic (p, f, fr, out);
+      break;
+  }
 }

@@ -4,13 +4,15 @@
  * order, mean/std); ramps must resize with half-pixel-centre bilinear weights;
  * letterbox pads with the mean; roi and center-crop cover the right area;
  * and the separable, banded pre_run equals a per-sample reference (every
- * sample converted, summed in double) on random frames of every layout. */
+ * sample converted, summed in double) on random frames of every layout,
+ * and so does every instruction set's build of it (cpu.h), bit for bit. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "cpu.h"
 #include "parallel.h"
 #include "preprocess.h"
 
@@ -512,6 +514,42 @@ matches_reference (PreLayout layout, int fw, int fh, int nw, int nh,
   return ok;
 }
 
+/* pre_run with instruction set `isa` (cpu.h) writes the same floats as the
+ * generic build, bit for bit, on a random frame, 1 and 2 threads. */
+static bool
+isa_matches_generic (PreLayout layout, int fw, int fh, int nw, int nh,
+                     AttnResize mode, const PreRect *roi, bool bgr, AttnIsa isa)
+{
+  Frame fm;
+  make_random (&fm, layout, fw, fh, (uint32_t) (fw * 17 + fh * 3 + layout));
+  if (layout == PRE_PACKED && bgr) {
+    fm.f.pixel_stride = 3;
+    fm.f.r = 2; fm.f.g = 1; fm.f.b = 0;
+  }
+  AttnPreprocess pre = model_pre (nw, nh, bgr);
+  PrePlan p = { 0 };
+  bool ok = pre_plan (&p, fw, fh, roi, mode, &pre);
+  size_t n = (size_t) 3 * nw * nh;
+  float *a = malloc (n * sizeof *a), *b = malloc (n * sizeof *b);
+  for (int t = 1; t <= 2 && ok; t++) {
+    attn_parallel_set_threads (t);
+    memset (a, 0xff, n * sizeof *a);
+    memset (b, 0xff, n * sizeof *b);
+    attn_cpu_set_isa (ATTN_ISA_GENERIC);
+    pre_run (&p, &fm.f, &fm.fr, a);
+    attn_cpu_set_isa (isa);
+    pre_run (&p, &fm.f, &fm.fr, b);
+    ok = memcmp (a, b, n * sizeof *a) == 0;
+  }
+  attn_cpu_set_isa (attn_cpu_best ());
+  attn_parallel_set_threads (0);
+  pre_plan_clear (&p);
+  free (a);
+  free (b);
+  free (fm.buf);
+  return ok;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -582,5 +620,19 @@ main (int argc, char **argv)
                      cases[c].fh, cases[c].nw, cases[c].nh, cases[c].mode,
                      cases[c].roi.w ? &cases[c].roi : NULL, bgr));
     }
+  /* every other instruction set this CPU has: the generic floats exactly */
+  printf ("# instruction sets: up to %s\n", attn_isa_name (attn_cpu_best ()));
+  for (int isa = ATTN_ISA_AVX2; isa <= (int) attn_cpu_best (); isa++)
+    for (size_t l = 0; l < sizeof layouts / sizeof layouts[0]; l++)
+      for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        bool bgr = c % 2 == 1;
+        snprintf (name, sizeof name, "%s %dx%d → %dx%d case %zu: %s = generic, "
+                  "bit for bit", layouts[l].n, cases[c].fw, cases[c].fh,
+                  cases[c].nw, cases[c].nh, c, attn_isa_name ((AttnIsa) isa));
+        test_case (name, isa_matches_generic (layouts[l].l, cases[c].fw,
+                       cases[c].fh, cases[c].nw, cases[c].nh, cases[c].mode,
+                       cases[c].roi.w ? &cases[c].roi : NULL, bgr,
+                       (AttnIsa) isa));
+      }
   return test_done ();
 }

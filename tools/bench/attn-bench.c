@@ -734,14 +734,21 @@ bench_plugin (void)
   PrePlan plan = { 0 };
   pre_plan (&plan, fw, fh, NULL, ATTN_RESIZE_STRETCH, &pre);
   float *out = alloc_fill (3 * 224 * 224);
+  printf ("Instruction sets: every one this CPU has (the element runs the "
+          "last).\n\n");
   printf ("| step | ms per frame, 1 thread | 2 threads |\n|---|---:|---:|\n");
-  double t_pre[2];
-  for (int th = 1; th <= 2; th++) {
-    attn_parallel_set_threads (th);
-    TIME_MEDIAN (t_pre[th - 1], quick ? 5 : 21, pre_run (&plan, &f, &fr, out));
+  for (int isa = ATTN_ISA_GENERIC; isa <= (int) attn_cpu_best (); isa++) {
+    double t_pre[2];
+    attn_cpu_set_isa ((AttnIsa) isa);
+    for (int th = 1; th <= 2; th++) {
+      attn_parallel_set_threads (th);
+      TIME_MEDIAN (t_pre[th - 1], quick ? 5 : 21, pre_run (&plan, &f, &fr, out));
+    }
+    printf ("| pre-processing I420 1920x1080 → 3x224x224 (%dx%d samples/pixel), "
+            "%s | %.3f | %.3f |\n", plan.sub_x, plan.sub_y,
+            attn_isa_name ((AttnIsa) isa), t_pre[0], t_pre[1]);
   }
-  printf ("| pre-processing I420 1920x1080 → 3x224x224 (%dx%d samples/pixel) | %.3f | %.3f |\n",
-          plan.sub_x, plan.sub_y, t_pre[0], t_pre[1]);
+  attn_cpu_set_isa (attn_cpu_best ());
   pre_plan_clear (&plan);
   free (out);
 
