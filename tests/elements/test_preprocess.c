@@ -480,6 +480,22 @@ make_random (Frame *fm, PreLayout layout, int fw, int fh, uint32_t seed)
     fm->buf[i] = (uint8_t) rng_int (&r, 0, 255);
 }
 
+/* A random fw × fh frame in `layout` (a 3-byte BGR one for packed with
+ * bgr) and the plan of an nw × nh input over it; false if it does not plan. */
+static bool
+random_case (Frame *fm, PrePlan *p, PreLayout layout, int fw, int fh, int nw,
+             int nh, AttnResize mode, const PreRect *roi, bool bgr,
+             uint32_t seed)
+{
+  make_random (fm, layout, fw, fh, seed);
+  if (layout == PRE_PACKED && bgr) {
+    fm->f.pixel_stride = 3;
+    fm->f.r = 2; fm->f.g = 1; fm->f.b = 0;
+  }
+  AttnPreprocess pre = model_pre (nw, nh, bgr);
+  return pre_plan (p, fw, fh, roi, mode, &pre);
+}
+
 /* pre_run (separable, banded, threaded) against the per-sample reference
  * on random frames: every layout, down- and upsampling, odd sizes, 1×1,
  * letterbox, center-crop and an roi; within float rounding of sums of up
@@ -489,14 +505,9 @@ matches_reference (PreLayout layout, int fw, int fh, int nw, int nh,
                    AttnResize mode, const PreRect *roi, bool bgr)
 {
   Frame fm;
-  make_random (&fm, layout, fw, fh, (uint32_t) (fw * 31 + fh * 7 + layout));
-  if (layout == PRE_PACKED && bgr) {     /* a 3-byte BGR frame instead */
-    fm.f.pixel_stride = 3;
-    fm.f.r = 2; fm.f.g = 1; fm.f.b = 0;
-  }
-  AttnPreprocess pre = model_pre (nw, nh, bgr);
   PrePlan p = { 0 };
-  bool ok = pre_plan (&p, fw, fh, roi, mode, &pre);
+  bool ok = random_case (&fm, &p, layout, fw, fh, nw, nh, mode, roi, bgr,
+                         (uint32_t) (fw * 31 + fh * 7 + layout));
   size_t n = (size_t) 3 * nw * nh;
   float *got = malloc (n * sizeof *got), *want = malloc (n * sizeof *want);
   for (size_t i = 0; i < n; i++)
@@ -521,14 +532,9 @@ isa_matches_generic (PreLayout layout, int fw, int fh, int nw, int nh,
                      AttnResize mode, const PreRect *roi, bool bgr, AttnIsa isa)
 {
   Frame fm;
-  make_random (&fm, layout, fw, fh, (uint32_t) (fw * 17 + fh * 3 + layout));
-  if (layout == PRE_PACKED && bgr) {
-    fm.f.pixel_stride = 3;
-    fm.f.r = 2; fm.f.g = 1; fm.f.b = 0;
-  }
-  AttnPreprocess pre = model_pre (nw, nh, bgr);
   PrePlan p = { 0 };
-  bool ok = pre_plan (&p, fw, fh, roi, mode, &pre);
+  bool ok = random_case (&fm, &p, layout, fw, fh, nw, nh, mode, roi, bgr,
+                         (uint32_t) (fw * 17 + fh * 3 + layout));
   size_t n = (size_t) 3 * nw * nh;
   float *a = malloc (n * sizeof *a), *b = malloc (n * sizeof *b);
   for (int t = 1; t <= 2 && ok; t++) {
