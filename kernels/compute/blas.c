@@ -5,7 +5,11 @@
 #include "blas.h"
 
 #include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "cpu.h"
+#include "gemm-private.h"
 #include "parallel.h"
 
 /* Products smaller than this many multiply-adds run in one call: splitting
@@ -27,11 +31,66 @@ attn_blas_get_threads (void)
   return openblas_get_num_threads ();
 }
 
+/* -1: not decided (the environment is read on first use) */
+static int gemm_kernel = -1;
+
+void
+attn_gemm_set_kernel (AttnGemmKernel kernel)
+{
+  __atomic_store_n (&gemm_kernel, (int) kernel, __ATOMIC_RELAXED);
+}
+
+static bool
+own_gemm (void)
+{
+  int k = __atomic_load_n (&gemm_kernel, __ATOMIC_RELAXED);
+  if (k < 0) {
+    const char *env = getenv ("ATTN_GEMM");
+    k = env && strcmp (env, "blas") == 0 ? ATTN_GEMM_BLAS
+        : env && strcmp (env, "own") == 0 ? ATTN_GEMM_OWN : ATTN_GEMM_AUTO;
+    __atomic_store_n (&gemm_kernel, k, __ATOMIC_RELAXED);
+  }
+#ifdef ATTN_HAVE_ISA_VARIANTS
+  return k != ATTN_GEMM_BLAS && attn_cpu_isa () == ATTN_ISA_AVX512;
+#else
+  return false;
+#endif
+}
+
+const char *
+attn_gemm_kernel_name (void)
+{
+  return own_gemm () ? "avx512" : "openblas";
+}
+
+double
+attn_fma_peak_gflops (double seconds)
+{
+#ifdef ATTN_HAVE_ISA_VARIANTS
+  switch (attn_cpu_isa ()) {
+    case ATTN_ISA_AVX512:
+      return gemm_peak_avx512 (seconds);
+    case ATTN_ISA_AVX2:
+      return gemm_peak_avx2 (seconds);
+    default:
+      break;
+  }
+#endif
+  (void) seconds;
+  return 0.0;
+}
+
 static void
 sgemm1 (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
         const float *a, int lda, const float *b, int ldb, float beta,
         float *c, int ldc)
 {
+#ifdef ATTN_HAVE_ISA_VARIANTS
+  if (!trans_a && !trans_b && own_gemm ()) {
+    gemm_nn_avx512 (m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+#endif
   cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
                ldb, beta, c, ldc);

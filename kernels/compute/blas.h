@@ -21,6 +21,26 @@ void attn_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                 const float *a, int lda, const float *b, int ldb, float beta,
                 float *c, int ldc);
 
+/* Which kernel runs attn_sgemm's untransposed products (every
+ * convolution's): AUTO (the default) is our own AVX-512 kernel on a CPU
+ * that has AVX-512 (and attn_cpu_isa() allows it), OpenBLAS otherwise;
+ * BLAS forces OpenBLAS, OWN asks for ours (still OpenBLAS without
+ * AVX-512). ATTN_GEMM=blas|own in the environment (read once) or
+ * attn_gemm_set_kernel (tests, benchmarks) overrides AUTO. Process-wide. */
+typedef enum {
+  ATTN_GEMM_AUTO,
+  ATTN_GEMM_BLAS,
+  ATTN_GEMM_OWN
+} AttnGemmKernel;
+
+void attn_gemm_set_kernel (AttnGemmKernel kernel);
+/* "avx512" when our kernel runs untransposed products now, else "openblas". */
+const char *attn_gemm_kernel_name (void);
+
+/* The FMA peak of one thread in GFLOPS at the widest vectors attn_cpu_isa()
+ * allows (0 on the generic build), measured over about `seconds`. */
+double attn_fma_peak_gflops (double seconds);
+
 /* y (m) = alpha · op(a) · x + beta · y; a (m,n) row-major, op(a) = aᵀ if trans. */
 void attn_sgemv(bool trans, int m, int n, float alpha, const float *a, int lda,
                 const float *x, float beta, float *y);

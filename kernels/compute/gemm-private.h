@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* gemm-private.h — the per-instruction-set functions of gemm_isa.c, for
+ * blas.c (which chooses between them and OpenBLAS) only. */
+#ifndef ATTN_GEMM_PRIVATE_H
+#define ATTN_GEMM_PRIVATE_H
+
+/* GFLOPS of one thread's vector multiply-adds over about `seconds`. */
+double gemm_peak_avx2 (double seconds);
+double gemm_peak_avx512 (double seconds);
+
+/* c (m,n) = alpha · a (m,k) · b (k,n) + beta · c, row-major, one thread;
+ * beta 0 never reads c. */
+void gemm_nn_avx512 (int m, int n, int k, float alpha, const float *a,
+                     int lda, const float *b, int ldb, float beta, float *c,
+                     int ldc);
+
+#endif

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* gemm_isa.c — compiled once per instruction set (GEMM_ISA = avx2 |
+ * avx512, with -march=x86-64-v3 / -v4; see kernels/meson.build):
+ *
+ *  - gemm_peak_<isa>: the FMA peak, measured — independent chains of vector
+ *    multiply-adds, enough of them to cover the latency of both FMA pipes;
+ *  - (AVX-512 only) gemm_nn_avx512: C = α·A·B + β·C, row-major, neither
+ *    operand transposed — the product every convolution path runs (1×1,
+ *    im2col, Winograd's sixteen, the batched one). OpenBLAS 0.3.21 has no
+ *    AVX-512 kernel for AMD Zen 4/5 (it runs its Haswell one, half the
+ *    vector width); this one reads A and B where they lie (no packing: the
+ *    weights are read as eight sequential row streams, B a K-block of one
+ *    48-column panel at a time, which stays in L1) and keeps an 8×48 tile
+ *    of C in 24 zmm registers.
+ *
+ * blas.h's attn_sgemm decides when the kernel runs. */
+#include "gemm-private.h"
+
+#include <immintrin.h>
+#include <time.h>
+
+#define CAT2(a, b) a##_##b
+#define CAT(a, b) CAT2 (a, b)
+#define ISA_FN(name) CAT (name, GEMM_ISA)
+
+static double
+now (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+#if defined(__AVX512F__)
+typedef __m512 vec;
+#define VLEN 16
+#define vset1 _mm512_set1_ps
+#define vfma _mm512_fmadd_ps
+#define vadd _mm512_add_ps
+#define vstore _mm512_storeu_ps
+#else
+typedef __m256 vec;
+#define VLEN 8
+#define vset1 _mm256_set1_ps
+#define vfma _mm256_fmadd_ps
+#define vadd _mm256_add_ps
+#define vstore _mm256_storeu_ps
+#endif
+
+/* 12 chains: FMA latency 4 cycles × 2 pipes needs at least 8 in flight. */
+#define PEAK_CHAINS 12
+
+double
+ISA_FN (gemm_peak) (double seconds)
+{
+  vec acc[PEAK_CHAINS];
+  for (int i = 0; i < PEAK_CHAINS; i++)
+    acc[i] = vset1 (1.0f + (float) i * 1e-3f);
+  const vec x = vset1 (0.999999f), y = vset1 (1e-7f);
+  long iters = 0;
+  double t0 = now (), t;
+  do {
+    for (int r = 0; r < 4096; r++) {
+#pragma GCC unroll 12
+      for (int i = 0; i < PEAK_CHAINS; i++)
+        acc[i] = vfma (acc[i], x, y);
+    }
+    iters += 4096;
+    t = now ();
+  } while (t - t0 < seconds);
+  vec sum = acc[0];
+  for (int i = 1; i < PEAK_CHAINS; i++)
+    sum = vadd (sum, acc[i]);
+  float keep[VLEN];
+  vstore (keep, sum);
+  volatile float sink = keep[0];
+  (void) sink;
+  return (double) iters * PEAK_CHAINS * VLEN * 2.0 / (t - t0) / 1e9;
+}
+
+#if defined(__AVX512F__)
+
+#define MR 8            /* rows of C per tile */
+#define NV 3            /* 16-float vectors per tile row: 48 columns */
+#define NR (NV * 16)
+#define KC 192          /* K-block: a 192×48 panel of B is 36 KB, in L1 */
+
+/* One mr×(nv vectors) tile of C over k = 0..kc−1; `last` masks the last
+ * vector's columns. first: C = α·acc + β·C, else C += α·acc. mr and nv are
+ * constants at every call, so the loops unroll and acc lives in registers. */
+static inline __attribute__ ((always_inline)) void
+tile (const int mr, const int nv, __mmask16 last, int kc, float alpha,
+      const float *a, int lda, const float *b, int ldb, float beta,
+      float *c, int ldc)
+{
+  __m512 acc[MR][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < mr; r++)
+#pragma GCC unroll 3
+    for (int v = 0; v < nv; v++)
+      acc[r][v] = _mm512_setzero_ps ();
+  for (int p = 0; p < kc; p++) {
+    const float *bp = b + (size_t) p * ldb;
+    __m512 bv[NV];
+#pragma GCC unroll 3
+    for (int v = 0; v < nv; v++)
+      bv[v] = v == nv - 1 ? _mm512_maskz_loadu_ps (last, bp + 16 * v)
+          : _mm512_loadu_ps (bp + 16 * v);
+#pragma GCC unroll 8
+    for (int r = 0; r < mr; r++) {
+      __m512 av = _mm512_set1_ps (a[(size_t) r * lda + p]);
+#pragma GCC unroll 3
+      for (int v = 0; v < nv; v++)
+        acc[r][v] = _mm512_fmadd_ps (av, bv[v], acc[r][v]);
+    }
+  }
+  const __m512 va = _mm512_set1_ps (alpha), vb = _mm512_set1_ps (beta);
+#pragma GCC unroll 8
+  for (int r = 0; r < mr; r++) {
+    float *cr = c + (size_t) r * ldc;
+#pragma GCC unroll 3
+    for (int v = 0; v < nv; v++) {
+      __mmask16 k = v == nv - 1 ? last : 0xFFFF;
+      __m512 x = _mm512_mul_ps (acc[r][v], va);
+      if (beta != 0.0f)
+        x = _mm512_fmadd_ps (_mm512_maskz_loadu_ps (k, cr + 16 * v), vb, x);
+      _mm512_mask_storeu_ps (cr + 16 * v, k, x);
+    }
+  }
+}
+
+#define TILE_NV(mr_, nv_) \
+  tile (mr_, nv_, last, kc, alpha, a, lda, b, ldb, beta, c, ldc)
+#define TILE_MR(mr_) \
+  do { \
+    switch (nv) { \
+    case 1: TILE_NV (mr_, 1); break; \
+    case 2: TILE_NV (mr_, 2); break; \
+    default: TILE_NV (mr_, 3); break; \
+    } \
+  } while (0)
+
+static void
+tile_any (int mr, int nv, __mmask16 last, int kc, float alpha,
+          const float *a, int lda, const float *b, int ldb, float beta,
+          float *c, int ldc)
+{
+  switch (mr) {
+  case 1: TILE_MR (1); break;
+  case 2: TILE_MR (2); break;
+  case 3: TILE_MR (3); break;
+  case 4: TILE_MR (4); break;
+  case 5: TILE_MR (5); break;
+  case 6: TILE_MR (6); break;
+  case 7: TILE_MR (7); break;
+  default: TILE_MR (8); break;
+  }
+}
+
+void
+gemm_nn_avx512 (int m, int n, int k, float alpha, const float *a, int lda,
+                const float *b, int ldb, float beta, float *c, int ldc)
+{
+  if (m <= 0 || n <= 0)
+    return;
+  if (k <= 0) {             /* C = β·C */
+    for (int i = 0; i < m; i++)
+      for (int j = 0; j < n; j++)
+        c[(size_t) i * ldc + j] = beta == 0.0f ? 0.0f
+            : beta * c[(size_t) i * ldc + j];
+    return;
+  }
+  for (int p0 = 0; p0 < k; p0 += KC) {
+    int kc = k - p0 < KC ? k - p0 : KC;
+    float bt = p0 == 0 ? beta : 1.0f;   /* later K-blocks accumulate */
+    for (int j0 = 0; j0 < n; j0 += NR) {
+      int nr = n - j0 < NR ? n - j0 : NR;
+      int nv = (nr + 15) / 16;
+      int tail = nr - 16 * (nv - 1);
+      __mmask16 last = (__mmask16) (tail == 16 ? 0xFFFF : (1u << tail) - 1);
+      const float *bj = b + (size_t) p0 * ldb + j0;
+      for (int i0 = 0; i0 < m; i0 += MR) {
+        int mr = m - i0 < MR ? m - i0 : MR;
+        tile_any (mr, nv, last, kc, alpha, a + (size_t) i0 * lda + p0, lda,
+                  bj, ldb, bt, c + (size_t) i0 * ldc + j0, ldc);
+      }
+    }
+  }
+}
+
+#endif

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test_gemm.c — attn_sgemm's untransposed product against a naive
+ * double-precision one written here, under every kernel (OpenBLAS, our
+ * AVX-512 one) and instruction set this CPU has, on 1 and 2 threads: odd
+ * and round shapes (tile remainders in every direction, K across several
+ * K-blocks, K = 0), leading dimensions wider than the matrices with
+ * sentinels in the gaps (nothing outside C may be written), α and β, and
+ * β = 0 over a C full of NaN (C must not be read). Also checks which kernel
+ * runs when. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blas.h"
+#include "check.h"
+#include "cpu.h"
+#include "parallel.h"
+
+#define SENTINEL 12345.0f
+
+typedef struct {
+  int m, n, k;
+} Shape;
+
+static const Shape shapes[] = {
+  { 1, 1, 1 }, { 1, 17, 5 }, { 7, 5, 3 }, { 8, 16, 1 }, { 8, 48, 192 },
+  { 9, 49, 193 }, { 15, 33, 64 }, { 16, 47, 385 }, { 17, 97, 17 },
+  { 64, 196, 576 }, { 3, 130, 0 }, { 33, 1, 70 }, { 64, 1000, 300 },
+  { 130, 64, 1152 },
+};
+
+static void
+naive (float *c, const float *a, int lda, const float *b, int ldb, int ldc,
+       int m, int n, int k, float alpha, float beta)
+{
+  for (int i = 0; i < m; i++)
+    for (int j = 0; j < n; j++) {
+      double s = 0;
+      for (int p = 0; p < k; p++)
+        s += (double) a[(size_t) i * lda + p] * b[(size_t) p * ldb + j];
+      double prev = beta == 0.0f ? 0.0 : (double) beta * c[(size_t) i * ldc + j];
+      c[(size_t) i * ldc + j] = (float) (alpha * s + prev);
+    }
+}
+
+/* One product; false when C differs from the reference or a gap changed. */
+static bool
+one (const Shape *s, float alpha, float beta, Rng *r, char *why, size_t len)
+{
+  int lda = s->k + 3, ldb = s->n + 5, ldc = s->n + 2;
+  size_t na = (size_t) s->m * lda, nb = (size_t) (s->k ? s->k : 1) * ldb;
+  size_t nc = (size_t) s->m * ldc;
+  float *a = test_alloc (na), *b = test_alloc (nb);
+  float *c = test_alloc (nc), *ref = test_alloc (nc);
+  fill_uniform (a, na, r, -1, 1);
+  fill_uniform (b, nb, r, -1, 1);
+  for (size_t i = 0; i < nc; i++) {
+    bool gap = (int) (i % ldc) >= s->n;
+    c[i] = gap ? SENTINEL : beta == 0.0f ? NAN : rng_uniform (r, -1, 1);
+  }
+  memcpy (ref, c, nc * sizeof *c);
+  naive (ref, a, lda, b, ldb, ldc, s->m, s->n, s->k, alpha, beta);
+  attn_sgemm (false, false, s->m, s->n, s->k, alpha, a, lda, b, ldb, beta, c,
+              ldc);
+  bool ok = true;
+  for (size_t i = 0; i < nc && ok; i++) {
+    if ((int) (i % ldc) >= s->n) {
+      if (c[i] != SENTINEL) {
+        snprintf (why, len, "wrote outside C at row %zu col %zu",
+                  i / ldc, i % ldc);
+        ok = false;
+      }
+    } else if (!(fabsf (c[i] - ref[i]) <= 1e-5f * (1 + s->k) + 1e-4f * fabsf (ref[i]))) {
+      snprintf (why, len, "C[%zu][%zu] = %g, reference %g", i / ldc, i % ldc,
+                c[i], ref[i]);
+      ok = false;
+    }
+  }
+  free (a);
+  free (b);
+  free (c);
+  free (ref);
+  return ok;
+}
+
+static void
+run_all (const char *label)
+{
+  static const float ab[][2] = { { 1, 0 }, { 0.5f, 1 }, { -1.25f, -0.75f } };
+  Rng r = rng_new (7);
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+    for (size_t j = 0; j < sizeof ab / sizeof ab[0]; j++) {
+      const Shape *s = &shapes[i];
+      char why[160] = "", name[256];
+      bool ok = one (s, ab[j][0], ab[j][1], &r, why, sizeof why);
+      snprintf (name, sizeof name, "%s: %d×%d×%d α=%g β=%g %s", label, s->m,
+                s->n, s->k, ab[j][0], ab[j][1], why);
+      test_case (name, ok);
+    }
+}
+
+int
+main (void)
+{
+  AttnIsa best = attn_cpu_best ();
+  printf ("# instruction sets: up to %s\n", attn_isa_name (best));
+  /* which kernel runs when */
+  attn_cpu_set_isa (best);
+  attn_gemm_set_kernel (ATTN_GEMM_BLAS);
+  test_case ("ATTN_GEMM_BLAS runs OpenBLAS",
+             strcmp (attn_gemm_kernel_name (), "openblas") == 0);
+  attn_gemm_set_kernel (ATTN_GEMM_AUTO);
+  test_case ("AUTO runs our kernel exactly when the CPU has AVX-512",
+             strcmp (attn_gemm_kernel_name (),
+                     best == ATTN_ISA_AVX512 ? "avx512" : "openblas") == 0);
+  if (best == ATTN_ISA_AVX512) {
+    attn_cpu_set_isa (ATTN_ISA_AVX2);
+    attn_gemm_set_kernel (ATTN_GEMM_OWN);
+    test_case ("below AVX-512, even OWN runs OpenBLAS",
+               strcmp (attn_gemm_kernel_name (), "openblas") == 0);
+  }
+  test_case ("the FMA peak is measured where vectors are wide",
+             best == ATTN_ISA_GENERIC || (attn_cpu_set_isa (best),
+                                          attn_fma_peak_gflops (0.02) > 1.0));
+
+  static const AttnGemmKernel kernels[] = { ATTN_GEMM_BLAS, ATTN_GEMM_OWN };
+  for (int isa = ATTN_ISA_GENERIC; isa <= (int) best; isa++)
+    for (size_t k = 0; k < 2; k++) {
+      attn_cpu_set_isa ((AttnIsa) isa);
+      attn_gemm_set_kernel (kernels[k]);
+      if (kernels[k] == ATTN_GEMM_OWN && isa != ATTN_ISA_AVX512)
+        continue;               /* the same as BLAS there */
+      for (int t = 1; t <= 2; t++) {
+        char label[64];
+        attn_parallel_set_threads (t);
+        snprintf (label, sizeof label, "%s, %s, %d thread%s",
+                  attn_isa_name ((AttnIsa) isa), attn_gemm_kernel_name (), t,
+                  t > 1 ? "s" : "");
+        run_all (label);
+      }
+    }
+  return test_done ();
+}
