@@ -89,6 +89,43 @@ typedef struct {
   int cin, cout, h, w, k, stride, groups;
 } ConvShape;
 
+/* "12.3" (percent of peak), or "—" without a measured peak */
+static const char *
+percent (double gflops, double peak)
+{
+  static char buf[4][16];
+  static int next;
+  char *b = buf[next++ % 4];
+  if (peak > 0)
+    snprintf (b, sizeof buf[0], "%.0f", 100.0 * gflops / peak);
+  else
+    snprintf (b, sizeof buf[0], "—");
+  return b;
+}
+
+static void
+peak_task (void *ctx, int i)
+{
+  double *g = ctx;
+  g[i] = attn_fma_peak_gflops (0.25);
+}
+
+/* The machine's FMA peak on `threads` threads running at once (the sum of
+ * each one's), from the probe in kernels/compute/gemm_isa.c. */
+static double
+fma_peak (int threads)
+{
+  double g[8] = { 0 };
+  attn_parallel_for (threads, peak_task, g);
+  double sum = 0;
+  for (int i = 0; i < threads && i < 8; i++)
+    sum += g[i];
+  return sum;
+}
+
+/* The GEMM kernel in use when the benchmark started (ATTN_GEMM, or AUTO) */
+static AttnGemmKernel kernel = ATTN_GEMM_AUTO;
+
 static void
 bench_convs (int threads)
 {
@@ -109,9 +146,15 @@ bench_convs (int threads)
   };
   printf ("\n## Convolutions, %d thread%s (batch 1; GFLOPS = 2·MACs/time)\n\n",
           threads, threads > 1 ? "s" : "");
-  printf ("| shape | ours ms | ours GFLOPS | sgemm GFLOPS (same M,N,K) | ours/sgemm "
+  double peak = fma_peak (threads);
+  printf ("GEMM kernel: %s (instruction set %s). FMA peak, measured now on "
+          "%d thread%s at once: %.1f GFLOPS.\n\n", attn_gemm_kernel_name (),
+          attn_isa_name (attn_cpu_isa ()), threads, threads > 1 ? "s" : "",
+          peak);
+  printf ("| shape | ours ms | ours GFLOPS | %% of FMA peak | GEMM GFLOPS (same M,N,K) "
+          "| %% of peak | OpenBLAS sgemm GFLOPS | ours/OpenBLAS sgemm "
           "| Winograd F(2,3) ms | im2col/Winograd | network uses |\n");
-  printf ("|---|---:|---:|---:|---:|---:|---:|---|\n");
+  printf ("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
     const ConvShape *s = &shapes[i];
     if (!wanted (s->name))
@@ -128,14 +171,22 @@ bench_convs (int threads)
     float *b = alloc_fill ((size_t) kk * n), *c = alloc_fill ((size_t) m * n);
     AttnEpilogue ep = { bias, NULL, ATTN_ACT_RELU, NULL, NULL };
     int reps = quick ? 5 : 21;
-    double t_ours, t_gemm;
+    double t_ours, t_gemm, t_blas;
     TIME_MEDIAN (t_ours, reps, attn_conv2d (out, in, wt, &ep, ws, &p, 1, s->h, s->w));
     TIME_MEDIAN (t_gemm, reps, for (int g = 0; g < s->groups; g++)
                  attn_sgemm (false, false, m, n, kk, 1.0f, wt, kk, b, n, 0.0f,
                              c, n));
+    /* the yardstick: OpenBLAS on the same product, whatever runs ours */
+    attn_gemm_set_kernel (ATTN_GEMM_BLAS);
+    TIME_MEDIAN (t_blas, reps, for (int g = 0; g < s->groups; g++)
+                 attn_sgemm (false, false, m, n, kk, 1.0f, wt, kk, b, n, 0.0f,
+                             c, n));
+    attn_gemm_set_kernel (kernel);
     double flops = 2.0 * s->cout * kk * n;
-    printf ("| %s | %.3f | %.1f | %.1f | %.2f |", s->name, t_ours,
-            flops / t_ours / 1e6, flops / t_gemm / 1e6, t_gemm / t_ours);
+    double g_ours = flops / t_ours / 1e6, g_gemm = flops / t_gemm / 1e6;
+    printf ("| %s | %.3f | %.1f | %s | %.1f | %s | %.1f | %.2f |", s->name,
+            t_ours, g_ours, percent (g_ours, peak), g_gemm,
+            percent (g_gemm, peak), flops / t_blas / 1e6, t_blas / t_ours);
     if (attn_winograd_applies (&p, s->h, s->w)) {
       float *u = alloc_fill (attn_winograd_weights_size (&p));
       float *wws = alloc_fill (attn_winograd_workspace (&p, s->h, s->w));
@@ -887,6 +938,9 @@ main (int argc, char **argv)
       return strcmp (argv[i], "--help") == 0 ? 0 : 2;
     }
   }
+  const char *gemm = getenv ("ATTN_GEMM");
+  kernel = gemm && strcmp (gemm, "blas") == 0 ? ATTN_GEMM_BLAS
+      : gemm && strcmp (gemm, "own") == 0 ? ATTN_GEMM_OWN : ATTN_GEMM_AUTO;
   header ();
   for (int th = 1; th <= 2; th++) {
     if (only_threads && th != only_threads)
