@@ -80,20 +80,37 @@ attn_fma_peak_gflops (double seconds)
   return 0.0;
 }
 
+/* The store's steps as a pass over c (m,n), after OpenBLAS's product. */
+static void
+store_pass (int m, int n, float *c, int ldc, const AttnGemmStore *st)
+{
+  for (int i = 0; i < m; i++) {
+    float *ci = c + (size_t) i * ldc;
+    const float *ri = st->res ? st->res + (size_t) i * st->ldr : NULL;
+    float bi = st->bias ? st->bias[i] : 0.0f;
+    for (int j = 0; j < n; j++) {
+      float x = ci[j] + (ri ? bi + ri[j] : bi);
+      ci[j] = st->relu && !(x > 0.0f) ? 0.0f : x;
+    }
+  }
+}
+
 static void
 sgemm1 (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
         const float *a, int lda, const float *b, int ldb, float beta,
-        float *c, int ldc)
+        float *c, int ldc, const AttnGemmStore *st)
 {
 #ifdef ATTN_HAVE_ISA_VARIANTS
   if (!trans_a && !trans_b && own_gemm ()) {
-    gemm_nn_avx512 (m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    gemm_nn_avx512 (m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, st);
     return;
   }
 #endif
   cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
                ldb, beta, c, ldc);
+  if (st)
+    store_pass (m, n, c, ldc, st);
 }
 
 typedef struct {
@@ -103,6 +120,7 @@ typedef struct {
   const float *a, *b;
   int lda, ldb, ldc;
   float *c;
+  const AttnGemmStore *st;
 } GemmSplit;
 
 /* Task i: columns (or rows) [i·block, (i+1)·block) of c. */
@@ -114,24 +132,37 @@ gemm_block (void *ctx, int i)
   if (g->by_cols) {
     int n = g->n - lo < g->block ? g->n - lo : g->block;
     const float *b = g->trans_b ? g->b + (size_t) lo * g->ldb : g->b + lo;
+    AttnGemmStore st;
+    if (g->st) {
+      st = *g->st;
+      st.res = st.res ? st.res + lo : NULL;
+    }
     sgemm1 (g->trans_a, g->trans_b, g->m, n, g->k, g->alpha, g->a, g->lda, b,
-            g->ldb, g->beta, g->c + lo, g->ldc);
+            g->ldb, g->beta, g->c + lo, g->ldc, g->st ? &st : NULL);
   } else {
     int m = g->m - lo < g->block ? g->m - lo : g->block;
     const float *a = g->trans_a ? g->a + lo : g->a + (size_t) lo * g->lda;
+    AttnGemmStore st;
+    if (g->st) {
+      st = *g->st;
+      st.bias = st.bias ? st.bias + lo : NULL;
+      st.res = st.res ? st.res + (size_t) lo * st.ldr : NULL;
+    }
     sgemm1 (g->trans_a, g->trans_b, m, g->n, g->k, g->alpha, a, g->lda, g->b,
-            g->ldb, g->beta, g->c + (size_t) lo * g->ldc, g->ldc);
+            g->ldb, g->beta, g->c + (size_t) lo * g->ldc, g->ldc,
+            g->st ? &st : NULL);
   }
 }
 
-void
-attn_sgemm (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-            const float *a, int lda, const float *b, int ldb, float beta,
-            float *c, int ldc)
+static void
+sgemm_split (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+             const float *a, int lda, const float *b, int ldb, float beta,
+             float *c, int ldc, const AttnGemmStore *st)
 {
   int t = attn_parallel_threads ();
   if (t <= 1 || (double) m * n * k < SPLIT_MACS) {
-    sgemm1 (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    sgemm1 (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+            st);
     return;
   }
   /* cut the longer side of c into t aligned blocks */
@@ -141,13 +172,31 @@ attn_sgemm (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
   block = (block + SPLIT_ALIGN - 1) / SPLIT_ALIGN * SPLIT_ALIGN;
   int tasks = (len + block - 1) / block;
   if (tasks <= 1) {
-    sgemm1 (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    sgemm1 (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+            st);
     return;
   }
   GemmSplit g = { trans_a, trans_b, by_cols, m, n, k, block, alpha, beta, a,
-    b, lda, ldb, ldc, c
+    b, lda, ldb, ldc, c, st
   };
   attn_parallel_for (tasks, gemm_block, &g);
+}
+
+void
+attn_sgemm (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+            const float *a, int lda, const float *b, int ldb, float beta,
+            float *c, int ldc)
+{
+  sgemm_split (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+               NULL);
+}
+
+void
+attn_sgemm_store (int m, int n, int k, const float *a, int lda,
+                  const float *b, int ldb, float *c, int ldc,
+                  const AttnGemmStore *st)
+{
+  sgemm_split (false, false, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc, st);
 }
 
 typedef struct {

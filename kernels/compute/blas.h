@@ -21,6 +21,23 @@ void attn_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                 const float *a, int lda, const float *b, int ldb, float beta,
                 float *c, int ldc);
 
+/* What attn_sgemm_store does to each element c[i][j] of the product as it
+ * stores it: + (bias[i] + res[i·ldr + j]) (either NULL: 0), then ReLU if
+ * relu — rounded as conv.h's epilogue rounds it. res may not alias c. */
+typedef struct {
+  const float *bias;
+  const float *res;
+  int ldr;
+  bool relu;
+} AttnGemmStore;
+
+/* c (m,n) = a (m,k) · b (k,n), then `st` (NULL: nothing) on every element:
+ * in the store itself where our kernel runs (one pass over c, not two),
+ * else as a pass over c after OpenBLAS's product. */
+void attn_sgemm_store (int m, int n, int k, const float *a, int lda,
+                       const float *b, int ldb, float *c, int ldc,
+                       const AttnGemmStore *st);
+
 /* Which kernel runs attn_sgemm's untransposed products (every
  * convolution's): AUTO (the default) is our own AVX-512 kernel on a CPU
  * that has AVX-512 (and attn_cpu_isa() allows it), OpenBLAS otherwise;

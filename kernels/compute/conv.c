@@ -280,6 +280,10 @@ attn_conv2d (float *out, const float *in, const float *weight,
   if (hwo == 0)
     return;
 
+  /* bias, residual and ReLU ride in the product's store; the pools and
+   * other activations need a pass of their own */
+  bool fused = ep && !ep->avg_out && !ep->max_out && !is_depthwise (p)
+      && (ep->act == ATTN_ACT_NONE || ep->act == ATTN_ACT_RELU);
   for (int b = 0; b < n; b++) {
     const float *x = in + b * in_sz;
     float *y = out + b * out_sz;
@@ -287,23 +291,32 @@ attn_conv2d (float *out, const float *in, const float *weight,
       const float *xg = x + (size_t) g * cin_g * h * w;
       const float *wg = weight + (size_t) g * cout_g * kk;
       float *yg = y + (size_t) g * cout_g * hwo;
+      AttnGemmStore st = { 0 };
+      if (fused) {
+        st.bias = ep->bias ? ep->bias + (size_t) g * cout_g : NULL;
+        st.res = ep->residual ? ep->residual + b * out_sz
+            + (size_t) g * cout_g * hwo : NULL;
+        st.ldr = (int) hwo;
+        st.relu = ep->act == ATTN_ACT_RELU;
+      }
       if (is_depthwise (p)) {
         for (int m = 0; m < cout_g; m++)
           depthwise_plane (yg + m * hwo, xg, wg + (size_t) m * kk, h, w, p,
                            ho, wo);
       } else if (is_pointwise (p)) {
         /* y_g (Cout_g, HW) = W_g (Cout_g, Cin_g) · x_g (Cin_g, HW) */
-        attn_sgemm (false, false, cout_g, (int) hwo, cin_g, 1.0f, wg, kk, xg,
-                    (int) hwo, 0.0f, yg, (int) hwo);
+        attn_sgemm_store (cout_g, (int) hwo, cin_g, wg, kk, xg, (int) hwo, yg,
+                          (int) hwo, fused ? &st : NULL);
       } else {
         /* y_g (Cout_g, HoWo) = W_g (Cout_g, K) · col (K, HoWo) */
         im2col (ws, xg, cin_g, h, w, p, ho, wo);
-        attn_sgemm (false, false, cout_g, (int) hwo, kk, 1.0f, wg, kk, ws,
-                    (int) hwo, 0.0f, yg, (int) hwo);
+        attn_sgemm_store (cout_g, (int) hwo, kk, wg, kk, ws, (int) hwo, yg,
+                          (int) hwo, fused ? &st : NULL);
       }
     }
   }
-  attn_epilogue_apply (out, ep, n, p->c_out, (int) hwo);
+  if (!fused)
+    attn_epilogue_apply (out, ep, n, p->c_out, (int) hwo);
 }
 
 size_t

@@ -17,6 +17,7 @@
 #include "gemm-private.h"
 
 #include <immintrin.h>
+#include <stdbool.h>
 #include <time.h>
 
 #define CAT2(a, b) a##_##b
@@ -86,12 +87,14 @@ ISA_FN (gemm_peak) (double seconds)
 #define KC 192          /* K-block: a 192×48 panel of B is 36 KB, in L1 */
 
 /* One mr×(nv vectors) tile of C over k = 0..kc−1; `last` masks the last
- * vector's columns. first: C = α·acc + β·C, else C += α·acc. mr and nv are
+ * vector's columns: C = α·acc + β·C, then + (bias[r] + res[r·ldr + col]),
+ * ReLU (each where given: the last K-block's call). mr and nv are
  * constants at every call, so the loops unroll and acc lives in registers. */
 static inline __attribute__ ((always_inline)) void
 tile (const int mr, const int nv, __mmask16 last, int kc, float alpha,
       const float *a, int lda, const float *b, int ldb, float beta,
-      float *c, int ldc)
+      float *c, int ldc, const float *bias, const float *res, int ldr,
+      bool relu)
 {
   __m512 acc[MR][NV];
 #pragma GCC unroll 8
@@ -124,13 +127,23 @@ tile (const int mr, const int nv, __mmask16 last, int kc, float alpha,
       __m512 x = _mm512_mul_ps (acc[r][v], va);
       if (beta != 0.0f)
         x = _mm512_fmadd_ps (_mm512_maskz_loadu_ps (k, cr + 16 * v), vb, x);
+      /* x + (bias + res), as conv.c's epilogue pass rounds it */
+      __m512 add = bias ? _mm512_set1_ps (bias[r]) : _mm512_setzero_ps ();
+      if (res)
+        add = _mm512_add_ps (add, _mm512_maskz_loadu_ps (k, res + (size_t) r
+                                                         * ldr + 16 * v));
+      if (bias || res)
+        x = _mm512_add_ps (x, add);
+      if (relu)
+        x = _mm512_max_ps (x, _mm512_setzero_ps ());
       _mm512_mask_storeu_ps (cr + 16 * v, k, x);
     }
   }
 }
 
 #define TILE_NV(mr_, nv_) \
-  tile (mr_, nv_, last, kc, alpha, a, lda, b, ldb, beta, c, ldc)
+  tile (mr_, nv_, last, kc, alpha, a, lda, b, ldb, beta, c, ldc, bias, res, \
+        ldr, relu)
 #define TILE_MR(mr_) \
   do { \
     switch (nv) { \
@@ -143,7 +156,8 @@ tile (const int mr, const int nv, __mmask16 last, int kc, float alpha,
 static void
 tile_any (int mr, int nv, __mmask16 last, int kc, float alpha,
           const float *a, int lda, const float *b, int ldb, float beta,
-          float *c, int ldc)
+          float *c, int ldc, const float *bias, const float *res, int ldr,
+          bool relu)
 {
   switch (mr) {
   case 1: TILE_MR (1); break;
@@ -159,20 +173,28 @@ tile_any (int mr, int nv, __mmask16 last, int kc, float alpha,
 
 void
 gemm_nn_avx512 (int m, int n, int k, float alpha, const float *a, int lda,
-                const float *b, int ldb, float beta, float *c, int ldc)
+                const float *b, int ldb, float beta, float *c, int ldc,
+                const AttnGemmStore *st)
 {
   if (m <= 0 || n <= 0)
     return;
-  if (k <= 0) {             /* C = β·C */
+  if (k <= 0) {             /* C = β·C, then the store's steps */
     for (int i = 0; i < m; i++)
-      for (int j = 0; j < n; j++)
-        c[(size_t) i * ldc + j] = beta == 0.0f ? 0.0f
-            : beta * c[(size_t) i * ldc + j];
+      for (int j = 0; j < n; j++) {
+        float *x = &c[(size_t) i * ldc + j];
+        *x = beta == 0.0f ? 0.0f : beta * *x;
+        if (st)
+          *x += (st->bias ? st->bias[i] : 0.0f)
+              + (st->res ? st->res[(size_t) i * st->ldr + j] : 0.0f);
+        if (st && st->relu && !(*x > 0.0f))
+          *x = 0.0f;
+      }
     return;
   }
   for (int p0 = 0; p0 < k; p0 += KC) {
     int kc = k - p0 < KC ? k - p0 : KC;
     float bt = p0 == 0 ? beta : 1.0f;   /* later K-blocks accumulate */
+    bool fin = p0 + kc >= k && st;      /* the store's steps: last block */
     for (int j0 = 0; j0 < n; j0 += NR) {
       int nr = n - j0 < NR ? n - j0 : NR;
       int nv = (nr + 15) / 16;
@@ -182,7 +204,10 @@ gemm_nn_avx512 (int m, int n, int k, float alpha, const float *a, int lda,
       for (int i0 = 0; i0 < m; i0 += MR) {
         int mr = m - i0 < MR ? m - i0 : MR;
         tile_any (mr, nv, last, kc, alpha, a + (size_t) i0 * lda + p0, lda,
-                  bj, ldb, bt, c + (size_t) i0 * ldc + j0, ldc);
+                  bj, ldb, bt, c + (size_t) i0 * ldc + j0, ldc,
+                  fin && st->bias ? st->bias + i0 : NULL,
+                  fin && st->res ? st->res + (size_t) i0 * st->ldr + j0
+                  : NULL, fin ? st->ldr : 0, fin && st->relu);
       }
     }
   }

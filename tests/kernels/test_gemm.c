@@ -5,7 +5,8 @@
  * and round shapes (tile remainders in every direction, K across several
  * K-blocks, K = 0), leading dimensions wider than the matrices with
  * sentinels in the gaps (nothing outside C may be written), α and β, and
- * β = 0 over a C full of NaN (C must not be read). Also checks which kernel
+ * β = 0 over a C full of NaN (C must not be read); and attn_sgemm_store's
+ * bias, residual and ReLU applied in the store. Also checks which kernel
  * runs when. */
 #include <math.h>
 #include <stdio.h>
@@ -84,6 +85,55 @@ one (const Shape *s, float alpha, float beta, Rng *r, char *why, size_t len)
   return ok;
 }
 
+/* attn_sgemm_store with bias, a residual of its own stride and/or ReLU:
+ * the reference is the naive product, then + (bias + res), then ReLU. */
+static bool
+one_store (const Shape *s, int variant, Rng *r, char *why, size_t len)
+{
+  int lda = s->k + 1, ldb = s->n + 3, ldc = s->n + 4, ldr = s->n + 7;
+  size_t na = (size_t) s->m * lda, nb = (size_t) (s->k ? s->k : 1) * ldb;
+  size_t nc = (size_t) s->m * ldc;
+  float *a = test_alloc (na), *b = test_alloc (nb), *c = test_alloc (nc);
+  float *ref = test_alloc (nc), *bias = test_alloc ((size_t) s->m);
+  float *res = test_alloc ((size_t) s->m * ldr);
+  fill_uniform (a, na, r, -1, 1);
+  fill_uniform (b, nb, r, -1, 1);
+  fill_uniform (bias, (size_t) s->m, r, -2, 2);
+  fill_uniform (res, (size_t) s->m * ldr, r, -2, 2);
+  AttnGemmStore st = { variant & 1 ? bias : NULL, variant & 2 ? res : NULL,
+                       ldr, (variant & 4) != 0 };
+  for (size_t i = 0; i < nc; i++)
+    c[i] = (int) (i % ldc) >= s->n ? SENTINEL : NAN;
+  memcpy (ref, c, nc * sizeof *c);
+  naive (ref, a, lda, b, ldb, ldc, s->m, s->n, s->k, 1.0f, 0.0f);
+  for (int i = 0; i < s->m; i++)
+    for (int j = 0; j < s->n; j++) {
+      float *x = &ref[(size_t) i * ldc + j];
+      *x += (st.bias ? st.bias[i] : 0.0f)
+          + (st.res ? st.res[(size_t) i * ldr + j] : 0.0f);
+      if (st.relu && *x < 0.0f)
+        *x = 0.0f;
+    }
+  attn_sgemm_store (s->m, s->n, s->k, a, lda, b, ldb, c, ldc, &st);
+  bool ok = true;
+  for (size_t i = 0; i < nc && ok; i++) {
+    bool gap = (int) (i % ldc) >= s->n;
+    if (gap ? c[i] != SENTINEL
+        : !(fabsf (c[i] - ref[i]) <= 1e-5f * (1 + s->k) + 1e-4f * fabsf (ref[i]))) {
+      snprintf (why, len, "C[%zu][%zu] = %g, reference %g", i / ldc, i % ldc,
+                c[i], ref[i]);
+      ok = false;
+    }
+  }
+  free (a);
+  free (b);
+  free (c);
+  free (ref);
+  free (bias);
+  free (res);
+  return ok;
+}
+
 static void
 run_all (const char *label)
 {
@@ -96,6 +146,17 @@ run_all (const char *label)
       bool ok = one (s, ab[j][0], ab[j][1], &r, why, sizeof why);
       snprintf (name, sizeof name, "%s: %d×%d×%d α=%g β=%g %s", label, s->m,
                 s->n, s->k, ab[j][0], ab[j][1], why);
+      test_case (name, ok);
+    }
+  static const char *const variants[] = { "", "bias", "res", "bias+res",
+    "relu", "bias+relu", "res+relu", "bias+res+relu" };
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+    for (int v = 1; v < 8; v += (i % 2) ? 1 : 3) {
+      const Shape *s = &shapes[i];
+      char why[160] = "", name[256];
+      bool ok = one_store (s, v, &r, why, sizeof why);
+      snprintf (name, sizeof name, "%s: store %s, %d×%d×%d %s", label,
+                variants[v], s->m, s->n, s->k, why);
       test_case (name, ok);
     }
 }
