@@ -13,6 +13,8 @@
  * tiles in raster order (tw per row). */
 #include "winograd.h"
 
+#include <string.h>
+
 #include "parallel.h"
 
 #include "blas.h"
@@ -42,9 +44,13 @@ row_len (int tw)
   return (size_t) 2 * tw + 2;
 }
 
+/* The transforms split their channels into at most this many tasks over the
+ * thread budget, each with its own scratch rows. */
+#define SPLIT 16
+
 /* Where everything lives for one h×w image: the tile grid, and the
  * workspace split into v (16 planes of ps_in floats), m (16 of ps_out) and
- * 8 scratch rows. attn_winograd_workspace and attn_conv2d_winograd both read
+ * 8 scratch rows per task. attn_winograd_workspace and attn_conv2d_winograd both read
  * it, so the size reserved and the size used cannot drift apart. */
 typedef struct {
   int ho, wo, th, tw;
@@ -62,7 +68,7 @@ layout (const AttnConv2d *p, int h, int w)
   l.nt = (size_t) l.th * l.tw;
   l.ps_in = plane_stride ((size_t) p->c_in * l.nt);
   l.ps_out = plane_stride ((size_t) p->c_out * l.nt);
-  l.total = 16 * (l.ps_in + l.ps_out) + 8 * row_len (l.tw);
+  l.total = 16 * (l.ps_in + l.ps_out) + (size_t) SPLIT * 8 * row_len (l.tw);
   return l;
 }
 
@@ -157,11 +163,13 @@ input_transform (float *restrict v, size_t ps, const float *restrict in,
             row[j] = 0.0f;
           continue;
         }
+        /* row[j] = src[j − pw] where that lies in the row, else 0 */
         const float *src = x + (size_t) iy * w;
-        for (size_t j = 0; j < len; j++) {
-          long ix = (long) j - pw;
-          row[j] = ix >= 0 && ix < w ? src[ix] : 0.0f;
-        }
+        size_t lead = (size_t) pw < len ? (size_t) pw : len;
+        size_t body = len - lead < (size_t) w ? len - lead : (size_t) w;
+        memset (row, 0, lead * sizeof *row);
+        memcpy (row + lead, src, body * sizeof *row);
+        memset (row + lead + body, 0, (len - lead - body) * sizeof *row);
       }
       const float *d0 = d, *d1 = d + len, *d2 = d + 2 * len, *d3 = d + 3 * len;
       float *t0 = t, *t1 = t + len, *t2 = t + 2 * len, *t3 = t + 3 * len;
@@ -246,6 +254,60 @@ wino_gemm (void *ctx, int xi)
               (int) l->nt, 0.0f, g->m + xi * l->ps_out, (int) l->nt);
 }
 
+typedef struct {
+  float *v, *m, *out, *scratch;
+  const float *in;
+  const WinoLayout *l;
+  int c, tasks, h, w, ph, pw;
+} WinoTransforms;
+
+/* Task i of `tasks`: its share of the channels, on its own scratch rows. */
+static void
+channels (const WinoTransforms *t, int i, int *lo, int *hi, float **scratch)
+{
+  *lo = (int) ((long) t->c * i / t->tasks);
+  *hi = (int) ((long) t->c * (i + 1) / t->tasks);
+  *scratch = t->scratch + (size_t) i * 8 * row_len (t->l->tw);
+}
+
+static void
+input_task (void *ctx, int i)
+{
+  const WinoTransforms *t = ctx;
+  const WinoLayout *l = t->l;
+  int lo, hi;
+  float *scratch;
+  channels (t, i, &lo, &hi, &scratch);
+  input_transform (t->v + (size_t) lo * l->nt, l->ps_in,
+                   t->in + (size_t) lo * t->h * t->w, hi - lo, t->h, t->w,
+                   t->ph, t->pw, l->th, l->tw, scratch);
+}
+
+static void
+output_task (void *ctx, int i)
+{
+  const WinoTransforms *t = ctx;
+  const WinoLayout *l = t->l;
+  int lo, hi;
+  float *scratch;
+  channels (t, i, &lo, &hi, &scratch);
+  output_transform (t->out + (size_t) lo * l->ho * l->wo,
+                    t->m + (size_t) lo * l->nt, l->ps_out, hi - lo, l->ho,
+                    l->wo, l->th, l->tw, scratch);
+}
+
+/* Tasks for c channels: one per thread the caller may use, at most SPLIT,
+ * none smaller than a few channels' worth of tiles. */
+static int
+transform_tasks (int c, size_t nt)
+{
+  int t = attn_parallel_threads ();
+  int by_work = (int) ((size_t) c * nt / 2048);
+  t = t < SPLIT ? t : SPLIT;
+  t = t < by_work ? t : by_work;
+  return t < 1 ? 1 : t;
+}
+
 void
 attn_conv2d_winograd (float *out, const float *in, const float *u,
                       const AttnEpilogue *ep, float *ws, const AttnConv2d *p,
@@ -256,12 +318,16 @@ attn_conv2d_winograd (float *out, const float *in, const float *u,
   WinoLayout l = layout (p, h, w);
   int ci = p->c_in, co = p->c_out;
   float *v = ws, *m = v + 16 * l.ps_in, *scratch = m + 16 * l.ps_out;
-  input_transform (v, l.ps_in, in, ci, h, w, p->pad_h, p->pad_w, l.th, l.tw,
-                   scratch);
+  /* each transform splits its channels over the thread budget */
+  WinoTransforms t = { v, m, out, scratch, in, &l, ci,
+    transform_tasks (ci, l.nt), h, w, p->pad_h, p->pad_w };
+  attn_parallel_for (t.tasks, input_task, &t);
   /* sixteen independent products: one task each over the thread budget
    * (better balanced than splitting each small product in two) */
   WinoGemms g = { u, v, m, &l, ci, co };
   attn_parallel_for (16, wino_gemm, &g);
-  output_transform (out, m, l.ps_out, co, l.ho, l.wo, l.th, l.tw, scratch);
+  t.c = co;
+  t.tasks = transform_tasks (co, l.nt);
+  attn_parallel_for (t.tasks, output_task, &t);
   attn_epilogue_apply (out, ep, 1, co, l.ho * l.wo);
 }

@@ -144,6 +144,11 @@ bench_convs (int threads)
     {"3x3 32->32 @32", 32, 32, 32, 32, 3, 1, 1},
     {"3x3 16->16 @32", 16, 16, 32, 32, 3, 1, 1},
   };
+  bool any = false;
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+    any = any || wanted (shapes[i].name);
+  if (!any)
+    return;
   printf ("\n## Convolutions, %d thread%s (batch 1; GFLOPS = 2·MACs/time)\n\n",
           threads, threads > 1 ? "s" : "");
   double peak = fma_peak (threads);
