@@ -16,7 +16,6 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "blas.h"
@@ -39,7 +38,6 @@ static struct {
   int cores;
   int busy;                     /* threads computing: entered + helpers */
   Job *jobs;
-  atomic_uint posted;           /* bumped whenever a job may have opened */
   atomic_long helper_tasks;
 } pool = {
   .once = PTHREAD_ONCE_INIT,
@@ -92,49 +90,15 @@ run_tasks (Job *j, bool helper)
   }
 }
 
-static long long
-now_ns (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-/* After its last task a helper watches for the next job this long before
- * it sleeps on the condition variable: a forward pass opens one job per
- * pass over the data, microseconds apart, and waking a sleeping thread
- * costs tens of microseconds on a VM, often longer than the job, whose
- * caller then ran every task alone. Bounded, and yielding the core while
- * it watches. */
-#define SPIN_NS 200000
-
-/* With the lock held on entry and return: true when `posted` moved within
- * SPIN_NS of `since` (a job may be open), false when the time ran out. */
-static bool
-spin_for_work (long long since)
-{
-  unsigned seen = atomic_load_explicit (&pool.posted, memory_order_acquire);
-  pthread_mutex_unlock (&pool.lock);
-  bool moved = false;
-  while (!moved && now_ns () - since < SPIN_NS) {
-    sched_yield ();
-    moved = atomic_load_explicit (&pool.posted, memory_order_acquire) != seen;
-  }
-  pthread_mutex_lock (&pool.lock);
-  return moved;
-}
-
 static void *
 helper_main (void *arg)
 {
   (void) arg;
-  long long last_work = 0;
   pthread_mutex_lock (&pool.lock);
   for (;;) {
     Job *j = pool.busy < pool.cores ? open_job () : NULL;
     if (!j) {
-      if (!spin_for_work (last_work))
-        pthread_cond_wait (&pool.work, &pool.lock);
+      pthread_cond_wait (&pool.work, &pool.lock);
       continue;
     }
     pool.busy++;
@@ -145,7 +109,6 @@ helper_main (void *arg)
     pool.busy--;
     if (--j->helpers == 0)
       pthread_cond_broadcast (&pool.idle);
-    last_work = now_ns ();
   }
   return NULL;
 }
@@ -207,10 +170,8 @@ attn_parallel_leave (void)
   if (tl_depth <= 0 || --tl_depth > 0)
     return;
   pthread_mutex_lock (&pool.lock);
-  if (--pool.busy < pool.cores && pool.jobs) {
-    atomic_fetch_add_explicit (&pool.posted, 1, memory_order_release);
+  if (--pool.busy < pool.cores && pool.jobs)
     pthread_cond_broadcast (&pool.work);
-  }
   pthread_mutex_unlock (&pool.lock);
 }
 
@@ -231,7 +192,6 @@ attn_parallel_for (int n, void (*fn) (void *ctx, int i), void *ctx)
   if (pool.jobs)
     pool.jobs->prev = &j;
   pool.jobs = &j;
-  atomic_fetch_add_explicit (&pool.posted, 1, memory_order_release);
   if (pool.busy < pool.cores)
     pthread_cond_broadcast (&pool.work);
   pthread_mutex_unlock (&pool.lock);
