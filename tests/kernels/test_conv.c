@@ -77,6 +77,14 @@ static const Case cases[] = {
   { "3x3 p1 on 1x1 map", 1, 8, 8, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1 },
   { "3x3 s3 p0 stride > kernel-1", 1, 2, 3, 10, 10, 3, 3, 3, 3, 0, 0, 1, 1, 1 },
   { "2x2 s2 even", 1, 3, 5, 8, 6, 2, 2, 2, 2, 0, 0, 1, 1, 1 },
+  /* larger maps: products the pool splits over the threads (≥ 2^18
+   * multiply-adds) and GEMM tiles with remainders both ways */
+  { "1x1 s1 13x19", 1, 29, 71, 13, 19, 1, 1, 1, 1, 0, 0, 1, 1, 1 },
+  { "3x3 s1 p1 17x15", 1, 15, 49, 17, 15, 3, 3, 1, 1, 1, 1, 1, 1, 1 },
+  { "3x3 s2 p1 37x29", 1, 24, 26, 37, 29, 3, 3, 2, 2, 1, 1, 1, 1, 1 },
+  { "7x7 s2 p3 stem 41x39", 1, 3, 8, 41, 39, 7, 7, 2, 2, 3, 3, 1, 1, 1 },
+  { "3x3 p0 20x22", 1, 3, 5, 20, 22, 3, 3, 1, 1, 0, 0, 1, 1, 1 },
+  { "1x1 s2 batch 2 31x27", 2, 6, 7, 31, 27, 1, 1, 2, 2, 0, 0, 1, 1, 1 },
 };
 
 static bool
@@ -313,6 +321,12 @@ main (int argc, char **argv)
     snprintf (name, sizeof name, "conv %s + bias, residual, relu, pools",
               cases[i].name);
     test_case (name, run_case (&cases[i], &rng, true, true, true, true));
+    /* without pools: bias, residual and ReLU ride in the product's store */
+    snprintf (name, sizeof name, "conv %s + bias, residual, relu (fused)",
+              cases[i].name);
+    test_case (name, run_case (&cases[i], &rng, true, true, true, false));
+    snprintf (name, sizeof name, "conv %s + bias (fused)", cases[i].name);
+    test_case (name, run_case (&cases[i], &rng, true, false, false, false));
   }
   /* several images as one product (groups 1): 1, 2, 3 and 5 images */
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

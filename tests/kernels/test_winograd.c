@@ -109,6 +109,10 @@ main (void)
     { 64, 64, 14, 14, 1, 1, true },   /* ResNet layer3 in miniature */
     { 33, 65, 29, 31, 1, 1, true },
     { 128, 32, 7, 7, 1, 1, true },    /* ResNet layer4's map size */
+    /* larger maps: hundreds of tiles, odd both ways */
+    { 7, 9, 41, 37, 1, 1, true },
+    { 5, 6, 40, 33, 0, 0, true },
+    { 4, 3, 45, 30, 2, 1, false },
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char name[96];
