@@ -45,6 +45,29 @@ naive (float *c, const float *a, int lda, const float *b, int ldb, int ldc,
     }
 }
 
+/* false (and why) when C (rows ldc apart) differs from ref beyond the
+ * tolerance, or a value between its rows is not the sentinel any more */
+static bool
+compare (const float *c, const float *ref, size_t nc, int ldc, const Shape *s,
+         char *why, size_t len)
+{
+  for (size_t i = 0; i < nc; i++) {
+    if ((int) (i % ldc) >= s->n) {
+      if (c[i] != SENTINEL) {
+        snprintf (why, len, "wrote outside C at row %zu col %zu", i / ldc,
+                  i % ldc);
+        return false;
+      }
+    } else if (!(fabsf (c[i] - ref[i])
+                 <= 1e-5f * (1 + s->k) + 1e-4f * fabsf (ref[i]))) {
+      snprintf (why, len, "C[%zu][%zu] = %g, reference %g", i / ldc, i % ldc,
+                c[i], ref[i]);
+      return false;
+    }
+  }
+  return true;
+}
+
 /* One product; false when C differs from the reference or a gap changed. */
 static bool
 one (const Shape *s, float alpha, float beta, Rng *r, char *why, size_t len)
@@ -64,20 +87,7 @@ one (const Shape *s, float alpha, float beta, Rng *r, char *why, size_t len)
   naive (ref, a, lda, b, ldb, ldc, s->m, s->n, s->k, alpha, beta);
   attn_sgemm (false, false, s->m, s->n, s->k, alpha, a, lda, b, ldb, beta, c,
               ldc);
-  bool ok = true;
-  for (size_t i = 0; i < nc && ok; i++) {
-    if ((int) (i % ldc) >= s->n) {
-      if (c[i] != SENTINEL) {
-        snprintf (why, len, "wrote outside C at row %zu col %zu",
-                  i / ldc, i % ldc);
-        ok = false;
-      }
-    } else if (!(fabsf (c[i] - ref[i]) <= 1e-5f * (1 + s->k) + 1e-4f * fabsf (ref[i]))) {
-      snprintf (why, len, "C[%zu][%zu] = %g, reference %g", i / ldc, i % ldc,
-                c[i], ref[i]);
-      ok = false;
-    }
-  }
+  bool ok = compare (c, ref, nc, ldc, s, why, len);
   free (a);
   free (b);
   free (c);
@@ -115,16 +125,7 @@ one_store (const Shape *s, int variant, Rng *r, char *why, size_t len)
         *x = 0.0f;
     }
   attn_sgemm_store (s->m, s->n, s->k, a, lda, b, ldb, c, ldc, &st);
-  bool ok = true;
-  for (size_t i = 0; i < nc && ok; i++) {
-    bool gap = (int) (i % ldc) >= s->n;
-    if (gap ? c[i] != SENTINEL
-        : !(fabsf (c[i] - ref[i]) <= 1e-5f * (1 + s->k) + 1e-4f * fabsf (ref[i]))) {
-      snprintf (why, len, "C[%zu][%zu] = %g, reference %g", i / ldc, i % ldc,
-                c[i], ref[i]);
-      ok = false;
-    }
-  }
+  bool ok = compare (c, ref, nc, ldc, s, why, len);
   free (a);
   free (b);
   free (c);
