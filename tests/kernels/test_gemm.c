@@ -182,9 +182,10 @@ main (void)
     test_case ("below AVX-512, even OWN runs OpenBLAS",
                strcmp (attn_gemm_kernel_name (), "openblas") == 0);
   }
+  /* a positive figure, whatever the speed (valgrind runs it too) */
   test_case ("the FMA peak is measured where vectors are wide",
              best == ATTN_ISA_GENERIC || (attn_cpu_set_isa (best),
-                                          attn_fma_peak_gflops (0.02) > 1.0));
+                                          attn_fma_peak_gflops (0.02) > 0.0));
 
   static const AttnGemmKernel kernels[] = { ATTN_GEMM_BLAS, ATTN_GEMM_OWN };
   for (int isa = ATTN_ISA_GENERIC; isa <= (int) best; isa++)
