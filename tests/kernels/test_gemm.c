@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_gemm.c — attn_sgemm's untransposed product against a naive
- * double-precision one written here, under every kernel (OpenBLAS, our
- * AVX-512 one) and instruction set this CPU has, on 1 and 2 threads: odd
+ * double-precision one written here, under every kernel this CPU runs
+ * (OpenBLAS, and our AVX-512 one), on 1 and 2 threads: odd
  * and round shapes (tile remainders in every direction, K across several
  * K-blocks, K = 0), leading dimensions wider than the matrices with
  * sentinels in the gaps (nothing outside C may be written), α and β, and
@@ -27,7 +27,7 @@ typedef struct {
 static const Shape shapes[] = {
   { 1, 1, 1 }, { 1, 17, 5 }, { 7, 5, 3 }, { 8, 16, 1 }, { 8, 48, 192 },
   { 9, 49, 193 }, { 15, 33, 64 }, { 16, 47, 385 }, { 17, 97, 17 },
-  { 64, 196, 576 }, { 3, 130, 0 }, { 33, 1, 70 }, { 64, 1000, 300 },
+  { 64, 196, 576 }, { 3, 130, 0 }, { 33, 1, 70 }, { 64, 400, 300 },
   { 130, 64, 1152 },
 };
 
@@ -187,21 +187,21 @@ main (void)
              best == ATTN_ISA_GENERIC || (attn_cpu_set_isa (best),
                                           attn_fma_peak_gflops (0.02) > 0.0));
 
+  /* OpenBLAS (the instruction set we select does not change it), and our
+   * kernel where the CPU has AVX-512 */
   static const AttnGemmKernel kernels[] = { ATTN_GEMM_BLAS, ATTN_GEMM_OWN };
-  for (int isa = ATTN_ISA_GENERIC; isa <= (int) best; isa++)
-    for (size_t k = 0; k < 2; k++) {
-      attn_cpu_set_isa ((AttnIsa) isa);
-      attn_gemm_set_kernel (kernels[k]);
-      if (kernels[k] == ATTN_GEMM_OWN && isa != ATTN_ISA_AVX512)
-        continue;               /* the same as BLAS there */
-      for (int t = 1; t <= 2; t++) {
-        char label[64];
-        attn_parallel_set_threads (t);
-        snprintf (label, sizeof label, "%s, %s, %d thread%s",
-                  attn_isa_name ((AttnIsa) isa), attn_gemm_kernel_name (), t,
-                  t > 1 ? "s" : "");
-        run_all (label);
-      }
+  attn_cpu_set_isa (best);
+  for (size_t k = 0; k < 2; k++) {
+    if (kernels[k] == ATTN_GEMM_OWN && best != ATTN_ISA_AVX512)
+      continue;
+    attn_gemm_set_kernel (kernels[k]);
+    for (int t = 1; t <= 2; t++) {
+      char label[64];
+      attn_parallel_set_threads (t);
+      snprintf (label, sizeof label, "%s, %d thread%s",
+                attn_gemm_kernel_name (), t, t > 1 ? "s" : "");
+      run_all (label);
     }
+  }
   return test_done ();
 }
