@@ -101,7 +101,8 @@ sgemm1 (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
         float *c, int ldc, const AttnGemmStore *st)
 {
 #ifdef ATTN_HAVE_ISA_VARIANTS
-  if (!trans_a && !trans_b && own_gemm ()) {
+  /* (K = 0 leaves c = β·c: OpenBLAS's, and the store pass below) */
+  if (!trans_a && !trans_b && k > 0 && own_gemm ()) {
     gemm_nn_avx512 (m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, st);
     return;
   }

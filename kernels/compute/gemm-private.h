@@ -10,7 +10,8 @@ double gemm_peak_avx512 (double seconds);
 
 #include "blas.h"
 
-/* c (m,n) = alpha · a (m,k) · b (k,n) + beta · c, row-major, one thread;
+/* c (m,n) = alpha · a (m,k) · b (k,n) + beta · c, row-major, one thread,
+ * k >= 1;
  * beta 0 never reads c. st (or NULL) is applied to the result as it is
  * stored: + bias[i], + res[i·ldr + j], ReLU. */
 void gemm_nn_avx512 (int m, int n, int k, float alpha, const float *a,
