@@ -51,7 +51,8 @@ size_t attn_winograd_weights_size (const AttnConv2d *p);
  * (C_out, C_in, 3, 3). */
 void attn_winograd_weights (float *u, const float *weight, const AttnConv2d *p);
 
-/* Floats of workspace for one h×w image: about 16·(C_in + C_out)·tiles. */
+/* Floats of workspace for one h×w image: about 16·(C_in + C_out)·tiles at
+ * most (the blocks of every worker the thread budget may have). */
 size_t attn_winograd_workspace (const AttnConv2d *p, int h, int w);
 
 /* out (C_out, Ho, Wo) = conv(in (C_in, H, W)) with weights u from

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_winograd.c — F(2×2, 3×3) against a naive double-precision 3×3
  * convolution written here, on odd and even sizes, every padding it accepts,
- * maps smaller than a tile, with the epilogue (bias, residual, ReLU, pools);
+ * maps smaller than a tile, with the epilogue (bias, residual, ReLU: fused
+ * into the output transform; with the pools: the epilogue's pass), on 1 and
+ * 2 threads (the tiles are cut into blocks, each carried through all three
+ * phases by one worker: blocks span tile rows, and the last one is short);
  * plus which convolutions it accepts. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "check.h"
+#include "parallel.h"
 #include "winograd.h"
 
 #define RTOL 1e-4f
@@ -47,9 +51,13 @@ naive (float *out, float *avg, float *max, const float *in, const float *wt,
   }
 }
 
+/* What follows the convolution in a case. */
+enum { EP_NONE, EP_POOLS, EP_FUSED };
+
 static bool
-run (Rng *rng, int ci, int co, int h, int w, int ph, int pw, bool epilogue)
+run (Rng *rng, int ci, int co, int h, int w, int ph, int pw, int mode)
 {
+  bool epilogue = mode != EP_NONE;
   AttnConv2d p = { ci, co, 3, 3, 1, 1, ph, pw, 1, 1, 1 };
   if (!attn_winograd_applies (&p, h, w)) {
     printf ("# %dx%d pad %d,%d: not accepted\n", h, w, ph, pw);
@@ -72,7 +80,8 @@ run (Rng *rng, int ci, int co, int h, int w, int ph, int pw, bool epilogue)
     out[i] = NAN;                /* every output must be written */
 
   attn_winograd_weights (u, wt, &p);
-  AttnEpilogue ep = { bias, res, ATTN_ACT_RELU, avg, max };
+  AttnEpilogue ep = { bias, res, ATTN_ACT_RELU, mode == EP_POOLS ? avg : NULL,
+                      mode == EP_POOLS ? max : NULL };
   attn_conv2d_winograd (out, in, u, epilogue ? &ep : NULL, ws, &p, h, w);
   naive (ref, ravg, rmax, in, wt, epilogue ? bias : NULL,
          epilogue ? res : NULL, epilogue, ci, co, h, w, ph, pw);
@@ -80,7 +89,7 @@ run (Rng *rng, int ci, int co, int h, int w, int ph, int pw, bool epilogue)
   /* sums of 9·C_in terms of size ~1: absolute error scales with √K */
   float atol = 2e-6f * 9 * ci;
   bool ok = check_close ("out", out, ref, n_out, atol, RTOL);
-  if (epilogue)
+  if (mode == EP_POOLS)
     ok = ok && check_close ("avg", avg, ravg, co, atol, RTOL)
         && check_close ("max", max, rmax, co, atol, RTOL);
   free (in); free (wt); free (bias); free (res); free (u); free (ws);
@@ -113,15 +122,28 @@ main (void)
     { 7, 9, 41, 37, 1, 1, true },
     { 5, 6, 40, 33, 0, 0, true },
     { 4, 3, 45, 30, 2, 1, false },
+    /* a tile row wider than a block (51 tiles): blocks end mid-row */
+    { 3, 4, 9, 101, 1, 1, true },
+    { 40, 36, 58, 58, 1, 1, true },
   };
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    char name[96];
-    snprintf (name, sizeof name, "winograd %d->%d %dx%d pad %d,%d%s",
-              cases[i].ci, cases[i].co, cases[i].h, cases[i].w, cases[i].ph,
-              cases[i].pw, cases[i].ep ? " + bias/residual/relu/pools" : "");
-    test_case (name, run (&rng, cases[i].ci, cases[i].co, cases[i].h,
-                          cases[i].w, cases[i].ph, cases[i].pw, cases[i].ep));
+  for (int threads = 1; threads <= 2; threads++) {
+    attn_parallel_set_threads (threads);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      for (int fused = 0; fused <= (int) cases[i].ep; fused++) {
+        int mode = !cases[i].ep ? EP_NONE : fused ? EP_FUSED : EP_POOLS;
+        char name[128];
+        snprintf (name, sizeof name, "winograd %d->%d %dx%d pad %d,%d%s, "
+                  "%d thread%s", cases[i].ci, cases[i].co, cases[i].h,
+                  cases[i].w, cases[i].ph, cases[i].pw,
+                  mode == EP_POOLS ? " + bias/residual/relu/pools"
+                  : mode == EP_FUSED ? " + bias/residual/relu fused" : "",
+                  threads, threads > 1 ? "s" : "");
+        test_case (name, run (&rng, cases[i].ci, cases[i].co, cases[i].h,
+                              cases[i].w, cases[i].ph, cases[i].pw, mode));
+      }
+    }
   }
+  attn_parallel_set_threads (0);
 
   /* what it accepts: 3×3, stride 1, undilated, ungrouped, pad ≤ 2 */
   AttnConv2d ok = { 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1 };
