@@ -171,6 +171,120 @@ tile_any (int mr, int nv, __mmask16 last, int kc, float alpha,
   }
 }
 
+/* The last few columns of C (fewer than DOT_MAX past the last whole
+ * vector) as dot products instead: in the tile above, a 1-column remainder
+ * still costs a whole vector of every FMA, so N = 49 (a 7×7 map) cost as
+ * much as N = 64. Here the vectors run along K: B's columns are packed
+ * (transposed) into a stack buffer a K-chunk at a time, each row of A is
+ * read as it lies, and lanes are summed at the end of the chunk. */
+#define DOT_MAX 8       /* columns taken this way */
+#define DOT_NC 3        /* columns per pass: 8 rows × 3 = 24 accumulators */
+#define DOT_KC 1024     /* K-chunk: a packed panel of ≤ 8 × 1024 floats */
+
+static inline __attribute__ ((always_inline)) void
+dot_tile (const int mr, const int nc, int kc, float alpha, const float *a,
+          int lda, const float *bt, float beta, float *c, int ldc,
+          const float *bias, const float *res, int ldr, bool relu)
+{
+  __m512 acc[MR][DOT_NC];
+#pragma GCC unroll 8
+  for (int r = 0; r < mr; r++)
+#pragma GCC unroll 3
+    for (int j = 0; j < nc; j++)
+      acc[r][j] = _mm512_setzero_ps ();
+  for (int p = 0; p < kc; p += 16) {
+    __mmask16 k = kc - p >= 16 ? 0xFFFF : (__mmask16) ((1u << (kc - p)) - 1);
+    __m512 bv[DOT_NC];
+#pragma GCC unroll 3
+    for (int j = 0; j < nc; j++)
+      bv[j] = _mm512_loadu_ps (bt + (size_t) j * DOT_KC + p);  /* 0-padded */
+#pragma GCC unroll 8
+    for (int r = 0; r < mr; r++) {
+      __m512 av = _mm512_maskz_loadu_ps (k, a + (size_t) r * lda + p);
+#pragma GCC unroll 3
+      for (int j = 0; j < nc; j++)
+        acc[r][j] = _mm512_fmadd_ps (av, bv[j], acc[r][j]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < mr; r++)
+#pragma GCC unroll 3
+    for (int j = 0; j < nc; j++) {
+      float *cr = c + (size_t) r * ldc + j;
+      float x = alpha * _mm512_reduce_add_ps (acc[r][j]);
+      if (beta != 0.0f)
+        x += beta * *cr;
+      if (bias || res)
+        x += (bias ? bias[r] : 0.0f) + (res ? res[(size_t) r * ldr + j] : 0.0f);
+      if (relu)
+        x = x > 0.0f ? x : 0.0f;
+      *cr = x;
+    }
+}
+
+#define DOT_NC_(mr_, nc_) \
+  dot_tile (mr_, nc_, kc, alpha, a, lda, bt, beta, c, ldc, bias, res, ldr, \
+            relu)
+#define DOT_MR(mr_) \
+  do { \
+    switch (nc) { \
+    case 1: DOT_NC_ (mr_, 1); break; \
+    case 2: DOT_NC_ (mr_, 2); break; \
+    default: DOT_NC_ (mr_, 3); break; \
+    } \
+  } while (0)
+
+static void
+dot_any (int mr, int nc, int kc, float alpha, const float *a, int lda,
+         const float *bt, float beta, float *c, int ldc, const float *bias,
+         const float *res, int ldr, bool relu)
+{
+  switch (mr) {
+  case 1: DOT_MR (1); break;
+  case 2: DOT_MR (2); break;
+  case 3: DOT_MR (3); break;
+  case 4: DOT_MR (4); break;
+  case 5: DOT_MR (5); break;
+  case 6: DOT_MR (6); break;
+  case 7: DOT_MR (7); break;
+  default: DOT_MR (8); break;
+  }
+}
+
+/* Columns [j0, j0 + nt) of C, nt ≤ DOT_MAX, over all of K. */
+static void
+gemm_dot (int m, int j0, int nt, int k, float alpha, const float *a, int lda,
+          const float *b, int ldb, float beta, float *c, int ldc,
+          const AttnGemmStore *st)
+{
+  float bt[DOT_MAX * DOT_KC] __attribute__ ((aligned (64)));
+  for (int p0 = 0; p0 < k; p0 += DOT_KC) {
+    int kc = k - p0 < DOT_KC ? k - p0 : DOT_KC;
+    int padded = (kc + 15) / 16 * 16;
+    for (int j = 0; j < nt; j++) {      /* bt[j][p] = B[p0 + p][j0 + j] */
+      float *col = bt + (size_t) j * DOT_KC;
+      const float *src = b + (size_t) p0 * ldb + j0 + j;
+      for (int p = 0; p < kc; p++)
+        col[p] = src[(size_t) p * ldb];
+      for (int p = kc; p < padded; p++)
+        col[p] = 0.0f;
+    }
+    float bk = p0 == 0 ? beta : 1.0f;   /* later chunks accumulate */
+    bool fin = p0 + kc >= k && st;
+    for (int i0 = 0; i0 < m; i0 += MR) {
+      int mr = m - i0 < MR ? m - i0 : MR;
+      for (int j = 0; j < nt; j += DOT_NC) {
+        int nc = nt - j < DOT_NC ? nt - j : DOT_NC;
+        dot_any (mr, nc, kc, alpha, a + (size_t) i0 * lda + p0, lda,
+                 bt + (size_t) j * DOT_KC, bk, c + (size_t) i0 * ldc + j0 + j,
+                 ldc, fin && st->bias ? st->bias + i0 : NULL,
+                 fin && st->res ? st->res + (size_t) i0 * st->ldr + j0 + j
+                 : NULL, fin ? st->ldr : 0, fin && st->relu);
+      }
+    }
+  }
+}
+
 void
 gemm_nn_avx512 (int m, int n, int k, float alpha, const float *a, int lda,
                 const float *b, int ldb, float beta, float *c, int ldc,
@@ -178,6 +292,15 @@ gemm_nn_avx512 (int m, int n, int k, float alpha, const float *a, int lda,
 {
   if (m <= 0 || n <= 0 || k <= 0)
     return;                   /* blas.c runs K = 0 on OpenBLAS */
+  /* a remainder of up to DOT_MAX columns past the last whole vector goes
+   * to the dot products */
+  int dot = n % 16 <= DOT_MAX ? n % 16 : 0;
+  if (dot > 0) {
+    gemm_dot (m, n - dot, dot, k, alpha, a, lda, b, ldb, beta, c, ldc, st);
+    n -= dot;
+    if (n == 0)
+      return;
+  }
   for (int p0 = 0; p0 < k; p0 += KC) {
     int kc = k - p0 < KC ? k - p0 : KC;
     float bt = p0 == 0 ? beta : 1.0f;   /* later K-blocks accumulate */

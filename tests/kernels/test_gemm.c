@@ -3,7 +3,8 @@
  * double-precision one written here, under every kernel this CPU runs
  * (OpenBLAS, and our AVX-512 one), on 1 and 2 threads: odd
  * and round shapes (tile remainders in every direction, K across several
- * K-blocks, K = 0), leading dimensions wider than the matrices with
+ * K-blocks, narrow column remainders across several of the dot products'
+ * K-chunks, K = 0), leading dimensions wider than the matrices with
  * sentinels in the gaps (nothing outside C may be written), α and β, and
  * β = 0 over a C full of NaN (C must not be read); and attn_sgemm_store's
  * bias, residual and ReLU applied in the store. Also checks which kernel
@@ -29,6 +30,9 @@ static const Shape shapes[] = {
   { 9, 49, 193 }, { 15, 33, 64 }, { 16, 47, 385 }, { 17, 97, 17 },
   { 64, 196, 576 }, { 3, 130, 0 }, { 33, 1, 70 }, { 64, 400, 300 },
   { 130, 64, 1152 },
+  /* up to 8 columns past the last whole vector are dot products along K,
+   * packed in chunks of 1024: remainders over several chunks */
+  { 11, 50, 2100 }, { 13, 3, 1030 }, { 20, 49, 1100 },
 };
 
 static void
