@@ -65,13 +65,15 @@ valid_range (int n, int n_out, int stride, int off, int *lo, int *hi)
 }
 
 /* col (C·KH·KW, Ho·Wo): row (c,ky,kx) holds in[c, oy·sh − ph + ky·dh,
- * ox·sw − pw + kx·dw], zero where that falls outside the image. */
+ * ox·sw − pw + kx·dw], zero where that falls outside the image; or only
+ * output rows oy0 ≤ oy < oy1 of it (a band: (oy1 − oy0)·Wo columns). */
 typedef struct {
   float *col;
   const float *in;
   int h, w, ho, wo;
   size_t ld;                   /* floats from one row of col to the next */
   const AttnConv2d *p;
+  int oy0, oy1;
 } Im2col;
 
 static void
@@ -94,10 +96,13 @@ im2col_channels (void *ctx, int c_lo, int c_hi)
         valid_range (w, wo, p->stride_w, offx, &x0, &x1);
         float *row = col + ((size_t) (ci * p->kh + ky) * p->kw + kx)
             * a->ld;
-        memset (row, 0, sizeof (float) * (size_t) y0 * wo);
-        for (int oy = y0; oy < y1; oy++) {
+        for (int oy = a->oy0; oy < a->oy1; oy++) {
+          float *dst = row + (size_t) (oy - a->oy0) * wo;
+          if (oy < y0 || oy >= y1) {
+            memset (dst, 0, sizeof (float) * (size_t) wo);
+            continue;
+          }
           const float *src = plane + (size_t) (oy * p->stride_h + offy) * w;
-          float *dst = row + (size_t) oy * wo;
           for (int ox = 0; ox < x0; ox++)
             dst[ox] = 0.0f;
           if (p->stride_w == 1) {
@@ -109,8 +114,6 @@ im2col_channels (void *ctx, int c_lo, int c_hi)
           for (int ox = x1; ox < wo; ox++)
             dst[ox] = 0.0f;
         }
-        memset (row + (size_t) y1 * wo, 0,
-                sizeof (float) * (size_t) (ho - y1) * wo);
       }
     }
   }
@@ -124,7 +127,7 @@ static void
 im2col_ld (float *restrict col, size_t ld, const float *restrict in, int c,
            int h, int w, const AttnConv2d *p, int ho, int wo)
 {
-  Im2col a = { col, in, h, w, ho, wo, ld, p };
+  Im2col a = { col, in, h, w, ho, wo, ld, p, 0, ho };
   size_t per_channel = (size_t) p->kh * p->kw * ho * wo;
   int grain = (int) (GRAIN_FLOATS / (per_channel ? per_channel : 1)) + 1;
   attn_parallel_range (c, grain, im2col_channels, &a);
@@ -266,6 +269,73 @@ attn_epilogue_apply (float *x, const AttnEpilogue *ep, int n, int c, int hw)
                        epilogue_rows, &a);
 }
 
+/* A large im2col runs in bands of output rows instead of whole: each band's
+ * columns (≤ BAND_FLOATS floats, in L2) are written and at once multiplied,
+ * and a worker carries its bands through both, so the matrix never goes to
+ * memory and the threads share only the input and the output (the stem's
+ * 147 × 12544 matrix was 7 MB, written on one core and read on both). */
+#define BAND_FLOATS (128 * 1024)
+
+typedef struct {
+  float *out, *ws;
+  const float *in, *weight;
+  const AttnConv2d *p;
+  const AttnGemmStore *st;
+  int h, w, ho, wo, c_in, c_out, kk, rows, bands, workers;
+} Bands;
+
+static void
+band_worker (void *ctx, int i)
+{
+  const Bands *b = ctx;
+  float *col = b->ws + (size_t) i * b->kk * b->rows * b->wo;
+  int lo = (int) ((long) b->bands * i / b->workers);
+  int hi = (int) ((long) b->bands * (i + 1) / b->workers);
+  for (int band = lo; band < hi; band++) {
+    int oy0 = band * b->rows;
+    int oy1 = oy0 + b->rows < b->ho ? oy0 + b->rows : b->ho;
+    int n = (oy1 - oy0) * b->wo;
+    Im2col a = { col, b->in, b->h, b->w, b->ho, b->wo, (size_t) n, b->p, oy0,
+      oy1 };
+    im2col_channels (&a, 0, b->c_in);
+    size_t off = (size_t) oy0 * b->wo;
+    AttnGemmStore st;
+    if (b->st) {
+      st = *b->st;
+      st.res = st.res ? st.res + off : NULL;
+    }
+    attn_sgemm_store (b->c_out, n, b->kk, b->weight, b->kk, col, n,
+                      b->out + off, b->ho * b->wo, b->st ? &st : NULL);
+  }
+}
+
+/* y (c_out, ho·wo) = w (c_out, kk) · im2col(x), by bands when the matrix
+ * is large; ws holds the whole matrix (kk·ho·wo floats) either way. */
+static void
+im2col_product (float *y, const float *x, const float *wt, float *ws,
+                const AttnConv2d *p, int c_in, int c_out, int h, int w,
+                int ho, int wo, const AttnGemmStore *st)
+{
+  int kk = c_in * p->kh * p->kw;
+  size_t hwo = (size_t) ho * wo;
+  size_t per_row = (size_t) kk * wo;
+  int rows = per_row >= BAND_FLOATS ? 1 : (int) (BAND_FLOATS / per_row);
+  int bands = (ho + rows - 1) / rows;
+  if ((size_t) kk * hwo <= 2 * (size_t) BAND_FLOATS || bands < 2) {
+    im2col (ws, x, c_in, h, w, p, ho, wo);
+    attn_sgemm_store (c_out, (int) hwo, kk, wt, kk, ws, (int) hwo, y,
+                      (int) hwo, st);
+    return;
+  }
+  /* workers × rows ≤ ho: their bands fit in ws */
+  int workers = attn_parallel_threads ();
+  workers = workers < ho / rows ? workers : ho / rows;
+  workers = workers < 1 ? 1 : workers;
+  Bands b = { y, ws, x, wt, p, st, h, w, ho, wo, c_in, c_out, kk, rows,
+    bands, workers };
+  attn_parallel_for (workers, band_worker, &b);
+}
+
 void
 attn_conv2d (float *out, const float *in, const float *weight,
              const AttnEpilogue *ep, float *ws, const AttnConv2d *p, int n,
@@ -309,9 +379,8 @@ attn_conv2d (float *out, const float *in, const float *weight,
                           (int) hwo, fused ? &st : NULL);
       } else {
         /* y_g (Cout_g, HoWo) = W_g (Cout_g, K) · col (K, HoWo) */
-        im2col (ws, xg, cin_g, h, w, p, ho, wo);
-        attn_sgemm_store (cout_g, (int) hwo, kk, wg, kk, ws, (int) hwo, yg,
-                          (int) hwo, fused ? &st : NULL);
+        im2col_product (yg, xg, wg, ws, p, cin_g, cout_g, h, w, ho, wo,
+                        fused ? &st : NULL);
       }
     }
   }

@@ -11,6 +11,7 @@
 #include "bn.h"
 #include "check.h"
 #include "conv.h"
+#include "parallel.h"
 
 /* Tolerance: sgemm sums of up to a few hundred products in float32 against a
  * double-precision naive sum. */
@@ -85,6 +86,14 @@ static const Case cases[] = {
   { "7x7 s2 p3 stem 41x39", 1, 3, 8, 41, 39, 7, 7, 2, 2, 3, 3, 1, 1, 1 },
   { "3x3 p0 20x22", 1, 3, 5, 20, 22, 3, 3, 1, 1, 0, 0, 1, 1, 1 },
   { "1x1 s2 batch 2 31x27", 2, 6, 7, 31, 27, 1, 1, 2, 2, 0, 0, 1, 1, 1 },
+  /* im2col larger than 2 × 128 K floats: in bands of output rows, each
+   * band's columns multiplied as soon as written (the last band short) */
+  { "banded 7x7 s2 p3 stem 112x104", 1, 3, 8, 112, 104, 7, 7, 2, 2, 3, 3, 1,
+    1, 1 },
+  { "banded 3x3 p0 5x122, one row per band", 1, 128, 5, 5, 122, 3, 3, 1, 1,
+    0, 0, 1, 1, 1 },
+  { "banded 3x3 s2 groups 2 97x83", 1, 64, 6, 97, 83, 3, 3, 2, 2, 1, 1, 1, 1,
+    2 },
 };
 
 static bool
@@ -328,6 +337,18 @@ main (int argc, char **argv)
     snprintf (name, sizeof name, "conv %s + bias (fused)", cases[i].name);
     test_case (name, run_case (&cases[i], &rng, true, false, false, false));
   }
+  /* the banded cases again on one thread (one worker takes every band) */
+  attn_parallel_set_threads (1);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    if (strncmp (cases[i].name, "banded", 6) != 0)
+      continue;
+    snprintf (name, sizeof name, "conv %s, 1 thread", cases[i].name);
+    test_case (name, run_case (&cases[i], &rng, false, false, false, false));
+    snprintf (name, sizeof name, "conv %s + bias, residual, relu (fused), "
+              "1 thread", cases[i].name);
+    test_case (name, run_case (&cases[i], &rng, true, true, true, false));
+  }
+  attn_parallel_set_threads (0);
   /* several images as one product (groups 1): 1, 2, 3 and 5 images */
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     if (cases[i].groups != 1)
