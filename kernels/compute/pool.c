@@ -2,6 +2,8 @@
 /* pool.c — max/average pooling with PyTorch's window and divisor rules. */
 #include "pool.h"
 
+#include "parallel.h"
+
 #include <math.h>
 #include <stddef.h>
 
@@ -32,13 +34,24 @@ max_nan (float m, float v)
  * max of its kh input rows (a vectorisable pass over whole rows), then the
  * max over each kw-wide window of that row. Same results as the window loop,
  * NaN included: max is associative and a NaN, once in, stays. */
+typedef struct {
+  float *out;
+  const float *in;
+  const AttnPool2d *p;
+  int h, w, ho, wo;
+} MaxPool;
+
+/* Planes [lo, hi). */
 static void
-maxpool_separable (float *restrict out, const float *restrict in,
-                   const AttnPool2d *p, int planes, int h, int w, int ho,
-                   int wo)
+maxpool_separable (void *ctx, int lo, int hi)
 {
+  const MaxPool *a = ctx;
+  float *restrict out = a->out;
+  const float *restrict in = a->in;
+  const AttnPool2d *p = a->p;
+  int h = a->h, w = a->w, ho = a->ho, wo = a->wo;
   float row[MAXPOOL_ROW];
-  for (int c = 0; c < planes; c++) {
+  for (int c = lo; c < hi; c++) {
     const float *x = in + (size_t) c * h * w;
     float *y = out + (size_t) c * ho * wo;
     for (int oy = 0; oy < ho; oy++) {
@@ -74,7 +87,12 @@ attn_maxpool2d (float *out, const float *in, const AttnPool2d *p, int planes,
   int wo = attn_pool_out_dim (w, p->kw, p->stride_w, p->pad_w, p->dil_w,
                               p->ceil_mode);
   if (p->dil_h == 1 && p->dil_w == 1 && w <= MAXPOOL_ROW) {
-    maxpool_separable (out, in, p, planes, h, w, ho, wo);
+    /* planes are independent: split over the thread budget (the stem's
+     * pool is 64 planes of 112², a millisecond on one core) */
+    MaxPool a = { out, in, p, h, w, ho, wo };
+    size_t plane = (size_t) h * w;
+    attn_parallel_range (planes, (int) (16384 / (plane ? plane : 1)) + 1,
+                         maxpool_separable, &a);
     return;
   }
   for (int c = 0; c < planes; c++) {

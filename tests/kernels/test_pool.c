@@ -62,6 +62,8 @@ typedef struct {
 
 static const Case cases[] = {
   { "max 3/2 p1 (ResNet stem) odd", 3, 23, 17, { 3, 3, 2, 2, 1, 1, 1, 1, false, true } },
+  /* enough planes × pixels that the pool splits the planes over threads */
+  { "max 3/2 p1 odd, 21 planes split", 21, 61, 57, { 3, 3, 2, 2, 1, 1, 1, 1, false, true } },
   { "max 3/2 p0 ceil (Cadene stem) odd", 2, 15, 11, { 3, 3, 2, 2, 0, 0, 1, 1, true, true } },
   { "max 3/2 p0 ceil even", 2, 8, 10, { 3, 3, 2, 2, 0, 0, 1, 1, true, true } },
   { "max 2/2 on 1x1", 4, 1, 1, { 2, 2, 2, 2, 1, 1, 1, 1, false, true } },
