@@ -29,14 +29,19 @@
 
 #define N_BUF 5
 
+/* A convolution's Winograd weights for output tile m, in the arena; u NULL
+ * where im2col + sgemm is faster (attn_winograd_tile) */
+typedef struct {
+  const float *u;
+  int m;
+} Wino;
+
 typedef struct {
   int h_in, w_in;      /* block input */
   int h_mid, w_mid;    /* after conv1 (bottleneck: 1×1 may carry the stride) */
   int h, w;            /* block output */
   int gate;            /* index into net->gates, or −1 */
-  /* conv1 and conv2 weights transformed for Winograd F(2×2, 3×3), in the
-   * arena, or NULL where im2col + sgemm is faster (attn_winograd_pays) */
-  const float *wino1, *wino2;
+  Wino wino1, wino2;   /* conv1's and conv2's */
 } BlockPlan;
 
 typedef struct {
@@ -82,14 +87,15 @@ conv_macs (const AttnConv2d *p, int ho, int wo)
   return (double) p->c_out * (p->c_in / p->groups) * p->kh * p->kw * ho * wo;
 }
 
-/* Output size of conv p on h×w; records workspace and MACs. */
+/* Output size of conv p on h×w, run with Winograd tile m (0: im2col +
+ * sgemm); records workspace and MACs. */
 static void
-plan_conv (AttnNet *net, const AttnConv2d *p, int h, int w, int *ho, int *wo,
-           size_t *ws)
+plan_conv (AttnNet *net, const AttnConv2d *p, int h, int w, int m, int *ho,
+           int *wo, size_t *ws)
 {
   *ho = attn_conv_out_dim (h, p->kh, p->stride_h, p->pad_h, p->dil_h);
   *wo = attn_conv_out_dim (w, p->kw, p->stride_w, p->pad_w, p->dil_w);
-  size_t need = attn_winograd_pays (p, h, w) ? attn_winograd_workspace (p, h, w)
+  size_t need = m ? attn_winograd_workspace (p, h, w, m)
       : attn_conv2d_workspace (p, h, w);
   *ws = MAX (*ws, need);
   net->macs += conv_macs (p, *ho, *wo);
@@ -113,7 +119,7 @@ plan_stn (AttnNet *net, size_t *stn_buf, size_t *ws, char *err, size_t errlen)
       case ATTN_STN_CONV:
         if (flat)
           goto after_flat;
-        plan_conv (net, &l->conv, h, w, &h, &w, ws);
+        plan_conv (net, &l->conv, h, w, 0, &h, &w, ws);
         c = l->conv.c_out;
         break;
       case ATTN_STN_MAXPOOL:
@@ -184,20 +190,19 @@ carve (Carver *c, size_t n)
   return p;
 }
 
-/* Carves and, on the real pass, fills the Winograd weights of conv l on an
- * h×w input; NULL when that convolution runs as im2col + sgemm. */
-static const float *
-winograd_weights (Carver *c, const AttnConvLayer *l, int h, int w,
-                  size_t *counted)
+/* Carves and, on the real pass, fills conv l's Winograd weights for tile m
+ * (as planned); u NULL when that convolution runs as im2col + sgemm. */
+static Wino
+winograd_weights (Carver *c, const AttnConvLayer *l, int m, size_t *counted)
 {
-  if (!attn_winograd_pays (&l->p, h, w))
-    return NULL;
+  if (!m)
+    return (Wino) { NULL, 0 };
   size_t before = c->used;
-  float *u = carve (c, attn_winograd_weights_size (&l->p));
+  float *u = carve (c, attn_winograd_weights_size (&l->p, m));
   *counted += c->used - before;
   if (u)
-    attn_winograd_weights (u, l->weight, &l->p);
-  return u;
+    attn_winograd_weights (u, l->weight, &l->p, m);
+  return (Wino) { u, m };
 }
 
 static void
@@ -223,10 +228,8 @@ carve_all (AttnNet *net, Carver *c, const ArenaSizes *sz)
       bp->wino2 = net->weights->blocks[i].wino2;
     } else {
       size_t counted = 0;
-      bp->wino1 = winograd_weights (c, &b->conv1, bp->h_in, bp->w_in,
-                                    &counted);
-      bp->wino2 = winograd_weights (c, &b->conv2, bp->h_mid, bp->w_mid,
-                                    &counted);
+      bp->wino1 = winograd_weights (c, &b->conv1, bp->wino1.m, &counted);
+      bp->wino2 = winograd_weights (c, &b->conv2, bp->wino2.m, &counted);
       if (!c->base)
         net->weight_floats += counted;
     }
@@ -300,7 +303,7 @@ attn_net_new_sharing (const AttnModel *model, int height, int width,
     goto fail;
 
   int h, w;
-  plan_conv (net, &m->stem.p, height, width, &h, &w, &ws);
+  plan_conv (net, &m->stem.p, height, width, 0, &h, &w, &ws);
   net->stem_h = h;
   net->stem_w = w;
   act = MAX (act, (size_t) m->stem.p.c_out * h * w);
@@ -326,19 +329,26 @@ attn_net_new_sharing (const AttnModel *model, int height, int width,
     bp->h_in = h;
     bp->w_in = w;
     int h2, w2, h3, w3;
-    plan_conv (net, &b->conv1.p, h, w, &bp->h_mid, &bp->w_mid, &ws);
-    plan_conv (net, &b->conv2.p, bp->h_mid, bp->w_mid, &h2, &w2, &ws);
+    /* the Winograd tiles (a net sharing weights runs the tiles they have) */
+    const BlockPlan *src = net->weights ? &net->weights->blocks[i] : NULL;
+    bp->wino1.m = src ? src->wino1.m : attn_winograd_tile (&b->conv1.p, h, w);
+    plan_conv (net, &b->conv1.p, h, w, bp->wino1.m, &bp->h_mid, &bp->w_mid,
+               &ws);
+    bp->wino2.m = src ? src->wino2.m
+        : attn_winograd_tile (&b->conv2.p, bp->h_mid, bp->w_mid);
+    plan_conv (net, &b->conv2.p, bp->h_mid, bp->w_mid, bp->wino2.m, &h2, &w2,
+               &ws);
     act = MAX (act, (size_t) b->conv1.p.c_out * bp->h_mid * bp->w_mid);
     if (m->block_type == ATTN_BLOCK_BOTTLENECK) {
       act = MAX (act, (size_t) b->conv2.p.c_out * h2 * w2);
-      plan_conv (net, &b->conv3.p, h2, w2, &h3, &w3, &ws);
+      plan_conv (net, &b->conv3.p, h2, w2, 0, &h3, &w3, &ws);
     } else {
       h3 = h2;
       w3 = w2;
     }
     if (b->has_down) {
       int hd, wd;
-      plan_conv (net, &b->down.p, h, w, &hd, &wd, &ws);
+      plan_conv (net, &b->down.p, h, w, 0, &hd, &wd, &ws);
       assert (hd == h3 && wd == w3);
     }
     bp->h = h = h3;
@@ -425,13 +435,14 @@ attn_net_input (AttnNet *net)
 
 static void
 conv_layer (AttnNet *net, float *out, const float *in, const AttnConvLayer *l,
-            const float *wino, int h, int w, const float *residual,
+            const Wino *wino, int h, int w, const float *residual,
             AttnAct act, bool pools)
 {
   AttnEpilogue ep = { l->bias, residual, act, pools ? net->avg : NULL,
                       pools ? net->max : NULL };
-  if (wino)
-    attn_conv2d_winograd (out, in, wino, &ep, net->ws, &l->p, h, w);
+  if (wino && wino->u)
+    attn_conv2d_winograd (out, in, wino->u, &ep, net->ws, &l->p, h, w,
+                          wino->m);
   else
     attn_conv2d (out, in, l->weight, &ep, net->ws, &l->p, 1, h, w);
 }
@@ -524,7 +535,7 @@ typedef struct {
   float *const *out;
   const float *const *in;
   const AttnConvLayer *l;
-  const float *const *wino;
+  const Wino *const *wino;
   int h, w;
   const float *const *res;
   AttnAct act;
@@ -542,7 +553,7 @@ conv_each (void *ctx, int i)
 
 static void
 conv_many (const Many *b, float *const *out, const float *const *in,
-           const AttnConvLayer *l, const float *const *wino, int h, int w,
+           const AttnConvLayer *l, const Wino *const *wino, int h, int w,
            const float *const *res, AttnAct act, bool pools)
 {
   int n = b->n;
@@ -729,7 +740,7 @@ forward_many (const Many *b)
   float *id[ATTN_NET_MAX_BATCH] = { 0 };
   const float *in[ATTN_NET_MAX_BATCH] = { 0 };
   const float *identity[ATTN_NET_MAX_BATCH] = { 0 };
-  const float *w1[ATTN_NET_MAX_BATCH] = { 0 }, *w2[ATTN_NET_MAX_BATCH] = { 0 };
+  const Wino *w1[ATTN_NET_MAX_BATCH] = { 0 }, *w2[ATTN_NET_MAX_BATCH] = { 0 };
 
   if (m->stn) {
     StnEach a = { nets, in };
@@ -761,8 +772,8 @@ forward_many (const Many *b)
       f[i] = net->buf[o[2]];
       id[i] = net->buf[o[3]];
       identity[i] = blk->has_down ? id[i] : in[i];
-      w1[i] = net->blocks[bi].wino1;
-      w2[i] = net->blocks[bi].wino2;
+      w1[i] = &net->blocks[bi].wino1;
+      w2[i] = &net->blocks[bi].wino2;
     }
     if (blk->has_down)
       conv_many (b, id, in, &blk->down, NULL, bp->h_in, bp->w_in, NULL,

@@ -1,45 +1,81 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* winograd.c — F(2×2, 3×3) convolution: input transform Bᵀ·d·B per 4×4
- * tile, 16 sgemms against the pre-transformed weights G·g·Gᵀ, output
- * transform Aᵀ·m·A per tile, with bias, residual and ReLU applied as the
- * output is written (the pools and other activations: the epilogue's pass).
+/* winograd.c — F(m×m, 3×3) convolution, m = 2 or 4: input transform
+ * Bᵀ·d·B per α×α input tile (α = m + 2), α² sgemms against the
+ * pre-transformed weights G·g·Gᵀ, output transform Aᵀ·M·A per tile, with
+ * bias, residual and ReLU applied as the output is written (the pools and
+ * other activations: the epilogue's pass).
  *
+ * F(2×2, 3×3):
  *   Bᵀ = | 1  0 -1  0 |    G = | 1    0    0  |    Aᵀ = | 1  1  1  0 |
  *        | 0  1  1  0 |        | ½    ½    ½  |         | 0  1 -1 -1 |
  *        | 0 -1  1  0 |        | ½   -½    ½  |
  *        | 0  1  0 -1 |        | 0    0    1  |
  *
+ * F(4×4, 3×3) (interpolation points 0, ±1, ±2 and ∞):
+ *   Bᵀ = | 4  0 -5  0  1  0 |   G = |  1/4    0     0   |
+ *        | 0 -4 -4  1  1  0 |       | -1/6  -1/6  -1/6  |
+ *        | 0  4 -4 -1  1  0 |       | -1/6   1/6  -1/6  |
+ *        | 0 -2 -1  2  1  0 |       |  1/24  1/12  1/6  |
+ *        | 0  2 -1 -2  1  0 |       |  1/24 -1/12  1/6  |
+ *        | 0  4  0 -5  0  1 |       |  0     0     1    |
+ *   Aᵀ = | 1  1  1  1  1  0 |
+ *        | 0  1 -1  2 -2  0 |
+ *        | 0  1  1  4  4  0 |
+ *        | 0  1 -1  8 -8  1 |
+ * 2.25× fewer multiplications than F(2×2) in the products (36 per 16
+ * outputs against 16 per 4), for larger constants and so more rounding.
+ *
  * Layouts: weights u[ξ][co][ci]; tiles in raster order (tw per row), cut
  * into blocks of at most 48 (one panel of the GEMM kernel); per block, the
- * transformed input v[ξ][ci][tile] and the products m[ξ][co][tile], ξ =
- * 4·row + column of the 4×4 transform. A worker carries its blocks through
- * all three phases in its own buffers (≈ 0.4 MB at 64 channels), so v and m
- * stay in its core's L2 and the threads share nothing but the input and
- * the output. */
+ * transformed input v[ξ][ci][tile] and the products M[ξ][co][tile], ξ =
+ * α·row + column of the α×α transform. A worker carries its blocks through
+ * all three phases in its own buffers (≈ 0.4 MB at 64 channels for F(2×2)),
+ * so v and M stay in its core's L2 and the threads share nothing but the
+ * input and the output. */
 #include "winograd.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "parallel.h"
 
 #include "blas.h"
 
+/* At most this many workers, each with its own block buffers. */
+#define SPLIT 16
+
+/* F(4×4) where it has at least this many 4×4 tiles, else F(2×2): with
+ * fewer, its 36 products are too narrow and there are too few blocks to
+ * split (attn-bench conv rows, 2026-12-05: F(4×4) 15–35 % faster than
+ * F(2×2) at 64 ch @56² (196 tiles) and 128 ch @28² (49) on 1 and 2
+ * threads; level at 256 ch @14² (16) on 1 thread, 3× slower on 2, where
+ * its one block leaves a core idle) */
+#define F4_MIN_TILES 36
+
 static int
-tiles_along (int out)
+tiles_along (int out, int m)
 {
-  return (out + 1) / 2;
+  return (out + m - 1) / m;
 }
 
-/* Floats of one scratch row: a zero-padded input row of 2·n + 2 values for
+/* Floats of one scratch row: a zero-padded input row of m·n + 2 values for
  * a segment of n tiles, or a row of output-transform partial sums. */
 static size_t
-row_len (int n)
+row_len (int n, int m)
 {
-  return (size_t) 2 * n + 2;
+  return (size_t) m * n + 2;
 }
 
-/* Floats between consecutive ξ planes of a block's v and m: rounded up to a
- * cache line plus one more, so that the 16 planes written side by side never
+/* Scratch rows a worker needs: the input transform's α copied rows and α
+ * combined ones; the output transform's m·α partial sums. */
+static int
+scratch_rows (int m)
+{
+  return m == 4 ? 24 : 8;
+}
+
+/* Floats between consecutive ξ planes of a block's v and M: rounded up to a
+ * cache line plus one more, so that the planes written side by side never
  * sit a multiple of 4 KB apart (64 ch × 48 tiles is exactly 3 pages: without
  * the skew the 16 store streams alias and the input transform runs 3×
  * slower). */
@@ -48,9 +84,6 @@ plane_stride (size_t floats)
 {
   return (floats + 15) / 16 * 16 + 16;
 }
-
-/* At most this many workers, each with its own block buffers. */
-#define SPLIT 16
 
 /* Tiles per block: one 48-column panel of the GEMM kernel, or fewer so that
  * `threads` workers each get a block on small maps (a multiple of 16, the
@@ -63,13 +96,15 @@ block_tiles (size_t nt, int threads)
   return per < 48 ? (int) per : 48;
 }
 
-/* Where everything lives for one h×w image on `threads` workers: the tile
- * grid; tiles cut into blocks of nb; each worker's buffers — a block's v (16
- * planes of ps_in floats: c_in rows of nb tiles), its m (16 of ps_out) and 8
- * scratch rows — `per_worker` floats, one after another in the workspace.
- * attn_winograd_workspace and attn_conv2d_winograd both read it, so the size
- * reserved and the size used cannot drift apart. */
+/* Where everything lives for one h×w image with m×m output tiles on
+ * `threads` workers: the tile grid; tiles cut into blocks of nb; each
+ * worker's buffers — a block's v (α² planes of ps_in floats: c_in rows of nb
+ * tiles), its M (α² of ps_out) and the scratch rows — `per_worker` floats,
+ * one after another in the workspace. attn_winograd_workspace and
+ * attn_conv2d_winograd both read it, so the size reserved and the size used
+ * cannot drift apart. */
 typedef struct {
+  int m, planes;
   int ho, wo, th, tw;
   size_t nt;
   int nb, nblocks, workers;
@@ -77,21 +112,24 @@ typedef struct {
 } WinoLayout;
 
 static WinoLayout
-layout (const AttnConv2d *p, int h, int w, int threads)
+layout (const AttnConv2d *p, int h, int w, int m, int threads)
 {
   WinoLayout l;
   threads = threads < 1 ? 1 : threads > SPLIT ? SPLIT : threads;
+  l.m = m;
+  l.planes = (m + 2) * (m + 2);
   l.ho = attn_conv_out_dim (h, 3, 1, p->pad_h, 1);
   l.wo = attn_conv_out_dim (w, 3, 1, p->pad_w, 1);
-  l.th = tiles_along (l.ho);
-  l.tw = tiles_along (l.wo);
+  l.th = tiles_along (l.ho, m);
+  l.tw = tiles_along (l.wo, m);
   l.nt = (size_t) l.th * l.tw;
   l.nb = block_tiles (l.nt, threads);
   l.nblocks = (int) ((l.nt + (size_t) l.nb - 1) / (size_t) l.nb);
   l.workers = l.nblocks < threads ? l.nblocks : threads;
   l.ps_in = plane_stride ((size_t) p->c_in * l.nb);
   l.ps_out = plane_stride ((size_t) p->c_out * l.nb);
-  l.per_worker = 16 * (l.ps_in + l.ps_out) + 8 * row_len (l.nb);
+  l.per_worker = (size_t) l.planes * (l.ps_in + l.ps_out)
+      + (size_t) scratch_rows (m) * row_len (l.nb, m);
   return l;
 }
 
@@ -105,71 +143,138 @@ attn_winograd_applies (const AttnConv2d *p, int h, int w)
       && attn_conv_out_dim (w, 3, 1, p->pad_w, 1) > 0;
 }
 
-static AttnWinogradPolicy policy = ATTN_WINOGRAD_AUTO;
+/* -1: not chosen yet (the environment's ATTN_WINOGRAD, read at the first
+ * plan, or AUTO) */
+static int policy = -1;
 
 void
 attn_winograd_set_policy (AttnWinogradPolicy pol)
 {
-  policy = pol;
+  policy = (int) pol;
+}
+
+static AttnWinogradPolicy
+current_policy (void)
+{
+  if (policy < 0) {
+    const char *env = getenv ("ATTN_WINOGRAD");
+    policy = !env ? ATTN_WINOGRAD_AUTO
+        : !strcmp (env, "never") ? ATTN_WINOGRAD_NEVER
+        : !strcmp (env, "f2") ? ATTN_WINOGRAD_F2
+        : !strcmp (env, "f4") ? ATTN_WINOGRAD_F4 : ATTN_WINOGRAD_AUTO;
+  }
+  return (AttnWinogradPolicy) policy;
+}
+
+int
+attn_winograd_tile (const AttnConv2d *p, int h, int w)
+{
+  AttnWinogradPolicy pol = current_policy ();
+  if (pol == ATTN_WINOGRAD_NEVER || !attn_winograd_applies (p, h, w))
+    return 0;
+  if (pol == ATTN_WINOGRAD_F2)
+    return 2;
+  if (pol == ATTN_WINOGRAD_F4)
+    return 4;
+  size_t tiles2 = layout (p, h, w, 2, 1).nt;
+  size_t tiles4 = layout (p, h, w, 4, 1).nt;
+  /* below these the small GEMMs and the transforms' memory traffic cost
+   * more than the fewer multiplications save: with few tiles each
+   * transformed weight (16·C_out·C_in floats, 16 MB at 512²) is used too few
+   * times (attn-bench conv rows, 1 thread: F(2×2) 1.7× faster than im2col
+   * at 64 ch @56², 128 ch @28² and 256 ch @14², 1.4× at 32 ch @32², 0.9×
+   * at 512 ch @7² (16 tiles); at 16 ch it wins with 1 thread and loses with
+   * 2) */
+  if (p->c_in < 32 || p->c_out < 32 || tiles2 < 36)
+    return 0;
+  return tiles4 >= F4_MIN_TILES ? 4 : 2;
 }
 
 bool
 attn_winograd_pays (const AttnConv2d *p, int h, int w)
 {
-  if (policy == ATTN_WINOGRAD_NEVER || !attn_winograd_applies (p, h, w))
-    return false;
-  if (policy == ATTN_WINOGRAD_ALWAYS)
-    return true;
-  size_t tiles = layout (p, h, w, 1).nt;
-  /* below these the 16 small GEMMs and the transforms' memory traffic cost
-   * more than the 2.25× fewer multiplications save: with few tiles each
-   * transformed weight (16·C_out·C_in floats, 16 MB at 512²) is used too few
-   * times (attn-bench conv rows, 1 thread: 1.7× faster at 64 ch @56², 128 ch
-   * @28² and 256 ch @14², 1.4× at 32 ch @32², 0.9× at 512 ch @7² (16 tiles);
-   * at 16 ch it wins with 1 thread and loses with 2) */
-  return p->c_in >= 32 && p->c_out >= 32 && tiles >= 36;
+  return attn_winograd_tile (p, h, w) != 0;
 }
 
 size_t
-attn_winograd_weights_size (const AttnConv2d *p)
+attn_winograd_weights_size (const AttnConv2d *p, int m)
 {
-  return (size_t) 16 * p->c_out * p->c_in;
+  return (size_t) (m + 2) * (m + 2) * p->c_out * p->c_in;
 }
 
+/* G for F(2×2, 3×3) and F(4×4, 3×3), α rows of 3 */
+static const double g2[4][3] = {
+  { 1, 0, 0 }, { 0.5, 0.5, 0.5 }, { 0.5, -0.5, 0.5 }, { 0, 0, 1 },
+};
+
+static const double g4[6][3] = {
+  { 1.0 / 4, 0, 0 },
+  { -1.0 / 6, -1.0 / 6, -1.0 / 6 },
+  { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
+  { 1.0 / 24, 1.0 / 12, 1.0 / 6 },
+  { 1.0 / 24, -1.0 / 12, 1.0 / 6 },
+  { 0, 0, 1 },
+};
+
 void
-attn_winograd_weights (float *u, const float *weight, const AttnConv2d *p)
+attn_winograd_weights (float *u, const float *weight, const AttnConv2d *p,
+                       int m)
 {
+  int al = m + 2;
+  const double (*g) [3] = m == 4 ? g4 : g2;
   size_t plane = (size_t) p->c_out * p->c_in;
   for (size_t k = 0; k < plane; k++) {
-    const float *g = weight + 9 * k;
-    float q[4][3];
-    for (int j = 0; j < 3; j++) {        /* G·g: combine the kernel's rows */
-      q[0][j] = g[j];
-      q[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-      q[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
-      q[3][j] = g[6 + j];
-    }
-    for (int i = 0; i < 4; i++) {        /* (G·g)·Gᵀ: then its columns */
-      u[(4 * i + 0) * plane + k] = q[i][0];
-      u[(4 * i + 1) * plane + k] = 0.5f * (q[i][0] + q[i][1] + q[i][2]);
-      u[(4 * i + 2) * plane + k] = 0.5f * (q[i][0] - q[i][1] + q[i][2]);
-      u[(4 * i + 3) * plane + k] = q[i][2];
-    }
+    const float *f = weight + 9 * k;
+    double q[6][3];
+    for (int i = 0; i < al; i++)         /* G·f: combine the kernel's rows */
+      for (int j = 0; j < 3; j++)
+        q[i][j] = g[i][0] * f[j] + g[i][1] * f[3 + j] + g[i][2] * f[6 + j];
+    for (int i = 0; i < al; i++)         /* (G·f)·Gᵀ: then its columns */
+      for (int j = 0; j < al; j++)
+        u[(size_t) (al * i + j) * plane + k] =
+            (float) (q[i][0] * g[j][0] + q[i][1] * g[j][1]
+                     + q[i][2] * g[j][2]);
   }
 }
 
 size_t
-attn_winograd_workspace (const AttnConv2d *p, int h, int w)
+attn_winograd_workspace (const AttnConv2d *p, int h, int w, int m)
 {
-  if (!attn_winograd_applies (p, h, w))
+  if (!attn_winograd_applies (p, h, w) || (m != 2 && m != 4))
     return 0;
   size_t most = 0;               /* over every thread budget it may run on */
   for (int t = 1; t <= SPLIT; t++) {
-    WinoLayout l = layout (p, h, w, t);
+    WinoLayout l = layout (p, h, w, m, t);
     size_t need = (size_t) l.workers * l.per_worker;
     most = need > most ? need : most;
   }
   return most;
+}
+
+/* Copies the α input rows that tile row ty's tiles a .. b−1 read from one
+ * channel x (h×w) into zero-padded scratch rows d (α rows of len). */
+static void
+copy_rows (float *restrict d, const float *restrict x, int h, int w, int ph,
+           int pw, int m, int ty, int a, int len)
+{
+  /* row[j] = x[iy][x0 + j] for j in [jlo, jhi), 0 elsewhere */
+  int x0 = m * a - pw;
+  int jlo = x0 < 0 ? -x0 : 0;
+  jlo = jlo < len ? jlo : len;
+  int jhi = w - x0 < len ? w - x0 : len;
+  jhi = jhi > jlo ? jhi : jlo;
+  for (int r = 0; r < m + 2; r++) {
+    float *row = d + r * len;
+    int iy = m * ty - ph + r;
+    if (iy < 0 || iy >= h) {
+      memset (row, 0, (size_t) len * sizeof *row);
+      continue;
+    }
+    memset (row, 0, (size_t) jlo * sizeof *row);
+    memcpy (row + jlo, x + (size_t) iy * w + (x0 + jlo),
+            (size_t) (jhi - jlo) * sizeof *row);
+    memset (row + jhi, 0, (size_t) (len - jhi) * sizeof *row);
+  }
 }
 
 /* v[ξ][c][j] = (Bᵀ·d·B)[ξ] for the 4×4 input tiles d of tiles a .. b−1 of
@@ -178,33 +283,15 @@ attn_winograd_workspace (const AttnConv2d *p, int h, int w)
  * rows, Bᵀ combines whole rows (contiguous), and ·B combines columns
  * 2·j .. 2·j + 3 of them for every tile. */
 static void
-input_segment (float *restrict v, size_t ps, int ldv, const float *restrict in,
-               int c, int h, int w, int ph, int pw, int ty, int a, int b,
-               float *restrict scratch)
+input_segment2 (float *restrict v, size_t ps, int ldv, const float *restrict in,
+                int c, int h, int w, int ph, int pw, int ty, int a, int b,
+                float *restrict scratch)
 {
   int n = b - a;
-  int len = (int) row_len (n);
+  int len = (int) row_len (n, 2);
   float *d = scratch, *t = scratch + 4 * len;
-  /* row[j] = in[x0 + j] for j in [jlo, jhi), 0 elsewhere */
-  int x0 = 2 * a - pw;
-  int jlo = x0 < 0 ? -x0 : 0;
-  jlo = jlo < len ? jlo : len;
-  int jhi = w - x0 < len ? w - x0 : len;
-  jhi = jhi > jlo ? jhi : jlo;
   for (int ci = 0; ci < c; ci++) {
-    const float *x = in + (size_t) ci * h * w;
-    for (int r = 0; r < 4; r++) {
-      float *row = d + r * len;
-      int iy = 2 * ty - ph + r;
-      if (iy < 0 || iy >= h) {
-        memset (row, 0, (size_t) len * sizeof *row);
-        continue;
-      }
-      memset (row, 0, (size_t) jlo * sizeof *row);
-      memcpy (row + jlo, x + (size_t) iy * w + (x0 + jlo),
-              (size_t) (jhi - jlo) * sizeof *row);
-      memset (row + jhi, 0, (size_t) (len - jhi) * sizeof *row);
-    }
+    copy_rows (d, in + (size_t) ci * h * w, h, w, ph, pw, 2, ty, a, len);
     const float *d0 = d, *d1 = d + len, *d2 = d + 2 * len, *d3 = d + 3 * len;
     float *t0 = t, *t1 = t + len, *t2 = t + 2 * len, *t3 = t + 3 * len;
 #pragma omp simd
@@ -231,6 +318,59 @@ input_segment (float *restrict v, size_t ps, int ldv, const float *restrict in,
   }
 }
 
+/* The same for F(4×4, 3×3): 6×6 input tiles 4 apart, 36 planes. Bᵀ's rows
+ * share their differences: with e = d4 − d2 and f = d1 − d3,
+ * row 3 = e − 2f and row 4 = e + 2f; rows 1 and 2 are ∓4(d1 ± d2) + (d3 ±
+ * d4) with the signs as in Bᵀ. */
+static void
+input_segment4 (float *restrict v, size_t ps, int ldv, const float *restrict in,
+                int c, int h, int w, int ph, int pw, int ty, int a, int b,
+                float *restrict scratch)
+{
+  int n = b - a;
+  int len = (int) row_len (n, 4);
+  float *d = scratch, *t = scratch + 6 * len;
+  for (int ci = 0; ci < c; ci++) {
+    copy_rows (d, in + (size_t) ci * h * w, h, w, ph, pw, 4, ty, a, len);
+    const float *d0 = d, *d1 = d + len, *d2 = d + 2 * len, *d3 = d + 3 * len;
+    const float *d4 = d + 4 * len, *d5 = d + 5 * len;
+    float *t0 = t, *t1 = t + len, *t2 = t + 2 * len, *t3 = t + 3 * len;
+    float *t4 = t + 4 * len, *t5 = t + 5 * len;
+#pragma omp simd
+    for (int j = 0; j < len; j++) {      /* Bᵀ·d, the whole segment */
+      float e = d4[j] - d2[j], f = d1[j] - d3[j];
+      float s12 = d1[j] + d2[j], s34 = d3[j] + d4[j];
+      float u12 = d1[j] - d2[j], u34 = d3[j] - d4[j];
+      t0[j] = 4.0f * d0[j] - 5.0f * d2[j] + d4[j];
+      t1[j] = s34 - 4.0f * s12;
+      t2[j] = 4.0f * u12 - u34;
+      t3[j] = e - 2.0f * f;
+      t4[j] = e + 2.0f * f;
+      t5[j] = 4.0f * d1[j] - 5.0f * d3[j] + d5[j];
+    }
+    float *o = v + (size_t) ci * ldv;
+    for (int r = 0; r < 6; r++) {         /* (Bᵀ·d)·B, tile by tile */
+      const float *tr = t + r * len;
+      float *o0 = o + (6 * r + 0) * ps, *o1 = o + (6 * r + 1) * ps;
+      float *o2 = o + (6 * r + 2) * ps, *o3 = o + (6 * r + 3) * ps;
+      float *o4 = o + (6 * r + 4) * ps, *o5 = o + (6 * r + 5) * ps;
+#pragma omp simd
+      for (int j = 0; j < n; j++) {
+        const float *q = tr + 4 * j;
+        float e = q[4] - q[2], f = q[1] - q[3];
+        float s12 = q[1] + q[2], s34 = q[3] + q[4];
+        float u12 = q[1] - q[2], u34 = q[3] - q[4];
+        o0[j] = 4.0f * q[0] - 5.0f * q[2] + q[4];
+        o1[j] = s34 - 4.0f * s12;
+        o2[j] = 4.0f * u12 - u34;
+        o3[j] = e - 2.0f * f;
+        o4[j] = e + 2.0f * f;
+        o5[j] = 4.0f * q[1] - 5.0f * q[3] + q[5];
+      }
+    }
+  }
+}
+
 /* The store's steps on a span of an output row: x + (bias + res), then
  * ReLU, rounded as conv.c's epilogue pass rounds them. */
 typedef struct {
@@ -238,23 +378,42 @@ typedef struct {
   bool relu;
 } WinoStore;
 
-/* out[co][2ty+i][2(a+j)+k] = (Aᵀ·m·A)[i][k] for tiles a .. b−1 of tile row
- * ty (m: ldm floats between channels, j = 0 .. b−a−1), cropped to ho × wo,
+/* y[x0 .. x1−1] of the output row at offset `at`: the store's steps. */
+static void
+store_span (float *restrict out, size_t at, int x0, int x1, float bv,
+            const WinoStore *st)
+{
+  float *y = out + at;
+  if (st->res) {
+    const float *rs = st->res + at;
+    for (int x = x0; x < x1; x++)
+      y[x] += bv + rs[x];
+  } else if (bv != 0.0f) {
+    for (int x = x0; x < x1; x++)
+      y[x] += bv;
+  }
+  if (st->relu)
+    for (int x = x0; x < x1; x++)
+      y[x] = y[x] > 0.0f ? y[x] : 0.0f;
+}
+
+/* out[co][2ty+i][2(a+j)+k] = (Aᵀ·M·A)[i][k] for tiles a .. b−1 of tile row
+ * ty (M: ldm floats between channels, j = 0 .. b−a−1), cropped to ho × wo,
  * then the store's steps; Aᵀ across the 16 planes (contiguous along the
  * segment), then ·A. */
 static void
-output_segment (float *restrict out, const float *restrict m, size_t ps,
-                int ldm, int c, int ho, int wo, int tw, int ty, int a, int b,
-                const WinoStore *st, float *restrict scratch)
+output_segment2 (float *restrict out, const float *restrict mm, size_t ps,
+                 int ldm, int c, int ho, int wo, int tw, int ty, int a, int b,
+                 const WinoStore *st, float *restrict scratch)
 {
   int n = b - a;
-  size_t len = row_len (n);
+  size_t len = row_len (n, 2);
   /* tiles whose two columns both fit: all but an odd width's last one */
   int full = b == tw && wo % 2 ? n - 1 : n;
   int x0 = 2 * a, x1 = 2 * b < wo ? 2 * b : wo;
   for (int co = 0; co < c; co++) {
-    const float *q = m + (size_t) co * ldm;
-    for (int s = 0; s < 4; s++) {         /* Aᵀ·m: rows 0 and 1, column s */
+    const float *q = mm + (size_t) co * ldm;
+    for (int s = 0; s < 4; s++) {         /* Aᵀ·M: rows 0 and 1, column s */
       const float *m0 = q + s * ps, *m1 = q + (4 + s) * ps;
       const float *m2 = q + (8 + s) * ps, *m3 = q + (12 + s) * ps;
       float *r0 = scratch + s * len, *r1 = scratch + (4 + s) * len;
@@ -265,7 +424,7 @@ output_segment (float *restrict out, const float *restrict m, size_t ps,
       }
     }
     float bv = st && st->bias ? st->bias[co] : 0.0f;
-    for (int i = 0; i < 2 && 2 * ty + i < ho; i++) {     /* (Aᵀ·m)·A */
+    for (int i = 0; i < 2 && 2 * ty + i < ho; i++) {     /* (Aᵀ·M)·A */
       const float *r = scratch + 4 * i * len;
       const float *a0 = r, *a1 = r + len, *a2 = r + 2 * len, *a3 = r + 3 * len;
       size_t at = ((size_t) co * ho + 2 * ty + i) * wo;
@@ -277,20 +436,70 @@ output_segment (float *restrict out, const float *restrict m, size_t ps,
       }
       if (full < n)                       /* odd width: the last column */
         row[2 * full] = a0[full] + a1[full] + a2[full];
-      if (!st)
-        continue;
-      float *y = out + at;
-      if (st->res) {
-        const float *rs = st->res + at;
-        for (int x = x0; x < x1; x++)
-          y[x] += bv + rs[x];
-      } else if (bv != 0.0f) {
-        for (int x = x0; x < x1; x++)
-          y[x] += bv;
+      if (st)
+        store_span (out, at, x0, x1, bv, st);
+    }
+  }
+}
+
+/* The same for F(4×4, 3×3): 4×4 output tiles from 36 planes. With
+ * p = m1 + m2, q = m1 − m2, u = m3 + m4, v = m3 − m4, Aᵀ's rows are
+ * m0 + p + u, q + 2v, p + 4u and q + 8v + m5. */
+static void
+output_segment4 (float *restrict out, const float *restrict mm, size_t ps,
+                 int ldm, int c, int ho, int wo, int tw, int ty, int a, int b,
+                 const WinoStore *st, float *restrict scratch)
+{
+  int n = b - a;
+  size_t len = row_len (n, 4);
+  /* tiles whose four columns all fit: all but a ragged width's last one */
+  int full = b == tw && wo % 4 ? n - 1 : n;
+  int x0 = 4 * a, x1 = 4 * b < wo ? 4 * b : wo;
+  for (int co = 0; co < c; co++) {
+    const float *qq = mm + (size_t) co * ldm;
+    for (int s = 0; s < 6; s++) {         /* Aᵀ·M: rows 0 .. 3, column s */
+      const float *m0 = qq + s * ps, *m1 = qq + (6 + s) * ps;
+      const float *m2 = qq + (12 + s) * ps, *m3 = qq + (18 + s) * ps;
+      const float *m4 = qq + (24 + s) * ps, *m5 = qq + (30 + s) * ps;
+      float *r0 = scratch + s * len, *r1 = scratch + (6 + s) * len;
+      float *r2 = scratch + (12 + s) * len, *r3 = scratch + (18 + s) * len;
+#pragma omp simd
+      for (int j = 0; j < n; j++) {
+        float p = m1[j] + m2[j], q = m1[j] - m2[j];
+        float u = m3[j] + m4[j], v = m3[j] - m4[j];
+        r0[j] = m0[j] + p + u;
+        r1[j] = q + 2.0f * v;
+        r2[j] = p + 4.0f * u;
+        r3[j] = q + 8.0f * v + m5[j];
       }
-      if (st->relu)
-        for (int x = x0; x < x1; x++)
-          y[x] = y[x] > 0.0f ? y[x] : 0.0f;
+    }
+    float bv = st && st->bias ? st->bias[co] : 0.0f;
+    for (int i = 0; i < 4 && 4 * ty + i < ho; i++) {     /* (Aᵀ·M)·A */
+      const float *r = scratch + 6 * i * len;
+      const float *a0 = r, *a1 = r + len, *a2 = r + 2 * len, *a3 = r + 3 * len;
+      const float *a4 = r + 4 * len, *a5 = r + 5 * len;
+      size_t at = ((size_t) co * ho + 4 * ty + i) * wo;
+      float *row = out + at + x0;
+#pragma omp simd
+      for (int j = 0; j < full; j++) {
+        float p = a1[j] + a2[j], q = a1[j] - a2[j];
+        float u = a3[j] + a4[j], v = a3[j] - a4[j];
+        row[4 * j] = a0[j] + p + u;
+        row[4 * j + 1] = q + 2.0f * v;
+        row[4 * j + 2] = p + 4.0f * u;
+        row[4 * j + 3] = q + 8.0f * v + a5[j];
+      }
+      if (full < n) {                     /* the last tile's columns that fit */
+        int j = full;
+        float p = a1[j] + a2[j], q = a1[j] - a2[j];
+        float u = a3[j] + a4[j], v = a3[j] - a4[j];
+        float y[4] = { a0[j] + p + u, q + 2.0f * v, p + 4.0f * u,
+                       q + 8.0f * v + a5[j] };
+        for (int k = 0; 4 * j + k < x1 - x0; k++)
+          row[4 * j + k] = y[k];
+      }
+      if (st)
+        store_span (out, at, x0, x1, bv, st);
     }
   }
 }
@@ -304,8 +513,18 @@ typedef struct {
   int h, w;
 } WinoRun;
 
+/* The segment of tile row *ty that tile t starts: tiles *a .. *b − 1 of the
+ * row, none past `end`. */
+static void
+segment (const WinoLayout *l, size_t t, size_t end, int *ty, int *a, int *b)
+{
+  *ty = (int) (t / l->tw);
+  *a = (int) (t % l->tw);
+  *b = end - t < (size_t) (l->tw - *a) ? *a + (int) (end - t) : l->tw;
+}
+
 /* Worker i: its share of the blocks of tiles, each block carried through
- * the input transform, the sixteen products and the output transform in its
+ * the input transform, the α² products and the output transform in its
  * own buffers, which stay in this core's cache (a split by phases made
  * every phase read what the other core had just written). */
 static void
@@ -316,31 +535,30 @@ worker (void *ctx, int i)
   const AttnConv2d *p = r->p;
   int ci = p->c_in, co = p->c_out, nb = l->nb;
   float *v = r->ws + (size_t) i * l->per_worker;
-  float *m = v + 16 * l->ps_in, *scratch = m + 16 * l->ps_out;
+  float *mm = v + l->planes * l->ps_in;
+  float *scratch = mm + l->planes * l->ps_out;
   int lo = (int) ((long) l->nblocks * i / l->workers);
   int hi = (int) ((long) l->nblocks * (i + 1) / l->workers);
   for (int blk = lo; blk < hi; blk++) {
     size_t t0 = (size_t) blk * nb;
     int n = l->nt - t0 < (size_t) nb ? (int) (l->nt - t0) : nb;
-    for (size_t t = t0; t < t0 + n;) {    /* the block's tile-row segments */
-      int ty = (int) (t / l->tw), a = (int) (t % l->tw);
-      int b = (int) (a + (t0 + n - t) < (size_t) l->tw ? a + (t0 + n - t)
-                     : (size_t) l->tw);
-      input_segment (v + (t - t0), l->ps_in, nb, r->in, ci, r->h, r->w,
-                     p->pad_h, p->pad_w, ty, a, b, scratch);
-      t += b - a;
+    size_t end = t0 + n;
+    int ty, a, b;
+    for (size_t t = t0; t < end; t += b - a) {  /* its tile-row segments */
+      segment (l, t, end, &ty, &a, &b);
+      (l->m == 4 ? input_segment4 : input_segment2)
+          (v + (t - t0), l->ps_in, nb, r->in, ci, r->h, r->w, p->pad_h,
+           p->pad_w, ty, a, b, scratch);
     }
-    for (int xi = 0; xi < 16; xi++)      /* m[ξ] = u[ξ] · v[ξ] */
+    for (int xi = 0; xi < l->planes; xi++)      /* M[ξ] = u[ξ] · v[ξ] */
       attn_sgemm (false, false, co, n, ci, 1.0f,
                   r->u + (size_t) xi * co * ci, ci, v + xi * l->ps_in, nb,
-                  0.0f, m + xi * l->ps_out, nb);
-    for (size_t t = t0; t < t0 + n;) {
-      int ty = (int) (t / l->tw), a = (int) (t % l->tw);
-      int b = (int) (a + (t0 + n - t) < (size_t) l->tw ? a + (t0 + n - t)
-                     : (size_t) l->tw);
-      output_segment (r->out, m + (t - t0), l->ps_out, nb, co, l->ho, l->wo,
-                      l->tw, ty, a, b, r->st, scratch);
-      t += b - a;
+                  0.0f, mm + xi * l->ps_out, nb);
+    for (size_t t = t0; t < end; t += b - a) {
+      segment (l, t, end, &ty, &a, &b);
+      (l->m == 4 ? output_segment4 : output_segment2)
+          (r->out, mm + (t - t0), l->ps_out, nb, co, l->ho, l->wo, l->tw, ty,
+           a, b, r->st, scratch);
     }
   }
 }
@@ -348,11 +566,11 @@ worker (void *ctx, int i)
 void
 attn_conv2d_winograd (float *out, const float *in, const float *u,
                       const AttnEpilogue *ep, float *ws, const AttnConv2d *p,
-                      int h, int w)
+                      int h, int w, int m)
 {
-  if (!attn_winograd_applies (p, h, w))
+  if (!attn_winograd_applies (p, h, w) || (m != 2 && m != 4))
     return;
-  WinoLayout l = layout (p, h, w, attn_parallel_threads ());
+  WinoLayout l = layout (p, h, w, m, attn_parallel_threads ());
   /* bias, residual and ReLU ride in the output transform; the pools and
    * other activations need the epilogue's pass */
   bool fused = ep && !ep->avg_out && !ep->max_out

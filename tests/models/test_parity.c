@@ -397,10 +397,13 @@ main (int argc, char **argv)
     test_case ("parity fixtures present", false);
   }
   /* as planned (the fixtures' reduced widths run im2col + sgemm), then with
-   * every 3×3 stride-1 convolution on Winograd F(2×2, 3×3) */
+   * every 3×3 stride-1 convolution on Winograd F(4×4, 3×3), then F(2×2) */
   for (guint i = 0; i < names->len; i++)
     run (dir, g_ptr_array_index (names, i), "", false);
-  attn_winograd_set_policy (ATTN_WINOGRAD_ALWAYS);
+  attn_winograd_set_policy (ATTN_WINOGRAD_F4);
+  for (guint i = 0; i < names->len; i++)
+    run (dir, g_ptr_array_index (names, i), " [winograd F(4,3)]", false);
+  attn_winograd_set_policy (ATTN_WINOGRAD_F2);
   for (guint i = 0; i < names->len; i++)
     run (dir, g_ptr_array_index (names, i), " [winograd]", false);
   /* Winograd filters shared with another net, on one thread (the passes

@@ -158,8 +158,8 @@ bench_convs (int threads)
           peak);
   printf ("| shape | ours ms | ours GFLOPS | %% of FMA peak | GEMM GFLOPS (same M,N,K) "
           "| %% of peak | OpenBLAS sgemm GFLOPS | ours/OpenBLAS sgemm "
-          "| Winograd F(2,3) ms | im2col/Winograd | network uses |\n");
-  printf ("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+          "| Winograd F(2,3) ms | F(4,3) ms | im2col/best Winograd | network uses |\n");
+  printf ("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
     const ConvShape *s = &shapes[i];
     if (!wanted (s->name))
@@ -193,16 +193,23 @@ bench_convs (int threads)
             t_ours, g_ours, percent (g_ours, peak), g_gemm,
             percent (g_gemm, peak), flops / t_blas / 1e6, t_blas / t_ours);
     if (attn_winograd_applies (&p, s->h, s->w)) {
-      float *u = alloc_fill (attn_winograd_weights_size (&p));
-      float *wws = alloc_fill (attn_winograd_workspace (&p, s->h, s->w));
-      double t_wino;
-      attn_winograd_weights (u, wt, &p);
-      TIME_MEDIAN (t_wino, reps, attn_conv2d_winograd (out, in, u, &ep, wws, &p, s->h, s->w));
-      printf (" %.3f | %.2f | %s |\n", t_wino, t_ours / t_wino,
-              attn_winograd_pays (&p, s->h, s->w) ? "Winograd" : "im2col");
-      free (u); free (wws);
+      double t_wino[2];
+      for (int f = 0; f < 2; f++) {
+        int tile = f ? 4 : 2;
+        float *u = alloc_fill (attn_winograd_weights_size (&p, tile));
+        float *wws = alloc_fill (attn_winograd_workspace (&p, s->h, s->w, tile));
+        attn_winograd_weights (u, wt, &p, tile);
+        TIME_MEDIAN (t_wino[f], reps, attn_conv2d_winograd (out, in, u, &ep, wws, &p,
+                                                            s->h, s->w, tile));
+        free (u); free (wws);
+      }
+      int tile = attn_winograd_tile (&p, s->h, s->w);
+      printf (" %.3f | %.3f | %.2f | %s |\n", t_wino[0], t_wino[1],
+              t_ours / fmin (t_wino[0], t_wino[1]),
+              tile == 4 ? "Winograd F(4,3)" : tile == 2 ? "Winograd F(2,3)"
+              : "im2col");
     } else {
-      printf (" — | — | %s |\n", s->k == 1 ? "sgemm" : s->groups > 1 ? "direct" : "im2col");
+      printf (" — | — | — | %s |\n", s->k == 1 ? "sgemm" : s->groups > 1 ? "direct" : "im2col");
     }
     sink += out[0] + c[0];
     free (in); free (wt); free (bias); free (out); free (ws); free (b); free (c);
@@ -571,14 +578,15 @@ bench_batch (int threads)
       int ho = attn_conv_out_dim (h, p->kh, p->stride_h, p->pad_h, 1);
       int wo = attn_conv_out_dim (w, p->kw, p->stride_w, p->pad_w, 1);
       size_t in_n = (size_t) p->c_in * h * w, out_n = (size_t) p->c_out * ho * wo;
-      bool wino = attn_winograd_pays (p, h, w);
-      size_t ws1 = wino ? attn_winograd_workspace (p, h, w)
+      int tile = attn_winograd_tile (p, h, w);
+      bool wino = tile != 0;
+      size_t ws1 = wino ? attn_winograd_workspace (p, h, w, tile)
           : attn_conv2d_workspace (p, h, w);
       size_t wsm = attn_conv2d_many_workspace (p, BATCH, h, w);
       float *wt = alloc_fill ((size_t) p->c_out * p->c_in * p->kh * p->kw);
-      float *u = wino ? alloc_fill (attn_winograd_weights_size (p)) : NULL;
+      float *u = wino ? alloc_fill (attn_winograd_weights_size (p, tile)) : NULL;
       if (u)
-        attn_winograd_weights (u, wt, p);
+        attn_winograd_weights (u, wt, p, tile);
       float *ws = alloc_fill (ws1 > wsm ? ws1 : wsm);
       float *in[BATCH], *out[BATCH];
       for (int b = 0; b < BATCH; b++) {
@@ -592,7 +600,7 @@ bench_batch (int threads)
       TIME_MEDIAN (t1, reps, {
         for (int b = 0; b < BATCH; b++) {
           if (wino)
-            attn_conv2d_winograd (out[b], in[b], u, &ep[b], ws, p, h, w);
+            attn_conv2d_winograd (out[b], in[b], u, &ep[b], ws, p, h, w, tile);
           else
             attn_conv2d (out[b], in[b], wt, &ep[b], ws, p, 1, h, w);
         }
