@@ -171,15 +171,15 @@ tile_any (int mr, int nv, __mmask16 last, int kc, float alpha,
   }
 }
 
-/* The last few columns of C (fewer than DOT_MAX past the last whole
- * vector) as dot products instead: in the tile above, a 1-column remainder
- * still costs a whole vector of every FMA, so N = 49 (a 7×7 map) cost as
- * much as N = 64. Here the vectors run along K: B's columns are packed
- * (transposed) into a stack buffer a K-chunk at a time, each row of A is
- * read as it lies, and lanes are summed at the end of the chunk. */
+/* The last few columns of C (at most DOT_MAX past the last whole vector)
+ * as dot products instead: in the tile above, a 1-column remainder still
+ * costs a whole vector of every FMA, so N = 49 (a 7×7 map) cost as much as
+ * N = 64. Here the vectors run along K: B's columns are packed (transposed,
+ * KC floats apart) a K-block at a time, each row of A is read as it lies,
+ * right after the tile above read it, and lanes are summed at the end of
+ * the block. */
 #define DOT_MAX 8       /* columns taken this way */
 #define DOT_NC 3        /* columns per pass: 8 rows × 3 = 24 accumulators */
-#define DOT_KC 1024     /* K-chunk: a packed panel of ≤ 8 × 1024 floats */
 
 static inline __attribute__ ((always_inline)) void
 dot_tile (const int mr, const int nc, int kc, float alpha, const float *a,
@@ -197,7 +197,7 @@ dot_tile (const int mr, const int nc, int kc, float alpha, const float *a,
     __m512 bv[DOT_NC];
 #pragma GCC unroll 3
     for (int j = 0; j < nc; j++)
-      bv[j] = _mm512_loadu_ps (bt + (size_t) j * DOT_KC + p);  /* 0-padded */
+      bv[j] = _mm512_loadu_ps (bt + (size_t) j * KC + p);  /* 0-padded */
 #pragma GCC unroll 8
     for (int r = 0; r < mr; r++) {
       __m512 av = _mm512_maskz_loadu_ps (k, a + (size_t) r * lda + p);
@@ -251,37 +251,20 @@ dot_any (int mr, int nc, int kc, float alpha, const float *a, int lda,
   }
 }
 
-/* Columns [j0, j0 + nt) of C, nt ≤ DOT_MAX, over all of K. */
+/* bt[j][p] = B[p][j0 + j] for the K-block's kc rows and nt ≤ DOT_MAX
+ * columns, zero past kc up to a whole vector. */
 static void
-gemm_dot (int m, int j0, int nt, int k, float alpha, const float *a, int lda,
-          const float *b, int ldb, float beta, float *c, int ldc,
-          const AttnGemmStore *st)
+pack_dot (float *restrict bt, const float *restrict b, int ldb, int j0,
+          int nt, int kc)
 {
-  float bt[DOT_MAX * DOT_KC] __attribute__ ((aligned (64)));
-  for (int p0 = 0; p0 < k; p0 += DOT_KC) {
-    int kc = k - p0 < DOT_KC ? k - p0 : DOT_KC;
-    int padded = (kc + 15) / 16 * 16;
-    for (int j = 0; j < nt; j++) {      /* bt[j][p] = B[p0 + p][j0 + j] */
-      float *col = bt + (size_t) j * DOT_KC;
-      const float *src = b + (size_t) p0 * ldb + j0 + j;
-      for (int p = 0; p < kc; p++)
-        col[p] = src[(size_t) p * ldb];
-      for (int p = kc; p < padded; p++)
-        col[p] = 0.0f;
-    }
-    float bk = p0 == 0 ? beta : 1.0f;   /* later chunks accumulate */
-    bool fin = p0 + kc >= k && st;
-    for (int i0 = 0; i0 < m; i0 += MR) {
-      int mr = m - i0 < MR ? m - i0 : MR;
-      for (int j = 0; j < nt; j += DOT_NC) {
-        int nc = nt - j < DOT_NC ? nt - j : DOT_NC;
-        dot_any (mr, nc, kc, alpha, a + (size_t) i0 * lda + p0, lda,
-                 bt + (size_t) j * DOT_KC, bk, c + (size_t) i0 * ldc + j0 + j,
-                 ldc, fin && st->bias ? st->bias + i0 : NULL,
-                 fin && st->res ? st->res + (size_t) i0 * st->ldr + j0 + j
-                 : NULL, fin ? st->ldr : 0, fin && st->relu);
-      }
-    }
+  int padded = (kc + 15) / 16 * 16;
+  for (int j = 0; j < nt; j++) {
+    float *col = bt + (size_t) j * KC;
+    const float *src = b + j0 + j;
+    for (int p = 0; p < kc; p++)
+      col[p] = src[(size_t) p * ldb];
+    for (int p = kc; p < padded; p++)
+      col[p] = 0.0f;
   }
 }
 
@@ -293,31 +276,44 @@ gemm_nn_avx512 (int m, int n, int k, float alpha, const float *a, int lda,
   if (m <= 0 || n <= 0 || k <= 0)
     return;                   /* blas.c runs K = 0 on OpenBLAS */
   /* a remainder of up to DOT_MAX columns past the last whole vector goes
-   * to the dot products */
+   * to the dot products, row block by row block after the last panel's
+   * tile (while those rows of A are in L1: a pass of its own read all of A
+   * again, 9 MB for a 3×3 512-channel layer) */
   int dot = n % 16 <= DOT_MAX ? n % 16 : 0;
-  if (dot > 0) {
-    gemm_dot (m, n - dot, dot, k, alpha, a, lda, b, ldb, beta, c, ldc, st);
-    n -= dot;
-    if (n == 0)
-      return;
-  }
+  int nvec = n - dot;                   /* columns of the vector tiles */
+  float bt[DOT_MAX * KC] __attribute__ ((aligned (64)));
   for (int p0 = 0; p0 < k; p0 += KC) {
     int kc = k - p0 < KC ? k - p0 : KC;
-    float bt = p0 == 0 ? beta : 1.0f;   /* later K-blocks accumulate */
+    float bk = p0 == 0 ? beta : 1.0f;   /* later K-blocks accumulate */
     bool fin = p0 + kc >= k && st;      /* the store's steps: last block */
-    for (int j0 = 0; j0 < n; j0 += NR) {
-      int nr = n - j0 < NR ? n - j0 : NR;
+    if (dot)
+      pack_dot (bt, b + (size_t) p0 * ldb, ldb, nvec, dot, kc);
+    /* j0 = 0 runs once even with no whole vector, for the dot columns */
+    for (int j0 = 0; j0 < nvec || j0 == 0; j0 += NR) {
+      int nr = nvec - j0 < NR ? nvec - j0 : NR;
       int nv = (nr + 15) / 16;
       int tail = nr - 16 * (nv - 1);
       __mmask16 last = (__mmask16) (tail == 16 ? 0xFFFF : (1u << tail) - 1);
+      bool dots = dot && j0 + NR >= nvec;   /* the last panel */
       const float *bj = b + (size_t) p0 * ldb + j0;
       for (int i0 = 0; i0 < m; i0 += MR) {
         int mr = m - i0 < MR ? m - i0 : MR;
-        tile_any (mr, nv, last, kc, alpha, a + (size_t) i0 * lda + p0, lda,
-                  bj, ldb, bt, c + (size_t) i0 * ldc + j0, ldc,
-                  fin && st->bias ? st->bias + i0 : NULL,
-                  fin && st->res ? st->res + (size_t) i0 * st->ldr + j0
-                  : NULL, fin ? st->ldr : 0, fin && st->relu);
+        const float *ai = a + (size_t) i0 * lda + p0;
+        const float *bias = fin && st->bias ? st->bias + i0 : NULL;
+        const float *res = fin && st->res ? st->res + (size_t) i0 * st->ldr
+            : NULL;
+        int ldr = fin ? st->ldr : 0;
+        bool relu = fin && st->relu;
+        float *ci = c + (size_t) i0 * ldc;
+        if (nr > 0)
+          tile_any (mr, nv, last, kc, alpha, ai, lda, bj, ldb, bk, ci + j0,
+                    ldc, bias, res ? res + j0 : NULL, ldr, relu);
+        for (int j = 0; dots && j < dot; j += DOT_NC) {
+          int nc = dot - j < DOT_NC ? dot - j : DOT_NC;
+          dot_any (mr, nc, kc, alpha, ai, lda, bt + (size_t) j * KC, bk,
+                   ci + nvec + j, ldc, bias, res ? res + nvec + j : NULL, ldr,
+                   relu);
+        }
       }
     }
   }
