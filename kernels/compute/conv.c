@@ -37,6 +37,28 @@ is_depthwise (const AttnConv2d *p)
   return p->groups > 1 && p->groups == p->c_in;
 }
 
+/* A small im2col (≤ 2 · BAND_FLOATS floats) on several threads is split
+ * along K: each worker builds the rows of its input channels and multiplies
+ * them by the weights' matching columns, into y (worker 0) or its own
+ * partial sums; a second pass adds those with the store's steps. Split by
+ * output rows instead, every worker read the whole matrix, half of it
+ * written by the other core (ResNet's 3×3 512-channel layers @7²). Taken
+ * where the partial sums are small (≤ SPLITK_FLOATS, C_out ≤ K) and the
+ * product is worth splitting (≥ SPLITK_MACS multiply-adds, blas.c's rule),
+ * with at most SPLITK_WORKERS workers. */
+#define BAND_FLOATS (128 * 1024)
+#define SPLITK_FLOATS (64 * 1024)
+#define SPLITK_WORKERS 4
+#define SPLITK_MACS (1 << 18)
+
+static bool
+splitk_fits (int c_out, int kk, size_t hwo)
+{
+  return (size_t) kk * hwo <= 2 * (size_t) BAND_FLOATS
+      && (size_t) c_out * hwo <= SPLITK_FLOATS && c_out <= kk
+      && (double) c_out * kk * hwo >= SPLITK_MACS;
+}
+
 size_t
 attn_conv2d_workspace (const AttnConv2d *p, int h, int w)
 {
@@ -46,7 +68,12 @@ attn_conv2d_workspace (const AttnConv2d *p, int h, int w)
                                           p->dil_h);
   size_t wo = (size_t) attn_conv_out_dim (w, p->kw, p->stride_w, p->pad_w,
                                           p->dil_w);
-  return (size_t) (p->c_in / p->groups) * p->kh * p->kw * ho * wo;
+  int c_out = p->c_out / p->groups, kk = p->c_in / p->groups * p->kh * p->kw;
+  size_t matrix = (size_t) kk * ho * wo;
+  /* the partial sums of a split along K */
+  size_t parts = splitk_fits (c_out, kk, ho * wo)
+      ? (size_t) (SPLITK_WORKERS - 1) * c_out * ho * wo : 0;
+  return matrix + parts;
 }
 
 /* The range [*lo, *hi) of output positions o whose input position
@@ -274,7 +301,6 @@ attn_epilogue_apply (float *x, const AttnEpilogue *ep, int n, int c, int hw)
  * and a worker carries its bands through both, so the matrix never goes to
  * memory and the threads share only the input and the output (the stem's
  * 147 × 12544 matrix was 7 MB, written on one core and read on both). */
-#define BAND_FLOATS (128 * 1024)
 
 typedef struct {
   float *out, *ws;
@@ -309,8 +335,73 @@ band_worker (void *ctx, int i)
   }
 }
 
+typedef struct {
+  float *y, *col, *parts;
+  const float *in, *weight;
+  const AttnConv2d *p;
+  const AttnGemmStore *st;
+  int h, w, ho, wo, c_in, c_out, kk, workers;
+} SplitK;
+
+/* Worker i: the rows of col for its input channels, times the matching
+ * columns of the weights. */
+static void
+splitk_worker (void *ctx, int i)
+{
+  const SplitK *s = ctx;
+  int c_lo = (int) ((long) s->c_in * i / s->workers);
+  int c_hi = (int) ((long) s->c_in * (i + 1) / s->workers);
+  size_t hwo = (size_t) s->ho * s->wo;
+  Im2col a = { s->col, s->in, s->h, s->w, s->ho, s->wo, hwo, s->p, 0, s->ho };
+  im2col_channels (&a, c_lo, c_hi);
+  int taps = s->p->kh * s->p->kw, k0 = c_lo * taps, kn = (c_hi - c_lo) * taps;
+  float *dst = i == 0 ? s->y : s->parts + (size_t) (i - 1) * s->c_out * hwo;
+  if (kn == 0) {
+    memset (dst, 0, sizeof (float) * s->c_out * hwo);
+    return;
+  }
+  attn_sgemm (false, false, s->c_out, (int) hwo, kn, 1.0f, s->weight + k0,
+              s->kk, s->col + (size_t) k0 * hwo, (int) hwo, 0.0f, dst,
+              (int) hwo);
+}
+
+/* Rows lo .. hi − 1 of y: + the other workers' partial sums, then the
+ * store's steps. */
+static void
+splitk_sum (void *ctx, int lo, int hi)
+{
+  const SplitK *s = ctx;
+  size_t hwo = (size_t) s->ho * s->wo;
+  const AttnGemmStore *st = s->st;
+  for (int r = lo; r < hi; r++) {
+    float *restrict y = s->y + (size_t) r * hwo;
+    for (int i = 1; i < s->workers; i++) {
+      const float *restrict q = s->parts + ((size_t) (i - 1) * s->c_out + r)
+          * hwo;
+      for (size_t j = 0; j < hwo; j++)
+        y[j] += q[j];
+    }
+    if (!st)
+      continue;
+    float b = st->bias ? st->bias[r] : 0.0f;
+    if (st->res) {
+      const float *restrict rs = st->res + (size_t) r * st->ldr;
+      for (size_t j = 0; j < hwo; j++)
+        y[j] += b + rs[j];
+    } else if (b != 0.0f) {
+      for (size_t j = 0; j < hwo; j++)
+        y[j] += b;
+    }
+    if (st->relu)
+      for (size_t j = 0; j < hwo; j++)
+        y[j] = y[j] > 0.0f ? y[j] : 0.0f;
+  }
+}
+
 /* y (c_out, ho·wo) = w (c_out, kk) · im2col(x), by bands when the matrix
- * is large; ws holds the whole matrix (kk·ho·wo floats) either way. */
+ * is large, split along K when it is small and the threads are several; ws
+ * holds the whole matrix (kk·ho·wo floats) either way, and the partial
+ * sums (attn_conv2d_workspace). */
 static void
 im2col_product (float *y, const float *x, const float *wt, float *ws,
                 const AttnConv2d *p, int c_in, int c_out, int h, int w,
@@ -321,6 +412,16 @@ im2col_product (float *y, const float *x, const float *wt, float *ws,
   size_t per_row = (size_t) kk * wo;
   int rows = per_row >= BAND_FLOATS ? 1 : (int) (BAND_FLOATS / per_row);
   int bands = (ho + rows - 1) / rows;
+  int threads = attn_parallel_threads ();
+  if (threads > 1 && c_in >= 2 && splitk_fits (c_out, kk, hwo)) {
+    int workers = threads < SPLITK_WORKERS ? threads : SPLITK_WORKERS;
+    workers = workers < c_in ? workers : c_in;
+    SplitK s = { y, ws, ws + (size_t) kk * hwo, x, wt, p, st, h, w, ho, wo,
+      c_in, c_out, kk, workers };
+    attn_parallel_for (workers, splitk_worker, &s);
+    attn_parallel_range (c_out, 1, splitk_sum, &s);
+    return;
+  }
   if ((size_t) kk * hwo <= 2 * (size_t) BAND_FLOATS || bands < 2) {
     im2col (ws, x, c_in, h, w, p, ho, wo);
     attn_sgemm_store (c_out, (int) hwo, kk, wt, kk, ws, (int) hwo, y,

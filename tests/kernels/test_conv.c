@@ -94,6 +94,15 @@ static const Case cases[] = {
     0, 0, 1, 1, 1 },
   { "banded 3x3 s2 groups 2 97x83", 1, 64, 6, 97, 83, 3, 3, 2, 2, 1, 1, 1, 1,
     2 },
+  /* a small im2col and C_out ≤ K on several threads: split along K, each
+   * worker its own channels (uneven), partial sums added after */
+  { "split-K 3x3 67->50 9x7", 1, 67, 50, 9, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1 },
+  { "split-K 3x3 s2 40->64 15x13", 1, 40, 64, 15, 13, 3, 3, 2, 2, 1, 1, 1, 1,
+    1 },
+  { "split-K groups 2 64->32 11x11", 1, 64, 32, 11, 11, 3, 3, 1, 1, 1, 1, 1,
+    1, 2 },
+  { "split-K 3x3 batch 2 48->40 8x8", 2, 48, 40, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1,
+    1 },
 };
 
 static bool
@@ -337,10 +346,12 @@ main (int argc, char **argv)
     snprintf (name, sizeof name, "conv %s + bias (fused)", cases[i].name);
     test_case (name, run_case (&cases[i], &rng, true, false, false, false));
   }
-  /* the banded cases again on one thread (one worker takes every band) */
+  /* the banded and split-K cases again on one thread (one worker takes
+   * every band; no split) */
   attn_parallel_set_threads (1);
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    if (strncmp (cases[i].name, "banded", 6) != 0)
+    if (strncmp (cases[i].name, "banded", 6) != 0
+        && strncmp (cases[i].name, "split-K", 7) != 0)
       continue;
     snprintf (name, sizeof name, "conv %s, 1 thread", cases[i].name);
     test_case (name, run_case (&cases[i], &rng, false, false, false, false));
@@ -379,6 +390,11 @@ main (int argc, char **argv)
              && attn_conv2d_workspace (&(AttnConv2d) { 8, 4, 3, 3, 2, 2, 1, 1,
                                                        1, 1, 2 }, 9, 9)
                 == 4 * 9 * 25);
+  /* 67·9 rows × 63 columns, and 3 workers' partial sums of 50 × 63 */
+  test_case ("workspace of a split along K: the matrix and 3 partial sums",
+             attn_conv2d_workspace (&(AttnConv2d) { 67, 50, 3, 3, 1, 1, 1, 1,
+                                                    1, 1, 1 }, 9, 7)
+             == 67 * 9 * 63 + 3 * 50 * 63);
   test_case ("batchnorm folding", test_bn_fold (&rng));
   return test_done ();
 }
