@@ -31,8 +31,11 @@ static const Shape shapes[] = {
   { 64, 196, 576 }, { 3, 130, 0 }, { 33, 1, 70 }, { 64, 400, 300 },
   { 130, 64, 1152 },
   /* up to 8 columns past the last whole vector are dot products along K,
-   * packed in chunks of 1024: remainders over several chunks */
+   * packed a K-block at a time: remainders over several blocks */
   { 11, 50, 2100 }, { 13, 3, 1030 }, { 20, 49, 1100 },
+  /* one panel wide with K ≥ 2048: K-blocks of 384, the last one short
+   * (1 row, 128 rows), 8 dot columns */
+  { 9, 40, 2305 }, { 17, 56, 2048 },
 };
 
 static void
