@@ -97,18 +97,25 @@ block_tiles (size_t nt, int threads)
   return per < 48 ? (int) per : 48;
 }
 
+/* A last block of at most this many tiles joins the one before: on its own
+ * it read all the transformed weights again for a few tiles (49 tiles in
+ * blocks of 48: 4 MB of weights at 256 channels for one tile), and up to 8
+ * columns past a whole vector cost the GEMM kernel little (gemm_isa.c). */
+#define TAIL_TILES 8
+
 /* Where everything lives for one h×w image with m×m output tiles on
- * `threads` workers: the tile grid; tiles cut into blocks of nb; each
- * worker's buffers — a block's v (α² planes of ps_in floats: c_in rows of nb
- * tiles), its M (α² of ps_out) and the scratch rows — `per_worker` floats,
- * one after another in the workspace. attn_winograd_workspace and
+ * `threads` workers: the tile grid; tiles cut into blocks of nb, the last
+ * block taking up to TAIL_TILES more; each worker's buffers — a block's v
+ * (α² planes of ps_in floats: c_in rows of ld ≥ the block's tiles), its M
+ * (α² of ps_out) and the scratch rows — `per_worker` floats, one after
+ * another in the workspace. attn_winograd_workspace and
  * attn_conv2d_winograd both read it, so the size reserved and the size used
  * cannot drift apart. */
 typedef struct {
   int m, planes;
   int ho, wo, th, tw;
   size_t nt;
-  int nb, nblocks, workers;
+  int nb, ld, nblocks, workers;
   size_t ps_in, ps_out, per_worker;
 } WinoLayout;
 
@@ -125,12 +132,15 @@ layout (const AttnConv2d *p, int h, int w, int m, int threads)
   l.tw = tiles_along (l.wo, m);
   l.nt = (size_t) l.th * l.tw;
   l.nb = block_tiles (l.nt, threads);
+  l.ld = l.nb + TAIL_TILES;
   l.nblocks = (int) ((l.nt + (size_t) l.nb - 1) / (size_t) l.nb);
+  if (l.nblocks > 1 && l.nt - (size_t) (l.nblocks - 1) * l.nb <= TAIL_TILES)
+    l.nblocks--;
   l.workers = l.nblocks < threads ? l.nblocks : threads;
-  l.ps_in = plane_stride ((size_t) p->c_in * l.nb);
-  l.ps_out = plane_stride ((size_t) p->c_out * l.nb);
+  l.ps_in = plane_stride ((size_t) p->c_in * l.ld);
+  l.ps_out = plane_stride ((size_t) p->c_out * l.ld);
   l.per_worker = (size_t) l.planes * (l.ps_in + l.ps_out)
-      + (size_t) scratch_rows (m) * row_len (l.nb, m);
+      + (size_t) scratch_rows (m) * row_len (l.ld, m);
   return l;
 }
 
@@ -539,7 +549,7 @@ worker (void *ctx, int i)
   const WinoRun *r = ctx;
   const WinoLayout *l = r->l;
   const AttnConv2d *p = r->p;
-  int ci = p->c_in, co = p->c_out, nb = l->nb;
+  int ci = p->c_in, co = p->c_out, nb = l->nb, ld = l->ld;
   float *v = r->ws + (size_t) i * l->per_worker;
   float *mm = v + l->planes * l->ps_in;
   float *scratch = mm + l->planes * l->ps_out;
@@ -547,23 +557,23 @@ worker (void *ctx, int i)
                                                   memory_order_relaxed))
        < l->nblocks;) {
     size_t t0 = (size_t) blk * nb;
-    int n = l->nt - t0 < (size_t) nb ? (int) (l->nt - t0) : nb;
+    int n = blk == l->nblocks - 1 ? (int) (l->nt - t0) : nb;  /* ≤ ld */
     size_t end = t0 + n;
     int ty, a, b;
     for (size_t t = t0; t < end; t += b - a) {  /* its tile-row segments */
       segment (l, t, end, &ty, &a, &b);
       (l->m == 4 ? input_segment4 : input_segment2)
-          (v + (t - t0), l->ps_in, nb, r->in, ci, r->h, r->w, p->pad_h,
+          (v + (t - t0), l->ps_in, ld, r->in, ci, r->h, r->w, p->pad_h,
            p->pad_w, ty, a, b, scratch);
     }
     for (int xi = 0; xi < l->planes; xi++)      /* M[ξ] = u[ξ] · v[ξ] */
       attn_sgemm (false, false, co, n, ci, 1.0f,
-                  r->u + (size_t) xi * co * ci, ci, v + xi * l->ps_in, nb,
-                  0.0f, mm + xi * l->ps_out, nb);
+                  r->u + (size_t) xi * co * ci, ci, v + xi * l->ps_in, ld,
+                  0.0f, mm + xi * l->ps_out, ld);
     for (size_t t = t0; t < end; t += b - a) {
       segment (l, t, end, &ty, &a, &b);
       (l->m == 4 ? output_segment4 : output_segment2)
-          (r->out, mm + (t - t0), l->ps_out, nb, co, l->ho, l->wo, l->tw, ty,
+          (r->out, mm + (t - t0), l->ps_out, ld, co, l->ho, l->wo, l->tw, ty,
            a, b, r->st, scratch);
     }
   }
