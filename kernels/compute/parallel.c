@@ -5,8 +5,9 @@
  * joins a job only while fewer threads compute than there are cores
  * (forward passes inside attn_parallel_enter/leave count, helpers count
  * themselves), takes task indices from the job's atomic counter until none
- * are left, then stops counting. The caller takes indices too, so a job finishes even when no helper
- * can join; it then unlinks the job (no helper joins after that) and waits
+ * are left, then stops counting. The caller runs task 0 itself, then
+ * takes indices too, so a job finishes even when no helper can join; it
+ * then unlinks the job (no helper joins after that) and waits
  * for the helpers still running one of its tasks. Jobs live on the caller's
  * stack: nothing is allocated per call. */
 #define _GNU_SOURCE
@@ -186,7 +187,7 @@ attn_parallel_for (int n, void (*fn) (void *ctx, int i), void *ctx)
   }
   Job j = { .fn = fn, .ctx = ctx, .n = n,
     .max_helpers = (limit - 1 < n - 1 ? limit - 1 : n - 1) };
-  atomic_init (&j.next, 0);
+  atomic_init (&j.next, 1);     /* task 0 is the caller's (below) */
   pthread_mutex_lock (&pool.lock);
   j.link = pool.jobs;
   if (pool.jobs)
@@ -196,6 +197,12 @@ attn_parallel_for (int n, void (*fn) (void *ctx, int i), void *ctx)
     pthread_cond_broadcast (&pool.work);
   pthread_mutex_unlock (&pool.lock);
 
+  /* task 0 always on the calling thread: a split into per-thread shares
+   * then gives every pass's first share to the same core, which keeps the
+   * lines it writes in its own cache for the next pass */
+  tl_in_task++;
+  fn (ctx, 0);
+  tl_in_task--;
   run_tasks (&j, false);
 
   pthread_mutex_lock (&pool.lock);

@@ -36,7 +36,8 @@ void attn_parallel_leave (void);
 
 /* Runs fn(ctx, i) for i in 0..n-1, on this thread and on helpers that find
  * a free core, at most attn_parallel_threads() threads in all; returns when
- * all are done. Any i may run on any of them, in any order. */
+ * all are done. i = 0 runs on this thread, first; any other i may run on
+ * any of them, in any order. */
 void attn_parallel_for (int n, void (*fn) (void *ctx, int i), void *ctx);
 
 /* Runs fn(ctx, lo, hi) over [0, n) cut into contiguous ranges of at least
