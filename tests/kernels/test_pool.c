@@ -69,6 +69,12 @@ static const Case cases[] = {
   { "max 2/2 on 1x1", 4, 1, 1, { 2, 2, 2, 2, 1, 1, 1, 1, false, true } },
   { "max 3/1 p1 dil 2", 2, 9, 8, { 3, 3, 1, 1, 1, 1, 2, 2, false, true } },
   { "max 2x3 s(2,1) p(1,1) ceil", 2, 7, 6, { 2, 3, 2, 1, 1, 1, 1, 1, true, true } },
+  /* windows reaching past the right padding (ceil), wide rows on both
+   * sides of the separable path's limit (4096 padded floats) */
+  { "max 5/3 p2 ceil odd", 3, 13, 17, { 5, 5, 3, 3, 2, 2, 1, 1, true, true } },
+  { "max 1/1 p0", 2, 5, 7, { 1, 1, 1, 1, 0, 0, 1, 1, false, true } },
+  { "max 3/2 p1 row of 4093", 2, 3, 4093, { 3, 3, 2, 2, 1, 1, 1, 1, false, true } },
+  { "max 3/2 p1 row of 4100", 2, 3, 4100, { 3, 3, 2, 2, 1, 1, 1, 1, false, true } },
   { "avg 3/2 p1 include pad", 3, 9, 11, { 3, 3, 2, 2, 1, 1, 1, 1, false, true } },
   { "avg 3/2 p1 exclude pad", 3, 9, 11, { 3, 3, 2, 2, 1, 1, 1, 1, false, false } },
   { "avg 3/2 p1 ceil include pad", 2, 10, 7, { 3, 3, 2, 2, 1, 1, 1, 1, true, true } },
@@ -143,6 +149,46 @@ test_max_nan (void)
   return isnan (out[0]);
 }
 
+/* NaNs spread over a map, first and last rows and columns among them:
+ * every window holding one gives NaN, the others their max (the window
+ * loop written out here, NaN checked first). */
+static bool
+test_max_nan_map (const AttnPool2d *p, int h, int w, Rng *rng)
+{
+  int ho = naive_out (h, p->kh, p->stride_h, p->pad_h, 1, p->ceil_mode);
+  int wo = naive_out (w, p->kw, p->stride_w, p->pad_w, 1, p->ceil_mode);
+  float *in = test_alloc ((size_t) h * w), *out = test_alloc ((size_t) ho * wo);
+  fill_uniform (in, (size_t) h * w, rng, -2, 2);
+  int at[][2] = { { 0, 0 }, { 0, w - 1 }, { h - 1, 0 }, { h - 1, w - 1 },
+                  { h / 2, w / 3 }, { 1, w / 2 } };
+  for (size_t i = 0; i < sizeof at / sizeof at[0]; i++)
+    in[(size_t) at[i][0] * w + at[i][1]] = NAN;
+  attn_maxpool2d (out, in, p, 1, h, w);
+  bool ok = true;
+  int nans = 0;
+  for (int oy = 0; oy < ho; oy++)
+    for (int ox = 0; ox < wo; ox++) {
+      bool nan = false;
+      float m = -INFINITY;
+      for (int ky = 0; ky < p->kh; ky++)
+        for (int kx = 0; kx < p->kw; kx++) {
+          int iy = oy * p->stride_h - p->pad_h + ky;
+          int ix = ox * p->stride_w - p->pad_w + kx;
+          if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+            continue;
+          float v = in[(size_t) iy * w + ix];
+          nan |= isnan (v);
+          m = v > m ? v : m;
+        }
+      float got = out[(size_t) oy * wo + ox];
+      nans += nan;
+      ok &= nan ? isnan (got) : got == m;
+    }
+  free (in);
+  free (out);
+  return ok && nans > 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -157,6 +203,12 @@ main (int argc, char **argv)
   test_case ("global pools on 1x1 maps", test_global (&rng, 64, 1));
   test_case ("global pools 3 planes x 12544", test_global (&rng, 3, 12544));
   test_case ("max pool propagates NaN", test_max_nan ());
+  AttnPool2d stem = { 3, 3, 2, 2, 1, 1, 1, 1, false, true };
+  AttnPool2d wide = { 4, 5, 3, 2, 0, 2, 1, 1, true, true };
+  test_case ("max pool 3/2 p1: NaN windows on a 29x31 map",
+             test_max_nan_map (&stem, 29, 31, &rng));
+  test_case ("max pool 4x5 s(3,2) p(0,2) ceil: NaN windows on a 17x12 map",
+             test_max_nan_map (&wide, 17, 12, &rng));
   test_case ("pool out dim of a window larger than the input is 0",
              attn_pool_out_dim (2, 5, 1, 0, 1, false) == 0);
   return test_done ();
