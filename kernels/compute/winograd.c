@@ -254,7 +254,8 @@ attn_winograd_workspace (const AttnConv2d *p, int h, int w, int m)
   if (!attn_winograd_applies (p, h, w) || (m != 2 && m != 4))
     return 0;
   size_t most = 0;               /* over every thread budget it may run on */
-  for (int t = 1; t <= SPLIT; t++) {
+  int cores = attn_parallel_cores ();   /* the budget never exceeds them */
+  for (int t = 1; t <= SPLIT && t <= cores; t++) {
     WinoLayout l = layout (p, h, w, m, t);
     size_t need = (size_t) l.workers * l.per_worker;
     most = need > most ? need : most;
