@@ -61,9 +61,9 @@ struct AttnNet {
   float *ws;                     /* im2col workspace */
   /* Winograd's, apart: each worker's buffers stay on its core from layer
    * to layer; inside ws they shared lines with the im2col matrix both
-   * cores had just written (attn-bench, ResNet-18 on 2 threads: ~7 %
-   * faster apart; a line another core wrote costs ~5× one in the core's
-   * own cache: 45 vs 8.5 µs to update 800 KB) */
+   * cores had just written (ResNet-18 on 2 threads, in-process probe:
+   * 4–7 % faster apart; a line another core wrote costs ~5× one in the
+   * core's own cache: 45 vs 8.5 µs to update 800 KB) */
   float *wino_ws;
   float *avg, *max;              /* (C) pools from epilogues */
   float *gate_work;
