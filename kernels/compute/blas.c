@@ -80,19 +80,24 @@ attn_fma_peak_gflops (double seconds)
   return 0.0;
 }
 
+void
+attn_gemm_store_row (float *restrict c, const float *restrict res, float bias,
+                     bool relu, int n)
+{
+  for (int j = 0; j < n; j++) {
+    float x = c[j] + (res ? bias + res[j] : bias);
+    c[j] = relu && !(x > 0.0f) ? 0.0f : x;
+  }
+}
+
 /* The store's steps as a pass over c (m,n), after OpenBLAS's product. */
 static void
 store_pass (int m, int n, float *c, int ldc, const AttnGemmStore *st)
 {
-  for (int i = 0; i < m; i++) {
-    float *ci = c + (size_t) i * ldc;
-    const float *ri = st->res ? st->res + (size_t) i * st->ldr : NULL;
-    float bi = st->bias ? st->bias[i] : 0.0f;
-    for (int j = 0; j < n; j++) {
-      float x = ci[j] + (ri ? bi + ri[j] : bi);
-      ci[j] = st->relu && !(x > 0.0f) ? 0.0f : x;
-    }
-  }
+  for (int i = 0; i < m; i++)
+    attn_gemm_store_row (c + (size_t) i * ldc,
+                         st->res ? st->res + (size_t) i * st->ldr : NULL,
+                         st->bias ? st->bias[i] : 0.0f, st->relu, n);
 }
 
 static void

@@ -31,6 +31,13 @@ typedef struct {
   bool relu;
 } AttnGemmStore;
 
+/* The store's steps on n values of one row: c[j] + (bias + res[j]) (res
+ * NULL: + bias), then ReLU if relu; for passes that finish a product
+ * themselves (after OpenBLAS's, split-K's sums, Winograd's output
+ * transform). res may not alias c. */
+void attn_gemm_store_row (float *c, const float *res, float bias, bool relu,
+                          int n);
+
 /* c (m,n) = a (m,k) · b (k,n), then `st` (NULL: nothing) on every element:
  * in the store itself where our kernel runs (one pass over c, not two),
  * else as a pass over c after OpenBLAS's product. */

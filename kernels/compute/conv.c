@@ -381,20 +381,10 @@ splitk_sum (void *ctx, int lo, int hi)
       for (size_t j = 0; j < hwo; j++)
         y[j] += q[j];
     }
-    if (!st)
-      continue;
-    float b = st->bias ? st->bias[r] : 0.0f;
-    if (st->res) {
-      const float *restrict rs = st->res + (size_t) r * st->ldr;
-      for (size_t j = 0; j < hwo; j++)
-        y[j] += b + rs[j];
-    } else if (b != 0.0f) {
-      for (size_t j = 0; j < hwo; j++)
-        y[j] += b;
-    }
-    if (st->relu)
-      for (size_t j = 0; j < hwo; j++)
-        y[j] = y[j] > 0.0f ? y[j] : 0.0f;
+    if (st)
+      attn_gemm_store_row (y, st->res ? st->res + (size_t) r * st->ldr : NULL,
+                           st->bias ? st->bias[r] : 0.0f, st->relu,
+                           (int) hwo);
   }
 }
 

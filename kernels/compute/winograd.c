@@ -390,25 +390,6 @@ typedef struct {
   bool relu;
 } WinoStore;
 
-/* y[x0 .. x1−1] of the output row at offset `at`: the store's steps. */
-static void
-store_span (float *restrict out, size_t at, int x0, int x1, float bv,
-            const WinoStore *st)
-{
-  float *y = out + at;
-  if (st->res) {
-    const float *rs = st->res + at;
-    for (int x = x0; x < x1; x++)
-      y[x] += bv + rs[x];
-  } else if (bv != 0.0f) {
-    for (int x = x0; x < x1; x++)
-      y[x] += bv;
-  }
-  if (st->relu)
-    for (int x = x0; x < x1; x++)
-      y[x] = y[x] > 0.0f ? y[x] : 0.0f;
-}
-
 /* out[co][2ty+i][2(a+j)+k] = (Aᵀ·M·A)[i][k] for tiles a .. b−1 of tile row
  * ty (M: ldm floats between channels, j = 0 .. b−a−1), cropped to ho × wo,
  * then the store's steps; Aᵀ across the 16 planes (contiguous along the
@@ -449,7 +430,8 @@ output_segment2 (float *restrict out, const float *restrict mm, size_t ps,
       if (full < n)                       /* odd width: the last column */
         row[2 * full] = a0[full] + a1[full] + a2[full];
       if (st)
-        store_span (out, at, x0, x1, bv, st);
+        attn_gemm_store_row (out + at + x0, st->res ? st->res + at + x0
+                             : NULL, bv, st->relu, x1 - x0);
     }
   }
 }
@@ -511,7 +493,8 @@ output_segment4 (float *restrict out, const float *restrict mm, size_t ps,
           row[4 * j + k] = y[k];
       }
       if (st)
-        store_span (out, at, x0, x1, bv, st);
+        attn_gemm_store_row (out + at + x0, st->res ? st->res + at + x0
+                             : NULL, bv, st->relu, x1 - x0);
     }
   }
 }
