@@ -63,8 +63,9 @@ void attn_winograd_weights (float *u, const float *weight, const AttnConv2d *p,
                             int m);
 
 /* Floats of workspace for one h×w image with tile m: about
- * α²·(C_in + C_out)·(tiles per worker, ≤ 48) per worker the thread budget
- * may have; 0 when it does not apply or m is neither 2 nor 4. */
+ * α²·(C_in + C_out)·(tiles per block, ≤ 56) per worker, for the most
+ * workers a thread budget on this machine's cores may have; 0 when it does
+ * not apply or m is neither 2 nor 4. */
 size_t attn_winograd_workspace (const AttnConv2d *p, int h, int w, int m);
 
 /* out (C_out, Ho, Wo) = conv(in (C_in, H, W)) with weights u from
