@@ -76,13 +76,17 @@ paint_set_colormap (Painter *p, AttnColormap cm)
   attn_colormap_lut (cm, rgb);
   for (int i = 0; i < 256; i++) {
     target_colour (p, rgb[i], p->lut[i]);
-    /* the canvas's four bytes of colour i, alpha 255, as one word */
+    /* colour i as one word, its bytes in memory order: a 4-byte layout's
+     * pixel (alpha 255), else lut[i]'s three bytes (the vector loops'
+     * lookups read words) */
     uint8_t px[4] = { 0 };
     if (p->fmt.pixel_stride == 4) {
       px[p->fmt.a & 3] = 255;   /* packed: the padding byte's alpha is 0 */
       px[p->fmt.r & 3] = p->lut[i][0];
       px[p->fmt.g & 3] = p->lut[i][1];
       px[p->fmt.b & 3] = p->lut[i][2];
+    } else {
+      memcpy (px, p->lut[i], 3);
     }
     memcpy (&p->lut32[i], px, 4);
   }

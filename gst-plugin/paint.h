@@ -92,7 +92,7 @@ typedef struct {
   int width, height;
   AttnColormap colormap;
   uint8_t lut[256][3];  /* the colour map, in the target's space (RGB or Y'CbCr) */
-  uint32_t lut32[256];  /* 4-byte layouts: colour i (alpha 255) in their byte order */
+  uint32_t lut32[256];  /* colour i as one word, bytes in memory order */
   uint8_t mask[4];      /* 4-byte layouts: 0xff for the bytes a colour blends into */
   PaintHeatPlan plan;
   int *c0, *r0;         /* (width), (height) */

@@ -27,6 +27,62 @@ blend8 (uint8_t dst, int c, int a)
   return (uint8_t) (dst + (((c - dst) * a + 128) >> 8));
 }
 
+/* The colour-map lookups, which the compiler leaves as one byte load per
+ * pixel: with AVX-512, sixteen pixels' colour words at once by a gather of
+ * lut32, narrowed to bytes in registers. Lookups are exact, so every
+ * variant still paints the same bytes. */
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+#include <immintrin.h>
+#define GATHER_LANES 16
+
+/* lut32's words for the 16 colour indices at ix */
+static inline __m512i
+gather16 (const uint32_t *lut, const uint8_t *ix)
+{
+  __m512i i = _mm512_cvtepu8_epi32 (_mm_loadu_si128 ((const void *) ix));
+  return _mm512_i32gather_epi32 (i, (const void *) lut, 4);
+}
+
+/* blend8 on 16 lanes of 32-bit values */
+static inline __m512i
+blend16 (__m512i dst, __m512i c, __m512i a)
+{
+  __m512i d = _mm512_mullo_epi32 (_mm512_sub_epi32 (c, dst), a);
+  d = _mm512_srai_epi32 (_mm512_add_epi32 (d, _mm512_set1_epi32 (128)), 8);
+  return _mm512_add_epi32 (dst, d);
+}
+#else
+#define GATHER_LANES 0
+#endif
+
+/* col[x] = lut32[ix[x]] for x in [xa, xb) */
+static inline void
+lookup_words (uint32_t *restrict col, const uint32_t *lut,
+              const uint8_t *restrict ix, int xa, int xb)
+{
+  int x = xa;
+#if GATHER_LANES
+  for (; x + GATHER_LANES <= xb; x += GATHER_LANES)
+    _mm512_storeu_si512 ((void *) (col + x), gather16 (lut, ix + x));
+#endif
+  for (; x < xb; x++)
+    col[x] = lut[ix[x]];
+}
+
+/* ix[x] = byte 0 of lut32[ix[x]] (the luma, or a gray level), in place */
+static inline void
+lookup_first_bytes (uint8_t *restrict ix, const uint32_t *lut, int xa, int xb)
+{
+  int x = xa;
+#if GATHER_LANES
+  for (; x + GATHER_LANES <= xb; x += GATHER_LANES)
+    _mm_storeu_si128 ((void *) (ix + x),
+        _mm512_cvtepi32_epi8 (gather16 (lut, ix + x)));
+#endif
+  for (; x < xb; x++)
+    ix[x] = (uint8_t) lut[ix[x]];
+}
+
 
 static void
 packed_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb)
@@ -60,8 +116,8 @@ packed4_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa,
   uint8_t *restrict a4 = p->alpha4;
   const uint8_t m0 = p->mask[0], m1 = p->mask[1], m2 = p->mask[2],
       m3 = p->mask[3];
+  lookup_words (col, lut, ix, xa, xb);
   for (int x = xa; x < xb; x++) {
-    col[x] = lut[ix[x]];
     a4[4 * x + 0] = al[x] & m0;
     a4[4 * x + 1] = al[x] & m1;
     a4[4 * x + 2] = al[x] & m2;
@@ -85,8 +141,7 @@ canvas_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa,
   const uint32_t *lut = p->lut32;
   const uint8_t *restrict ix = p->idx, *restrict al = p->alpha;
   uint32_t *restrict col = p->col32;
-  for (int x = xa; x < xb; x++)
-    col[x] = lut[ix[x]];
+  lookup_words (col, lut, ix, xa, xb);
   uint8_t *restrict row = fr->plane[0] + (size_t) y * fr->stride[0];
   const uint8_t *restrict src = (const uint8_t *) col;
 #pragma omp simd
@@ -102,12 +157,10 @@ canvas_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa,
 static inline void
 luma_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb)
 {
-  const uint8_t (*lut)[3] = p->lut;
   uint8_t *restrict ix = p->idx;
   const uint8_t *restrict al = p->alpha;
   uint8_t *restrict row = fr->plane[0] + (size_t) y * fr->stride[0];
-  for (int x = xa; x < xb; x++)
-    ix[x] = lut[ix[x]][0];
+  lookup_first_bytes (ix, p->lut32, xa, xb);
 #pragma omp simd
   for (int x = xa; x < xb; x++)
     row[x] = (uint8_t) (row[x] + (((ix[x] - row[x]) * al[x] + 128) >> 8));
@@ -120,15 +173,66 @@ gray_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb)
 }
 
 
-/* One row's chroma, before the luma pass replaces the colour indices: one
- * sample per 2 pixels (cs bytes apart), at the pair's left covered pixel. */
+#if GATHER_LANES
+/* chroma_heat_row's pairs [x, x + 32) (16 samples from k = x/2·cs on),
+ * x even and ≥ xa: I420's separate planes (cs = 1) or NV12's interleaved
+ * pairs (cs = 2, v = u + 1) */
 static inline void
-chroma_heat_row (const Painter *p, int xa, int xb, uint8_t *restrict u,
-                 uint8_t *restrict v, int cs)
+chroma_heat16 (const uint32_t *lut, const uint8_t *ix, const uint8_t *al,
+               int x, uint8_t *u, uint8_t *v, int cs)
+{
+  const __m512i lo8 = _mm512_set1_epi32 (0xff);
+  /* the even pixels' index and alpha: the low bytes of 16-bit pairs */
+  __m512i i = _mm512_and_si512 (lo8,
+      _mm512_cvtepu16_epi32 (_mm256_loadu_si256 ((const void *) (ix + x))));
+  __m512i a = _mm512_and_si512 (lo8,
+      _mm512_cvtepu16_epi32 (_mm256_loadu_si256 ((const void *) (al + x))));
+  __m512i c = _mm512_i32gather_epi32 (i, (const void *) lut, 4);
+  __m512i cu = _mm512_and_si512 (lo8, _mm512_srli_epi32 (c, 8));
+  __m512i cv = _mm512_and_si512 (lo8, _mm512_srli_epi32 (c, 16));
+  int k = (x / 2) * cs;
+  if (cs == 1) {
+    __m512i du = _mm512_cvtepu8_epi32 (_mm_loadu_si128 ((void *) (u + k)));
+    __m512i dv = _mm512_cvtepu8_epi32 (_mm_loadu_si128 ((void *) (v + k)));
+    _mm_storeu_si128 ((void *) (u + k),
+        _mm512_cvtepi32_epi8 (blend16 (du, cu, a)));
+    _mm_storeu_si128 ((void *) (v + k),
+        _mm512_cvtepi32_epi8 (blend16 (dv, cv, a)));
+  } else {
+    __m512i uv =
+        _mm512_cvtepu16_epi32 (_mm256_loadu_si256 ((void *) (u + k)));
+    __m512i ru = blend16 (_mm512_and_si512 (lo8, uv), cu, a);
+    __m512i rv = blend16 (_mm512_srli_epi32 (uv, 8), cv, a);
+    _mm256_storeu_si256 ((void *) (u + k), _mm512_cvtepi32_epi16
+        (_mm512_or_si512 (ru, _mm512_slli_epi32 (rv, 8))));
+  }
+}
+#endif
+
+/* One row's chroma, before the luma pass replaces the colour indices: one
+ * sample per 2 pixels (cs bytes apart), at the pair's left covered pixel.
+ * (u and v may be one interleaved row: no restrict.) */
+static inline void
+chroma_heat_row (const Painter *p, int xa, int xb, uint8_t *u, uint8_t *v,
+                 int cs)
 {
   const uint8_t (*lut)[3] = p->lut;
   const uint8_t *ix = p->idx, *al = p->alpha;
-  for (int x = xa & ~1; x < xb; x += 2) {
+  int x = xa & ~1;
+#if GATHER_LANES
+  /* vectors from the first pair that starts inside the row */
+  int xv = (xa + 1) & ~1;
+  for (; x < xv && x < xb; x += 2) {
+    int a = al[xa], k = (x / 2) * cs;
+    const uint8_t *c = lut[ix[xa]];
+    u[k] = blend8 (u[k], c[1], a);
+    v[k] = blend8 (v[k], c[2], a);
+  }
+  if (cs <= 2)
+    for (; x + 2 * GATHER_LANES <= xb; x += 2 * GATHER_LANES)
+      chroma_heat16 (p->lut32, ix, al, x, u, v, cs);
+#endif
+  for (; x < xb; x += 2) {
     int xs = x < xa ? xa : x, a = al[xs], k = (x / 2) * cs;
     const uint8_t *c = lut[ix[xs]];
     u[k] = blend8 (u[k], c[1], a);
@@ -139,7 +243,7 @@ chroma_heat_row (const Painter *p, int xa, int xb, uint8_t *restrict u,
 /* 4:2:0: chroma on even rows, for the 2×2 block's top-left heat */
 static inline void
 yuv420_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb,
-                 uint8_t *restrict u, uint8_t *restrict v, int cs)
+                 uint8_t *u, uint8_t *v, int cs)
 {
   if ((y & 1) == 0)
     chroma_heat_row (p, xa, xb, u, v, cs);
@@ -179,6 +283,122 @@ yuv422_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb)
 }
 
 
+/* A pixel's colour index and alpha from the two interpolated map rows:
+ * v = (v0 + (v1 − v0)·wy) clamped to 0..1 (NaN → 0), index round(255·v),
+ * alpha min(255, v·op) — alpha grows with attention so unattended areas
+ * stay clear. */
+static inline void
+heat_pixel (float v0, float v1, float wy, float op, uint8_t *ix, uint8_t *al)
+{
+  float v = v0 + (v1 - v0) * wy;
+  v = v > 0.0f ? v : 0.0f;
+  v = v < 1.0f ? v : 1.0f;
+  *ix = (uint8_t) (v * 255.0f + 0.5f);
+  float a = v * op;
+  *al = (uint8_t) (a < 255.0f ? a : 255.0f);
+}
+
+#if GATHER_LANES
+/* The luma plane's row (and on even rows a 4:2:0 frame's chroma) in one
+ * pass with AVX-512: heat_pixel on 16 lanes (max/min return their second
+ * operand for NaN, as the comparisons do), the luma looked up and blended
+ * in registers. The indices and alphas are kept for the chroma. */
+static void
+luma_fused_row (const Painter *p, const PaintFrame *fr, int y, int xa,
+                int xb, const float *restrict p0, const float *restrict p1,
+                float wy, float op)
+{
+  uint8_t *restrict ix = p->idx, *restrict al = p->alpha;
+  uint8_t *restrict row = fr->plane[0] + (size_t) y * fr->stride[0];
+  const __m512 vwy = _mm512_set1_ps (wy), vop = _mm512_set1_ps (op),
+      zero = _mm512_setzero_ps (), one = _mm512_set1_ps (1.0f),
+      k255 = _mm512_set1_ps (255.0f), half = _mm512_set1_ps (0.5f);
+  const __m512i lo8 = _mm512_set1_epi32 (0xff);
+  int x = xa;
+  for (; x + GATHER_LANES <= xb; x += GATHER_LANES) {
+    __m512 a0 = _mm512_loadu_ps (p0 + x), a1 = _mm512_loadu_ps (p1 + x);
+    __m512 v = _mm512_add_ps (a0, _mm512_mul_ps (_mm512_sub_ps (a1, a0), vwy));
+    v = _mm512_min_ps (_mm512_max_ps (v, zero), one);
+    __m512i i = _mm512_cvttps_epi32 (_mm512_add_ps (_mm512_mul_ps (v, k255),
+            half));
+    __m512i a = _mm512_cvttps_epi32 (_mm512_min_ps (_mm512_mul_ps (v, vop),
+            k255));
+    _mm_storeu_si128 ((void *) (ix + x), _mm512_cvtepi32_epi8 (i));
+    _mm_storeu_si128 ((void *) (al + x), _mm512_cvtepi32_epi8 (a));
+    __m512i c = _mm512_and_si512 (lo8,
+        _mm512_i32gather_epi32 (i, (const void *) p->lut32, 4));
+    __m512i d = _mm512_cvtepu8_epi32 (_mm_loadu_si128 ((void *) (row + x)));
+    _mm_storeu_si128 ((void *) (row + x),
+        _mm512_cvtepi32_epi8 (blend16 (d, c, a)));
+  }
+  for (; x < xb; x++) {
+    heat_pixel (p0[x], p1[x], wy, op, &ix[x], &al[x]);
+    row[x] = blend8 (row[x], p->lut[ix[x]][0], al[x]);
+  }
+  if ((y & 1) == 0 && p->fmt.layout == PAINT_I420)
+    chroma_heat_row (p, xa, xb, fr->plane[1] + (size_t) (y / 2) *
+        fr->stride[1], fr->plane[2] + (size_t) (y / 2) * fr->stride[2], 1);
+  else if ((y & 1) == 0 && p->fmt.layout == PAINT_NV12) {
+    uint8_t *uv = fr->plane[1] + (size_t) (y / 2) * fr->stride[1];
+    chroma_heat_row (p, xa, xb, uv, uv + 1, 2);
+  }
+}
+
+/* The 4-byte layouts' row (packed RGB with a padding byte, or the ARGB
+ * canvas) in one pass: heat_pixel on 16 lanes, their colour words
+ * gathered, and the 64 bytes blended with each pixel's alpha on the bytes
+ * of p->mask (the others blend with alpha 0, which leaves them). */
+static void
+packed4_fused_row (const Painter *p, const PaintFrame *fr, int y, int xa,
+                   int xb, const float *restrict p0, const float *restrict p1,
+                   float wy, float op)
+{
+  uint8_t *restrict ix = p->idx, *restrict al = p->alpha;
+  uint8_t *restrict row = fr->plane[0] + (size_t) y * fr->stride[0];
+  uint32_t mw;
+  memcpy (&mw, p->mask, 4);
+  const __m512 vwy = _mm512_set1_ps (wy), vop = _mm512_set1_ps (op),
+      zero = _mm512_setzero_ps (), one = _mm512_set1_ps (1.0f),
+      k255 = _mm512_set1_ps (255.0f), half = _mm512_set1_ps (0.5f);
+  const __m512i rep = _mm512_set1_epi32 (0x01010101),
+      mask = _mm512_set1_epi32 ((int) mw);
+  int x = xa;
+  for (; x + GATHER_LANES <= xb; x += GATHER_LANES) {
+    __m512 a0 = _mm512_loadu_ps (p0 + x), a1 = _mm512_loadu_ps (p1 + x);
+    __m512 v = _mm512_add_ps (a0, _mm512_mul_ps (_mm512_sub_ps (a1, a0), vwy));
+    v = _mm512_min_ps (_mm512_max_ps (v, zero), one);
+    __m512i i = _mm512_cvttps_epi32 (_mm512_add_ps (_mm512_mul_ps (v, k255),
+            half));
+    __m512i a = _mm512_cvttps_epi32 (_mm512_min_ps (_mm512_mul_ps (v, vop),
+            k255));
+    __m512i c = _mm512_i32gather_epi32 (i, (const void *) p->lut32, 4);
+    /* each pixel's alpha in its four bytes, masked */
+    __m512i a4 = _mm512_and_si512 (mask, _mm512_mullo_epi32 (a, rep));
+    __m512i d = _mm512_loadu_si512 ((void *) (row + 4 * x));
+    __m512i out = _mm512_setzero_si512 ();
+    /* byte lane b of every word, as 16 lanes of 32 bits */
+    for (int b = 0; b < 4; b++) {
+      __m512i db = _mm512_and_si512 (_mm512_srli_epi32 (d, 8 * b),
+          _mm512_set1_epi32 (0xff));
+      __m512i cb = _mm512_and_si512 (_mm512_srli_epi32 (c, 8 * b),
+          _mm512_set1_epi32 (0xff));
+      __m512i ab = _mm512_and_si512 (_mm512_srli_epi32 (a4, 8 * b),
+          _mm512_set1_epi32 (0xff));
+      __m512i rb = _mm512_and_si512 (blend16 (db, cb, ab),
+          _mm512_set1_epi32 (0xff));
+      out = _mm512_or_si512 (out, _mm512_slli_epi32 (rb, 8 * b));
+    }
+    _mm512_storeu_si512 ((void *) (row + 4 * x), out);
+  }
+  for (; x < xb; x++) {
+    heat_pixel (p0[x], p1[x], wy, op, &ix[x], &al[x]);
+    const uint8_t *c = (const uint8_t *) &p->lut32[ix[x]];
+    for (int b = 0; b < 4; b++)
+      row[4 * x + b] = blend8 (row[4 * x + b], c[b], al[x] & p->mask[b]);
+  }
+}
+#endif
+
 typedef struct {
   const Painter *p;
   const PaintFrame *fr;
@@ -186,6 +406,9 @@ typedef struct {
   float lo, scale, opacity;
   int band_rows;
   void (*heat_row) (const Painter *, const PaintFrame *, int, int, int);
+  /* with AVX-512, for the layouts it takes: the whole row in one pass */
+  void (*fused_row) (const Painter *, const PaintFrame *, int, int, int,
+                     const float *, const float *, float, float);
 } HeatRun;
 
 /* Rows [y0 + band·band_rows, …) of the heat map with the band's scratch. */
@@ -231,16 +454,15 @@ heat_band (void *ctx, int band)
     const int xa = t->x0, xb = t->x1;
     const float *restrict p0 = h0, *restrict p1 = h1;
     uint8_t *restrict ix = bp.idx, *restrict al = bp.alpha;
-#pragma omp simd
-    for (int x = xa; x < xb; x++) {
-      float v = p0[x] + (p1[x] - p0[x]) * wy;
-      v = v > 0.0f ? v : 0.0f;
-      v = v < 1.0f ? v : 1.0f;
-      ix[x] = (uint8_t) (v * 255.0f + 0.5f);
-      /* alpha grows with attention so unattended areas stay clear */
-      float a = v * op;
-      al[x] = (uint8_t) (a < 255.0f ? a : 255.0f);
+#if GATHER_LANES
+    if (r->fused_row) {
+      r->fused_row (p, r->fr, y, xa, xb, p0, p1, wy, op);
+      continue;
     }
+#endif
+#pragma omp simd
+    for (int x = xa; x < xb; x++)
+      heat_pixel (p0[x], p1[x], wy, op, &ix[x], &al[x]);
     heat_row (p, r->fr, y, xa, xb);
   }
 }
@@ -282,7 +504,14 @@ PAINT_CAT (paint_heat_rows, PAINT_ISA) (PAINT_HEAT_ROWS_ARGS)
   if (bands < 1)
     return;
   HeatRun r = { p, fr, m, lo, scale, opacity, (rows + bands - 1) / bands,
-    heat_row
+    heat_row, NULL
   };
+#if GATHER_LANES
+  if (heat_row == i420_heat_row || heat_row == nv12_heat_row
+      || heat_row == gray_heat_row)
+    r.fused_row = luma_fused_row;
+  else if (heat_row == packed4_heat_row || heat_row == canvas_heat_row)
+    r.fused_row = packed4_fused_row;
+#endif
   attn_parallel_for ((rows + r.band_rows - 1) / r.band_rows, heat_band, &r);
 }

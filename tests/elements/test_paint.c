@@ -485,20 +485,27 @@ picture_case (const Fmt *fmt, int w, int h, int variant)
 
 /* The heat map painted by instruction set `isa` equals, byte for byte,
  * the generic build's on a wide frame (every vector width's main loop and
- * tail) with a map that covers part of it. */
+ * tail) with a map that covers part of it; `raw`: not normalised, values
+ * beyond 0..1 on both sides, a NaN and infinities (the clamp's edges). */
 static bool
-isa_identical_case (const Fmt *fmt, AttnIsa isa)
+isa_identical_case (const Fmt *fmt, AttnIsa isa, bool raw)
 {
   const int w = 1001, h = 23;
   Rng rng = rng_new (77);
   float data[7 * 5];
   for (int i = 0; i < 35; i++)
-    data[i] = rng_uniform (&rng, 0.0f, 1.0f);
+    data[i] = raw ? rng_uniform (&rng, -0.3f, 1.3f)
+        : rng_uniform (&rng, 0.0f, 1.0f);
+  if (raw) {
+    data[3] = NAN;
+    data[16] = INFINITY;
+    data[30] = -INFINITY;
+  }
   PaintMap map = { data, 7, 5, 0.03f, -0.1f, 0.9f, 1.05f };
   PaintPicture pic = { 0 };
   pic.heat = &map;
   pic.opacity = 0.7f;
-  pic.normalize = true;
+  pic.normalize = !raw;
   Frame a, b;
   frame_new (&a, &fmt->f, w, h, &rng);
   frame_copy (&b, &a);
@@ -690,11 +697,15 @@ main (void)
         }
     }
   for (int isa = ATTN_ISA_AVX2; isa <= (int) attn_cpu_best (); isa++)
-    for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++) {
-      snprintf (name, sizeof name, "%s 1001x23: %s heat map = generic, byte "
-                "for byte", formats[f].name, attn_isa_name ((AttnIsa) isa));
-      test_case (name, isa_identical_case (&formats[f], (AttnIsa) isa));
-    }
+    for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++)
+      for (int raw = 0; raw < 2; raw++) {
+        snprintf (name, sizeof name, "%s 1001x23: %s heat map = generic, "
+                  "byte for byte%s", formats[f].name,
+                  attn_isa_name ((AttnIsa) isa),
+                  raw ? " (raw values, NaN, ±inf)" : "");
+        test_case (name, isa_identical_case (&formats[f], (AttnIsa) isa,
+                raw));
+      }
   attn_cpu_set_isa (attn_cpu_best ());
   attn_parallel_set_threads (0);
   test_case ("canvas over RGB = painted in place (within 2)",
