@@ -299,10 +299,28 @@ heat_pixel (float v0, float v1, float wy, float op, uint8_t *ix, uint8_t *al)
 }
 
 #if GATHER_LANES
+/* heat_pixel on the 16 pixels from p0, p1: their colour indices and
+ * alphas as 32-bit lanes (max and min return their second operand for
+ * NaN, as heat_pixel's comparisons do) */
+static inline void
+heat16 (const float *p0, const float *p1, float wy, float op, __m512i *i,
+        __m512i *a)
+{
+  const __m512 k255 = _mm512_set1_ps (255.0f);
+  __m512 a0 = _mm512_loadu_ps (p0), a1 = _mm512_loadu_ps (p1);
+  __m512 v = _mm512_add_ps (a0, _mm512_mul_ps (_mm512_sub_ps (a1, a0),
+          _mm512_set1_ps (wy)));
+  v = _mm512_min_ps (_mm512_max_ps (v, _mm512_setzero_ps ()),
+      _mm512_set1_ps (1.0f));
+  *i = _mm512_cvttps_epi32 (_mm512_add_ps (_mm512_mul_ps (v, k255),
+          _mm512_set1_ps (0.5f)));
+  *a = _mm512_cvttps_epi32 (_mm512_min_ps (_mm512_mul_ps (v,
+              _mm512_set1_ps (op)), k255));
+}
+
 /* The luma plane's row (and on even rows a 4:2:0 frame's chroma) in one
- * pass with AVX-512: heat_pixel on 16 lanes (max/min return their second
- * operand for NaN, as the comparisons do), the luma looked up and blended
- * in registers. The indices and alphas are kept for the chroma. */
+ * pass with AVX-512: heat16, the luma looked up and blended in registers.
+ * The indices and alphas are kept for the chroma. */
 static void
 luma_fused_row (const Painter *p, const PaintFrame *fr, int y, int xa,
                 int xb, const float *restrict p0, const float *restrict p1,
@@ -310,19 +328,11 @@ luma_fused_row (const Painter *p, const PaintFrame *fr, int y, int xa,
 {
   uint8_t *restrict ix = p->idx, *restrict al = p->alpha;
   uint8_t *restrict row = fr->plane[0] + (size_t) y * fr->stride[0];
-  const __m512 vwy = _mm512_set1_ps (wy), vop = _mm512_set1_ps (op),
-      zero = _mm512_setzero_ps (), one = _mm512_set1_ps (1.0f),
-      k255 = _mm512_set1_ps (255.0f), half = _mm512_set1_ps (0.5f);
   const __m512i lo8 = _mm512_set1_epi32 (0xff);
   int x = xa;
   for (; x + GATHER_LANES <= xb; x += GATHER_LANES) {
-    __m512 a0 = _mm512_loadu_ps (p0 + x), a1 = _mm512_loadu_ps (p1 + x);
-    __m512 v = _mm512_add_ps (a0, _mm512_mul_ps (_mm512_sub_ps (a1, a0), vwy));
-    v = _mm512_min_ps (_mm512_max_ps (v, zero), one);
-    __m512i i = _mm512_cvttps_epi32 (_mm512_add_ps (_mm512_mul_ps (v, k255),
-            half));
-    __m512i a = _mm512_cvttps_epi32 (_mm512_min_ps (_mm512_mul_ps (v, vop),
-            k255));
+    __m512i i, a;
+    heat16 (p0 + x, p1 + x, wy, op, &i, &a);
     _mm_storeu_si128 ((void *) (ix + x), _mm512_cvtepi32_epi8 (i));
     _mm_storeu_si128 ((void *) (al + x), _mm512_cvtepi32_epi8 (a));
     __m512i c = _mm512_and_si512 (lo8,
@@ -345,7 +355,7 @@ luma_fused_row (const Painter *p, const PaintFrame *fr, int y, int xa,
 }
 
 /* The 4-byte layouts' row (packed RGB with a padding byte, or the ARGB
- * canvas) in one pass: heat_pixel on 16 lanes, their colour words
+ * canvas) in one pass: heat16, the colour words
  * gathered, and the 64 bytes blended with each pixel's alpha on the bytes
  * of p->mask (the others blend with alpha 0, which leaves them). */
 static void
@@ -357,20 +367,12 @@ packed4_fused_row (const Painter *p, const PaintFrame *fr, int y, int xa,
   uint8_t *restrict row = fr->plane[0] + (size_t) y * fr->stride[0];
   uint32_t mw;
   memcpy (&mw, p->mask, 4);
-  const __m512 vwy = _mm512_set1_ps (wy), vop = _mm512_set1_ps (op),
-      zero = _mm512_setzero_ps (), one = _mm512_set1_ps (1.0f),
-      k255 = _mm512_set1_ps (255.0f), half = _mm512_set1_ps (0.5f);
   const __m512i rep = _mm512_set1_epi32 (0x01010101),
       mask = _mm512_set1_epi32 ((int) mw);
   int x = xa;
   for (; x + GATHER_LANES <= xb; x += GATHER_LANES) {
-    __m512 a0 = _mm512_loadu_ps (p0 + x), a1 = _mm512_loadu_ps (p1 + x);
-    __m512 v = _mm512_add_ps (a0, _mm512_mul_ps (_mm512_sub_ps (a1, a0), vwy));
-    v = _mm512_min_ps (_mm512_max_ps (v, zero), one);
-    __m512i i = _mm512_cvttps_epi32 (_mm512_add_ps (_mm512_mul_ps (v, k255),
-            half));
-    __m512i a = _mm512_cvttps_epi32 (_mm512_min_ps (_mm512_mul_ps (v, vop),
-            k255));
+    __m512i i, a;
+    heat16 (p0 + x, p1 + x, wy, op, &i, &a);
     __m512i c = _mm512_i32gather_epi32 (i, (const void *) p->lut32, 4);
     /* each pixel's alpha in its four bytes, masked */
     __m512i a4 = _mm512_and_si512 (mask, _mm512_mullo_epi32 (a, rep));
