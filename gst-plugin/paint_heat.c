@@ -210,6 +210,16 @@ chroma_heat16 (const Lut16 *lut, const uint8_t *ix, const uint8_t *al,
 }
 #endif
 
+/* One chroma sample k, for the pair whose left covered pixel is xs */
+static inline void
+chroma_pair (const Painter *p, int xs, int k, uint8_t *u, uint8_t *v)
+{
+  const uint8_t *c = p->lut[p->idx[xs]];
+  int a = p->alpha[xs];
+  u[k] = blend8 (u[k], c[1], a);
+  v[k] = blend8 (v[k], c[2], a);
+}
+
 /* One row's chroma, before the luma pass replaces the colour indices: one
  * sample per 2 pixels (cs bytes apart), at the pair's left covered pixel.
  * (u and v may be one interleaved row: no restrict.) */
@@ -217,56 +227,45 @@ static inline void
 chroma_heat_row (const Painter *p, int xa, int xb, uint8_t *u, uint8_t *v,
                  int cs)
 {
-  const uint8_t (*lut)[3] = p->lut;
-  const uint8_t *ix = p->idx, *al = p->alpha;
   int x = xa & ~1;
-#if GATHER_LANES
-  /* vectors from the first pair that starts inside the row */
-  int xv = (xa + 1) & ~1;
-  for (; x < xv && x < xb; x += 2) {
-    int a = al[xa], k = (x / 2) * cs;
-    const uint8_t *c = lut[ix[xa]];
-    u[k] = blend8 (u[k], c[1], a);
-    v[k] = blend8 (v[k], c[2], a);
+  if (x < xa && x < xb) {       /* a pair that starts left of the row */
+    chroma_pair (p, xa, (x / 2) * cs, u, v);
+    x += 2;
   }
+#if GATHER_LANES
   if (cs <= 2 && x + 2 * GATHER_LANES <= xb) {
     Lut16 l;
     lut16_load (&l, p->lut32);
     for (; x + 2 * GATHER_LANES <= xb; x += 2 * GATHER_LANES)
-      chroma_heat16 (&l, ix, al, x, u, v, cs);
+      chroma_heat16 (&l, p->idx, p->alpha, x, u, v, cs);
   }
 #endif
-  for (; x < xb; x += 2) {
-    int xs = x < xa ? xa : x, a = al[xs], k = (x / 2) * cs;
-    const uint8_t *c = lut[ix[xs]];
-    u[k] = blend8 (u[k], c[1], a);
-    v[k] = blend8 (v[k], c[2], a);
-  }
+  for (; x < xb; x += 2)
+    chroma_pair (p, x, (x / 2) * cs, u, v);
 }
 
-/* 4:2:0: chroma on even rows, for the 2×2 block's top-left heat */
-static inline void
-yuv420_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb,
-                 uint8_t *u, uint8_t *v, int cs)
+/* 4:2:0 (I420, NV12): chroma on even rows, for the 2×2 block's top-left
+ * heat; nothing for other layouts */
+static void
+yuv420_chroma_row (const Painter *p, const PaintFrame *fr, int y, int xa,
+                   int xb)
 {
-  if ((y & 1) == 0)
-    chroma_heat_row (p, xa, xb, u, v, cs);
+  if (y & 1)
+    return;
+  uint8_t *c1 = fr->plane[1] + (size_t) (y / 2) * fr->stride[1];
+  if (p->fmt.layout == PAINT_I420)
+    chroma_heat_row (p, xa, xb, c1,
+        fr->plane[2] + (size_t) (y / 2) * fr->stride[2], 1);
+  else if (p->fmt.layout == PAINT_NV12)
+    chroma_heat_row (p, xa, xb, c1, c1 + 1, 2);
+}
+
+static void
+yuv420_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa,
+                 int xb)
+{
+  yuv420_chroma_row (p, fr, y, xa, xb);
   luma_heat_row (p, fr, y, xa, xb);
-}
-
-static void
-i420_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb)
-{
-  yuv420_heat_row (p, fr, y, xa, xb,
-      fr->plane[1] + (size_t) (y / 2) * fr->stride[1],
-      fr->plane[2] + (size_t) (y / 2) * fr->stride[2], 1);
-}
-
-static void
-nv12_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb)
-{
-  uint8_t *uv = fr->plane[1] + (size_t) (y / 2) * fr->stride[1];
-  yuv420_heat_row (p, fr, y, xa, xb, uv, uv + 1, 2);
 }
 
 
@@ -351,13 +350,7 @@ luma_fused_row (const Painter *p, const PaintFrame *fr, int y, int xa,
     heat_pixel (p0[x], p1[x], wy, op, &ix[x], &al[x]);
     row[x] = blend8 (row[x], p->lut[ix[x]][0], al[x]);
   }
-  if ((y & 1) == 0 && p->fmt.layout == PAINT_I420)
-    chroma_heat_row (p, xa, xb, fr->plane[1] + (size_t) (y / 2) *
-        fr->stride[1], fr->plane[2] + (size_t) (y / 2) * fr->stride[2], 1);
-  else if ((y & 1) == 0 && p->fmt.layout == PAINT_NV12) {
-    uint8_t *uv = fr->plane[1] + (size_t) (y / 2) * fr->stride[1];
-    chroma_heat_row (p, xa, xb, uv, uv + 1, 2);
-  }
+  yuv420_chroma_row (p, fr, y, xa, xb);
 }
 
 /* The 4-byte layouts' row (packed RGB with a padding byte, or the ARGB
@@ -490,10 +483,8 @@ PAINT_CAT (paint_heat_rows, PAINT_ISA) (PAINT_HEAT_ROWS_ARGS)
       heat_row = canvas_heat_row;
       break;
     case PAINT_I420:
-      heat_row = i420_heat_row;
-      break;
     case PAINT_NV12:
-      heat_row = nv12_heat_row;
+      heat_row = yuv420_heat_row;
       break;
     case PAINT_YUY2:
     case PAINT_UYVY:
@@ -516,8 +507,7 @@ PAINT_CAT (paint_heat_rows, PAINT_ISA) (PAINT_HEAT_ROWS_ARGS)
     heat_row, NULL
   };
 #if GATHER_LANES
-  if (heat_row == i420_heat_row || heat_row == nv12_heat_row
-      || heat_row == gray_heat_row)
+  if (heat_row == yuv420_heat_row || heat_row == gray_heat_row)
     r.fused_row = luma_fused_row;
   else if (heat_row == packed4_heat_row || heat_row == canvas_heat_row)
     r.fused_row = packed4_fused_row;

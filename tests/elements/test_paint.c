@@ -429,17 +429,30 @@ picture_case (const Fmt *fmt, int w, int h, int variant)
     data[i] = rng_uniform (&rng, 0.1f, 0.9f);
   /* variant 0: the map covers the frame; 1: part of it, reaching past the
    * top; 2: a 1×1 map, not normalised; 3: box and labels only; 4: labels
-   * at an odd offset, reaching past the right and bottom edges */
+   * at an odd offset, reaching past the right and bottom edges; 5: below */
   PaintMap maps[] = {
     { data, 5, 4, 0, 0, 1, 1 },
     { data, 5, 4, 0.1f, -0.2f, 0.7f, 1.5f },
     { data, 1, 1, 0.25f, 0.25f, 0.5f, 0.5f },
   };
+  /* variant 5: a map of one cell per pixel, 0 and 1 alternating, from
+   * column 3 to the right edge: in 4:2:0 the pair straddling its odd left
+   * edge takes column 3's heat, and the pairs after it run in vectors
+   * where the ISA has them */
+  float steep[256];
+  for (int i = 0; i < 256; i++)
+    steep[i] = (float) (i & 1);
+  int steep_cols = w > 3 && w - 3 <= 256 ? w - 3 : 1;
+  PaintMap edge = { steep, steep_cols, 1, 3.0f / (float) w, 0,
+    (float) (w - 3) / (float) w, 1 };
   PaintPicture pic = { 0 };
   if (variant < 3) {
     pic.heat = &maps[variant];
     pic.opacity = variant == 1 ? 1.0f : 0.8f;
     pic.normalize = variant != 2;
+  } else if (variant == 5) {
+    pic.heat = &edge;
+    pic.opacity = 1.0f;
   }
   if (variant != 2) {
     pic.box = true;
@@ -687,7 +700,7 @@ main (void)
       for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++)
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
           bool ok = true;
-          for (int v = 0; v < 5; v++)
+          for (int v = 0; v < 6; v++)
             ok = picture_case (&formats[f], sizes[s][0], sizes[s][1], v) && ok;
           snprintf (name, sizeof name, "%s %dx%d: heat map, box, labels (%d "
                     "thread%s, %s)", formats[f].name, sizes[s][0], sizes[s][1],
