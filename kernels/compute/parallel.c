@@ -139,21 +139,23 @@ helper_main (void *arg)
 {
   (void) arg;
   pthread_mutex_lock (&pool.lock);
-  bool spun = false;
+  bool ran = false;              /* finished a job since it last waited */
   for (;;) {
     Job *j = pool.busy < pool.cores ? open_job () : NULL;
     if (!j) {
-      if (spun) {
+      /* after a job, watch for the next one a while before sleeping
+       * (not when woken with nothing to do, nor while every core is busy:
+       * then it could not join one anyway) */
+      bool spin = ran && pool.busy < pool.cores;
+      ran = false;
+      if (!spin) {
         pthread_cond_wait (&pool.work, &pool.lock);
-        spun = false;
         continue;
       }
-      /* watch for the next job a while before sleeping */
       int seen = atomic_load (&pool.posted);
       pthread_mutex_unlock (&pool.lock);
       spin_while (&pool.posted, seen);
       pthread_mutex_lock (&pool.lock);
-      spun = true;
       continue;
     }
     pool.busy++;
@@ -165,7 +167,7 @@ helper_main (void *arg)
     /* the last access to j: its caller may return as soon as this is 0 */
     if (atomic_fetch_sub (&j->helpers, 1) == 1)
       pthread_cond_broadcast (&pool.idle);
-    spun = false;
+    ran = true;
   }
   return NULL;
 }
