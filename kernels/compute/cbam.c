@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "cpu.h"
+#include "gate-private.h"
 #include "linear.h"
 #include "pool.h"
 
@@ -46,6 +48,26 @@ attn_cbam_channel_gate (float *mc, const float *in, const float *w1,
                                  hidden);
 }
 
+/* Each pixel's channel pools over [lo, hi), in the variant this CPU runs. */
+static void
+channel_pools (float *pmax, float *pmean, const float *in, const float *mc,
+               int c, int hw, int lo, int hi)
+{
+  switch (attn_cpu_isa ()) {
+#ifdef ATTN_HAVE_ISA_VARIANTS
+    case ATTN_ISA_AVX512:
+      gate_pools_avx512 (pmax, pmean, in, mc, c, hw, lo, hi);
+      break;
+    case ATTN_ISA_AVX2:
+      gate_pools_avx2 (pmax, pmean, in, mc, c, hw, lo, hi);
+      break;
+#endif
+    default:
+      gate_pools_generic (pmax, pmean, in, mc, c, hw, lo, hi);
+      break;
+  }
+}
+
 void
 attn_cbam_spatial_gate (float *ms, const float *in, const float *mc,
                         const float *w, float bias, float *work, int c, int h,
@@ -55,22 +77,7 @@ attn_cbam_spatial_gate (float *ms, const float *in, const float *mc,
   float *pmax = work, *pmean = work + hw;
 
   /* P = [max_c F', mean_c F'] with F' = mc[c]·F, one pass over F */
-  for (size_t i = 0; i < hw; i++) {
-    pmax[i] = -INFINITY;
-    pmean[i] = 0.0f;
-  }
-  for (int ci = 0; ci < c; ci++) {
-    const float *restrict x = in + (size_t) ci * hw;
-    float s = mc ? mc[ci] : 1.0f;
-    for (size_t i = 0; i < hw; i++) {
-      float v = x[i] * s;
-      pmax[i] = v > pmax[i] ? v : pmax[i];
-      pmean[i] += v;
-    }
-  }
-  float inv_c = 1.0f / (float) c;
-  for (size_t i = 0; i < hw; i++)
-    pmean[i] *= inv_c;
+  channel_pools (pmax, pmean, in, mc, c, (int) hw, 0, (int) hw);
 
   /* ms = σ(conv_k×k(P) + bias), zero padding k/2; accumulated tap by tap so
    * the inner loop runs along contiguous rows */
@@ -102,28 +109,17 @@ void
 attn_cbam_apply (float *out, const float *in, const float *mc, const float *ms,
                  const float *identity, int c, int hw, AttnAct act)
 {
-  for (int ci = 0; ci < c; ci++) {
-    /* no restrict on x, y: out may alias in (same index only) */
-    const float *x = in + (size_t) ci * hw;
-    const float *restrict id = identity ? identity + (size_t) ci * hw : NULL;
-    float *y = out + (size_t) ci * hw;
-    float s = mc ? mc[ci] : 1.0f;
-    if (ms && id)
-      for (int i = 0; i < hw; i++)
-        y[i] = x[i] * s * ms[i] + id[i];
-    else if (ms)
-      for (int i = 0; i < hw; i++)
-        y[i] = x[i] * s * ms[i];
-    else if (id)
-      for (int i = 0; i < hw; i++)
-        y[i] = x[i] * s + id[i];
-    else
-      for (int i = 0; i < hw; i++)
-        y[i] = x[i] * s;
-    if (act == ATTN_ACT_RELU)
-      for (int i = 0; i < hw; i++)
-        y[i] = y[i] > 0.0f ? y[i] : 0.0f;
-    else
-      attn_activate (y, (size_t) hw, act);
+  switch (attn_cpu_isa ()) {
+#ifdef ATTN_HAVE_ISA_VARIANTS
+    case ATTN_ISA_AVX512:
+      gate_apply_avx512 (out, in, mc, ms, identity, hw, 0, c, act);
+      break;
+    case ATTN_ISA_AVX2:
+      gate_apply_avx2 (out, in, mc, ms, identity, hw, 0, c, act);
+      break;
+#endif
+    default:
+      gate_apply_generic (out, in, mc, ms, identity, hw, 0, c, act);
+      break;
   }
 }

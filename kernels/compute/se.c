@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "cbam.h"
 #include "linear.h"
 #include "pool.h"
 
@@ -39,17 +40,6 @@ void
 attn_scale_channels (float *out, const float *in, const float *s,
                      const float *identity, int c, int hw, AttnAct act)
 {
-  for (int ci = 0; ci < c; ci++) {
-    const float *x = in + (size_t) ci * hw;
-    const float *id = identity ? identity + (size_t) ci * hw : NULL;
-    float *y = out + (size_t) ci * hw;
-    float sc = s[ci];
-    if (id)
-      for (int i = 0; i < hw; i++)
-        y[i] = x[i] * sc + id[i];
-    else
-      for (int i = 0; i < hw; i++)
-        y[i] = x[i] * sc;
-    attn_activate (y, (size_t) hw, act);
-  }
+  /* CBAM's apply with no spatial map is the same pass */
+  attn_cbam_apply (out, in, s, NULL, identity, c, hw, act);
 }

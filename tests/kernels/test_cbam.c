@@ -10,6 +10,7 @@
 #include "cbam.h"
 #include "check.h"
 #include "conv.h"
+#include "cpu.h"
 
 #define ATOL 1e-6f
 #define RTOL 1e-5f
@@ -139,6 +140,60 @@ run (Rng *rng, int c, int hidden, int h, int w, int k)
   return ok;
 }
 
+/* The spatial gate and the apply under instruction set `isa` write the same
+ * bytes as the generic variant (cpu.h), on a map with NaN, ±inf and −0
+ * among its values, for every combination of the apply's optional inputs
+ * and three activations (ReLU and none inline, sigmoid after). */
+static bool
+isa_identical (Rng *rng, AttnIsa isa, int c, int h, int w)
+{
+  int hw = h * w;
+  size_t n = (size_t) c * hw;
+  float *f = test_alloc (n), *id = test_alloc (n), *mc = test_alloc (c);
+  float *sw = test_alloc (98), *ms[2], *p[2], *out[2];
+  fill_uniform (f, n, rng, -2, 2);
+  fill_uniform (id, n, rng, -1, 1);
+  fill_uniform (mc, c, rng, 0, 1);
+  fill_uniform (sw, 98, rng, -0.3f, 0.3f);
+  static const float odd[] = { NAN, INFINITY, -INFINITY, -0.0f, 0.0f };
+  for (size_t i = 0; i < n; i += 7)
+    f[i] = odd[(i / 7) % 5];
+  for (int v = 0; v < 2; v++) {
+    ms[v] = test_alloc (hw);
+    p[v] = test_alloc (2 * hw);
+    out[v] = test_alloc (n);
+  }
+  static const AttnAct acts[] = { ATTN_ACT_RELU, ATTN_ACT_NONE,
+    ATTN_ACT_SIGMOID };
+  bool ok = true;
+  for (int v = 0; v < 2; v++) {
+    attn_cpu_set_isa (v == 0 ? ATTN_ISA_GENERIC : isa);
+    attn_cbam_spatial_gate (ms[v], f, mc, sw, 0.1f, p[v], c, h, w, 7);
+  }
+  ok &= memcmp (p[0], p[1], 2 * hw * sizeof (float)) == 0;
+  ok &= memcmp (ms[0], ms[1], hw * sizeof (float)) == 0;
+  for (int combo = 0; combo < 8; combo++)
+    for (int a = 0; a < 3; a++) {
+      for (int v = 0; v < 2; v++) {
+        attn_cpu_set_isa (v == 0 ? ATTN_ISA_GENERIC : isa);
+        attn_cbam_apply (out[v], f, combo & 1 ? mc : NULL,
+                         combo & 2 ? ms[0] : NULL, combo & 4 ? id : NULL, c,
+                         hw, acts[a]);
+      }
+      if (memcmp (out[0], out[1], n * sizeof (float)) != 0) {
+        printf ("#   apply differs: mc %d ms %d id %d act %d\n", combo & 1,
+                !!(combo & 2), !!(combo & 4), a);
+        ok = false;
+      }
+    }
+  attn_cpu_set_isa (attn_cpu_best ());
+  free (f); free (id); free (mc); free (sw);
+  for (int v = 0; v < 2; v++) {
+    free (ms[v]); free (p[v]); free (out[v]);
+  }
+  return ok;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -156,5 +211,18 @@ main (int argc, char **argv)
     test_case (name, run (&rng, shapes[i][0], shapes[i][1], shapes[i][2],
                           shapes[i][3], shapes[i][4]));
   }
+  /* every instruction set this machine runs, against the generic loops */
+  static const int isa_shapes[][3] = {   /* C, H, W */
+    { 64, 14, 14 }, { 17, 5, 9 }, { 6, 1, 1 }, { 3, 7, 3 }, { 256, 7, 7 },
+  };
+  printf ("# instruction sets: up to %s\n", attn_isa_name (attn_cpu_best ()));
+  for (int isa = ATTN_ISA_AVX2; isa <= (int) attn_cpu_best (); isa++)
+    for (size_t i = 0; i < sizeof isa_shapes / sizeof isa_shapes[0]; i++) {
+      snprintf (name, sizeof name, "%s = generic, C=%d %dx%d",
+                attn_isa_name ((AttnIsa) isa), isa_shapes[i][0],
+                isa_shapes[i][1], isa_shapes[i][2]);
+      test_case (name, isa_identical (&rng, (AttnIsa) isa, isa_shapes[i][0],
+                                      isa_shapes[i][1], isa_shapes[i][2]));
+    }
   return test_done ();
 }

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* gate-private.h — the per-instruction-set loops of gate_isa.c, for cbam.c
+ * (which chooses between them at run time) only. */
+#ifndef ATTN_GATE_PRIVATE_H
+#define ATTN_GATE_PRIVATE_H
+
+#include "activation.h"
+
+/* CBAM's channel pools over pixels [lo, hi) of F (c, hw), F scaled by mc
+ * (c, or NULL: 1): pmax[i] = max_c, pmean[i] = mean_c, channels taken in
+ * order (every variant gives the same floats). */
+#define GATE_POOLS(isa) \
+  void gate_pools_##isa (float *pmax, float *pmean, const float *in, \
+                         const float *mc, int c, int hw, int lo, int hi)
+/* Channels [lo, hi) of out (c, hw) = act(in·mc[c]·ms[i] + identity); mc,
+ * ms or identity NULL: left out. out may alias in (not identity). */
+#define GATE_APPLY(isa) \
+  void gate_apply_##isa (float *out, const float *in, const float *mc, \
+                         const float *ms, const float *identity, int hw, \
+                         int lo, int hi, AttnAct act)
+
+GATE_POOLS (generic);
+GATE_APPLY (generic);
+#ifdef ATTN_HAVE_ISA_VARIANTS
+GATE_POOLS (avx2);
+GATE_APPLY (avx2);
+GATE_POOLS (avx512);
+GATE_APPLY (avx512);
+#endif
+
+#endif

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* gate_isa.c — the attention gates' passes over a whole feature map, compiled
+ * once per instruction set (GATE_ISA = generic | avx2 | avx512, with the
+ * flags of kernels/meson.build); cbam.c calls the one attn_cpu_isa() names.
+ * Plain C that the compiler vectorises: the passes stream the map from
+ * beyond L1 and do a few operations per float, so wider vectors pay where
+ * the map is in L2 (14² and 28² maps), little at 56². */
+#include "gate-private.h"
+
+#include <math.h>
+#include <stddef.h>
+
+#ifndef GATE_ISA
+#define GATE_ISA generic
+#endif
+#define GATE_CAT2(a, b) a (b)
+#define GATE_CAT(a, b) GATE_CAT2 (a, b)
+
+GATE_CAT (GATE_POOLS, GATE_ISA)
+{
+  size_t n = (size_t) hw;
+  float *restrict mx = pmax, *restrict mean = pmean;
+  for (int i = lo; i < hi; i++) {
+    mx[i] = -INFINITY;
+    mean[i] = 0.0f;
+  }
+  /* four channels a pass: each pixel's two pooled values are loaded and
+   * stored once per four channels, not per channel; the max and the sum
+   * still take the channels in order */
+  int ci = 0;
+  for (; ci + 4 <= c; ci += 4) {
+    const float *restrict x0 = in + (size_t) ci * n;
+    const float *restrict x1 = x0 + n, *restrict x2 = x1 + n;
+    const float *restrict x3 = x2 + n;
+    float s0 = mc ? mc[ci] : 1.0f, s1 = mc ? mc[ci + 1] : 1.0f;
+    float s2 = mc ? mc[ci + 2] : 1.0f, s3 = mc ? mc[ci + 3] : 1.0f;
+    for (int i = lo; i < hi; i++) {
+      float v0 = x0[i] * s0, v1 = x1[i] * s1, v2 = x2[i] * s2;
+      float v3 = x3[i] * s3, m = mx[i];
+      m = v0 > m ? v0 : m;
+      m = v1 > m ? v1 : m;
+      m = v2 > m ? v2 : m;
+      m = v3 > m ? v3 : m;
+      mx[i] = m;
+      mean[i] = (((mean[i] + v0) + v1) + v2) + v3;
+    }
+  }
+  for (; ci < c; ci++) {
+    const float *restrict x = in + (size_t) ci * n;
+    float s = mc ? mc[ci] : 1.0f;
+    for (int i = lo; i < hi; i++) {
+      float v = x[i] * s;
+      mx[i] = v > mx[i] ? v : mx[i];
+      mean[i] += v;
+    }
+  }
+  float inv_c = 1.0f / (float) c;
+  for (int i = lo; i < hi; i++)
+    mean[i] *= inv_c;
+}
+
+/* One channel: y = x·s·ms + id (ms, id where given), ReLU in the same loop
+ * when relu; each call site passes constants, so each inlined copy is one
+ * branch-free loop. No restrict on x, y: out may alias in. */
+static inline __attribute__ ((always_inline)) void
+apply_row (float *y, const float *x, float s, const float *restrict ms,
+           const float *restrict id, int hw, int relu)
+{
+  for (int i = 0; i < hw; i++) {
+    float v = x[i] * s;
+    if (ms)
+      v = v * ms[i];
+    if (id)
+      v = v + id[i];
+    y[i] = relu ? (v > 0.0f ? v : 0.0f) : v;
+  }
+}
+
+/* apply_row with the optional inputs that are there, as constants */
+static inline __attribute__ ((always_inline)) void
+apply_any (float *y, const float *x, float s, const float *ms,
+           const float *id, int hw, int relu)
+{
+  if (ms && id)
+    apply_row (y, x, s, ms, id, hw, relu);
+  else if (ms)
+    apply_row (y, x, s, ms, NULL, hw, relu);
+  else if (id)
+    apply_row (y, x, s, NULL, id, hw, relu);
+  else
+    apply_row (y, x, s, NULL, NULL, hw, relu);
+}
+
+GATE_CAT (GATE_APPLY, GATE_ISA)
+{
+  for (int ci = lo; ci < hi; ci++) {
+    const float *x = in + (size_t) ci * hw;
+    const float *id = identity ? identity + (size_t) ci * hw : NULL;
+    float *y = out + (size_t) ci * hw;
+    float s = mc ? mc[ci] : 1.0f;
+    if (act == ATTN_ACT_RELU) {
+      apply_any (y, x, s, ms, id, hw, 1);
+    } else {
+      apply_any (y, x, s, ms, id, hw, 0);
+      attn_activate (y, (size_t) hw, act);
+    }
+  }
+}
