@@ -5,6 +5,7 @@
 #include "blas.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,14 +91,25 @@ attn_gemm_store_row (float *restrict c, const float *restrict res, float bias,
   }
 }
 
-/* The store's steps as a pass over c (m,n), after OpenBLAS's product. */
+/* The store's steps as a pass over c (m,n), after OpenBLAS's product,
+ * and the row's pools where asked. */
 static void
 store_pass (int m, int n, float *c, int ldc, const AttnGemmStore *st)
 {
-  for (int i = 0; i < m; i++)
-    attn_gemm_store_row (c + (size_t) i * ldc,
-                         st->res ? st->res + (size_t) i * st->ldr : NULL,
+  for (int i = 0; i < m; i++) {
+    float *restrict row = c + (size_t) i * ldc;
+    attn_gemm_store_row (row, st->res ? st->res + (size_t) i * st->ldr : NULL,
                          st->bias ? st->bias[i] : 0.0f, st->relu, n);
+    float sum = 0.0f, mx = -INFINITY;
+    for (int j = 0; st->sum && j < n; j++)
+      sum += row[j];
+    for (int j = 0; st->max && j < n; j++)
+      mx = row[j] > mx ? row[j] : mx;
+    if (st->sum)
+      st->sum[i] = sum;
+    if (st->max)
+      st->max[i] = mx;
+  }
 }
 
 static void
@@ -127,7 +139,13 @@ typedef struct {
   int lda, ldb, ldc;
   float *c;
   const AttnGemmStore *st;
+  float *parts;         /* by columns with pools: task i > 0's sums, maxima */
 } GemmSplit;
+
+/* Pools of a product split by columns: each task but the first takes its
+ * part of every row's pools here (2·m floats each, on the caller's stack);
+ * a product whose parts do not fit is split by rows instead. */
+#define POOL_PARTS_FLOATS 8192
 
 /* Task i: columns (or rows) [i·block, (i+1)·block) of c. */
 static void
@@ -142,6 +160,9 @@ gemm_block (void *ctx, int i)
     if (g->st) {
       st = *g->st;
       st.res = st.res ? st.res + lo : NULL;
+      float *part = i > 0 ? g->parts + (size_t) (i - 1) * 2 * g->m : NULL;
+      st.sum = st.sum && part ? part : st.sum;
+      st.max = st.max && part ? part + g->m : st.max;
     }
     sgemm1 (g->trans_a, g->trans_b, g->m, n, g->k, g->alpha, g->a, g->lda, b,
             g->ldb, g->beta, g->c + lo, g->ldc, g->st ? &st : NULL);
@@ -153,6 +174,8 @@ gemm_block (void *ctx, int i)
       st = *g->st;
       st.bias = st.bias ? st.bias + lo : NULL;
       st.res = st.res ? st.res + (size_t) lo * st.ldr : NULL;
+      st.sum = st.sum ? st.sum + lo : NULL;
+      st.max = st.max ? st.max + lo : NULL;
     }
     sgemm1 (g->trans_a, g->trans_b, m, g->n, g->k, g->alpha, a, g->lda, g->b,
             g->ldb, g->beta, g->c + (size_t) lo * g->ldc, g->ldc,
@@ -171,8 +194,11 @@ sgemm_split (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
             st);
     return;
   }
-  /* cut the longer side of c into t aligned blocks */
-  bool by_cols = n >= m;
+  /* cut the longer side of c into t aligned blocks (by rows when the
+   * pools' parts would not fit) */
+  bool pools = st && (st->sum || st->max);
+  bool by_cols = n >= m && !(pools && (size_t) 2 * m * (t - 1)
+                             > POOL_PARTS_FLOATS);
   int len = by_cols ? n : m;
   int block = (len + t - 1) / t;
   block = (block + SPLIT_ALIGN - 1) / SPLIT_ALIGN * SPLIT_ALIGN;
@@ -182,10 +208,19 @@ sgemm_split (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
             st);
     return;
   }
+  float parts[POOL_PARTS_FLOATS];
   GemmSplit g = { trans_a, trans_b, by_cols, m, n, k, block, alpha, beta, a,
-    b, lda, ldb, ldc, c, st
+    b, lda, ldb, ldc, c, st, parts
   };
   attn_parallel_for (tasks, gemm_block, &g);
+  /* the other tasks' parts of the pools, in task order */
+  for (int i = 1; by_cols && pools && i < tasks; i++) {
+    const float *ps = parts + (size_t) (i - 1) * 2 * m, *pm = ps + m;
+    for (int r = 0; st->sum && r < m; r++)
+      st->sum[r] += ps[r];
+    for (int r = 0; st->max && r < m; r++)
+      st->max[r] = pm[r] > st->max[r] ? pm[r] : st->max[r];
+  }
 }
 
 void

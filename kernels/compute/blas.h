@@ -29,6 +29,11 @@ typedef struct {
   const float *res;
   int ldr;
   bool relu;
+  /* Either or both may be non-NULL (attn_sgemm_store only): sum[i] and
+   * max[i] are set to the sum and the max of row i's stored values (the
+   * CBAM/SE channel pools, taken while the row is in registers; the sum in
+   * an order of its own). */
+  float *sum, *max;
 } AttnGemmStore;
 
 /* The store's steps on n values of one row: c[j] + (bias + res[j]) (res

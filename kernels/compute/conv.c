@@ -441,9 +441,11 @@ attn_conv2d (float *out, const float *in, const float *weight,
   if (hwo == 0)
     return;
 
-  /* bias, residual and ReLU ride in the product's store; the pools and
-   * other activations need a pass of their own */
-  bool fused = ep && !ep->avg_out && !ep->max_out && !is_depthwise (p)
+  /* bias, residual and ReLU ride in the product's store, and so do the
+   * pools of a 1×1 convolution's rows (the product writes whole rows); the
+   * pools elsewhere and other activations need a pass of their own */
+  bool pools = ep && (ep->avg_out || ep->max_out);
+  bool fused = ep && !is_depthwise (p) && (!pools || is_pointwise (p))
       && (ep->act == ATTN_ACT_NONE || ep->act == ATTN_ACT_RELU);
   for (int b = 0; b < n; b++) {
     const float *x = in + b * in_sz;
@@ -459,6 +461,9 @@ attn_conv2d (float *out, const float *in, const float *weight,
             + (size_t) g * cout_g * hwo : NULL;
         st.ldr = (int) hwo;
         st.relu = ep->act == ATTN_ACT_RELU;
+        size_t row0 = (size_t) b * p->c_out + (size_t) g * cout_g;
+        st.sum = ep->avg_out ? ep->avg_out + row0 : NULL;
+        st.max = ep->max_out ? ep->max_out + row0 : NULL;
       }
       if (is_depthwise (p)) {
         for (int m = 0; m < cout_g; m++)
@@ -477,6 +482,9 @@ attn_conv2d (float *out, const float *in, const float *weight,
   }
   if (!fused)
     attn_epilogue_apply (out, ep, n, p->c_out, (int) hwo);
+  else if (ep->avg_out)
+    for (int i = 0; i < n * p->c_out; i++)
+      ep->avg_out[i] /= (float) hwo;      /* the store left the sums */
 }
 
 size_t

@@ -17,6 +17,7 @@
 #include "gemm-private.h"
 
 #include <immintrin.h>
+#include <math.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -100,7 +101,7 @@ static inline __attribute__ ((always_inline)) void
 tile (const int mr, const int nv, __mmask16 last, int kc, float alpha,
       const float *a, int lda, const float *b, int ldb, float beta,
       float *c, int ldc, const float *bias, const float *res, int ldr,
-      bool relu)
+      bool relu, float *sum, float *max)
 {
   __m512 acc[MR][NV];
 #pragma GCC unroll 8
@@ -127,6 +128,7 @@ tile (const int mr, const int nv, __mmask16 last, int kc, float alpha,
 #pragma GCC unroll 8
   for (int r = 0; r < mr; r++) {
     float *cr = c + (size_t) r * ldc;
+    __m512 vsum = _mm512_setzero_ps (), vmax = _mm512_set1_ps (-INFINITY);
 #pragma GCC unroll 3
     for (int v = 0; v < nv; v++) {
       __mmask16 k = v == nv - 1 ? last : 0xFFFF;
@@ -143,13 +145,24 @@ tile (const int mr, const int nv, __mmask16 last, int kc, float alpha,
       if (relu)
         x = _mm512_max_ps (x, _mm512_setzero_ps ());
       _mm512_mask_storeu_ps (cr + 16 * v, k, x);
+      if (sum)
+        vsum = _mm512_add_ps (vsum, _mm512_maskz_mov_ps (k, x));
+      if (max)
+        vmax = _mm512_mask_max_ps (vmax, k, vmax, x);
+    }
+    /* the row's pools, this tile's columns added to the earlier tiles' */
+    if (sum)
+      sum[r] += _mm512_reduce_add_ps (vsum);
+    if (max) {
+      float t = _mm512_reduce_max_ps (vmax);
+      max[r] = t > max[r] ? t : max[r];
     }
   }
 }
 
 #define TILE_NV(mr_, nv_) \
   tile (mr_, nv_, last, kc, alpha, a, lda, b, ldb, beta, c, ldc, bias, res, \
-        ldr, relu)
+        ldr, relu, sum, max)
 #define TILE_MR(mr_) \
   do { \
     switch (nv) { \
@@ -163,7 +176,7 @@ static void
 tile_any (int mr, int nv, __mmask16 last, int kc, float alpha,
           const float *a, int lda, const float *b, int ldb, float beta,
           float *c, int ldc, const float *bias, const float *res, int ldr,
-          bool relu)
+          bool relu, float *sum, float *max)
 {
   switch (mr) {
   case 1: TILE_MR (1); break;
@@ -190,7 +203,8 @@ tile_any (int mr, int nv, __mmask16 last, int kc, float alpha,
 static inline __attribute__ ((always_inline)) void
 dot_tile (const int mr, const int nc, int kc, float alpha, const float *a,
           int lda, const float *bt, float beta, float *c, int ldc,
-          const float *bias, const float *res, int ldr, bool relu)
+          const float *bias, const float *res, int ldr, bool relu,
+          float *sum, float *max)
 {
   __m512 acc[MR][DOT_NC];
 #pragma GCC unroll 8
@@ -225,12 +239,16 @@ dot_tile (const int mr, const int nc, int kc, float alpha, const float *a,
       if (relu)
         x = x > 0.0f ? x : 0.0f;
       *cr = x;
+      if (sum)
+        sum[r] += x;
+      if (max)
+        max[r] = x > max[r] ? x : max[r];
     }
 }
 
 #define DOT_NC_(mr_, nc_) \
   dot_tile (mr_, nc_, kc, alpha, a, lda, bt, beta, c, ldc, bias, res, ldr, \
-            relu)
+            relu, sum, max)
 #define DOT_MR(mr_) \
   do { \
     switch (nc) { \
@@ -243,7 +261,7 @@ dot_tile (const int mr, const int nc, int kc, float alpha, const float *a,
 static void
 dot_any (int mr, int nc, int kc, float alpha, const float *a, int lda,
          const float *bt, float beta, float *c, int ldc, const float *bias,
-         const float *res, int ldr, bool relu)
+         const float *res, int ldr, bool relu, float *sum, float *max)
 {
   switch (mr) {
   case 1: DOT_MR (1); break;
@@ -289,6 +307,11 @@ gemm_nn_avx512 (int m, int n, int k, float alpha, const float *a, int lda,
   int nvec = n - dot;                   /* columns of the vector tiles */
   float bt[DOT_MAX * KC_LONG] __attribute__ ((aligned (64)));
   int kcb = nvec <= NR && k >= 2048 ? KC_LONG : KC;
+  /* the pools start empty; every tile of the last K-block adds its part */
+  for (int i = 0; st && st->sum && i < m; i++)
+    st->sum[i] = 0.0f;
+  for (int i = 0; st && st->max && i < m; i++)
+    st->max[i] = -INFINITY;
   for (int p0 = 0; p0 < k; p0 += kcb) {
     int kc = k - p0 < kcb ? k - p0 : kcb;
     float bk = p0 == 0 ? beta : 1.0f;   /* later K-blocks accumulate */
@@ -311,15 +334,17 @@ gemm_nn_avx512 (int m, int n, int k, float alpha, const float *a, int lda,
             : NULL;
         int ldr = fin ? st->ldr : 0;
         bool relu = fin && st->relu;
+        float *sum = fin && st->sum ? st->sum + i0 : NULL;
+        float *max = fin && st->max ? st->max + i0 : NULL;
         float *ci = c + (size_t) i0 * ldc;
         if (nr > 0)
           tile_any (mr, nv, last, kc, alpha, ai, lda, bj, ldb, bk, ci + j0,
-                    ldc, bias, res ? res + j0 : NULL, ldr, relu);
+                    ldc, bias, res ? res + j0 : NULL, ldr, relu, sum, max);
         for (int j = 0; dots && j < dot; j += DOT_NC) {
           int nc = dot - j < DOT_NC ? dot - j : DOT_NC;
           dot_any (mr, nc, kc, alpha, ai, lda, bt + (size_t) j * KC_LONG, bk,
                    ci + nvec + j, ldc, bias, res ? res + nvec + j : NULL, ldr,
-                   relu);
+                   relu, sum, max);
         }
       }
     }

@@ -102,8 +102,10 @@ one (const Shape *s, float alpha, float beta, Rng *r, char *why, size_t len)
   return ok;
 }
 
-/* attn_sgemm_store with bias, a residual of its own stride and/or ReLU:
- * the reference is the naive product, then + (bias + res), then ReLU. */
+/* attn_sgemm_store with bias, a residual of its own stride, ReLU and/or
+ * the rows' pools (variant bits 1, 2, 4, 8): the reference is the naive
+ * product, then + (bias + res), then ReLU; its rows' sums (in double) and
+ * maxima. */
 static bool
 one_store (const Shape *s, int variant, Rng *r, char *why, size_t len)
 {
@@ -113,12 +115,19 @@ one_store (const Shape *s, int variant, Rng *r, char *why, size_t len)
   float *a = test_alloc (na), *b = test_alloc (nb), *c = test_alloc (nc);
   float *ref = test_alloc (nc), *bias = test_alloc ((size_t) s->m);
   float *res = test_alloc ((size_t) s->m * ldr);
-  fill_uniform (a, na, r, -1, 1);
-  fill_uniform (b, nb, r, -1, 1);
+  /* with pools, every product negative: a column past the row's end that
+   * held only bias would then be its max */
+  fill_uniform (a, na, r, -1, variant & 8 ? -0.1f : 1);
+  fill_uniform (b, nb, r, variant & 8 ? 0.1f : -1, 1);
   fill_uniform (bias, (size_t) s->m, r, -2, 2);
   fill_uniform (res, (size_t) s->m * ldr, r, -2, 2);
+  /* one sentinel past each pool */
+  float *sum = test_alloc ((size_t) s->m + 1), *max = test_alloc ((size_t) s->m + 1);
+  for (int i = 0; i <= s->m; i++)
+    sum[i] = max[i] = i < s->m ? NAN : SENTINEL;
   AttnGemmStore st = { variant & 1 ? bias : NULL, variant & 2 ? res : NULL,
-                       ldr, (variant & 4) != 0 };
+                       ldr, (variant & 4) != 0, variant & 8 ? sum : NULL,
+                       variant & 8 ? max : NULL };
   for (size_t i = 0; i < nc; i++)
     c[i] = (int) (i % ldc) >= s->n ? SENTINEL : NAN;
   memcpy (ref, c, nc * sizeof *c);
@@ -133,6 +142,32 @@ one_store (const Shape *s, int variant, Rng *r, char *why, size_t len)
     }
   attn_sgemm_store (s->m, s->n, s->k, a, lda, b, ldb, c, ldc, &st);
   bool ok = compare (c, ref, nc, ldc, s, why, len);
+  for (int i = 0; ok && st.sum && i <= s->m; i++) {
+    if (i == s->m) {
+      ok = sum[i] == SENTINEL && max[i] == SENTINEL;
+      if (!ok)
+        snprintf (why, len, "wrote past the pools");
+      break;
+    }
+    /* each value within compare's tolerance, and the float sum's rounding */
+    double rs = 0, ra = 0, tol = 0, rm = -INFINITY;
+    for (int j = 0; j < s->n; j++) {
+      double x = ref[(size_t) i * ldc + j];
+      rs += x;
+      ra += fabs (x);
+      tol += 1e-5 * (1 + s->k) + 1e-4 * fabs (x);
+      rm = x > rm ? x : rm;
+    }
+    tol += 1e-6 * s->n * ra;
+    if (!(fabs (sum[i] - rs) <= tol)
+        || !(fabs (max[i] - rm) <= 1e-5 * (1 + s->k) + 1e-4 * fabs (rm))) {
+      snprintf (why, len, "row %d pools sum %g max %g, reference %g %g", i,
+                sum[i], max[i], rs, rm);
+      ok = false;
+    }
+  }
+  free (sum);
+  free (max);
   free (a);
   free (b);
   free (c);
@@ -157,9 +192,11 @@ run_all (const char *label)
       test_case (name, ok);
     }
   static const char *const variants[] = { "", "bias", "res", "bias+res",
-    "relu", "bias+relu", "res+relu", "bias+res+relu" };
+    "relu", "bias+relu", "res+relu", "bias+res+relu", "pools", "bias+pools",
+    "res+pools", "bias+res+pools", "relu+pools", "bias+relu+pools",
+    "res+relu+pools", "bias+res+relu+pools" };
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-    for (int v = 1; v < 8; v += (i % 2) ? 1 : 3) {
+    for (int v = 1; v < 16; v += (i % 2) ? 1 : 3) {
       const Shape *s = &shapes[i];
       char why[160] = "", name[256];
       bool ok = one_store (s, v, &r, why, sizeof why);
