@@ -48,26 +48,6 @@ attn_cbam_channel_gate (float *mc, const float *in, const float *w1,
                                  hidden);
 }
 
-/* Each pixel's channel pools over [lo, hi), in the variant this CPU runs. */
-static void
-channel_pools (float *pmax, float *pmean, const float *in, const float *mc,
-               int c, int hw, int lo, int hi)
-{
-  switch (attn_cpu_isa ()) {
-#ifdef ATTN_HAVE_ISA_VARIANTS
-    case ATTN_ISA_AVX512:
-      gate_pools_avx512 (pmax, pmean, in, mc, c, hw, lo, hi);
-      break;
-    case ATTN_ISA_AVX2:
-      gate_pools_avx2 (pmax, pmean, in, mc, c, hw, lo, hi);
-      break;
-#endif
-    default:
-      gate_pools_generic (pmax, pmean, in, mc, c, hw, lo, hi);
-      break;
-  }
-}
-
 void
 attn_cbam_spatial_gate (float *ms, const float *in, const float *mc,
                         const float *w, float bias, float *work, int c, int h,
@@ -76,8 +56,21 @@ attn_cbam_spatial_gate (float *ms, const float *in, const float *mc,
   size_t hw = (size_t) h * wd;
   float *pmax = work, *pmean = work + hw;
 
-  /* P = [max_c F', mean_c F'] with F' = mc[c]·F, one pass over F */
-  channel_pools (pmax, pmean, in, mc, c, (int) hw, 0, (int) hw);
+  /* P = [max_c F', mean_c F'] with F' = mc[c]·F, one pass over F, in the
+   * variant this CPU runs */
+  switch (attn_cpu_isa ()) {
+#ifdef ATTN_HAVE_ISA_VARIANTS
+    case ATTN_ISA_AVX512:
+      gate_pools_avx512 (pmax, pmean, in, mc, c, (int) hw);
+      break;
+    case ATTN_ISA_AVX2:
+      gate_pools_avx2 (pmax, pmean, in, mc, c, (int) hw);
+      break;
+#endif
+    default:
+      gate_pools_generic (pmax, pmean, in, mc, c, (int) hw);
+      break;
+  }
 
   /* ms = σ(conv_k×k(P) + bias), zero padding k/2; accumulated tap by tap so
    * the inner loop runs along contiguous rows */
@@ -112,14 +105,14 @@ attn_cbam_apply (float *out, const float *in, const float *mc, const float *ms,
   switch (attn_cpu_isa ()) {
 #ifdef ATTN_HAVE_ISA_VARIANTS
     case ATTN_ISA_AVX512:
-      gate_apply_avx512 (out, in, mc, ms, identity, hw, 0, c, act);
+      gate_apply_avx512 (out, in, mc, ms, identity, c, hw, act);
       break;
     case ATTN_ISA_AVX2:
-      gate_apply_avx2 (out, in, mc, ms, identity, hw, 0, c, act);
+      gate_apply_avx2 (out, in, mc, ms, identity, c, hw, act);
       break;
 #endif
     default:
-      gate_apply_generic (out, in, mc, ms, identity, hw, 0, c, act);
+      gate_apply_generic (out, in, mc, ms, identity, c, hw, act);
       break;
   }
 }

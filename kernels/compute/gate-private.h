@@ -6,18 +6,18 @@
 
 #include "activation.h"
 
-/* CBAM's channel pools over pixels [lo, hi) of F (c, hw), F scaled by mc
- * (c, or NULL: 1): pmax[i] = max_c, pmean[i] = mean_c, channels taken in
- * order (every variant gives the same floats). */
+/* CBAM's channel pools of F (c, hw), F scaled by mc (c, or NULL: 1):
+ * pmax[i] = max_c, pmean[i] = mean_c, channels taken in order (every
+ * variant gives the same floats). */
 #define GATE_POOLS(isa) \
   void gate_pools_##isa (float *pmax, float *pmean, const float *in, \
-                         const float *mc, int c, int hw, int lo, int hi)
-/* Channels [lo, hi) of out (c, hw) = act(in·mc[c]·ms[i] + identity); mc,
- * ms or identity NULL: left out. out may alias in (not identity). */
+                         const float *mc, int c, int hw)
+/* out (c, hw) = act(in·mc[c]·ms[i] + identity); mc, ms or identity NULL:
+ * left out. out may alias in (not identity). */
 #define GATE_APPLY(isa) \
   void gate_apply_##isa (float *out, const float *in, const float *mc, \
-                         const float *ms, const float *identity, int hw, \
-                         int lo, int hi, AttnAct act)
+                         const float *ms, const float *identity, int c, \
+                         int hw, AttnAct act)
 
 GATE_POOLS (generic);
 GATE_APPLY (generic);

@@ -20,7 +20,7 @@ GATE_CAT (GATE_POOLS, GATE_ISA)
 {
   size_t n = (size_t) hw;
   float *restrict mx = pmax, *restrict mean = pmean;
-  for (int i = lo; i < hi; i++) {
+  for (size_t i = 0; i < n; i++) {
     mx[i] = -INFINITY;
     mean[i] = 0.0f;
   }
@@ -34,7 +34,7 @@ GATE_CAT (GATE_POOLS, GATE_ISA)
     const float *restrict x3 = x2 + n;
     float s0 = mc ? mc[ci] : 1.0f, s1 = mc ? mc[ci + 1] : 1.0f;
     float s2 = mc ? mc[ci + 2] : 1.0f, s3 = mc ? mc[ci + 3] : 1.0f;
-    for (int i = lo; i < hi; i++) {
+    for (size_t i = 0; i < n; i++) {
       float v0 = x0[i] * s0, v1 = x1[i] * s1, v2 = x2[i] * s2;
       float v3 = x3[i] * s3, m = mx[i];
       m = v0 > m ? v0 : m;
@@ -48,14 +48,14 @@ GATE_CAT (GATE_POOLS, GATE_ISA)
   for (; ci < c; ci++) {
     const float *restrict x = in + (size_t) ci * n;
     float s = mc ? mc[ci] : 1.0f;
-    for (int i = lo; i < hi; i++) {
+    for (size_t i = 0; i < n; i++) {
       float v = x[i] * s;
       mx[i] = v > mx[i] ? v : mx[i];
       mean[i] += v;
     }
   }
   float inv_c = 1.0f / (float) c;
-  for (int i = lo; i < hi; i++)
+  for (size_t i = 0; i < n; i++)
     mean[i] *= inv_c;
 }
 
@@ -93,7 +93,7 @@ apply_any (float *y, const float *x, float s, const float *ms,
 
 GATE_CAT (GATE_APPLY, GATE_ISA)
 {
-  for (int ci = lo; ci < hi; ci++) {
+  for (int ci = 0; ci < c; ci++) {
     const float *x = in + (size_t) ci * hw;
     const float *id = identity ? identity + (size_t) ci * hw : NULL;
     float *y = out + (size_t) ci * hw;
