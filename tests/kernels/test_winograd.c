@@ -4,7 +4,9 @@
  * maps smaller than a tile, with the epilogue (bias, residual, ReLU: fused
  * into the output transform; with the pools: the epilogue's pass), on 1 and
  * 2 threads (the tiles are cut into blocks, each carried through all three
- * phases by one worker: blocks span tile rows, and the last one is short);
+ * phases by one worker: blocks span tile rows, and the last one is short;
+ * or, with few tiles and many output channels, every worker takes all the
+ * tiles for its share of the channels);
  * plus which convolutions it accepts. */
 #include <math.h>
 #include <stdio.h>
@@ -136,6 +138,9 @@ main (void)
     { 64, 64, 14, 14, 1, 1, true },   /* ResNet layer3 in miniature */
     { 33, 65, 29, 31, 1, 1, true },
     { 128, 32, 7, 7, 1, 1, true },    /* ResNet layer4's map size */
+    /* few tiles for many output channels: on 2 threads, split by output
+     * channels (an odd number: 50 + 51), as ResNet's 256 ch @14² */
+    { 21, 101, 9, 10, 1, 1, true },
     /* larger maps: hundreds of tiles, odd both ways */
     { 7, 9, 41, 37, 1, 1, true },
     { 5, 6, 40, 33, 0, 0, true },
