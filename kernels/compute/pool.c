@@ -2,7 +2,9 @@
 /* pool.c — max/average pooling with PyTorch's window and divisor rules. */
 #include "pool.h"
 
+#include "cpu.h"
 #include "parallel.h"
+#include "pool-private.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -20,24 +22,8 @@ attn_pool_out_dim (int in, int k, int stride, int pad, int dil, bool ceil_mode)
   return (int) out;
 }
 
-/* a NaN in the window wins, as in PyTorch */
-static inline float
-max_nan (float m, float v)
-{
-  return (v > m || v != v) ? v : m;
-}
-
-/* Longest padded row the separable path keeps on the stack (16 KB). */
-#define MAXPOOL_ROW 4096
-
-/* Undilated max pooling, separably: for each output row, the column-wise
- * max of its kh input rows (a vectorisable pass over whole rows) into a row
- * with −∞ on both sides for the padding, then the max over each kw-wide
- * window of that row as kw passes along the output row, tap by tap (no
- * clipping per window: the −∞ does it). Same results as the window loop,
- * NaN included: max is associative and a NaN, once in, stays. The stem's
- * pool (64 planes of 112², 3×3 stride 2) took 1.2 ms on one core with a
- * clipped scalar loop per output, the second pass; 0.5 ms this way. */
+/* Planes [lo, hi): the separable pass of pool_isa.c, in the variant this
+ * CPU runs. */
 typedef struct {
   float *out;
   const float *in;
@@ -45,52 +31,25 @@ typedef struct {
   int h, w, ho, wo;
 } MaxPool;
 
-/* Floats of the padded row: the left padding, the row, and whatever the
- * last window reaches past it (ceil_mode, padding). */
-static size_t
-padded_row (const AttnPool2d *p, int w, int wo)
-{
-  long right = (long) (wo - 1) * p->stride_w + p->kw - p->pad_w - w;
-  return (size_t) p->pad_w + (size_t) w + (size_t) (right > 0 ? right : 0);
-}
-
-/* Planes [lo, hi). */
 static void
 maxpool_separable (void *ctx, int lo, int hi)
 {
   const MaxPool *a = ctx;
-  float *restrict out = a->out;
-  const float *restrict in = a->in;
-  const AttnPool2d *p = a->p;
-  int h = a->h, w = a->w, ho = a->ho, wo = a->wo, s = p->stride_w;
-  int pw = p->pad_w;
-  size_t len = padded_row (p, w, wo);
-  float buf[MAXPOOL_ROW];
-  float *row = buf + pw;                /* row[-pw .. len − pw) */
-  for (size_t i = 0; i < len; i++)
-    buf[i] = -INFINITY;                 /* the padding stays −∞ */
-  for (int c = lo; c < hi; c++) {
-    const float *x = in + (size_t) c * h * w;
-    float *y = out + (size_t) c * ho * wo;
-    for (int oy = 0; oy < ho; oy++) {
-      int y0 = oy * p->stride_h - p->pad_h, y1 = y0 + p->kh;
-      y0 = y0 > 0 ? y0 : 0;
-      y1 = y1 < h ? y1 : h;
-      for (int ix = 0; ix < w; ix++)
-        row[ix] = -INFINITY;
-      for (int iy = y0; iy < y1; iy++) {
-        const float *src = x + (size_t) iy * w;
-        for (int ix = 0; ix < w; ix++)
-          row[ix] = max_nan (row[ix], src[ix]);
-      }
-      float *restrict yr = y + (size_t) oy * wo;
-      const float *b = buf;             /* window ox starts at b[ox·s] */
-      for (int ox = 0; ox < wo; ox++)
-        yr[ox] = b[(size_t) ox * s];
-      for (int kx = 1; kx < p->kw; kx++)
-        for (int ox = 0; ox < wo; ox++)
-          yr[ox] = max_nan (yr[ox], b[(size_t) ox * s + kx]);
-    }
+  switch (attn_cpu_isa ()) {
+#ifdef ATTN_HAVE_ISA_VARIANTS
+    case ATTN_ISA_AVX512:
+      pool_max_planes_avx512 (a->out, a->in, a->p, a->h, a->w, a->ho, a->wo,
+                              lo, hi);
+      break;
+    case ATTN_ISA_AVX2:
+      pool_max_planes_avx2 (a->out, a->in, a->p, a->h, a->w, a->ho, a->wo,
+                            lo, hi);
+      break;
+#endif
+    default:
+      pool_max_planes_generic (a->out, a->in, a->p, a->h, a->w, a->ho,
+                               a->wo, lo, hi);
+      break;
   }
 }
 
@@ -103,7 +62,7 @@ attn_maxpool2d (float *out, const float *in, const AttnPool2d *p, int planes,
   int wo = attn_pool_out_dim (w, p->kw, p->stride_w, p->pad_w, p->dil_w,
                               p->ceil_mode);
   if (p->dil_h == 1 && p->dil_w == 1 && ho > 0 && wo > 0
-      && padded_row (p, w, wo) <= MAXPOOL_ROW) {
+      && maxpool_padded_row (p, w, wo) <= MAXPOOL_ROW) {
     /* planes are independent: split over the thread budget (the stem's
      * pool is 64 planes of 112², a millisecond on one core) */
     MaxPool a = { out, in, p, h, w, ho, wo };

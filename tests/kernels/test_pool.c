@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_pool.c — max/avg pooling and the global pools against naive loops
- * written from PyTorch's documented rules. */
+ * written from PyTorch's documented rules; the max pool under every
+ * instruction set this CPU has (pool_isa.c), each variant's bytes equal to
+ * the generic one's. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
+#include "cpu.h"
 #include "pool.h"
 
 #define ATOL 1e-6f
@@ -189,6 +193,38 @@ test_max_nan_map (const AttnPool2d *p, int h, int w, Rng *rng)
   return ok && nans > 0;
 }
 
+/* The max pool under `isa` writes the bytes the generic variant writes, on
+ * a map holding NaNs, infinities and both zeros, over planes split between
+ * the threads. */
+static bool
+isa_identical (AttnIsa isa, const AttnPool2d *p, int planes, int h, int w,
+               Rng *rng)
+{
+  int ho = attn_pool_out_dim (h, p->kh, p->stride_h, p->pad_h, p->dil_h,
+                              p->ceil_mode);
+  int wo = attn_pool_out_dim (w, p->kw, p->stride_w, p->pad_w, p->dil_w,
+                              p->ceil_mode);
+  size_t n_in = (size_t) planes * h * w, n_out = (size_t) planes * ho * wo;
+  float *in = test_alloc (n_in), *a = test_alloc (n_out);
+  float *b = test_alloc (n_out);
+  /* negative values, so that many windows' max is one of the zeros (which
+   * zero wins is the variants' to agree on), and every fifth value odd */
+  fill_uniform (in, n_in, rng, -1, -0.01f);
+  static const float odd[] = { 0.0f, -0.0f, NAN, -0.0f, 0.0f, INFINITY,
+    -0.0f, -INFINITY };
+  for (size_t i = 0; i < n_in; i += 5)
+    in[i] = odd[(i / 5) % 8];
+  attn_cpu_set_isa (ATTN_ISA_GENERIC);
+  attn_maxpool2d (a, in, p, planes, h, w);
+  attn_cpu_set_isa (isa);
+  attn_maxpool2d (b, in, p, planes, h, w);
+  attn_cpu_set_isa (attn_cpu_best ());
+  bool ok = attn_cpu_isa () == attn_cpu_best ()
+      && memcmp (a, b, n_out * sizeof *a) == 0;
+  free (in); free (a); free (b);
+  return ok;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -209,6 +245,31 @@ main (int argc, char **argv)
              test_max_nan_map (&stem, 29, 31, &rng));
   test_case ("max pool 4x5 s(3,2) p(0,2) ceil: NaN windows on a 17x12 map",
              test_max_nan_map (&wide, 17, 12, &rng));
+  /* the max pool's cases again under each instruction set below the best
+   * (the runs above took the best), and byte for byte against generic */
+  printf ("# instruction sets: up to %s\n", attn_isa_name (attn_cpu_best ()));
+  for (int isa = ATTN_ISA_GENERIC; isa < (int) attn_cpu_best (); isa++) {
+    attn_cpu_set_isa ((AttnIsa) isa);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      if (cases[i].name[0] != 'm')
+        continue;
+      snprintf (name, sizeof name, "pool %s, %s", cases[i].name,
+                attn_isa_name ((AttnIsa) isa));
+      test_case (name, run_case (&cases[i], &rng, true));
+    }
+    snprintf (name, sizeof name, "max pool NaN windows, %s",
+              attn_isa_name ((AttnIsa) isa));
+    test_case (name, test_max_nan_map (&stem, 29, 31, &rng)
+               && test_max_nan_map (&wide, 17, 12, &rng));
+  }
+  attn_cpu_set_isa (attn_cpu_best ());
+  for (int isa = ATTN_ISA_AVX2; isa <= (int) attn_cpu_best (); isa++) {
+    snprintf (name, sizeof name, "max pool under %s: the generic bytes "
+              "(stem 64x37x45, ceil 4x5 on 5x33x19)",
+              attn_isa_name ((AttnIsa) isa));
+    test_case (name, isa_identical ((AttnIsa) isa, &stem, 64, 37, 45, &rng)
+               && isa_identical ((AttnIsa) isa, &wide, 5, 33, 19, &rng));
+  }
   test_case ("pool out dim of a window larger than the input is 0",
              attn_pool_out_dim (2, 5, 1, 0, 1, false) == 0);
   return test_done ();
