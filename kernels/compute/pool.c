@@ -22,8 +22,6 @@ attn_pool_out_dim (int in, int k, int stride, int pad, int dil, bool ceil_mode)
   return (int) out;
 }
 
-/* Planes [lo, hi): the separable pass of pool_isa.c, in the variant this
- * CPU runs. */
 typedef struct {
   float *out;
   const float *in;
@@ -31,6 +29,8 @@ typedef struct {
   int h, w, ho, wo;
 } MaxPool;
 
+/* Planes [lo, hi): the separable pass of pool_isa.c, in the variant this
+ * CPU runs. */
 static void
 maxpool_separable (void *ctx, int lo, int hi)
 {

@@ -610,10 +610,11 @@ worker (void *ctx, int i)
  * writes is read by another. In blocks, ResNet's 256 ch @14² under F(2×2)
  * (49 tiles) ran as blocks of 32 and 17 on 2 threads, and each worker read
  * all 4 MB of the transformed weights: its F(2×2) layers on 2 threads took
- * 4.0–4.2 → 3.55–3.76 ms in all (ResNet-50-CBAM, 8 alternated rounds, 5 of
- * them in a quiet window). Where the input transform is the larger part
+ * typically 4.1–4.2 → 3.6–3.8 ms in all (ResNet-50-CBAM, faster in 10 of
+ * 14 alternated rounds). Where the input transform is the larger part
  * (128 ch @28² under F(4×4): 36 planes, C_out < 4 × 49 tiles) repeating it
- * on every worker lost (0.43 → 0.50 ms). */
+ * on every worker lost (0.43 → 0.50 ms alone, 2.25 → 2.50 ms for
+ * ResNet-18's three such layers). */
 static void
 worker_co (void *ctx, int i)
 {
