@@ -27,20 +27,29 @@ blend8 (uint8_t dst, int c, int a)
   return (uint8_t) (dst + (((c - dst) * a + 128) >> 8));
 }
 
-/* With AVX-512 (GATHER_LANES), whole rows run in registers 16 pixels at a
- * time (the fused rows below); the lookups are exact, so every variant
- * still paints the same bytes. */
+/* With AVX-512 or AVX2 (VEC_LANES), whole rows run in registers, 16 or 8
+ * pixels at a time (the fused rows below), one 32-bit lane per pixel; the
+ * lookups are exact, so every variant still paints the same bytes. Each
+ * instruction set supplies the same few operations on VecI, and the rows
+ * are written once on top of them. */
 #if defined(__AVX512F__) && defined(__AVX512BW__)
 #include <immintrin.h>
-#define GATHER_LANES 16
+#define VEC_LANES 16
+typedef __m512i VecI;
+#define V_SET1(x) _mm512_set1_epi32 (x)
+#define V_AND(x, y) _mm512_and_si512 (x, y)
+#define V_OR(x, y) _mm512_or_si512 (x, y)
+#define V_SRLI(x, n) _mm512_srli_epi32 (x, n)
+#define V_SLLI(x, n) _mm512_slli_epi32 (x, n)
+#define V_MULLO(x, y) _mm512_mullo_epi32 (x, y)
 
 /* The colour map's 256 words (lut32) in 16 registers. */
 typedef struct {
   __m512i t[16];
-} Lut16;
+} Lut;
 
 static inline void
-lut16_load (Lut16 *l, const uint32_t *lut32)
+lut_load (Lut *l, const uint32_t *lut32)
 {
   for (int k = 0; k < 16; k++)
     l->t[k] = _mm512_loadu_si512 ((const void *) (lut32 + 16 * k));
@@ -51,7 +60,7 @@ lut16_load (Lut16 *l, const uint32_t *lut32)
  * the eight pairs' results. A gather (vpgatherdd) took about twice as
  * long, half the painter's time. */
 static inline __m512i
-lut16_lookup (const Lut16 *l, __m512i i)
+lut_lookup (const Lut *l, __m512i i)
 {
   __mmask16 b5 = _mm512_test_epi32_mask (i, _mm512_set1_epi32 (32));
   __mmask16 b6 = _mm512_test_epi32_mask (i, _mm512_set1_epi32 (64));
@@ -70,15 +79,195 @@ lut16_lookup (const Lut16 *l, __m512i i)
 /* blend8 on 16-bit lanes holding bytes: vpmulhrsw rounds (x·a + 2¹⁴) >> 15,
  * which for x = (c − dst)·128 is blend8's ((c − dst)·a + 128) >> 8. Also
  * right for bytes in 32-bit lanes: their low halves come out right, and
- * the narrowing keeps only those. */
+ * the high halves stay 0. */
 static inline __m512i
-blend16 (__m512i dst, __m512i c, __m512i a)
+blend_lanes (__m512i dst, __m512i c, __m512i a)
 {
   __m512i x = _mm512_slli_epi16 (_mm512_sub_epi16 (c, dst), 7);
   return _mm512_add_epi16 (dst, _mm512_mulhrs_epi16 (x, a));
 }
+
+/* 16 bytes or 16-bit words to and from the lanes (stores keep each lane's
+ * low byte or word: the values fit) */
+static inline __m512i
+load_u8 (const uint8_t *s)
+{
+  return _mm512_cvtepu8_epi32 (_mm_loadu_si128 ((const void *) s));
+}
+
+static inline void
+store_u8 (uint8_t *d, __m512i v)
+{
+  _mm_storeu_si128 ((void *) d, _mm512_cvtepi32_epi8 (v));
+}
+
+static inline __m512i
+load_u16 (const uint8_t *s)
+{
+  return _mm512_cvtepu16_epi32 (_mm256_loadu_si256 ((const void *) s));
+}
+
+static inline void
+store_u16 (uint8_t *d, __m512i v)
+{
+  _mm256_storeu_si256 ((void *) d, _mm512_cvtepi32_epi16 (v));
+}
+
+static inline __m512i
+load_pixels4 (const uint8_t *s)
+{
+  return _mm512_loadu_si512 ((const void *) s);
+}
+
+/* the 64 bytes of 16 4-byte pixels blended byte by byte (blend8), as two
+ * halves of 32 16-bit lanes, and stored */
+static inline void
+blend_store_bytes (uint8_t *row, __m512i d, __m512i c, __m512i a4)
+{
+  __m256i half[2];
+  for (int h = 0; h < 2; h++) {
+    __m512i dh = _mm512_cvtepu8_epi16 (h ? _mm512_extracti64x4_epi64 (d, 1)
+        : _mm512_castsi512_si256 (d));
+    __m512i ch = _mm512_cvtepu8_epi16 (h ? _mm512_extracti64x4_epi64 (c, 1)
+        : _mm512_castsi512_si256 (c));
+    __m512i ah = _mm512_cvtepu8_epi16 (h ? _mm512_extracti64x4_epi64 (a4, 1)
+        : _mm512_castsi512_si256 (a4));
+    half[h] = _mm512_cvtepi16_epi8 (blend_lanes (dh, ch, ah));
+  }
+  _mm512_storeu_si512 ((void *) row,
+      _mm512_inserti64x4 (_mm512_castsi256_si512 (half[0]), half[1], 1));
+}
+
+/* heat_pixel's colour index and alpha for the 16 pixels from p0, p1 as
+ * 32-bit lanes (max and min return their second operand for NaN, as
+ * heat_pixel's comparisons do) */
+static inline void
+heat_lanes (const float *p0, const float *p1, float wy, float op, VecI *i,
+            VecI *a)
+{
+  const __m512 k255 = _mm512_set1_ps (255.0f);
+  __m512 a0 = _mm512_loadu_ps (p0), a1 = _mm512_loadu_ps (p1);
+  __m512 v = _mm512_add_ps (a0, _mm512_mul_ps (_mm512_sub_ps (a1, a0),
+          _mm512_set1_ps (wy)));
+  v = _mm512_min_ps (_mm512_max_ps (v, _mm512_setzero_ps ()),
+      _mm512_set1_ps (1.0f));
+  *i = _mm512_cvttps_epi32 (_mm512_add_ps (_mm512_mul_ps (v, k255),
+          _mm512_set1_ps (0.5f)));
+  *a = _mm512_cvttps_epi32 (_mm512_min_ps (_mm512_mul_ps (v,
+              _mm512_set1_ps (op)), k255));
+}
+
+#elif defined(__AVX2__)
+#include <immintrin.h>
+#define VEC_LANES 8
+typedef __m256i VecI;
+#define V_SET1(x) _mm256_set1_epi32 (x)
+#define V_AND(x, y) _mm256_and_si256 (x, y)
+#define V_OR(x, y) _mm256_or_si256 (x, y)
+#define V_SRLI(x, n) _mm256_srli_epi32 (x, n)
+#define V_SLLI(x, n) _mm256_slli_epi32 (x, n)
+#define V_MULLO(x, y) _mm256_mullo_epi32 (x, y)
+
+/* AVX2 has too few registers to hold the colour map (32 of 8 words): the
+ * lookup is a gather, 8 words at a time, against one byte load per pixel
+ * and channel in the scalar rows. */
+typedef struct {
+  const int *t;
+} Lut;
+
+static inline void
+lut_load (Lut *l, const uint32_t *lut32)
+{
+  l->t = (const int *) lut32;
+}
+
+static inline __m256i
+lut_lookup (const Lut *l, __m256i i)
+{
+  return _mm256_i32gather_epi32 (l->t, i, 4);
+}
+
+/* blend8 on 16-bit lanes holding bytes, as in the AVX-512 build */
+static inline __m256i
+blend_lanes (__m256i dst, __m256i c, __m256i a)
+{
+  __m256i x = _mm256_slli_epi16 (_mm256_sub_epi16 (c, dst), 7);
+  return _mm256_add_epi16 (dst, _mm256_mulhrs_epi16 (x, a));
+}
+
+/* 8 bytes or 16-bit words to and from the lanes; the stores narrow with
+ * unsigned saturation, exact for the values that reach them */
+static inline __m256i
+load_u8 (const uint8_t *s)
+{
+  return _mm256_cvtepu8_epi32 (_mm_loadl_epi64 ((const void *) s));
+}
+
+static inline void
+store_u8 (uint8_t *d, __m256i v)
+{
+  __m128i w = _mm_packus_epi32 (_mm256_castsi256_si128 (v),
+      _mm256_extracti128_si256 (v, 1));
+  _mm_storel_epi64 ((void *) d, _mm_packus_epi16 (w, w));
+}
+
+static inline __m256i
+load_u16 (const uint8_t *s)
+{
+  return _mm256_cvtepu16_epi32 (_mm_loadu_si128 ((const void *) s));
+}
+
+static inline void
+store_u16 (uint8_t *d, __m256i v)
+{
+  _mm_storeu_si128 ((void *) d, _mm_packus_epi32 (_mm256_castsi256_si128 (v),
+          _mm256_extracti128_si256 (v, 1)));
+}
+
+static inline __m256i
+load_pixels4 (const uint8_t *s)
+{
+  return _mm256_loadu_si256 ((const void *) s);
+}
+
+/* the 32 bytes of 8 4-byte pixels blended byte by byte, as two halves of
+ * 16 16-bit lanes (vpackuswb packs within 128-bit lanes: vpermq restores
+ * the order), and stored */
+static inline void
+blend_store_bytes (uint8_t *row, __m256i d, __m256i c, __m256i a4)
+{
+  __m256i half[2];
+  for (int h = 0; h < 2; h++) {
+    __m256i dh = _mm256_cvtepu8_epi16 (h ? _mm256_extracti128_si256 (d, 1)
+        : _mm256_castsi256_si128 (d));
+    __m256i ch = _mm256_cvtepu8_epi16 (h ? _mm256_extracti128_si256 (c, 1)
+        : _mm256_castsi256_si128 (c));
+    __m256i ah = _mm256_cvtepu8_epi16 (h ? _mm256_extracti128_si256 (a4, 1)
+        : _mm256_castsi256_si128 (a4));
+    half[h] = blend_lanes (dh, ch, ah);
+  }
+  _mm256_storeu_si256 ((void *) row, _mm256_permute4x64_epi64
+      (_mm256_packus_epi16 (half[0], half[1]), 0xd8));
+}
+
+/* heat_pixel for the 8 pixels from p0, p1, as in the AVX-512 build */
+static inline void
+heat_lanes (const float *p0, const float *p1, float wy, float op, VecI *i,
+            VecI *a)
+{
+  const __m256 k255 = _mm256_set1_ps (255.0f);
+  __m256 a0 = _mm256_loadu_ps (p0), a1 = _mm256_loadu_ps (p1);
+  __m256 v = _mm256_add_ps (a0, _mm256_mul_ps (_mm256_sub_ps (a1, a0),
+          _mm256_set1_ps (wy)));
+  v = _mm256_min_ps (_mm256_max_ps (v, _mm256_setzero_ps ()),
+      _mm256_set1_ps (1.0f));
+  *i = _mm256_cvttps_epi32 (_mm256_add_ps (_mm256_mul_ps (v, k255),
+          _mm256_set1_ps (0.5f)));
+  *a = _mm256_cvttps_epi32 (_mm256_min_ps (_mm256_mul_ps (v,
+              _mm256_set1_ps (op)), k255));
+}
 #else
-#define GATHER_LANES 0
+#define VEC_LANES 0
 #endif
 
 
@@ -174,38 +363,30 @@ gray_heat_row (const Painter *p, const PaintFrame *fr, int y, int xa, int xb)
 }
 
 
-#if GATHER_LANES
-/* chroma_heat_row's pairs [x, x + 32) (16 samples from k = x/2·cs on),
- * x even and ≥ xa: I420's separate planes (cs = 1) or NV12's interleaved
- * pairs (cs = 2, v = u + 1) */
+#if VEC_LANES
+/* chroma_heat_row's pairs [x, x + 2·VEC_LANES) (VEC_LANES samples from
+ * k = x/2·cs on), x even and ≥ xa: I420's separate planes (cs = 1) or
+ * NV12's interleaved pairs (cs = 2, v = u + 1) */
 static inline void
-chroma_heat16 (const Lut16 *lut, const uint8_t *ix, const uint8_t *al,
-               int x, uint8_t *u, uint8_t *v, int cs)
+chroma_heat_vec (const Lut *lut, const uint8_t *ix, const uint8_t *al,
+                 int x, uint8_t *u, uint8_t *v, int cs)
 {
-  const __m512i lo8 = _mm512_set1_epi32 (0xff);
+  const VecI lo8 = V_SET1 (0xff);
   /* the even pixels' index and alpha: the low bytes of 16-bit pairs */
-  __m512i i = _mm512_and_si512 (lo8,
-      _mm512_cvtepu16_epi32 (_mm256_loadu_si256 ((const void *) (ix + x))));
-  __m512i a = _mm512_and_si512 (lo8,
-      _mm512_cvtepu16_epi32 (_mm256_loadu_si256 ((const void *) (al + x))));
-  __m512i c = lut16_lookup (lut, i);
-  __m512i cu = _mm512_and_si512 (lo8, _mm512_srli_epi32 (c, 8));
-  __m512i cv = _mm512_and_si512 (lo8, _mm512_srli_epi32 (c, 16));
+  VecI i = V_AND (lo8, load_u16 (ix + x));
+  VecI a = V_AND (lo8, load_u16 (al + x));
+  VecI c = lut_lookup (lut, i);
+  VecI cu = V_AND (lo8, V_SRLI (c, 8));
+  VecI cv = V_AND (lo8, V_SRLI (c, 16));
   int k = (x / 2) * cs;
   if (cs == 1) {
-    __m512i du = _mm512_cvtepu8_epi32 (_mm_loadu_si128 ((void *) (u + k)));
-    __m512i dv = _mm512_cvtepu8_epi32 (_mm_loadu_si128 ((void *) (v + k)));
-    _mm_storeu_si128 ((void *) (u + k),
-        _mm512_cvtepi32_epi8 (blend16 (du, cu, a)));
-    _mm_storeu_si128 ((void *) (v + k),
-        _mm512_cvtepi32_epi8 (blend16 (dv, cv, a)));
+    store_u8 (u + k, blend_lanes (load_u8 (u + k), cu, a));
+    store_u8 (v + k, blend_lanes (load_u8 (v + k), cv, a));
   } else {
-    __m512i uv =
-        _mm512_cvtepu16_epi32 (_mm256_loadu_si256 ((void *) (u + k)));
-    __m512i ru = blend16 (_mm512_and_si512 (lo8, uv), cu, a);
-    __m512i rv = blend16 (_mm512_srli_epi32 (uv, 8), cv, a);
-    _mm256_storeu_si256 ((void *) (u + k), _mm512_cvtepi32_epi16
-        (_mm512_or_si512 (ru, _mm512_slli_epi32 (rv, 8))));
+    VecI uv = load_u16 (u + k);
+    VecI ru = blend_lanes (V_AND (lo8, uv), cu, a);
+    VecI rv = blend_lanes (V_SRLI (uv, 8), cv, a);
+    store_u16 (u + k, V_OR (ru, V_SLLI (rv, 8)));
   }
 }
 #endif
@@ -232,12 +413,12 @@ chroma_heat_row (const Painter *p, int xa, int xb, uint8_t *u, uint8_t *v,
     chroma_pair (p, xa, (x / 2) * cs, u, v);
     x += 2;
   }
-#if GATHER_LANES
-  if (cs <= 2 && x + 2 * GATHER_LANES <= xb) {
-    Lut16 l;
-    lut16_load (&l, p->lut32);
-    for (; x + 2 * GATHER_LANES <= xb; x += 2 * GATHER_LANES)
-      chroma_heat16 (&l, p->idx, p->alpha, x, u, v, cs);
+#if VEC_LANES
+  if (cs <= 2 && x + 2 * VEC_LANES <= xb) {
+    Lut l;
+    lut_load (&l, p->lut32);
+    for (; x + 2 * VEC_LANES <= xb; x += 2 * VEC_LANES)
+      chroma_heat_vec (&l, p->idx, p->alpha, x, u, v, cs);
   }
 #endif
   for (; x < xb; x += 2)
@@ -301,30 +482,10 @@ heat_pixel (float v0, float v1, float wy, float op, uint8_t *ix, uint8_t *al)
   *al = (uint8_t) (a < 255.0f ? a : 255.0f);
 }
 
-#if GATHER_LANES
-/* heat_pixel on the 16 pixels from p0, p1: their colour indices and
- * alphas as 32-bit lanes (max and min return their second operand for
- * NaN, as heat_pixel's comparisons do) */
-static inline void
-heat16 (const float *p0, const float *p1, float wy, float op, __m512i *i,
-        __m512i *a)
-{
-  const __m512 k255 = _mm512_set1_ps (255.0f);
-  __m512 a0 = _mm512_loadu_ps (p0), a1 = _mm512_loadu_ps (p1);
-  __m512 v = _mm512_add_ps (a0, _mm512_mul_ps (_mm512_sub_ps (a1, a0),
-          _mm512_set1_ps (wy)));
-  v = _mm512_min_ps (_mm512_max_ps (v, _mm512_setzero_ps ()),
-      _mm512_set1_ps (1.0f));
-  *i = _mm512_cvttps_epi32 (_mm512_add_ps (_mm512_mul_ps (v, k255),
-          _mm512_set1_ps (0.5f)));
-  *a = _mm512_cvttps_epi32 (_mm512_min_ps (_mm512_mul_ps (v,
-              _mm512_set1_ps (op)), k255));
-}
-
+#if VEC_LANES
 /* The luma plane's row (and on even rows a 4:2:0 frame's chroma) in one
- * pass with AVX-512: heat16, the luma looked up (lut16_lookup) and blended
- * in registers.
- * The indices and alphas are kept for the chroma. */
+ * pass: heat_lanes, the luma looked up (lut_lookup) and blended in
+ * registers. The indices and alphas are kept for the chroma. */
 static void
 luma_fused_row (const Painter *p, const PaintFrame *fr, int y, int xa,
                 int xb, const float *restrict p0, const float *restrict p1,
@@ -332,19 +493,17 @@ luma_fused_row (const Painter *p, const PaintFrame *fr, int y, int xa,
 {
   uint8_t *restrict ix = p->idx, *restrict al = p->alpha;
   uint8_t *restrict row = fr->plane[0] + (size_t) y * fr->stride[0];
-  const __m512i lo8 = _mm512_set1_epi32 (0xff);
-  Lut16 l;
-  lut16_load (&l, p->lut32);
+  const VecI lo8 = V_SET1 (0xff);
+  Lut l;
+  lut_load (&l, p->lut32);
   int x = xa;
-  for (; x + GATHER_LANES <= xb; x += GATHER_LANES) {
-    __m512i i, a;
-    heat16 (p0 + x, p1 + x, wy, op, &i, &a);
-    _mm_storeu_si128 ((void *) (ix + x), _mm512_cvtepi32_epi8 (i));
-    _mm_storeu_si128 ((void *) (al + x), _mm512_cvtepi32_epi8 (a));
-    __m512i c = _mm512_and_si512 (lo8, lut16_lookup (&l, i));
-    __m512i d = _mm512_cvtepu8_epi32 (_mm_loadu_si128 ((void *) (row + x)));
-    _mm_storeu_si128 ((void *) (row + x),
-        _mm512_cvtepi32_epi8 (blend16 (d, c, a)));
+  for (; x + VEC_LANES <= xb; x += VEC_LANES) {
+    VecI i, a;
+    heat_lanes (p0 + x, p1 + x, wy, op, &i, &a);
+    store_u8 (ix + x, i);
+    store_u8 (al + x, a);
+    VecI c = V_AND (lo8, lut_lookup (&l, i));
+    store_u8 (row + x, blend_lanes (load_u8 (row + x), c, a));
   }
   for (; x < xb; x++) {
     heat_pixel (p0[x], p1[x], wy, op, &ix[x], &al[x]);
@@ -354,9 +513,9 @@ luma_fused_row (const Painter *p, const PaintFrame *fr, int y, int xa,
 }
 
 /* The 4-byte layouts' row (packed RGB with a padding byte, or the ARGB
- * canvas) in one pass: heat16, the colour words looked up, and the 64
- * bytes blended with each pixel's alpha on the bytes
- * of p->mask (the others blend with alpha 0, which leaves them). */
+ * canvas) in one pass: heat_lanes, the colour words looked up, and the
+ * pixels' bytes blended with each pixel's alpha on the bytes of p->mask
+ * (the others blend with alpha 0, which leaves them). */
 static void
 packed4_fused_row (const Painter *p, const PaintFrame *fr, int y, int xa,
                    int xb, const float *restrict p0, const float *restrict p1,
@@ -366,31 +525,17 @@ packed4_fused_row (const Painter *p, const PaintFrame *fr, int y, int xa,
   uint8_t *restrict row = fr->plane[0] + (size_t) y * fr->stride[0];
   uint32_t mw;
   memcpy (&mw, p->mask, 4);
-  const __m512i rep = _mm512_set1_epi32 (0x01010101),
-      mask = _mm512_set1_epi32 ((int) mw);
-  Lut16 l;
-  lut16_load (&l, p->lut32);
+  const VecI rep = V_SET1 (0x01010101), mask = V_SET1 ((int) mw);
+  Lut l;
+  lut_load (&l, p->lut32);
   int x = xa;
-  for (; x + GATHER_LANES <= xb; x += GATHER_LANES) {
-    __m512i i, a;
-    heat16 (p0 + x, p1 + x, wy, op, &i, &a);
-    __m512i c = lut16_lookup (&l, i);
+  for (; x + VEC_LANES <= xb; x += VEC_LANES) {
+    VecI i, a;
+    heat_lanes (p0 + x, p1 + x, wy, op, &i, &a);
+    VecI c = lut_lookup (&l, i);
     /* each pixel's alpha in its four bytes, masked */
-    __m512i a4 = _mm512_and_si512 (mask, _mm512_mullo_epi32 (a, rep));
-    __m512i d = _mm512_loadu_si512 ((void *) (row + 4 * x));
-    /* the 64 bytes as two halves of 32 16-bit lanes */
-    __m256i half[2];
-    for (int h = 0; h < 2; h++) {
-      __m512i dh = _mm512_cvtepu8_epi16 (h ? _mm512_extracti64x4_epi64 (d, 1)
-          : _mm512_castsi512_si256 (d));
-      __m512i ch = _mm512_cvtepu8_epi16 (h ? _mm512_extracti64x4_epi64 (c, 1)
-          : _mm512_castsi512_si256 (c));
-      __m512i ah = _mm512_cvtepu8_epi16 (h ? _mm512_extracti64x4_epi64 (a4, 1)
-          : _mm512_castsi512_si256 (a4));
-      half[h] = _mm512_cvtepi16_epi8 (blend16 (dh, ch, ah));
-    }
-    _mm512_storeu_si512 ((void *) (row + 4 * x),
-        _mm512_inserti64x4 (_mm512_castsi256_si512 (half[0]), half[1], 1));
+    VecI a4 = V_AND (mask, V_MULLO (a, rep));
+    blend_store_bytes (row + 4 * x, load_pixels4 (row + 4 * x), c, a4);
   }
   for (; x < xb; x++) {
     heat_pixel (p0[x], p1[x], wy, op, &ix[x], &al[x]);
@@ -408,7 +553,8 @@ typedef struct {
   float lo, scale, opacity;
   int band_rows;
   void (*heat_row) (const Painter *, const PaintFrame *, int, int, int);
-  /* with AVX-512, for the layouts it takes: the whole row in one pass */
+  /* with AVX-512 or AVX2, for the layouts it takes: the whole row in one
+   * pass */
   void (*fused_row) (const Painter *, const PaintFrame *, int, int, int,
                      const float *, const float *, float, float);
 } HeatRun;
@@ -456,7 +602,7 @@ heat_band (void *ctx, int band)
     const int xa = t->x0, xb = t->x1;
     const float *restrict p0 = h0, *restrict p1 = h1;
     uint8_t *restrict ix = bp.idx, *restrict al = bp.alpha;
-#if GATHER_LANES
+#if VEC_LANES
     if (r->fused_row) {
       r->fused_row (p, r->fr, y, xa, xb, p0, p1, wy, op);
       continue;
@@ -506,7 +652,7 @@ PAINT_CAT (paint_heat_rows, PAINT_ISA) (PAINT_HEAT_ROWS_ARGS)
   HeatRun r = { p, fr, m, lo, scale, opacity, (rows + bands - 1) / bands,
     heat_row, NULL
   };
-#if GATHER_LANES
+#if VEC_LANES
   if (heat_row == yuv420_heat_row || heat_row == gray_heat_row)
     r.fused_row = luma_fused_row;
   else if (heat_row == packed4_heat_row || heat_row == canvas_heat_row)
