@@ -250,6 +250,89 @@ blend_store_bytes (uint8_t *row, __m256i d, __m256i c, __m256i a4)
       (_mm256_packus_epi16 (half[0], half[1]), 0xd8));
 }
 
+/* A gather is slow for the planar layouts' one byte per sample. There a
+ * byte of the colour map (the luma, Cb or Cr) is looked up 32 samples at
+ * a time with vpshufb instead, from 16 tables of 16 bytes: table k answers
+ * where the index's high nibble is k. Adding 0x70 with saturation to
+ * index ⊕ 16·k leaves the low nibble and sets bit 7, which makes vpshufb
+ * answer 0, unless the high nibbles are equal. */
+#define BYTE_LANES 32
+typedef struct {
+  __m256i t[16];
+} ByteLut;
+
+static inline void
+byte_lut_load (ByteLut *b, const uint8_t (*lut)[3], int channel)
+{
+  for (int k = 0; k < 16; k++) {
+    uint8_t t[16];
+    for (int j = 0; j < 16; j++)
+      t[j] = lut[16 * k + j][channel];
+    b->t[k] = _mm256_broadcastsi128_si256 (_mm_loadu_si128 ((void *) t));
+  }
+}
+
+static inline __m256i
+byte_lut_lookup (const ByteLut *b, __m256i i)
+{
+  const __m256i k70 = _mm256_set1_epi8 (0x70);
+  __m256i r = _mm256_setzero_si256 ();
+  for (int k = 0; k < 16; k++) {
+    __m256i c = _mm256_adds_epu8 (_mm256_xor_si256 (i,
+            _mm256_set1_epi8 ((char) (16 * k))), k70);
+    r = _mm256_or_si256 (r, _mm256_shuffle_epi8 (b->t[k], c));
+  }
+  return r;
+}
+
+/* four vectors of 8 lanes holding bytes as 32 bytes, in order */
+static inline __m256i
+pack_bytes (const __m256i v[4])
+{
+  __m256i b = _mm256_packus_epi16 (_mm256_packus_epi32 (v[0], v[1]),
+      _mm256_packus_epi32 (v[2], v[3]));
+  return _mm256_permutevar8x32_epi32 (b,
+      _mm256_setr_epi32 (0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* the even bytes of the 64 from s, in order */
+static inline __m256i
+even_bytes (const uint8_t *s)
+{
+  const __m256i lo8 = _mm256_set1_epi16 (0xff);
+  __m256i a = _mm256_and_si256 (lo8, _mm256_loadu_si256 ((const void *) s));
+  __m256i b = _mm256_and_si256 (lo8,
+      _mm256_loadu_si256 ((const void *) (s + 32)));
+  return _mm256_permute4x64_epi64 (_mm256_packus_epi16 (a, b), 0xd8);
+}
+
+/* chroma_heat_row's pairs [x, x + 2·BYTE_LANES), x even and ≥ xa, as
+ * chroma_heat_vec's, the Cb and Cr looked up from byte tables */
+static inline void
+chroma_bytes (const ByteLut *bu, const ByteLut *bv, const uint8_t *ix,
+              const uint8_t *al, int x, uint8_t *u, uint8_t *v, int cs)
+{
+  __m256i i = even_bytes (ix + x), a = even_bytes (al + x);
+  __m256i cu = byte_lut_lookup (bu, i), cv = byte_lut_lookup (bv, i);
+  int k = (x / 2) * cs;
+  if (cs == 1) {
+    blend_store_bytes (u + k, _mm256_loadu_si256 ((void *) (u + k)), cu, a);
+    blend_store_bytes (v + k, _mm256_loadu_si256 ((void *) (v + k)), cv, a);
+    return;
+  }
+  /* NV12: Cb and Cr interleaved, each pair's alpha twice; vpunpck works
+   * within 128-bit lanes, vperm2i128 puts the halves in order */
+  __m256i c0 = _mm256_unpacklo_epi8 (cu, cv), c1 = _mm256_unpackhi_epi8 (cu, cv);
+  __m256i a0 = _mm256_unpacklo_epi8 (a, a), a1 = _mm256_unpackhi_epi8 (a, a);
+  uint8_t *d = u + k;
+  blend_store_bytes (d, _mm256_loadu_si256 ((void *) d),
+      _mm256_permute2x128_si256 (c0, c1, 0x20),
+      _mm256_permute2x128_si256 (a0, a1, 0x20));
+  blend_store_bytes (d + 32, _mm256_loadu_si256 ((void *) (d + 32)),
+      _mm256_permute2x128_si256 (c0, c1, 0x31),
+      _mm256_permute2x128_si256 (a0, a1, 0x31));
+}
+
 /* heat_pixel for the 8 pixels from p0, p1, as in the AVX-512 build */
 static inline void
 heat_lanes (const float *p0, const float *p1, float wy, float op, VecI *i,
@@ -413,6 +496,15 @@ chroma_heat_row (const Painter *p, int xa, int xb, uint8_t *u, uint8_t *v,
     chroma_pair (p, xa, (x / 2) * cs, u, v);
     x += 2;
   }
+#ifdef BYTE_LANES
+  if (cs <= 2 && x + 2 * BYTE_LANES <= xb) {
+    ByteLut bu, bv;
+    byte_lut_load (&bu, p->lut, 1);
+    byte_lut_load (&bv, p->lut, 2);
+    for (; x + 2 * BYTE_LANES <= xb; x += 2 * BYTE_LANES)
+      chroma_bytes (&bu, &bv, p->idx, p->alpha, x, u, v, cs);
+  }
+#endif
 #if VEC_LANES
   if (cs <= 2 && x + 2 * VEC_LANES <= xb) {
     Lut l;
@@ -497,6 +589,22 @@ luma_fused_row (const Painter *p, const PaintFrame *fr, int y, int xa,
   Lut l;
   lut_load (&l, p->lut32);
   int x = xa;
+#ifdef BYTE_LANES
+  if (x + BYTE_LANES <= xb) {
+    ByteLut bl;
+    byte_lut_load (&bl, p->lut, 0);
+    for (; x + BYTE_LANES <= xb; x += BYTE_LANES) {
+      VecI i[4], a[4];
+      for (int q = 0; q < 4; q++)
+        heat_lanes (p0 + x + 8 * q, p1 + x + 8 * q, wy, op, &i[q], &a[q]);
+      __m256i ib = pack_bytes (i), ab = pack_bytes (a);
+      _mm256_storeu_si256 ((void *) (ix + x), ib);
+      _mm256_storeu_si256 ((void *) (al + x), ab);
+      blend_store_bytes (row + x, _mm256_loadu_si256 ((void *) (row + x)),
+          byte_lut_lookup (&bl, ib), ab);
+    }
+  }
+#endif
   for (; x + VEC_LANES <= xb; x += VEC_LANES) {
     VecI i, a;
     heat_lanes (p0 + x, p1 + x, wy, op, &i, &a);
