@@ -105,6 +105,18 @@ block_tiles (size_t nt, int threads)
  * columns past a whole vector cost the GEMM kernel little (gemm_isa.c). */
 #define TAIL_TILES 8
 
+/* Floats left unused after each worker's buffers when there are several.
+ * Measured, with no performance counters in the VM to say why: on 2
+ * threads a worker whose buffers began right after the other's ran its
+ * input transform at half speed (64 ch @56² under F(4×4), 0.18 against
+ * 0.09 ms; the slowness followed the buffer, not the core, when the two
+ * swapped), and moving them apart sped it up step by step up to ~512 KB
+ * (16 KB changed nothing, 128 KB most of it). Our suspicion is the TLB's
+ * sets or the prefetchers, which see virtual addresses; 4-KB aliasing
+ * and the L2's sets are ruled out, as gaps that are multiples of 64 KB
+ * differed. */
+#define WORKER_GAP ((size_t) 128 * 1024)
+
 /* Where everything lives for one h×w image with m×m output tiles on
  * `threads` workers: the tile grid; tiles cut into blocks of nb, the last
  * block taking up to TAIL_TILES more; each worker's buffers — a block's v
@@ -154,7 +166,8 @@ layout (const AttnConv2d *p, int h, int w, int m, int threads)
   l.ps_in = plane_stride ((size_t) p->c_in * l.ld);
   l.ps_out = plane_stride ((size_t) p->c_out * l.ld);
   l.per_worker = (size_t) l.planes * (l.ps_in + l.ps_out)
-      + (size_t) scratch_rows (m) * row_len (l.ld, m);
+      + (size_t) scratch_rows (m) * row_len (l.ld, m)
+      + (l.workers > 1 ? WORKER_GAP : 0);
   return l;
 }
 
