@@ -76,6 +76,8 @@ paint_set_colormap (Painter *p, AttnColormap cm)
   attn_colormap_lut (cm, rgb);
   for (int i = 0; i < 256; i++) {
     target_colour (p, rgb[i], p->lut[i]);
+    for (int k = 0; k < 3; k++)
+      p->lut_planes[k][i] = p->lut[i][k];
     /* colour i as one word, its bytes in memory order: a 4-byte layout's
      * pixel (alpha 255), else lut[i]'s three bytes (the vector loops'
      * lookups read words) */

@@ -93,6 +93,8 @@ typedef struct {
   AttnColormap colormap;
   uint8_t lut[256][3];  /* the colour map, in the target's space (RGB or Y'CbCr) */
   uint32_t lut32[256];  /* colour i as one word, bytes in memory order */
+  uint8_t lut_planes[3][256];  /* lut's three bytes as three tables (AVX2's
+                                * byte lookups) */
   uint8_t mask[4];      /* 4-byte layouts: 0xff for the bytes a colour blends into */
   PaintHeatPlan plan;
   int *c0, *r0;         /* (width), (height) */

@@ -119,23 +119,26 @@ load_pixels4 (const uint8_t *s)
   return _mm512_loadu_si512 ((const void *) s);
 }
 
-/* the 64 bytes of 16 4-byte pixels blended byte by byte (blend8), as two
- * halves of 32 16-bit lanes, and stored */
-static inline void
-blend_store_bytes (uint8_t *row, __m512i d, __m512i c, __m512i a4)
+/* a vector's bytes as 16-bit lanes: its low or high half (h = 0, 1), and
+ * back (the values fit a byte) */
+static inline __m512i
+widen_half (__m512i v, int h)
 {
-  __m256i half[2];
-  for (int h = 0; h < 2; h++) {
-    __m512i dh = _mm512_cvtepu8_epi16 (h ? _mm512_extracti64x4_epi64 (d, 1)
-        : _mm512_castsi512_si256 (d));
-    __m512i ch = _mm512_cvtepu8_epi16 (h ? _mm512_extracti64x4_epi64 (c, 1)
-        : _mm512_castsi512_si256 (c));
-    __m512i ah = _mm512_cvtepu8_epi16 (h ? _mm512_extracti64x4_epi64 (a4, 1)
-        : _mm512_castsi512_si256 (a4));
-    half[h] = _mm512_cvtepi16_epi8 (blend_lanes (dh, ch, ah));
-  }
-  _mm512_storeu_si512 ((void *) row,
-      _mm512_inserti64x4 (_mm512_castsi256_si512 (half[0]), half[1], 1));
+  return _mm512_cvtepu8_epi16 (h ? _mm512_extracti64x4_epi64 (v, 1)
+      : _mm512_castsi512_si256 (v));
+}
+
+static inline __m512i
+narrow_halves (__m512i lo, __m512i hi)
+{
+  return _mm512_inserti64x4 (_mm512_castsi256_si512
+      (_mm512_cvtepi16_epi8 (lo)), _mm512_cvtepi16_epi8 (hi), 1);
+}
+
+static inline void
+store_pixels4 (uint8_t *d, __m512i v)
+{
+  _mm512_storeu_si512 ((void *) d, v);
 }
 
 /* heat_pixel's colour index and alpha for the 16 pixels from p0, p1 as
@@ -230,46 +233,82 @@ load_pixels4 (const uint8_t *s)
   return _mm256_loadu_si256 ((const void *) s);
 }
 
-/* the 32 bytes of 8 4-byte pixels blended byte by byte, as two halves of
- * 16 16-bit lanes (vpackuswb packs within 128-bit lanes: vpermq restores
- * the order), and stored */
-static inline void
-blend_store_bytes (uint8_t *row, __m256i d, __m256i c, __m256i a4)
+/* as in the AVX-512 build (vpackuswb packs within 128-bit lanes: vpermq
+ * restores the order) */
+static inline __m256i
+widen_half (__m256i v, int h)
 {
-  __m256i half[2];
-  for (int h = 0; h < 2; h++) {
-    __m256i dh = _mm256_cvtepu8_epi16 (h ? _mm256_extracti128_si256 (d, 1)
-        : _mm256_castsi256_si128 (d));
-    __m256i ch = _mm256_cvtepu8_epi16 (h ? _mm256_extracti128_si256 (c, 1)
-        : _mm256_castsi256_si128 (c));
-    __m256i ah = _mm256_cvtepu8_epi16 (h ? _mm256_extracti128_si256 (a4, 1)
-        : _mm256_castsi256_si128 (a4));
-    half[h] = blend_lanes (dh, ch, ah);
-  }
-  _mm256_storeu_si256 ((void *) row, _mm256_permute4x64_epi64
-      (_mm256_packus_epi16 (half[0], half[1]), 0xd8));
+  return _mm256_cvtepu8_epi16 (h ? _mm256_extracti128_si256 (v, 1)
+      : _mm256_castsi256_si128 (v));
 }
 
+static inline __m256i
+narrow_halves (__m256i lo, __m256i hi)
+{
+  return _mm256_permute4x64_epi64 (_mm256_packus_epi16 (lo, hi), 0xd8);
+}
+
+static inline void
+store_pixels4 (uint8_t *d, __m256i v)
+{
+  _mm256_storeu_si256 ((void *) d, v);
+}
+
+/* the planar layouts' byte-table lookups, 32 samples at a time (below) */
+#define BYTE_LANES 32
+
+/* heat_pixel for the 8 pixels from p0, p1, as in the AVX-512 build */
+static inline void
+heat_lanes (const float *p0, const float *p1, float wy, float op, VecI *i,
+            VecI *a)
+{
+  const __m256 k255 = _mm256_set1_ps (255.0f);
+  __m256 a0 = _mm256_loadu_ps (p0), a1 = _mm256_loadu_ps (p1);
+  __m256 v = _mm256_add_ps (a0, _mm256_mul_ps (_mm256_sub_ps (a1, a0),
+          _mm256_set1_ps (wy)));
+  v = _mm256_min_ps (_mm256_max_ps (v, _mm256_setzero_ps ()),
+      _mm256_set1_ps (1.0f));
+  *i = _mm256_cvttps_epi32 (_mm256_add_ps (_mm256_mul_ps (v, k255),
+          _mm256_set1_ps (0.5f)));
+  *a = _mm256_cvttps_epi32 (_mm256_min_ps (_mm256_mul_ps (v,
+              _mm256_set1_ps (op)), k255));
+}
+#else
+#define VEC_LANES 0
+#endif
+
+#if VEC_LANES
+/* the bytes of VEC_LANES 4-byte pixels blended byte by byte (blend8) as two
+ * halves of 16-bit lanes, and stored */
+static inline void
+blend_store_bytes (uint8_t *row, VecI d, VecI c, VecI a4)
+{
+  VecI lo = blend_lanes (widen_half (d, 0), widen_half (c, 0),
+      widen_half (a4, 0));
+  VecI hi = blend_lanes (widen_half (d, 1), widen_half (c, 1),
+      widen_half (a4, 1));
+  store_pixels4 (row, narrow_halves (lo, hi));
+}
+#endif
+
+#ifdef BYTE_LANES
 /* A gather is slow for the planar layouts' one byte per sample. There a
  * byte of the colour map (the luma, Cb or Cr) is looked up 32 samples at
  * a time with vpshufb instead, from 16 tables of 16 bytes: table k answers
  * where the index's high nibble is k. Adding 0x70 with saturation to
  * index ⊕ 16·k leaves the low nibble and sets bit 7, which makes vpshufb
  * answer 0, unless the high nibbles are equal. */
-#define BYTE_LANES 32
 typedef struct {
   __m256i t[16];
 } ByteLut;
 
+/* from one of the painter's lut_planes */
 static inline void
-byte_lut_load (ByteLut *b, const uint8_t (*lut)[3], int channel)
+byte_lut_load (ByteLut *b, const uint8_t *table)
 {
-  for (int k = 0; k < 16; k++) {
-    uint8_t t[16];
-    for (int j = 0; j < 16; j++)
-      t[j] = lut[16 * k + j][channel];
-    b->t[k] = _mm256_broadcastsi128_si256 (_mm_loadu_si128 ((void *) t));
-  }
+  for (int k = 0; k < 16; k++)
+    b->t[k] = _mm256_broadcastsi128_si256 (_mm_loadu_si128
+        ((const void *) (table + 16 * k)));
 }
 
 static inline __m256i
@@ -332,25 +371,6 @@ chroma_bytes (const ByteLut *bu, const ByteLut *bv, const uint8_t *ix,
       _mm256_permute2x128_si256 (c0, c1, 0x31),
       _mm256_permute2x128_si256 (a0, a1, 0x31));
 }
-
-/* heat_pixel for the 8 pixels from p0, p1, as in the AVX-512 build */
-static inline void
-heat_lanes (const float *p0, const float *p1, float wy, float op, VecI *i,
-            VecI *a)
-{
-  const __m256 k255 = _mm256_set1_ps (255.0f);
-  __m256 a0 = _mm256_loadu_ps (p0), a1 = _mm256_loadu_ps (p1);
-  __m256 v = _mm256_add_ps (a0, _mm256_mul_ps (_mm256_sub_ps (a1, a0),
-          _mm256_set1_ps (wy)));
-  v = _mm256_min_ps (_mm256_max_ps (v, _mm256_setzero_ps ()),
-      _mm256_set1_ps (1.0f));
-  *i = _mm256_cvttps_epi32 (_mm256_add_ps (_mm256_mul_ps (v, k255),
-          _mm256_set1_ps (0.5f)));
-  *a = _mm256_cvttps_epi32 (_mm256_min_ps (_mm256_mul_ps (v,
-              _mm256_set1_ps (op)), k255));
-}
-#else
-#define VEC_LANES 0
 #endif
 
 
@@ -499,8 +519,8 @@ chroma_heat_row (const Painter *p, int xa, int xb, uint8_t *u, uint8_t *v,
 #ifdef BYTE_LANES
   if (cs <= 2 && x + 2 * BYTE_LANES <= xb) {
     ByteLut bu, bv;
-    byte_lut_load (&bu, p->lut, 1);
-    byte_lut_load (&bv, p->lut, 2);
+    byte_lut_load (&bu, p->lut_planes[1]);
+    byte_lut_load (&bv, p->lut_planes[2]);
     for (; x + 2 * BYTE_LANES <= xb; x += 2 * BYTE_LANES)
       chroma_bytes (&bu, &bv, p->idx, p->alpha, x, u, v, cs);
   }
@@ -592,7 +612,7 @@ luma_fused_row (const Painter *p, const PaintFrame *fr, int y, int xa,
 #ifdef BYTE_LANES
   if (x + BYTE_LANES <= xb) {
     ByteLut bl;
-    byte_lut_load (&bl, p->lut, 0);
+    byte_lut_load (&bl, p->lut_planes[0]);
     for (; x + BYTE_LANES <= xb; x += BYTE_LANES) {
       VecI i[4], a[4];
       for (int q = 0; q < 4; q++)
