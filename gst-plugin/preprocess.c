@@ -34,6 +34,10 @@ pre_plan_clear (PrePlan *p)
   free (p->cfx);
   free (p->cy0);
   free (p->cfy);
+  free (p->x0k);
+  free (p->fxk);
+  free (p->cx0k);
+  free (p->cfxk);
   free (p->rows);
   memset (p, 0, sizeof *p);
 }
@@ -108,8 +112,12 @@ pre_plan (PrePlan *p, int frame_w, int frame_h, const PreRect *roi,
     p->cy0 = malloc (ny * sizeof (int));
     p->fy = malloc (ny * sizeof (float));
     p->cfy = malloc (ny * sizeof (float));
+    p->x0k = malloc (nx * sizeof (int));
+    p->cx0k = malloc (nx * sizeof (int));
+    p->fxk = malloc (nx * sizeof (float));
+    p->cfxk = malloc (nx * sizeof (float));
     if (!p->x0 || !p->cx0 || !p->fx || !p->cfx || !p->y0 || !p->cy0
-        || !p->fy || !p->cfy) {
+        || !p->fy || !p->cfy || !p->x0k || !p->cx0k || !p->fxk || !p->cfxk) {
       pre_plan_clear (p);
       return false;
     }
@@ -164,12 +172,23 @@ pre_plan (PrePlan *p, int frame_w, int frame_h, const PreRect *roi,
                r.x + r.w, frame_w);
   axis_tables (p->y0, p->fy, p->cy0, p->cfy, nh, p->sub_y, ay, sy, r.y,
                r.y + r.h, frame_h);
-  /* the columns the samples reach */
+  /* the columns the samples reach, the tables sample-major, and the span
+   * of output columns that are not padding (one span: padding is where a
+   * column's centre falls outside the analysed area) */
   p->xlo = p->clo = INT32_MAX;
   p->xhi = p->chi = -1;
+  p->col_lo = nw;
+  p->col_hi = 0;
   for (int j = 0; j < nw * p->sub_x; j++) {
+    int ox = j / p->sub_x, k = j % p->sub_x;
+    p->x0k[k * nw + ox] = p->x0[j];
+    p->fxk[k * nw + ox] = p->fx[j];
+    p->cx0k[k * nw + ox] = p->cx0[j];
+    p->cfxk[k * nw + ox] = p->cfx[j];
     if (p->x0[j] < 0)
       continue;
+    p->col_lo = ox < p->col_lo ? ox : p->col_lo;
+    p->col_hi = ox + 1;
     p->xlo = p->x0[j] < p->xlo ? p->x0[j] : p->xlo;
     p->xhi = p->x0[j] > p->xhi ? p->x0[j] : p->xhi;
     p->clo = p->cx0[j] < p->clo ? p->cx0[j] : p->clo;

@@ -59,6 +59,12 @@ typedef struct {
   float *fy;
   int *cx0, *cy0;                /* the same for half-resolution chroma */
   float *cfx, *cfy;
+  /* x0, fx, cx0 and cfx again sample-major (k·net_w + column): the
+   * vectorised column pass loads one sample of consecutive columns */
+  int *x0k, *cx0k;
+  float *fxk, *cfxk;
+  /* the output columns that are not padding: [col_lo, col_hi) */
+  int col_lo, col_hi;
   /* the separable path: source columns the tables reach (luma x0 and
    * chroma cx0, inclusive), and per band three rows of vertically
    * filtered samples, row_cap floats each */

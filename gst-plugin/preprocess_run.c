@@ -145,17 +145,32 @@ filter_rows (float *restrict dst, const Taps *t, const uint8_t *plane,
   }
 }
 
-/* Σ over the sub_x samples of output column ox of the filtered row `row`
- * (holding bytes from lo on): sample j reads bytes i0[j]·scale + off and
- * (i0[j] + step)·scale + off, weights 1 − f[j], f[j]. */
+/* Where one channel's samples lie in a filtered row: output column ox's
+ * sub-sample j reads floats i0[j]·scale + off and that + step, weights
+ * 1 − f[j] and f[j] (off counts from the row's first byte; step is the
+ * tap step times scale). i0k and fk are the tables sample-major. */
+typedef struct {
+  const float *row;
+  const int *i0, *i0k;
+  const float *f, *fk;
+  int scale, off, step;
+} ColSrc;
+
+static ColSrc
+col_src (const float *row, int lo, const int *i0, const int *i0k,
+         const float *f, const float *fk, int scale, int off, int step)
+{
+  return (ColSrc) { row, i0, i0k, f, fk, scale, off - lo, step * scale };
+}
+
+/* Σ over the sub samples of output column ox */
 static inline float
-sum_cols (const float *row, int lo, const int *i0, const float *f, int ox,
-          int sub, int scale, int off, int step)
+sum_cols (const ColSrc *c, int ox, int sub)
 {
   float s = 0.0f;
   for (int j = ox * sub; j < (ox + 1) * sub; j++) {
-    int a = i0[j] * scale + off - lo, b = a + step * scale;
-    s += row[a] + (row[b] - row[a]) * f[j];
+    const float *a = c->row + c->i0[j] * c->scale + c->off;
+    s += a[0] + (a[c->step] - a[0]) * c->f[j];
   }
   return s;
 }
@@ -168,6 +183,98 @@ clamp255 (float x)
   x = x > 0.0f ? x : 0.0f;
   return x < 255.0f ? x : 255.0f;
 }
+
+/* The column pass COL_LANES output columns at a time (AVX2, AVX-512: the
+ * samples gathered), each lane the operations of sum_cols and run_band's
+ * scalar loop in their order, so the floats are the same. */
+#if defined(__AVX512F__)
+#define COL_LANES 16
+typedef __m512i ivec;
+#define iv_load(p) _mm512_loadu_si512 ((const void *) (p))
+#define iv_set1 _mm512_set1_epi32
+#define iv_add _mm512_add_epi32
+#define iv_mullo _mm512_mullo_epi32
+#define fv_load _mm512_loadu_ps
+#define fv_sub _mm512_sub_ps
+#define fv_max _mm512_max_ps
+#define fv_min _mm512_min_ps
+#define fv_zero _mm512_setzero_ps
+#define fv_gather(base, idx) _mm512_i32gather_ps (idx, base, 4)
+#elif defined(__AVX2__)
+#define COL_LANES 8
+typedef __m256i ivec;
+#define iv_load(p) _mm256_loadu_si256 ((const void *) (p))
+#define iv_set1 _mm256_set1_epi32
+#define iv_add _mm256_add_epi32
+#define iv_mullo _mm256_mullo_epi32
+#define fv_load _mm256_loadu_ps
+#define fv_sub _mm256_sub_ps
+#define fv_max _mm256_max_ps
+#define fv_min _mm256_min_ps
+#define fv_zero _mm256_setzero_ps
+#define fv_gather(base, idx) _mm256_i32gather_ps (base, idx, 4)
+#else
+#define COL_LANES 0
+#endif
+
+#if COL_LANES
+static inline fvec
+sum_cols_vec (const ColSrc *c, int ox, int sub, int nw)
+{
+  fvec s = fv_zero ();
+  ivec scale = iv_set1 (c->scale), off = iv_set1 (c->off);
+  ivec step = iv_set1 (c->step);
+  for (int k = 0; k < sub; k++) {
+    ivec a = iv_add (iv_mullo (iv_load (c->i0k + k * nw + ox), scale), off);
+    fvec va = fv_gather (c->row, a);
+    fvec vb = fv_gather (c->row, iv_add (a, step));
+    s = fv_add (s, fv_add (va, fv_mul (fv_sub (vb, va),
+                fv_load (c->fk + k * nw + ox))));
+  }
+  return s;
+}
+
+/* (x clamped to 0..255) · mul + add: max and min pick their second operand
+ * as clamp255's comparisons do */
+static inline fvec
+normalise_vec (fvec x, float mul, float add)
+{
+  x = fv_min (fv_max (x, fv_zero ()), fv_set1 (255.0f));
+  return fv_add (fv_mul (x, fv_set1 (mul)), fv_set1 (add));
+}
+
+static void
+cols_vec (const PrePlan *p, const PreFormat *f, const ColSrc *src, int nch,
+          bool yuv, int ox, float *o_r, float *o_g, float *o_b)
+{
+  int nw = p->net_w, sx = p->sub_x;
+  fvec inv = fv_set1 (1.0f / (float) (sx * p->sub_y));
+  fvec v[3], R, G, B;
+  for (int c = 0; c < nch; c++)
+    v[c] = sum_cols_vec (&src[c], ox, sx, nw);
+  if (yuv) {
+    fvec c128 = fv_set1 (128.0f), cm = fv_set1 (f->c_mul);
+    fvec Yp = fv_mul (fv_sub (fv_mul (v[0], inv), fv_set1 (f->y_off)),
+                      fv_set1 (f->y_mul));
+    fvec Up = fv_mul (fv_sub (fv_mul (v[1], inv), c128), cm);
+    fvec Vp = fv_mul (fv_sub (fv_mul (v[2], inv), c128), cm);
+    R = fv_add (Yp, fv_mul (fv_set1 (f->cr_r), Vp));
+    G = fv_add (fv_add (Yp, fv_mul (fv_set1 (f->cb_g), Up)),
+                fv_mul (fv_set1 (f->cr_g), Vp));
+    B = fv_add (Yp, fv_mul (fv_set1 (f->cb_b), Up));
+  } else if (nch == 1) {
+    R = G = B = fv_mul (v[0], inv);
+  } else {
+    R = fv_mul (v[0], inv);
+    G = fv_mul (v[1], inv);
+    B = fv_mul (v[2], inv);
+  }
+  int cr = p->bgr ? 2 : 0, cb = p->bgr ? 0 : 2;
+  fv_store (o_r + ox, normalise_vec (R, p->mul[cr], p->add[cr]));
+  fv_store (o_g + ox, normalise_vec (G, p->mul[1], p->add[1]));
+  fv_store (o_b + ox, normalise_vec (B, p->mul[cb], p->add[cb]));
+}
+#endif
 
 typedef struct {
   const PrePlan *p;
@@ -253,46 +360,76 @@ run_band (void *ctx, int band)
         break;
       }
     }
-    for (int ox = 0; ox < nw; ox++) {
-      if (p->x0[ox * sx] < 0) {
+    /* the channels' samples: R, G, B (packed), Y, U, V, or one gray */
+    ColSrc src[3];
+    int nch = 3;
+    bool yuv = true;
+    const int *X = p->x0, *XK = p->x0k, *C = p->cx0, *CK = p->cx0k;
+    const float *FX = p->fx, *FXK = p->fxk, *CF = p->cfx, *CFK = p->cfxk;
+    switch (f->layout) {
+      case PRE_PACKED:
+        src[0] = col_src (t0, lo, X, XK, FX, FXK, ps, f->r, dx);
+        src[1] = col_src (t0, lo, X, XK, FX, FXK, ps, f->g, dx);
+        src[2] = col_src (t0, lo, X, XK, FX, FXK, ps, f->b, dx);
+        yuv = false;
+        break;
+      case PRE_GRAY8:
+        src[0] = col_src (t0, lo, X, XK, FX, FXK, 1, 0, dx);
+        nch = 1;
+        yuv = false;
+        break;
+      case PRE_YUY2:
+      case PRE_UYVY:{
+        bool yuy2 = f->layout == PRE_YUY2;
+        src[0] = col_src (t0, lo, X, XK, FX, FXK, 2, yuy2 ? 0 : 1, dx);
+        src[1] = col_src (t0, lo, C, CK, CF, CFK, 4, yuy2 ? 1 : 0, cdx);
+        src[2] = col_src (t0, lo, C, CK, CF, CFK, 4, yuy2 ? 3 : 2, cdx);
+        break;
+      }
+      case PRE_I420:
+        src[0] = col_src (t0, lo, X, XK, FX, FXK, 1, 0, dx);
+        src[1] = col_src (t1, p->clo, C, CK, CF, CFK, 1, 0, cdx);
+        src[2] = col_src (t2, p->clo, C, CK, CF, CFK, 1, 0, cdx);
+        break;
+      case PRE_NV12:
+        src[0] = col_src (t0, lo, X, XK, FX, FXK, 1, 0, dx);
+        src[1] = col_src (t1, 2 * p->clo, C, CK, CF, CFK, 2, 0, cdx);
+        src[2] = col_src (t1, 2 * p->clo, C, CK, CF, CFK, 2, 1, cdx);
+        break;
+    }
+    /* the columns that are not padding, COL_LANES at a time, then one at a
+     * time: the same operations in the same order on each lane */
+    int ox = p->col_lo, vec_end = p->col_lo;
+#if COL_LANES
+    for (; ox + COL_LANES <= p->col_hi; ox += COL_LANES)
+      cols_vec (p, f, src, nch, yuv, ox, o_r + o, o_g + o, o_b + o);
+    vec_end = ox;
+#endif
+    for (ox = 0; ox < nw; ox++) {
+      if (ox == p->col_lo && vec_end > ox)
+        ox = vec_end;
+      if (ox >= nw)
+        break;
+      if (ox < p->col_lo || ox >= p->col_hi) {
         o_r[o + ox] = o_g[o + ox] = o_b[o + ox] = 0.0f;
         continue;
       }
-      float R, G, B;
-      switch (f->layout) {
-        case PRE_PACKED:
-          R = sum_cols (t0, lo, p->x0, p->fx, ox, sx, ps, f->r, dx) * inv;
-          G = sum_cols (t0, lo, p->x0, p->fx, ox, sx, ps, f->g, dx) * inv;
-          B = sum_cols (t0, lo, p->x0, p->fx, ox, sx, ps, f->b, dx) * inv;
-          break;
-        case PRE_GRAY8:
-          R = G = B = sum_cols (t0, lo, p->x0, p->fx, ox, sx, 1, 0, dx) * inv;
-          break;
-        default:{
-          float Y, U, V;
-          if (f->layout == PRE_YUY2 || f->layout == PRE_UYVY) {
-            bool yuy2 = f->layout == PRE_YUY2;
-            Y = sum_cols (t0, lo, p->x0, p->fx, ox, sx, 2, yuy2 ? 0 : 1, dx);
-            U = sum_cols (t0, lo, p->cx0, p->cfx, ox, sx, 4, yuy2 ? 1 : 0, cdx);
-            V = sum_cols (t0, lo, p->cx0, p->cfx, ox, sx, 4, yuy2 ? 3 : 2, cdx);
-          } else {
-            Y = sum_cols (t0, lo, p->x0, p->fx, ox, sx, 1, 0, dx);
-            if (f->layout == PRE_I420) {
-              U = sum_cols (t1, p->clo, p->cx0, p->cfx, ox, sx, 1, 0, cdx);
-              V = sum_cols (t2, p->clo, p->cx0, p->cfx, ox, sx, 1, 0, cdx);
-            } else {
-              U = sum_cols (t1, 2 * p->clo, p->cx0, p->cfx, ox, sx, 2, 0, cdx);
-              V = sum_cols (t1, 2 * p->clo, p->cx0, p->cfx, ox, sx, 2, 1, cdx);
-            }
-          }
-          float Yp = (Y * inv - f->y_off) * f->y_mul;
-          float Up = (U * inv - 128.0f) * f->c_mul;
-          float Vp = (V * inv - 128.0f) * f->c_mul;
-          R = Yp + f->cr_r * Vp;
-          G = Yp + f->cb_g * Up + f->cr_g * Vp;
-          B = Yp + f->cb_b * Up;
-          break;
-        }
+      float v[3], R, G, B;
+      for (int c = 0; c < nch; c++)
+        v[c] = sum_cols (&src[c], ox, sx);
+      if (yuv) {
+        float Yp = (v[0] * inv - f->y_off) * f->y_mul;
+        float Up = (v[1] * inv - 128.0f) * f->c_mul;
+        float Vp = (v[2] * inv - 128.0f) * f->c_mul;
+        R = Yp + f->cr_r * Vp;
+        G = Yp + f->cb_g * Up + f->cr_g * Vp;
+        B = Yp + f->cb_b * Up;
+      } else if (nch == 1) {
+        R = G = B = v[0] * inv;
+      } else {
+        R = v[0] * inv;
+        G = v[1] * inv;
+        B = v[2] * inv;
       }
       R = clamp255 (R);
       G = clamp255 (G);

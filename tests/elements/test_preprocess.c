@@ -611,6 +611,9 @@ main (int argc, char **argv)
     { 1, 1, 4, 4, ATTN_RESIZE_STRETCH, { 0, 0, 0, 0 } },
     { 2, 3, 4, 4, ATTN_RESIZE_LETTERBOX, { 0, 0, 0, 0 } },
     { 800, 600, 64, 64, ATTN_RESIZE_LETTERBOX, { 131, 77, 301, 155 } },
+    /* padding left and right of 76 columns: the vectorised column pass
+     * starts and stops inside a row */
+    { 601, 479, 100, 60, ATTN_RESIZE_LETTERBOX, { 0, 0, 0, 0 } },
   };
   for (size_t l = 0; l < sizeof layouts / sizeof layouts[0]; l++)
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
