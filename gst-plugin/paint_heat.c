@@ -41,7 +41,9 @@ typedef __m512i VecI;
 #define V_OR(x, y) _mm512_or_si512 (x, y)
 #define V_SRLI(x, n) _mm512_srli_epi32 (x, n)
 #define V_SLLI(x, n) _mm512_slli_epi32 (x, n)
-#define V_MULLO(x, y) _mm512_mullo_epi32 (x, y)
+/* each 32-bit lane's low byte in all four of its bytes */
+#define V_SPREAD(x) _mm512_shuffle_epi8 (x, _mm512_broadcast_i32x4 \
+    (_mm_setr_epi32 (0, 0x04040404, 0x08080808, 0x0c0c0c0c)))
 
 /* The colour map's 256 words (lut32) in 16 registers. */
 typedef struct {
@@ -169,7 +171,9 @@ typedef __m256i VecI;
 #define V_OR(x, y) _mm256_or_si256 (x, y)
 #define V_SRLI(x, n) _mm256_srli_epi32 (x, n)
 #define V_SLLI(x, n) _mm256_slli_epi32 (x, n)
-#define V_MULLO(x, y) _mm256_mullo_epi32 (x, y)
+#define V_SPREAD(x) _mm256_shuffle_epi8 (x, _mm256_setr_epi32 (0, \
+    0x04040404, 0x08080808, 0x0c0c0c0c, 0, 0x04040404, 0x08080808, \
+    0x0c0c0c0c))
 
 /* AVX2 has too few registers to hold the colour map (32 of 8 words). But
  * the heat map is smooth: 8 neighbouring pixels' indices nearly always lie
@@ -666,7 +670,7 @@ packed4_fused_row (const Painter *p, const PaintFrame *fr, int y, int xa,
   uint8_t *restrict row = fr->plane[0] + (size_t) y * fr->stride[0];
   uint32_t mw;
   memcpy (&mw, p->mask, 4);
-  const VecI rep = V_SET1 (0x01010101), mask = V_SET1 ((int) mw);
+  const VecI mask = V_SET1 ((int) mw);
   Lut l;
   lut_load (&l, p->lut32);
   int x = xa;
@@ -675,7 +679,7 @@ packed4_fused_row (const Painter *p, const PaintFrame *fr, int y, int xa,
     heat_lanes (p0 + x, p1 + x, wy, op, &i, &a);
     VecI c = lut_lookup (&l, i);
     /* each pixel's alpha in its four bytes, masked */
-    VecI a4 = V_AND (mask, V_MULLO (a, rep));
+    VecI a4 = V_AND (mask, V_SPREAD (a));
     blend_store_bytes (row + 4 * x, load_pixels4 (row + 4 * x), c, a4);
   }
   for (; x < xb; x++) {
