@@ -789,11 +789,11 @@ PAINT_CAT (paint_heat_rows, PAINT_ISA) (PAINT_HEAT_ROWS_ARGS)
   /* bands of rows, each with its own row scratch, over the calling
    * thread's budget; rows are independent (4:2:0 chroma belongs to the
    * even row above it), so the picture does not depend on the split */
-  int rows = t->y1 - t->y0, threads = attn_parallel_threads ();
-  int bands = threads < PAINT_BANDS ? threads : PAINT_BANDS;
-  bands = bands < rows ? bands : rows;
-  if (bands < 1)
+  int rows = t->y1 - t->y0;
+  if (rows < 1)
     return;
+  int bands = attn_parallel_pieces (rows, attn_parallel_threads (),
+      PAINT_BANDS);
   HeatRun r = { p, fr, m, lo, scale, opacity, (rows + bands - 1) / bands,
     heat_row, NULL
   };

@@ -445,11 +445,10 @@ void
 PRE_CAT (pre_run, PRE_ISA) (const PrePlan *p, const PreFormat *f,
                             const PreFrame *fr, float *out)
 {
-  /* bands of whole rows, as many as the calling thread may use (each row
-   * costs the same, so equal bands balance) */
-  int nh = p->net_h, threads = attn_parallel_threads ();
-  int bands = threads < MAX_BANDS ? threads : MAX_BANDS;
-  bands = bands < nh ? bands : nh;
+  /* bands of whole rows, several per thread the caller may use (each row
+   * costs the same, but the cores may not run at the same speed) */
+  int nh = p->net_h;
+  int bands = attn_parallel_pieces (nh, attn_parallel_threads (), MAX_BANDS);
   PreRun r = { p, f, fr, out, (nh + bands - 1) / bands };
   attn_parallel_for ((nh + r.band_rows - 1) / r.band_rows, run_band, &r);
 }

@@ -285,6 +285,15 @@ attn_parallel_for (int n, void (*fn) (void *ctx, int i), void *ctx)
   pthread_mutex_unlock (&pool.lock);
 }
 
+int
+attn_parallel_pieces (int n, int threads, int max)
+{
+  int k = threads > 1 ? 4 * threads : 1;
+  k = k < max ? k : max;
+  k = k < n ? k : n;
+  return k > 1 ? k : 1;
+}
+
 typedef struct {
   void (*fn) (void *ctx, int lo, int hi);
   void *ctx;

@@ -46,6 +46,14 @@ void attn_parallel_for (int n, void (*fn) (void *ctx, int i), void *ctx);
 void attn_parallel_range (int n, int grain,
                           void (*fn) (void *ctx, int lo, int hi), void *ctx);
 
+/* How many pieces to cut n equal items into for attn_parallel_for on
+ * `threads` threads, at most `max`: 1 on one thread, else 4 per thread.
+ * Equal shares, one per thread, balance only when every core runs at the
+ * same speed; with several per thread, one on a slower core (a busy one,
+ * a VM's vCPU the host has taken, an efficiency core) leaves the rest of
+ * its work to the others, which take pieces as they finish theirs. */
+int attn_parallel_pieces (int n, int threads, int max);
+
 /* Statistics for tests: tasks run by helpers since the process started. */
 long attn_parallel_helper_tasks (void);
 

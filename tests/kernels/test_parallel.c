@@ -5,7 +5,8 @@
  * forward passes hold every core, helpers do not join (no oversubscription)
  * and a further forward pass does not wait; split products equal the
  * single call (to rounding: a row split may sum in another order) and the
- * naive product, for every transposition on odd shapes. */
+ * naive product, for every transposition on odd shapes; work cut into
+ * attn_parallel_pieces goes to the threads that are free. */
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -151,6 +152,63 @@ task0_on_caller (void)
   }
   /* with one core there are no helpers, and nothing else to prove */
   return ok && (attn_parallel_cores () < 2 || helped > 0);
+}
+
+/* attn_parallel_pieces: 1 on one thread; else several pieces per thread,
+ * never more than the items or `max`, never fewer than one. */
+static bool
+pieces_rule (void)
+{
+  bool ok = true;
+  for (int n = 0; n <= 40; n++)
+    for (int t = 1; t <= 8; t++)
+      for (int max = 1; max <= 16; max++) {
+        int k = attn_parallel_pieces (n, t, max);
+        ok &= k >= 1 && k <= (n > 1 ? n : 1) && k <= max;
+        if (t == 1)
+          ok &= k == 1;
+        else if (n >= 2 * t && max >= 2 * t)
+          ok &= k >= 2 * t;     /* room for a thread to take another's */
+      }
+  return ok;
+}
+
+typedef struct {
+  pthread_t caller;
+  atomic_int by_caller;
+} SlowCtx;
+
+/* a task on a helper takes 40 ms (a core that does not get to run: it
+ * sleeps, which also lets valgrind, which runs one thread at a time, go
+ * on with the caller); on the caller none */
+static void
+slow_helper_task (void *ctx, int i)
+{
+  SlowCtx *c = ctx;
+  (void) i;
+  if (pthread_equal (pthread_self (), c->caller)) {
+    atomic_fetch_add (&c->by_caller, 1);
+  } else {
+    struct timespec t = { 0, 40 * 1000 * 1000 };
+    nanosleep (&t, NULL);
+  }
+}
+
+/* Equal items cut into attn_parallel_pieces on 2 threads: when the helper
+ * runs slowly, the caller does all the pieces but the one the helper
+ * holds (one piece per thread would leave it waiting for half the work). */
+static bool
+slow_core_leaves_its_share (void)
+{
+  if (attn_parallel_cores () < 2)
+    return true;                /* nothing to share */
+  attn_parallel_set_threads (2);
+  int n = attn_parallel_pieces (224, 2, 8);
+  SlowCtx c = { .caller = pthread_self () };
+  atomic_init (&c.by_caller, 0);
+  attn_parallel_for (n, slow_helper_task, &c);
+  attn_parallel_set_threads (0);
+  return atomic_load (&c.by_caller) >= n - 1 && n >= 4;
 }
 
 /* Many callers at once, each with its own limit, entering the budget as a
@@ -330,6 +388,10 @@ main (void)
   test_case ("6 callers at once, 200 jobs each", many_callers ());
   test_case ("a task does not split its work again", no_nested_split ());
   test_case ("task 0 runs on the calling thread", task0_on_caller ());
+  test_case ("pieces: 1 on one thread, several per thread else",
+             pieces_rule ());
+  test_case ("a slow core's share goes to the others",
+             slow_core_leaves_its_share ());
   test_case ("ranges cover 0..n once: 1000 by 7", ranges_cover (1000, 7, 0));
   test_case ("ranges cover 0..n once: 13 by 100", ranges_cover (13, 100, 0));
   test_case ("ranges cover 0..n once: 64 by 1, 1 thread",
