@@ -115,6 +115,41 @@ unpremultiply (uint32_t px, uint8_t rgb[3])
   return (int) a8;
 }
 
+/* Text is a few hundred colours at most (a text colour and a box colour
+ * at every level of coverage): the images' loops remember each one's
+ * target colour in a small table indexed by a hash of the pixel, and each
+ * alpha's float, instead of un-premultiplying and converting every pixel
+ * (a 1080p frame's label box is some 600×460 pixels). */
+#define COLOUR_SLOTS 256
+
+typedef struct {
+  uint32_t key[COLOUR_SLOTS];   /* 0: empty (alpha 0 is never looked up) */
+  uint8_t val[COLOUR_SLOTS][3];
+  float alpha[256];             /* a / 255 */
+} ColourCache;
+
+static void
+colour_cache_init (ColourCache *c)
+{
+  memset (c->key, 0, sizeof c->key);
+  for (int i = 0; i < 256; i++)
+    c->alpha[i] = i / 255.0f;
+}
+
+/* px's colour as p writes it (px's alpha > 0) */
+static inline const uint8_t *
+colour_cache_get (ColourCache *c, const Painter *p, uint32_t px)
+{
+  unsigned slot = (px * 2654435761u) >> 24;
+  if (c->key[slot] != px) {
+    uint8_t rgb[3];
+    unpremultiply (px, rgb);
+    target_colour (p, rgb, c->val[slot]);
+    c->key[slot] = px;
+  }
+  return c->val[slot];
+}
+
 /* ---- packed RGB ---------------------------------------------------------- */
 
 static void
@@ -137,16 +172,17 @@ packed_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
               int stride, int w, int h)
 {
   const int ps = p->fmt.pixel_stride;
-  uint8_t rgb[3] = { 0 };
+  ColourCache cc;
+  colour_cache_init (&cc);
   for (int y = 0; y < h; y++) {
     const uint32_t *src = (const uint32_t *) ((const uint8_t *) argb
         + (size_t) y * stride);
     uint8_t *row = fr->plane[0] + (size_t) y * fr->stride[0];
     for (int x = 0; x < w; x++) {
-      int a8 = unpremultiply (src[x], rgb);
-      if (a8 == 0)
+      if ((src[x] >> 24) == 0)
         continue;
-      float a = a8 / 255.0f;
+      float a = cc.alpha[src[x] >> 24];
+      const uint8_t *rgb = colour_cache_get (&cc, p, src[x]);
       uint8_t *px = row + x * ps;
       px[p->fmt.r] = mixf (px[p->fmt.r], rgb[0], a);
       px[p->fmt.g] = mixf (px[p->fmt.g], rgb[1], a);
@@ -244,14 +280,13 @@ typedef struct {
   int cstride, cs, crow_pixels;
 } YuvSites;
 
-/* Text is a handful of colours: the colour conversion is memoised. Cb/Cr
- * of a 2×2 block (2×1 pair) follow its top-left (left) pixel. */
+/* Cb/Cr of a 2×2 block (2×1 pair) follow its top-left (left) pixel. */
 static inline void
 yuv_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
            int stride, int w, int h, const YuvSites *at)
 {
-  uint32_t last = 0;
-  uint8_t rgb[3] = { 0 }, yuv[3] = { 0 };
+  ColourCache cc;
+  colour_cache_init (&cc);
   for (int y = 0; y < h; y++) {
     const uint32_t *src = (const uint32_t *) ((const uint8_t *) argb
         + (size_t) y * stride);
@@ -261,12 +296,8 @@ yuv_image (const Painter *p, const PaintFrame *fr, const uint32_t *argb,
       uint32_t px = src[x];
       if ((px >> 24) == 0)
         continue;
-      float a = (px >> 24) / 255.0f;
-      if (px != last) {
-        unpremultiply (px, rgb);
-        target_colour (p, rgb, yuv);
-        last = px;
-      }
+      float a = cc.alpha[px >> 24];
+      const uint8_t *yuv = colour_cache_get (&cc, p, px);
       uint8_t *luma = row + (size_t) x * at->ys;
       *luma = mixf (*luma, yuv[0], a);
       if (chroma_row && !(x & 1)) {
