@@ -146,31 +146,33 @@ filter_rows (float *restrict dst, const Taps *t, const uint8_t *plane,
 }
 
 /* Where one channel's samples lie in a filtered row: output column ox's
- * sub-sample j reads floats i0[j]·scale + off and that + step, weights
- * 1 − f[j] and f[j] (off counts from the row's first byte; step is the
- * tap step times scale). i0k and fk are the tables sample-major. */
+ * sub-sample k reads floats i0[k·nw + ox]·scale + off and that + step,
+ * weights 1 − f[…] and f[…] (the plan's sample-major tables: the luma's
+ * or the chroma's; off counts from the row's first byte; step is the tap
+ * step times scale). */
 typedef struct {
   const float *row;
-  const int *i0, *i0k;
-  const float *f, *fk;
+  const int *i0;
+  const float *f;
   int scale, off, step;
 } ColSrc;
 
 static ColSrc
-col_src (const float *row, int lo, const int *i0, const int *i0k,
-         const float *f, const float *fk, int scale, int off, int step)
+col_src (const PrePlan *p, bool chroma, const float *row, int lo, int scale,
+         int off, int step)
 {
-  return (ColSrc) { row, i0, i0k, f, fk, scale, off - lo, step * scale };
+  return (ColSrc) { row, chroma ? p->cx0k : p->x0k, chroma ? p->cfxk : p->fxk,
+    scale, off - lo, step * scale };
 }
 
 /* Σ over the sub samples of output column ox */
 static inline float
-sum_cols (const ColSrc *c, int ox, int sub)
+sum_cols (const ColSrc *c, int ox, int sub, int nw)
 {
   float s = 0.0f;
-  for (int j = ox * sub; j < (ox + 1) * sub; j++) {
-    const float *a = c->row + c->i0[j] * c->scale + c->off;
-    s += a[0] + (a[c->step] - a[0]) * c->f[j];
+  for (int k = 0; k < sub; k++) {
+    const float *a = c->row + c->i0[k * nw + ox] * c->scale + c->off;
+    s += a[0] + (a[c->step] - a[0]) * c->f[k * nw + ox];
   }
   return s;
 }
@@ -225,11 +227,11 @@ sum_cols_vec (const ColSrc *c, int ox, int sub, int nw)
   ivec scale = iv_set1 (c->scale), off = iv_set1 (c->off);
   ivec step = iv_set1 (c->step);
   for (int k = 0; k < sub; k++) {
-    ivec a = iv_add (iv_mullo (iv_load (c->i0k + k * nw + ox), scale), off);
+    ivec a = iv_add (iv_mullo (iv_load (c->i0 + k * nw + ox), scale), off);
     fvec va = fv_gather (c->row, a);
     fvec vb = fv_gather (c->row, iv_add (a, step));
     s = fv_add (s, fv_add (va, fv_mul (fv_sub (vb, va),
-                fv_load (c->fk + k * nw + ox))));
+                fv_load (c->f + k * nw + ox))));
   }
   return s;
 }
@@ -364,59 +366,53 @@ run_band (void *ctx, int band)
     ColSrc src[3];
     int nch = 3;
     bool yuv = true;
-    const int *X = p->x0, *XK = p->x0k, *C = p->cx0, *CK = p->cx0k;
-    const float *FX = p->fx, *FXK = p->fxk, *CF = p->cfx, *CFK = p->cfxk;
     switch (f->layout) {
       case PRE_PACKED:
-        src[0] = col_src (t0, lo, X, XK, FX, FXK, ps, f->r, dx);
-        src[1] = col_src (t0, lo, X, XK, FX, FXK, ps, f->g, dx);
-        src[2] = col_src (t0, lo, X, XK, FX, FXK, ps, f->b, dx);
+        src[0] = col_src (p, false, t0, lo, ps, f->r, dx);
+        src[1] = col_src (p, false, t0, lo, ps, f->g, dx);
+        src[2] = col_src (p, false, t0, lo, ps, f->b, dx);
         yuv = false;
         break;
       case PRE_GRAY8:
-        src[0] = col_src (t0, lo, X, XK, FX, FXK, 1, 0, dx);
+        src[0] = col_src (p, false, t0, lo, 1, 0, dx);
         nch = 1;
         yuv = false;
         break;
       case PRE_YUY2:
       case PRE_UYVY:{
         bool yuy2 = f->layout == PRE_YUY2;
-        src[0] = col_src (t0, lo, X, XK, FX, FXK, 2, yuy2 ? 0 : 1, dx);
-        src[1] = col_src (t0, lo, C, CK, CF, CFK, 4, yuy2 ? 1 : 0, cdx);
-        src[2] = col_src (t0, lo, C, CK, CF, CFK, 4, yuy2 ? 3 : 2, cdx);
+        src[0] = col_src (p, false, t0, lo, 2, yuy2 ? 0 : 1, dx);
+        src[1] = col_src (p, true, t0, lo, 4, yuy2 ? 1 : 0, cdx);
+        src[2] = col_src (p, true, t0, lo, 4, yuy2 ? 3 : 2, cdx);
         break;
       }
       case PRE_I420:
-        src[0] = col_src (t0, lo, X, XK, FX, FXK, 1, 0, dx);
-        src[1] = col_src (t1, p->clo, C, CK, CF, CFK, 1, 0, cdx);
-        src[2] = col_src (t2, p->clo, C, CK, CF, CFK, 1, 0, cdx);
+        src[0] = col_src (p, false, t0, lo, 1, 0, dx);
+        src[1] = col_src (p, true, t1, p->clo, 1, 0, cdx);
+        src[2] = col_src (p, true, t2, p->clo, 1, 0, cdx);
         break;
       case PRE_NV12:
-        src[0] = col_src (t0, lo, X, XK, FX, FXK, 1, 0, dx);
-        src[1] = col_src (t1, 2 * p->clo, C, CK, CF, CFK, 2, 0, cdx);
-        src[2] = col_src (t1, 2 * p->clo, C, CK, CF, CFK, 2, 1, cdx);
+        src[0] = col_src (p, false, t0, lo, 1, 0, dx);
+        src[1] = col_src (p, true, t1, 2 * p->clo, 2, 0, cdx);
+        src[2] = col_src (p, true, t1, 2 * p->clo, 2, 1, cdx);
         break;
     }
-    /* the columns that are not padding, COL_LANES at a time, then one at a
-     * time: the same operations in the same order on each lane */
-    int ox = p->col_lo, vec_end = p->col_lo;
+    /* letterbox padding left and right of [col_lo, col_hi); between, the
+     * columns COL_LANES at a time, then one at a time: the same operations
+     * in the same order on each lane */
+    for (int ox = 0; ox < p->col_lo; ox++)
+      o_r[o + ox] = o_g[o + ox] = o_b[o + ox] = 0.0f;
+    for (int ox = p->col_hi; ox < nw; ox++)
+      o_r[o + ox] = o_g[o + ox] = o_b[o + ox] = 0.0f;
+    int ox = p->col_lo;
 #if COL_LANES
     for (; ox + COL_LANES <= p->col_hi; ox += COL_LANES)
       cols_vec (p, f, src, nch, yuv, ox, o_r + o, o_g + o, o_b + o);
-    vec_end = ox;
 #endif
-    for (ox = 0; ox < nw; ox++) {
-      if (ox == p->col_lo && vec_end > ox)
-        ox = vec_end;
-      if (ox >= nw)
-        break;
-      if (ox < p->col_lo || ox >= p->col_hi) {
-        o_r[o + ox] = o_g[o + ox] = o_b[o + ox] = 0.0f;
-        continue;
-      }
+    for (; ox < p->col_hi; ox++) {
       float v[3], R, G, B;
       for (int c = 0; c < nch; c++)
-        v[c] = sum_cols (&src[c], ox, sx);
+        v[c] = sum_cols (&src[c], ox, sx, nw);
       if (yuv) {
         float Yp = (v[0] * inv - f->y_off) * f->y_mul;
         float Up = (v[1] * inv - 128.0f) * f->c_mul;
