@@ -33,16 +33,22 @@
  * so v and M stay in its core's L2 and the threads share nothing but the
  * input and the output. With few tiles for many output channels the whole
  * image is one block, and the workers split it by output channels
- * (worker_co). */
+ * (worker_co).
+ *
+ * The ·B of the input transform and the ·A of the output one (with the
+ * store's steps) read and write tiles m floats apart; on AVX-512 they run
+ * as winograd_isa.c's per-tile steps, a tile per lane, with the same
+ * floats. */
 #include "winograd.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "parallel.h"
-
 #include "blas.h"
+#include "cpu.h"
+#include "parallel.h"
+#include "winograd-private.h"
 
 /* At most this many workers, each with its own block buffers. */
 #define SPLIT 16
@@ -290,6 +296,18 @@ attn_winograd_workspace (const AttnConv2d *p, int h, int w, int m)
   return most;
 }
 
+/* Whether the transforms' per-tile steps run on winograd_isa.c's AVX-512
+ * variants (the same floats as the loops here). */
+static bool
+wide_steps (void)
+{
+#ifdef ATTN_HAVE_ISA_VARIANTS
+  return attn_cpu_isa () == ATTN_ISA_AVX512;
+#else
+  return false;
+#endif
+}
+
 /* Copies the α input rows that tile row ty's tiles a .. b−1 read from one
  * channel x (h×w) into zero-padded scratch rows d (α rows of len). */
 static void
@@ -329,6 +347,7 @@ input_segment2 (float *restrict v, size_t ps, int ldv, const float *restrict in,
   int n = b - a;
   int len = (int) row_len (n, 2);
   float *d = scratch, *t = scratch + 4 * len;
+  bool wide = wide_steps ();
   for (int ci = 0; ci < c; ci++) {
     copy_rows (d, in + (size_t) ci * h * w, h, w, ph, pw, 2, ty, a, len);
     const float *d0 = d, *d1 = d + len, *d2 = d + 2 * len, *d3 = d + 3 * len;
@@ -341,6 +360,12 @@ input_segment2 (float *restrict v, size_t ps, int ldv, const float *restrict in,
       t3[j] = d1[j] - d3[j];
     }
     float *o = v + (size_t) ci * ldv;
+#ifdef ATTN_HAVE_ISA_VARIANTS
+    if (wide) {
+      wino_input2_avx512 (o, ps, t, len, n);
+      continue;
+    }
+#endif
     for (int r = 0; r < 4; r++) {         /* (Bᵀ·d)·B, tile by tile */
       const float *tr = t + r * len;
       float *o0 = o + (4 * r + 0) * ps, *o1 = o + (4 * r + 1) * ps;
@@ -369,6 +394,7 @@ input_segment4 (float *restrict v, size_t ps, int ldv, const float *restrict in,
   int n = b - a;
   int len = (int) row_len (n, 4);
   float *d = scratch, *t = scratch + 6 * len;
+  bool wide = wide_steps ();
   for (int ci = 0; ci < c; ci++) {
     copy_rows (d, in + (size_t) ci * h * w, h, w, ph, pw, 4, ty, a, len);
     const float *d0 = d, *d1 = d + len, *d2 = d + 2 * len, *d3 = d + 3 * len;
@@ -388,6 +414,12 @@ input_segment4 (float *restrict v, size_t ps, int ldv, const float *restrict in,
       t5[j] = 4.0f * d1[j] - 5.0f * d3[j] + d5[j];
     }
     float *o = v + (size_t) ci * ldv;
+#ifdef ATTN_HAVE_ISA_VARIANTS
+    if (wide) {
+      wino_input4_avx512 (o, ps, t, len, n);
+      continue;
+    }
+#endif
     for (int r = 0; r < 6; r++) {         /* (Bᵀ·d)·B, tile by tile */
       const float *tr = t + r * len;
       float *o0 = o + (6 * r + 0) * ps, *o1 = o + (6 * r + 1) * ps;
@@ -431,6 +463,19 @@ output_segment2 (float *restrict out, const float *restrict mm, size_t ps,
   /* tiles whose two columns both fit: all but an odd width's last one */
   int full = b == tw && wo % 2 ? n - 1 : n;
   int x0 = 2 * a, x1 = 2 * b < wo ? 2 * b : wo;
+#ifdef ATTN_HAVE_ISA_VARIANTS
+  if (wide_steps ()) {
+    int rows = ho - 2 * ty < 2 ? ho - 2 * ty : 2;
+    for (int co = 0; co < c; co++) {
+      size_t at = ((size_t) co * ho + 2 * ty) * wo + x0;
+      wino_output2_avx512 (out + at, mm + (size_t) co * ldm, ps, rows, wo, n,
+                           x1 - x0, st != NULL, st && st->res ? st->res + at
+                           : NULL, st && st->bias ? st->bias[co] : 0.0f,
+                           st && st->relu);
+    }
+    return;
+  }
+#endif
   for (int co = 0; co < c; co++) {
     const float *q = mm + (size_t) co * ldm;
     for (int s = 0; s < 4; s++) {         /* Aᵀ·M: rows 0 and 1, column s */
@@ -476,6 +521,19 @@ output_segment4 (float *restrict out, const float *restrict mm, size_t ps,
   /* tiles whose four columns all fit: all but a ragged width's last one */
   int full = b == tw && wo % 4 ? n - 1 : n;
   int x0 = 4 * a, x1 = 4 * b < wo ? 4 * b : wo;
+#ifdef ATTN_HAVE_ISA_VARIANTS
+  if (wide_steps ()) {
+    int rows = ho - 4 * ty < 4 ? ho - 4 * ty : 4;
+    for (int co = 0; co < c; co++) {
+      size_t at = ((size_t) co * ho + 4 * ty) * wo + x0;
+      wino_output4_avx512 (out + at, mm + (size_t) co * ldm, ps, rows, wo, n,
+                           x1 - x0, st != NULL, st && st->res ? st->res + at
+                           : NULL, st && st->bias ? st->bias[co] : 0.0f,
+                           st && st->relu);
+    }
+    return;
+  }
+#endif
   for (int co = 0; co < c; co++) {
     const float *qq = mm + (size_t) co * ldm;
     for (int s = 0; s < 6; s++) {         /* Aᵀ·M: rows 0 .. 3, column s */

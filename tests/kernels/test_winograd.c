@@ -6,13 +6,17 @@
  * 2 threads (the tiles are cut into blocks, each carried through all three
  * phases by one worker: blocks span tile rows, and the last one is short;
  * or, with few tiles and many output channels, every worker takes all the
- * tiles for its share of the channels);
+ * tiles for its share of the channels); with the products on OpenBLAS,
+ * every instruction set this CPU runs gives the same floats bit for bit;
  * plus which convolutions it accepts. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "blas.h"
 #include "check.h"
+#include "cpu.h"
 #include "parallel.h"
 #include "winograd.h"
 
@@ -92,13 +96,37 @@ run (Rng *rng, int ci, int co, int h, int w, int ph, int pw, int mode, int m)
   fill_uniform (wt, (size_t) co * ci * 9, rng, -1, 1);
   fill_uniform (bias, co, rng, -1, 1);
   fill_uniform (res, n_out, rng, -1, 1);
-  for (size_t i = 0; i < n_out; i++)
-    out[i] = NAN;                /* every output must be written */
+  float *again = test_alloc (n_out);
 
   attn_winograd_weights (u, wt, &p, m);
   AttnEpilogue ep = { bias, res, ATTN_ACT_RELU, mode == EP_POOLS ? avg : NULL,
                       mode == EP_POOLS ? max : NULL };
+  for (size_t i = 0; i < n_out; i++)
+    out[i] = NAN;                /* every output must be written */
   attn_conv2d_winograd (out, in, u, epilogue ? &ep : NULL, ws, &p, h, w, m);
+  /* where the products run on OpenBLAS on every instruction set
+   * (ATTN_GEMM=blas: this test's -openblas run), the transforms of the
+   * narrower ones must give the same floats bit for bit */
+  bool same = true;
+  if (strcmp (attn_gemm_kernel_name (), "openblas") == 0) {
+    AttnIsa best = attn_cpu_isa ();
+    for (int isa = ATTN_ISA_GENERIC; isa < (int) best; isa++) {
+      attn_cpu_set_isa ((AttnIsa) isa);
+      for (size_t i = 0; i < n_out; i++)
+        again[i] = NAN;
+      attn_conv2d_winograd (again, in, u, epilogue ? &ep : NULL, ws, &p, h,
+                            w, m);
+      size_t i = 0;
+      while (i < n_out && !memcmp (again + i, out + i, sizeof *out))
+        i++;
+      if (i < n_out) {
+        printf ("# %s: %.9g at %zu, %s: %.9g\n", attn_isa_name (best),
+                out[i], i, attn_isa_name ((AttnIsa) isa), again[i]);
+        same = false;
+      }
+    }
+    attn_cpu_set_isa (best);
+  }
   naive (ref, ravg, rmax, in, wt, epilogue ? bias : NULL,
          epilogue ? res : NULL, epilogue, ci, co, h, w, ph, pw);
 
@@ -108,12 +136,12 @@ run (Rng *rng, int ci, int co, int h, int w, int ph, int pw, int mode, int m)
     double e = fabs ((double) out[i] - ref[i]) / (9.0 * ci);
     worst[m / 4] = e > worst[m / 4] ? e : worst[m / 4];
   }
-  bool ok = check_close ("out", out, ref, n_out, atol, RTOL);
+  bool ok = same && check_close ("out", out, ref, n_out, atol, RTOL);
   if (mode == EP_POOLS)
     ok = ok && check_close ("avg", avg, ravg, co, atol, RTOL)
         && check_close ("max", max, rmax, co, atol, RTOL);
   free (in); free (wt); free (bias); free (res); free (u); free (ws);
-  free (out); free (ref); free (avg); free (max); free (ravg); free (rmax);
+  free (out); free (again); free (ref); free (avg); free (max); free (ravg); free (rmax);
   return ok;
 }
 
