@@ -449,6 +449,27 @@ typedef struct {
   bool relu;
 } WinoStore;
 
+#ifdef ATTN_HAVE_ISA_VARIANTS
+/* output_segment2/4 through winograd_isa.c's per-tile step for m: each
+ * output channel's rows m·ty .. (at most m) of columns x0 .. x0 + cols − 1,
+ * then the store's steps */
+static void
+output_wide (void (*step) (float *, const float *, size_t, int, int, int,
+                           int, bool, const float *, float, bool),
+             int m, float *out, const float *mm, size_t ps, int ldm, int c,
+             int ho, int wo, int ty, int x0, int n, int cols,
+             const WinoStore *st)
+{
+  int rows = ho - m * ty < m ? ho - m * ty : m;
+  for (int co = 0; co < c; co++) {
+    size_t at = ((size_t) co * ho + m * ty) * wo + x0;
+    step (out + at, mm + (size_t) co * ldm, ps, rows, wo, n, cols, st != NULL,
+          st && st->res ? st->res + at : NULL,
+          st && st->bias ? st->bias[co] : 0.0f, st && st->relu);
+  }
+}
+#endif
+
 /* out[co][2ty+i][2(a+j)+k] = (Aᵀ·M·A)[i][k] for tiles a .. b−1 of tile row
  * ty (M: ldm floats between channels, j = 0 .. b−a−1), cropped to ho × wo,
  * then the store's steps; Aᵀ across the 16 planes (contiguous along the
@@ -465,14 +486,8 @@ output_segment2 (float *restrict out, const float *restrict mm, size_t ps,
   int x0 = 2 * a, x1 = 2 * b < wo ? 2 * b : wo;
 #ifdef ATTN_HAVE_ISA_VARIANTS
   if (wide_steps ()) {
-    int rows = ho - 2 * ty < 2 ? ho - 2 * ty : 2;
-    for (int co = 0; co < c; co++) {
-      size_t at = ((size_t) co * ho + 2 * ty) * wo + x0;
-      wino_output2_avx512 (out + at, mm + (size_t) co * ldm, ps, rows, wo, n,
-                           x1 - x0, st != NULL, st && st->res ? st->res + at
-                           : NULL, st && st->bias ? st->bias[co] : 0.0f,
-                           st && st->relu);
-    }
+    output_wide (wino_output2_avx512, 2, out, mm, ps, ldm, c, ho, wo, ty, x0,
+                 n, x1 - x0, st);
     return;
   }
 #endif
@@ -523,14 +538,8 @@ output_segment4 (float *restrict out, const float *restrict mm, size_t ps,
   int x0 = 4 * a, x1 = 4 * b < wo ? 4 * b : wo;
 #ifdef ATTN_HAVE_ISA_VARIANTS
   if (wide_steps ()) {
-    int rows = ho - 4 * ty < 4 ? ho - 4 * ty : 4;
-    for (int co = 0; co < c; co++) {
-      size_t at = ((size_t) co * ho + 4 * ty) * wo + x0;
-      wino_output4_avx512 (out + at, mm + (size_t) co * ldm, ps, rows, wo, n,
-                           x1 - x0, st != NULL, st && st->res ? st->res + at
-                           : NULL, st && st->bias ? st->bias[co] : 0.0f,
-                           st && st->relu);
-    }
+    output_wide (wino_output4_avx512, 4, out, mm, ps, ldm, c, ho, wo, ty, x0,
+                 n, x1 - x0, st);
     return;
   }
 #endif
