@@ -102,11 +102,6 @@ run (Rng *rng, int c, int hidden, int h, int w, int k)
           }
       ms_ref[y * w + x] = (float) sigm (a);
     }
-  for (int i = 0; i < c; i++)
-    for (int j = 0; j < hw; j++) {
-      double v = (double) fp[i * hw + j] * ms_ref[j] + id[i * hw + j];
-      out_ref[i * hw + j] = (float) (v > 0 ? v : 0);
-    }
 
   float *mc = test_alloc (c), *ms = test_alloc (hw), *pw = test_alloc (2 * hw);
   float *work = test_alloc (attn_cbam_channel_workspace (c, hidden));
@@ -116,6 +111,16 @@ run (Rng *rng, int c, int hidden, int h, int w, int k)
   attn_cbam_spatial_gate (ms, f, mc, sw, sb, pw, c, h, w, k);
   ok &= check_close ("pooled P [max, mean]", pw, p_ref, 2 * hw, ATOL, RTOL);
   ok &= check_close ("spatial gate Ms", ms, ms_ref, hw, ATOL, RTOL);
+  /* the apply from the gates just checked: where F·Mc·Ms and id nearly
+   * cancel, Mc's own rounding (within RTOL, and it depends on the BLAS
+   * kernel's order of summation: OpenBLAS's generic "Prescott" kernel on
+   * CPUs it does not know) would otherwise count again, relative to a
+   * result far smaller than the terms */
+  for (int i = 0; i < c; i++)
+    for (int j = 0; j < hw; j++) {
+      double v = (double) f[i * hw + j] * mc[i] * ms[j] + id[i * hw + j];
+      out_ref[i * hw + j] = (float) (v > 0 ? v : 0);
+    }
   attn_cbam_apply (out, f, mc, ms, id, c, hw, ATTN_ACT_RELU);
   ok &= check_close ("fused relu(F·Mc·Ms + id)", out, out_ref, n, ATOL, RTOL);
 
@@ -129,7 +134,7 @@ run (Rng *rng, int c, int hidden, int h, int w, int k)
                      RTOL);
   /* in place apply (out aliases in) with no identity */
   for (size_t i = 0; i < n; i++)
-    out_ref[i] = fp[i] * ms_ref[i % hw];
+    out_ref[i] = (float) ((double) f[i] * mc[i / hw] * ms[i % hw]);
   attn_cbam_apply (f, f, mc, ms, NULL, c, hw, ATTN_ACT_NONE);
   ok &= check_close ("in place F·Mc·Ms", f, out_ref, n, ATOL, RTOL);
 
