@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "activation.h"
+#include "mem.h"
 #include "network.h"
 #include "parallel.h"
 #include "region.h"
@@ -89,7 +90,7 @@ shared_unref (SharedWeights *sw)
     return;
   attn_net_free (sw->net);
   attn_model_unref (sw->model);
-  g_free (sw->ws);
+  attn_mem_free (sw->ws);
   g_mutex_clear (&sw->batch_lock);
   g_cond_clear (&sw->batch_cond);
   g_free (sw);
@@ -140,8 +141,8 @@ batch_forward (SharedWeights *sw, AttnNet *net, int size, int64_t timeout_ns)
     /* the workspace only grows, to the largest batch this model ran */
     size_t need = attn_net_many_workspace (net, n);
     if (need > sw->ws_floats) {
-      g_free (sw->ws);
-      sw->ws = g_try_new (float, need);
+      attn_mem_free (sw->ws);
+      sw->ws = attn_mem_alloc (need * sizeof (float), false);
       sw->ws_floats = sw->ws ? need : 0;
     }
     g_mutex_unlock (&sw->batch_lock);

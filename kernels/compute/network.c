@@ -21,6 +21,7 @@
 #include "parallel.h"
 #include "winograd.h"
 #include "linear.h"
+#include "mem.h"
 #include "se.h"
 #include "stn.h"
 
@@ -403,7 +404,7 @@ attn_net_new_sharing (const AttnModel *model, int height, int width,
   Carver count = { NULL, 0 };
   carve_all (net, &count, &sz);
   net->arena_floats = count.used;
-  net->arena = calloc (net->arena_floats, sizeof (float));
+  net->arena = attn_mem_alloc (net->arena_floats * sizeof (float), true);
   if (!net->arena) {
     snprintf (err, errlen, "%s: cannot allocate %zu MB for input %d×%d",
               m->path, net->arena_floats * 4 >> 20, width, height);
@@ -427,7 +428,7 @@ attn_net_free (AttnNet *net)
 {
   if (!net)
     return;
-  free (net->arena);
+  attn_mem_free (net->arena);
   free (net->blocks);
   free (net->gates);
   free (net->stn);

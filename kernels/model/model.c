@@ -19,6 +19,7 @@
 
 #include "bn.h"
 #include "json_guard.h"
+#include "mem.h"
 #include "safetensors.h"
 
 #define MODEL_FORMAT "gst-attention-model"
@@ -771,7 +772,7 @@ model_free (AttnModel *m)
   }
   if (m->labels)
     g_strfreev (m->labels);
-  g_free (m->arena);
+  attn_mem_free (m->arena);
   g_free (m);
 }
 
@@ -801,7 +802,7 @@ model_from (const AttnSafetensors *st, const char *src, char *err,
     const AttnTensorInfo *t = attn_safetensors_at (st, i);
     ld.cap += t->numel + (t->ndim == 4 ? (size_t) t->shape[0] : 0);
   }
-  ld.arena = g_try_malloc (MAX (ld.cap, 1) * sizeof (float));
+  ld.arena = attn_mem_alloc (MAX (ld.cap, 1) * sizeof (float), false);
   if (!ld.arena) {
     fail (&ld, "cannot allocate %zu bytes for the weights", ld.cap * 4);
     goto out;
