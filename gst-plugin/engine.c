@@ -142,7 +142,7 @@ batch_forward (SharedWeights *sw, AttnNet *net, int size, int64_t timeout_ns)
     size_t need = attn_net_many_workspace (net, n);
     if (need > sw->ws_floats) {
       attn_mem_free (sw->ws);
-      sw->ws = attn_mem_alloc (need * sizeof (float), false);
+      sw->ws = attn_mem_floats (need, false);
       sw->ws_floats = sw->ws ? need : 0;
     }
     g_mutex_unlock (&sw->batch_lock);

@@ -9,6 +9,7 @@
 #define _DEFAULT_SOURCE
 #include "mem.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -16,10 +17,12 @@
 #define HUGE_PAGE ((size_t) 2 << 20)
 #define HUGE_FROM ((size_t) 1 << 20)
 
-void *
-attn_mem_alloc (size_t bytes, bool zero)
+float *
+attn_mem_floats (size_t n, bool zero)
 {
-  bytes = bytes ? bytes : 1;
+  if (n > SIZE_MAX / sizeof (float))
+    return NULL;
+  size_t bytes = n ? n * sizeof (float) : 1;
   void *p = NULL;
   if (bytes < HUGE_FROM) {
     if (posix_memalign (&p, 64, bytes) != 0)

@@ -7,11 +7,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* bytes of memory, 64-byte aligned, zeroed if `zero`; NULL if there is no
- * room. From 1 MB up it is 2 MB aligned and asked for on huge pages
- * (madvise; a hint the kernel may ignore, as with transparent hugepages
- * set to "never"). Free with attn_mem_free. */
-void *attn_mem_alloc (size_t bytes, bool zero);
+/* n floats, 64-byte aligned, zeroed if `zero`; NULL if there is no room
+ * or n floats do not fit in a size_t (as calloc). From 1 MB up it is 2 MB
+ * aligned and asked for on huge pages (madvise; a hint the kernel may
+ * ignore, as with transparent hugepages set to "never"). Free with
+ * attn_mem_free. */
+float *attn_mem_floats (size_t n, bool zero);
 void attn_mem_free (void *p);
 
 #endif

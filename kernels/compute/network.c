@@ -404,7 +404,7 @@ attn_net_new_sharing (const AttnModel *model, int height, int width,
   Carver count = { NULL, 0 };
   carve_all (net, &count, &sz);
   net->arena_floats = count.used;
-  net->arena = attn_mem_alloc (net->arena_floats * sizeof (float), true);
+  net->arena = attn_mem_floats (net->arena_floats, true);
   if (!net->arena) {
     snprintf (err, errlen, "%s: cannot allocate %zu MB for input %d×%d",
               m->path, net->arena_floats * 4 >> 20, width, height);

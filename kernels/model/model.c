@@ -802,7 +802,7 @@ model_from (const AttnSafetensors *st, const char *src, char *err,
     const AttnTensorInfo *t = attn_safetensors_at (st, i);
     ld.cap += t->numel + (t->ndim == 4 ? (size_t) t->shape[0] : 0);
   }
-  ld.arena = attn_mem_alloc (MAX (ld.cap, 1) * sizeof (float), false);
+  ld.arena = attn_mem_floats (ld.cap, false);
   if (!ld.arena) {
     fail (&ld, "cannot allocate %zu bytes for the weights", ld.cap * 4);
     goto out;

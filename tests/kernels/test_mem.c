@@ -48,17 +48,18 @@ marked_huge (const void *p)
 int
 main (void)
 {
-  unsigned char *small = attn_mem_alloc (100, true);
+  float *small = attn_mem_floats (25, true);
   test_case ("small: 64-byte aligned and zeroed",
-             small && (uintptr_t) small % 64 == 0 && all_zero (small, 100));
+             small && (uintptr_t) small % 64 == 0
+             && all_zero ((unsigned char *) small, 25 * sizeof (float)));
   attn_mem_free (small);
 
-  size_t big_n = ((size_t) 3 << 20) + 5;
-  unsigned char *big = attn_mem_alloc (big_n, true);
+  size_t big_n = (((size_t) 3 << 20) + 20) / sizeof (float);
+  float *big = attn_mem_floats (big_n, true);
   bool ok = big && (uintptr_t) big % ((size_t) 2 << 20) == 0
-      && all_zero (big, big_n);
-  if (big)
-    memset (big, 0xab, big_n);       /* every byte asked for is there */
+      && all_zero ((unsigned char *) big, big_n * sizeof (float));
+  if (big)                             /* every float asked for is there */
+    memset (big, 0xab, big_n * sizeof (float));
   test_case ("3 MB: 2 MB aligned and zeroed", ok);
 
   FILE *thp = fopen ("/sys/kernel/mm/transparent_hugepage/enabled", "r");
@@ -71,16 +72,18 @@ main (void)
   }
   attn_mem_free (big);
 
-  float *raw = attn_mem_alloc ((size_t) 2 << 20, false);
+  float *raw = attn_mem_floats (((size_t) 2 << 20) / sizeof (float), false);
   if (raw)
     raw[((size_t) 2 << 20) / sizeof (float) - 1] = 1.0f;
   test_case ("unzeroed 2 MB: allocated and writable", raw != NULL);
   attn_mem_free (raw);
 
-  test_case ("a size that wraps: NULL",
-             attn_mem_alloc (SIZE_MAX - 10, false) == NULL);
-  void *none = attn_mem_alloc (0, true);
-  test_case ("0 bytes: a pointer to free", none != NULL);
+  test_case ("more floats than a size_t counts bytes: NULL",
+             attn_mem_floats (SIZE_MAX / sizeof (float) + 2, true) == NULL);
+  test_case ("a size whose whole huge pages wrap: NULL",
+             attn_mem_floats (SIZE_MAX / sizeof (float) - 10, false) == NULL);
+  float *none = attn_mem_floats (0, true);
+  test_case ("0 floats: a pointer to free", none != NULL);
   attn_mem_free (none);
   attn_mem_free (NULL);
   return test_done ();
