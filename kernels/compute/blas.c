@@ -41,7 +41,9 @@ attn_gemm_set_kernel (AttnGemmKernel kernel)
   __atomic_store_n (&gemm_kernel, (int) kernel, __ATOMIC_RELAXED);
 }
 
-static bool
+/* Our kernel for this instruction set (ATTN_ISA_AVX512 or _AVX2), or
+ * ATTN_ISA_GENERIC: OpenBLAS. */
+static AttnIsa
 own_gemm (void)
 {
   int k = __atomic_load_n (&gemm_kernel, __ATOMIC_RELAXED);
@@ -52,16 +54,17 @@ own_gemm (void)
     __atomic_store_n (&gemm_kernel, k, __ATOMIC_RELAXED);
   }
 #ifdef ATTN_HAVE_ISA_VARIANTS
-  return k != ATTN_GEMM_BLAS && attn_cpu_isa () == ATTN_ISA_AVX512;
+  return k == ATTN_GEMM_BLAS ? ATTN_ISA_GENERIC : attn_cpu_isa ();
 #else
-  return false;
+  return ATTN_ISA_GENERIC;
 #endif
 }
 
 const char *
 attn_gemm_kernel_name (void)
 {
-  return own_gemm () ? "avx512" : "openblas";
+  AttnIsa isa = own_gemm ();
+  return isa == ATTN_ISA_GENERIC ? "openblas" : attn_isa_name (isa);
 }
 
 double
@@ -119,9 +122,17 @@ sgemm1 (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
 {
 #ifdef ATTN_HAVE_ISA_VARIANTS
   /* (K = 0 leaves c = β·c: OpenBLAS's, and the store pass below) */
-  if (!trans_a && !trans_b && k > 0 && own_gemm ()) {
-    gemm_nn_avx512 (m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, st);
-    return;
+  if (!trans_a && !trans_b && k > 0) {
+    switch (own_gemm ()) {
+    case ATTN_ISA_AVX512:
+      gemm_nn_avx512 (m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, st);
+      return;
+    case ATTN_ISA_AVX2:
+      gemm_nn_avx2 (m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, st);
+      return;
+    default:
+      break;
+    }
   }
 #endif
   cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,

@@ -51,11 +51,11 @@ void attn_sgemm_store (int m, int n, int k, const float *a, int lda,
                        const AttnGemmStore *st);
 
 /* Which kernel runs attn_sgemm's untransposed products (every
- * convolution's): AUTO (the default) is our own AVX-512 kernel on a CPU
- * that has AVX-512 (and attn_cpu_isa() allows it), OpenBLAS otherwise;
- * BLAS forces OpenBLAS, OWN asks for ours (still OpenBLAS without
- * AVX-512). ATTN_GEMM=blas|own in the environment (read once) or
- * attn_gemm_set_kernel (tests, benchmarks) overrides AUTO. Process-wide. */
+ * convolution's): AUTO (the default) is our own kernel for the instruction
+ * set attn_cpu_isa() allows (AVX-512, or AVX2 with FMA), OpenBLAS on the
+ * generic path; BLAS forces OpenBLAS, OWN asks for ours (the same as AUTO).
+ * ATTN_GEMM=blas|own in the environment (read once) or attn_gemm_set_kernel
+ * (tests, benchmarks) overrides AUTO. Process-wide. */
 typedef enum {
   ATTN_GEMM_AUTO,
   ATTN_GEMM_BLAS,
@@ -63,7 +63,8 @@ typedef enum {
 } AttnGemmKernel;
 
 void attn_gemm_set_kernel (AttnGemmKernel kernel);
-/* "avx512" when our kernel runs untransposed products now, else "openblas". */
+/* "avx512" or "avx2" when our kernel for that instruction set runs
+ * untransposed products now, else "openblas". */
 const char *attn_gemm_kernel_name (void);
 
 /* The FMA peak of one thread in GFLOPS at the widest vectors attn_cpu_isa()

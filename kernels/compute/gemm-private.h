@@ -17,5 +17,8 @@ double gemm_peak_avx512 (double seconds);
 void gemm_nn_avx512 (int m, int n, int k, float alpha, const float *a,
                      int lda, const float *b, int ldb, float beta, float *c,
                      int ldc, const AttnGemmStore *st);
+void gemm_nn_avx2 (int m, int n, int k, float alpha, const float *a,
+                   int lda, const float *b, int ldb, float beta, float *c,
+                   int ldc, const AttnGemmStore *st);
 
 #endif

@@ -11,7 +11,9 @@
  *    vector width); this one reads A and B where they lie (no packing: the
  *    weights are read as eight sequential row streams, B a K-block of one
  *    48-column panel at a time, which stays in L1) and keeps an 8×48 tile
- *    of C in 24 zmm registers.
+ *    of C in 24 zmm registers;
+ *  - (AVX2 only) gemm_nn_avx2: the same product and store at half the
+ *    width, a 6×16 tile in 12 ymm registers.
  *
  * blas.h's attn_sgemm decides when the kernel runs. */
 #include "gemm-private.h"
@@ -379,6 +381,205 @@ gemm_nn_avx512 (int m, int n, int k, float alpha, const float *a, int lda,
                    ci + nvec + j, ldc, bias, res ? res + nvec + j : NULL, ldr,
                    relu, sum, max);
         }
+      }
+    }
+  }
+}
+
+#elif defined(__AVX2__) && defined(__FMA__)
+
+/* The AVX2 kernel: the AVX-512 one's plan at half the width, for CPUs
+ * without AVX-512 (and valgrind, which hides it). 16 ymm registers: a 6×16
+ * tile of C in 12, B's two vectors and A's broadcast. There is no dot
+ * column: a remainder of n is the masked lanes of the last vector, at most
+ * 7 of 8 wasted. It replaces OpenBLAS's product where OpenBLAS 0.3.21 runs
+ * generic kernels (CPUs newer than it that it does not know: Zen 5, Xeons
+ * of cpuid model 207), and it stores through the same fused epilogue. */
+#define MR 6
+#define NV 2
+#define NR (NV * 8)
+#define KC 256          /* a 256×16 panel of B is 16 KB, in L1 */
+
+typedef struct {
+  const float *a;
+  int rows, cols;
+} Ahead;
+
+/* lanes [0, n) set */
+static inline __m256i
+lanes (int n)
+{
+  return _mm256_cmpgt_epi32 (_mm256_set1_epi32 (n),
+                             _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+static inline float
+hsum (__m256 v)
+{
+  __m128 s = _mm_add_ps (_mm256_castps256_ps128 (v),
+                         _mm256_extractf128_ps (v, 1));
+  s = _mm_add_ps (s, _mm_movehl_ps (s, s));
+  return _mm_cvtss_f32 (_mm_add_ss (s, _mm_movehdup_ps (s)));
+}
+
+static inline float
+hmax (__m256 v)
+{
+  __m128 s = _mm_max_ps (_mm256_castps256_ps128 (v),
+                         _mm256_extractf128_ps (v, 1));
+  s = _mm_max_ps (s, _mm_movehl_ps (s, s));
+  return _mm_cvtss_f32 (_mm_max_ss (s, _mm_movehdup_ps (s)));
+}
+
+/* One mr×(nv vectors) tile of C over k = 0..kc−1, as the AVX-512 tile
+ * does it; `masked` (a constant at every call, like mr and nv): the last
+ * vector has only the lanes of `last`. */
+static inline __attribute__ ((always_inline)) void
+tile (const int mr, const int nv, const bool masked, __m256i last, int kc,
+      float alpha, const float *a, int lda, const float *b, int ldb,
+      float beta, float *c, int ldc, const float *bias, const float *res,
+      int ldr, bool relu, float *sum, float *max, Ahead next)
+{
+  __m256 acc[MR][NV];
+#pragma GCC unroll 6
+  for (int r = 0; r < mr; r++)
+#pragma GCC unroll 2
+    for (int v = 0; v < nv; v++)
+      acc[r][v] = _mm256_setzero_ps ();
+  for (int p16 = 0; p16 < kc; p16 += 16) {
+    for (int r = 0; p16 < next.cols && r < next.rows; r++)
+      _mm_prefetch ((const char *) (next.a + (size_t) r * lda + p16),
+                    _MM_HINT_T1);
+    int pe = kc - p16 < 16 ? kc : p16 + 16;
+    for (int p = p16; p < pe; p++) {
+      const float *bp = b + (size_t) p * ldb;
+      __m256 bv[NV];
+#pragma GCC unroll 2
+      for (int v = 0; v < nv; v++)
+        bv[v] = masked && v == nv - 1 ? _mm256_maskload_ps (bp + 8 * v, last)
+            : _mm256_loadu_ps (bp + 8 * v);
+#pragma GCC unroll 6
+      for (int r = 0; r < mr; r++) {
+        __m256 av = _mm256_broadcast_ss (a + (size_t) r * lda + p);
+#pragma GCC unroll 2
+        for (int v = 0; v < nv; v++)
+          acc[r][v] = _mm256_fmadd_ps (av, bv[v], acc[r][v]);
+      }
+    }
+  }
+  const __m256 va = _mm256_set1_ps (alpha), vb = _mm256_set1_ps (beta);
+  const __m256 zero = _mm256_setzero_ps ();
+#pragma GCC unroll 6
+  for (int r = 0; r < mr; r++) {
+    float *cr = c + (size_t) r * ldc;
+    const float *rr = res ? res + (size_t) r * ldr : NULL;
+    __m256 vsum = zero, vmax = _mm256_set1_ps (-INFINITY);
+#pragma GCC unroll 2
+    for (int v = 0; v < nv; v++) {
+      const bool part = masked && v == nv - 1;
+      __m256 x = _mm256_mul_ps (acc[r][v], va);
+      if (beta != 0.0f)
+        x = _mm256_fmadd_ps (part ? _mm256_maskload_ps (cr + 8 * v, last)
+                             : _mm256_loadu_ps (cr + 8 * v), vb, x);
+      /* x + (bias + res), as conv.c's epilogue pass rounds it */
+      __m256 add = bias ? _mm256_set1_ps (bias[r]) : zero;
+      if (rr)
+        add = _mm256_add_ps (add, part ? _mm256_maskload_ps (rr + 8 * v, last)
+                             : _mm256_loadu_ps (rr + 8 * v));
+      if (bias || rr)
+        x = _mm256_add_ps (x, add);
+      if (relu)
+        x = _mm256_max_ps (x, zero);
+      if (part)
+        _mm256_maskstore_ps (cr + 8 * v, last, x);
+      else
+        _mm256_storeu_ps (cr + 8 * v, x);
+      __m256 in = part ? _mm256_castsi256_ps (last)
+          : _mm256_castsi256_ps (_mm256_set1_epi32 (-1));
+      if (sum)
+        vsum = _mm256_add_ps (vsum, _mm256_and_ps (x, in));
+      if (max)
+        vmax = _mm256_max_ps (vmax, _mm256_blendv_ps (vmax, x, in));
+    }
+    if (sum)
+      sum[r] += hsum (vsum);
+    if (max) {
+      float t = hmax (vmax);
+      max[r] = t > max[r] ? t : max[r];
+    }
+  }
+}
+
+#define TILE_NV(mr_, nv_, masked_) \
+  tile (mr_, nv_, masked_, last, kc, alpha, a, lda, b, ldb, beta, c, ldc, \
+        bias, res, ldr, relu, sum, max, next)
+#define TILE_MR(mr_) \
+  do { \
+    if (nv == 1) { \
+      if (masked) TILE_NV (mr_, 1, true); else TILE_NV (mr_, 1, false); \
+    } else { \
+      if (masked) TILE_NV (mr_, 2, true); else TILE_NV (mr_, 2, false); \
+    } \
+  } while (0)
+
+static void
+tile_any (int mr, int nv, bool masked, __m256i last, int kc, float alpha,
+          const float *a, int lda, const float *b, int ldb, float beta,
+          float *c, int ldc, const float *bias, const float *res, int ldr,
+          bool relu, float *sum, float *max, Ahead next)
+{
+  switch (mr) {
+  case 1: TILE_MR (1); break;
+  case 2: TILE_MR (2); break;
+  case 3: TILE_MR (3); break;
+  case 4: TILE_MR (4); break;
+  case 5: TILE_MR (5); break;
+  default: TILE_MR (6); break;
+  }
+}
+
+void
+gemm_nn_avx2 (int m, int n, int k, float alpha, const float *a, int lda,
+              const float *b, int ldb, float beta, float *c, int ldc,
+              const AttnGemmStore *st)
+{
+  if (m <= 0 || n <= 0 || k <= 0)
+    return;                   /* blas.c runs K = 0 on OpenBLAS */
+  for (int i = 0; st && st->sum && i < m; i++)
+    st->sum[i] = 0.0f;
+  for (int i = 0; st && st->max && i < m; i++)
+    st->max[i] = -INFINITY;
+  for (int p0 = 0; p0 < k; p0 += KC) {
+    int kc = k - p0 < KC ? k - p0 : KC;
+    float bk = p0 == 0 ? beta : 1.0f;   /* later K-blocks accumulate */
+    bool fin = p0 + kc >= k && st;      /* the store's steps: last block */
+    for (int j0 = 0; j0 < n; j0 += NR) {
+      int nr = n - j0 < NR ? n - j0 : NR;
+      int nv = (nr + 7) / 8;
+      int tail = nr - 8 * (nv - 1);
+      bool masked = tail < 8;
+      __m256i last = lanes (tail);
+      const float *bj = b + (size_t) p0 * ldb + j0;
+      for (int i0 = 0; i0 < m; i0 += MR) {
+        int mr = m - i0 < MR ? m - i0 : MR;
+        const float *ai = a + (size_t) i0 * lda + p0;
+        const float *bias = fin && st->bias ? st->bias + i0 : NULL;
+        const float *res = fin && st->res ? st->res + (size_t) i0 * st->ldr
+            + j0 : NULL;
+        int ldr = fin ? st->ldr : 0;
+        bool relu = fin && st->relu;
+        float *sum = fin && st->sum ? st->sum + i0 : NULL;
+        float *max = fin && st->max ? st->max + i0 : NULL;
+        Ahead next = { NULL, 0, 0 };
+        if (i0 + MR < m)
+          next = (Ahead) { ai + (size_t) MR * lda,
+            m - i0 - MR < MR ? m - i0 - MR : MR, kc };
+        else if (j0 + NR >= n && p0 + kc < k)
+          next = (Ahead) { a + p0 + kc, m < MR ? m : MR,
+            k - p0 - kc < KC ? k - p0 - kc : KC };
+        tile_any (mr, nv, masked, last, kc, alpha, ai, lda, bj, ldb, bk,
+                  c + (size_t) i0 * ldc + j0, ldc, bias, res, ldr, relu, sum,
+                  max, next);
       }
     }
   }

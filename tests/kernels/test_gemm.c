@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_gemm.c — attn_sgemm's untransposed product against a naive
  * double-precision one written here, under every kernel this CPU runs
- * (OpenBLAS, and our AVX-512 one), on 1 and 2 threads: odd
+ * (OpenBLAS, and our AVX-512 and AVX2 ones), on 1 and 2 threads: odd
  * and round shapes (tile remainders in every direction, K across several
  * K-blocks, narrow column remainders across several of the dot products'
  * K-chunks, K = 0), leading dimensions wider than the matrices with
@@ -216,15 +216,21 @@ main (void)
   attn_gemm_set_kernel (ATTN_GEMM_BLAS);
   test_case ("ATTN_GEMM_BLAS runs OpenBLAS",
              strcmp (attn_gemm_kernel_name (), "openblas") == 0);
-  attn_gemm_set_kernel (ATTN_GEMM_AUTO);
-  test_case ("AUTO runs our kernel exactly when the CPU has AVX-512",
-             strcmp (attn_gemm_kernel_name (),
-                     best == ATTN_ISA_AVX512 ? "avx512" : "openblas") == 0);
-  if (best == ATTN_ISA_AVX512) {
-    attn_cpu_set_isa (ATTN_ISA_AVX2);
-    attn_gemm_set_kernel (ATTN_GEMM_OWN);
-    test_case ("below AVX-512, even OWN runs OpenBLAS",
-               strcmp (attn_gemm_kernel_name (), "openblas") == 0);
+  /* AUTO and OWN: ours for each vector instruction set, OpenBLAS on the
+   * generic path */
+  for (int isa = ATTN_ISA_GENERIC; isa <= (int) best; isa++) {
+    static const AttnGemmKernel both[] = { ATTN_GEMM_AUTO, ATTN_GEMM_OWN };
+    attn_cpu_set_isa ((AttnIsa) isa);
+    for (int j = 0; j < 2; j++) {
+      char name[128];
+      attn_gemm_set_kernel (both[j]);
+      snprintf (name, sizeof name, "%s on %s runs %s", j ? "OWN" : "AUTO",
+                attn_isa_name ((AttnIsa) isa), isa == ATTN_ISA_GENERIC
+                ? "openblas" : attn_isa_name ((AttnIsa) isa));
+      test_case (name, strcmp (attn_gemm_kernel_name (),
+                               isa == ATTN_ISA_GENERIC ? "openblas"
+                               : attn_isa_name ((AttnIsa) isa)) == 0);
+    }
   }
   /* a positive figure, whatever the speed (valgrind runs it too) */
   test_case ("the FMA peak is measured where vectors are wide",
@@ -232,13 +238,11 @@ main (void)
                                           attn_fma_peak_gflops (0.02) > 0.0));
 
   /* OpenBLAS (the instruction set we select does not change it), and our
-   * kernel where the CPU has AVX-512 */
-  static const AttnGemmKernel kernels[] = { ATTN_GEMM_BLAS, ATTN_GEMM_OWN };
-  attn_cpu_set_isa (best);
-  for (size_t k = 0; k < 2; k++) {
-    if (kernels[k] == ATTN_GEMM_OWN && best != ATTN_ISA_AVX512)
-      continue;
-    attn_gemm_set_kernel (kernels[k]);
+   * kernel for each vector instruction set the CPU has */
+  for (int isa = ATTN_ISA_GENERIC; isa <= (int) best; isa++) {
+    attn_cpu_set_isa ((AttnIsa) isa);
+    attn_gemm_set_kernel (isa == ATTN_ISA_GENERIC ? ATTN_GEMM_BLAS
+                          : ATTN_GEMM_OWN);
     for (int t = 1; t <= 2; t++) {
       char label[64];
       attn_parallel_set_threads (t);
