@@ -29,6 +29,16 @@ void wino_output2_avx512 (float *out, const float *mm, size_t ps, int rows,
 void wino_output4_avx512 (float *out, const float *mm, size_t ps, int rows,
                           int wo, int n, int cols, bool store,
                           const float *res, float bias, bool relu);
+
+/* The same steps on AVX2, 8 tiles at a time. */
+void wino_input2_avx2 (float *o, size_t ps, const float *t, int len, int n);
+void wino_input4_avx2 (float *o, size_t ps, const float *t, int len, int n);
+void wino_output2_avx2 (float *out, const float *mm, size_t ps, int rows,
+                        int wo, int n, int cols, bool store,
+                        const float *res, float bias, bool relu);
+void wino_output4_avx2 (float *out, const float *mm, size_t ps, int rows,
+                        int wo, int n, int cols, bool store,
+                        const float *res, float bias, bool relu);
 #endif
 
 #endif

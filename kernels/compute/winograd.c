@@ -296,16 +296,43 @@ attn_winograd_workspace (const AttnConv2d *p, int h, int w, int m)
   return most;
 }
 
-/* Whether the transforms' per-tile steps run on winograd_isa.c's AVX-512
- * variants (the same floats as the loops here). */
-static bool
+#ifdef ATTN_HAVE_ISA_VARIANTS
+/* winograd_isa.c's per-tile steps for one instruction set */
+typedef void (*WinoInput) (float *, size_t, const float *, int, int);
+typedef void (*WinoOutput) (float *, const float *, size_t, int, int, int,
+                            int, bool, const float *, float, bool);
+typedef struct {
+  WinoInput input2, input4;
+  WinoOutput output2, output4;
+} WinoSteps;
+
+static const WinoSteps steps_avx512 = {
+  wino_input2_avx512, wino_input4_avx512, wino_output2_avx512,
+  wino_output4_avx512
+};
+static const WinoSteps steps_avx2 = {
+  wino_input2_avx2, wino_input4_avx2, wino_output2_avx2, wino_output4_avx2
+};
+#else
+typedef struct WinoSteps WinoSteps;
+#endif
+
+/* The per-tile steps of winograd_isa.c for the instruction set in use (the
+ * same floats as the loops here), or NULL: those loops. */
+static const WinoSteps *
 wide_steps (void)
 {
 #ifdef ATTN_HAVE_ISA_VARIANTS
-  return attn_cpu_isa () == ATTN_ISA_AVX512;
-#else
-  return false;
+  switch (attn_cpu_isa ()) {
+    case ATTN_ISA_AVX512:
+      return &steps_avx512;
+    case ATTN_ISA_AVX2:
+      return &steps_avx2;
+    default:
+      break;
+  }
 #endif
+  return NULL;
 }
 
 /* Copies the α input rows that tile row ty's tiles a .. b−1 read from one
@@ -347,7 +374,7 @@ input_segment2 (float *restrict v, size_t ps, int ldv, const float *restrict in,
   int n = b - a;
   int len = (int) row_len (n, 2);
   float *d = scratch, *t = scratch + 4 * len;
-  bool wide = wide_steps ();
+  const WinoSteps *wide = wide_steps ();
   for (int ci = 0; ci < c; ci++) {
     copy_rows (d, in + (size_t) ci * h * w, h, w, ph, pw, 2, ty, a, len);
     const float *d0 = d, *d1 = d + len, *d2 = d + 2 * len, *d3 = d + 3 * len;
@@ -362,7 +389,7 @@ input_segment2 (float *restrict v, size_t ps, int ldv, const float *restrict in,
     float *o = v + (size_t) ci * ldv;
 #ifdef ATTN_HAVE_ISA_VARIANTS
     if (wide) {
-      wino_input2_avx512 (o, ps, t, len, n);
+      wide->input2 (o, ps, t, len, n);
       continue;
     }
 #endif
@@ -394,7 +421,7 @@ input_segment4 (float *restrict v, size_t ps, int ldv, const float *restrict in,
   int n = b - a;
   int len = (int) row_len (n, 4);
   float *d = scratch, *t = scratch + 6 * len;
-  bool wide = wide_steps ();
+  const WinoSteps *wide = wide_steps ();
   for (int ci = 0; ci < c; ci++) {
     copy_rows (d, in + (size_t) ci * h * w, h, w, ph, pw, 4, ty, a, len);
     const float *d0 = d, *d1 = d + len, *d2 = d + 2 * len, *d3 = d + 3 * len;
@@ -416,7 +443,7 @@ input_segment4 (float *restrict v, size_t ps, int ldv, const float *restrict in,
     float *o = v + (size_t) ci * ldv;
 #ifdef ATTN_HAVE_ISA_VARIANTS
     if (wide) {
-      wino_input4_avx512 (o, ps, t, len, n);
+      wide->input4 (o, ps, t, len, n);
       continue;
     }
 #endif
@@ -454,11 +481,9 @@ typedef struct {
  * output channel's rows m·ty .. (at most m) of columns x0 .. x0 + cols − 1,
  * then the store's steps */
 static void
-output_wide (void (*step) (float *, const float *, size_t, int, int, int,
-                           int, bool, const float *, float, bool),
-             int m, float *out, const float *mm, size_t ps, int ldm, int c,
-             int ho, int wo, int ty, int x0, int n, int cols,
-             const WinoStore *st)
+output_wide (WinoOutput step, int m, float *out, const float *mm,
+             size_t ps, int ldm, int c, int ho, int wo, int ty, int x0,
+             int n, int cols, const WinoStore *st)
 {
   int rows = ho - m * ty < m ? ho - m * ty : m;
   for (int co = 0; co < c; co++) {
@@ -485,8 +510,9 @@ output_segment2 (float *restrict out, const float *restrict mm, size_t ps,
   int full = b == tw && wo % 2 ? n - 1 : n;
   int x0 = 2 * a, x1 = 2 * b < wo ? 2 * b : wo;
 #ifdef ATTN_HAVE_ISA_VARIANTS
-  if (wide_steps ()) {
-    output_wide (wino_output2_avx512, 2, out, mm, ps, ldm, c, ho, wo, ty, x0,
+  const WinoSteps *wide = wide_steps ();
+  if (wide) {
+    output_wide (wide->output2, 2, out, mm, ps, ldm, c, ho, wo, ty, x0,
                  n, x1 - x0, st);
     return;
   }
@@ -537,8 +563,9 @@ output_segment4 (float *restrict out, const float *restrict mm, size_t ps,
   int full = b == tw && wo % 4 ? n - 1 : n;
   int x0 = 4 * a, x1 = 4 * b < wo ? 4 * b : wo;
 #ifdef ATTN_HAVE_ISA_VARIANTS
-  if (wide_steps ()) {
-    output_wide (wino_output4_avx512, 4, out, mm, ps, ldm, c, ho, wo, ty, x0,
+  const WinoSteps *wide = wide_steps ();
+  if (wide) {
+    output_wide (wide->output4, 4, out, mm, ps, ldm, c, ho, wo, ty, x0,
                  n, x1 - x0, st);
     return;
   }
