@@ -82,6 +82,73 @@ ISA_FN (gemm_peak) (double seconds)
   return (double) iters * PEAK_CHAINS * VLEN * 2.0 / (t - t0) / 1e9;
 }
 
+/* The rows of A the next tile will read (`rows` rows from `a`, floats
+ * [0, cols) of each), fetched into L2 while this tile runs, a line per row
+ * every 16 steps of k. A is read a row block's K-block at a time: runs of
+ * MR rows (on AVX-512 0.75 KB each), one block after another. In a network the
+ * weights are cold (a frame reads them all once: 47 MB for ResNet-18,
+ * beyond the caches), and each block's eight new runs began with misses
+ * the hardware prefetcher learned too late. Fetched one tile ahead
+ * (forwards of the old and new builds alternated, 1 and 2 threads):
+ * ResNet-18-CBAM's F(2×2) layers (16 products of 256×256×49) 10–15 %
+ * faster, the whole net 2–5 %, ResNet-50-CBAM 3–7 %; the warm products
+ * unchanged. Into L1 instead, or B's next panel as well: no further
+ * gain. */
+typedef struct {
+  const float *a;
+  int rows, cols;
+} Ahead;
+
+/* The next tile's rows of A, for the row block at i0 (rows of mr_max) of
+ * the K-block at p0 (kc of kc_max): the next row block, or after the last
+ * panel's last one the first of the next K-block. */
+static inline Ahead
+ahead (const float *a, int lda, int m, int k, int i0, int p0, int kc,
+       int mr_max, int kc_max, bool last_panel)
+{
+  if (i0 + mr_max < m)
+    return (Ahead) { a + (size_t) (i0 + mr_max) * lda + p0,
+      m - i0 - mr_max < mr_max ? m - i0 - mr_max : mr_max, kc };
+  if (last_panel && p0 + kc < k)
+    return (Ahead) { a + p0 + kc, m < mr_max ? m : mr_max,
+      k - p0 - kc < kc_max ? k - p0 - kc : kc_max };
+  return (Ahead) { NULL, 0, 0 };
+}
+
+/* The store's steps for the row block at i0, columns from j0: none before
+ * the last K-block (fin false). */
+typedef struct {
+  const float *bias, *res;
+  int ldr;
+  bool relu;
+  float *sum, *max;
+} RowStore;
+
+static inline RowStore
+row_store (const AttnGemmStore *st, bool fin, int i0, int j0)
+{
+  RowStore r = { NULL, NULL, 0, false, NULL, NULL };
+  if (fin) {
+    r.bias = st->bias ? st->bias + i0 : NULL;
+    r.res = st->res ? st->res + (size_t) i0 * st->ldr + j0 : NULL;
+    r.ldr = st->ldr;
+    r.relu = st->relu;
+    r.sum = st->sum ? st->sum + i0 : NULL;
+    r.max = st->max ? st->max + i0 : NULL;
+  }
+  return r;
+}
+
+/* The pools start empty; every tile of the last K-block adds its part. */
+static void
+pools_start (const AttnGemmStore *st, int m)
+{
+  for (int i = 0; st && st->sum && i < m; i++)
+    st->sum[i] = 0.0f;
+  for (int i = 0; st && st->max && i < m; i++)
+    st->max[i] = -INFINITY;
+}
+
 #if defined(__AVX512F__)
 
 #define MR 8            /* rows of C per tile */
@@ -95,22 +162,6 @@ ISA_FN (gemm_peak) (double seconds)
  * loses) */
 #define KC_LONG 384
 
-/* The rows of A the next tile will read (`rows` rows from `a`, floats
- * [0, cols) of each), fetched into L2 while this tile runs, a line per row
- * every 16 steps of k. A is read a row block's K-block at a time: runs of
- * MR rows, 0.75 KB each (KC), one block after another. In a network the
- * weights are cold (a frame reads them all once: 47 MB for ResNet-18,
- * beyond the caches), and each block's eight new runs began with misses
- * the hardware prefetcher learned too late. Fetched one tile ahead
- * (forwards of the old and new builds alternated, 1 and 2 threads):
- * ResNet-18-CBAM's F(2×2) layers (16 products of 256×256×49) 10–15 %
- * faster, the whole net 2–5 %, ResNet-50-CBAM 3–7 %; the warm products
- * unchanged. Into L1 instead, or B's next panel as well: no further
- * gain. */
-typedef struct {
-  const float *a;
-  int rows, cols;
-} Ahead;
 
 /* One mr×(nv vectors) tile of C over k = 0..kc−1; `last` masks the last
  * vector's columns: C = α·acc + β·C, then + (bias[r] + res[r·ldr + col]),
@@ -332,11 +383,7 @@ gemm_nn_avx512 (int m, int n, int k, float alpha, const float *a, int lda,
   int nvec = n - dot;                   /* columns of the vector tiles */
   float bt[DOT_MAX * KC_LONG] __attribute__ ((aligned (64)));
   int kcb = nvec <= NR && k >= 2048 ? KC_LONG : KC;
-  /* the pools start empty; every tile of the last K-block adds its part */
-  for (int i = 0; st && st->sum && i < m; i++)
-    st->sum[i] = 0.0f;
-  for (int i = 0; st && st->max && i < m; i++)
-    st->max[i] = -INFINITY;
+  pools_start (st, m);
   for (int p0 = 0; p0 < k; p0 += kcb) {
     int kc = k - p0 < kcb ? k - p0 : kcb;
     float bk = p0 == 0 ? beta : 1.0f;   /* later K-blocks accumulate */
@@ -354,32 +401,19 @@ gemm_nn_avx512 (int m, int n, int k, float alpha, const float *a, int lda,
       for (int i0 = 0; i0 < m; i0 += MR) {
         int mr = m - i0 < MR ? m - i0 : MR;
         const float *ai = a + (size_t) i0 * lda + p0;
-        const float *bias = fin && st->bias ? st->bias + i0 : NULL;
-        const float *res = fin && st->res ? st->res + (size_t) i0 * st->ldr
-            : NULL;
-        int ldr = fin ? st->ldr : 0;
-        bool relu = fin && st->relu;
-        float *sum = fin && st->sum ? st->sum + i0 : NULL;
-        float *max = fin && st->max ? st->max + i0 : NULL;
+        RowStore r = row_store (st, fin, i0, 0);
         float *ci = c + (size_t) i0 * ldc;
-        /* the next row block, or after the last panel's last one the
-         * first of the next K-block */
-        Ahead next = { NULL, 0, 0 };
-        if (i0 + MR < m)
-          next = (Ahead) { ai + (size_t) MR * lda,
-            m - i0 - MR < MR ? m - i0 - MR : MR, kc };
-        else if (j0 + NR >= nvec && p0 + kc < k)
-          next = (Ahead) { a + p0 + kc, m < MR ? m : MR,
-            k - p0 - kc < kcb ? k - p0 - kc : kcb };
+        Ahead next = ahead (a, lda, m, k, i0, p0, kc, MR, kcb,
+                            j0 + NR >= nvec);
         if (nr > 0)
           tile_any (mr, nv, last, kc, alpha, ai, lda, bj, ldb, bk, ci + j0,
-                    ldc, bias, res ? res + j0 : NULL, ldr, relu, sum, max,
-                    next);
+                    ldc, r.bias, r.res ? r.res + j0 : NULL, r.ldr, r.relu,
+                    r.sum, r.max, next);
         for (int j = 0; dots && j < dot; j += DOT_NC) {
           int nc = dot - j < DOT_NC ? dot - j : DOT_NC;
           dot_any (mr, nc, kc, alpha, ai, lda, bt + (size_t) j * KC_LONG, bk,
-                   ci + nvec + j, ldc, bias, res ? res + nvec + j : NULL, ldr,
-                   relu, sum, max);
+                   ci + nvec + j, ldc, r.bias, r.res ? r.res + nvec + j
+                   : NULL, r.ldr, r.relu, r.sum, r.max);
         }
       }
     }
@@ -399,11 +433,6 @@ gemm_nn_avx512 (int m, int n, int k, float alpha, const float *a, int lda,
 #define NV 2
 #define NR (NV * 8)
 #define KC 256          /* a 256×16 panel of B is 16 KB, in L1 */
-
-typedef struct {
-  const float *a;
-  int rows, cols;
-} Ahead;
 
 /* lanes [0, n) set */
 static inline __m256i
@@ -545,10 +574,7 @@ gemm_nn_avx2 (int m, int n, int k, float alpha, const float *a, int lda,
 {
   if (m <= 0 || n <= 0 || k <= 0)
     return;                   /* blas.c runs K = 0 on OpenBLAS */
-  for (int i = 0; st && st->sum && i < m; i++)
-    st->sum[i] = 0.0f;
-  for (int i = 0; st && st->max && i < m; i++)
-    st->max[i] = -INFINITY;
+  pools_start (st, m);
   for (int p0 = 0; p0 < k; p0 += KC) {
     int kc = k - p0 < KC ? k - p0 : KC;
     float bk = p0 == 0 ? beta : 1.0f;   /* later K-blocks accumulate */
@@ -562,24 +588,12 @@ gemm_nn_avx2 (int m, int n, int k, float alpha, const float *a, int lda,
       const float *bj = b + (size_t) p0 * ldb + j0;
       for (int i0 = 0; i0 < m; i0 += MR) {
         int mr = m - i0 < MR ? m - i0 : MR;
-        const float *ai = a + (size_t) i0 * lda + p0;
-        const float *bias = fin && st->bias ? st->bias + i0 : NULL;
-        const float *res = fin && st->res ? st->res + (size_t) i0 * st->ldr
-            + j0 : NULL;
-        int ldr = fin ? st->ldr : 0;
-        bool relu = fin && st->relu;
-        float *sum = fin && st->sum ? st->sum + i0 : NULL;
-        float *max = fin && st->max ? st->max + i0 : NULL;
-        Ahead next = { NULL, 0, 0 };
-        if (i0 + MR < m)
-          next = (Ahead) { ai + (size_t) MR * lda,
-            m - i0 - MR < MR ? m - i0 - MR : MR, kc };
-        else if (j0 + NR >= n && p0 + kc < k)
-          next = (Ahead) { a + p0 + kc, m < MR ? m : MR,
-            k - p0 - kc < KC ? k - p0 - kc : KC };
-        tile_any (mr, nv, masked, last, kc, alpha, ai, lda, bj, ldb, bk,
-                  c + (size_t) i0 * ldc + j0, ldc, bias, res, ldr, relu, sum,
-                  max, next);
+        RowStore r = row_store (st, fin, i0, j0);
+        tile_any (mr, nv, masked, last, kc, alpha,
+                  a + (size_t) i0 * lda + p0, lda, bj, ldb, bk,
+                  c + (size_t) i0 * ldc + j0, ldc, r.bias, r.res, r.ldr,
+                  r.relu, r.sum, r.max,
+                  ahead (a, lda, m, k, i0, p0, kc, MR, KC, j0 + NR >= n));
       }
     }
   }
