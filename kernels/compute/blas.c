@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* blas.c — OpenBLAS' CBLAS interface, split over the process's thread
- * budget (parallel.h): OpenBLAS runs single-threaded on each thread, a large
- * product is cut into column (or row) blocks, one task each. */
+/* blas.c — the products: our GEMM kernels (gemm_isa.c) for untransposed
+ * products on AVX-512 and AVX2, OpenBLAS' CBLAS interface for the rest,
+ * split over the process's thread budget (parallel.h): each runs
+ * single-threaded on each thread, a large product is cut into column (or
+ * row) blocks, one task each. */
 #include "blas.h"
 
 #include <cblas.h>

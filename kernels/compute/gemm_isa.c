@@ -426,9 +426,9 @@ gemm_nn_avx512 (int m, int n, int k, float alpha, const float *a, int lda,
  * without AVX-512 (and valgrind, which hides it). 16 ymm registers: a 6×16
  * tile of C in 12, B's two vectors and A's broadcast. There is no dot
  * column: a remainder of n is the masked lanes of the last vector, at most
- * 7 of 8 wasted. It replaces OpenBLAS's product where OpenBLAS 0.3.21 runs
- * generic kernels (CPUs newer than it that it does not know: Zen 5, Xeons
- * of cpuid model 207), and it stores through the same fused epilogue. */
+ * 7 of 8 wasted. It runs every untransposed product on the AVX2 path,
+ * through the same fused store, in place of OpenBLAS, whose 0.3.21 runs
+ * its generic kernels on CPUs newer than it (Xeons of cpuid model 207). */
 #define MR 6
 #define NV 2
 #define NR (NV * 8)
