@@ -4,20 +4,24 @@
 #ifndef ATTN_GATE_PRIVATE_H
 #define ATTN_GATE_PRIVATE_H
 
+#include <stddef.h>
+
 #include "activation.h"
 
-/* CBAM's channel pools of F (c, hw), F scaled by mc (c, or NULL: 1):
- * pmax[i] = max_c, pmean[i] = mean_c, channels taken in order (every
- * variant gives the same floats). */
+/* CBAM's channel pools of F (c, hw; its planes ld floats apart, ld ≥ hw:
+ * hw pixels of a larger map), F scaled by mc (c, or NULL: 1): pmax[i] =
+ * max_c, pmean[i] = mean_c, channels taken in order (every variant gives
+ * the same floats). */
 #define GATE_POOLS(isa) \
   void gate_pools_##isa (float *pmax, float *pmean, const float *in, \
-                         const float *mc, int c, int hw)
-/* out (c, hw) = act(in·mc[c]·ms[i] + identity); mc, ms or identity NULL:
- * left out. out may alias in (not identity). */
+                         const float *mc, int c, int hw, size_t ld)
+/* out (c, hw) = act(in·mc[c]·ms[i] + identity), the planes of out, in and
+ * identity ld floats apart; mc, ms or identity NULL: left out. out may
+ * alias in (not identity). */
 #define GATE_APPLY(isa) \
   void gate_apply_##isa (float *out, const float *in, const float *mc, \
                          const float *ms, const float *identity, int c, \
-                         int hw, AttnAct act)
+                         int hw, size_t ld, AttnAct act)
 
 GATE_POOLS (generic);
 GATE_APPLY (generic);

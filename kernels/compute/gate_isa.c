@@ -29,9 +29,9 @@ GATE_CAT (GATE_POOLS, GATE_ISA)
    * still take the channels in order */
   int ci = 0;
   for (; ci + 4 <= c; ci += 4) {
-    const float *restrict x0 = in + (size_t) ci * n;
-    const float *restrict x1 = x0 + n, *restrict x2 = x1 + n;
-    const float *restrict x3 = x2 + n;
+    const float *restrict x0 = in + (size_t) ci * ld;
+    const float *restrict x1 = x0 + ld, *restrict x2 = x1 + ld;
+    const float *restrict x3 = x2 + ld;
     float s0 = mc ? mc[ci] : 1.0f, s1 = mc ? mc[ci + 1] : 1.0f;
     float s2 = mc ? mc[ci + 2] : 1.0f, s3 = mc ? mc[ci + 3] : 1.0f;
     for (size_t i = 0; i < n; i++) {
@@ -46,7 +46,7 @@ GATE_CAT (GATE_POOLS, GATE_ISA)
     }
   }
   for (; ci < c; ci++) {
-    const float *restrict x = in + (size_t) ci * n;
+    const float *restrict x = in + (size_t) ci * ld;
     float s = mc ? mc[ci] : 1.0f;
     for (size_t i = 0; i < n; i++) {
       float v = x[i] * s;
@@ -94,9 +94,9 @@ apply_any (float *y, const float *x, float s, const float *ms,
 GATE_CAT (GATE_APPLY, GATE_ISA)
 {
   for (int ci = 0; ci < c; ci++) {
-    const float *x = in + (size_t) ci * hw;
-    const float *id = identity ? identity + (size_t) ci * hw : NULL;
-    float *y = out + (size_t) ci * hw;
+    const float *x = in + (size_t) ci * ld;
+    const float *id = identity ? identity + (size_t) ci * ld : NULL;
+    float *y = out + (size_t) ci * ld;
     float s = mc ? mc[ci] : 1.0f;
     if (act == ATTN_ACT_RELU) {
       apply_any (y, x, s, ms, id, hw, 1);

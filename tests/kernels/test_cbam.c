@@ -11,6 +11,7 @@
 #include "check.h"
 #include "conv.h"
 #include "cpu.h"
+#include "parallel.h"
 
 #define ATOL 1e-6f
 #define RTOL 1e-5f
@@ -145,12 +146,26 @@ run (Rng *rng, int c, int hidden, int h, int w, int k)
   return ok;
 }
 
-/* The spatial gate and the apply under instruction set `isa` write the same
- * bytes as the generic variant (cpu.h), on a map with NaN, ±inf and −0
- * among its values, for every combination of the apply's optional inputs
- * and three activations (ReLU and none inline, sigmoid after). */
+/* How a pass runs: the instruction set (cpu.h) and the thread budget
+ * (parallel.h). */
+typedef struct {
+  AttnIsa isa;
+  int threads;
+} Config;
+
+static void
+use (Config cfg)
+{
+  attn_cpu_set_isa (cfg.isa);
+  attn_parallel_set_threads (cfg.threads);
+}
+
+/* The spatial gate and the apply write the same bytes under configuration
+ * cb as under ca, on a map with NaN, ±inf and −0 among its values, for every
+ * combination of the apply's optional inputs and three activations (ReLU
+ * and none inline, sigmoid after). */
 static bool
-isa_identical (Rng *rng, AttnIsa isa, int c, int h, int w)
+identical (Rng *rng, Config ca, Config cb, int c, int h, int w)
 {
   int hw = h * w;
   size_t n = (size_t) c * hw;
@@ -172,7 +187,7 @@ isa_identical (Rng *rng, AttnIsa isa, int c, int h, int w)
     ATTN_ACT_SIGMOID };
   bool ok = true;
   for (int v = 0; v < 2; v++) {
-    attn_cpu_set_isa (v == 0 ? ATTN_ISA_GENERIC : isa);
+    use (v == 0 ? ca : cb);
     attn_cbam_spatial_gate (ms[v], f, mc, sw, 0.1f, p[v], c, h, w, 7);
   }
   ok &= memcmp (p[0], p[1], 2 * hw * sizeof (float)) == 0;
@@ -180,7 +195,7 @@ isa_identical (Rng *rng, AttnIsa isa, int c, int h, int w)
   for (int combo = 0; combo < 8; combo++)
     for (int a = 0; a < 3; a++) {
       for (int v = 0; v < 2; v++) {
-        attn_cpu_set_isa (v == 0 ? ATTN_ISA_GENERIC : isa);
+        use (v == 0 ? ca : cb);
         attn_cbam_apply (out[v], f, combo & 1 ? mc : NULL,
                          combo & 2 ? ms[0] : NULL, combo & 4 ? id : NULL, c,
                          hw, acts[a]);
@@ -191,7 +206,7 @@ isa_identical (Rng *rng, AttnIsa isa, int c, int h, int w)
         ok = false;
       }
     }
-  attn_cpu_set_isa (attn_cpu_best ());
+  use ((Config) { attn_cpu_best (), 1 });
   free (f); free (id); free (mc); free (sw);
   for (int v = 0; v < 2; v++) {
     free (ms[v]); free (p[v]); free (out[v]);
@@ -226,8 +241,26 @@ main (int argc, char **argv)
       snprintf (name, sizeof name, "%s = generic, C=%d %dx%d",
                 attn_isa_name ((AttnIsa) isa), isa_shapes[i][0],
                 isa_shapes[i][1], isa_shapes[i][2]);
-      test_case (name, isa_identical (&rng, (AttnIsa) isa, isa_shapes[i][0],
-                                      isa_shapes[i][1], isa_shapes[i][2]));
+      test_case (name, identical (&rng, (Config) { ATTN_ISA_GENERIC, 1 },
+                                  (Config) { (AttnIsa) isa, 1 },
+                                  isa_shapes[i][0], isa_shapes[i][1],
+                                  isa_shapes[i][2]));
+    }
+  /* split over threads (maps of 1024 pixels and more): by pixels, ranges
+   * ending mid-line (37×41), or by channels where C > HW (the apply) */
+  static const int split_shapes[][3] = {   /* C, H, W */
+    { 5, 37, 41 }, { 64, 56, 56 }, { 1061, 32, 33 }, { 3, 1, 1 },
+    { 9, 31, 33 },
+  };
+  for (int isa = ATTN_ISA_GENERIC; isa <= (int) attn_cpu_best (); isa++)
+    for (size_t i = 0; i < sizeof split_shapes / sizeof split_shapes[0]; i++) {
+      snprintf (name, sizeof name, "%s: 2 threads = 1, C=%d %dx%d",
+                attn_isa_name ((AttnIsa) isa), split_shapes[i][0],
+                split_shapes[i][1], split_shapes[i][2]);
+      test_case (name, identical (&rng, (Config) { (AttnIsa) isa, 1 },
+                                  (Config) { (AttnIsa) isa, 2 },
+                                  split_shapes[i][0], split_shapes[i][1],
+                                  split_shapes[i][2]));
     }
   return test_done ();
 }
