@@ -86,6 +86,19 @@ attn_fma_peak_gflops (double seconds)
   return 0.0;
 }
 
+double
+attn_bf16_peak_gflops (double seconds)
+{
+#ifdef ATTN_HAVE_ISA_VARIANTS
+  __builtin_cpu_init ();
+  if (attn_cpu_isa () == ATTN_ISA_AVX512
+      && __builtin_cpu_supports ("avx512bf16"))
+    return gemm_bf16_peak_avx512 (seconds);
+#endif
+  (void) seconds;
+  return 0.0;
+}
+
 void
 attn_gemm_store_row (float *restrict c, const float *restrict res, float bias,
                      bool relu, int n)

@@ -70,6 +70,10 @@ const char *attn_gemm_kernel_name (void);
 /* The FMA peak of one thread in GFLOPS at the widest vectors attn_cpu_isa()
  * allows (0 on the generic build), measured over about `seconds`. */
 double attn_fma_peak_gflops (double seconds);
+/* The same for AVX512-BF16's dot products (two bf16 products per lane,
+ * summed in FP32), where attn_cpu_isa() is AVX-512 and the CPU has them;
+ * else 0. What a reduced-precision path's products could reach at best. */
+double attn_bf16_peak_gflops (double seconds);
 
 /* y (m) = alpha · op(a) · x + beta · y; a (m,n) row-major, op(a) = aᵀ if trans. */
 void attn_sgemv(bool trans, int m, int n, float alpha, const float *a, int lda,

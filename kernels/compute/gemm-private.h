@@ -7,6 +7,9 @@
 /* GFLOPS of one thread's vector multiply-adds over about `seconds`. */
 double gemm_peak_avx2 (double seconds);
 double gemm_peak_avx512 (double seconds);
+/* GFLOPS of one thread's AVX512-BF16 dot products (bf16 products summed in
+ * FP32); call only where the CPU has AVX512-BF16. */
+double gemm_bf16_peak_avx512 (double seconds);
 
 #include "blas.h"
 

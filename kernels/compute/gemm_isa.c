@@ -82,6 +82,40 @@ ISA_FN (gemm_peak) (double seconds)
   return (double) iters * PEAK_CHAINS * VLEN * 2.0 / (t - t0) / 1e9;
 }
 
+#if defined(__AVX512F__)
+/* The same probe for AVX512-BF16's dot product (vdpbf16ps: 16 lanes, each
+ * adding two bf16 products to an FP32 sum), in FLOPS of those products:
+ * what a bf16 path's products could reach at best, against the FMA peak
+ * above. Only called where the CPU has the instructions (blas.c). */
+__attribute__ ((target ("avx512bf16"))) double
+gemm_bf16_peak_avx512 (double seconds)
+{
+  __m512 acc[PEAK_CHAINS];
+  for (int i = 0; i < PEAK_CHAINS; i++)
+    acc[i] = _mm512_set1_ps (1.0f + (float) i * 1e-3f);
+  /* bf16 1.0 and 2^-24: the sums stay finite */
+  const __m512bh x = (__m512bh) _mm512_set1_epi16 (0x3f80);
+  const __m512bh y = (__m512bh) _mm512_set1_epi16 (0x3380);
+  long iters = 0;
+  double t0 = now (), t;
+  do {
+    for (int r = 0; r < 4096; r++) {
+#pragma GCC unroll 12
+      for (int i = 0; i < PEAK_CHAINS; i++)
+        acc[i] = _mm512_dpbf16_ps (acc[i], x, y);
+    }
+    iters += 4096;
+    t = now ();
+  } while (t - t0 < seconds);
+  __m512 sum = acc[0];
+  for (int i = 1; i < PEAK_CHAINS; i++)
+    sum = _mm512_add_ps (sum, acc[i]);
+  volatile float sink = _mm512_reduce_add_ps (sum);
+  (void) sink;
+  return (double) iters * PEAK_CHAINS * 32 * 2.0 / (t - t0) / 1e9;
+}
+#endif
+
 /* The rows of A the next tile will read (`rows` rows from `a`, floats
  * [0, cols) of each), fetched into L2 while this tile runs, a line per row
  * every 16 steps of k. A is read a row block's K-block at a time: runs of

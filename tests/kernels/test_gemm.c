@@ -236,6 +236,15 @@ main (void)
   test_case ("the FMA peak is measured where vectors are wide",
              best == ATTN_ISA_GENERIC || (attn_cpu_set_isa (best),
                                           attn_fma_peak_gflops (0.02) > 0.0));
+  /* the bf16 probe runs exactly where the instructions are: AVX-512 in use
+   * and AVX512-BF16 on the CPU */
+  __builtin_cpu_init ();
+  attn_cpu_set_isa (best);
+  bool bf16 = best == ATTN_ISA_AVX512
+      && __builtin_cpu_supports ("avx512bf16");
+  test_case (bf16 ? "the BF16 dot-product peak is measured"
+             : "no BF16 dot-product peak without AVX512-BF16",
+             (attn_bf16_peak_gflops (0.02) > 0.0) == bf16);
 
   /* OpenBLAS (the instruction set we select does not change it), and our
    * kernel for each vector instruction set the CPU has */

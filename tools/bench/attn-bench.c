@@ -123,6 +123,25 @@ fma_peak (int threads)
   return sum;
 }
 
+static void
+bf16_task (void *ctx, int i)
+{
+  double *g = ctx;
+  g[i] = attn_bf16_peak_gflops (0.25);
+}
+
+/* AVX512-BF16's dot-product peak the same way (0: the CPU has none). */
+static double
+bf16_peak (int threads)
+{
+  double g[8] = { 0 };
+  attn_parallel_for (threads, bf16_task, g);
+  double sum = 0;
+  for (int i = 0; i < threads && i < 8; i++)
+    sum += g[i];
+  return sum;
+}
+
 /* The GEMM kernel in use when the benchmark started (ATTN_GEMM, or AUTO) */
 static AttnGemmKernel kernel = ATTN_GEMM_AUTO;
 
@@ -156,6 +175,15 @@ bench_convs (int threads)
           "%d thread%s at once: %.1f GFLOPS.\n\n", attn_gemm_kernel_name (),
           attn_isa_name (attn_cpu_isa ()), threads, threads > 1 ? "s" : "",
           peak);
+  /* whether a bf16 path (issue 16's "beyond") could pay on this CPU: its
+   * products at best, against FP32's */
+  double bf16 = bf16_peak (threads);
+  if (bf16 > 0.0)
+    printf ("AVX512-BF16 dot products (vdpbf16ps), the same way: %.1f "
+            "GFLOPS, %.2f× the FP32 FMA peak.\n\n", bf16, bf16 / peak);
+  else
+    printf ("No AVX512-BF16 dot products on this path (AVX-512 with "
+            "AVX512-BF16 needed).\n\n");
   printf ("| shape | ours ms | ours GFLOPS | %% of FMA peak | GEMM GFLOPS (same M,N,K) "
           "| %% of peak | OpenBLAS sgemm GFLOPS | ours/OpenBLAS sgemm "
           "| Winograd F(2,3) ms | F(4,3) ms | im2col/best Winograd | network uses |\n");
