@@ -185,6 +185,20 @@ pools_start (const AttnGemmStore *st, int m)
 
 #if defined(__AVX512F__)
 
+/* The next tile's rows of A for k in [p16, p16 + 16) (one line of each),
+ * as straight-line code for up to rows_max rows. */
+static inline __attribute__ ((always_inline)) void
+fetch_ahead (Ahead next, int lda, int p16, const int rows_max)
+{
+  if (p16 < next.cols) {
+#pragma GCC unroll 8
+    for (int r = 0; r < rows_max; r++)
+      if (r < next.rows)
+        _mm_prefetch ((const char *) (next.a + (size_t) r * lda + p16),
+                      _MM_HINT_T1);
+  }
+}
+
 #define MR 8            /* rows of C per tile */
 #define NV 3            /* 16-float vectors per tile row: 48 columns */
 #define NR (NV * 16)
@@ -213,27 +227,41 @@ tile (const int mr, const int nv, __mmask16 last, int kc, float alpha,
 #pragma GCC unroll 3
     for (int v = 0; v < nv; v++)
       acc[r][v] = _mm512_setzero_ps ();
-  for (int p16 = 0; p16 < kc; p16 += 16) {
-    for (int r = 0; p16 < next.cols && r < next.rows; r++)
-      _mm_prefetch ((const char *) (next.a + (size_t) r * lda + p16),
-                    _MM_HINT_T1);
-    int pe = kc - p16 < 16 ? kc : p16 + 16;
-    for (int p = p16; p < pe; p++) {
-      const float *bp = b + (size_t) p * ldb;
-      __m512 bv[NV];
-#pragma GCC unroll 3
-      for (int v = 0; v < nv; v++)
-        bv[v] = v == nv - 1 ? _mm512_maskz_loadu_ps (last, bp + 16 * v)
-            : _mm512_loadu_ps (bp + 16 * v);
-#pragma GCC unroll 8
-      for (int r = 0; r < mr; r++) {
-        __m512 av = _mm512_set1_ps (a[(size_t) r * lda + p]);
-#pragma GCC unroll 3
-        for (int v = 0; v < nv; v++)
-          acc[r][v] = _mm512_fmadd_ps (av, bv[v], acc[r][v]);
-      }
-    }
+  /* step p: acc += A[·][p] ⊗ B[p][·] */
+#define STEP(p) \
+  do { \
+    const float *bp = b + (size_t) (p) * ldb; \
+    __m512 bv[NV]; \
+    _Pragma ("GCC unroll 3") \
+    for (int v = 0; v < nv; v++) \
+      bv[v] = v == nv - 1 ? _mm512_maskz_loadu_ps (last, bp + 16 * v) \
+          : _mm512_loadu_ps (bp + 16 * v); \
+    _Pragma ("GCC unroll 8") \
+    for (int r = 0; r < mr; r++) { \
+      __m512 av = _mm512_set1_ps (a[(size_t) r * lda + (p)]); \
+      _Pragma ("GCC unroll 3") \
+      for (int v = 0; v < nv; v++) \
+        acc[r][v] = _mm512_fmadd_ps (av, bv[v], acc[r][v]); \
+    } \
+  } while (0)
+  /* k in whole runs of 16 steps, then the rest: a loop of a constant 16
+   * steps, the prefetch as straight-line code. Against one loop whose end
+   * and prefetch loop were computed every run (GEMM alone, 1 thread, the
+   * two builds alternated in one process, 3 runs): +0.5 to +6 % with K ≥
+   * 128 (512×49×4608 +2.0 to +6.0 %), −2.5 to +5.9 % with K = 64. The
+   * AVX2 tile gained nothing from the same change and keeps its loop. */
+  int p16 = 0;
+  for (; p16 + 16 <= kc; p16 += 16) {
+    fetch_ahead (next, lda, p16, MR);
+    for (int p = p16; p < p16 + 16; p++)
+      STEP (p);
   }
+  if (p16 < kc) {
+    fetch_ahead (next, lda, p16, MR);
+    for (int p = p16; p < kc; p++)
+      STEP (p);
+  }
+#undef STEP
   const __m512 va = _mm512_set1_ps (alpha), vb = _mm512_set1_ps (beta);
 #pragma GCC unroll 8
   for (int r = 0; r < mr; r++) {
