@@ -180,7 +180,9 @@ one_store (const Shape *s, int variant, Rng *r, char *why, size_t len)
 static void
 run_all (const char *label)
 {
-  static const float ab[][2] = { { 1, 0 }, { 0.5f, 1 }, { -1.25f, -0.75f } };
+  static const float ab[][2] = { { 1, 0 }, { 0.5f, 1 }, { -1.25f, -0.75f },
+    { -2.5f, 0 }
+  };
   Rng r = rng_new (7);
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
     for (size_t j = 0; j < sizeof ab / sizeof ab[0]; j++) {
