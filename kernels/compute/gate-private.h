@@ -23,13 +23,25 @@
                          const float *ms, const float *identity, int c, \
                          int hw, size_t ld, AttnAct act)
 
+/* Rows [y0, y1) of CBAM's spatial map before its sigmoid: bias + the k×k
+ * convolution (zero padding k/2) of P = [pmax, pmean] (h, wd each) with w
+ * (2, k, k); each output adds the taps in the order channel, ky, kx
+ * (every variant, and every split into rows, gives the same floats). */
+#define GATE_SPATIAL(isa) \
+  void gate_spatial_##isa (float *ms, const float *pmax, \
+                           const float *pmean, const float *w, float bias, \
+                           int h, int wd, int k, int y0, int y1)
+
 GATE_POOLS (generic);
 GATE_APPLY (generic);
+GATE_SPATIAL (generic);
 #ifdef ATTN_HAVE_ISA_VARIANTS
 GATE_POOLS (avx2);
 GATE_APPLY (avx2);
+GATE_SPATIAL (avx2);
 GATE_POOLS (avx512);
 GATE_APPLY (avx512);
+GATE_SPATIAL (avx512);
 #endif
 
 #endif

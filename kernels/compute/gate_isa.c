@@ -106,3 +106,30 @@ GATE_CAT (GATE_APPLY, GATE_ISA)
     }
   }
 }
+
+GATE_CAT (GATE_SPATIAL, GATE_ISA)
+{
+  int pad = k / 2;
+  for (int oy = y0; oy < y1; oy++)
+    for (int ox = 0; ox < wd; ox++)
+      ms[(size_t) oy * wd + ox] = bias;
+  /* tap by tap, so that the inner loop runs along contiguous rows */
+  for (int ch = 0; ch < 2; ch++) {
+    const float *pl = ch == 0 ? pmax : pmean;
+    for (int ky = 0; ky < k; ky++)
+      for (int kx = 0; kx < k; kx++) {
+        float wv = w[(ch * k + ky) * k + kx];
+        int dy = ky - pad, dx = kx - pad;
+        int x0 = dx < 0 ? -dx : 0, x1 = dx > 0 ? wd - dx : wd;
+        for (int oy = y0; oy < y1; oy++) {
+          int iy = oy + dy;
+          if (iy < 0 || iy >= h)
+            continue;
+          float *restrict dst = ms + (size_t) oy * wd;
+          const float *restrict src = pl + (size_t) iy * wd + dx;
+          for (int ox = x0; ox < x1; ox++)
+            dst[ox] += wv * src[ox];
+        }
+      }
+  }
+}
