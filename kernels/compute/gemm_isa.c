@@ -54,6 +54,24 @@ typedef __m256 vec;
 /* 12 chains: FMA latency 4 cycles × 2 pipes needs at least 8 in flight. */
 #define PEAK_CHAINS 12
 
+/* The probes' timed loop: STEP (on chain i) for every chain, 4096 rounds at
+ * a time, until `seconds` have passed; adds the rounds to iters and sets
+ * dt to the time taken. */
+#define TIMED_CHAINS(seconds, iters, dt, STEP) \
+  do { \
+    double t0_ = now (), t_; \
+    do { \
+      for (int r_ = 0; r_ < 4096; r_++) { \
+        _Pragma ("GCC unroll 12") \
+        for (int i = 0; i < PEAK_CHAINS; i++) \
+          STEP; \
+      } \
+      (iters) += 4096; \
+      t_ = now (); \
+    } while (t_ - t0_ < (seconds)); \
+    (dt) = t_ - t0_; \
+  } while (0)
+
 double
 ISA_FN (gemm_peak) (double seconds)
 {
@@ -62,16 +80,8 @@ ISA_FN (gemm_peak) (double seconds)
     acc[i] = vset1 (1.0f + (float) i * 1e-3f);
   const vec x = vset1 (0.999999f), y = vset1 (1e-7f);
   long iters = 0;
-  double t0 = now (), t;
-  do {
-    for (int r = 0; r < 4096; r++) {
-#pragma GCC unroll 12
-      for (int i = 0; i < PEAK_CHAINS; i++)
-        acc[i] = vfma (acc[i], x, y);
-    }
-    iters += 4096;
-    t = now ();
-  } while (t - t0 < seconds);
+  double dt;
+  TIMED_CHAINS (seconds, iters, dt, acc[i] = vfma (acc[i], x, y));
   vec sum = acc[0];
   for (int i = 1; i < PEAK_CHAINS; i++)
     sum = vadd (sum, acc[i]);
@@ -79,7 +89,7 @@ ISA_FN (gemm_peak) (double seconds)
   vstore (keep, sum);
   volatile float sink = keep[0];
   (void) sink;
-  return (double) iters * PEAK_CHAINS * VLEN * 2.0 / (t - t0) / 1e9;
+  return (double) iters * PEAK_CHAINS * VLEN * 2.0 / dt / 1e9;
 }
 
 #if defined(__AVX512F__)
@@ -97,22 +107,14 @@ gemm_bf16_peak_avx512 (double seconds)
   const __m512bh x = (__m512bh) _mm512_set1_epi16 (0x3f80);
   const __m512bh y = (__m512bh) _mm512_set1_epi16 (0x3380);
   long iters = 0;
-  double t0 = now (), t;
-  do {
-    for (int r = 0; r < 4096; r++) {
-#pragma GCC unroll 12
-      for (int i = 0; i < PEAK_CHAINS; i++)
-        acc[i] = _mm512_dpbf16_ps (acc[i], x, y);
-    }
-    iters += 4096;
-    t = now ();
-  } while (t - t0 < seconds);
+  double dt;
+  TIMED_CHAINS (seconds, iters, dt, acc[i] = _mm512_dpbf16_ps (acc[i], x, y));
   __m512 sum = acc[0];
   for (int i = 1; i < PEAK_CHAINS; i++)
     sum = _mm512_add_ps (sum, acc[i]);
   volatile float sink = _mm512_reduce_add_ps (sum);
   (void) sink;
-  return (double) iters * PEAK_CHAINS * 32 * 2.0 / (t - t0) / 1e9;
+  return (double) iters * PEAK_CHAINS * 32 * 2.0 / dt / 1e9;
 }
 #endif
 

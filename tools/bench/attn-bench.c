@@ -103,42 +103,32 @@ percent (double gflops, double peak)
   return b;
 }
 
+#define PEAK_THREADS_MAX 256
+
+typedef struct {
+  double (*probe) (double seconds);
+  double g[PEAK_THREADS_MAX];
+} Peak;
+
 static void
 peak_task (void *ctx, int i)
 {
-  double *g = ctx;
-  g[i] = attn_fma_peak_gflops (0.25);
+  Peak *p = ctx;
+  p->g[i] = p->probe (0.25);
 }
 
-/* The machine's FMA peak on `threads` threads running at once (the sum of
- * each one's), from the probe in kernels/compute/gemm_isa.c. */
+/* A peak probe of kernels/compute/gemm_isa.c (attn_fma_peak_gflops,
+ * attn_bf16_peak_gflops) on `threads` threads running at once: the sum of
+ * each one's. */
 static double
-fma_peak (int threads)
+peak_of (double (*probe) (double seconds), int threads)
 {
-  double g[8] = { 0 };
-  attn_parallel_for (threads, peak_task, g);
+  Peak p = { probe, { 0 } };
+  threads = threads < PEAK_THREADS_MAX ? threads : PEAK_THREADS_MAX;
+  attn_parallel_for (threads, peak_task, &p);
   double sum = 0;
-  for (int i = 0; i < threads && i < 8; i++)
-    sum += g[i];
-  return sum;
-}
-
-static void
-bf16_task (void *ctx, int i)
-{
-  double *g = ctx;
-  g[i] = attn_bf16_peak_gflops (0.25);
-}
-
-/* AVX512-BF16's dot-product peak the same way (0: the CPU has none). */
-static double
-bf16_peak (int threads)
-{
-  double g[8] = { 0 };
-  attn_parallel_for (threads, bf16_task, g);
-  double sum = 0;
-  for (int i = 0; i < threads && i < 8; i++)
-    sum += g[i];
+  for (int i = 0; i < threads; i++)
+    sum += p.g[i];
   return sum;
 }
 
@@ -170,14 +160,14 @@ bench_convs (int threads)
     return;
   printf ("\n## Convolutions, %d thread%s (batch 1; GFLOPS = 2·MACs/time)\n\n",
           threads, threads > 1 ? "s" : "");
-  double peak = fma_peak (threads);
+  double peak = peak_of (attn_fma_peak_gflops, threads);
   printf ("GEMM kernel: %s (instruction set %s). FMA peak, measured now on "
           "%d thread%s at once: %.1f GFLOPS.\n\n", attn_gemm_kernel_name (),
           attn_isa_name (attn_cpu_isa ()), threads, threads > 1 ? "s" : "",
           peak);
   /* whether a bf16 path (issue 16's "beyond") could pay on this CPU: its
    * products at best, against FP32's */
-  double bf16 = bf16_peak (threads);
+  double bf16 = peak_of (attn_bf16_peak_gflops, threads);
   if (bf16 > 0.0)
     printf ("AVX512-BF16 dot products (vdpbf16ps), the same way: %.1f "
             "GFLOPS, %.2f× the FP32 FMA peak.\n\n", bf16, bf16 / peak);
