@@ -266,13 +266,54 @@ attn_sgemm_store (int m, int n, int k, const float *a, int lda,
   sgemm_split (false, false, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc, st);
 }
 
+/* Which matrix–vector kernel runs: ours (gemv_isa.c) in the variant this
+ * CPU runs, generic included, unless ATTN_GEMM=blas asks for OpenBLAS. */
+static bool
+own_gemv (void)
+{
+  own_gemm ();                  /* reads ATTN_GEMM once */
+  return __atomic_load_n (&gemm_kernel, __ATOMIC_RELAXED) != ATTN_GEMM_BLAS;
+}
+
 typedef struct {
-  bool trans;
+  bool trans, own;
   int m, n, lda;
   float alpha, beta;
-  const float *a, *x;
-  float *y;
+  const float *a, *x, *x1;
+  float *y, *y1;
 } GemvSplit;
+
+/* y (and y1) over rows [lo, hi) of an untransposed a, one thread */
+static void
+gemv_rows (const GemvSplit *g, int lo, int hi)
+{
+  const float *a = g->a + (size_t) lo * g->lda;
+  float *y1 = g->y1 ? g->y1 + lo : NULL;
+  if (!g->own) {
+    cblas_sgemv (CblasRowMajor, CblasNoTrans, hi - lo, g->n, g->alpha, a,
+                 g->lda, g->x, 1, g->beta, g->y + lo, 1);
+    if (y1)
+      cblas_sgemv (CblasRowMajor, CblasNoTrans, hi - lo, g->n, g->alpha, a,
+                   g->lda, g->x1, 1, g->beta, y1, 1);
+    return;
+  }
+  switch (attn_cpu_isa ()) {
+#ifdef ATTN_HAVE_ISA_VARIANTS
+    case ATTN_ISA_AVX512:
+      gemv_rows_avx512 (hi - lo, g->n, g->alpha, a, (size_t) g->lda, g->x,
+                        g->x1, g->beta, g->y + lo, y1);
+      break;
+    case ATTN_ISA_AVX2:
+      gemv_rows_avx2 (hi - lo, g->n, g->alpha, a, (size_t) g->lda, g->x,
+                      g->x1, g->beta, g->y + lo, y1);
+      break;
+#endif
+    default:
+      gemv_rows_generic (hi - lo, g->n, g->alpha, a, (size_t) g->lda, g->x,
+                         g->x1, g->beta, g->y + lo, y1);
+      break;
+  }
+}
 
 /* Outputs [lo, hi) of y: rows of a, or (trans) its columns. */
 static void
@@ -283,27 +324,41 @@ gemv_range (void *ctx, int lo, int hi)
     cblas_sgemv (CblasRowMajor, CblasTrans, g->m, hi - lo, g->alpha, g->a + lo,
                  g->lda, g->x, 1, g->beta, g->y + lo, 1);
   else
-    cblas_sgemv (CblasRowMajor, CblasNoTrans, hi - lo, g->n, g->alpha,
-                 g->a + (size_t) lo * g->lda, g->lda, g->x, 1, g->beta,
-                 g->y + lo, 1);
+    gemv_rows (g, lo, hi);
 }
 
-/* Matrix-vector products are memory-bound: a large one (the decoder's
- * output layer reads its whole vocabulary × state matrix every step) is
- * split over the pool's threads by output, each streaming its own rows. */
+/* Matrix-vector products are memory-bound: a large one (the classifier,
+ * the decoder's output layer reading its whole vocabulary × state matrix
+ * every step) is split over the pool's threads by output, each streaming
+ * its own rows. */
 #define GEMV_SPLIT_FLOATS (1 << 18)
+
+static void
+gemv_split (GemvSplit *g)
+{
+  int outputs = g->trans ? g->n : g->m;
+  if (attn_parallel_threads () <= 1 || (double) g->m * g->n < GEMV_SPLIT_FLOATS)
+    gemv_range (g, 0, outputs);
+  else
+    attn_parallel_range (outputs, SPLIT_ALIGN, gemv_range, g);
+}
 
 void
 attn_sgemv (bool trans, int m, int n, float alpha, const float *a, int lda,
             const float *x, float beta, float *y)
 {
-  int t = attn_parallel_threads ();
-  if (t <= 1 || (double) m * n < GEMV_SPLIT_FLOATS) {
-    cblas_sgemv (CblasRowMajor, trans ? CblasTrans : CblasNoTrans, m, n, alpha,
-                 a, lda, x, 1, beta, y, 1);
-    return;
-  }
-  GemvSplit g = { trans, m, n, lda, alpha, beta, a, x, y };
-  int outputs = trans ? n : m;
-  attn_parallel_range (outputs, SPLIT_ALIGN, gemv_range, &g);
+  GemvSplit g = { trans, own_gemv (), m, n, lda, alpha, beta, a, x, NULL, y,
+    NULL
+  };
+  gemv_split (&g);
+}
+
+void
+attn_sgemv_pair (int m, int n, const float *a, int lda, const float *x0,
+                 const float *x1, float beta, float *y0, float *y1)
+{
+  GemvSplit g = { false, own_gemv (), m, n, lda, 1.0f, beta, a, x0, x1, y0,
+    y1
+  };
+  gemv_split (&g);
 }

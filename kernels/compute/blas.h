@@ -75,8 +75,15 @@ double attn_fma_peak_gflops (double seconds);
  * else 0. What a reduced-precision path's products could reach at best. */
 double attn_bf16_peak_gflops (double seconds);
 
-/* y (m) = alpha · op(a) · x + beta · y; a (m,n) row-major, op(a) = aᵀ if trans. */
+/* y (m) = alpha · op(a) · x + beta · y; a (m,n) row-major, op(a) = aᵀ if
+ * trans. Untransposed: our kernel (gemv_isa.c) in the variant attn_cpu_isa()
+ * names, generic included, unless attn_gemm_set_kernel or ATTN_GEMM asks
+ * for OpenBLAS; transposed: OpenBLAS. */
 void attn_sgemv(bool trans, int m, int n, float alpha, const float *a, int lda,
                 const float *x, float beta, float *y);
+/* y0 = a·x0 + beta·y0 and y1 = a·x1 + beta·y1, a (m,n) row-major read once
+ * for both (ATTN_GEMM=blas: two OpenBLAS calls). */
+void attn_sgemv_pair (int m, int n, const float *a, int lda, const float *x0,
+                      const float *x1, float beta, float *y0, float *y1);
 
 #endif

@@ -26,10 +26,10 @@ attn_cbam_channel_gate_pooled (float *mc, const float *avg, const float *max,
                                int c, int hidden)
 {
   /* MLP(avg) + MLP(max) = W2·(relu(W1·avg + b1) + relu(W1·max + b1)) + 2·b2:
-   * the second layer is linear, so one GEMV serves both branches. */
+   * the first layer reads W1 once for both pools, and the second is
+   * linear, so one GEMV serves both branches. */
   float *ha = work, *hm = work + hidden;
-  attn_linear (ha, avg, w1, b1, 1, c, hidden);
-  attn_linear (hm, max, w1, b1, 1, c, hidden);
+  attn_linear_pair (ha, hm, avg, max, w1, b1, c, hidden);
   for (int i = 0; i < hidden; i++)
     ha[i] = (ha[i] > 0.0f ? ha[i] : 0.0f) + (hm[i] > 0.0f ? hm[i] : 0.0f);
   attn_linear (mc, ha, w2, NULL, 1, hidden, c);

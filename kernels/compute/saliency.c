@@ -399,8 +399,7 @@ cbam_backward (AttnSaliency *s, const float *mc, const float *ms)
   }
   /* the channel gate: one ∂/∂(W2 input) serves both branches */
   pools (s->avg, s->max, s->arg_hw, s->f, c, hw);
-  attn_linear (s->ha, s->avg, b->w1, b->b1, 1, c, hidden);
-  attn_linear (s->hm, s->max, b->w1, b->b1, 1, c, hidden);
+  attn_linear_pair (s->ha, s->hm, s->avg, s->max, b->w1, b->b1, c, hidden);
   attn_sgemv (true, c, hidden, 1.0f, b->w2, hidden, s->dg, 0.0f, s->dh);
   mlp1_backward (s->dpool, s->dha, s->dh, s->ha, b->w1, c, hidden);
   for (int ci = 0; ci < c; ci++) {
