@@ -67,7 +67,10 @@ attn_cbam_channel_gate (float *mc, const float *in, const float *w1,
 #define GATE_SPLIT_HW 1024
 #define GATE_LINE 16            /* floats per 64-byte line */
 
+typedef struct GateFns GateFns;
+
 typedef struct {
+  const GateFns *fns;
   float *out, *pmax, *pmean;
   const float *in, *mc, *ms, *identity;
   int c, hw, chunk;             /* chunk: pixels (channels) per task */
@@ -87,28 +90,48 @@ gate_tasks (int len, int align, int hw, int *chunk)
   return (len + *chunk - 1) / *chunk;
 }
 
+/* The gates' passes in one instruction set's variant (gate_isa.c). */
+struct GateFns {
+  void (*pools) GATE_POOLS_ARGS;
+  void (*apply) GATE_APPLY_ARGS;
+  void (*spatial) GATE_SPATIAL_ARGS;
+};
+
+static const GateFns gate_generic = {
+  gate_pools_generic, gate_apply_generic, gate_spatial_generic
+};
+
+/* The variant this CPU runs (attn_cpu_isa()). */
+static const GateFns *
+gate_fns (void)
+{
+#ifdef ATTN_HAVE_ISA_VARIANTS
+  static const GateFns avx512 = {
+    gate_pools_avx512, gate_apply_avx512, gate_spatial_avx512
+  };
+  static const GateFns avx2 = {
+    gate_pools_avx2, gate_apply_avx2, gate_spatial_avx2
+  };
+  switch (attn_cpu_isa ()) {
+    case ATTN_ISA_AVX512:
+      return &avx512;
+    case ATTN_ISA_AVX2:
+      return &avx2;
+    default:
+      break;
+  }
+#endif
+  return &gate_generic;
+}
+
 /* Task i of the pools: its pixels, every channel. */
 static void
 pools_task (void *ctx, int i)
 {
   const GatePass *g = ctx;
   int lo = i * g->chunk, n = g->hw - lo < g->chunk ? g->hw - lo : g->chunk;
-  float *mx = g->pmax + lo, *mean = g->pmean + lo;
-  const float *in = g->in + lo;
-  size_t ld = (size_t) g->hw;
-  switch (attn_cpu_isa ()) {
-#ifdef ATTN_HAVE_ISA_VARIANTS
-    case ATTN_ISA_AVX512:
-      gate_pools_avx512 (mx, mean, in, g->mc, g->c, n, ld);
-      break;
-    case ATTN_ISA_AVX2:
-      gate_pools_avx2 (mx, mean, in, g->mc, g->c, n, ld);
-      break;
-#endif
-    default:
-      gate_pools_generic (mx, mean, in, g->mc, g->c, n, ld);
-      break;
-  }
+  g->fns->pools (g->pmax + lo, g->pmean + lo, g->in + lo, g->mc, g->c, n,
+                 (size_t) g->hw);
 }
 
 /* Task i of the apply: its pixels of every channel, or its channels. */
@@ -123,23 +146,8 @@ apply_task (void *ctx, int i)
   const float *ms = g->ms && !g->by_channels ? g->ms + lo : g->ms;
   const float *id = g->identity ? g->identity + at : NULL;
   int c = g->by_channels ? n : g->c, hw = g->by_channels ? g->hw : n;
-  size_t ld = (size_t) g->hw;
-  switch (attn_cpu_isa ()) {
-#ifdef ATTN_HAVE_ISA_VARIANTS
-    case ATTN_ISA_AVX512:
-      gate_apply_avx512 (g->out + at, g->in + at, mc, ms, id, c, hw, ld,
-                         g->act);
-      break;
-    case ATTN_ISA_AVX2:
-      gate_apply_avx2 (g->out + at, g->in + at, mc, ms, id, c, hw, ld,
-                       g->act);
-      break;
-#endif
-    default:
-      gate_apply_generic (g->out + at, g->in + at, mc, ms, id, c, hw, ld,
-                          g->act);
-      break;
-  }
+  g->fns->apply (g->out + at, g->in + at, mc, ms, id, c, hw, (size_t) g->hw,
+                 g->act);
 }
 
 static void
@@ -152,6 +160,7 @@ run_tasks (int tasks, void (*fn) (void *ctx, int i), GatePass *g)
 }
 
 typedef struct {
+  void (*spatial) GATE_SPATIAL_ARGS;
   float *ms;
   const float *pmax, *pmean, *w;
   float bias;
@@ -169,22 +178,8 @@ spatial_task (void *ctx, int i)
 {
   const SpatialPass *s = ctx;
   int y0 = i * s->rows, y1 = y0 + s->rows < s->h ? y0 + s->rows : s->h;
-  switch (s->wd >= SPATIAL_WIDE_MIN ? attn_cpu_isa () : ATTN_ISA_GENERIC) {
-#ifdef ATTN_HAVE_ISA_VARIANTS
-    case ATTN_ISA_AVX512:
-      gate_spatial_avx512 (s->ms, s->pmax, s->pmean, s->w, s->bias, s->h,
-                           s->wd, s->k, y0, y1);
-      break;
-    case ATTN_ISA_AVX2:
-      gate_spatial_avx2 (s->ms, s->pmax, s->pmean, s->w, s->bias, s->h,
-                         s->wd, s->k, y0, y1);
-      break;
-#endif
-    default:
-      gate_spatial_generic (s->ms, s->pmax, s->pmean, s->w, s->bias, s->h,
-                            s->wd, s->k, y0, y1);
-      break;
-  }
+  s->spatial (s->ms, s->pmax, s->pmean, s->w, s->bias, s->h, s->wd, s->k, y0,
+              y1);
   size_t at = (size_t) y0 * s->wd;
   attn_sigmoid (s->ms + at, s->ms + at, (size_t) (y1 - y0) * s->wd);
 }
@@ -208,14 +203,17 @@ attn_cbam_spatial_gate (float *ms, const float *in, const float *mc,
 
   /* P = [max_c F', mean_c F'] with F' = mc[c]·F, one pass over F, in the
    * variant this CPU runs */
-  GatePass g = { NULL, pmax, pmean, in, mc, NULL, NULL, c, (int) hw, 0,
+  const GateFns *fns = gate_fns ();
+  GatePass g = { fns, NULL, pmax, pmean, in, mc, NULL, NULL, c, (int) hw, 0,
     false, ATTN_ACT_NONE
   };
   run_tasks (gate_tasks ((int) hw, GATE_LINE, (int) hw, &g.chunk),
              pools_task, &g);
 
   /* ms = σ(conv_k×k(P) + bias), in bands of rows on large maps */
-  SpatialPass sp = { ms, pmax, pmean, w, bias, h, wd, k, 0 };
+  SpatialPass sp = { wd >= SPATIAL_WIDE_MIN ? fns->spatial
+        : gate_generic.spatial, ms, pmax, pmean, w, bias, h, wd, k, 0
+  };
   run_spatial (gate_tasks (h, 1, (int) hw, &sp.rows), &sp);
 }
 
@@ -224,8 +222,8 @@ attn_cbam_apply (float *out, const float *in, const float *mc, const float *ms,
                  const float *identity, int c, int hw, AttnAct act)
 {
   bool by_channels = hw < c;
-  GatePass g = { out, NULL, NULL, in, mc, ms, identity, c, hw, 0,
-    by_channels, act
+  GatePass g = { gate_fns (), out, NULL, NULL, in, mc, ms, identity, c, hw,
+    0, by_channels, act
   };
   run_tasks (gate_tasks (by_channels ? c : hw, by_channels ? 1 : GATE_LINE,
                          hw, &g.chunk), apply_task, &g);
