@@ -535,6 +535,65 @@ pack_dot (float *restrict bt, const float *restrict b, int ldb, int j0,
   }
 }
 
+/* The product's K-blocks, in each the row blocks of every panel (panels
+ * outer) or the panels of every row block (rows_outer, a constant at each
+ * call: each inlined copy is the one loop nest); the last dot columns after
+ * the last panel's tile, from bt (pack_dot). */
+static inline __attribute__ ((always_inline)) void
+product (const bool rows_outer, int m, int n, int k, float alpha,
+         const float *a, int lda, const float *b, int ldb, float beta,
+         float *c, int ldc, const AttnGemmStore *st, int dot, int kcb,
+         float *bt)
+{
+  int nvec = n - dot;                   /* columns of the vector tiles */
+  bool far_rows = ldc >= C_FAR;
+  int blocks = (m + MR - 1) / MR;
+  int panels = nvec > 0 ? (nvec + NR - 1) / NR : 1;  /* one for dots only */
+  for (int p0 = 0; p0 < k; p0 += kcb) {
+    int kc = k - p0 < kcb ? k - p0 : kcb;
+    float bk = p0 == 0 ? beta : 1.0f;   /* later K-blocks accumulate */
+    bool fin = p0 + kc >= k && st;      /* the store's steps: last block */
+    if (dot)
+      pack_dot (bt, b + (size_t) p0 * ldb, ldb, nvec, dot, kc);
+    int outer = rows_outer ? blocks : panels;
+    int inner = rows_outer ? panels : blocks;
+    for (int o = 0; o < outer; o++)
+      for (int q = 0; q < inner; q++) {
+        int i0 = (rows_outer ? o : q) * MR, j0 = (rows_outer ? q : o) * NR;
+        int nr = nvec - j0 < NR ? nvec - j0 : NR;
+        int nv = (nr + 15) / 16;
+        int tail = nr - 16 * (nv - 1);
+        __mmask16 last = (__mmask16) (tail == 16 ? 0xFFFF
+                                      : (1u << tail) - 1);
+        bool lastp = j0 + NR >= nvec;   /* the last panel: dots after it */
+        int mr = m - i0 < MR ? m - i0 : MR;
+        const float *ai = a + (size_t) i0 * lda + p0;
+        RowStore r = row_store (st, fin, i0, 0);
+        float *ci = c + (size_t) i0 * ldc;
+        /* the next tile's A: with row blocks outer, the same rows until
+         * the last panel */
+        Ahead next = !rows_outer || lastp
+            ? ahead (a, lda, m, k, i0, p0, kc, MR, kcb, lastp)
+            : (Ahead) { NULL, 0, 0 };
+        if (!rows_outer && far_rows && i0 + MR < m)
+          fetch_c_ahead (ci + (size_t) MR * ldc + j0, ldc,
+                         r.res ? r.res + (size_t) MR * r.ldr + j0 : NULL,
+                         r.ldr, m - i0 - MR < MR ? m - i0 - MR : MR, nr);
+        if (nr > 0)
+          tile_any (mr, nv, last, kc, alpha, ai, lda,
+                    b + (size_t) p0 * ldb + j0, ldb, bk, ci + j0, ldc,
+                    r.bias, r.res ? r.res + j0 : NULL, r.ldr, r.relu, r.sum,
+                    r.max, next);
+        for (int j = 0; dot && lastp && j < dot; j += DOT_NC) {
+          int nc = dot - j < DOT_NC ? dot - j : DOT_NC;
+          dot_any (mr, nc, kc, alpha, ai, lda, bt + (size_t) j * KC_LONG, bk,
+                   ci + nvec + j, ldc, r.bias, r.res ? r.res + nvec + j
+                   : NULL, r.ldr, r.relu, r.sum, r.max);
+        }
+      }
+  }
+}
+
 void
 gemm_nn_avx512 (int m, int n, int k, float alpha, const float *a, int lda,
                 const float *b, int ldb, float beta, float *c, int ldc,
@@ -552,76 +611,13 @@ gemm_nn_avx512 (int m, int n, int k, float alpha, const float *a, int lda,
   int kcb = nvec <= NR && k >= 2048 ? KC_LONG : KC;
   bool far_rows = ldc >= C_FAR;
   pools_start (st, m);
-  if (far_rows && k <= kcb && (size_t) k * n <= ROWS_B_MAX) {
-    /* row blocks outer (see ROWS_B_MAX) */
-    if (dot)
-      pack_dot (bt, b, ldb, nvec, dot, k);
-    for (int i0 = 0; i0 < m; i0 += MR) {
-      int mr = m - i0 < MR ? m - i0 : MR;
-      const float *ai = a + (size_t) i0 * lda;
-      RowStore r = row_store (st, st != NULL, i0, 0);
-      float *ci = c + (size_t) i0 * ldc;
-      for (int j0 = 0; j0 < nvec || j0 == 0; j0 += NR) {
-        int nr = nvec - j0 < NR ? nvec - j0 : NR;
-        int nv = (nr + 15) / 16;
-        int tail = nr - 16 * (nv - 1);
-        __mmask16 last = (__mmask16) (tail == 16 ? 0xFFFF
-                                      : (1u << tail) - 1);
-        bool lastp = j0 + NR >= nvec;
-        Ahead next = lastp ? ahead (a, lda, m, k, i0, 0, k, MR, kcb, false)
-            : (Ahead) { NULL, 0, 0 };
-        if (nr > 0)
-          tile_any (mr, nv, last, k, alpha, ai, lda, b + j0, ldb, beta,
-                    ci + j0, ldc, r.bias, r.res ? r.res + j0 : NULL, r.ldr,
-                    r.relu, r.sum, r.max, next);
-        for (int j = 0; dot && lastp && j < dot; j += DOT_NC) {
-          int nc = dot - j < DOT_NC ? dot - j : DOT_NC;
-          dot_any (mr, nc, k, alpha, ai, lda, bt + (size_t) j * KC_LONG, beta,
-                   ci + nvec + j, ldc, r.bias, r.res ? r.res + nvec + j
-                   : NULL, r.ldr, r.relu, r.sum, r.max);
-        }
-      }
-    }
-    return;
-  }
-  for (int p0 = 0; p0 < k; p0 += kcb) {
-    int kc = k - p0 < kcb ? k - p0 : kcb;
-    float bk = p0 == 0 ? beta : 1.0f;   /* later K-blocks accumulate */
-    bool fin = p0 + kc >= k && st;      /* the store's steps: last block */
-    if (dot)
-      pack_dot (bt, b + (size_t) p0 * ldb, ldb, nvec, dot, kc);
-    /* j0 = 0 runs once even with no whole vector, for the dot columns */
-    for (int j0 = 0; j0 < nvec || j0 == 0; j0 += NR) {
-      int nr = nvec - j0 < NR ? nvec - j0 : NR;
-      int nv = (nr + 15) / 16;
-      int tail = nr - 16 * (nv - 1);
-      __mmask16 last = (__mmask16) (tail == 16 ? 0xFFFF : (1u << tail) - 1);
-      bool dots = dot && j0 + NR >= nvec;   /* the last panel */
-      const float *bj = b + (size_t) p0 * ldb + j0;
-      for (int i0 = 0; i0 < m; i0 += MR) {
-        int mr = m - i0 < MR ? m - i0 : MR;
-        const float *ai = a + (size_t) i0 * lda + p0;
-        RowStore r = row_store (st, fin, i0, 0);
-        float *ci = c + (size_t) i0 * ldc;
-        Ahead next = ahead (a, lda, m, k, i0, p0, kc, MR, kcb,
-                            j0 + NR >= nvec);
-        if (far_rows && i0 + MR < m)
-          fetch_c_ahead (ci + (size_t) MR * ldc + j0, ldc,
-                         r.res ? r.res + (size_t) MR * r.ldr + j0 : NULL,
-                         r.ldr, m - i0 - MR < MR ? m - i0 - MR : MR, nr);
-        if (nr > 0)
-          tile_any (mr, nv, last, kc, alpha, ai, lda, bj, ldb, bk, ci + j0,
-                    ldc, r.bias, r.res ? r.res + j0 : NULL, r.ldr, r.relu,
-                    r.sum, r.max, next);
-        for (int j = 0; dots && j < dot; j += DOT_NC) {
-          int nc = dot - j < DOT_NC ? dot - j : DOT_NC;
-          dot_any (mr, nc, kc, alpha, ai, lda, bt + (size_t) j * KC_LONG, bk,
-                   ci + nvec + j, ldc, r.bias, r.res ? r.res + nvec + j
-                   : NULL, r.ldr, r.relu, r.sum, r.max);
-        }
-      }
-    }
-  }
+  /* row blocks outer (see ROWS_B_MAX): then there is one K-block */
+  if (far_rows && k <= kcb && (size_t) k * n <= ROWS_B_MAX)
+    product (true, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, st, dot,
+             kcb, bt);
+  else
+    product (false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, st, dot,
+             kcb, bt);
 }
 
 #elif defined(__AVX2__) && defined(__FMA__)
@@ -833,6 +829,48 @@ tile_any (int mr, int nv, bool masked, __m256i last, int kc, float alpha,
   }
 }
 
+/* The product's K-blocks, panels outer or row blocks outer (rows_outer,
+ * a constant at each call), as in the AVX-512 kernel. */
+static inline __attribute__ ((always_inline)) void
+product (const bool rows_outer, int m, int n, int k, float alpha,
+         const float *a, int lda, const float *b, int ldb, float beta,
+         float *c, int ldc, const AttnGemmStore *st)
+{
+  bool far_rows = ldc >= C_FAR;
+  int blocks = (m + MR - 1) / MR, panels = (n + NR - 1) / NR;
+  for (int p0 = 0; p0 < k; p0 += KC) {
+    int kc = k - p0 < KC ? k - p0 : KC;
+    float bk = p0 == 0 ? beta : 1.0f;   /* later K-blocks accumulate */
+    bool fin = p0 + kc >= k && st;      /* the store's steps: last block */
+    int outer = rows_outer ? blocks : panels;
+    int inner = rows_outer ? panels : blocks;
+    for (int o = 0; o < outer; o++)
+      for (int q = 0; q < inner; q++) {
+        int i0 = (rows_outer ? o : q) * MR, j0 = (rows_outer ? q : o) * NR;
+        int nr = n - j0 < NR ? n - j0 : NR;
+        int nv = (nr + 7) / 8;
+        int tail = nr - 8 * (nv - 1);
+        bool lastp = j0 + NR >= n;
+        int mr = m - i0 < MR ? m - i0 : MR;
+        RowStore r = row_store (st, fin, i0, j0);
+        /* the next tile's A: with row blocks outer, the same rows until
+         * the last panel */
+        Ahead next = !rows_outer || lastp
+            ? ahead (a, lda, m, k, i0, p0, kc, MR, KC, lastp)
+            : (Ahead) { NULL, 0, 0 };
+        if (!rows_outer && far_rows && i0 + MR < m)
+          fetch_c_ahead (c + (size_t) (i0 + MR) * ldc + j0, ldc,
+                         r.res ? r.res + (size_t) MR * r.ldr : NULL, r.ldr,
+                         m - i0 - MR < MR ? m - i0 - MR : MR, nr);
+        tile_any (mr, nv, tail < 8, lanes (tail), kc, alpha,
+                  a + (size_t) i0 * lda + p0, lda,
+                  b + (size_t) p0 * ldb + j0, ldb, bk,
+                  c + (size_t) i0 * ldc + j0, ldc, r.bias, r.res, r.ldr,
+                  r.relu, r.sum, r.max, next);
+      }
+  }
+}
+
 void
 gemm_nn_avx2 (int m, int n, int k, float alpha, const float *a, int lda,
               const float *b, int ldb, float beta, float *c, int ldc,
@@ -842,53 +880,13 @@ gemm_nn_avx2 (int m, int n, int k, float alpha, const float *a, int lda,
     return;                   /* blas.c runs K = 0 on OpenBLAS */
   bool far_rows = ldc >= C_FAR;
   pools_start (st, m);
-  if (far_rows && k <= KC && (size_t) k * n <= ROWS_B_MAX) {
-    /* row blocks outer, as in the AVX-512 kernel (there: ROWS_B_MAX);
-     * measured the same way: 256×3136×64 +13 %, with a residual +46 to
-     * +68 %, 512×784×128 level to +7 % */
-    for (int i0 = 0; i0 < m; i0 += MR) {
-      int mr = m - i0 < MR ? m - i0 : MR;
-      for (int j0 = 0; j0 < n; j0 += NR) {
-        int nr = n - j0 < NR ? n - j0 : NR;
-        int nv = (nr + 7) / 8;
-        int tail = nr - 8 * (nv - 1);
-        RowStore r = row_store (st, st != NULL, i0, j0);
-        tile_any (mr, nv, tail < 8, lanes (tail), k, alpha,
-                  a + (size_t) i0 * lda, lda, b + j0, ldb, beta,
-                  c + (size_t) i0 * ldc + j0, ldc, r.bias, r.res, r.ldr,
-                  r.relu, r.sum, r.max, j0 + NR >= n
-                  ? ahead (a, lda, m, k, i0, 0, k, MR, KC, false)
-                  : (Ahead) { NULL, 0, 0 });
-      }
-    }
-    return;
-  }
-  for (int p0 = 0; p0 < k; p0 += KC) {
-    int kc = k - p0 < KC ? k - p0 : KC;
-    float bk = p0 == 0 ? beta : 1.0f;   /* later K-blocks accumulate */
-    bool fin = p0 + kc >= k && st;      /* the store's steps: last block */
-    for (int j0 = 0; j0 < n; j0 += NR) {
-      int nr = n - j0 < NR ? n - j0 : NR;
-      int nv = (nr + 7) / 8;
-      int tail = nr - 8 * (nv - 1);
-      bool masked = tail < 8;
-      __m256i last = lanes (tail);
-      const float *bj = b + (size_t) p0 * ldb + j0;
-      for (int i0 = 0; i0 < m; i0 += MR) {
-        int mr = m - i0 < MR ? m - i0 : MR;
-        RowStore r = row_store (st, fin, i0, j0);
-        if (far_rows && i0 + MR < m)
-          fetch_c_ahead (c + (size_t) (i0 + MR) * ldc + j0, ldc,
-                         r.res ? r.res + (size_t) MR * r.ldr : NULL, r.ldr,
-                         m - i0 - MR < MR ? m - i0 - MR : MR, nr);
-        tile_any (mr, nv, masked, last, kc, alpha,
-                  a + (size_t) i0 * lda + p0, lda, bj, ldb, bk,
-                  c + (size_t) i0 * ldc + j0, ldc, r.bias, r.res, r.ldr,
-                  r.relu, r.sum, r.max,
-                  ahead (a, lda, m, k, i0, p0, kc, MR, KC, j0 + NR >= n));
-      }
-    }
-  }
+  /* row blocks outer, as in the AVX-512 kernel (there: ROWS_B_MAX);
+   * measured the same way: 256×3136×64 +13 %, with a residual +46 to
+   * +68 %, 512×784×128 level to +7 %. Then there is one K-block. */
+  if (far_rows && k <= KC && (size_t) k * n <= ROWS_B_MAX)
+    product (true, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, st);
+  else
+    product (false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, st);
 }
 
 #endif
