@@ -975,7 +975,6 @@ gst_attention_json_set_property (GObject *object, guint prop_id,
       break;
     case PROP_PASSWORD:
       free_secret (self->password);
-  free_secret (self->key_password);
       self->password = g_value_dup_string (value);
       break;
     case PROP_TLS:

@@ -903,9 +903,10 @@ GST_END_TEST;
 /* A broker that requires a client certificate (require_certificate): an
  * element with a certificate our CA signed and its key publishes every
  * frame; one without a certificate is refused and says so after its one
- * attempt; one whose key is encrypted publishes given the passphrase and
- * fails (without saying the passphrase) given a wrong one. The subscriber
- * listens on a second, plain listener. */
+ * attempt; one whose key is encrypted publishes given the passphrase
+ * (with a login's password set after it too) and fails (without saying
+ * the passphrase) given a wrong one. The subscriber listens on a second,
+ * plain listener. */
 GST_START_TEST (test_tls_client_certificate)
 {
   gchar *dir = make_certs ();
@@ -953,6 +954,14 @@ GST_START_TEST (test_tls_client_certificate)
       "topic=" TOPIC " tls=true ssl-ca-certificate=%s/ca.crt "
       "ssl-client-certificate=%s/client.crt ssl-private-key=%s/client-enc.key "
       "ssl-private-key-password=s3cret-phrase", b.port, dir, dir, dir);
+  check_frames_arrive (props, s, 5);
+  g_free (props);
+  /* ... with a login's password given after it: each secret its own */
+  props = g_strdup_printf ("method=mqtt address=127.0.0.1:%u "
+      "topic=" TOPIC " tls=true ssl-ca-certificate=%s/ca.crt "
+      "ssl-client-certificate=%s/client.crt ssl-private-key=%s/client-enc.key "
+      "ssl-private-key-password=s3cret-phrase username=attn "
+      "password=a-login-password", b.port, dir, dir, dir);
   check_frames_arrive (props, s, 5);
   g_free (props);
   /* ... or given in mqtt-config's file, as gvametapublish names it */
