@@ -150,15 +150,6 @@ apply_task (void *ctx, int i)
                  g->act);
 }
 
-static void
-run_tasks (int tasks, void (*fn) (void *ctx, int i), GatePass *g)
-{
-  if (tasks > 1)
-    attn_parallel_for (tasks, fn, g);
-  else
-    fn (g, 0);
-}
-
 typedef struct {
   void (*spatial) GATE_SPATIAL_ARGS;
   float *ms;
@@ -184,15 +175,6 @@ spatial_task (void *ctx, int i)
   attn_sigmoid (s->ms + at, s->ms + at, (size_t) (y1 - y0) * s->wd);
 }
 
-static void
-run_spatial (int tasks, SpatialPass *s)
-{
-  if (tasks > 1)
-    attn_parallel_for (tasks, spatial_task, s);
-  else
-    spatial_task (s, 0);
-}
-
 void
 attn_cbam_spatial_gate (float *ms, const float *in, const float *mc,
                         const float *w, float bias, float *work, int c, int h,
@@ -207,14 +189,15 @@ attn_cbam_spatial_gate (float *ms, const float *in, const float *mc,
   GatePass g = { fns, NULL, pmax, pmean, in, mc, NULL, NULL, c, (int) hw, 0,
     false, ATTN_ACT_NONE
   };
-  run_tasks (gate_tasks ((int) hw, GATE_LINE, (int) hw, &g.chunk),
-             pools_task, &g);
+  attn_parallel_for (gate_tasks ((int) hw, GATE_LINE, (int) hw, &g.chunk),
+                     pools_task, &g);
 
   /* ms = σ(conv_k×k(P) + bias), in bands of rows on large maps */
   SpatialPass sp = { wd >= SPATIAL_WIDE_MIN ? fns->spatial
         : gate_generic.spatial, ms, pmax, pmean, w, bias, h, wd, k, 0
   };
-  run_spatial (gate_tasks (h, 1, (int) hw, &sp.rows), &sp);
+  attn_parallel_for (gate_tasks (h, 1, (int) hw, &sp.rows), spatial_task,
+                     &sp);
 }
 
 void
@@ -225,6 +208,7 @@ attn_cbam_apply (float *out, const float *in, const float *mc, const float *ms,
   GatePass g = { gate_fns (), out, NULL, NULL, in, mc, ms, identity, c, hw,
     0, by_channels, act
   };
-  run_tasks (gate_tasks (by_channels ? c : hw, by_channels ? 1 : GATE_LINE,
-                         hw, &g.chunk), apply_task, &g);
+  attn_parallel_for (gate_tasks (by_channels ? c : hw,
+                                 by_channels ? 1 : GATE_LINE, hw, &g.chunk),
+                     apply_task, &g);
 }
