@@ -250,6 +250,15 @@ fetch_ahead (Ahead next, int lda, int p16, const int rows_max)
  * @7², 512×49×4608 with A cold, 1 thread: 168–173 -> 192 GFLOPS; K = 512
  * loses) */
 #define KC_LONG 384
+/* A K of up to this many steps is one K-block, its panel of B larger than
+ * KC's (256×48 is 48 KB): split at 192, the last 64 steps were a second
+ * pass over C, loading and storing every tile again for a quarter of the
+ * work. GEMM alone, 1 thread, C in a ring of buffers beyond L2, the two
+ * choices alternated in one process, 7 runs: 64×3136×256 0.86–0.95 of
+ * the time, 128×3136×256 0.91–0.97, 512×784×256 0.91–0.93, 1024×196×256
+ * 0.93–0.97. Blocks of 256 for every K lost (K = 512: 1.02–1.03), and so
+ * did one block up to K = 512 (1.13–1.16). */
+#define KC_ONE 256
 
 
 /* One mr×(nv vectors) tile of C over k = 0..kc−1; `last` masks the last
@@ -608,7 +617,7 @@ gemm_nn_avx512 (int m, int n, int k, float alpha, const float *a, int lda,
   int dot = n % 16 <= DOT_MAX ? n % 16 : 0;
   int nvec = n - dot;                   /* columns of the vector tiles */
   float bt[DOT_MAX * KC_LONG] __attribute__ ((aligned (64)));
-  int kcb = nvec <= NR && k >= 2048 ? KC_LONG : KC;
+  int kcb = nvec <= NR && k >= 2048 ? KC_LONG : k <= KC_ONE ? k : KC;
   bool far_rows = ldc >= C_FAR;
   pools_start (st, m);
   /* row blocks outer (see ROWS_B_MAX): then there is one K-block */

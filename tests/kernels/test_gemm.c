@@ -36,10 +36,13 @@ static const Shape shapes[] = {
   /* one panel wide with K ≥ 2048: K-blocks of 384, the last one short
    * (1 row, 128 rows), 8 dot columns */
   { 9, 40, 2305 }, { 17, 56, 2048 },
+  /* K up to 256 is one K-block, one more is blocks of 192 (with dot
+   * columns) */
+  { 10, 51, 256 }, { 9, 52, 257 },
   /* C's rows 2 KB apart or more with one K-block and a small B: row
-   * blocks outer (with dot columns; K at the block's size; one more row of
-   * K: the usual order, for contrast) */
-  { 19, 600, 70 }, { 8, 1030, 64 }, { 3, 515, 192 }, { 9, 520, 193 },
+   * blocks outer (with dot columns; K at the one block's limit; one more
+   * row of K: the usual order, for contrast) */
+  { 19, 600, 70 }, { 8, 1030, 64 }, { 3, 515, 256 }, { 9, 520, 257 },
 };
 
 static void
