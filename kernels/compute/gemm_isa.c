@@ -253,11 +253,13 @@ fetch_ahead (Ahead next, int lda, int p16, const int rows_max)
 /* A K of up to this many steps is one K-block, its panel of B larger than
  * KC's (256×48 is 48 KB): split at 192, the last 64 steps were a second
  * pass over C, loading and storing every tile again for a quarter of the
- * work. GEMM alone, 1 thread, C in a ring of buffers beyond L2, the two
- * choices alternated in one process, 7 runs: 64×3136×256 0.86–0.95 of
- * the time, 128×3136×256 0.91–0.97, 512×784×256 0.91–0.93, 1024×196×256
- * 0.93–0.97. Blocks of 256 for every K lost (K = 512: 1.02–1.03), and so
- * did one block up to K = 512 (1.13–1.16). */
+ * work. GEMM alone, A and C in rings of buffers beyond the caches, the two
+ * choices alternated in one process, time new ÷ old: on 1 thread
+ * 64×3136×256 0.93–0.94, 128×3136×256 0.92–0.93, 512×784×256
+ * 0.87–0.91, 1024×196×256 0.88–1.00; on 2 threads 0.86–0.97 over 9 runs
+ * (1024×196×256 0.93–1.00); K = 512 and 1024 (not changed) 0.99–1.04.
+ * Blocks of 256 for every K lost (K = 512: 1.02–1.03 on 2 threads), one
+ * block up to K = 512 more so (1.13–1.16). */
 #define KC_ONE 256
 
 
