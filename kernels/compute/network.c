@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "cbam.h"
+#include "direct.h"
 #include "parallel.h"
 #include "winograd.h"
 #include "linear.h"
@@ -30,11 +31,14 @@
 
 #define N_BUF 5
 
-/* A convolution's Winograd weights for output tile m, in the arena; u NULL
- * where im2col + sgemm is faster (attn_winograd_tile) */
+/* A convolution's weights transformed at plan time, in the arena: for
+ * Winograd's output tile m, or (direct) reordered for attn_conv2d_direct;
+ * u NULL where im2col + sgemm is faster (attn_winograd_tile,
+ * attn_direct_pays) */
 typedef struct {
   const float *u;
   int m;
+  bool direct;
 } Wino;
 
 typedef struct {
@@ -94,15 +98,17 @@ conv_macs (const AttnConv2d *p, int ho, int wo)
   return (double) p->c_out * (p->c_in / p->groups) * p->kh * p->kw * ho * wo;
 }
 
-/* Output size of conv p on h×w, run with Winograd tile m (0: im2col +
- * sgemm); records MACs and workspace: ws[1] Winograd's, ws[0] the rest's. */
+/* Output size of conv p on h×w, run with Winograd tile m, or directly, or
+ * (neither) by im2col + sgemm; records MACs and workspace: ws[1]
+ * Winograd's, ws[0] the rest's. */
 static void
-plan_conv (AttnNet *net, const AttnConv2d *p, int h, int w, int m, int *ho,
-           int *wo, size_t ws[2])
+plan_conv (AttnNet *net, const AttnConv2d *p, int h, int w, int m,
+           bool direct, int *ho, int *wo, size_t ws[2])
 {
   *ho = attn_conv_out_dim (h, p->kh, p->stride_h, p->pad_h, p->dil_h);
   *wo = attn_conv_out_dim (w, p->kw, p->stride_w, p->pad_w, p->dil_w);
   size_t need = m ? attn_winograd_workspace (p, h, w, m)
+      : direct ? attn_direct_workspace (p, h, w)
       : attn_conv2d_workspace (p, h, w);
   ws[m ? 1 : 0] = MAX (ws[m ? 1 : 0], need);
   net->macs += conv_macs (p, *ho, *wo);
@@ -127,7 +133,7 @@ plan_stn (AttnNet *net, size_t *stn_buf, size_t ws[2], char *err,
       case ATTN_STN_CONV:
         if (flat)
           goto after_flat;
-        plan_conv (net, &l->conv, h, w, 0, &h, &w, ws);
+        plan_conv (net, &l->conv, h, w, 0, false, &h, &w, ws);
         c = l->conv.c_out;
         break;
       case ATTN_STN_MAXPOOL:
@@ -198,19 +204,24 @@ carve (Carver *c, size_t n)
   return p;
 }
 
-/* Carves and, on the real pass, fills conv l's Winograd weights for tile m
- * (as planned); u NULL when that convolution runs as im2col + sgemm. */
+/* Carves and, on the real pass, fills conv l's transformed weights as
+ * planned (pl: Winograd's tile, or direct); u NULL when that convolution
+ * runs as im2col + sgemm. */
 static Wino
-winograd_weights (Carver *c, const AttnConvLayer *l, int m, size_t *counted)
+transformed_weights (Carver *c, const AttnConvLayer *l, Wino pl,
+                     size_t *counted)
 {
-  if (!m)
-    return (Wino) { NULL, 0 };
+  if (!pl.m && !pl.direct)
+    return (Wino) { NULL, 0, false };
   size_t before = c->used;
-  float *u = carve (c, attn_winograd_weights_size (&l->p, m));
+  float *u = carve (c, pl.direct ? attn_direct_weights_size (&l->p)
+                    : attn_winograd_weights_size (&l->p, pl.m));
   *counted += c->used - before;
-  if (u)
-    attn_winograd_weights (u, l->weight, &l->p, m);
-  return (Wino) { u, m };
+  if (u && pl.direct)
+    attn_direct_weights (u, l->weight, &l->p);
+  else if (u)
+    attn_winograd_weights (u, l->weight, &l->p, pl.m);
+  return (Wino) { u, pl.m, pl.direct };
 }
 
 static void
@@ -237,8 +248,8 @@ carve_all (AttnNet *net, Carver *c, const ArenaSizes *sz)
       bp->wino2 = net->weights->blocks[i].wino2;
     } else {
       size_t counted = 0;
-      bp->wino1 = winograd_weights (c, &b->conv1, bp->wino1.m, &counted);
-      bp->wino2 = winograd_weights (c, &b->conv2, bp->wino2.m, &counted);
+      bp->wino1 = transformed_weights (c, &b->conv1, bp->wino1, &counted);
+      bp->wino2 = transformed_weights (c, &b->conv2, bp->wino2, &counted);
       if (!c->base)
         net->weight_floats += counted;
     }
@@ -312,7 +323,7 @@ attn_net_new_sharing (const AttnModel *model, int height, int width,
     goto fail;
 
   int h, w;
-  plan_conv (net, &m->stem.p, height, width, 0, &h, &w, ws);
+  plan_conv (net, &m->stem.p, height, width, 0, false, &h, &w, ws);
   net->stem_h = h;
   net->stem_w = w;
   act = MAX (act, (size_t) m->stem.p.c_out * h * w);
@@ -338,26 +349,31 @@ attn_net_new_sharing (const AttnModel *model, int height, int width,
     bp->h_in = h;
     bp->w_in = w;
     int h2, w2, h3, w3;
-    /* the Winograd tiles (a net sharing weights runs the tiles they have) */
+    /* the Winograd tiles and direct convolutions (a net sharing weights
+     * runs the ones they were transformed for) */
     const BlockPlan *src = net->weights ? &net->weights->blocks[i] : NULL;
     bp->wino1.m = src ? src->wino1.m : attn_winograd_tile (&b->conv1.p, h, w);
-    plan_conv (net, &b->conv1.p, h, w, bp->wino1.m, &bp->h_mid, &bp->w_mid,
-               ws);
+    bp->wino1.direct = src ? src->wino1.direct
+        : !bp->wino1.m && attn_direct_pays (&b->conv1.p, h, w);
+    plan_conv (net, &b->conv1.p, h, w, bp->wino1.m, bp->wino1.direct,
+               &bp->h_mid, &bp->w_mid, ws);
     bp->wino2.m = src ? src->wino2.m
         : attn_winograd_tile (&b->conv2.p, bp->h_mid, bp->w_mid);
-    plan_conv (net, &b->conv2.p, bp->h_mid, bp->w_mid, bp->wino2.m, &h2, &w2,
-               ws);
+    bp->wino2.direct = src ? src->wino2.direct
+        : !bp->wino2.m && attn_direct_pays (&b->conv2.p, bp->h_mid, bp->w_mid);
+    plan_conv (net, &b->conv2.p, bp->h_mid, bp->w_mid, bp->wino2.m,
+               bp->wino2.direct, &h2, &w2, ws);
     act = MAX (act, (size_t) b->conv1.p.c_out * bp->h_mid * bp->w_mid);
     if (m->block_type == ATTN_BLOCK_BOTTLENECK) {
       act = MAX (act, (size_t) b->conv2.p.c_out * h2 * w2);
-      plan_conv (net, &b->conv3.p, h2, w2, 0, &h3, &w3, ws);
+      plan_conv (net, &b->conv3.p, h2, w2, 0, false, &h3, &w3, ws);
     } else {
       h3 = h2;
       w3 = w2;
     }
     if (b->has_down) {
       int hd, wd;
-      plan_conv (net, &b->down.p, h, w, 0, &hd, &wd, ws);
+      plan_conv (net, &b->down.p, h, w, 0, false, &hd, &wd, ws);
       assert (hd == h3 && wd == w3);
     }
     bp->h = h = h3;
@@ -449,7 +465,9 @@ conv_layer (AttnNet *net, float *out, const float *in, const AttnConvLayer *l,
 {
   AttnEpilogue ep = { l->bias, residual, act, pools ? net->avg : NULL,
                       pools ? net->max : NULL };
-  if (wino && wino->u)
+  if (wino && wino->u && wino->direct)
+    attn_conv2d_direct (out, in, wino->u, &ep, net->ws, &l->p, h, w);
+  else if (wino && wino->u)
     attn_conv2d_winograd (out, in, wino->u, &ep, net->wino_ws, &l->p, h, w,
                           wino->m);
   else

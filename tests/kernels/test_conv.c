@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* test_conv.c — attn_conv2d (all three paths) and attn_conv2d_ref against a
- * naive convolution written here, plus the epilogue and BatchNorm folding,
+/* test_conv.c — attn_conv2d (all three paths), attn_conv2d_ref and the
+ * direct 3×3 convolution (attn_conv2d_direct) against a naive convolution
+ * written here, plus the epilogue and BatchNorm folding,
  * several images convolved as one product (attn_conv2d_many),
  * and the transposed convolution (backward data) against its adjoint. */
 #include <math.h>
@@ -11,6 +12,8 @@
 #include "bn.h"
 #include "check.h"
 #include "conv.h"
+#include "cpu.h"
+#include "direct.h"
 #include "parallel.h"
 
 /* Tolerance: sgemm sums of up to a few hundred products in float32 against a
@@ -248,6 +251,132 @@ run_many (const Case *c, int n, Rng *rng)
   return ok;
 }
 
+/* The direct 3×3 convolution (AVX-512 only): shapes whose output rows are
+ * whole tiles of 14 pixels and not, C_out of one group of 32 (on two
+ * threads split by rows) and several, stride 1 and 2, padding 0 and 1. */
+static const Case direct_cases[] = {
+  { "direct s2 p1 odd 9x11", 1, 3, 32, 9, 11, 3, 3, 2, 2, 1, 1, 1, 1, 1 },
+  { "direct s2 p1 29x31 (15 out: 14 + 1)", 1, 17, 64, 29, 31, 3, 3, 2, 2, 1,
+    1, 1, 1, 1 },
+  { "direct s2 p1 56x56 one group", 1, 40, 32, 56, 56, 3, 3, 2, 2, 1, 1, 1, 1,
+    1 },
+  { "direct s2 p1 28x28 96 ch", 1, 33, 96, 28, 28, 3, 3, 2, 2, 1, 1, 1, 1, 1 },
+  { "direct s1 p1 8x8", 1, 5, 32, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1 },
+  { "direct s1 p0 20x22 (20 out: 14 + 6)", 1, 7, 96, 20, 22, 3, 3, 1, 1, 0,
+    0, 1, 1, 1 },
+  { "direct s2 p0 10x9", 1, 4, 32, 10, 9, 3, 3, 2, 2, 0, 0, 1, 1, 1 },
+  { "direct s1 p1 on a 1x1 map", 1, 8, 32, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1 },
+  { "direct s1 p1 7x7 64 ch", 1, 64, 64, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1 },
+};
+
+/* attn_conv2d_direct against the naive convolution; output and workspace
+ * start as NaN (every output written, nothing read from the workspace
+ * before it is written), and the floats after the workspace must stay
+ * untouched. */
+static bool
+run_direct (const Case *c, Rng *rng, bool with_bias, bool with_res,
+            bool relu, bool pools)
+{
+  AttnConv2d p = { c->c_in, c->c_out, 3, 3, c->sh, c->sw, c->ph, c->pw, 1, 1,
+                   1 };
+  int ho = attn_conv_out_dim (c->h, 3, c->sh, c->ph, 1);
+  int wo = attn_conv_out_dim (c->w, 3, c->sw, c->pw, 1);
+  size_t in_n = (size_t) c->c_in * c->h * c->w, w_n = (size_t) c->c_out
+      * c->c_in * 9, out_n = (size_t) c->c_out * ho * wo;
+  size_t ws_n = attn_direct_workspace (&p, c->h, c->w);
+  float *in = test_alloc (in_n), *wt = test_alloc (w_n);
+  float *wk = test_alloc (attn_direct_weights_size (&p));
+  float *bias = test_alloc (c->c_out), *res = test_alloc (out_n);
+  float *ref = test_alloc (out_n), *got = test_alloc (out_n);
+  float *ws = test_alloc (ws_n + 64);
+  float *avg = test_alloc (c->c_out), *max = test_alloc (c->c_out);
+  fill_uniform (in, in_n, rng, -1, 1);
+  fill_uniform (wt, w_n, rng, -0.5f, 0.5f);
+  fill_uniform (bias, c->c_out, rng, -0.5f, 0.5f);
+  fill_uniform (res, out_n, rng, -1, 1);
+  for (size_t i = 0; i < out_n; i++)
+    got[i] = NAN;
+  for (size_t i = 0; i < ws_n + 64; i++)
+    ws[i] = i < ws_n ? NAN : 12345.0f;
+  naive_conv (ref, in, wt, with_bias ? bias : NULL, with_res ? res : NULL,
+              relu, &p, 1, c->h, c->w);
+  attn_direct_weights (wk, wt, &p);
+  AttnEpilogue ep = { with_bias ? bias : NULL, with_res ? res : NULL,
+                      relu ? ATTN_ACT_RELU : ATTN_ACT_NONE,
+                      pools ? avg : NULL, pools ? max : NULL };
+  attn_conv2d_direct (got, in, wk, &ep, ws, &p, c->h, c->w);
+  bool ok = ws_n == (size_t) c->c_in * (c->h + 2 * c->ph) * (c->w + 2 * c->pw);
+  if (!ok)
+    printf ("# workspace %zu floats is wrong\n", ws_n);
+  for (size_t i = ws_n; i < ws_n + 64; i++)
+    ok &= ws[i] == 12345.0f;
+  ok &= check_close ("direct vs naive", got, ref, out_n, ATOL, RTOL);
+  int hw = ho * wo;
+  for (int co = 0; pools && co < c->c_out; co++) {
+    double sum = 0;
+    float m = -INFINITY;
+    for (int j = 0; j < hw; j++) {
+      sum += ref[(size_t) co * hw + j];
+      m = fmaxf (m, ref[(size_t) co * hw + j]);
+    }
+    float mean = (float) (sum / hw);
+    ok &= check_close ("direct avg pool", &avg[co], &mean, 1, ATOL, RTOL);
+    ok &= check_close ("direct max pool", &max[co], &m, 1, ATOL, RTOL);
+  }
+  free (in); free (wt); free (wk); free (bias); free (res); free (ref);
+  free (got); free (ws); free (avg); free (max);
+  return ok;
+}
+
+/* Which convolutions the direct kernel takes, and when it is chosen. */
+static void
+test_direct_choice (void)
+{
+  AttnConv2d s2 = { 128, 128, 3, 3, 2, 2, 1, 1, 1, 1, 1 };
+  AttnConv2d s1 = { 64, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1 };
+  AttnConv2d narrow = { 64, 128, 3, 3, 2, 2, 1, 1, 1, 1, 1 };
+  AttnConv2d odd = { 64, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1 };
+  AttnConv2d dil = { 64, 64, 3, 3, 1, 1, 2, 2, 2, 2, 1 };
+  AttnConv2d grp = { 64, 64, 3, 3, 1, 1, 1, 1, 1, 1, 2 };
+  AttnConv2d s3 = { 64, 64, 3, 3, 3, 3, 1, 1, 1, 1, 1 };
+  AttnConv2d p2 = { 64, 64, 3, 3, 1, 1, 2, 2, 1, 1, 1 };
+  AttnConv2d k5 = { 64, 64, 5, 5, 1, 1, 1, 1, 1, 1, 1 };
+  test_case ("direct applies to 3x3, stride 1 or 2, pad 0 or 1, C_out % 32",
+             attn_direct_applies (&s2, 56, 56) && attn_direct_applies (&s1, 7, 7)
+             && !attn_direct_applies (&odd, 56, 56)
+             && !attn_direct_applies (&dil, 9, 9)
+             && !attn_direct_applies (&grp, 9, 9)
+             && !attn_direct_applies (&s3, 9, 9)
+             && !attn_direct_applies (&p2, 9, 9)
+             && !attn_direct_applies (&k5, 9, 9)
+             && !attn_direct_applies (&(AttnConv2d) { 8, 32, 3, 3, 1, 1, 0, 0,
+                                                      1, 1, 1 }, 2, 2));
+  bool avx512 = attn_cpu_best () == ATTN_ISA_AVX512;
+  attn_direct_set_policy (ATTN_DIRECT_AUTO);
+  /* stride 2 from 128 input channels with output rows of 14 or more; not
+   * 7x7 outputs, not stride 1, not 64 input channels */
+  bool auto_ok = attn_direct_pays (&s2, 56, 56) == avx512
+      && attn_direct_pays (&s2, 28, 28) == avx512
+      && !attn_direct_pays (&s2, 14, 14) && !attn_direct_pays (&s1, 56, 56)
+      && !attn_direct_pays (&narrow, 56, 56)
+      && !attn_direct_pays (&odd, 56, 56);
+  attn_direct_set_policy (ATTN_DIRECT_ALWAYS);
+  bool always_ok = attn_direct_pays (&s1, 7, 7) == avx512
+      && !attn_direct_pays (&odd, 56, 56);
+  AttnIsa was = attn_cpu_isa ();
+  attn_cpu_set_isa (ATTN_ISA_AVX2);
+  bool avx2_ok = !attn_direct_pays (&s2, 56, 56);
+  attn_cpu_set_isa (was);
+  attn_direct_set_policy (ATTN_DIRECT_NEVER);
+  bool never_ok = !attn_direct_pays (&s2, 56, 56);
+  attn_direct_set_policy (ATTN_DIRECT_AUTO);
+  test_case ("direct: the auto rule (stride 2, 128+ ch, rows of 14+), AVX-512",
+             auto_ok);
+  test_case ("direct: ALWAYS takes every shape it applies to", always_ok);
+  test_case ("direct: never on AVX2 or generic", avx2_ok);
+  test_case ("direct: NEVER takes none", never_ok);
+}
+
 /* BN folded into conv weights computes what conv followed by BN computes. */
 static bool
 test_bn_fold (Rng *rng)
@@ -411,5 +540,30 @@ main (int argc, char **argv)
                                                     1, 1, 1 }, 9, 7)
              == 67 * 9 * 63 + 3 * 50 * 63);
   test_case ("batchnorm folding", test_bn_fold (&rng));
+  test_direct_choice ();
+  if (attn_cpu_best () == ATTN_ISA_AVX512) {
+    for (int t = 0; t < 2; t++) {
+      attn_parallel_set_threads (t ? 1 : 0);
+      const char *on = t ? ", 1 thread" : "";
+      for (size_t i = 0; i < sizeof direct_cases / sizeof direct_cases[0]; i++) {
+        const char *n = direct_cases[i].name;
+        snprintf (name, sizeof name, "%s%s", n, on);
+        test_case (name, run_direct (&direct_cases[i], &rng, false, false,
+                                     false, false));
+        snprintf (name, sizeof name, "%s + bias, residual, relu%s", n, on);
+        test_case (name, run_direct (&direct_cases[i], &rng, true, true, true,
+                                     false));
+        snprintf (name, sizeof name, "%s + bias, relu, pools%s", n, on);
+        test_case (name, run_direct (&direct_cases[i], &rng, true, false,
+                                     true, true));
+        snprintf (name, sizeof name, "%s + bias%s", n, on);
+        test_case (name, run_direct (&direct_cases[i], &rng, true, false,
+                                     false, false));
+      }
+    }
+    attn_parallel_set_threads (0);
+  } else {
+    printf ("# no AVX-512 here: the direct convolution's cases skipped\n");
+  }
   return test_done ();
 }

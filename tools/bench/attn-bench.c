@@ -22,6 +22,7 @@
 #include "cbam.h"
 #include "conv.h"
 #include "cpu.h"
+#include "direct.h"
 #include "winograd.h"
 #include "dcn.h"
 #include "decoder.h"
@@ -142,6 +143,9 @@ bench_convs (int threads)
     {"stem 7x7/2 3->64 @224", 3, 64, 224, 224, 7, 2, 1},
     {"3x3 64->64 @56", 64, 64, 56, 56, 3, 1, 1},
     {"3x3/2 64->128 @56", 64, 128, 56, 56, 3, 2, 1},
+    {"3x3/2 128->128 @56", 128, 128, 56, 56, 3, 2, 1},
+    {"3x3/2 256->256 @28", 256, 256, 28, 28, 3, 2, 1},
+    {"3x3/2 512->512 @14", 512, 512, 14, 14, 3, 2, 1},
     {"3x3 128->128 @28", 128, 128, 28, 28, 3, 1, 1},
     {"3x3 256->256 @14", 256, 256, 14, 14, 3, 1, 1},
     {"3x3 512->512 @7", 512, 512, 7, 7, 3, 1, 1},
@@ -176,8 +180,9 @@ bench_convs (int threads)
             "AVX512-BF16 needed).\n\n");
   printf ("| shape | ours ms | ours GFLOPS | %% of FMA peak | GEMM GFLOPS (same M,N,K) "
           "| %% of peak | OpenBLAS sgemm GFLOPS | ours/OpenBLAS sgemm "
-          "| Winograd F(2,3) ms | F(4,3) ms | im2col/best Winograd | network uses |\n");
-  printf ("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+          "| Winograd F(2,3) ms | F(4,3) ms | direct ms | im2col / best other "
+          "| network uses |\n");
+  printf ("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
     const ConvShape *s = &shapes[i];
     if (!wanted (s->name))
@@ -210,25 +215,42 @@ bench_convs (int threads)
     printf ("| %s | %.3f | %.1f | %s | %.1f | %s | %.1f | %.2f |", s->name,
             t_ours, g_ours, percent (g_ours, peak), g_gemm,
             percent (g_gemm, peak), flops / t_blas / 1e6, t_blas / t_ours);
-    if (attn_winograd_applies (&p, s->h, s->w)) {
-      double t_wino[2];
-      for (int f = 0; f < 2; f++) {
-        int tile = f ? 4 : 2;
-        float *u = alloc_fill (attn_winograd_weights_size (&p, tile));
-        float *wws = alloc_fill (attn_winograd_workspace (&p, s->h, s->w, tile));
-        attn_winograd_weights (u, wt, &p, tile);
-        TIME_MEDIAN (t_wino[f], reps, attn_conv2d_winograd (out, in, u, &ep, wws, &p,
-                                                            s->h, s->w, tile));
-        free (u); free (wws);
-      }
-      int tile = attn_winograd_tile (&p, s->h, s->w);
-      printf (" %.3f | %.3f | %.2f | %s |\n", t_wino[0], t_wino[1],
-              t_ours / fmin (t_wino[0], t_wino[1]),
-              tile == 4 ? "Winograd F(4,3)" : tile == 2 ? "Winograd F(2,3)"
-              : "im2col");
-    } else {
-      printf (" — | — | — | %s |\n", s->k == 1 ? "sgemm" : s->groups > 1 ? "direct" : "im2col");
+    /* the other algorithms, each where it applies (direct: on AVX-512) */
+    double t_wino[2] = { NAN, NAN }, t_direct = NAN;
+    bool wino = attn_winograd_applies (&p, s->h, s->w);
+    for (int f = 0; wino && f < 2; f++) {
+      int tile = f ? 4 : 2;
+      float *u = alloc_fill (attn_winograd_weights_size (&p, tile));
+      float *wws = alloc_fill (attn_winograd_workspace (&p, s->h, s->w, tile));
+      attn_winograd_weights (u, wt, &p, tile);
+      TIME_MEDIAN (t_wino[f], reps, attn_conv2d_winograd (out, in, u, &ep, wws, &p,
+                                                          s->h, s->w, tile));
+      free (u); free (wws);
     }
+    if (attn_direct_applies (&p, s->h, s->w)
+        && attn_cpu_isa () == ATTN_ISA_AVX512) {
+      float *wk = alloc_fill (attn_direct_weights_size (&p));
+      float *dws = alloc_fill (attn_direct_workspace (&p, s->h, s->w));
+      attn_direct_weights (wk, wt, &p);
+      TIME_MEDIAN (t_direct, reps, attn_conv2d_direct (out, in, wk, &ep, dws, &p,
+                                                       s->h, s->w));
+      free (wk); free (dws);
+    }
+    double best = fmin (fmin (t_wino[0], t_wino[1]), t_direct);  /* NaN-aware */
+    int tile = attn_winograd_tile (&p, s->h, s->w);
+    char cell[3][16];
+    double cells[3] = { t_wino[0], t_wino[1], t_direct };
+    for (int k = 0; k < 3; k++)
+      snprintf (cell[k], sizeof cell[k], isnan (cells[k]) ? "—" : "%.3f",
+                cells[k]);
+    char ratio[16] = "—";
+    if (!isnan (best))
+      snprintf (ratio, sizeof ratio, "%.2f", t_ours / best);
+    printf (" %s | %s | %s | %s | %s |\n", cell[0], cell[1], cell[2], ratio,
+            tile == 4 ? "Winograd F(4,3)" : tile == 2 ? "Winograd F(2,3)"
+            : attn_direct_pays (&p, s->h, s->w) ? "direct"
+            : s->k == 1 ? "sgemm" : s->groups > 1 ? "direct (depthwise)"
+            : "im2col");
     sink += out[0] + c[0];
     free (in); free (wt); free (bias); free (out); free (ws); free (b); free (c);
   }

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* direct.c — see direct.h. The input is copied once into a zero-padded
+ * workspace (C_in·(h+2)·(w+2) floats: for a stride-2 layer 2.25× less than
+ * im2col's matrix, for stride 1 9× less), so the tile (direct_isa.c) reads
+ * every tap without a test. The weights were reordered at plan time
+ * (attn_direct_weights): a tile's 32 output channels for one input
+ * channel and tap are two vectors. Each worker takes a contiguous range of
+ * (group of 32 output channels, output row) pairs, groups outermost: on
+ * two threads each reads half of the weights.
+ *
+ * Where it pays, on this machine (an Intel Xeon with AVX-512): 3×3 stride
+ * 2 from 128 input channels up, with output rows of 14 pixels or more. In
+ * ResNet-50-CBAM (layer probe, forwards with ATTN_DIRECT=never and auto
+ * alternated, 1 / 2 threads): 256 ch 28² → 14² 17–20 % / 6–12 % faster
+ * than im2col + sgemm, 128 ch 56² → 28² 2–4 %; ResNet-18's 128 → 256 ch
+ * 28² → 14² 6 %. Not taken: 64 input channels (ResNet-18's 56² → 28², no
+ * faster in the network, 17 % slower alone) and outputs of 7×7 (512 ch
+ * 14² → 7² 4–14 % slower alone, and 7×7 stride 1 too): there the 9.4 MB of
+ * weights come from memory either way, and the product, which reads each
+ * weight once for all 49 pixels, streams them better than tiles of one
+ * row. */
+#include "direct.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu.h"
+#include "direct-private.h"
+#include "parallel.h"
+
+bool
+attn_direct_applies (const AttnConv2d *p, int h, int w)
+{
+  return p->kh == 3 && p->kw == 3 && p->groups == 1
+      && p->dil_h == 1 && p->dil_w == 1
+      && p->stride_h == p->stride_w && (p->stride_h == 1 || p->stride_h == 2)
+      && p->pad_h == p->pad_w && (p->pad_h == 0 || p->pad_h == 1)
+      && p->c_in > 0 && p->c_out > 0 && p->c_out % DIRECT_OC == 0
+      && attn_conv_out_dim (h, 3, p->stride_h, p->pad_h, 1) > 0
+      && attn_conv_out_dim (w, 3, p->stride_w, p->pad_w, 1) > 0;
+}
+
+/* -1: not chosen yet (the environment's ATTN_DIRECT, read at the first
+ * plan, or AUTO) */
+static int policy = -1;
+
+void
+attn_direct_set_policy (AttnDirectPolicy pol)
+{
+  policy = (int) pol;
+}
+
+static AttnDirectPolicy
+current_policy (void)
+{
+  if (policy < 0) {
+    const char *env = getenv ("ATTN_DIRECT");
+    policy = !env ? ATTN_DIRECT_AUTO
+        : !strcmp (env, "never") ? ATTN_DIRECT_NEVER
+        : !strcmp (env, "always") ? ATTN_DIRECT_ALWAYS : ATTN_DIRECT_AUTO;
+  }
+  return (AttnDirectPolicy) policy;
+}
+
+bool
+attn_direct_pays (const AttnConv2d *p, int h, int w)
+{
+#ifdef ATTN_HAVE_ISA_VARIANTS
+  AttnDirectPolicy pol = current_policy ();
+  if (pol == ATTN_DIRECT_NEVER || attn_cpu_isa () != ATTN_ISA_AVX512
+      || !attn_direct_applies (p, h, w))
+    return false;
+  if (pol == ATTN_DIRECT_ALWAYS)
+    return true;
+  /* stride 2, 128 input channels or more, output rows of 14 or more (see
+   * the top of this file) */
+  return p->stride_h == 2 && p->c_in >= 128
+      && attn_conv_out_dim (w, 3, 2, p->pad_w, 1) >= DIRECT_NPX;
+#else
+  (void) p; (void) h; (void) w;
+  (void) current_policy;
+  return false;
+#endif
+}
+
+size_t
+attn_direct_weights_size (const AttnConv2d *p)
+{
+  return (size_t) p->c_out * p->c_in * 9;
+}
+
+void
+attn_direct_weights (float *wk, const float *weight, const AttnConv2d *p)
+{
+  for (int g = 0; g < p->c_out / DIRECT_OC; g++)
+    for (int ci = 0; ci < p->c_in; ci++)
+      for (int t = 0; t < 9; t++)
+        for (int v = 0; v < DIRECT_OC; v++)
+          wk[(((size_t) g * p->c_in + ci) * 9 + t) * DIRECT_OC + v] =
+              weight[((size_t) (g * DIRECT_OC + v) * p->c_in + ci) * 9 + t];
+}
+
+size_t
+attn_direct_workspace (const AttnConv2d *p, int h, int w)
+{
+  return (size_t) p->c_in * (h + 2 * p->pad_h) * (w + 2 * p->pad_w);
+}
+
+#define DIRECT_ROWS_OUTER (1 << 18)
+
+typedef struct {
+  float *out, *xp;
+  const float *in, *wk;
+  const AttnEpilogue *ep;
+  const AttnConv2d *p;
+  int h, w, hp, wp, ho, wo;
+  bool fused, rows_outer;
+} Direct;
+
+/* Padded rows [lo, hi) of every channel of the input into the workspace. */
+static void
+pad_rows (void *ctx, int lo, int hi)
+{
+  const Direct *d = ctx;
+  int pad = d->p->pad_h;
+  for (int c = 0; c < d->p->c_in; c++) {
+    float *dst = d->xp + (size_t) c * d->hp * d->wp;
+    const float *src = d->in + (size_t) c * d->h * d->w;
+    for (int y = lo; y < hi; y++) {
+      float *row = dst + (size_t) y * d->wp;
+      if (y < pad || y >= d->h + pad) {
+        memset (row, 0, sizeof (float) * d->wp);
+        continue;
+      }
+      if (pad)
+        row[0] = row[d->w + 1] = 0.0f;
+      memcpy (row + pad, src + (size_t) (y - pad) * d->w, sizeof (float) * d->w);
+    }
+  }
+}
+
+/* Channels [lo, hi) of the input into the padded workspace. */
+static void
+pad_channels (void *ctx, int lo, int hi)
+{
+  const Direct *d = ctx;
+  int pad = d->p->pad_h;
+  for (int c = lo; c < hi; c++) {
+    float *dst = d->xp + (size_t) c * d->hp * d->wp;
+    const float *src = d->in + (size_t) c * d->h * d->w;
+    memset (dst, 0, sizeof (float) * d->wp * pad);
+    for (int y = 0; y < d->h; y++) {
+      float *row = dst + (size_t) (y + pad) * d->wp;
+      if (pad)
+        row[0] = row[d->w + 1] = 0.0f;
+      memcpy (row + pad, src + (size_t) y * d->w, sizeof (float) * d->w);
+    }
+    memset (dst + (size_t) (d->h + pad) * d->wp, 0,
+            sizeof (float) * d->wp * pad);
+  }
+}
+
+/* Units [lo, hi) of (group of 32 output channels, output row), groups
+ * outermost: every tile of those rows, then its store. */
+static void
+rows_task (void *ctx, int lo, int hi)
+{
+  const Direct *d = ctx;
+  const AttnConv2d *p = d->p;
+  const AttnEpilogue *ep = d->ep;
+  int s = p->stride_h;
+  size_t plane = (size_t) d->hp * d->wp, hwo = (size_t) d->ho * d->wo;
+  float part[DIRECT_NPX * DIRECT_OC] __attribute__ ((aligned (64)));
+  int groups = p->c_out / DIRECT_OC;
+  for (int u = lo; u < hi; u++) {
+    int g = d->rows_outer ? u % groups : u / d->ho;
+    int oy = d->rows_outer ? u / groups : u % d->ho;
+    const float *wk = d->wk + (size_t) g * p->c_in * 9 * DIRECT_OC;
+    for (int ox0 = 0; ox0 < d->wo; ox0 += DIRECT_NPX) {
+      int np = d->wo - ox0 < DIRECT_NPX ? d->wo - ox0 : DIRECT_NPX;
+      const float *x = d->xp + (size_t) oy * s * d->wp + (size_t) ox0 * s;
+#ifdef ATTN_HAVE_ISA_VARIANTS
+      direct_tile_avx512 (np, x, plane, d->wp, s, wk, p->c_in, part);
+#else
+      (void) x; (void) plane; (void) wk;
+      memset (part, 0, sizeof part);    /* unreachable: never pays */
+#endif
+      for (int v = 0; v < DIRECT_OC; v++) {
+        int c = g * DIRECT_OC + v;
+        size_t at = (size_t) c * hwo + (size_t) oy * d->wo + ox0;
+        float *o = d->out + at;
+        if (!d->fused) {
+          for (int q = 0; q < np; q++)
+            o[q] = part[q * DIRECT_OC + v];
+          continue;
+        }
+        /* x + (bias + res), then ReLU: as attn_gemm_store_row */
+        float bias = ep->bias ? ep->bias[c] : 0.0f;
+        const float *res = ep->residual ? ep->residual + at : NULL;
+        bool relu = ep->act == ATTN_ACT_RELU;
+        for (int q = 0; q < np; q++) {
+          float y = part[q * DIRECT_OC + v] + (res ? bias + res[q] : bias);
+          o[q] = relu && !(y > 0.0f) ? 0.0f : y;
+        }
+      }
+    }
+  }
+}
+
+void
+attn_conv2d_direct (float *out, const float *in, const float *wk,
+                    const AttnEpilogue *ep, float *ws, const AttnConv2d *p,
+                    int h, int w)
+{
+  int pad = p->pad_h;
+  int ho = attn_conv_out_dim (h, 3, p->stride_h, pad, 1);
+  int wo = attn_conv_out_dim (w, 3, p->stride_w, pad, 1);
+  /* bias, residual and ReLU in the store; the pools and other
+   * activations in a pass of their own, as attn_conv2d */
+  bool fused = ep && !ep->avg_out && !ep->max_out
+      && (ep->act == ATTN_ACT_NONE || ep->act == ATTN_ACT_RELU);
+  bool rows_outer = attn_direct_weights_size (p) <= DIRECT_ROWS_OUTER;
+  Direct d = { out, ws, in, wk, ep, p, h, w, h + 2 * pad, w + 2 * pad, ho, wo,
+    fused, rows_outer
+  };
+  if (rows_outer)
+    attn_parallel_range (h + 2 * pad, 4, pad_rows, &d);
+  else
+    attn_parallel_range (p->c_in, 16, pad_channels, &d);
+  attn_parallel_range (p->c_out / DIRECT_OC * ho, 1, rows_task, &d);
+  if (ep && !fused)
+    attn_epilogue_apply (out, ep, 1, p->c_out, ho * wo);
+}
