@@ -36,11 +36,13 @@ typedef float Lanes4 __attribute__ ((vector_size (16)));
 typedef float Lanes2 __attribute__ ((vector_size (8)));
 
 /* The sum of the lanes as a tree: lane j + lane j + 8, then j + 4, j + 2,
- * j + 1, in halves of the vector (on AVX-512 an extract and an add each). */
+ * j + 1, in halves of the vector (on AVX-512 an extract and an add each).
+ * (By pointer: a vector argument is an ABI GCC warns about where the
+ * function is not inlined, as in a -O0 build.) */
 static inline float
-lanes_sum (Lanes s)
+lanes_sum (const Lanes *s)
 {
-  union { Lanes v; Lanes8 h[2]; } u16 = { s };
+  union { Lanes v; Lanes8 h[2]; } u16 = { *s };
   union { Lanes8 v; Lanes4 h[2]; } u8 = { u16.h[0] + u16.h[1] };
   union { Lanes4 v; Lanes2 h[2]; } u4 = { u8.h[0] + u8.h[1] };
   Lanes2 u2 = u4.h[0] + u4.h[1];
@@ -72,7 +74,7 @@ rows_dot (float dot[GEMV_ROWS_MAX][2], const float *a, size_t lda,
         acc[r][v][j] += a[r * lda + i + j] * x[v][i + j];
   for (int r = 0; r < rows; r++)
     for (int v = 0; v < nx; v++)
-      dot[r][v] = lanes_sum (acc[r][v]);
+      dot[r][v] = lanes_sum (&acc[r][v]);
 }
 
 /* Rows [0, m) in passes of `rows`, the last pass one row at a time. */
