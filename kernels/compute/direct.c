@@ -5,17 +5,20 @@
  * every tap without a test. The weights were reordered at plan time
  * (attn_direct_weights): a tile's 32 output channels for one input
  * channel and tap are two vectors. Each worker takes a contiguous range of
- * (group of 32 output channels, output row) pairs, groups outermost: on
- * two threads each reads half of the weights.
+ * (group of 32 output channels, output row) pairs: rows outermost when all
+ * the weights fit in 1 MB (they stay in L2 from row to row, and each
+ * thread pads and reads its own rows), groups outermost otherwise (on two
+ * threads each reads half of the weights).
  *
  * Where it pays, on this machine (an Intel Xeon with AVX-512): 3×3 stride
  * 2 from 128 input channels up, with output rows of 14 pixels or more. In
  * ResNet-50-CBAM (layer probe, forwards with ATTN_DIRECT=never and auto
- * alternated, 1 / 2 threads): 256 ch 28² → 14² 17–20 % / 6–12 % faster
- * than im2col + sgemm, 128 ch 56² → 28² 2–4 %; ResNet-18's 128 → 256 ch
- * 28² → 14² 6 %. Not taken: 64 input channels (ResNet-18's 56² → 28², no
- * faster in the network, 17 % slower alone) and outputs of 7×7 (512 ch
- * 14² → 7² 4–14 % slower alone, and 7×7 stride 1 too): there the 9.4 MB of
+ * alternated, 1 / 2 threads): 256 ch 28² → 14² 17–21 % / 7–12 % faster
+ * than im2col + sgemm, 128 ch 56² → 28² 1–3 % / 2–7 %; ResNet-18's
+ * 128 → 256 ch 28² → 14² 4–9 % (1 thread). Not taken: 64 input channels
+ * (ResNet-18's 56² → 28²: no faster in the network, 12–25 % slower
+ * alone) and outputs of 7×7 (ResNet-50's three 512-channel layers 25–35 %
+ * slower in the network, on 1 and 2 threads): there the 9.4 MB of
  * weights come from memory either way, and the product, which reads each
  * weight once for all 49 pixels, streams them better than tiles of one
  * row. */
