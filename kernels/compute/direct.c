@@ -120,51 +120,47 @@ typedef struct {
   bool fused, rows_outer;
 } Direct;
 
-/* Padded rows [lo, hi) of every channel of the input into the workspace. */
+/* Padded rows [y0, y1) of channel c into the workspace: the padding rows
+ * zero, the others the input's row between a zero on each side. */
+static void
+pad_plane (const Direct *d, int c, int y0, int y1)
+{
+  int pad = d->p->pad_h;
+  float *dst = d->xp + (size_t) c * d->hp * d->wp;
+  const float *src = d->in + (size_t) c * d->h * d->w;
+  for (int y = y0; y < y1; y++) {
+    float *row = dst + (size_t) y * d->wp;
+    if (y < pad || y >= d->h + pad) {
+      memset (row, 0, sizeof (float) * d->wp);
+      continue;
+    }
+    if (pad)
+      row[0] = row[d->w + 1] = 0.0f;
+    memcpy (row + pad, src + (size_t) (y - pad) * d->w, sizeof (float) * d->w);
+  }
+}
+
+/* Padded rows [lo, hi) of every channel (the split with rows outermost). */
 static void
 pad_rows (void *ctx, int lo, int hi)
 {
   const Direct *d = ctx;
-  int pad = d->p->pad_h;
-  for (int c = 0; c < d->p->c_in; c++) {
-    float *dst = d->xp + (size_t) c * d->hp * d->wp;
-    const float *src = d->in + (size_t) c * d->h * d->w;
-    for (int y = lo; y < hi; y++) {
-      float *row = dst + (size_t) y * d->wp;
-      if (y < pad || y >= d->h + pad) {
-        memset (row, 0, sizeof (float) * d->wp);
-        continue;
-      }
-      if (pad)
-        row[0] = row[d->w + 1] = 0.0f;
-      memcpy (row + pad, src + (size_t) (y - pad) * d->w, sizeof (float) * d->w);
-    }
-  }
+  for (int c = 0; c < d->p->c_in; c++)
+    pad_plane (d, c, lo, hi);
 }
 
-/* Channels [lo, hi) of the input into the padded workspace. */
+/* Channels [lo, hi), every padded row (the split with groups outermost). */
 static void
 pad_channels (void *ctx, int lo, int hi)
 {
   const Direct *d = ctx;
-  int pad = d->p->pad_h;
-  for (int c = lo; c < hi; c++) {
-    float *dst = d->xp + (size_t) c * d->hp * d->wp;
-    const float *src = d->in + (size_t) c * d->h * d->w;
-    memset (dst, 0, sizeof (float) * d->wp * pad);
-    for (int y = 0; y < d->h; y++) {
-      float *row = dst + (size_t) (y + pad) * d->wp;
-      if (pad)
-        row[0] = row[d->w + 1] = 0.0f;
-      memcpy (row + pad, src + (size_t) y * d->w, sizeof (float) * d->w);
-    }
-    memset (dst + (size_t) (d->h + pad) * d->wp, 0,
-            sizeof (float) * d->wp * pad);
-  }
+  for (int c = lo; c < hi; c++)
+    pad_plane (d, c, 0, d->hp);
 }
 
-/* Units [lo, hi) of (group of 32 output channels, output row), groups
- * outermost: every tile of those rows, then its store. */
+/* Units [lo, hi) of (group of 32 output channels, output row), rows or
+ * groups outermost (d->rows_outer): every tile of the unit's row, each
+ * stored as soon as computed. */
 static void
 rows_task (void *ctx, int lo, int hi)
 {

@@ -39,14 +39,14 @@ typedef struct {
   const float *u;
   int m;
   bool direct;
-} Wino;
+} Transformed;
 
 typedef struct {
   int h_in, w_in;      /* block input */
   int h_mid, w_mid;    /* after conv1 (bottleneck: 1×1 may carry the stride) */
   int h, w;            /* block output */
   int gate;            /* index into net->gates, or −1 */
-  Wino wino1, wino2;   /* conv1's and conv2's */
+  Transformed tw1, tw2;  /* conv1's and conv2's */
 } BlockPlan;
 
 typedef struct {
@@ -204,15 +204,27 @@ carve (Carver *c, size_t n)
   return p;
 }
 
+/* How conv p on h×w runs: the transform a net sharing weights was given
+ * (src), else Winograd's tile where it pays, else directly where that
+ * pays (weights not carved yet: u NULL). */
+static Transformed
+plan_transform (const Transformed *src, const AttnConv2d *p, int h, int w)
+{
+  if (src)
+    return (Transformed) { NULL, src->m, src->direct };
+  int m = attn_winograd_tile (p, h, w);
+  return (Transformed) { NULL, m, !m && attn_direct_pays (p, h, w) };
+}
+
 /* Carves and, on the real pass, fills conv l's transformed weights as
  * planned (pl: Winograd's tile, or direct); u NULL when that convolution
  * runs as im2col + sgemm. */
-static Wino
-transformed_weights (Carver *c, const AttnConvLayer *l, Wino pl,
+static Transformed
+transformed_weights (Carver *c, const AttnConvLayer *l, Transformed pl,
                      size_t *counted)
 {
   if (!pl.m && !pl.direct)
-    return (Wino) { NULL, 0, false };
+    return (Transformed) { NULL, 0, false };
   size_t before = c->used;
   float *u = carve (c, pl.direct ? attn_direct_weights_size (&l->p)
                     : attn_winograd_weights_size (&l->p, pl.m));
@@ -221,7 +233,7 @@ transformed_weights (Carver *c, const AttnConvLayer *l, Wino pl,
     attn_direct_weights (u, l->weight, &l->p);
   else if (u)
     attn_winograd_weights (u, l->weight, &l->p, pl.m);
-  return (Wino) { u, pl.m, pl.direct };
+  return (Transformed) { u, pl.m, pl.direct };
 }
 
 static void
@@ -244,12 +256,12 @@ carve_all (AttnNet *net, Carver *c, const ArenaSizes *sz)
     BlockPlan *bp = &net->blocks[i];
     const AttnBlock *b = &m->blocks[i];
     if (net->weights) {        /* the same model at the same size */
-      bp->wino1 = net->weights->blocks[i].wino1;
-      bp->wino2 = net->weights->blocks[i].wino2;
+      bp->tw1 = net->weights->blocks[i].tw1;
+      bp->tw2 = net->weights->blocks[i].tw2;
     } else {
       size_t counted = 0;
-      bp->wino1 = transformed_weights (c, &b->conv1, bp->wino1, &counted);
-      bp->wino2 = transformed_weights (c, &b->conv2, bp->wino2, &counted);
+      bp->tw1 = transformed_weights (c, &b->conv1, bp->tw1, &counted);
+      bp->tw2 = transformed_weights (c, &b->conv2, bp->tw2, &counted);
       if (!c->base)
         net->weight_floats += counted;
     }
@@ -352,17 +364,13 @@ attn_net_new_sharing (const AttnModel *model, int height, int width,
     /* the Winograd tiles and direct convolutions (a net sharing weights
      * runs the ones they were transformed for) */
     const BlockPlan *src = net->weights ? &net->weights->blocks[i] : NULL;
-    bp->wino1.m = src ? src->wino1.m : attn_winograd_tile (&b->conv1.p, h, w);
-    bp->wino1.direct = src ? src->wino1.direct
-        : !bp->wino1.m && attn_direct_pays (&b->conv1.p, h, w);
-    plan_conv (net, &b->conv1.p, h, w, bp->wino1.m, bp->wino1.direct,
+    bp->tw1 = plan_transform (src ? &src->tw1 : NULL, &b->conv1.p, h, w);
+    plan_conv (net, &b->conv1.p, h, w, bp->tw1.m, bp->tw1.direct,
                &bp->h_mid, &bp->w_mid, ws);
-    bp->wino2.m = src ? src->wino2.m
-        : attn_winograd_tile (&b->conv2.p, bp->h_mid, bp->w_mid);
-    bp->wino2.direct = src ? src->wino2.direct
-        : !bp->wino2.m && attn_direct_pays (&b->conv2.p, bp->h_mid, bp->w_mid);
-    plan_conv (net, &b->conv2.p, bp->h_mid, bp->w_mid, bp->wino2.m,
-               bp->wino2.direct, &h2, &w2, ws);
+    bp->tw2 = plan_transform (src ? &src->tw2 : NULL, &b->conv2.p, bp->h_mid,
+                              bp->w_mid);
+    plan_conv (net, &b->conv2.p, bp->h_mid, bp->w_mid, bp->tw2.m,
+               bp->tw2.direct, &h2, &w2, ws);
     act = MAX (act, (size_t) b->conv1.p.c_out * bp->h_mid * bp->w_mid);
     if (m->block_type == ATTN_BLOCK_BOTTLENECK) {
       act = MAX (act, (size_t) b->conv2.p.c_out * h2 * w2);
@@ -460,16 +468,16 @@ attn_net_input (AttnNet *net)
 
 static void
 conv_layer (AttnNet *net, float *out, const float *in, const AttnConvLayer *l,
-            const Wino *wino, int h, int w, const float *residual,
+            const Transformed *tw, int h, int w, const float *residual,
             AttnAct act, bool pools)
 {
   AttnEpilogue ep = { l->bias, residual, act, pools ? net->avg : NULL,
                       pools ? net->max : NULL };
-  if (wino && wino->u && wino->direct)
-    attn_conv2d_direct (out, in, wino->u, &ep, net->ws, &l->p, h, w);
-  else if (wino && wino->u)
-    attn_conv2d_winograd (out, in, wino->u, &ep, net->wino_ws, &l->p, h, w,
-                          wino->m);
+  if (tw && tw->u && tw->direct)
+    attn_conv2d_direct (out, in, tw->u, &ep, net->ws, &l->p, h, w);
+  else if (tw && tw->u)
+    attn_conv2d_winograd (out, in, tw->u, &ep, net->wino_ws, &l->p, h, w,
+                          tw->m);
   else
     attn_conv2d (out, in, l->weight, &ep, net->ws, &l->p, 1, h, w);
 }
@@ -537,7 +545,7 @@ attn_net_many_workspace (const AttnNet *net, int n)
 
 /* One convolution of the n nets, each from in[i] into out[i] (residual
  * res[i] or none): side by side in one product where that pays and ws has
- * room, else net by net. wino[i]: net i's Winograd weights or NULL. */
+ * room, else net by net. tw[i]: net i's transformed weights or NULL. */
 typedef struct {
   AttnNet *const *nets;
   int n;
@@ -562,7 +570,7 @@ typedef struct {
   float *const *out;
   const float *const *in;
   const AttnConvLayer *l;
-  const Wino *const *wino;
+  const Transformed *const *tw;
   int h, w;
   const float *const *res;
   AttnAct act;
@@ -574,13 +582,14 @@ conv_each (void *ctx, int i)
 {
   const ConvEach *a = ctx;
   conv_layer (a->nets[i], a->out[i], a->in[i], a->l,
-              a->wino ? a->wino[i] : NULL, a->h, a->w,
+              a->tw ? a->tw[i] : NULL, a->h, a->w,
               a->res ? a->res[i] : NULL, a->act, a->pools);
 }
 
 static void
 conv_many (const Many *b, float *const *out, const float *const *in,
-           const AttnConvLayer *l, const Wino *const *wino, int h, int w,
+           const AttnConvLayer *l, const Transformed *const *tw, int h,
+           int w,
            const float *const *res, AttnAct act, bool pools)
 {
   int n = b->n;
@@ -594,7 +603,7 @@ conv_many (const Many *b, float *const *out, const float *const *in,
     attn_conv2d_many (out, in, l->weight, ep, b->ws, &l->p, n, h, w);
     return;
   }
-  ConvEach a = { b->nets, out, in, l, wino, h, w, res, act, pools };
+  ConvEach a = { b->nets, out, in, l, tw, h, w, res, act, pools };
   each_net (n, conv_each, &a);
 }
 
@@ -767,7 +776,8 @@ forward_many (const Many *b)
   float *id[ATTN_NET_MAX_BATCH] = { 0 };
   const float *in[ATTN_NET_MAX_BATCH] = { 0 };
   const float *identity[ATTN_NET_MAX_BATCH] = { 0 };
-  const Wino *w1[ATTN_NET_MAX_BATCH] = { 0 }, *w2[ATTN_NET_MAX_BATCH] = { 0 };
+  const Transformed *w1[ATTN_NET_MAX_BATCH] = { 0 };
+  const Transformed *w2[ATTN_NET_MAX_BATCH] = { 0 };
 
   if (m->stn) {
     StnEach a = { nets, in };
@@ -799,8 +809,8 @@ forward_many (const Many *b)
       f[i] = net->buf[o[2]];
       id[i] = net->buf[o[3]];
       identity[i] = blk->has_down ? id[i] : in[i];
-      w1[i] = &net->blocks[bi].wino1;
-      w2[i] = &net->blocks[bi].wino2;
+      w1[i] = &net->blocks[bi].tw1;
+      w2[i] = &net->blocks[bi].tw2;
     }
     if (blk->has_down)
       conv_many (b, id, in, &blk->down, NULL, bp->h_in, bp->w_in, NULL,
