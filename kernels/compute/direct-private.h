@@ -14,6 +14,14 @@
  * output channels and np pixels of one output row, x at its first input
  * (padded) row and column. */
 void direct_tile_avx512 (int np, const float *x, size_t plane, int wp, int s,
-                         const float *wk, int cin, float *part);
+                         const float *wk, int cin, float *part,
+                         const char *pf, int pf_lines);
+
+/* The same for two output rows of n ≤ DIRECT_NPX / 2 pixels each (maps
+ * that narrow): pixel q < n of the row at x, pixel n + q of the next
+ * (x + s·wp); part holds 2·n pixels. */
+void direct_pair_avx512 (int n, const float *x, size_t plane, int wp, int s,
+                         const float *wk, int cin, float *part,
+                         const char *pf, int pf_lines);
 
 #endif

@@ -10,18 +10,24 @@
  * thread pads and reads its own rows), groups outermost otherwise (on two
  * threads each reads half of the weights).
  *
+ * Maps 7 pixels wide or less take two output rows per tile (14 pixels),
+ * so a tile still has 28 accumulators. Where the weights are too large
+ * for L2 (groups outermost), each group's tiles prefetch the next group's
+ * weights between them: without it the first tile of each group waited
+ * for its weights from memory (the 7×7 layers below ran 20 % slower).
+ *
  * Where it pays, on this machine (an Intel Xeon with AVX-512): 3×3 stride
  * 2 from 128 input channels up, with output rows of 14 pixels or more. In
  * ResNet-50-CBAM (layer probe, forwards with ATTN_DIRECT=never and auto
  * alternated, 1 / 2 threads): 256 ch 28² → 14² 17–21 % / 7–12 % faster
  * than im2col + sgemm, 128 ch 56² → 28² 1–3 % / 2–7 %; ResNet-18's
- * 128 → 256 ch 28² → 14² 4–9 % (1 thread). Not taken: 64 input channels
- * (ResNet-18's 56² → 28²: no faster in the network, 12–25 % slower
- * alone) and outputs of 7×7 (ResNet-50's three 512-channel layers 25–35 %
- * slower in the network, on 1 and 2 threads): there the 9.4 MB of
- * weights come from memory either way, and the product, which reads each
- * weight once for all 49 pixels, streams them better than tiles of one
- * row. */
+ * 128 → 256 ch 28² → 14² 4–9 % (1 thread). And 3×3 stride 1 from 128
+ * input channels on maps 7 wide or less, in pairs of rows: ResNet-50's
+ * two 512-channel layers at 7² 1.90 → 1.64 ms (1 thread), 1.06 → 0.94
+ * (2), ResNet-18's 2.05 → 1.70 and 1.03 → 0.84. Not taken: 64 input
+ * channels (ResNet-18's 56² → 28²: no faster in the network, 12–25 %
+ * slower alone); stride 2 onto 7×7 outputs (ResNet-50's 512 ch 14² → 7²:
+ * 8 % faster on 1 thread, 5 % slower on 2). */
 #include "direct.h"
 
 #include <stdlib.h>
@@ -75,10 +81,11 @@ attn_direct_pays (const AttnConv2d *p, int h, int w)
     return false;
   if (pol == ATTN_DIRECT_ALWAYS)
     return true;
-  /* stride 2, 128 input channels or more, output rows of 14 or more (see
-   * the top of this file) */
-  return p->stride_h == 2 && p->c_in >= 128
-      && attn_conv_out_dim (w, 3, 2, p->pad_w, 1) >= DIRECT_NPX;
+  /* 128 input channels or more; stride 2 with output rows of 14 or more,
+   * stride 1 with rows of 7 or less (see the top of this file) */
+  int wo = attn_conv_out_dim (w, 3, p->stride_w, p->pad_w, 1);
+  return p->c_in >= 128
+      && (p->stride_h == 2 ? wo >= DIRECT_NPX : 2 * wo <= DIRECT_NPX);
 #else
   (void) p; (void) h; (void) w;
   (void) current_policy;
@@ -117,6 +124,11 @@ typedef struct {
   const AttnEpilogue *ep;
   const AttnConv2d *p;
   int h, w, hp, wp, ho, wo;
+  int rpu, units;       /* output rows per unit (2 where 2·wo fits a tile),
+                         * units per group of 32 channels */
+  int tiles_per_row, pf_lines;  /* lines per input channel each tile
+                                 * prefetches of the next group's weights */
+  size_t gbytes;        /* one group's weights */
   bool fused, rows_outer;
 } Direct;
 
@@ -158,9 +170,11 @@ pad_channels (void *ctx, int lo, int hi)
     pad_plane (d, c, 0, d->hp);
 }
 
-/* Units [lo, hi) of (group of 32 output channels, output row), rows or
- * groups outermost (d->rows_outer): every tile of the unit's row, each
- * stored as soon as computed. */
+/* Units [lo, hi) of (group of 32 output channels, output rows), rows or
+ * groups outermost (d->rows_outer): every tile of the unit's row (or of
+ * its two rows, d->rpu), each stored as soon as computed. With groups
+ * outermost, the group's tiles between them prefetch the next group's
+ * weights into L2, each its own share, a few lines per input channel. */
 static void
 rows_task (void *ctx, int lo, int hi)
 {
@@ -172,16 +186,36 @@ rows_task (void *ctx, int lo, int hi)
   float part[DIRECT_NPX * DIRECT_OC] __attribute__ ((aligned (64)));
   int groups = p->c_out / DIRECT_OC;
   for (int u = lo; u < hi; u++) {
-    int g = d->rows_outer ? u % groups : u / d->ho;
-    int oy = d->rows_outer ? u / groups : u % d->ho;
+    int g = d->rows_outer ? u % groups : u / d->units;
+    int oy = (d->rows_outer ? u / groups : u % d->units) * d->rpu;
+    bool pair = d->rpu == 2 && oy + 1 < d->ho;
     const float *wk = d->wk + (size_t) g * p->c_in * 9 * DIRECT_OC;
     for (int ox0 = 0; ox0 < d->wo; ox0 += DIRECT_NPX) {
+      const char *pf = NULL;
+      int pf_lines = 0;
+      if (!d->rows_outer && g + 1 < groups) {
+        int t = oy / d->rpu * d->tiles_per_row + ox0 / DIRECT_NPX;
+        size_t step = (size_t) 64 * p->c_in;    /* a line per channel */
+        size_t at = (size_t) t * d->pf_lines * step;
+        size_t left = at < d->gbytes ? d->gbytes - at : 0;
+        pf_lines = left / step < (size_t) d->pf_lines ? (int) (left / step)
+            : d->pf_lines;
+        if (pf_lines)
+          pf = (const char *) (wk + (size_t) p->c_in * 9 * DIRECT_OC) + at;
+      }
       int np = d->wo - ox0 < DIRECT_NPX ? d->wo - ox0 : DIRECT_NPX;
       const float *x = d->xp + (size_t) oy * s * d->wp + (size_t) ox0 * s;
 #ifdef ATTN_HAVE_ISA_VARIANTS
-      direct_tile_avx512 (np, x, plane, d->wp, s, wk, p->c_in, part);
+      if (pair) {
+        /* two rows of np ≤ DIRECT_NPX / 2, contiguous in the output */
+        direct_pair_avx512 (np, x, plane, d->wp, s, wk, p->c_in, part, pf,
+                            pf_lines);
+        np *= 2;
+      } else
+        direct_tile_avx512 (np, x, plane, d->wp, s, wk, p->c_in, part, pf,
+                            pf_lines);
 #else
-      (void) x; (void) plane; (void) wk;
+      (void) x; (void) plane; (void) wk; (void) pf; (void) pf_lines;
       memset (part, 0, sizeof part);    /* unreachable: never pays */
 #endif
       for (int v = 0; v < DIRECT_OC; v++) {
@@ -219,14 +253,19 @@ attn_conv2d_direct (float *out, const float *in, const float *wk,
   bool fused = ep && !ep->avg_out && !ep->max_out
       && (ep->act == ATTN_ACT_NONE || ep->act == ATTN_ACT_RELU);
   bool rows_outer = attn_direct_weights_size (p) <= DIRECT_ROWS_OUTER;
+  int rpu = 2 * wo <= DIRECT_NPX ? 2 : 1, units = (ho + rpu - 1) / rpu;
+  int tpr = (wo + DIRECT_NPX - 1) / DIRECT_NPX;
+  size_t gbytes = sizeof (float) * p->c_in * 9 * DIRECT_OC;
+  size_t step = (size_t) 64 * p->c_in * tpr * units;
   Direct d = { out, ws, in, wk, ep, p, h, w, h + 2 * pad, w + 2 * pad, ho, wo,
-    fused, rows_outer
+    rpu, units, tpr, (int) ((gbytes + step - 1) / step), gbytes, fused,
+    rows_outer
   };
   if (rows_outer)
     attn_parallel_range (h + 2 * pad, 4, pad_rows, &d);
   else
     attn_parallel_range (p->c_in, 16, pad_channels, &d);
-  attn_parallel_range (p->c_out / DIRECT_OC * ho, 1, rows_task, &d);
+  attn_parallel_range (p->c_out / DIRECT_OC * d.units, 1, rows_task, &d);
   if (ep && !fused)
     attn_epilogue_apply (out, ep, 1, p->c_out, ho * wo);
 }

@@ -2,7 +2,8 @@
 /* direct.h — 3×3 convolution computed directly, without im2col, on
  * AVX-512: each step multiplies 32 output channels' weights (two vectors,
  * the weights reordered once at plan time) by one input value broadcast,
- * for up to 14 output pixels of a row at a time (28 accumulators).
+ * for up to 14 output pixels of a row (or of two rows 7 wide or less) at
+ * a time (28 accumulators).
  *
  * Same contract as attn_conv2d for the convolutions it accepts (see
  * attn_direct_applies); the sums run in im2col's order (input channel,
