@@ -90,6 +90,10 @@ struct AttnNet {
   int *dec_tokens;          /* (max_length), calloc'd at plan time */
   AttnDecoderOut dec_out;
   double dec_seconds;
+  /* profiling (attn_net_set_profiling): the steps, built at plan time */
+  AttnLayerTime *prof;
+  int n_prof, prof_forwards;
+  bool prof_on;
 };
 
 static double
@@ -294,6 +298,146 @@ carve_all (AttnNet *net, Carver *c, const ArenaSizes *sz)
   }
 }
 
+/* How conv p runs (tw: its Winograd tile or direct weights, or NULL), for
+ * the profile's table: as conv_layer and attn_conv2d choose. */
+static const char *
+conv_method (const AttnConv2d *p, const Transformed *tw)
+{
+  if (tw && tw->direct)
+    return "direct";
+  if (tw && tw->m)
+    return tw->m == 4 ? "winograd F(4,3)" : "winograd F(2,3)";
+  if (p->groups > 1 && p->c_in == p->groups)
+    return "depthwise";
+  if (p->kh == 1 && p->kw == 1 && p->stride_h == 1 && p->stride_w == 1
+      && p->pad_h == 0 && p->pad_w == 0)
+    return "gemm";
+  return "im2col + gemm";
+}
+
+/* Entry *i of the table: conv p on an h×w input. */
+static void
+profile_conv (AttnLayerTime *t, int *i, const char *where, const char *what,
+              const AttnConv2d *p, const Transformed *tw, int h, int w)
+{
+  AttnLayerTime *e = &t[(*i)++];
+  char stride[16] = "";
+  if (p->stride_h > 1)
+    snprintf (stride, sizeof stride, "/%d", p->stride_h);
+  snprintf (e->name, sizeof e->name, "%s %s %dx%d%s %d->%d @%dx%d", where,
+            what, p->kh, p->kw, stride, p->c_in, p->c_out, w, h);
+  e->method = conv_method (p, tw);
+  int ho = attn_conv_out_dim (h, p->kh, p->stride_h, p->pad_h, p->dil_h);
+  int wo = attn_conv_out_dim (w, p->kw, p->stride_w, p->pad_w, p->dil_w);
+  e->macs = conv_macs (p, ho, wo);
+}
+
+/* The profile's table: every step forward_many times, in its order. */
+static bool
+plan_profile (AttnNet *net)
+{
+  const AttnModel *m = net->m;
+  int n = (m->stn ? 1 : 0) + 1 + (m->has_stem_pool ? 1 : 0) + 1;
+  for (int i = 0; i < m->n_blocks; i++)
+    n += (m->blocks[i].has_down ? 1 : 0) + 2
+        + (m->block_type == ATTN_BLOCK_BOTTLENECK ? 1 : 0)
+        + (m->blocks[i].gate != ATTN_GATE_NONE ? 1 : 0);
+  AttnLayerTime *t = calloc ((size_t) n, sizeof *t);
+  if (!t)
+    return false;
+  int k = 0;
+  if (m->stn) {
+    snprintf (t[k].name, sizeof t[k].name, "stn");
+    t[k++].method = "stn";
+  }
+  profile_conv (t, &k, "stem", "conv", &m->stem.p, NULL, net->h, net->w);
+  if (m->has_stem_pool) {
+    const AttnPool2d *p = &m->stem_pool;
+    snprintf (t[k].name, sizeof t[k].name, "stem pool %dx%d/%d @%dx%d",
+              p->kh, p->kw, p->stride_h, net->stem_w, net->stem_h);
+    t[k++].method = "pool";
+  }
+  for (int i = 0; i < m->n_blocks; i++) {
+    const AttnBlock *b = &m->blocks[i];
+    const BlockPlan *bp = &net->blocks[i];
+    if (b->has_down)
+      profile_conv (t, &k, b->name, "down", &b->down.p, NULL, bp->h_in,
+                    bp->w_in);
+    profile_conv (t, &k, b->name, "conv1", &b->conv1.p, &bp->tw1, bp->h_in,
+                  bp->w_in);
+    profile_conv (t, &k, b->name, "conv2", &b->conv2.p, &bp->tw2, bp->h_mid,
+                  bp->w_mid);
+    if (m->block_type == ATTN_BLOCK_BOTTLENECK)
+      profile_conv (t, &k, b->name, "conv3", &b->conv3.p, NULL,
+                    attn_conv_out_dim (bp->h_mid, b->conv2.p.kh,
+                                       b->conv2.p.stride_h, b->conv2.p.pad_h,
+                                       b->conv2.p.dil_h),
+                    attn_conv_out_dim (bp->w_mid, b->conv2.p.kw,
+                                       b->conv2.p.stride_w, b->conv2.p.pad_w,
+                                       b->conv2.p.dil_w));
+    if (b->gate != ATTN_GATE_NONE) {
+      snprintf (t[k].name, sizeof t[k].name, "%s gate %s %d @%dx%d", b->name,
+                b->gate == ATTN_GATE_CBAM ? "cbam" : "se", b->c_out, bp->w,
+                bp->h);
+      t[k++].method = "gate";
+    }
+  }
+  snprintf (t[k].name, sizeof t[k].name, "head: pool, classifier%s",
+            m->decoder ? ", decoder" : "");
+  t[k++].method = "head";
+  assert (k == n);
+  net->prof = t;
+  net->n_prof = n;
+  return true;
+}
+
+void
+attn_net_set_profiling (AttnNet *net, bool on)
+{
+  net->prof_on = on && net->prof;
+  if (!on)
+    return;
+  for (int i = 0; i < net->n_prof; i++)
+    net->prof[i].seconds = 0.0;
+  net->prof_forwards = 0;
+}
+
+int
+attn_net_profile (const AttnNet *net, const AttnLayerTime **layers,
+                  int *forwards)
+{
+  *layers = net->prof_forwards ? net->prof : NULL;
+  *forwards = net->prof_forwards;
+  return net->prof_forwards ? net->n_prof : 0;
+}
+
+/* A profiled forward's clock: each step adds the time since the last. */
+typedef struct {
+  AttnNet *net;         /* NULL: not profiling */
+  int i;
+  double t;
+} Prof;
+
+static double
+prof_now (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
+}
+
+static inline void
+prof_step (Prof *pr)
+{
+  if (!pr->net)
+    return;
+  double t = prof_now ();
+  if (pr->i < pr->net->n_prof)
+    pr->net->prof[pr->i].seconds += t - pr->t;
+  pr->i++;
+  pr->t = t;
+}
+
 AttnNet *
 attn_net_new (const AttnModel *model, int height, int width, char *err,
               size_t errlen)
@@ -437,6 +581,10 @@ attn_net_new_sharing (const AttnModel *model, int height, int width,
   Carver real = { net->arena, 0 };
   carve_all (net, &real, &sz);
   assert (real.used == net->arena_floats);
+  if (!plan_profile (net)) {
+    snprintf (err, errlen, "%s: out of memory", m->path);
+    goto fail;
+  }
   return net;
 
 too_small:
@@ -457,6 +605,7 @@ attn_net_free (AttnNet *net)
   free (net->gates);
   free (net->stn);
   free (net->dec_tokens);
+  free (net->prof);
   free (net);
 }
 
@@ -778,10 +927,14 @@ forward_many (const Many *b)
   const float *identity[ATTN_NET_MAX_BATCH] = { 0 };
   const Transformed *w1[ATTN_NET_MAX_BATCH] = { 0 };
   const Transformed *w2[ATTN_NET_MAX_BATCH] = { 0 };
+  Prof pr = { n0->prof_on ? nets[0] : NULL, 0, 0.0 };
+  if (pr.net)
+    pr.t = prof_now ();
 
   if (m->stn) {
     StnEach a = { nets, in };
     each_net (n, stn_each, &a);
+    prof_step (&pr);
   }
   for (int i = 0; i < n; i++) {
     if (!m->stn)
@@ -790,9 +943,11 @@ forward_many (const Many *b)
   }
   conv_many (b, out, in, &m->stem, NULL, n0->h, n0->w, NULL, ATTN_ACT_RELU,
              false);
+  prof_step (&pr);
   int xi = 0;
   if (m->has_stem_pool) {
     each_net (n, stem_pool_each, (void *) nets);
+    prof_step (&pr);
     xi = 1;
   }
 
@@ -812,31 +967,41 @@ forward_many (const Many *b)
       w1[i] = &net->blocks[bi].tw1;
       w2[i] = &net->blocks[bi].tw2;
     }
-    if (blk->has_down)
+    if (blk->has_down) {
       conv_many (b, id, in, &blk->down, NULL, bp->h_in, bp->w_in, NULL,
                  ATTN_ACT_NONE, false);
+      prof_step (&pr);
+    }
     bool gated = blk->gate != ATTN_GATE_NONE;
     const float *const *res = gated ? NULL : identity;
     AttnAct last_act = gated ? ATTN_ACT_NONE : ATTN_ACT_RELU;
     conv_many (b, t1, in, &blk->conv1, w1, bp->h_in, bp->w_in, NULL,
                ATTN_ACT_RELU, false);
+    prof_step (&pr);
     if (m->block_type == ATTN_BLOCK_BOTTLENECK) {
       conv_many (b, t2, (const float *const *) t1, &blk->conv2, w2, bp->h_mid,
                  bp->w_mid, NULL, ATTN_ACT_RELU, false);
+      prof_step (&pr);
       conv_many (b, f, (const float *const *) t2, &blk->conv3, NULL, bp->h,
                  bp->w, res, last_act, gated);
     } else {
       conv_many (b, f, (const float *const *) t1, &blk->conv2, w2, bp->h_mid,
                  bp->w_mid, res, last_act, gated);
     }
+    prof_step (&pr);
     if (gated) {
       GateEach a = { nets, bi, f, identity };
       each_net (n, gate_each, &a);
+      prof_step (&pr);
     }
     xi = o[2];
   }
   HeadEach a = { nets, xi };
   each_net (n, head_each, &a);
+  prof_step (&pr);
+  /* counted only when its steps matched the table, one by one */
+  if (pr.net && pr.i == pr.net->n_prof)
+    pr.net->prof_forwards++;
 }
 
 void

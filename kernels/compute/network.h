@@ -125,4 +125,27 @@ bool attn_net_shares_weights (const AttnNet *net);
 /* Multiply-adds of one forward pass. */
 double attn_net_macs (const AttnNet *net);
 
+/* Where a forward pass spends its time, step by step, once asked to:
+ * attn_net_set_profiling (net, true) zeroes the sums, and every forward
+ * of this net from then on (attn_net_forward, or attn_net_forward_many
+ * with it first: the whole batch's step is counted) adds each step's wall
+ * time. Steps in order: the STN, the stem convolution, its pool, then per
+ * block the downsample, conv1, conv2 (conv3) and gate, then the head (the
+ * global pool and classifier, and the decoder where there is one). The
+ * table is built at plan time; a profiled forward reads the clock twice
+ * per step and allocates nothing. Off, it costs one test per step. */
+typedef struct {
+  char name[64];          /* "layer2.0 conv2 3x3/2 128->128 @56x56" */
+  const char *method;     /* "winograd F(4,3)", "direct", "gemm",
+                           * "im2col + gemm", "depthwise", "gate", "pool",
+                           * "stn", "head" */
+  double macs;            /* multiply-adds of one forward (0: not counted) */
+  double seconds;         /* summed over the profiled forwards */
+} AttnLayerTime;
+void attn_net_set_profiling (AttnNet *net, bool on);
+/* The table (*layers, its length returned) and the forwards it sums
+ * (*forwards); 0 (and NULL) when the net was never profiled. */
+int attn_net_profile (const AttnNet *net, const AttnLayerTime **layers,
+                      int *forwards);
+
 #endif

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "model.h"
@@ -53,6 +54,65 @@ sequence_ok (const AttnNet *net, const TinySpec *s)
   ok = ok && (q.length == d->max_length || q.tokens[q.length - 1] == d->end);
   if (!ok)
     printf ("# bad sequence (length %d)\n", q.length);
+  return ok;
+}
+
+/* The per-step profile: nothing until asked; then one entry per step in
+ * forward order (counted here from the model), each forward's time spread
+ * over them and no more than the forwards took; switched off, the sums
+ * stand; switched on again, they restart. */
+static bool
+profile_ok (AttnNet *net, const AttnModel *m)
+{
+  const AttnLayerTime *t;
+  int forwards = -1;
+  bool ok = attn_net_profile (net, &t, &forwards) == 0 && !t && forwards == 0;
+  int want = (m->stn ? 1 : 0) + 1 + (m->has_stem_pool ? 1 : 0) + 1, gates = 0;
+  for (int i = 0; i < m->n_blocks; i++) {
+    want += (m->blocks[i].has_down ? 1 : 0) + 2
+        + (m->block_type == ATTN_BLOCK_BOTTLENECK ? 1 : 0);
+    gates += m->blocks[i].gate != ATTN_GATE_NONE;
+  }
+  want += gates;
+  attn_net_set_profiling (net, true);
+  struct timespec a, b;
+  clock_gettime (CLOCK_MONOTONIC, &a);
+  attn_net_forward (net);
+  attn_net_forward (net);
+  clock_gettime (CLOCK_MONOTONIC, &b);
+  double wall = (double) (b.tv_sec - a.tv_sec) + 1e-9 * (b.tv_nsec - a.tv_nsec);
+  int n = attn_net_profile (net, &t, &forwards);
+  ok &= n == want && forwards == 2 && t != NULL;
+  if (!ok) {
+    printf ("# profile: %d steps over %d forwards, want %d over 2\n", n,
+            forwards, want);
+    return false;
+  }
+  double sum = 0, macs = 0;
+  int seen_gates = 0;
+  for (int i = 0; i < n; i++) {
+    /* every step stamped: each took some time */
+    ok &= t[i].name[0] && t[i].method && t[i].seconds > 0
+        && isfinite (t[i].seconds) && t[i].macs >= 0;
+    sum += t[i].seconds;
+    macs += t[i].macs;
+    seen_gates += strcmp (t[i].method, "gate") == 0;
+  }
+  ok &= strncmp (t[m->stn ? 1 : 0].name, "stem conv", 9) == 0
+      && strcmp (t[n - 1].method, "head") == 0 && seen_gates == gates
+      && (!m->stn || strcmp (t[0].method, "stn") == 0);
+  ok &= sum > 0 && sum <= wall && macs > 0 && macs <= attn_net_macs (net);
+  if (!ok)
+    printf ("# profile: steps sum to %g s of %g, %g of %g MACs\n", sum, wall,
+            macs, attn_net_macs (net));
+  double first = t[0].seconds;
+  attn_net_set_profiling (net, false);
+  attn_net_forward (net);
+  ok &= attn_net_profile (net, &t, &forwards) == n && forwards == 2
+      && t[0].seconds == first;
+  attn_net_set_profiling (net, true);
+  ok &= attn_net_profile (net, &t, &forwards) == 0 && forwards == 0;
+  attn_net_set_profiling (net, false);
   return ok;
 }
 
@@ -105,6 +165,7 @@ runs (const TinySpec *s, int h, int w)
   ok &= (attn_net_theta (net) != NULL) == s->stn;
   ok &= (m->decoder != NULL) == (s->decoder != 0) && sequence_ok (net, s);
   ok &= attn_net_macs (net) > 0 && attn_net_arena_bytes (net) > 0;
+  ok &= profile_ok (net, m);
   /* forward is deterministic: a second run gives the same logits */
   float first[16];
   memcpy (first, logits, sizeof (float) * MIN (s->num_classes, 16));

@@ -8,6 +8,10 @@
  * plugin. Medians of repeated runs after warm-up; nothing allocated inside
  * timed loops.
  *
+ * Sections (--filter picks those whose name holds SUBSTR): convolutions
+ * (their shape names), attention, resnet, resnet-layers (ResNet-50-CBAM
+ * step by step, beside ONNX Runtime's profiler), batch, decoder, plugin.
+ *
  * usage: attn-bench [--quick] [--threads N] [--filter SUBSTR] */
 #include <gst/gst.h>
 #include <math.h>
@@ -397,11 +401,45 @@ typedef struct
   double ms[4], rel[4];
 } OrtResult;
 
-static void
-ort_ms (int threads, int runs, OrtResult *r)
+/* Whether ort-bench.mjs can run: node, the package, the ONNX files (the
+ * export is skipped when they are up to date); else note says why and how
+ * to enable it. */
+static bool
+ort_ready (char *note, size_t len)
 {
   static const char enable[] = "enable it with `./run bench --ort` (or `cd tools/bench && "
       "ONNXRUNTIME_NODE_INSTALL=skip npm install`)";
+  char *node = g_find_program_in_path ("node");
+  if (!node) {
+    snprintf (note, len, "ONNX Runtime column n/a: `node` not in PATH; "
+              "install Node.js, then %s.", enable);
+    return false;
+  }
+  g_free (node);
+  if (!g_file_test (ATTN_SOURCE_DIR "/tools/bench/node_modules/onnxruntime-node/package.json",
+          G_FILE_TEST_EXISTS)) {
+    snprintf (note, len, "ONNX Runtime column n/a: onnxruntime-node is not "
+              "installed in tools/bench; %s.", enable);
+    return false;
+  }
+  if (g_mkdir_with_parents (ORT_DIR, 0755) != 0) {
+    snprintf (note, len, "ONNX Runtime column n/a: cannot create %s.", ORT_DIR);
+    return false;
+  }
+  int rc = system ("/usr/bin/timeout 900 /usr/bin/python3 " ATTN_SOURCE_DIR "/tools/ort_export.py "
+      ORT_DIR " </dev/null >/dev/null 2>>" ORT_LOG);
+  if (rc != 0) {
+    snprintf (note, len, "ONNX Runtime column n/a: the ONNX export "
+              "(tools/ort_export.py, needs /usr/bin/python3 with torch) failed; see %s.",
+              ORT_LOG);
+    return false;
+  }
+  return true;
+}
+
+static void
+ort_ms (int threads, int runs, OrtResult *r)
+{
   memset (r, 0, sizeof *r);
   for (int i = 0; i < 4; i++)
     r->ms[i] = r->rel[i] = NAN;
@@ -410,32 +448,8 @@ ort_ms (int threads, int runs, OrtResult *r)
     snprintf (r->note, sizeof r->note, "ONNX Runtime column skipped with --quick.");
     return;
   }
-  char *node = g_find_program_in_path ("node");
-  if (!node) {
-    snprintf (r->note, sizeof r->note, "ONNX Runtime column n/a: `node` not in PATH; "
-              "install Node.js, then %s.", enable);
+  if (!ort_ready (r->note, sizeof r->note))
     return;
-  }
-  g_free (node);
-  if (!g_file_test (ATTN_SOURCE_DIR "/tools/bench/node_modules/onnxruntime-node/package.json",
-          G_FILE_TEST_EXISTS)) {
-    snprintf (r->note, sizeof r->note, "ONNX Runtime column n/a: onnxruntime-node is not "
-              "installed in tools/bench; %s.", enable);
-    return;
-  }
-  if (g_mkdir_with_parents (ORT_DIR, 0755) != 0) {
-    snprintf (r->note, sizeof r->note, "ONNX Runtime column n/a: cannot create %s.", ORT_DIR);
-    return;
-  }
-  /* the export is skipped when the files are up to date */
-  int rc = system ("/usr/bin/timeout 900 /usr/bin/python3 " ATTN_SOURCE_DIR "/tools/ort_export.py "
-      ORT_DIR " </dev/null >/dev/null 2>>" ORT_LOG);
-  if (rc != 0) {
-    snprintf (r->note, sizeof r->note, "ONNX Runtime column n/a: the ONNX export "
-              "(tools/ort_export.py, needs /usr/bin/python3 with torch) failed; see %s.",
-              ORT_LOG);
-    return;
-  }
   char cmd[1024];
   snprintf (cmd, sizeof cmd, "/usr/bin/timeout 900 node %s/tools/bench/ort-bench.mjs --threads %d "
             "--runs %d %s %s %s %s %s </dev/null 2>>%s", ATTN_SOURCE_DIR, threads, runs,
@@ -575,6 +589,197 @@ bench_networks (int threads)
           threads, threads > 1 ? "s" : "",
           ratio_range (ours[1], ort[0].ms[0], ort[1].ms[0]),
           ratio_range (ours[3], ort[0].ms[2], ort[1].ms[2]));
+}
+
+/* ResNet-50-CBAM step by step: our forward's steps (attn_net_set_profiling)
+ * beside ONNX Runtime's nodes for the same network (ort-bench.mjs --layers,
+ * its own profiler). Its convolutions (the gates' 7×7 aside) pair with
+ * ours in order, its classifier with our head; its other nodes count
+ * towards our step that follows the convolution before them where that
+ * step is no convolution (the stem's pool, a block's gate with the
+ * residual add and ReLU), and towards "other nodes" where it is one (its
+ * layout reorders, mostly). */
+#define ORT_NODES_MAX 1024
+
+typedef struct {
+  char op[32], name[96];
+  double ms;
+} OrtNode;
+
+/* ONNX Runtime's nodes for `model`, in the order they first ran; 0 (note
+ * says why) when it cannot run. */
+static int
+ort_nodes (int threads, int runs, const char *model, OrtNode *nodes,
+           char *version, char *note, size_t len)
+{
+  snprintf (version, 32, "?");
+  if (quick) {
+    snprintf (note, len, "ONNX Runtime column skipped with --quick.");
+    return 0;
+  }
+  if (!ort_ready (note, len))
+    return 0;
+  char cmd[1024];
+  snprintf (cmd, sizeof cmd, "/usr/bin/timeout 900 node %s/tools/bench/ort-bench.mjs --threads %d "
+            "--runs %d --layers %s %s </dev/null 2>>%s", ATTN_SOURCE_DIR, threads, runs,
+            ORT_DIR, model, ORT_LOG);
+  FILE *p = popen (cmd, "r");
+  if (!p) {
+    snprintf (note, len, "ONNX Runtime column n/a: cannot start node.");
+    return 0;
+  }
+  char line[512], v[32], name[64];
+  int n = 0;
+  OrtNode e;
+  while (fgets (line, sizeof line, p)) {
+    if (sscanf (line, "version %31s", v) == 1)
+      snprintf (version, 32, "%s", v);
+    else if (n < ORT_NODES_MAX
+             && sscanf (line, "node %63s %31s %lf %95s", name, e.op, &e.ms,
+                        e.name) == 4 && strcmp (name, model) == 0)
+      nodes[n++] = e;
+  }
+  pclose (p);
+  if (n == 0)
+    snprintf (note, len, "ONNX Runtime column n/a: ort-bench.mjs --layers gave "
+              "no nodes; see %s.", ORT_LOG);
+  return n;
+}
+
+static bool
+ort_is_conv (const OrtNode *e)
+{
+  return (strcmp (e->op, "Conv") == 0 || strcmp (e->op, "FusedConv") == 0)
+      && !strstr (e->name, "cbam");
+}
+
+/* The classifier's nodes: our last step, the head */
+static bool
+ort_is_head (const OrtNode *e)
+{
+  static const char *const ops[] = {
+    "GlobalAveragePool", "Flatten", "Gemm", "FusedGemm", "MatMul", "Softmax",
+  };
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+    if (strcmp (e->op, ops[i]) == 0)
+      return !strstr (e->name, "cbam");
+  return false;
+}
+
+static bool
+is_conv_step (const AttnLayerTime *t)
+{
+  return t->macs > 0;
+}
+
+static void
+bench_layers (int threads)
+{
+  if (!wanted ("resnet-layers"))
+    return;
+  static OrtNode nodes[ORT_NODES_MAX];
+  char version[32], note[384] = "";
+  int runs = quick ? 3 : 21;
+  int n_nodes = ort_nodes (threads, runs, ort_names[3], nodes, version, note,
+                           sizeof note);
+  char err[512];
+  AttnModel *m = resnet (50, "cbam", err);
+  AttnNet *net = m ? attn_net_new (m, 224, 224, err, sizeof err) : NULL;
+  if (!net) {
+    printf ("\n## Per step, ResNet-50-CBAM: failed: %s\n", err);
+    attn_model_unref (m);
+    return;
+  }
+  float *in = attn_net_input (net);
+  for (int j = 0; j < 3 * 224 * 224; j++)
+    in[j] = (float) ((j * 7919) % 255) / 255.0f - 0.5f;
+  for (int i = 0; i < 3; i++)
+    attn_net_forward (net);
+  attn_net_set_profiling (net, true);
+  for (int i = 0; i < runs; i++)
+    attn_net_forward (net);
+  attn_net_set_profiling (net, false);
+  const AttnLayerTime *t;
+  int fw, n = attn_net_profile (net, &t, &fw);
+  double peak = peak_of (attn_fma_peak_gflops, threads);
+
+  /* ORT's time for each of our steps (NAN: none), and what is left */
+  static double ort[512];
+  int n_conv = 0, n_ort_conv = 0;
+  for (int i = 0; i < n && i < 512; i++)
+    n_conv += is_conv_step (&t[i]);
+  for (int j = 0; j < n_nodes; j++)
+    n_ort_conv += ort_is_conv (&nodes[j]);
+  bool paired = n_nodes > 0 && n_conv == n_ort_conv && n <= 512;
+  double ort_other = 0, ort_total = 0;
+  for (int i = 0; i < n && i < 512; i++)
+    ort[i] = NAN;
+  if (paired) {
+    int step = -1;              /* our step of the last convolution seen */
+    for (int j = 0; j < n_nodes; j++) {
+      ort_total += nodes[j].ms;
+      if (ort_is_conv (&nodes[j])) {
+        do
+          step++;
+        while (!is_conv_step (&t[step]));
+        ort[step] = nodes[j].ms;
+      } else if (ort_is_head (&nodes[j])) {
+        ort[n - 1] = isnan (ort[n - 1]) ? nodes[j].ms : ort[n - 1] + nodes[j].ms;
+      } else if (step >= 0 && step + 1 < n && !is_conv_step (&t[step + 1])) {
+        ort[step + 1] = isnan (ort[step + 1]) ? nodes[j].ms
+            : ort[step + 1] + nodes[j].ms;
+      } else {
+        ort_other += nodes[j].ms;
+      }
+    }
+  }
+  printf ("\n## Per step, ResNet-50-CBAM, %d thread%s (ours: mean of %d "
+          "profiled forwards; ONNX Runtime%s%s: its profiler's median of %d "
+          "runs, same network exported)\n\n", threads, threads > 1 ? "s" : "",
+          fw, n_nodes ? " " : "", n_nodes ? version : "", runs);
+  printf ("FMA peak, measured now on %d thread%s: %.1f GFLOPS.\n\n", threads,
+          threads > 1 ? "s" : "", peak);
+  printf ("| # | step | ours: how | ours ms | GFLOPS | %% of peak | ORT ms | "
+          "ours / ORT |\n|---:|---|---|---:|---:|---:|---:|---:|\n");
+  double ours_conv = 0, ours_other = 0, o_conv = 0, o_gate = 0;
+  for (int i = 0; i < n; i++) {
+    double ms = t[i].seconds / fw * 1e3;
+    double o = i < 512 ? ort[i] : NAN;
+    char gf[32] = "", pk[32] = "", oc[32] = "n/a", ratio[32] = "n/a";
+    if (is_conv_step (&t[i])) {
+      double g = 2.0 * t[i].macs / (ms * 1e-3) / 1e9;
+      snprintf (gf, sizeof gf, "%.1f", g);
+      snprintf (pk, sizeof pk, "%.0f", 100.0 * g / peak);
+      ours_conv += ms;
+      o_conv += isnan (o) ? 0 : o;
+    } else {
+      ours_other += ms;
+      o_gate += isnan (o) ? 0 : o;
+    }
+    if (!isnan (o)) {
+      snprintf (oc, sizeof oc, "%.3f", o);
+      snprintf (ratio, sizeof ratio, "%.2f", ms / o);
+    }
+    printf ("| %d | %s | %s | %.3f | %s | %s | %s | %s |\n", i, t[i].name,
+            t[i].method, ms, gf, pk, oc, ratio);
+  }
+  printf ("\nConvolutions: ours %.2f ms", ours_conv);
+  if (paired)
+    printf (", ONNX Runtime's %.2f (ours / ORT %.2f)", o_conv,
+            ours_conv / o_conv);
+  printf ("; the other steps (pool, gates with their residual, head): ours "
+          "%.2f ms", ours_other);
+  if (paired)
+    printf (", ONNX Runtime's nodes there %.2f; its other nodes (layout "
+            "reorders, mostly) %.2f; its nodes in all %.2f ms", o_gate,
+            ort_other, ort_total);
+  printf (".\n");
+  if (!paired)
+    printf ("\n%s\n", n_nodes ? "ONNX Runtime's convolutions do not pair "
+            "with ours one for one: its column is left out." : note);
+  sink += attn_net_logits (net)[0];
+  attn_net_free (net);
+  attn_model_unref (m);
 }
 
 /* Several streams' frames in one pass (attn_net_forward_many), B = 4: each
@@ -1050,6 +1255,7 @@ main (int argc, char **argv)
       continue;
     attn_parallel_set_threads (th);
     bench_networks (th);
+    bench_layers (th);
     bench_batch (th);
     bench_decoder (th);
   }

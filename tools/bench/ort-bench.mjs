@@ -12,27 +12,35 @@
 //   ort <NAME> <median ms> <max |logit - PyTorch's| / max |PyTorch's logit|>
 // (the last is "nan" without DIR/NAME.ref) or, when a model fails,
 //   ort <NAME> nan error
+// With --layers, ONNX Runtime's own profiler (enableProfiling) times every
+// node of each run too, and one line per node follows the model's, in the
+// order the nodes first ran:
+//   node <NAME> <op type> <median ms over the timed runs> <node name>
+// (the profile file is read and removed; the model's median is then that
+// of profiled runs, a little slower than plain ones).
 // Needs onnxruntime-node installed beside this file (tools/bench/package.json:
 // `ONNXRUNTIME_NODE_INSTALL=skip npm install` there, or ./run bench --ort).
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, unlinkSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const ort = require('onnxruntime-node');
 
-let threads = 1, runs = 21, warmup = 3;
+let threads = 1, runs = 21, warmup = 3, layers = false;
 const rest = [];
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   if (argv[i] === '--threads') threads = parseInt(argv[++i], 10);
   else if (argv[i] === '--runs') runs = parseInt(argv[++i], 10);
   else if (argv[i] === '--warmup') warmup = parseInt(argv[++i], 10);
+  else if (argv[i] === '--layers') layers = true;
   else rest.push(argv[i]);
 }
 const [dir, ...names] = rest;
 if (!dir || names.length === 0) {
-  process.stderr.write('usage: ort-bench.mjs [--threads N] [--runs N] [--warmup N] DIR NAME...\n');
+  process.stderr.write('usage: ort-bench.mjs [--threads N] [--runs N] [--warmup N] [--layers] DIR NAME...\n');
   process.exit(2);
 }
 
@@ -56,6 +64,8 @@ for (const name of names) {
       executionMode: 'sequential',
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
+      enableProfiling: layers,
+      profileFilePrefix: join(tmpdir(), `ort-bench-${process.pid}`),
     });
     const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, [1, 3, 224, 224]) };
     let out;
@@ -82,6 +92,31 @@ for (const name of names) {
       rel = got.length === ref.length && rmax > 0 ? dmax / rmax : NaN;
     }
     console.log(`ort ${name} ${median.toFixed(3)} ${rel.toExponential(2)}`);
+    if (layers) {
+      // the profile holds every run's node events, warm-ups first: keep
+      // each node's last `runs` durations
+      // (endProfiling's return value, the file's name, is not passed on by
+      // every onnxruntime-node version: found by its prefix instead)
+      session.endProfiling();
+      const prefix = `ort-bench-${process.pid}_`;
+      const found = readdirSync(tmpdir()).filter((f) => f.startsWith(prefix));
+      if (found.length !== 1) throw new Error(`${found.length} profile files`);
+      const file = join(tmpdir(), found[0]);
+      const events = JSON.parse(readFileSync(file, 'utf8'));
+      unlinkSync(file);
+      const nodes = new Map();
+      for (const e of events) {
+        if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+        const key = e.name.slice(0, -'_kernel_time'.length);
+        if (!nodes.has(key)) nodes.set(key, { op: e.args?.op_name ?? '?', us: [] });
+        nodes.get(key).us.push(e.dur);
+      }
+      for (const [key, v] of nodes) {
+        const us = v.us.slice(-runs).sort((a, b) => a - b);
+        const ms = us[Math.floor(us.length / 2)] / 1000;
+        console.log(`node ${name} ${v.op} ${ms.toFixed(4)} ${key}`);
+      }
+    }
     await session.release();
   } catch (e) {
     process.stderr.write(`ort-bench: ${name}: ${e.message}\n`);
