@@ -20,6 +20,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include "blas.h"
 #include "parallel.h"
@@ -497,6 +499,195 @@ ratio_range (double t, double a, double b)
   return s;
 }
 
+/* ONNX Runtime as a server (ort-bench.mjs --serve): its runs alternate
+ * with ours, so both see the same machine. This kind of VM drifts by tens
+ * of percent within a minute; two runs of one side before and after the
+ * other's bound a ratio only loosely. */
+typedef struct {
+  GPid pid;
+  FILE *to, *from;
+} OrtServer;
+
+static bool
+ort_serve_start (OrtServer *s, int threads)
+{
+  char cmd[1024];
+  snprintf (cmd, sizeof cmd, "exec /usr/bin/timeout 900 node %s/tools/bench/ort-bench.mjs "
+            "--threads %d --warmup 3 --serve %s %s %s %s %s 2>>%s", ATTN_SOURCE_DIR,
+            threads, ORT_DIR, ort_names[0], ort_names[1], ort_names[2],
+            ort_names[3], ORT_LOG);
+  char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+  int in_fd, out_fd;
+  memset (s, 0, sizeof *s);
+  signal (SIGPIPE, SIG_IGN);    /* a server that died: EOF, not death */
+  if (!g_spawn_async_with_pipes (NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                 NULL, NULL, &s->pid, &in_fd, &out_fd, NULL,
+                                 NULL))
+    return false;
+  s->to = fdopen (in_fd, "w");
+  s->from = fdopen (out_fd, "r");
+  char line[256];
+  while (s->to && s->from && fgets (line, sizeof line, s->from))
+    if (strncmp (line, "ready", 5) == 0)
+      return true;
+  return false;                 /* the caller stops it */
+}
+
+/* n timed runs of `name` into ms; how many came back. */
+static int
+ort_serve_run (OrtServer *s, const char *name, int n, double *ms)
+{
+  fprintf (s->to, "run %s %d\n", name, n);
+  fflush (s->to);
+  static char line[4096];
+  if (!fgets (line, sizeof line, s->from))
+    return 0;
+  char *p = line, *end;
+  if (strncmp (p, "times ", 6) != 0)
+    return 0;
+  p += 6;
+  p += strcspn (p, " ");        /* the name */
+  int k = 0;
+  for (; k < n; k++) {
+    double v = strtod (p, &end);
+    if (end == p)
+      break;
+    ms[k] = v;
+    p = end;
+  }
+  return k;
+}
+
+static void
+ort_serve_stop (OrtServer *s)
+{
+  if (s->to) {
+    fputs ("quit\n", s->to);
+    fclose (s->to);
+  }
+  if (s->from)
+    fclose (s->from);
+  if (s->pid) {
+    int status;
+    waitpid (s->pid, &status, 0);
+    g_spawn_close_pid (s->pid);
+  }
+}
+
+static double
+median_of (double *v, int n)
+{
+  qsort (v, (size_t) n, sizeof *v, cmp_d);
+  return n ? v[n / 2] : NAN;
+}
+
+#define IL_ROUNDS 7
+#define IL_RUNS 5
+#define IL_PAUSE_US 50000
+
+/* The four networks, ours and ONNX Runtime's alternated: IL_ROUNDS rounds,
+ * each IL_RUNS forwards of ours and IL_RUNS runs of ORT's per network;
+ * medians over all, and each round's ratio of medians (its range). */
+static void
+bench_interleaved (int threads)
+{
+  OrtServer srv;
+  if (!ort_serve_start (&srv, threads)) {
+    ort_serve_stop (&srv);
+    printf ("\n(ONNX Runtime's server did not start: no interleaved "
+            "figures; see %s.)\n", ORT_LOG);
+    return;
+  }
+  static const struct { int depth; const char *att; } nets[] = {
+    {18, "none"}, {18, "cbam"}, {50, "none"}, {50, "cbam"},
+  };
+  AttnModel *m[4] = { 0 };
+  AttnNet *net[4] = { 0 };
+  char err[512];
+  bool ok = true;
+  for (int i = 0; i < 4 && ok; i++) {
+    m[i] = resnet (nets[i].depth, nets[i].att, err);
+    net[i] = m[i] ? attn_net_new (m[i], 224, 224, err, sizeof err) : NULL;
+    ok = net[i] != NULL;
+    if (ok) {
+      float *in = attn_net_input (net[i]);
+      for (int j = 0; j < 3 * 224 * 224; j++)
+        in[j] = (float) ((j * 7919) % 255) / 255.0f - 0.5f;
+      attn_net_forward (net[i]);
+    }
+  }
+  /* ours[i][round·IL_RUNS + r], the same for ORT */
+  static double ours[4][IL_ROUNDS * IL_RUNS], theirs[4][IL_ROUNDS * IL_RUNS];
+  double round_ours[4][IL_ROUNDS], round_theirs[4][IL_ROUNDS];
+  for (int rd = 0; rd < IL_ROUNDS && ok; rd++)
+    for (int i = 0; i < 4 && ok; i++) {
+      double t[IL_RUNS];
+      for (int r = 0; r < IL_RUNS; r++) {
+        double t0 = now_ms ();
+        attn_net_forward (net[i]);
+        t[r] = ours[i][rd * IL_RUNS + r] = now_ms () - t0;
+      }
+      round_ours[i][rd] = median_of (t, IL_RUNS);
+      /* a pause after each side's runs: a pool's threads that spin-wait
+       * for more work (ORT's by default, ours for 0.2 ms) would otherwise
+       * take a core from the other side's first runs */
+      g_usleep (IL_PAUSE_US);
+      ok = ort_serve_run (&srv, ort_names[i], IL_RUNS,
+                          &theirs[i][rd * IL_RUNS]) == IL_RUNS;
+      g_usleep (IL_PAUSE_US);
+      if (ok) {
+        memcpy (t, &theirs[i][rd * IL_RUNS], sizeof t);
+        round_theirs[i][rd] = median_of (t, IL_RUNS);
+      }
+    }
+  ort_serve_stop (&srv);
+  if (ok) {
+    printf ("\nInterleaved, %d thread%s: %d rounds, in each %d forwards of "
+            "ours then %d runs of ONNX Runtime's per network (its server, "
+            "`ort-bench.mjs --serve`); medians of all %d, and the range of "
+            "the rounds' ratios.\n\n", threads, threads > 1 ? "s" : "",
+            IL_ROUNDS, IL_RUNS, IL_RUNS, IL_ROUNDS * IL_RUNS);
+    printf ("| network | ours ms | ORT ms | ours / ORT | rounds |\n"
+            "|---|---:|---:|---:|---|\n");
+    double med_o[4], med_t[4];
+    for (int i = 0; i < 4; i++) {
+      med_o[i] = median_of (ours[i], IL_ROUNDS * IL_RUNS);
+      med_t[i] = median_of (theirs[i], IL_ROUNDS * IL_RUNS);
+    }
+    /* rows: each network against its own ORT export, then the goals:
+     * our CBAM networks against ORT's plain ones */
+    static const int pair[6][2] = { {0, 0}, {1, 1}, {2, 2}, {3, 3}, {1, 0},
+      {3, 2}
+    };
+    for (int k = 0; k < 6; k++) {
+      int a = pair[k][0], b = pair[k][1];
+      double lo = INFINITY, hi = -INFINITY;
+      for (int rd = 0; rd < IL_ROUNDS; rd++) {
+        double q = round_ours[a][rd] / round_theirs[b][rd];
+        lo = q < lo ? q : lo;
+        hi = q > hi ? q : hi;
+      }
+      char name[64];
+      if (a == b)
+        snprintf (name, sizeof name, "%s", ort_names[a]);
+      else
+        snprintf (name, sizeof name, "goal: our %s / ORT's %s", ort_names[a],
+                  ort_names[b]);
+      printf ("| %s | %.2f | %.2f | %.2f | %.2f–%.2f |\n", name, med_o[a],
+              med_t[b], med_o[a] / med_t[b], lo, hi);
+    }
+  } else {
+    printf ("\n(Interleaved figures n/a: %s.)\n", net[0] && net[1] && net[2]
+            && net[3] ? "ONNX Runtime's server stopped answering" : err);
+  }
+  for (int i = 0; i < 4; i++) {
+    if (net[i])
+      sink += attn_net_logits (net[i])[0];
+    attn_net_free (net[i]);
+    attn_model_unref (m[i]);
+  }
+}
+
 static void
 bench_networks (int threads)
 {
@@ -589,6 +780,7 @@ bench_networks (int threads)
           threads, threads > 1 ? "s" : "",
           ratio_range (ours[1], ort[0].ms[0], ort[1].ms[0]),
           ratio_range (ours[3], ort[0].ms[2], ort[1].ms[2]));
+  bench_interleaved (threads);
 }
 
 /* ResNet-50-CBAM step by step: our forward's steps (attn_net_set_profiling)

@@ -17,18 +17,24 @@
 // order the nodes first ran:
 //   node <NAME> <op type> <median ms over the timed runs> <node name>
 // (the profile file is read and removed; the model's median is then that
-// of profiled runs, a little slower than plain ones).
+// of profiled runs).
+//
+// With --serve, it loads every model, runs the warm-ups, prints `ready`,
+// then answers lines on stdin until `quit` or end of input:
+//   run <NAME> <N>   ->   times <NAME> <ms> ... (N runs, each timed)
+// so that a caller can alternate its own runs with ONNX Runtime's.
 // Needs onnxruntime-node installed beside this file (tools/bench/package.json:
 // `ONNXRUNTIME_NODE_INSTALL=skip npm install` there, or ./run bench --ort).
 import { readFileSync, existsSync, unlinkSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const ort = require('onnxruntime-node');
 
-let threads = 1, runs = 21, warmup = 3, layers = false;
+let threads = 1, runs = 21, warmup = 3, layers = false, serve = false;
 const rest = [];
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
@@ -36,11 +42,12 @@ for (let i = 0; i < argv.length; i++) {
   else if (argv[i] === '--runs') runs = parseInt(argv[++i], 10);
   else if (argv[i] === '--warmup') warmup = parseInt(argv[++i], 10);
   else if (argv[i] === '--layers') layers = true;
+  else if (argv[i] === '--serve') serve = true;
   else rest.push(argv[i]);
 }
 const [dir, ...names] = rest;
 if (!dir || names.length === 0) {
-  process.stderr.write('usage: ort-bench.mjs [--threads N] [--runs N] [--warmup N] [--layers] DIR NAME...\n');
+  process.stderr.write('usage: ort-bench.mjs [--threads N] [--runs N] [--warmup N] [--layers | --serve] DIR NAME...\n');
   process.exit(2);
 }
 
@@ -55,6 +62,46 @@ console.log(`version ${version}`);
 const n = 3 * 224 * 224;
 const data = new Float32Array(n);
 for (let j = 0; j < n; j++) data[j] = ((j * 7919) % 255) / 255 - 0.5;
+
+if (serve) {
+  const sessions = new Map();
+  for (const name of names) {
+    try {
+      const session = await ort.InferenceSession.create(join(dir, `${name}.onnx`), {
+        executionProviders: ['cpu'],
+        graphOptimizationLevel: 'all',
+        executionMode: 'sequential',
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+      });
+      const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, [1, 3, 224, 224]) };
+      for (let w = 0; w < warmup; w++) await session.run(feeds);
+      sessions.set(name, { session, feeds });
+    } catch (e) {
+      process.stderr.write(`ort-bench: ${name}: ${e.message}\n`);
+    }
+  }
+  console.log('ready');
+  const lines = createInterface({ input: process.stdin });
+  for await (const line of lines) {
+    const [cmd, name, count] = line.trim().split(/\s+/);
+    if (cmd === 'quit') break;
+    const s = sessions.get(name);
+    const k = parseInt(count, 10);
+    if (cmd !== 'run' || !s || !(k > 0)) {
+      console.log(`times ${name} error`);
+      continue;
+    }
+    const times = [];
+    for (let r = 0; r < k; r++) {
+      const t = process.hrtime.bigint();
+      await s.session.run(s.feeds);
+      times.push((Number(process.hrtime.bigint() - t) / 1e6).toFixed(3));
+    }
+    console.log(`times ${name} ${times.join(' ')}`);
+  }
+  process.exit(0);
+}
 
 for (const name of names) {
   try {
