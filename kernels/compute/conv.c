@@ -37,6 +37,13 @@ is_depthwise (const AttnConv2d *p)
   return p->groups > 1 && p->groups == p->c_in;
 }
 
+const char *
+attn_conv2d_method (const AttnConv2d *p)
+{
+  return is_depthwise (p) ? "depthwise" : is_pointwise (p) ? "gemm"
+      : "im2col + gemm";
+}
+
 /* A small im2col (≤ 2 · BAND_FLOATS floats) on several threads is split
  * along K: each worker builds the rows of its input channels and multiplies
  * them by the weights' matching columns, into y (worker 0) or its own

@@ -45,6 +45,9 @@ size_t attn_conv2d_workspace (const AttnConv2d *p, int h, int w);
 void attn_conv2d (float *out, const float *in, const float *weight,
                   const AttnEpilogue *ep, float *ws, const AttnConv2d *p,
                   int n, int h, int w);
+/* Which of those ways attn_conv2d runs p: "gemm", "depthwise" or
+ * "im2col + gemm" (for reports such as a network's profile). */
+const char *attn_conv2d_method (const AttnConv2d *p);
 
 /* n images that lie apart — in[i] (C_in,H,W) → out[i] (C_out,Ho,Wo), each
  * with its own epilogue ep[i] (its residual and pools; ep NULL: none) —

@@ -201,7 +201,7 @@ rows_task (void *ctx, int lo, int hi)
         pf_lines = left / step < (size_t) d->pf_lines ? (int) (left / step)
             : d->pf_lines;
         if (pf_lines)
-          pf = (const char *) (wk + (size_t) p->c_in * 9 * DIRECT_OC) + at;
+          pf = (const char *) wk + d->gbytes + at;     /* next group */
       }
       int np = d->wo - ox0 < DIRECT_NPX ? d->wo - ox0 : DIRECT_NPX;
       const float *x = d->xp + (size_t) oy * s * d->wp + (size_t) ox0 * s;

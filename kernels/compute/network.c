@@ -307,12 +307,7 @@ conv_method (const AttnConv2d *p, const Transformed *tw)
     return "direct";
   if (tw && tw->m)
     return tw->m == 4 ? "winograd F(4,3)" : "winograd F(2,3)";
-  if (p->groups > 1 && p->c_in == p->groups)
-    return "depthwise";
-  if (p->kh == 1 && p->kw == 1 && p->stride_h == 1 && p->stride_w == 1
-      && p->pad_h == 0 && p->pad_w == 0)
-    return "gemm";
-  return "im2col + gemm";
+  return attn_conv2d_method (p);
 }
 
 /* Entry *i of the table: conv p on an h×w input. */
@@ -418,8 +413,9 @@ typedef struct {
   double t;
 } Prof;
 
+/* CLOCK_MONOTONIC in seconds: the profile's and the decoder's clock */
 static double
-prof_now (void)
+now_seconds (void)
 {
   struct timespec ts;
   clock_gettime (CLOCK_MONOTONIC, &ts);
@@ -431,7 +427,7 @@ prof_step (Prof *pr)
 {
   if (!pr->net)
     return;
-  double t = prof_now ();
+  double t = now_seconds ();
   if (pr->i < pr->net->n_prof)
     pr->net->prof[pr->i].seconds += t - pr->t;
   pr->i++;
@@ -850,15 +846,12 @@ head (AttnNet *net, const float *x)
   attn_linear (net->logits, net->feat, m->fc_w, m->fc_b, 1, m->c_last,
                m->num_classes);
   if (m->decoder) {
-    struct timespec t0, t1;
-    clock_gettime (CLOCK_MONOTONIC, &t0);
+    double t0 = now_seconds ();
     net->dec_out = (AttnDecoderOut) { net->dec_tokens, net->dec_scores,
                                       net->dec_alphas, NULL, 0 };
     attn_decoder_run (m->decoder, x, last->h * last->w, net->dec_work,
                       &net->dec_out);
-    clock_gettime (CLOCK_MONOTONIC, &t1);
-    net->dec_seconds = (double) (t1.tv_sec - t0.tv_sec)
-        + 1e-9 * (double) (t1.tv_nsec - t0.tv_nsec);
+    net->dec_seconds = now_seconds () - t0;
   }
 }
 
@@ -929,7 +922,7 @@ forward_many (const Many *b)
   const Transformed *w2[ATTN_NET_MAX_BATCH] = { 0 };
   Prof pr = { n0->prof_on ? nets[0] : NULL, 0, 0.0 };
   if (pr.net)
-    pr.t = prof_now ();
+    pr.t = now_seconds ();
 
   if (m->stn) {
     StnEach a = { nets, in };

@@ -554,6 +554,20 @@ main (int argc, char **argv)
              && attn_conv2d_workspace (&(AttnConv2d) { 8, 4, 3, 3, 2, 2, 1, 1,
                                                        1, 1, 2 }, 9, 9)
                 == 4 * 9 * 25);
+  /* the method named is the path that workspace rule follows */
+  test_case ("method: gemm for 1x1 stride 1, depthwise, im2col otherwise",
+             strcmp (attn_conv2d_method (&(AttnConv2d) { 8, 8, 1, 1, 1, 1, 0,
+                                                          0, 1, 1, 1 }),
+                     "gemm") == 0
+             && strcmp (attn_conv2d_method (&(AttnConv2d) { 8, 8, 3, 3, 1, 1,
+                                                             1, 1, 1, 1, 8 }),
+                        "depthwise") == 0
+             && strcmp (attn_conv2d_method (&(AttnConv2d) { 8, 8, 1, 1, 2, 2,
+                                                             0, 0, 1, 1, 1 }),
+                        "im2col + gemm") == 0
+             && strcmp (attn_conv2d_method (&(AttnConv2d) { 8, 4, 3, 3, 2, 2,
+                                                             1, 1, 1, 1, 2 }),
+                        "im2col + gemm") == 0);
   /* 67·9 rows × 63 columns, and 3 workers' partial sums of 50 × 63 */
   test_case ("workspace of a split along K: the matrix and 3 partial sums",
              attn_conv2d_workspace (&(AttnConv2d) { 67, 50, 3, 3, 1, 1, 1, 1,

@@ -925,10 +925,13 @@ bench_layers (int threads)
       }
     }
   }
+  char theirs[128] = "";
+  if (n_nodes)
+    snprintf (theirs, sizeof theirs, "; ONNX Runtime %s: its profiler's "
+              "median of %d runs, same network exported", version, runs);
   printf ("\n## Per step, ResNet-50-CBAM, %d thread%s (ours: mean of %d "
-          "profiled forwards; ONNX Runtime%s%s: its profiler's median of %d "
-          "runs, same network exported)\n\n", threads, threads > 1 ? "s" : "",
-          fw, n_nodes ? " " : "", n_nodes ? version : "", runs);
+          "profiled forwards%s)\n\n", threads, threads > 1 ? "s" : "", fw,
+          theirs);
   printf ("FMA peak, measured now on %d thread%s: %.1f GFLOPS.\n\n", threads,
           threads > 1 ? "s" : "", peak);
   printf ("| # | step | ours: how | ours ms | GFLOPS | %% of peak | ORT ms | "

@@ -63,18 +63,26 @@ const n = 3 * 224 * 224;
 const data = new Float32Array(n);
 for (let j = 0; j < n; j++) data[j] = ((j * 7919) % 255) / 255 - 0.5;
 
+// A session for NAME.onnx as every mode runs it, and its input.
+async function open(name, profile) {
+  const session = await ort.InferenceSession.create(join(dir, `${name}.onnx`), {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    enableProfiling: profile,
+    profileFilePrefix: join(tmpdir(), `ort-bench-${process.pid}`),
+  });
+  const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, [1, 3, 224, 224]) };
+  return { session, feeds };
+}
+
 if (serve) {
   const sessions = new Map();
   for (const name of names) {
     try {
-      const session = await ort.InferenceSession.create(join(dir, `${name}.onnx`), {
-        executionProviders: ['cpu'],
-        graphOptimizationLevel: 'all',
-        executionMode: 'sequential',
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-      });
-      const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, [1, 3, 224, 224]) };
+      const { session, feeds } = await open(name, false);
       for (let w = 0; w < warmup; w++) await session.run(feeds);
       sessions.set(name, { session, feeds });
     } catch (e) {
@@ -105,16 +113,7 @@ if (serve) {
 
 for (const name of names) {
   try {
-    const session = await ort.InferenceSession.create(join(dir, `${name}.onnx`), {
-      executionProviders: ['cpu'],
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      enableProfiling: layers,
-      profileFilePrefix: join(tmpdir(), `ort-bench-${process.pid}`),
-    });
-    const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, [1, 3, 224, 224]) };
+    const { session, feeds } = await open(name, layers);
     let out;
     for (let w = 0; w < warmup; w++) out = await session.run(feeds);
     const times = [];
