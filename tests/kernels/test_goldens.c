@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "activation.h"
+#include "blocked.h"
 #include "bn.h"
 #include "cbam.h"
 #include "check.h"
@@ -177,6 +178,29 @@ run_conv (void)
   check ("out", "attn_conv2d_ref", out_ref, out_n);
   check ("out_avg", "attn_conv2d_ref epilogue", epr.avg_out, pool_n);
   check ("out_max", "attn_conv2d_ref epilogue", epr.max_out, pool_n);
+
+  /* a 1×1 stride-1 convolution also by the blocked layout (blocked.h),
+   * image by image */
+  if (p.kh == 1 && p.kw == 1 && p.stride_h == 1 && p.stride_w == 1
+      && p.pad_h == 0 && p.pad_w == 0 && p.groups == 1 && !bad) {
+    int hw = h * w;
+    float *xb = buf (attn_blocked_size (p.c_in, hw));
+    float *rb = res ? buf (attn_blocked_size (p.c_out, hw)) : NULL;
+    float *yb = buf (attn_blocked_size (p.c_out, hw));
+    float *wk = buf (attn_conv1x1_blocked_weights_size (p.c_out, p.c_in));
+    float *out_b = buf (out_n);
+    attn_conv1x1_blocked_pack (wk, wt, p.c_out, p.c_in);
+    for (int b = 0; b < n; b++) {
+      size_t oi = (size_t) b * p.c_out * hw;
+      attn_blocked_from_nchw (xb, in + (size_t) b * p.c_in * hw, p.c_in, hw);
+      if (res)
+        attn_blocked_from_nchw (rb, res + oi, p.c_out, hw);
+      attn_conv1x1_blocked (yb, xb, wk, ep.bias, rb, act == ATTN_ACT_RELU,
+                            p.c_out, p.c_in, hw);
+      attn_blocked_to_nchw (out_b + oi, yb, p.c_out, hw);
+    }
+    check ("out", "attn_conv1x1_blocked", out_b, out_n);
+  }
 }
 
 static void

@@ -9,7 +9,8 @@
  * timed loops.
  *
  * Sections (--filter picks those whose name holds SUBSTR): convolutions
- * (their shape names), attention, resnet, resnet-layers (ResNet-50-CBAM
+ * (their shape names), blocked (1×1 convolutions in the channel-blocked
+ * layout against NCHW), attention, resnet, resnet-layers (ResNet-50-CBAM
  * step by step, beside ONNX Runtime's profiler), batch, decoder, plugin.
  *
  * usage: attn-bench [--quick] [--threads N] [--filter SUBSTR] */
@@ -24,6 +25,7 @@
 #include <sys/wait.h>
 
 #include "blas.h"
+#include "blocked.h"
 #include "parallel.h"
 #include "cbam.h"
 #include "conv.h"
@@ -260,6 +262,89 @@ bench_convs (int threads)
     sink += out[0] + c[0];
     free (in); free (wt); free (bias); free (out); free (ws); free (b); free (c);
   }
+}
+
+/* ResNet-50's stride-1 1×1 convolutions (with how many of each it has) in
+ * the channel-blocked layout (blocked.h) against the NCHW path the network
+ * runs (attn_conv2d: our GEMM with the fused store), bias and ReLU in the
+ * store of both; inputs and outputs in rings of four, beyond L2 like a
+ * network's, the two sides alternated (7 rounds of 5 runs each). */
+static void
+bench_blocked (int threads)
+{
+  static const struct {
+    int cin, cout, hw, count;
+  } shapes[] = {
+    { 64, 64, 56, 1 }, { 64, 256, 56, 4 }, { 256, 64, 56, 2 },
+    { 256, 128, 56, 1 }, { 128, 512, 28, 4 }, { 512, 128, 28, 3 },
+    { 512, 256, 28, 1 }, { 256, 1024, 14, 6 }, { 1024, 256, 14, 5 },
+    { 1024, 512, 14, 1 }, { 512, 2048, 7, 3 }, { 2048, 512, 7, 2 },
+  };
+  if (!wanted ("blocked"))
+    return;
+  printf ("\n## 1×1 convolutions, NCHW against the channel-blocked layout, "
+          "%d thread%s (ResNet-50's stride-1 shapes; median of 35 runs "
+          "each, alternated)\n\n", threads, threads > 1 ? "s" : "");
+  double peak = peak_of (attn_fma_peak_gflops, threads);
+  bool vec = attn_cpu_isa () == ATTN_ISA_AVX512;
+  printf ("FMA peak, measured now: %.1f GFLOPS. Blocked tile: %s.\n\n",
+          peak, vec ? "AVX-512" : "plain C (no AVX-512 here: not a speed "
+          "figure)");
+  printf ("| shape | in ResNet-50 | NCHW ms | GFLOPS | %% of peak | blocked "
+          "ms | GFLOPS | %% of peak | blocked / NCHW |\n");
+  printf ("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  double sum_nchw = 0.0, sum_blk = 0.0;
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    int ci = shapes[i].cin, co = shapes[i].cout, hw = shapes[i].hw
+        * shapes[i].hw;
+    AttnConv2d p = { ci, co, 1, 1, 1, 1, 0, 0, 1, 1, 1 };
+    float *wt = alloc_fill ((size_t) co * ci), *bias = alloc_fill (co);
+    float *wk = alloc_fill (attn_conv1x1_blocked_weights_size (co, ci));
+    float *ws = alloc_fill (attn_conv2d_workspace (&p, shapes[i].hw,
+                                                   shapes[i].hw) + 1);
+    float *in[4], *out[4];
+    for (int r = 0; r < 4; r++) {
+      in[r] = alloc_fill (attn_blocked_size (ci, hw));
+      out[r] = alloc_fill (attn_blocked_size (co, hw));
+    }
+    attn_conv1x1_blocked_pack (wk, wt, co, ci);
+    AttnEpilogue ep = { bias, NULL, ATTN_ACT_RELU, NULL, NULL };
+    double t[2][35];
+    int n = 0, ring = 0;
+    for (int round = 0; round < 7 + 1; round++)   /* the first: warm-up */
+      for (int side = 0; side < 2; side++)
+        for (int k = 0; k < 5; k++, ring++) {
+          double s0 = now_ms ();
+          if (side == 0)
+            attn_conv2d (out[ring % 4], in[ring % 4], wt, &ep, ws, &p, 1,
+                         shapes[i].hw, shapes[i].hw);
+          else
+            attn_conv1x1_blocked (out[ring % 4], in[ring % 4], wk, bias,
+                                  NULL, true, co, ci, hw);
+          double d = now_ms () - s0;
+          if (round > 0)
+            t[side][n + k] = d;
+          if (side == 1 && k == 4 && round > 0)
+            n += 5;
+        }
+    qsort (t[0], 35, sizeof (double), cmp_d);
+    qsort (t[1], 35, sizeof (double), cmp_d);
+    double a = t[0][17], b = t[1][17], fl = 2.0 * co * ci * hw / 1e6;
+    printf ("| 1x1 %d->%d @%d | %d | %.3f | %.1f | %s | %.3f | %.1f | %s | "
+            "%.2f |\n", ci, co, shapes[i].hw, shapes[i].count, a, fl / a,
+            percent (fl / a, peak), b, fl / b, percent (fl / b, peak), b / a);
+    sum_nchw += shapes[i].count * a;
+    sum_blk += shapes[i].count * b;
+    sink += out[0][0];
+    for (int r = 0; r < 4; r++) {
+      free (in[r]);
+      free (out[r]);
+    }
+    free (wt); free (bias); free (wk); free (ws);
+  }
+  printf ("\nResNet-50's 33 stride-1 1×1 convolutions, each shape's median "
+          "times its count: NCHW %.2f ms, blocked %.2f ms (%.2f×).\n",
+          sum_nchw, sum_blk, sum_blk / sum_nchw);
 }
 
 /* CBAM's extra cost in a ResNet-50 layer1 bottleneck (256 ch @56², 3×3 64
@@ -1443,6 +1528,7 @@ main (int argc, char **argv)
       continue;
     attn_parallel_set_threads (th);
     bench_convs (th);
+    bench_blocked (th);
   }
   bench_attention ();
   for (int th = 1; th <= 2; th++) {

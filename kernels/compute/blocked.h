@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* blocked.h — feature maps in a channel-blocked layout, and the 1×1
+ * convolution on them.
+ *
+ * The layout: channels in blocks of 16 (one AVX-512 vector), a map of C
+ * channels and hw pixels stored as [ceil(C / 16)][hw][16]; the channels
+ * past C in the last block are zero. Pixel p's 16 channels of a block are
+ * one cache line, so a convolution that puts output channels in the
+ * vector lanes reads its input as broadcasts from a few lines and its
+ * weights as whole vectors, and writes whole vectors (no transposing
+ * store). This is the first brick of that layout (issue 16): the 1×1
+ * convolution and the conversions; the network still runs NCHW.
+ *
+ * Plain C11; the tile runs on AVX-512 where attn_cpu_isa() allows it and
+ * in plain C elsewhere (the same sums, in the same order). Nothing here
+ * allocates; the work is split over the thread budget (parallel.h). */
+#ifndef ATTN_BLOCKED_H
+#define ATTN_BLOCKED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define ATTN_BLOCK 16   /* channels per block */
+
+/* Floats a blocked map of c channels and hw pixels takes. */
+size_t attn_blocked_size (int c, int hw);
+
+/* NCHW (one image) to blocked and back. from_nchw zeroes the last block's
+ * channels past c; to_nchw ignores them. */
+void attn_blocked_from_nchw (float *xb, const float *x, int c, int hw);
+void attn_blocked_to_nchw (float *x, const float *xb, int c, int hw);
+
+/* The 1×1 convolution's weights (c_out, c_in), as PyTorch stores them,
+ * reordered once for attn_conv1x1_blocked: groups of 64 output channels,
+ * per input channel the group's 64 weights contiguous, zero past c_out.
+ * wk holds attn_conv1x1_blocked_weights_size floats (64-byte aligned
+ * reads fastest). */
+size_t attn_conv1x1_blocked_weights_size (int c_out, int c_in);
+void attn_conv1x1_blocked_pack (float *wk, const float *w, int c_out,
+                                int c_in);
+
+/* yb = conv1x1 (xb), then + (bias + res), then ReLU where relu: xb a
+ * blocked map of c_in channels, yb and res (NULL: none) blocked maps of
+ * c_out channels, all of hw pixels; bias (c_out, NULL: none). yb may not
+ * alias xb; it may alias res. Each output is Σ over input channels in
+ * order, in float (multiply-adds), as the GEMM path sums a K-block. */
+void attn_conv1x1_blocked (float *yb, const float *xb, const float *wk,
+                           const float *bias, const float *res, bool relu,
+                           int c_out, int c_in, int hw);
+
+#endif

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test_blocked.c — the channel-blocked layout (blocked.h): NCHW to blocked
+ * and back, and the blocked 1×1 convolution against a naive one written
+ * here (in double), on odd and round shapes, with and without bias,
+ * residual and ReLU, on every instruction set this CPU runs and on 1 and
+ * 2 threads. (PyTorch's goldens for the same convolution: test_goldens.) */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blocked.h"
+#include "check.h"
+#include "cpu.h"
+#include "parallel.h"
+
+#define ATOL 1e-5f
+#define RTOL 1e-4f
+
+/* out[co][p] = Σ_ci w[co][ci]·x[ci][p] (+ bias[co]) (+ res[co][p]), ReLU */
+static void
+naive (float *out, const float *x, const float *w, const float *bias,
+       const float *res, bool relu, int c_out, int c_in, int hw)
+{
+  for (int co = 0; co < c_out; co++)
+    for (int p = 0; p < hw; p++) {
+      double acc = bias ? bias[co] : 0.0;
+      for (int ci = 0; ci < c_in; ci++)
+        acc += (double) w[(size_t) co * c_in + ci] * x[(size_t) ci * hw + p];
+      size_t o = (size_t) co * hw + p;
+      if (res)
+        acc += res[o];
+      if (relu && acc < 0)
+        acc = 0;
+      out[o] = (float) acc;
+    }
+}
+
+/* Channels past c in the last block: all zero. */
+static bool
+tail_zero (const float *xb, int c, int hw)
+{
+  if (c % ATTN_BLOCK == 0)
+    return true;
+  const float *last = xb + (size_t) (c / ATTN_BLOCK) * hw * ATTN_BLOCK;
+  for (int p = 0; p < hw; p++)
+    for (int l = c % ATTN_BLOCK; l < ATTN_BLOCK; l++)
+      if (last[(size_t) p * ATTN_BLOCK + l] != 0.0f) {
+        printf ("# pixel %d, lane %d past %d channels: %g\n", p, l, c,
+                last[(size_t) p * ATTN_BLOCK + l]);
+        return false;
+      }
+  return true;
+}
+
+static void
+test_layout (Rng *r)
+{
+  static const int shapes[][2] = { { 1, 1 }, { 3, 5 }, { 16, 7 }, { 17, 13 },
+    { 40, 1 }, { 64, 49 } };
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    int c = shapes[i][0], hw = shapes[i][1];
+    size_t nb = attn_blocked_size (c, hw);
+    float *x = test_alloc ((size_t) c * hw), *back = test_alloc ((size_t) c
+                                                                * hw);
+    float *xb = test_alloc (nb);
+    fill_uniform (x, (size_t) c * hw, r, -1.0f, 1.0f);
+    for (size_t j = 0; j < nb; j++)
+      xb[j] = NAN;      /* from_nchw must write every float, the tail too */
+    attn_blocked_from_nchw (xb, x, c, hw);
+    /* channel ch of pixel p at block ch/16, lane ch%16 */
+    bool placed = true;
+    for (int ch = 0; ch < c && placed; ch++)
+      for (int p = 0; p < hw && placed; p++)
+        placed = xb[((size_t) (ch / 16) * hw + p) * 16 + ch % 16]
+            == x[(size_t) ch * hw + p];
+    attn_blocked_to_nchw (back, xb, c, hw);
+    char name[96];
+    snprintf (name, sizeof name, "layout %d ch x %d px: placed, tail zero, "
+              "round trip", c, hw);
+    test_case (name, nb == (size_t) (c + 15) / 16 * 16 * hw && placed
+               && tail_zero (xb, c, hw)
+               && memcmp (back, x, sizeof (float) * c * hw) == 0);
+    free (x);
+    free (back);
+    free (xb);
+  }
+}
+
+typedef struct {
+  int c_in, c_out, h, w;
+  bool bias, res, relu;
+} Case;
+
+static const Case cases[] = {
+  { 1, 1, 1, 1, false, false, false },
+  { 3, 5, 1, 1, true, false, false },
+  { 17, 70, 7, 13, true, true, true },       /* partial groups and blocks */
+  { 33, 17, 7, 5, true, false, true },
+  { 64, 256, 14, 14, true, true, true },     /* ResNet-50's conv3 */
+  { 256, 64, 9, 11, true, false, true },     /* two chunks of K */
+  { 130, 200, 5, 5, false, true, false },    /* K chunk of 2, 4th group 8 */
+  { 1024, 48, 3, 4, true, false, false },    /* eight chunks */
+  { 128, 512, 15, 17, true, true, true },    /* runs of 112 pixels + 31 */
+  { 512, 2048, 2, 2, true, true, true },     /* 32 groups, 4 pixels */
+};
+
+static bool
+run_case (const Case *k, Rng *r, int threads)
+{
+  int hw = k->h * k->w;
+  size_t nx = (size_t) k->c_in * hw, ny = (size_t) k->c_out * hw;
+  float *x = test_alloc (nx), *w = test_alloc ((size_t) k->c_out * k->c_in);
+  float *bias = test_alloc (k->c_out), *res = test_alloc (ny);
+  float *ref = test_alloc (ny), *got = test_alloc (ny);
+  fill_uniform (x, nx, r, -1.0f, 1.0f);
+  fill_uniform (w, (size_t) k->c_out * k->c_in, r, -0.5f, 0.5f);
+  fill_uniform (bias, k->c_out, r, -0.5f, 0.5f);
+  fill_uniform (res, ny, r, -1.0f, 1.0f);
+  naive (ref, x, w, k->bias ? bias : NULL, k->res ? res : NULL, k->relu,
+         k->c_out, k->c_in, hw);
+  float *xb = test_alloc (attn_blocked_size (k->c_in, hw));
+  float *rb = test_alloc (attn_blocked_size (k->c_out, hw));
+  size_t nyb = attn_blocked_size (k->c_out, hw);
+  float *yb = test_alloc (nyb + 16);
+  float *wk = test_alloc (attn_conv1x1_blocked_weights_size (k->c_out,
+                                                              k->c_in));
+  attn_blocked_from_nchw (xb, x, k->c_in, hw);
+  attn_blocked_from_nchw (rb, res, k->c_out, hw);
+  attn_conv1x1_blocked_pack (wk, w, k->c_out, k->c_in);
+  for (size_t j = 0; j < nyb; j++)
+    yb[j] = NAN;        /* every output float written, the tail too */
+  for (int j = 0; j < 16; j++)
+    yb[nyb + j] = 12345.0f;     /* and nothing past the map */
+  attn_parallel_set_threads (threads);
+  attn_conv1x1_blocked (yb, xb, wk, k->bias ? bias : NULL,
+                        k->res ? rb : NULL, k->relu, k->c_out, k->c_in, hw);
+  attn_parallel_set_threads (1);
+  attn_blocked_to_nchw (got, yb, k->c_out, hw);
+  bool past = true;
+  for (int j = 0; j < 16; j++)
+    past = past && yb[nyb + j] == 12345.0f;
+  /* K terms in float: the tolerance grows as √K past 360 (as test_conv) */
+  float scale = k->c_in > 360 ? sqrtf ((float) k->c_in / 360.0f) : 1.0f;
+  char what[160];
+  snprintf (what, sizeof what, "%d -> %d @%dx%d", k->c_in, k->c_out, k->h,
+            k->w);
+  bool ok = check_close (what, got, ref, ny, ATOL * scale, RTOL * scale)
+      && tail_zero (yb, k->c_out, hw) && past;
+  free (x); free (w); free (bias); free (res); free (ref); free (got);
+  free (xb); free (rb); free (yb); free (wk);
+  return ok;
+}
+
+/* In place: the output over its own residual (yb == res). */
+static bool
+in_place (Rng *r)
+{
+  int c_in = 24, c_out = 80, hw = 19;
+  size_t ny = attn_blocked_size (c_out, hw);
+  float *x = test_alloc ((size_t) c_in * hw), *w = test_alloc (c_out * c_in);
+  float *res = test_alloc ((size_t) c_out * hw);
+  float *ref = test_alloc ((size_t) c_out * hw);
+  float *got = test_alloc ((size_t) c_out * hw);
+  fill_uniform (x, (size_t) c_in * hw, r, -1.0f, 1.0f);
+  fill_uniform (w, (size_t) c_out * c_in, r, -0.5f, 0.5f);
+  fill_uniform (res, (size_t) c_out * hw, r, -1.0f, 1.0f);
+  naive (ref, x, w, NULL, res, true, c_out, c_in, hw);
+  float *xb = test_alloc (attn_blocked_size (c_in, hw)), *yb = test_alloc (ny);
+  float *wk = test_alloc (attn_conv1x1_blocked_weights_size (c_out, c_in));
+  attn_blocked_from_nchw (xb, x, c_in, hw);
+  attn_blocked_from_nchw (yb, res, c_out, hw);
+  attn_conv1x1_blocked_pack (wk, w, c_out, c_in);
+  attn_conv1x1_blocked (yb, xb, wk, NULL, yb, true, c_out, c_in, hw);
+  attn_blocked_to_nchw (got, yb, c_out, hw);
+  bool ok = check_close ("in place", got, ref, (size_t) c_out * hw, ATOL,
+                         RTOL);
+  free (x); free (w); free (res); free (ref); free (got); free (xb);
+  free (yb); free (wk);
+  return ok;
+}
+
+int
+main (void)
+{
+  Rng r = rng_new (16);
+  test_layout (&r);
+  AttnIsa best = attn_cpu_best ();
+  for (int isa = ATTN_ISA_GENERIC; isa <= (int) best; isa++) {
+    attn_cpu_set_isa ((AttnIsa) isa);
+    for (int threads = 1; threads <= 2; threads++)
+      for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const Case *k = &cases[i];
+        char name[160];
+        snprintf (name, sizeof name, "conv1x1 blocked %d -> %d @%dx%d%s%s%s, "
+                  "%s, %d thread%s", k->c_in, k->c_out, k->h, k->w,
+                  k->bias ? " +bias" : "", k->res ? " +res" : "",
+                  k->relu ? " relu" : "", attn_isa_name ((AttnIsa) isa),
+                  threads, threads > 1 ? "s" : "");
+        test_case (name, run_case (k, &r, threads));
+      }
+    char name[96];
+    snprintf (name, sizeof name, "conv1x1 blocked in place over its "
+              "residual, %s", attn_isa_name ((AttnIsa) isa));
+    test_case (name, in_place (&r));
+  }
+  attn_cpu_set_isa (best);
+  return test_done ();
+}
