@@ -23,4 +23,20 @@ void blocked_tile_avx512 (int nv, int np, const float *x, size_t hw16,
                           bool fin, const float *bias, const float *res,
                           bool relu);
 
+#define BLOCKED3_OC 32   /* output channels per 3×3 group: two vectors */
+#define BLOCKED3_NPX 14  /* output pixels per 3×3 tile: 2 × 14 = 28 */
+
+/* One 3×3 tile: 32 output channels × np ≤ BLOCKED3_NPX output pixels,
+ * contiguous in the output: pixel q < n0 reads the padded input from x
+ * (its first tap), pixel q ≥ n0 from x1 (the next output row's, when a
+ * tile takes two rows of a narrow map), stride s between pixels; x and x1
+ * at input channel 0's block, blocks plane16 floats apart, rows wp pixels
+ * of 16 floats. wk: the group's reordered weights (attn_direct_weights'
+ * layout). y (and res): the group's first output block at the tile's
+ * first pixel, blocks hw16 apart; + (bias + res), ReLU where relu. */
+void blocked3_tile_avx512 (int np, int n0, const float *x, const float *x1,
+                           size_t plane16, int wp, int s, const float *wk,
+                           int cin, float *y, size_t hw16, const float *bias,
+                           const float *res, bool relu);
+
 #endif

@@ -174,3 +174,134 @@ attn_conv1x1_blocked (float *yb, const float *xb, const float *wk,
    * bias, plus the residual's lanes there, zero in a blocked map */
   attn_parallel_range (groups * runs, 1, units, &t);
 }
+
+/* Weights (floats) up to which rows go outermost: 1 MB, half of L2 */
+#define BLOCKED3_ROWS_OUTER (1 << 18)
+
+size_t
+attn_conv3x3_blocked_workspace (const AttnConv2d *p, int h, int w)
+{
+  return attn_blocked_size (p->c_in, (h + 2 * p->pad_h) * (w + 2 * p->pad_w));
+}
+
+typedef struct {
+  float *y, *xp;
+  const float *x, *wk, *bias, *res;
+  const AttnConv2d *p;
+  bool relu, vec, rows_outer;
+  int h, w, hp, wp, ho, wo, rpu, units;
+} Conv3;
+
+/* Blocks [lo, hi) of the padded input: border pixels zero. */
+static void
+pad_blocks (void *ctx, int lo, int hi)
+{
+  const Conv3 *t = ctx;
+  int pad = t->p->pad_h;
+  size_t row = (size_t) t->wp * ATTN_BLOCK;
+  for (int b = lo; b < hi; b++) {
+    float *dst = t->xp + (size_t) b * t->hp * row;
+    const float *src = t->x + (size_t) b * t->h * t->w * ATTN_BLOCK;
+    for (int y = 0; y < t->hp; y++) {
+      float *r = dst + y * row;
+      if (y < pad || y >= t->h + pad) {
+        memset (r, 0, sizeof (float) * row);
+        continue;
+      }
+      if (pad) {
+        memset (r, 0, sizeof (float) * ATTN_BLOCK);
+        memset (r + (size_t) (t->w + 1) * ATTN_BLOCK, 0,
+                sizeof (float) * ATTN_BLOCK);
+      }
+      memcpy (r + pad * ATTN_BLOCK, src + (size_t) (y - pad) * t->w
+              * ATTN_BLOCK, sizeof (float) * t->w * ATTN_BLOCK);
+    }
+  }
+}
+
+/* The 3×3 tile in plain C: the same sums in the same order. */
+static void
+tile3_c (int np, int n0, const float *x, const float *x1, size_t plane16,
+         int wp, int s, const float *wk, int cin, float *y, size_t hw16,
+         const float *bias, const float *res, bool relu)
+{
+  for (int q = 0; q < np; q++) {
+    const float *xq = q < n0 ? x + (size_t) q * s * ATTN_BLOCK
+        : x1 + (size_t) (q - n0) * s * ATTN_BLOCK;
+    for (int v = 0; v < BLOCKED3_OC; v++) {
+      float acc = 0.0f;
+      for (int ci = 0; ci < cin; ci++) {
+        const float *xc = xq + (size_t) (ci / ATTN_BLOCK) * plane16
+            + ci % ATTN_BLOCK;
+        for (int k = 0; k < 9; k++)
+          acc = fmaf (wk[((size_t) ci * 9 + k) * BLOCKED3_OC + v],
+                      xc[(size_t) ((k / 3) * wp + k % 3) * ATTN_BLOCK], acc);
+      }
+      size_t at = (size_t) v / ATTN_BLOCK * hw16 + (size_t) q * ATTN_BLOCK
+          + v % ATTN_BLOCK;
+      acc = acc + (res ? bias[v] + res[at] : bias[v]);
+      y[at] = relu && !(acc > 0.0f) ? 0.0f : acc;
+    }
+  }
+}
+
+/* Units [lo, hi) of (group of 32 output channels, rpu output rows):
+ * groups outermost where the weights are large (a group's stay in L2
+ * across its rows), else rows outermost (the input rows stay in L1/L2
+ * across the groups, and each thread reads its band of the input once). */
+static void
+units3 (void *ctx, int lo, int hi)
+{
+  const Conv3 *t = ctx;
+  const AttnConv2d *p = t->p;
+  int s = p->stride_h;
+  size_t plane16 = (size_t) t->hp * t->wp * ATTN_BLOCK;
+  size_t hw16 = (size_t) t->ho * t->wo * ATTN_BLOCK;
+  for (int u = lo; u < hi; u++) {
+    int groups = t->p->c_out / BLOCKED3_OC;
+    int g = t->rows_outer ? u % groups : u / t->units;
+    int oy = (t->rows_outer ? u / groups : u % t->units) * t->rpu;
+    bool pair = t->rpu == 2 && oy + 1 < t->ho;
+    const float *wk = t->wk + (size_t) g * p->c_in * 9 * BLOCKED3_OC;
+    static const float none[BLOCKED3_OC];
+    const float *bias = t->bias ? t->bias + g * BLOCKED3_OC : none;
+    size_t out = (size_t) g * 2 * hw16;
+    for (int ox0 = 0; ox0 < t->wo; ox0 += BLOCKED3_NPX) {
+      int n0 = t->wo - ox0 < BLOCKED3_NPX ? t->wo - ox0 : BLOCKED3_NPX;
+      int np = pair ? 2 * n0 : n0;
+      const float *x = t->xp + ((size_t) oy * s * t->wp + (size_t) ox0 * s)
+          * ATTN_BLOCK;
+      const float *x1 = x + (size_t) s * t->wp * ATTN_BLOCK;
+      size_t at = out + ((size_t) oy * t->wo + ox0) * ATTN_BLOCK;
+      const float *res = t->res ? t->res + at : NULL;
+#ifdef ATTN_HAVE_ISA_VARIANTS
+      if (t->vec) {
+        blocked3_tile_avx512 (np, n0, x, x1, plane16, t->wp, s, wk, p->c_in,
+                              t->y + at, hw16, bias, res, t->relu);
+        continue;
+      }
+#endif
+      tile3_c (np, n0, x, x1, plane16, t->wp, s, wk, p->c_in, t->y + at,
+               hw16, bias, res, t->relu);
+    }
+  }
+}
+
+void
+attn_conv3x3_blocked (float *yb, const float *xb, const float *wk,
+                      const float *bias, const float *res, bool relu,
+                      float *ws, const AttnConv2d *p, int h, int w)
+{
+  int pad = p->pad_h;
+  int ho = attn_conv_out_dim (h, 3, p->stride_h, pad, 1);
+  int wo = attn_conv_out_dim (w, 3, p->stride_w, pad, 1);
+  int rpu = 2 * wo <= BLOCKED3_NPX ? 2 : 1;
+  Conv3 t = { yb, ws, xb, wk, bias, res, p, relu,
+    attn_cpu_isa () == ATTN_ISA_AVX512,
+    (size_t) p->c_out * p->c_in * 9 <= BLOCKED3_ROWS_OUTER, h, w, h + 2 * pad, w + 2 * pad, ho,
+    wo, rpu, (ho + rpu - 1) / rpu
+  };
+  attn_parallel_range ((p->c_in + ATTN_BLOCK - 1) / ATTN_BLOCK, 1, pad_blocks,
+                       &t);
+  attn_parallel_range (p->c_out / BLOCKED3_OC * t.units, 1, units3, &t);
+}

@@ -8,8 +8,9 @@
  * one cache line, so a convolution that puts output channels in the
  * vector lanes reads its input as broadcasts from a few lines and its
  * weights as whole vectors, and writes whole vectors (no transposing
- * store). This is the first brick of that layout (issue 16): the 1×1
- * convolution and the conversions; the network still runs NCHW.
+ * store). These are the first bricks of that layout (issue 16): the
+ * conversions, the 1×1 convolution and the direct 3×3; the network still
+ * runs NCHW.
  *
  * Plain C11; the tile runs on AVX-512 where attn_cpu_isa() allows it and
  * in plain C elsewhere (the same sums, in the same order). Nothing here
@@ -19,6 +20,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "conv.h"
 
 #define ATTN_BLOCK 16   /* channels per block */
 
@@ -47,5 +50,19 @@ void attn_conv1x1_blocked_pack (float *wk, const float *w, int c_out,
 void attn_conv1x1_blocked (float *yb, const float *xb, const float *wk,
                            const float *bias, const float *res, bool relu,
                            int c_out, int c_in, int hw);
+
+/* The 3×3 convolution on blocked maps, computed directly: p a 3×3,
+ * undilated, ungrouped convolution of stride 1 or 2 and padding 0 or 1
+ * (the same along both axes), C_out a multiple of 32 — what
+ * attn_direct_applies accepts — with weights reordered by
+ * attn_direct_weights. xb: c_in channels of h×w; yb and res (NULL: none):
+ * c_out channels of the output size; bias (NULL: none). ws: the
+ * zero-padded input, attn_conv3x3_blocked_workspace floats. yb may alias
+ * res, not xb. The sums run over input channels, then kernel rows, then
+ * columns, as attn_conv2d_direct's. */
+size_t attn_conv3x3_blocked_workspace (const AttnConv2d *p, int h, int w);
+void attn_conv3x3_blocked (float *yb, const float *xb, const float *wk,
+                           const float *bias, const float *res, bool relu,
+                           float *ws, const AttnConv2d *p, int h, int w);
 
 #endif

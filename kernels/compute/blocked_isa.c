@@ -88,3 +88,85 @@ blocked_tile_avx512 (int nv, int np, const float *x, size_t hw16, int kc,
   default: TILE_NV (4); break;
   }
 }
+
+/* The 3×3 tile: per input channel and tap two vectors of weights, np
+ * broadcasts (one line per pixel and block of 16 channels), 2·np
+ * multiply-adds. */
+static inline __attribute__ ((always_inline)) void
+tile3 (const int np, const int n0, const float *x, const float *x1,
+       size_t plane16, int wp, int s, const float *wk, int cin, float *y,
+       size_t hw16, const float *bias, const float *res, bool relu)
+{
+  __m512 a0[BLOCKED3_NPX], a1[BLOCKED3_NPX];
+#pragma GCC unroll 14
+  for (int q = 0; q < np; q++)
+    a0[q] = a1[q] = _mm512_setzero_ps ();
+  const int step = 16 * s;
+  for (int c0 = 0; c0 < cin; c0 += 16, x += plane16, x1 += plane16) {
+    int n = cin - c0 < 16 ? cin - c0 : 16;
+    for (int c = 0; c < n; c++, wk += 9 * BLOCKED3_OC) {
+#pragma GCC unroll 3
+      for (int ky = 0; ky < 3; ky++)
+#pragma GCC unroll 3
+        for (int kx = 0; kx < 3; kx++) {
+          size_t off = (size_t) (ky * wp + kx) * 16 + c;
+          const float *xr = x + off, *xr1 = x1 + off;
+          const float *w = wk + (ky * 3 + kx) * BLOCKED3_OC;
+          __m512 w0 = _mm512_loadu_ps (w), w1 = _mm512_loadu_ps (w + 16);
+#pragma GCC unroll 14
+          for (int q = 0; q < np; q++) {
+            __m512 b = _mm512_set1_ps (q < n0 ? xr[q * step]
+                                       : xr1[(q - n0) * step]);
+            a0[q] = _mm512_fmadd_ps (w0, b, a0[q]);
+            a1[q] = _mm512_fmadd_ps (w1, b, a1[q]);
+          }
+        }
+    }
+  }
+  const __m512 zero = _mm512_setzero_ps ();
+  const __m512 b0 = _mm512_loadu_ps (bias), b1 = _mm512_loadu_ps (bias + 16);
+#pragma GCC unroll 14
+  for (int q = 0; q < np; q++) {
+    __m512 add0 = res ? _mm512_add_ps (b0, _mm512_loadu_ps (res + q * 16))
+        : b0;
+    __m512 add1 = res ? _mm512_add_ps (b1, _mm512_loadu_ps (res + hw16
+                                                            + q * 16)) : b1;
+    __m512 o0 = _mm512_add_ps (a0[q], add0), o1 = _mm512_add_ps (a1[q], add1);
+    if (relu) {
+      o0 = _mm512_max_ps (o0, zero);
+      o1 = _mm512_max_ps (o1, zero);
+    }
+    _mm512_storeu_ps (y + q * 16, o0);
+    _mm512_storeu_ps (y + hw16 + q * 16, o1);
+  }
+}
+
+#define TILE3(n) \
+  case n: tile3 (n, n, x, x, plane16, wp, s, wk, cin, y, hw16, bias, res, \
+                 relu); break
+#define PAIR3(n) \
+  case n: tile3 (2 * n, n, x, x1, plane16, wp, s, wk, cin, y, hw16, bias, \
+                 res, relu); break
+
+void
+blocked3_tile_avx512 (int np, int n0, const float *x, const float *x1,
+                      size_t plane16, int wp, int s, const float *wk,
+                      int cin, float *y, size_t hw16, const float *bias,
+                      const float *res, bool relu)
+{
+  if (n0 < np) {        /* two rows of n0 pixels each */
+    switch (n0) {
+      PAIR3 (1); PAIR3 (2); PAIR3 (3); PAIR3 (4); PAIR3 (5); PAIR3 (6);
+      default: tile3 (BLOCKED3_NPX, BLOCKED3_NPX / 2, x, x1, plane16, wp, s,
+                      wk, cin, y, hw16, bias, res, relu); break;
+    }
+    return;
+  }
+  switch (np) {
+    TILE3 (1); TILE3 (2); TILE3 (3); TILE3 (4); TILE3 (5); TILE3 (6);
+    TILE3 (7); TILE3 (8); TILE3 (9); TILE3 (10); TILE3 (11); TILE3 (12);
+    TILE3 (13);
+    default: tile3 (BLOCKED3_NPX, BLOCKED3_NPX, x, x, plane16, wp, s, wk, cin,
+                    y, hw16, bias, res, relu); break;
+  }
+}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_blocked.c — the channel-blocked layout (blocked.h): NCHW to blocked
  * and back, and the blocked 1×1 convolution against a naive one written
- * here (in double), on odd and round shapes, with and without bias,
+ * here (in double), and the direct 3×3 on blocked maps against a naive
+ * 3×3 convolution, on odd and round shapes, with and without bias,
  * residual and ReLU, on every instruction set this CPU runs and on 1 and
  * 2 threads. (PyTorch's goldens for the same convolution: test_goldens.) */
 #include <math.h>
@@ -12,6 +13,7 @@
 #include "blocked.h"
 #include "check.h"
 #include "cpu.h"
+#include "direct.h"
 #include "parallel.h"
 
 #define ATOL 1e-5f
@@ -180,6 +182,103 @@ in_place (Rng *r)
   return ok;
 }
 
+/* out = conv3x3 (x) (+ bias) (+ res), ReLU: the definition, in double */
+static void
+naive3 (float *out, const float *x, const float *w, const float *bias,
+        const float *res, bool relu, const AttnConv2d *p, int h, int wd)
+{
+  int ho = attn_conv_out_dim (h, 3, p->stride_h, p->pad_h, 1);
+  int wo = attn_conv_out_dim (wd, 3, p->stride_w, p->pad_w, 1);
+  for (int co = 0; co < p->c_out; co++)
+    for (int oy = 0; oy < ho; oy++)
+      for (int ox = 0; ox < wo; ox++) {
+        double acc = bias ? bias[co] : 0.0;
+        for (int ci = 0; ci < p->c_in; ci++)
+          for (int ky = 0; ky < 3; ky++)
+            for (int kx = 0; kx < 3; kx++) {
+              int iy = oy * p->stride_h + ky - p->pad_h;
+              int ix = ox * p->stride_w + kx - p->pad_w;
+              if (iy >= 0 && iy < h && ix >= 0 && ix < wd)
+                acc += (double) w[(((size_t) co * p->c_in + ci) * 3 + ky) * 3
+                                  + kx] * x[((size_t) ci * h + iy) * wd + ix];
+            }
+        size_t o = ((size_t) co * ho + oy) * wo + ox;
+        if (res)
+          acc += res[o];
+        out[o] = relu && acc < 0 ? 0.0f : (float) acc;
+      }
+}
+
+typedef struct {
+  int c_in, c_out, h, w, s, pad;
+  bool bias, res, relu;
+} Case3;
+
+static const Case3 cases3[] = {
+  { 3, 32, 5, 7, 1, 1, true, false, false },
+  { 17, 64, 9, 11, 2, 1, true, true, true },    /* odd, stride 2 */
+  { 40, 64, 14, 13, 2, 1, false, false, true },
+  { 64, 32, 7, 7, 1, 1, true, true, true },     /* rows in pairs, odd rows */
+  { 33, 96, 6, 9, 1, 0, true, false, false },   /* no padding */
+  { 20, 32, 1, 1, 1, 1, true, true, false },    /* 1×1 map */
+  { 24, 32, 3, 30, 1, 1, true, false, true },   /* rows of 14 + 14 + 2 */
+  { 512, 32, 4, 7, 1, 1, true, true, true },    /* K of 4608 */
+};
+
+static bool
+run_case3 (const Case3 *k, Rng *r, int threads)
+{
+  AttnConv2d p = { k->c_in, k->c_out, 3, 3, k->s, k->s, k->pad, k->pad, 1, 1,
+                   1 };
+  int ho = attn_conv_out_dim (k->h, 3, k->s, k->pad, 1);
+  int wo = attn_conv_out_dim (k->w, 3, k->s, k->pad, 1);
+  int hw = k->h * k->w, hwo = ho * wo;
+  size_t nx = (size_t) k->c_in * hw, ny = (size_t) k->c_out * hwo;
+  size_t nw = (size_t) k->c_out * k->c_in * 9;
+  float *x = test_alloc (nx), *w = test_alloc (nw);
+  float *bias = test_alloc (k->c_out), *res = test_alloc (ny);
+  float *ref = test_alloc (ny), *got = test_alloc (ny);
+  fill_uniform (x, nx, r, -1.0f, 1.0f);
+  fill_uniform (w, nw, r, -0.5f, 0.5f);
+  fill_uniform (bias, k->c_out, r, -0.5f, 0.5f);
+  fill_uniform (res, ny, r, -1.0f, 1.0f);
+  naive3 (ref, x, w, k->bias ? bias : NULL, k->res ? res : NULL, k->relu, &p,
+          k->h, k->w);
+  float *xb = test_alloc (attn_blocked_size (k->c_in, hw));
+  float *rb = test_alloc (attn_blocked_size (k->c_out, hwo));
+  size_t nyb = attn_blocked_size (k->c_out, hwo);
+  float *yb = test_alloc (nyb + 16), *wk = test_alloc (nw);
+  size_t nws = attn_conv3x3_blocked_workspace (&p, k->h, k->w);
+  float *ws = test_alloc (nws);
+  for (size_t j = 0; j < nws; j++)
+    ws[j] = NAN;        /* the padding pass writes every float it reads */
+  attn_blocked_from_nchw (xb, x, k->c_in, hw);
+  attn_blocked_from_nchw (rb, res, k->c_out, hwo);
+  attn_direct_weights (wk, w, &p);
+  for (size_t j = 0; j < nyb; j++)
+    yb[j] = NAN;
+  for (int j = 0; j < 16; j++)
+    yb[nyb + j] = 12345.0f;
+  attn_parallel_set_threads (threads);
+  attn_conv3x3_blocked (yb, xb, wk, k->bias ? bias : NULL,
+                        k->res ? rb : NULL, k->relu, ws, &p, k->h, k->w);
+  attn_parallel_set_threads (1);
+  attn_blocked_to_nchw (got, yb, k->c_out, hwo);
+  bool past = true;
+  for (int j = 0; j < 16; j++)
+    past = past && yb[nyb + j] == 12345.0f;
+  int kk = k->c_in * 9;
+  float scale = kk > 360 ? sqrtf ((float) kk / 360.0f) : 1.0f;
+  char what[160];
+  snprintf (what, sizeof what, "3x3 %d -> %d @%dx%d", k->c_in, k->c_out,
+            k->h, k->w);
+  bool ok = check_close (what, got, ref, ny, ATOL * scale, RTOL * scale)
+      && past;
+  free (x); free (w); free (bias); free (res); free (ref); free (got);
+  free (xb); free (rb); free (yb); free (wk); free (ws);
+  return ok;
+}
+
 int
 main (void)
 {
@@ -198,6 +297,18 @@ main (void)
                   k->relu ? " relu" : "", attn_isa_name ((AttnIsa) isa),
                   threads, threads > 1 ? "s" : "");
         test_case (name, run_case (k, &r, threads));
+      }
+    for (int threads = 1; threads <= 2; threads++)
+      for (size_t i = 0; i < sizeof cases3 / sizeof cases3[0]; i++) {
+        const Case3 *k = &cases3[i];
+        char name[160];
+        snprintf (name, sizeof name, "conv3x3 blocked %d -> %d @%dx%d s%d "
+                  "p%d%s%s%s, %s, %d thread%s", k->c_in, k->c_out, k->h,
+                  k->w, k->s, k->pad, k->bias ? " +bias" : "",
+                  k->res ? " +res" : "", k->relu ? " relu" : "",
+                  attn_isa_name ((AttnIsa) isa), threads,
+                  threads > 1 ? "s" : "");
+        test_case (name, run_case3 (k, &r, threads));
       }
     char name[96];
     snprintf (name, sizeof name, "conv1x1 blocked in place over its "

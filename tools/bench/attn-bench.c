@@ -264,6 +264,97 @@ bench_convs (int threads)
   }
 }
 
+/* ResNet-50's 3×3 convolutions: what the network runs on NCHW (Winograd,
+ * direct or im2col + GEMM, as its plan chooses) against the direct 3×3 on
+ * blocked maps, as bench_blocked times the 1×1s. */
+static void
+bench_blocked3 (int threads, double peak)
+{
+  static const struct {
+    int c, hw, s, count;
+  } shapes[] = {
+    { 64, 56, 1, 3 }, { 128, 56, 2, 1 }, { 128, 28, 1, 3 }, { 256, 28, 2, 1 },
+    { 256, 14, 1, 5 }, { 512, 14, 2, 1 }, { 512, 7, 1, 2 },
+  };
+  printf ("\n| 3×3 shape | in ResNet-50 | NCHW: network's path | ms | GFLOPS "
+          "| %% of peak | blocked direct ms | GFLOPS | %% of peak | blocked / "
+          "NCHW |\n");
+  printf ("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  double sum_nchw = 0.0, sum_blk = 0.0;
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    int c = shapes[i].c, h = shapes[i].hw;
+    AttnConv2d p = { c, c, 3, 3, shapes[i].s, shapes[i].s, 1, 1, 1, 1, 1 };
+    int ho = attn_conv_out_dim (h, 3, p.stride_h, 1, 1), hwo = ho * ho;
+    size_t nw = (size_t) c * c * 9;
+    float *wt = alloc_fill (nw), *bias = alloc_fill (c);
+    float *wk = alloc_fill (nw);
+    int tile = attn_winograd_tile (&p, h, h);
+    bool direct = !tile && attn_direct_pays (&p, h, h);
+    size_t nws = tile ? attn_winograd_workspace (&p, h, h, tile)
+        : direct ? attn_direct_workspace (&p, h, h)
+        : attn_conv2d_workspace (&p, h, h);
+    float *u = tile ? alloc_fill (attn_winograd_weights_size (&p, tile))
+        : NULL;
+    float *ws = alloc_fill (nws + 1);
+    float *bws = alloc_fill (attn_conv3x3_blocked_workspace (&p, h, h));
+    if (tile)
+      attn_winograd_weights (u, wt, &p, tile);
+    float *dk = alloc_fill (nw);
+    if (direct)
+      attn_direct_weights (dk, wt, &p);
+    attn_direct_weights (wk, wt, &p);
+    float *in[4], *out[4];
+    for (int r = 0; r < 4; r++) {
+      in[r] = alloc_fill (attn_blocked_size (c, h * h));
+      out[r] = alloc_fill (attn_blocked_size (c, hwo));
+    }
+    AttnEpilogue ep = { bias, NULL, ATTN_ACT_RELU, NULL, NULL };
+    double t[2][35];
+    int n = 0, ring = 0;
+    for (int round = 0; round < 7 + 1; round++)
+      for (int side = 0; side < 2; side++)
+        for (int k = 0; k < 5; k++, ring++) {
+          float *o = out[ring % 4], *x = in[ring % 4];
+          double s0 = now_ms ();
+          if (side == 1)
+            attn_conv3x3_blocked (o, x, wk, bias, NULL, true, bws, &p, h, h);
+          else if (tile)
+            attn_conv2d_winograd (o, x, u, &ep, ws, &p, h, h, tile);
+          else if (direct)
+            attn_conv2d_direct (o, x, dk, &ep, ws, &p, h, h);
+          else
+            attn_conv2d (o, x, wt, &ep, ws, &p, 1, h, h);
+          double d = now_ms () - s0;
+          if (round > 0)
+            t[side][n + k] = d;
+          if (side == 1 && k == 4 && round > 0)
+            n += 5;
+        }
+    qsort (t[0], 35, sizeof (double), cmp_d);
+    qsort (t[1], 35, sizeof (double), cmp_d);
+    double a = t[0][17], b = t[1][17], fl = 2.0 * c * c * 9 * hwo / 1e6;
+    printf ("| 3x3%s %d->%d @%d | %d | %s | %.3f | %.1f | %s | %.3f | %.1f | "
+            "%s | %.2f |\n", shapes[i].s == 2 ? "/2" : "", c, c, h,
+            shapes[i].count, tile == 4 ? "Winograd F(4,3)" : tile == 2
+            ? "Winograd F(2,3)" : direct ? "direct" : "im2col + GEMM", a,
+            fl / a, percent (fl / a, peak), b, fl / b, percent (fl / b, peak),
+            b / a);
+    sum_nchw += shapes[i].count * a;
+    sum_blk += shapes[i].count * b;
+    sink += out[0][0];
+    for (int r = 0; r < 4; r++) {
+      free (in[r]);
+      free (out[r]);
+    }
+    free (wt); free (bias); free (wk); free (u); free (ws); free (bws);
+    free (dk);
+  }
+  printf ("\nResNet-50's 16 3×3 convolutions, each shape's median times its "
+          "count: NCHW (the network's paths) %.2f ms, blocked direct %.2f ms "
+          "(%.2f×). (Winograd's GFLOPS count the direct convolution's "
+          "multiply-adds.)\n", sum_nchw, sum_blk, sum_blk / sum_nchw);
+}
+
 /* ResNet-50's stride-1 1×1 convolutions (with how many of each it has) in
  * the channel-blocked layout (blocked.h) against the NCHW path the network
  * runs (attn_conv2d: our GEMM with the fused store), bias and ReLU in the
@@ -345,6 +436,7 @@ bench_blocked (int threads)
   printf ("\nResNet-50's 33 stride-1 1×1 convolutions, each shape's median "
           "times its count: NCHW %.2f ms, blocked %.2f ms (%.2f×).\n",
           sum_nchw, sum_blk, sum_blk / sum_nchw);
+  bench_blocked3 (threads, peak);
 }
 
 /* CBAM's extra cost in a ResNet-50 layer1 bottleneck (256 ch @56², 3×3 64
