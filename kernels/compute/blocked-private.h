@@ -39,4 +39,17 @@ void blocked3_tile_avx512 (int np, int n0, const float *x, const float *x1,
                            int cin, float *y, size_t hw16, const float *bias,
                            const float *res, bool relu);
 
+/* Winograd on blocked maps, one tile and one block of 16 channels:
+ * input: v[k·ps] (k < α², α = m + 2) = (Bᵀ·d·B)[k] for the α×α input
+ * tile d at x (rows wp pixels of 16 floats apart); output: the m×m tile
+ * (Aᵀ·M·A) of the α² vectors mm[k·ps], rows·cols of it kept (the rest
+ * past the map), + (bias + res), ReLU where relu, stored at y (rows wo
+ * pixels apart; res likewise). m is 2 or 4. */
+void blocked_wino_input_avx512 (int m, float *v, size_t ps, const float *x,
+                                int wp);
+void blocked_wino_output_avx512 (int m, float *y, const float *mm, size_t ps,
+                                 int wo, int rows, int cols,
+                                 const float *bias, const float *res,
+                                 bool relu);
+
 #endif

@@ -23,11 +23,14 @@
 #include "blocked.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "blas.h"
 #include "blocked-private.h"
 #include "cpu.h"
 #include "parallel.h"
+#include "winograd.h"
 
 #define BLOCKED_KC 128          /* input channels per chunk */
 #define BLOCKED_RUN (16 * BLOCKED_NPX)  /* pixels per unit of work */
@@ -192,31 +195,35 @@ typedef struct {
   int h, w, hp, wp, ho, wo, rpu, units;
 } Conv3;
 
-/* Blocks [lo, hi) of the padded input: border pixels zero. */
+/* Block b of a blocked map x (h×w) into the zero-padded hp×wp plane of
+ * xp, the map at (pad, pad); every float of the plane written. */
+static void
+pad_block (float *xp, const float *x, int b, int h, int w, int hp, int wp,
+           int pad)
+{
+  size_t row = (size_t) wp * ATTN_BLOCK;
+  float *dst = xp + (size_t) b * hp * row;
+  const float *src = x + (size_t) b * h * w * ATTN_BLOCK;
+  for (int y = 0; y < hp; y++) {
+    float *r = dst + y * row;
+    if (y < pad || y >= h + pad) {
+      memset (r, 0, sizeof (float) * row);
+      continue;
+    }
+    memset (r, 0, sizeof (float) * pad * ATTN_BLOCK);
+    memcpy (r + pad * ATTN_BLOCK, src + (size_t) (y - pad) * w * ATTN_BLOCK,
+            sizeof (float) * w * ATTN_BLOCK);
+    memset (r + (size_t) (pad + w) * ATTN_BLOCK, 0,
+            sizeof (float) * (wp - pad - w) * ATTN_BLOCK);
+  }
+}
+
 static void
 pad_blocks (void *ctx, int lo, int hi)
 {
   const Conv3 *t = ctx;
-  int pad = t->p->pad_h;
-  size_t row = (size_t) t->wp * ATTN_BLOCK;
-  for (int b = lo; b < hi; b++) {
-    float *dst = t->xp + (size_t) b * t->hp * row;
-    const float *src = t->x + (size_t) b * t->h * t->w * ATTN_BLOCK;
-    for (int y = 0; y < t->hp; y++) {
-      float *r = dst + y * row;
-      if (y < pad || y >= t->h + pad) {
-        memset (r, 0, sizeof (float) * row);
-        continue;
-      }
-      if (pad) {
-        memset (r, 0, sizeof (float) * ATTN_BLOCK);
-        memset (r + (size_t) (t->w + 1) * ATTN_BLOCK, 0,
-                sizeof (float) * ATTN_BLOCK);
-      }
-      memcpy (r + pad * ATTN_BLOCK, src + (size_t) (y - pad) * t->w
-              * ATTN_BLOCK, sizeof (float) * t->w * ATTN_BLOCK);
-    }
-  }
+  for (int b = lo; b < hi; b++)
+    pad_block (t->xp, t->x, b, t->h, t->w, t->hp, t->wp, t->p->pad_h);
 }
 
 /* The 3×3 tile in plain C: the same sums in the same order. */
@@ -304,4 +311,255 @@ attn_conv3x3_blocked (float *yb, const float *xb, const float *wk,
   attn_parallel_range ((p->c_in + ATTN_BLOCK - 1) / ATTN_BLOCK, 1, pad_blocks,
                        &t);
   attn_parallel_range (p->c_out / BLOCKED3_OC * t.units, 1, units3, &t);
+}
+
+/* Winograd on blocked maps. */
+
+size_t
+attn_winograd_blocked_weights_size (const AttnConv2d *p, int m)
+{
+  return (size_t) (m + 2) * (m + 2) * p->c_in * p->c_out;
+}
+
+bool
+attn_winograd_blocked_weights (float *ut, const float *weight,
+                               const AttnConv2d *p, int m)
+{
+  int a2 = (m + 2) * (m + 2), ci = p->c_in, co = p->c_out;
+  float *u = malloc (sizeof (float) * attn_winograd_weights_size (p, m));
+  if (!u)
+    return false;
+  attn_winograd_weights (u, weight, p, m);      /* (α², C_out, C_in) */
+  for (int k = 0; k < a2; k++)
+    for (int o = 0; o < co; o++)
+      for (int i = 0; i < ci; i++)
+        ut[((size_t) k * ci + i) * co + o] = u[((size_t) k * co + o) * ci + i];
+  free (u);
+  return true;
+}
+
+typedef struct {
+  int m, a2, th, tw, hp, wp, ho, wo, tb;        /* tb: tiles per block */
+  size_t plane16;
+} WinoShape;
+
+static WinoShape
+wino_shape (const AttnConv2d *p, int h, int w, int m)
+{
+  WinoShape s;
+  s.m = m;
+  s.a2 = (m + 2) * (m + 2);
+  s.ho = attn_conv_out_dim (h, 3, 1, p->pad_h, 1);
+  s.wo = attn_conv_out_dim (w, 3, 1, p->pad_w, 1);
+  s.th = (s.ho + m - 1) / m;
+  s.tw = (s.wo + m - 1) / m;
+  /* the tiles read α rows from m·t: the plane covers the map and them */
+  s.hp = h + 2 * p->pad_h > s.th * m + 2 ? h + 2 * p->pad_h : s.th * m + 2;
+  s.wp = w + 2 * p->pad_w > s.tw * m + 2 ? w + 2 * p->pad_w : s.tw * m + 2;
+  s.plane16 = (size_t) s.hp * s.wp * ATTN_BLOCK;
+  /* a block of tiles' transformed inputs and products in about 1 MB, in
+   * runs of 8 tiles (the GEMM kernel's rows), 8 to 64 tiles */
+  size_t per_tile = sizeof (float) * s.a2 * (p->c_in + p->c_out);
+  int tb = (int) (((size_t) 1 << 20) / per_tile) / 8 * 8;
+  tb = tb < 8 ? 8 : tb > 64 ? 64 : tb;
+  int tiles = (s.th * s.tw + 7) / 8 * 8;
+  s.tb = tb < tiles ? tb : tiles;
+  return s;
+}
+
+size_t
+attn_winograd_blocked_workspace (const AttnConv2d *p, int h, int w, int m)
+{
+  WinoShape s = wino_shape (p, h, w, m);
+  return (p->c_in + ATTN_BLOCK - 1) / ATTN_BLOCK * s.plane16
+      + (size_t) s.a2 * s.tb * (p->c_in + p->c_out);
+}
+
+typedef struct {
+  WinoShape s;
+  float *yb, *xp, *v, *mm;
+  const float *xb, *ut, *bias, *res;
+  const AttnConv2d *p;
+  int h, w, t0, nt;
+  bool relu, vec;
+} Wino;
+
+/* The plain-C transforms: the same formulas, lane by lane. */
+static void
+wino_input_c (int m, float *v, size_t ps, const float *x, int wp)
+{
+  int a = m + 2;
+  for (int l = 0; l < ATTN_BLOCK; l++) {
+    float d[6][6], t[6][6];
+    for (int r = 0; r < a; r++)
+      for (int c = 0; c < a; c++)
+        d[r][c] = x[((size_t) r * wp + c) * ATTN_BLOCK + l];
+    for (int pass = 0; pass < 2; pass++) {
+      /* pass 0: t = Bᵀ·d by columns; pass 1: (Bᵀ·d)·B by rows */
+      for (int c = 0; c < a; c++) {
+        float q[6] = { 0 }, o[6] = { 0 };
+        for (int r = 0; r < a; r++)
+          q[r] = pass ? t[c][r] : d[r][c];
+        if (m == 4) {
+          float e = q[4] - q[2], f = q[1] - q[3];
+          float s12 = q[1] + q[2], s34 = q[3] + q[4];
+          float u12 = q[1] - q[2], u34 = q[3] - q[4];
+          o[0] = 4.0f * q[0] - 5.0f * q[2] + q[4];
+          o[1] = s34 - 4.0f * s12;
+          o[2] = 4.0f * u12 - u34;
+          o[3] = e - 2.0f * f;
+          o[4] = e + 2.0f * f;
+          o[5] = 4.0f * q[1] - 5.0f * q[3] + q[5];
+        } else {
+          o[0] = q[0] - q[2];
+          o[1] = q[1] + q[2];
+          o[2] = q[2] - q[1];
+          o[3] = q[1] - q[3];
+        }
+        for (int r = 0; r < a; r++) {
+          if (pass)
+            v[(size_t) (a * c + r) * ps + l] = o[r];
+          else
+            t[r][c] = o[r];
+        }
+      }
+    }
+  }
+}
+
+static void
+wino_output_c (int m, float *y, const float *mm, size_t ps, int wo, int rows,
+               int cols, const float *bias, const float *res, bool relu)
+{
+  int a = m + 2;
+  for (int l = 0; l < ATTN_BLOCK; l++) {
+    float r[4][6], out[4][4];
+    for (int pass = 0; pass < 2; pass++)
+      for (int s = 0; s < (pass ? m : a); s++) {
+        float q[6] = { 0 }, o[4] = { 0 };
+        for (int k = 0; k < a; k++)
+          q[k] = pass ? r[s][k] : mm[(size_t) (a * k + s) * ps + l];
+        if (m == 4) {
+          float pp = q[1] + q[2], qq = q[1] - q[2];
+          float u = q[3] + q[4], vv = q[3] - q[4];
+          o[0] = q[0] + pp + u;
+          o[1] = qq + 2.0f * vv;
+          o[2] = pp + 4.0f * u;
+          o[3] = qq + 8.0f * vv + q[5];
+        } else {
+          o[0] = q[0] + q[1] + q[2];
+          o[1] = q[1] - q[2] - q[3];
+        }
+        for (int i = 0; i < m; i++) {
+          if (pass)
+            out[s][i] = o[i];
+          else
+            r[i][s] = o[i];
+        }
+      }
+    for (int i = 0; i < rows; i++)
+      for (int j = 0; j < cols; j++) {
+        size_t at = ((size_t) i * wo + j) * ATTN_BLOCK + l;
+        float x = out[i][j] + (res ? bias[l] + res[at] : bias[l]);
+        y[at] = relu && !(x > 0.0f) ? 0.0f : x;
+      }
+  }
+}
+
+static void
+wino_pad (void *ctx, int lo, int hi)
+{
+  const Wino *t = ctx;
+  for (int b = lo; b < hi; b++)
+    pad_block (t->xp, t->xb, b, t->h, t->w, t->s.hp, t->s.wp, t->p->pad_h);
+}
+
+/* Items [lo, hi) of (tile of the block, input channel block). */
+static void
+wino_in (void *ctx, int lo, int hi)
+{
+  const Wino *t = ctx;
+  const WinoShape *s = &t->s;
+  int cb = t->p->c_in / ATTN_BLOCK;
+  size_t ps = (size_t) s->tb * t->p->c_in;
+  for (int i = lo; i < hi; i++) {
+    int j = i / cb, b = i % cb, tile = t->t0 + j;
+    int ty = tile / s->tw, tx = tile % s->tw;
+    const float *x = t->xp + b * s->plane16
+        + ((size_t) ty * s->m * s->wp + (size_t) tx * s->m) * ATTN_BLOCK;
+    float *v = t->v + (size_t) j * t->p->c_in + b * ATTN_BLOCK;
+#ifdef ATTN_HAVE_ISA_VARIANTS
+    if (t->vec) {
+      blocked_wino_input_avx512 (s->m, v, ps, x, s->wp);
+      continue;
+    }
+#endif
+    wino_input_c (s->m, v, ps, x, s->wp);
+  }
+}
+
+/* Planes [lo, hi): (tiles × C_in)·(C_in × C_out). */
+static void
+wino_products (void *ctx, int lo, int hi)
+{
+  const Wino *t = ctx;
+  int ci = t->p->c_in, co = t->p->c_out;
+  for (int k = lo; k < hi; k++)
+    attn_sgemm (false, false, t->nt, co, ci, 1.0f,
+                t->v + (size_t) k * t->s.tb * ci, ci,
+                t->ut + (size_t) k * ci * co, co, 0.0f,
+                t->mm + (size_t) k * t->s.tb * co, co);
+}
+
+/* Items [lo, hi) of (tile of the block, output channel block). */
+static void
+wino_out (void *ctx, int lo, int hi)
+{
+  const Wino *t = ctx;
+  const WinoShape *s = &t->s;
+  static const float none[ATTN_BLOCK];
+  int cb = t->p->c_out / ATTN_BLOCK;
+  size_t ps = (size_t) s->tb * t->p->c_out;
+  size_t hw16 = (size_t) s->ho * s->wo * ATTN_BLOCK;
+  for (int i = lo; i < hi; i++) {
+    int j = i / cb, b = i % cb, tile = t->t0 + j;
+    int ty = tile / s->tw, tx = tile % s->tw;
+    int oy = ty * s->m, ox = tx * s->m;
+    int rows = s->ho - oy < s->m ? s->ho - oy : s->m;
+    int cols = s->wo - ox < s->m ? s->wo - ox : s->m;
+    size_t at = b * hw16 + ((size_t) oy * s->wo + ox) * ATTN_BLOCK;
+    const float *mm = t->mm + (size_t) j * t->p->c_out + b * ATTN_BLOCK;
+    const float *bias = t->bias ? t->bias + b * ATTN_BLOCK : none;
+    const float *res = t->res ? t->res + at : NULL;
+#ifdef ATTN_HAVE_ISA_VARIANTS
+    if (t->vec) {
+      blocked_wino_output_avx512 (s->m, t->yb + at, mm, ps, s->wo, rows,
+                                  cols, bias, res, t->relu);
+      continue;
+    }
+#endif
+    wino_output_c (s->m, t->yb + at, mm, ps, s->wo, rows, cols, bias, res,
+                   t->relu);
+  }
+}
+
+void
+attn_winograd_blocked (float *yb, const float *xb, const float *ut,
+                       const float *bias, const float *res, bool relu,
+                       float *ws, const AttnConv2d *p, int h, int w, int m)
+{
+  Wino t = { wino_shape (p, h, w, m), yb, ws, NULL, NULL, xb, ut, bias, res,
+    p, h, w, 0, 0, relu, attn_cpu_isa () == ATTN_ISA_AVX512
+  };
+  int cib = p->c_in / ATTN_BLOCK, cob = p->c_out / ATTN_BLOCK;
+  t.v = ws + (size_t) cib * t.s.plane16;
+  t.mm = t.v + (size_t) t.s.a2 * t.s.tb * p->c_in;
+  attn_parallel_range (cib, 1, wino_pad, &t);
+  int tiles = t.s.th * t.s.tw;
+  for (t.t0 = 0; t.t0 < tiles; t.t0 += t.s.tb) {
+    t.nt = tiles - t.t0 < t.s.tb ? tiles - t.t0 : t.s.tb;
+    attn_parallel_range (t.nt * cib, 8, wino_in, &t);
+    attn_parallel_range (t.s.a2, 1, wino_products, &t);
+    attn_parallel_range (t.nt * cob, 8, wino_out, &t);
+  }
 }

@@ -65,4 +65,24 @@ void attn_conv3x3_blocked (float *yb, const float *xb, const float *wk,
                            const float *bias, const float *res, bool relu,
                            float *ws, const AttnConv2d *p, int h, int w);
 
+/* Winograd F(m×m, 3×3) (m 2 or 4) on blocked maps, for what
+ * attn_winograd_applies accepts with C_in and C_out multiples of 16. The
+ * input tiles are transformed 16 channels at a time (the lanes), each of
+ * the α² planes is one product (tiles × C_in)·(C_in × C_out) on our GEMM,
+ * and each output tile is transformed back straight into the blocked
+ * output, + (bias + res), ReLU where relu. Weights: transformed as
+ * attn_winograd_weights does (once, in double), each plane transposed to
+ * (C_in, C_out); the function returns false when it cannot allocate its
+ * scratch (plan time only). Workspace: the zero-padded input and a block
+ * of tiles' transformed inputs and products. */
+size_t attn_winograd_blocked_weights_size (const AttnConv2d *p, int m);
+bool attn_winograd_blocked_weights (float *ut, const float *weight,
+                                    const AttnConv2d *p, int m);
+size_t attn_winograd_blocked_workspace (const AttnConv2d *p, int h, int w,
+                                        int m);
+void attn_winograd_blocked (float *yb, const float *xb, const float *ut,
+                            const float *bias, const float *res, bool relu,
+                            float *ws, const AttnConv2d *p, int h, int w,
+                            int m);
+
 #endif

@@ -170,3 +170,134 @@ blocked3_tile_avx512 (int np, int n0, const float *x, const float *x1,
                     y, hw16, bias, res, relu); break;
   }
 }
+
+/* Winograd's transforms with 16 channels in the lanes: the same formulas
+ * as winograd.c's (Bᵀ's rows sharing their differences, Aᵀ's through p,
+ * q, u, v), in the same order, on whole vectors. */
+#define LD(p) _mm512_loadu_ps (p)
+#define ADD _mm512_add_ps
+#define SUB _mm512_sub_ps
+#define MUL(k, a) _mm512_mul_ps (_mm512_set1_ps (k), a)
+
+static inline __attribute__ ((always_inline)) void
+bt4 (const __m512 d[6], __m512 t[6])
+{
+  __m512 e = SUB (d[4], d[2]), f = SUB (d[1], d[3]);
+  __m512 s12 = ADD (d[1], d[2]), s34 = ADD (d[3], d[4]);
+  __m512 u12 = SUB (d[1], d[2]), u34 = SUB (d[3], d[4]);
+  t[0] = ADD (SUB (MUL (4.0f, d[0]), MUL (5.0f, d[2])), d[4]);
+  t[1] = SUB (s34, MUL (4.0f, s12));
+  t[2] = SUB (MUL (4.0f, u12), u34);
+  t[3] = SUB (e, MUL (2.0f, f));
+  t[4] = ADD (e, MUL (2.0f, f));
+  t[5] = ADD (SUB (MUL (4.0f, d[1]), MUL (5.0f, d[3])), d[5]);
+}
+
+static inline __attribute__ ((always_inline)) void
+bt2 (const __m512 d[4], __m512 t[4])
+{
+  t[0] = SUB (d[0], d[2]);
+  t[1] = ADD (d[1], d[2]);
+  t[2] = SUB (d[2], d[1]);
+  t[3] = SUB (d[1], d[3]);
+}
+
+void
+blocked_wino_input_avx512 (int m, float *v, size_t ps, const float *x, int wp)
+{
+  if (m == 4) {
+    __m512 t[6][6];
+    for (int c = 0; c < 6; c++) {       /* Bᵀ·d, column c */
+      __m512 d[6];
+      for (int r = 0; r < 6; r++)
+        d[r] = LD (x + ((size_t) r * wp + c) * 16);
+      __m512 o[6];
+      bt4 (d, o);
+      for (int r = 0; r < 6; r++)
+        t[r][c] = o[r];
+    }
+    for (int r = 0; r < 6; r++) {       /* (Bᵀ·d)·B, row r */
+      __m512 o[6];
+      bt4 (t[r], o);
+      for (int c = 0; c < 6; c++)
+        _mm512_storeu_ps (v + (size_t) (6 * r + c) * ps, o[c]);
+    }
+    return;
+  }
+  __m512 t[4][4];
+  for (int c = 0; c < 4; c++) {
+    __m512 d[4], o[4];
+    for (int r = 0; r < 4; r++)
+      d[r] = LD (x + ((size_t) r * wp + c) * 16);
+    bt2 (d, o);
+    for (int r = 0; r < 4; r++)
+      t[r][c] = o[r];
+  }
+  for (int r = 0; r < 4; r++) {
+    __m512 o[4];
+    bt2 (t[r], o);
+    for (int c = 0; c < 4; c++)
+      _mm512_storeu_ps (v + (size_t) (4 * r + c) * ps, o[c]);
+  }
+}
+
+static inline __attribute__ ((always_inline)) void
+at4 (const __m512 a[6], __m512 y[4])
+{
+  __m512 p = ADD (a[1], a[2]), q = SUB (a[1], a[2]);
+  __m512 u = ADD (a[3], a[4]), w = SUB (a[3], a[4]);
+  y[0] = ADD (ADD (a[0], p), u);
+  y[1] = ADD (q, MUL (2.0f, w));
+  y[2] = ADD (p, MUL (4.0f, u));
+  y[3] = ADD (ADD (q, MUL (8.0f, w)), a[5]);
+}
+
+static inline __attribute__ ((always_inline)) void
+at2 (const __m512 a[4], __m512 y[2])
+{
+  y[0] = ADD (ADD (a[0], a[1]), a[2]);
+  y[1] = SUB (SUB (a[1], a[2]), a[3]);
+}
+
+void
+blocked_wino_output_avx512 (int m, float *y, const float *mm, size_t ps,
+                            int wo, int rows, int cols, const float *bias,
+                            const float *res, bool relu)
+{
+  __m512 out[4][4];
+  if (m == 4) {
+    __m512 r[4][6];
+    for (int s = 0; s < 6; s++) {       /* Aᵀ·M, column s */
+      __m512 col[6], o[4];
+      for (int k = 0; k < 6; k++)
+        col[k] = LD (mm + (size_t) (6 * k + s) * ps);
+      at4 (col, o);
+      for (int i = 0; i < 4; i++)
+        r[i][s] = o[i];
+    }
+    for (int i = 0; i < 4; i++)         /* (Aᵀ·M)·A, row i */
+      at4 (r[i], out[i]);
+  } else {
+    __m512 r[2][4];
+    for (int s = 0; s < 4; s++) {
+      __m512 col[4], o[2];
+      for (int k = 0; k < 4; k++)
+        col[k] = LD (mm + (size_t) (4 * k + s) * ps);
+      at2 (col, o);
+      for (int i = 0; i < 2; i++)
+        r[i][s] = o[i];
+    }
+    for (int i = 0; i < 2; i++)
+      at2 (r[i], out[i]);
+  }
+  const __m512 vb = _mm512_loadu_ps (bias), zero = _mm512_setzero_ps ();
+  for (int i = 0; i < rows; i++)
+    for (int j = 0; j < cols; j++) {
+      size_t at = ((size_t) i * wo + j) * 16;
+      __m512 add = res ? ADD (vb, LD (res + at)) : vb;
+      __m512 o = ADD (out[i][j], add);
+      if (relu)
+        o = _mm512_max_ps (o, zero);
+      _mm512_storeu_ps (y + at, o);
+    }
+}

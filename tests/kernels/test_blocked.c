@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_blocked.c — the channel-blocked layout (blocked.h): NCHW to blocked
  * and back, and the blocked 1×1 convolution against a naive one written
- * here (in double), and the direct 3×3 on blocked maps against a naive
- * 3×3 convolution, on odd and round shapes, with and without bias,
+ * here (in double), and the direct 3×3 and Winograd F(2,3), F(4,3) on
+ * blocked maps against a naive 3×3 convolution, on odd and round shapes, with and without bias,
  * residual and ReLU, on every instruction set this CPU runs and on 1 and
  * 2 threads. (PyTorch's goldens for the same convolution: test_goldens.) */
 #include <math.h>
@@ -15,6 +15,7 @@
 #include "cpu.h"
 #include "direct.h"
 #include "parallel.h"
+#include "winograd.h"
 
 #define ATOL 1e-5f
 #define RTOL 1e-4f
@@ -279,6 +280,80 @@ run_case3 (const Case3 *k, Rng *r, int threads)
   return ok;
 }
 
+typedef struct {
+  int c_in, c_out, h, w, pad, m;
+  bool bias, res, relu;
+} CaseW;
+
+static const CaseW casesw[] = {
+  { 16, 16, 4, 4, 1, 2, true, false, false },
+  { 16, 32, 5, 7, 1, 2, true, true, true },     /* odd: ragged tiles */
+  { 16, 32, 5, 7, 1, 4, true, true, true },
+  { 32, 16, 13, 9, 1, 4, false, false, true },
+  { 48, 64, 9, 10, 0, 4, true, false, false },  /* no padding */
+  { 16, 16, 6, 6, 2, 4, true, true, false },    /* padding 2 */
+  { 64, 64, 56, 56, 1, 4, true, false, true },  /* ResNet-50 layer1: blocks */
+  { 256, 256, 14, 14, 1, 2, true, true, true }, /* layer3, F(2,3) */
+  { 16, 16, 1, 1, 1, 2, true, false, false },   /* 1×1 map */
+};
+
+static bool
+run_casew (const CaseW *k, Rng *r, int threads)
+{
+  AttnConv2d p = { k->c_in, k->c_out, 3, 3, 1, 1, k->pad, k->pad, 1, 1, 1 };
+  int ho = attn_conv_out_dim (k->h, 3, 1, k->pad, 1);
+  int wo = attn_conv_out_dim (k->w, 3, 1, k->pad, 1);
+  int hw = k->h * k->w, hwo = ho * wo;
+  size_t nx = (size_t) k->c_in * hw, ny = (size_t) k->c_out * hwo;
+  size_t nw = (size_t) k->c_out * k->c_in * 9;
+  float *x = test_alloc (nx), *w = test_alloc (nw);
+  float *bias = test_alloc (k->c_out), *res = test_alloc (ny);
+  float *ref = test_alloc (ny), *got = test_alloc (ny);
+  fill_uniform (x, nx, r, -1.0f, 1.0f);
+  fill_uniform (w, nw, r, -0.5f, 0.5f);
+  fill_uniform (bias, k->c_out, r, -0.5f, 0.5f);
+  fill_uniform (res, ny, r, -1.0f, 1.0f);
+  naive3 (ref, x, w, k->bias ? bias : NULL, k->res ? res : NULL, k->relu, &p,
+          k->h, k->w);
+  float *xb = test_alloc (attn_blocked_size (k->c_in, hw));
+  float *rb = test_alloc (attn_blocked_size (k->c_out, hwo));
+  size_t nyb = attn_blocked_size (k->c_out, hwo);
+  float *yb = test_alloc (nyb + 16);
+  float *ut = test_alloc (attn_winograd_blocked_weights_size (&p, k->m));
+  size_t nws = attn_winograd_blocked_workspace (&p, k->h, k->w, k->m);
+  float *ws = test_alloc (nws);
+  for (size_t j = 0; j < nws; j++)
+    ws[j] = NAN;        /* every float read is written first */
+  attn_blocked_from_nchw (xb, x, k->c_in, hw);
+  attn_blocked_from_nchw (rb, res, k->c_out, hwo);
+  bool made = attn_winograd_blocked_weights (ut, w, &p, k->m);
+  for (size_t j = 0; j < nyb; j++)
+    yb[j] = NAN;
+  for (int j = 0; j < 16; j++)
+    yb[nyb + j] = 12345.0f;
+  attn_parallel_set_threads (threads);
+  attn_winograd_blocked (yb, xb, ut, k->bias ? bias : NULL,
+                         k->res ? rb : NULL, k->relu, ws, &p, k->h, k->w,
+                         k->m);
+  attn_parallel_set_threads (1);
+  attn_blocked_to_nchw (got, yb, k->c_out, hwo);
+  bool past = true;
+  for (int j = 0; j < 16; j++)
+    past = past && yb[nyb + j] == 12345.0f;
+  /* test_winograd's measured tolerances: F(4,3)'s transforms cost bits */
+  int kk = k->c_in * 9;
+  float scale = kk > 360 ? sqrtf ((float) kk / 360.0f) : 1.0f;
+  float atol = (k->m == 4 ? 1e-4f : 2e-5f) * scale;
+  char what[160];
+  snprintf (what, sizeof what, "winograd F(%d,3) %d -> %d @%dx%d", k->m,
+            k->c_in, k->c_out, k->h, k->w);
+  bool ok = made && check_close (what, got, ref, ny, atol, RTOL * scale)
+      && past;
+  free (x); free (w); free (bias); free (res); free (ref); free (got);
+  free (xb); free (rb); free (yb); free (ut); free (ws);
+  return ok;
+}
+
 int
 main (void)
 {
@@ -309,6 +384,18 @@ main (void)
                   attn_isa_name ((AttnIsa) isa), threads,
                   threads > 1 ? "s" : "");
         test_case (name, run_case3 (k, &r, threads));
+      }
+    for (int threads = 1; threads <= 2; threads++)
+      for (size_t i = 0; i < sizeof casesw / sizeof casesw[0]; i++) {
+        const CaseW *k = &casesw[i];
+        char name[160];
+        snprintf (name, sizeof name, "winograd F(%d,3) blocked %d -> %d "
+                  "@%dx%d p%d%s%s%s, %s, %d thread%s", k->m, k->c_in,
+                  k->c_out, k->h, k->w, k->pad, k->bias ? " +bias" : "",
+                  k->res ? " +res" : "", k->relu ? " relu" : "",
+                  attn_isa_name ((AttnIsa) isa), threads,
+                  threads > 1 ? "s" : "");
+        test_case (name, run_casew (k, &r, threads));
       }
     char name[96];
     snprintf (name, sizeof name, "conv1x1 blocked in place over its "

@@ -265,8 +265,9 @@ bench_convs (int threads)
 }
 
 /* ResNet-50's 3×3 convolutions: what the network runs on NCHW (Winograd,
- * direct or im2col + GEMM, as its plan chooses) against the direct 3×3 on
- * blocked maps, as bench_blocked times the 1×1s. */
+ * direct or im2col + GEMM, as its plan chooses) against the same on
+ * blocked maps (Winograd with the same tile where the plan takes it, else
+ * the direct 3×3), as bench_blocked times the 1×1s. */
 static void
 bench_blocked3 (int threads, double peak)
 {
@@ -276,8 +277,8 @@ bench_blocked3 (int threads, double peak)
     { 64, 56, 1, 3 }, { 128, 56, 2, 1 }, { 128, 28, 1, 3 }, { 256, 28, 2, 1 },
     { 256, 14, 1, 5 }, { 512, 14, 2, 1 }, { 512, 7, 1, 2 },
   };
-  printf ("\n| 3×3 shape | in ResNet-50 | NCHW: network's path | ms | GFLOPS "
-          "| %% of peak | blocked direct ms | GFLOPS | %% of peak | blocked / "
+  printf ("\n| 3×3 shape | in ResNet-50 | path | NCHW ms | GFLOPS "
+          "| %% of peak | blocked ms | GFLOPS | %% of peak | blocked / "
           "NCHW |\n");
   printf ("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
   double sum_nchw = 0.0, sum_blk = 0.0;
@@ -296,9 +297,16 @@ bench_blocked3 (int threads, double peak)
     float *u = tile ? alloc_fill (attn_winograd_weights_size (&p, tile))
         : NULL;
     float *ws = alloc_fill (nws + 1);
-    float *bws = alloc_fill (attn_conv3x3_blocked_workspace (&p, h, h));
-    if (tile)
+    float *bws = alloc_fill (tile ? attn_winograd_blocked_workspace (&p, h, h,
+                                                                   tile)
+                             : attn_conv3x3_blocked_workspace (&p, h, h));
+    float *ut = tile ? alloc_fill (attn_winograd_blocked_weights_size (&p,
+                                                                      tile))
+        : NULL;
+    if (tile) {
       attn_winograd_weights (u, wt, &p, tile);
+      attn_winograd_blocked_weights (ut, wt, &p, tile);
+    }
     float *dk = alloc_fill (nw);
     if (direct)
       attn_direct_weights (dk, wt, &p);
@@ -316,7 +324,10 @@ bench_blocked3 (int threads, double peak)
         for (int k = 0; k < 5; k++, ring++) {
           float *o = out[ring % 4], *x = in[ring % 4];
           double s0 = now_ms ();
-          if (side == 1)
+          if (side == 1 && tile)
+            attn_winograd_blocked (o, x, ut, bias, NULL, true, bws, &p, h, h,
+                                   tile);
+          else if (side == 1)
             attn_conv3x3_blocked (o, x, wk, bias, NULL, true, bws, &p, h, h);
           else if (tile)
             attn_conv2d_winograd (o, x, u, &ep, ws, &p, h, h, tile);
@@ -347,10 +358,10 @@ bench_blocked3 (int threads, double peak)
       free (out[r]);
     }
     free (wt); free (bias); free (wk); free (u); free (ws); free (bws);
-    free (dk);
+    free (dk); free (ut);
   }
   printf ("\nResNet-50's 16 3×3 convolutions, each shape's median times its "
-          "count: NCHW (the network's paths) %.2f ms, blocked direct %.2f ms "
+          "count: NCHW %.2f ms, blocked %.2f ms "
           "(%.2f×). (Winograd's GFLOPS count the direct convolution's "
           "multiply-adds.)\n", sum_nchw, sum_blk, sum_blk / sum_nchw);
 }
