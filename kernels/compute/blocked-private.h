@@ -52,4 +52,16 @@ void blocked_wino_output_avx512 (int m, float *y, const float *mm, size_t ps,
                                  const float *bias, const float *res,
                                  bool relu);
 
+/* The gates' passes over blocked maps (blocked.c says what each does):
+ * pixels [p0, p1) of cb blocks hw16 floats apart. */
+void blocked_channel_pools_avx512 (float *sum, float *max, const float *fb,
+                                   int hw);
+void blocked_spatial_pools_avx512 (float *pmax, float *pmean,
+                                   const float *fb, size_t hw16, int cb,
+                                   const float *mc, float inv_c, int p0,
+                                   int p1);
+void blocked_apply_avx512 (float *out, const float *fb, size_t hw16, int cb,
+                           const float *mc, const float *ms, const float *id,
+                           bool relu, int p0, int p1);
+
 #endif

@@ -563,3 +563,146 @@ attn_winograd_blocked (float *yb, const float *xb, const float *ut,
     attn_parallel_range (t.nt * cob, 8, wino_out, &t);
   }
 }
+
+/* The gates' passes. */
+
+typedef struct {
+  float *a, *b, *out;
+  const float *fb, *mc, *ms, *id;
+  int c, hw;
+  bool relu, vec;
+} GatePass;
+
+/* One block's channel sums and maxima over its hw pixels, in plain C. */
+static void
+channel_pools_c (float *sum, float *max, const float *x, int hw)
+{
+  for (int l = 0; l < ATTN_BLOCK; l++) {
+    float s = 0.0f, m = -INFINITY;
+    for (int p = 0; p < hw; p++) {
+      float v = x[(size_t) p * ATTN_BLOCK + l];
+      s += v;
+      m = v > m ? v : m;
+    }
+    sum[l] = s;
+    max[l] = m;
+  }
+}
+
+static void
+channel_pools (void *ctx, int lo, int hi)
+{
+  const GatePass *g = ctx;
+  for (int b = lo; b < hi; b++) {
+    const float *x = g->fb + (size_t) b * g->hw * ATTN_BLOCK;
+    float *sum = g->a + b * ATTN_BLOCK, *max = g->b + b * ATTN_BLOCK;
+#ifdef ATTN_HAVE_ISA_VARIANTS
+    if (g->vec)
+      blocked_channel_pools_avx512 (sum, max, x, g->hw);
+    else
+#endif
+      channel_pools_c (sum, max, x, g->hw);
+    for (int l = 0; l < ATTN_BLOCK; l++)
+      sum[l] *= 1.0f / (float) g->hw;
+  }
+}
+
+void
+attn_blocked_channel_pools (float *avg, float *max, const float *fb, int c,
+                            int hw)
+{
+  GatePass g = { avg, max, NULL, fb, NULL, NULL, NULL, c, hw, false,
+    attn_cpu_isa () == ATTN_ISA_AVX512
+  };
+  attn_parallel_range (c / ATTN_BLOCK, 1, channel_pools, &g);
+}
+
+static void
+spatial_pools (void *ctx, int lo, int hi)
+{
+  const GatePass *g = ctx;
+  int cb = g->c / ATTN_BLOCK;
+  size_t hw16 = (size_t) g->hw * ATTN_BLOCK;
+  float inv_c = 1.0f / (float) g->c;
+#ifdef ATTN_HAVE_ISA_VARIANTS
+  if (g->vec) {
+    blocked_spatial_pools_avx512 (g->a, g->b, g->fb, hw16, cb, g->mc, inv_c,
+                                  lo, hi);
+    return;
+  }
+#endif
+  for (int p = lo; p < hi; p++) {
+    float s = 0.0f, m = -INFINITY;
+    for (int ch = 0; ch < g->c; ch++) {
+      float v = g->fb[(ch / ATTN_BLOCK) * hw16 + (size_t) p * ATTN_BLOCK
+                      + ch % ATTN_BLOCK] * g->mc[ch];
+      s += v;
+      m = v > m ? v : m;
+    }
+    g->a[p] = m;
+    g->b[p] = s * inv_c;
+  }
+}
+
+void
+attn_blocked_spatial_pools (float *pmax, float *pmean, const float *fb,
+                            const float *mc, int c, int hw)
+{
+  GatePass g = { pmax, pmean, NULL, fb, mc, NULL, NULL, c, hw, false,
+    attn_cpu_isa () == ATTN_ISA_AVX512
+  };
+  attn_parallel_range (hw, 64, spatial_pools, &g);
+}
+
+static void
+gate_apply (void *ctx, int lo, int hi)
+{
+  const GatePass *g = ctx;
+  int cb = g->c / ATTN_BLOCK;
+  size_t hw16 = (size_t) g->hw * ATTN_BLOCK;
+#ifdef ATTN_HAVE_ISA_VARIANTS
+  if (g->vec) {
+    blocked_apply_avx512 (g->out, g->fb, hw16, cb, g->mc, g->ms, g->id,
+                          g->relu, lo, hi);
+    return;
+  }
+#endif
+  for (int b = 0; b < cb; b++)
+    for (int p = lo; p < hi; p++)
+      for (int l = 0; l < ATTN_BLOCK; l++) {
+        size_t at = b * hw16 + (size_t) p * ATTN_BLOCK + l;
+        float v = g->fb[at] * g->mc[b * ATTN_BLOCK + l];
+        if (g->ms)
+          v = v * g->ms[p];
+        if (g->id)
+          v = v + g->id[at];
+        g->out[at] = g->relu ? (v > 0.0f ? v : 0.0f) : v;
+      }
+}
+
+void
+attn_blocked_gate_apply (float *out, const float *fb, const float *mc,
+                         const float *ms, const float *id, bool relu, int c,
+                         int hw)
+{
+  GatePass g = { NULL, NULL, out, fb, mc, ms, id, c, hw, relu,
+    attn_cpu_isa () == ATTN_ISA_AVX512
+  };
+  attn_parallel_range (hw, 64, gate_apply, &g);
+}
+
+void
+attn_blocked_subsample (float *yb, const float *xb, int c, int h, int w,
+                        int s)
+{
+  int ho = (h + s - 1) / s, wo = (w + s - 1) / s;
+  for (int b = 0; b < (c + ATTN_BLOCK - 1) / ATTN_BLOCK; b++)
+    for (int y = 0; y < ho; y++) {
+      const float *src = xb + ((size_t) b * h * w + (size_t) y * s * w)
+          * ATTN_BLOCK;
+      float *dst = yb + ((size_t) b * ho * wo + (size_t) y * wo) * ATTN_BLOCK;
+      for (int x = 0; x < wo; x++)
+        memcpy (dst + (size_t) x * ATTN_BLOCK, src + (size_t) x * s
+                * ATTN_BLOCK, sizeof (float) * ATTN_BLOCK);
+    }
+}

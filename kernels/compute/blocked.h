@@ -85,4 +85,25 @@ void attn_winograd_blocked (float *yb, const float *xb, const float *ut,
                             float *ws, const AttnConv2d *p, int h, int w,
                             int m);
 
+/* The attention gates' passes on a blocked map F of c channels (a
+ * multiple of 16) and hw pixels, as cbam.h and se.h define them:
+ * channel pools avg[c] and max[c] over the pixels; CBAM's spatial pools
+ * pmax[p] = max_c F·mc[c] and pmean[p] = mean_c F·mc[c]; the apply
+ * out = F·mc[c]·ms[p] + id, ReLU where relu (ms NULL: SE's, = 1; id
+ * NULL: none; out may alias F). The sums run in another order than
+ * NCHW's (by lanes, then across them). */
+void attn_blocked_channel_pools (float *avg, float *max, const float *fb,
+                                 int c, int hw);
+void attn_blocked_spatial_pools (float *pmax, float *pmean, const float *fb,
+                                 const float *mc, int c, int hw);
+void attn_blocked_gate_apply (float *out, const float *fb, const float *mc,
+                              const float *ms, const float *id, bool relu,
+                              int c, int hw);
+
+/* yb (c, ceil(h/s) × ceil(w/s)) = every s-th pixel of every s-th row of
+ * xb (c, h×w): a 1×1 convolution of stride s is this, then a 1×1 of
+ * stride 1. */
+void attn_blocked_subsample (float *yb, const float *xb, int c, int h, int w,
+                             int s);
+
 #endif

@@ -301,3 +301,66 @@ blocked_wino_output_avx512 (int m, float *y, const float *mm, size_t ps,
       _mm512_storeu_ps (y + at, o);
     }
 }
+
+void
+blocked_channel_pools_avx512 (float *sum, float *max, const float *fb, int hw)
+{
+  __m512 s0 = _mm512_setzero_ps (), s1 = s0;
+  __m512 m0 = _mm512_set1_ps (-__builtin_inff ()), m1 = m0;
+  int p = 0;
+  for (; p + 2 <= hw; p += 2) {
+    __m512 a = LD (fb + (size_t) p * 16), b = LD (fb + (size_t) p * 16 + 16);
+    s0 = ADD (s0, a);
+    s1 = ADD (s1, b);
+    m0 = _mm512_max_ps (m0, a);
+    m1 = _mm512_max_ps (m1, b);
+  }
+  if (p < hw) {
+    __m512 a = LD (fb + (size_t) p * 16);
+    s0 = ADD (s0, a);
+    m0 = _mm512_max_ps (m0, a);
+  }
+  _mm512_storeu_ps (sum, ADD (s0, s1));
+  _mm512_storeu_ps (max, _mm512_max_ps (m0, m1));
+}
+
+void
+blocked_spatial_pools_avx512 (float *pmax, float *pmean, const float *fb,
+                              size_t hw16, int cb, const float *mc,
+                              float inv_c, int p0, int p1)
+{
+  for (int p = p0; p < p1; p++) {
+    const float *x = fb + (size_t) p * 16;
+    __m512 s = _mm512_setzero_ps (), m = _mm512_set1_ps (-__builtin_inff ());
+    for (int b = 0; b < cb; b++) {
+      __m512 v = _mm512_mul_ps (LD (x + b * hw16), LD (mc + 16 * b));
+      s = ADD (s, v);
+      m = _mm512_max_ps (m, v);
+    }
+    pmax[p] = _mm512_reduce_max_ps (m);
+    pmean[p] = _mm512_reduce_add_ps (s) * inv_c;
+  }
+}
+
+void
+blocked_apply_avx512 (float *out, const float *fb, size_t hw16, int cb,
+                      const float *mc, const float *ms, const float *id,
+                      bool relu, int p0, int p1)
+{
+  const __m512 zero = _mm512_setzero_ps ();
+  for (int b = 0; b < cb; b++) {
+    const __m512 s = LD (mc + 16 * b);
+    size_t base = b * hw16;
+    for (int p = p0; p < p1; p++) {
+      size_t at = base + (size_t) p * 16;
+      __m512 v = _mm512_mul_ps (LD (fb + at), s);
+      if (ms)
+        v = _mm512_mul_ps (v, _mm512_set1_ps (ms[p]));
+      if (id)
+        v = ADD (v, LD (id + at));
+      if (relu)
+        v = _mm512_max_ps (v, zero);
+      _mm512_storeu_ps (out + at, v);
+    }
+  }
+}

@@ -191,8 +191,16 @@ attn_cbam_spatial_gate (float *ms, const float *in, const float *mc,
   };
   attn_parallel_for (gate_tasks ((int) hw, GATE_LINE, (int) hw, &g.chunk),
                      pools_task, &g);
+  attn_cbam_spatial_pooled (ms, pmax, pmean, w, bias, h, wd, k);
+}
 
+void
+attn_cbam_spatial_pooled (float *ms, const float *pmax, const float *pmean,
+                          const float *w, float bias, int h, int wd, int k)
+{
   /* ms = σ(conv_k×k(P) + bias), in bands of rows on large maps */
+  const GateFns *fns = gate_fns ();
+  size_t hw = (size_t) h * wd;
   SpatialPass sp = { wd >= SPATIAL_WIDE_MIN ? fns->spatial
         : gate_generic.spatial, ms, pmax, pmean, w, bias, h, wd, k, 0
   };

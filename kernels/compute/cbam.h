@@ -32,6 +32,12 @@ void attn_cbam_spatial_gate (float *ms, const float *in, const float *mc,
                              const float *w, float bias, float *work, int c,
                              int h, int wd, int k);
 
+/* The second half of attn_cbam_spatial_gate: ms (H,W) from the pooled P
+ * already taken (pmax, pmean: H·W each, e.g. from a blocked map). */
+void attn_cbam_spatial_pooled (float *ms, const float *pmax,
+                               const float *pmean, const float *w, float bias,
+                               int h, int wd, int k);
+
 /* out (C,HW) = act(in·mc[c]·ms[hw] + identity); mc or ms may be NULL (= 1);
  * identity (C,HW) or NULL. out may alias in (not identity). */
 void attn_cbam_apply (float *out, const float *in, const float *mc,

@@ -2,7 +2,8 @@
 /* test_blocked.c — the channel-blocked layout (blocked.h): NCHW to blocked
  * and back, and the blocked 1×1 convolution against a naive one written
  * here (in double), and the direct 3×3 and Winograd F(2,3), F(4,3) on
- * blocked maps against a naive 3×3 convolution, on odd and round shapes, with and without bias,
+ * blocked maps against a naive 3×3 convolution, the gates' passes on
+ * blocked maps against CBAM's NCHW ones and loops written here, on odd and round shapes, with and without bias,
  * residual and ReLU, on every instruction set this CPU runs and on 1 and
  * 2 threads. (PyTorch's goldens for the same convolution: test_goldens.) */
 #include <math.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "blocked.h"
+#include "cbam.h"
 #include "check.h"
 #include "cpu.h"
 #include "direct.h"
@@ -354,6 +356,81 @@ run_casew (const CaseW *k, Rng *r, int threads)
   return ok;
 }
 
+/* The gates' passes on a blocked map against NCHW: channel pools against
+ * a loop here, CBAM's spatial pools against attn_cbam_spatial_gate's
+ * (left in its work), the apply against attn_cbam_apply, with and without
+ * ms and identity; the subsample against a loop here. */
+static bool
+gates (Rng *r, int c, int h, int w, int threads)
+{
+  int hw = h * w;
+  size_t n = (size_t) c * hw;
+  float *f = test_alloc (n), *id = test_alloc (n), *mc = test_alloc (c);
+  float *ms = test_alloc (hw), *fb = test_alloc (n), *idb = test_alloc (n);
+  float *outb = test_alloc (n), *out = test_alloc (n), *ref = test_alloc (n);
+  float *avg = test_alloc (c), *max = test_alloc (c), *ravg = test_alloc (c);
+  float *rmax = test_alloc (c), *pm = test_alloc (2 * hw);
+  float *work = test_alloc (2 * hw), *msr = test_alloc (hw);
+  float *sw = test_alloc (2 * 49);
+  fill_uniform (f, n, r, -2.0f, 2.0f);
+  fill_uniform (id, n, r, -1.0f, 1.0f);
+  fill_uniform (mc, c, r, 0.0f, 1.0f);
+  fill_uniform (ms, hw, r, 0.0f, 1.0f);
+  fill_uniform (sw, 2 * 49, r, -0.5f, 0.5f);
+  attn_blocked_from_nchw (fb, f, c, hw);
+  attn_blocked_from_nchw (idb, id, c, hw);
+  attn_parallel_set_threads (threads);
+  bool ok = true;
+  /* channel pools */
+  for (int ch = 0; ch < c; ch++) {
+    double s = 0.0;
+    float m = -INFINITY;
+    for (int p = 0; p < hw; p++) {
+      s += f[(size_t) ch * hw + p];
+      m = f[(size_t) ch * hw + p] > m ? f[(size_t) ch * hw + p] : m;
+    }
+    ravg[ch] = (float) (s / hw);
+    rmax[ch] = m;
+  }
+  attn_blocked_channel_pools (avg, max, fb, c, hw);
+  ok = check_close ("channel avg", avg, ravg, c, ATOL, RTOL) && ok;
+  ok = check_close ("channel max", max, rmax, c, 0.0f, 0.0f) && ok;
+  /* spatial pools, and the gate's map from them as from NCHW */
+  attn_cbam_spatial_gate (msr, f, mc, sw, 0.1f, work, c, h, w, 7);
+  attn_blocked_spatial_pools (pm, pm + hw, fb, mc, c, hw);
+  ok = check_close ("spatial max", pm, work, hw, 0.0f, 0.0f) && ok;
+  ok = check_close ("spatial mean", pm + hw, work + hw, hw, ATOL, RTOL) && ok;
+  attn_cbam_spatial_pooled (ms, pm, pm + hw, sw, 0.1f, h, w, 7);
+  ok = check_close ("spatial map", ms, msr, hw, ATOL, RTOL) && ok;
+  /* the apply, all four ways */
+  for (int k = 0; k < 4; k++) {
+    const float *m = k & 1 ? ms : NULL;
+    bool with_id = k & 2;
+    attn_cbam_apply (ref, f, mc, m, with_id ? id : NULL, c, hw,
+                     ATTN_ACT_RELU);
+    attn_blocked_gate_apply (outb, fb, mc, m, with_id ? idb : NULL, true, c,
+                             hw);
+    attn_blocked_to_nchw (out, outb, c, hw);
+    ok = check_close ("apply", out, ref, n, 0.0f, 0.0f) && ok;
+  }
+  /* subsample by 2 */
+  int ho = (h + 1) / 2, wo = (w + 1) / 2;
+  attn_blocked_subsample (outb, fb, c, h, w, 2);
+  attn_blocked_to_nchw (out, outb, c, ho * wo);
+  for (int ch = 0; ch < c; ch++)
+    for (int y = 0; y < ho; y++)
+      for (int x = 0; x < wo; x++)
+        ref[((size_t) ch * ho + y) * wo + x] = f[((size_t) ch * h + 2 * y) * w
+                                                 + 2 * x];
+  ok = check_close ("subsample", out, ref, (size_t) c * ho * wo, 0.0f, 0.0f)
+      && ok;
+  attn_parallel_set_threads (1);
+  free (f); free (id); free (mc); free (ms); free (fb); free (idb);
+  free (outb); free (out); free (ref); free (avg); free (max); free (ravg);
+  free (rmax); free (pm); free (work); free (msr); free (sw);
+  return ok;
+}
+
 int
 main (void)
 {
@@ -396,6 +473,18 @@ main (void)
                   attn_isa_name ((AttnIsa) isa), threads,
                   threads > 1 ? "s" : "");
         test_case (name, run_casew (k, &r, threads));
+      }
+    static const int gshapes[][3] = { { 16, 1, 1 }, { 32, 7, 9 },
+      { 64, 28, 28 }, { 256, 13, 14 } };
+    for (int threads = 1; threads <= 2; threads++)
+      for (size_t i = 0; i < sizeof gshapes / sizeof gshapes[0]; i++) {
+        char name[160];
+        snprintf (name, sizeof name, "gate passes blocked %d ch @%dx%d, %s, "
+                  "%d thread%s", gshapes[i][0], gshapes[i][1],
+                  gshapes[i][2], attn_isa_name ((AttnIsa) isa), threads,
+                  threads > 1 ? "s" : "");
+        test_case (name, gates (&r, gshapes[i][0], gshapes[i][1],
+                                gshapes[i][2], threads));
       }
     char name[96];
     snprintf (name, sizeof name, "conv1x1 blocked in place over its "
