@@ -16,12 +16,14 @@
  * weights, the next channels' after them; y (and res) the group's first
  * output block at the tile's first pixel, blocks hw16 apart. first: start
  * from zero, else from y's partial sums; fin: then add bias (64 floats,
- * zero past the real channels) and res, ReLU where relu, else store the
- * partial sums. */
+ * zero past the real channels) and res, ReLU where relu, and where psum
+ * is given add each channel's outputs to psum[channel] and take their
+ * maximum into pmax[channel] (the group's 64); else store the partial
+ * sums. */
 void blocked_tile_avx512 (int nv, int np, const float *x, size_t hw16,
                           int kc, const float *w, float *y, bool first,
                           bool fin, const float *bias, const float *res,
-                          bool relu);
+                          bool relu, float *psum, float *pmax);
 
 #define BLOCKED3_OC 32   /* output channels per 3×3 group: two vectors */
 #define BLOCKED3_NPX 14  /* output pixels per 3×3 tile: 2 × 14 = 28 */
@@ -51,6 +53,14 @@ void blocked_wino_output_avx512 (int m, float *y, const float *mm, size_t ps,
                                  int wo, int rows, int cols,
                                  const float *bias, const float *res,
                                  bool relu);
+
+/* Blocks [b0, b1) of a map of c channels and hw pixels, NCHW to blocked
+ * (the lanes past c zero) or back, 16 pixels at a time through a 16×16
+ * transpose in registers. */
+void blocked_from_nchw_avx512 (float *xb, const float *x, int c, int hw,
+                               int b0, int b1);
+void blocked_to_nchw_avx512 (float *x, const float *xb, int c, int hw,
+                             int b0, int b1);
 
 /* The gates' passes over blocked maps (blocked.c says what each does):
  * pixels [p0, p1) of cb blocks hw16 floats apart. */

@@ -41,32 +41,68 @@ attn_blocked_size (int c, int hw)
   return (size_t) (c + ATTN_BLOCK - 1) / ATTN_BLOCK * ATTN_BLOCK * hw;
 }
 
-void
-attn_blocked_from_nchw (float *xb, const float *x, int c, int hw)
+typedef struct {
+  float *to;
+  const float *from;
+  int c, hw;
+  bool vec;
+} Relayout;
+
+static void
+from_nchw (void *ctx, int lo, int hi)
 {
-  for (int b = 0; b < (c + ATTN_BLOCK - 1) / ATTN_BLOCK; b++) {
-    float *o = xb + (size_t) b * hw * ATTN_BLOCK;
-    int n = c - b * ATTN_BLOCK < ATTN_BLOCK ? c - b * ATTN_BLOCK : ATTN_BLOCK;
+  const Relayout *r = ctx;
+#ifdef ATTN_HAVE_ISA_VARIANTS
+  if (r->vec) {
+    blocked_from_nchw_avx512 (r->to, r->from, r->c, r->hw, lo, hi);
+    return;
+  }
+#endif
+  for (int b = lo; b < hi; b++) {
+    float *o = r->to + (size_t) b * r->hw * ATTN_BLOCK;
+    int n = r->c - b * ATTN_BLOCK < ATTN_BLOCK ? r->c - b * ATTN_BLOCK
+        : ATTN_BLOCK;
     if (n < ATTN_BLOCK)
-      memset (o, 0, sizeof (float) * hw * ATTN_BLOCK);
+      memset (o, 0, sizeof (float) * r->hw * ATTN_BLOCK);
     for (int l = 0; l < n; l++) {
-      const float *xc = x + (size_t) (b * ATTN_BLOCK + l) * hw;
-      for (int p = 0; p < hw; p++)
+      const float *xc = r->from + (size_t) (b * ATTN_BLOCK + l) * r->hw;
+      for (int p = 0; p < r->hw; p++)
         o[(size_t) p * ATTN_BLOCK + l] = xc[p];
     }
   }
 }
 
+static void
+to_nchw (void *ctx, int lo, int hi)
+{
+  const Relayout *r = ctx;
+#ifdef ATTN_HAVE_ISA_VARIANTS
+  if (r->vec) {
+    blocked_to_nchw_avx512 (r->to, r->from, r->c, r->hw, lo, hi);
+    return;
+  }
+#endif
+  for (int b = lo; b < hi; b++)
+    for (int l = 0; l < ATTN_BLOCK && b * ATTN_BLOCK + l < r->c; l++) {
+      const float *i = r->from + (size_t) b * r->hw * ATTN_BLOCK + l;
+      float *xc = r->to + (size_t) (b * ATTN_BLOCK + l) * r->hw;
+      for (int p = 0; p < r->hw; p++)
+        xc[p] = i[(size_t) p * ATTN_BLOCK];
+    }
+}
+
+void
+attn_blocked_from_nchw (float *xb, const float *x, int c, int hw)
+{
+  Relayout r = { xb, x, c, hw, attn_cpu_isa () == ATTN_ISA_AVX512 };
+  attn_parallel_range ((c + ATTN_BLOCK - 1) / ATTN_BLOCK, 1, from_nchw, &r);
+}
+
 void
 attn_blocked_to_nchw (float *x, const float *xb, int c, int hw)
 {
-  for (int ch = 0; ch < c; ch++) {
-    const float *i = xb + (size_t) (ch / ATTN_BLOCK) * hw * ATTN_BLOCK
-        + ch % ATTN_BLOCK;
-    float *xc = x + (size_t) ch * hw;
-    for (int p = 0; p < hw; p++)
-      xc[p] = i[(size_t) p * ATTN_BLOCK];
-  }
+  Relayout r = { x, xb, c, hw, attn_cpu_isa () == ATTN_ISA_AVX512 };
+  attn_parallel_range ((c + ATTN_BLOCK - 1) / ATTN_BLOCK, 1, to_nchw, &r);
 }
 
 size_t
@@ -93,7 +129,7 @@ attn_conv1x1_blocked_pack (float *wk, const float *w, int c_out, int c_in)
 static void
 tile_c (int nv, int np, const float *x, size_t hw16, int kc, const float *w,
         float *y, bool first, bool fin, const float *bias, const float *res,
-        bool relu)
+        bool relu, float *psum, float *pmax)
 {
   for (int v = 0; v < nv; v++)
     for (int j = 0; j < np; j++)
@@ -111,13 +147,18 @@ tile_c (int nv, int np, const float *x, size_t hw16, int kc, const float *w,
           acc = acc + (res ? add + res[at] : add);
           if (relu && !(acc > 0.0f))
             acc = 0.0f;
+          if (psum) {
+            psum[v * ATTN_BLOCK + l] += acc;
+            if (acc > pmax[v * ATTN_BLOCK + l])
+              pmax[v * ATTN_BLOCK + l] = acc;
+          }
         }
         y[at] = acc;
       }
 }
 
 typedef struct {
-  float *y;
+  float *y, *avg, *max;
   const float *x, *w, *bias, *res;
   bool relu, vec;
   int c_out, c_in, hw, runs;
@@ -129,13 +170,20 @@ units (void *ctx, int lo, int hi)
   const Conv1x1 *t = ctx;
   size_t hw16 = (size_t) t->hw * ATTN_BLOCK;
   float bias[BLOCKED_OC] __attribute__ ((aligned (64)));
+  float psum[BLOCKED_OC], pmax[BLOCKED_OC];
   for (int u = lo; u < hi; u++) {
-    int g = u / t->runs, p0 = u % t->runs * BLOCKED_RUN;
-    int p1 = t->hw - p0 < BLOCKED_RUN ? t->hw : p0 + BLOCKED_RUN;
+    /* with pools, a unit is a group's every run (its pools its own) */
+    int g = t->avg ? u : u / t->runs;
+    int p0 = t->avg ? 0 : u % t->runs * BLOCKED_RUN;
+    int p1 = t->avg || t->hw - p0 < BLOCKED_RUN ? t->hw : p0 + BLOCKED_RUN;
     int oc0 = g * BLOCKED_OC, left = t->c_out - oc0;
     int nv = left >= BLOCKED_OC ? 4 : (left + ATTN_BLOCK - 1) / ATTN_BLOCK;
-    for (int l = 0; l < BLOCKED_OC; l++)
+    for (int l = 0; l < BLOCKED_OC; l++) {
       bias[l] = t->bias && l < left ? t->bias[oc0 + l] : 0.0f;
+      psum[l] = 0.0f;
+      pmax[l] = -INFINITY;
+    }
+    float *ps = t->avg ? psum : NULL, *pm = t->avg ? pmax : NULL;
     size_t out = (size_t) oc0 / ATTN_BLOCK * hw16;
     for (int k0 = 0; k0 < t->c_in; k0 += BLOCKED_KC) {
       int kc = t->c_in - k0 < BLOCKED_KC ? t->c_in - k0 : BLOCKED_KC;
@@ -150,13 +198,17 @@ units (void *ctx, int lo, int hi)
 #ifdef ATTN_HAVE_ISA_VARIANTS
         if (t->vec) {
           blocked_tile_avx512 (nv, np, x + at, hw16, kc, w, y, first, fin,
-                               bias, res, t->relu);
+                               bias, res, t->relu, fin ? ps : NULL, pm);
           continue;
         }
 #endif
         tile_c (nv, np, x + at, hw16, kc, w, y, first, fin, bias, res,
-                t->relu);
+                t->relu, fin ? ps : NULL, pm);
       }
+    }
+    for (int l = 0; t->avg && l < left && l < BLOCKED_OC; l++) {
+      t->avg[oc0 + l] = psum[l] * (1.0f / (float) t->hw);
+      t->max[oc0 + l] = pmax[l];
     }
   }
 }
@@ -166,16 +218,26 @@ attn_conv1x1_blocked (float *yb, const float *xb, const float *wk,
                       const float *bias, const float *res, bool relu,
                       int c_out, int c_in, int hw)
 {
+  attn_conv1x1_blocked_pools (yb, xb, wk, bias, res, relu, NULL, NULL, c_out,
+                              c_in, hw);
+}
+
+void
+attn_conv1x1_blocked_pools (float *yb, const float *xb, const float *wk,
+                            const float *bias, const float *res, bool relu,
+                            float *avg, float *max, int c_out, int c_in,
+                            int hw)
+{
   if (c_out <= 0 || c_in <= 0 || hw <= 0)
     return;
   int groups = (c_out + BLOCKED_OC - 1) / BLOCKED_OC;
   int runs = (hw + BLOCKED_RUN - 1) / BLOCKED_RUN;
-  Conv1x1 t = { yb, xb, wk, bias, res, relu,
+  Conv1x1 t = { yb, avg && max ? avg : NULL, max, xb, wk, bias, res, relu,
     attn_cpu_isa () == ATTN_ISA_AVX512, c_out, c_in, hw, runs
   };
   /* the last block's channels past c_out come out zero: zero weights and
    * bias, plus the residual's lanes there, zero in a blocked map */
-  attn_parallel_range (groups * runs, 1, units, &t);
+  attn_parallel_range (t.avg ? groups : groups * runs, 1, units, &t);
 }
 
 /* Weights (floats) up to which rows go outermost: 1 MB, half of L2 */
@@ -315,6 +377,13 @@ attn_conv3x3_blocked (float *yb, const float *xb, const float *wk,
 
 /* Winograd on blocked maps. */
 
+/* The transformed weights' planes (C_in, C_out) are stored in panels of
+ * this many output channels (the AVX-512 GEMM kernel's width), each
+ * contiguous: a plane streamed row by row, 1 KB apart for 256 channels,
+ * came from L3 at the prefetcher's mercy (ResNet-50-CBAM's 14² F(2,3)
+ * layers 1.45–1.49 ms against NCHW's 1.03–1.06). */
+#define WINO_PANEL 48
+
 size_t
 attn_winograd_blocked_weights_size (const AttnConv2d *p, int m)
 {
@@ -331,9 +400,13 @@ attn_winograd_blocked_weights (float *ut, const float *weight,
     return false;
   attn_winograd_weights (u, weight, p, m);      /* (α², C_out, C_in) */
   for (int k = 0; k < a2; k++)
-    for (int o = 0; o < co; o++)
+    for (int j0 = 0; j0 < co; j0 += WINO_PANEL) {
+      int nb = co - j0 < WINO_PANEL ? co - j0 : WINO_PANEL;
+      float *panel = ut + (size_t) k * ci * co + (size_t) ci * j0;
       for (int i = 0; i < ci; i++)
-        ut[((size_t) k * ci + i) * co + o] = u[((size_t) k * co + o) * ci + i];
+        for (int o = 0; o < nb; o++)
+          panel[(size_t) i * nb + o] = u[((size_t) k * co + j0 + o) * ci + i];
+    }
   free (u);
   return true;
 }
@@ -498,17 +571,21 @@ wino_in (void *ctx, int lo, int hi)
   }
 }
 
-/* Planes [lo, hi): (tiles × C_in)·(C_in × C_out). */
+/* Planes [lo, hi): (tiles × C_in)·(C_in × C_out), panel by panel of the
+ * weights (each contiguous). */
 static void
 wino_products (void *ctx, int lo, int hi)
 {
   const Wino *t = ctx;
   int ci = t->p->c_in, co = t->p->c_out;
   for (int k = lo; k < hi; k++)
-    attn_sgemm (false, false, t->nt, co, ci, 1.0f,
-                t->v + (size_t) k * t->s.tb * ci, ci,
-                t->ut + (size_t) k * ci * co, co, 0.0f,
-                t->mm + (size_t) k * t->s.tb * co, co);
+    for (int j0 = 0; j0 < co; j0 += WINO_PANEL) {
+      int nb = co - j0 < WINO_PANEL ? co - j0 : WINO_PANEL;
+      attn_sgemm (false, false, t->nt, nb, ci, 1.0f,
+                  t->v + (size_t) k * t->s.tb * ci, ci,
+                  t->ut + (size_t) k * ci * co + (size_t) ci * j0, nb, 0.0f,
+                  t->mm + (size_t) k * t->s.tb * co + j0, co);
+    }
 }
 
 /* Items [lo, hi) of (tile of the block, output channel block). */

@@ -50,6 +50,12 @@ void attn_conv1x1_blocked_pack (float *wk, const float *w, int c_out,
 void attn_conv1x1_blocked (float *yb, const float *xb, const float *wk,
                            const float *bias, const float *res, bool relu,
                            int c_out, int c_in, int hw);
+/* The same, and the channel pools of what it stores (a gated block's last
+ * convolution): avg[c], max[c] over the hw pixels (both NULL: none). */
+void attn_conv1x1_blocked_pools (float *yb, const float *xb, const float *wk,
+                                 const float *bias, const float *res,
+                                 bool relu, float *avg, float *max, int c_out,
+                                 int c_in, int hw);
 
 /* The 3×3 convolution on blocked maps, computed directly: p a 3×3,
  * undilated, ungrouped convolution of stride 1 or 2 and padding 0 or 1

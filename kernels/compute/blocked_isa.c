@@ -11,7 +11,7 @@
 static inline __attribute__ ((always_inline)) void
 tile (const int nv, const int np, const float *x, size_t hw16, int kc,
       const float *w, float *y, bool first, bool fin, const float *bias,
-      const float *res, bool relu)
+      const float *res, bool relu, float *psum, float *pmax)
 {
   __m512 acc[BLOCKED_NPX][4];
 #pragma GCC unroll 7
@@ -44,11 +44,13 @@ tile (const int nv, const int np, const float *x, size_t hw16, int kc,
         _mm512_storeu_ps (y + v * hw16 + j * 16, acc[j][v]);
     return;
   }
-  /* x + (bias + res), then ReLU: the GEMM store's order */
+  /* x + (bias + res), then ReLU: the GEMM store's order; the pools of
+   * what is stored */
   const __m512 zero = _mm512_setzero_ps ();
 #pragma GCC unroll 4
   for (int v = 0; v < nv; v++) {
     const __m512 vb = _mm512_loadu_ps (bias + 16 * v);
+    __m512 vs = zero, vm = _mm512_set1_ps (-__builtin_inff ());
 #pragma GCC unroll 7
     for (int j = 0; j < np; j++) {
       __m512 add = res ? _mm512_add_ps (vb, _mm512_loadu_ps (res + v * hw16
@@ -57,12 +59,22 @@ tile (const int nv, const int np, const float *x, size_t hw16, int kc,
       if (relu)
         o = _mm512_max_ps (o, zero);
       _mm512_storeu_ps (y + v * hw16 + j * 16, o);
+      if (psum) {
+        vs = _mm512_add_ps (vs, o);
+        vm = _mm512_max_ps (vm, o);
+      }
+    }
+    if (psum) {
+      _mm512_storeu_ps (psum + 16 * v, _mm512_add_ps (_mm512_loadu_ps (psum
+                                                      + 16 * v), vs));
+      _mm512_storeu_ps (pmax + 16 * v, _mm512_max_ps (_mm512_loadu_ps (pmax
+                                                      + 16 * v), vm));
     }
   }
 }
 
 #define TILE_NP(nv_, np_) \
-  tile (nv_, np_, x, hw16, kc, w, y, first, fin, bias, res, relu)
+  tile (nv_, np_, x, hw16, kc, w, y, first, fin, bias, res, relu, psum, pmax)
 #define TILE_NV(nv_) \
   do { \
     switch (np) { \
@@ -79,7 +91,8 @@ tile (const int nv, const int np, const float *x, size_t hw16, int kc,
 void
 blocked_tile_avx512 (int nv, int np, const float *x, size_t hw16, int kc,
                      const float *w, float *y, bool first, bool fin,
-                     const float *bias, const float *res, bool relu)
+                     const float *bias, const float *res, bool relu,
+                     float *psum, float *pmax)
 {
   switch (nv) {
   case 1: TILE_NV (1); break;
@@ -361,6 +374,84 @@ blocked_apply_avx512 (float *out, const float *fb, size_t hw16, int cb,
       if (relu)
         v = _mm512_max_ps (v, zero);
       _mm512_storeu_ps (out + at, v);
+    }
+  }
+}
+
+/* r[i] (row i, 16 floats) becomes column i: a 16×16 transpose in 64
+ * shuffles. After the unpacks, r[4g + q] holds in its 128-bit lane L the
+ * column 4L + q of rows 4g .. 4g + 3; the 128-bit shuffles gather those
+ * four pieces of each column. */
+static inline __attribute__ ((always_inline)) void
+transpose16 (__m512 r[16])
+{
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps (r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps (r[i], r[i + 1]);
+  }
+  for (int g = 0; g < 4; g++) {
+    __m512d a = _mm512_castps_pd (t[4 * g]), b = _mm512_castps_pd (t[4 * g + 2]);
+    __m512d c = _mm512_castps_pd (t[4 * g + 1]);
+    __m512d d = _mm512_castps_pd (t[4 * g + 3]);
+    r[4 * g] = _mm512_castpd_ps (_mm512_unpacklo_pd (a, b));
+    r[4 * g + 1] = _mm512_castpd_ps (_mm512_unpackhi_pd (a, b));
+    r[4 * g + 2] = _mm512_castpd_ps (_mm512_unpacklo_pd (c, d));
+    r[4 * g + 3] = _mm512_castpd_ps (_mm512_unpackhi_pd (c, d));
+  }
+  for (int q = 0; q < 4; q++) {
+    __m512 v01 = _mm512_shuffle_f32x4 (r[q], r[4 + q], 0x44);
+    __m512 v23 = _mm512_shuffle_f32x4 (r[q], r[4 + q], 0xEE);
+    __m512 w01 = _mm512_shuffle_f32x4 (r[8 + q], r[12 + q], 0x44);
+    __m512 w23 = _mm512_shuffle_f32x4 (r[8 + q], r[12 + q], 0xEE);
+    t[q] = _mm512_shuffle_f32x4 (v01, w01, 0x88);
+    t[4 + q] = _mm512_shuffle_f32x4 (v01, w01, 0xDD);
+    t[8 + q] = _mm512_shuffle_f32x4 (v23, w23, 0x88);
+    t[12 + q] = _mm512_shuffle_f32x4 (v23, w23, 0xDD);
+  }
+  for (int i = 0; i < 16; i++)
+    r[i] = t[i];
+}
+
+void
+blocked_from_nchw_avx512 (float *xb, const float *x, int c, int hw, int b0,
+                          int b1)
+{
+  for (int b = b0; b < b1; b++) {
+    int n = c - 16 * b < 16 ? c - 16 * b : 16;
+    float *o = xb + (size_t) b * hw * 16;
+    for (int p0 = 0; p0 < hw; p0 += 16) {
+      int np = hw - p0 < 16 ? hw - p0 : 16;
+      __mmask16 k = (__mmask16) (np == 16 ? 0xFFFF : (1u << np) - 1);
+      __m512 r[16];
+      for (int i = 0; i < 16; i++)
+        r[i] = i < n ? _mm512_maskz_loadu_ps (k, x + (size_t) (16 * b + i)
+                                             * hw + p0)
+            : _mm512_setzero_ps ();
+      transpose16 (r);
+      for (int j = 0; j < np; j++)
+        _mm512_storeu_ps (o + (size_t) (p0 + j) * 16, r[j]);
+    }
+  }
+}
+
+void
+blocked_to_nchw_avx512 (float *x, const float *xb, int c, int hw, int b0,
+                        int b1)
+{
+  for (int b = b0; b < b1; b++) {
+    int n = c - 16 * b < 16 ? c - 16 * b : 16;
+    const float *in = xb + (size_t) b * hw * 16;
+    for (int p0 = 0; p0 < hw; p0 += 16) {
+      int np = hw - p0 < 16 ? hw - p0 : 16;
+      __mmask16 k = (__mmask16) (np == 16 ? 0xFFFF : (1u << np) - 1);
+      __m512 r[16];
+      for (int j = 0; j < 16; j++)
+        r[j] = j < np ? LD (in + (size_t) (p0 + j) * 16)
+            : _mm512_setzero_ps ();
+      transpose16 (r);
+      for (int i = 0; i < n; i++)
+        _mm512_mask_storeu_ps (x + (size_t) (16 * b + i) * hw + p0, k, r[i]);
     }
   }
 }

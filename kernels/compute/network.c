@@ -17,7 +17,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "blocked.h"
 #include "cbam.h"
+#include "cpu.h"
 #include "direct.h"
 #include "parallel.h"
 #include "winograd.h"
@@ -41,12 +43,23 @@ typedef struct {
   bool direct;
 } Transformed;
 
+/* A block's convolution on blocked maps (blocked.h): its weights
+ * reordered in the arena, and how it runs */
+typedef enum { BC_1X1, BC_DIRECT, BC_WINO, BC_WINO_NCHW } BlockedKind;
+typedef struct {
+  const float *w;
+  BlockedKind kind;
+  int m;               /* Winograd's tile */
+  int stride;          /* 1×1: 2 subsamples first */
+} BlockedConv;
+
 typedef struct {
   int h_in, w_in;      /* block input */
   int h_mid, w_mid;    /* after conv1 (bottleneck: 1×1 may carry the stride) */
   int h, w;            /* block output */
   int gate;            /* index into net->gates, or −1 */
   Transformed tw1, tw2;  /* conv1's and conv2's */
+  BlockedConv b1, b2, b3, bd;   /* on blocked maps: conv1 .. 3, downsample */
 } BlockPlan;
 
 typedef struct {
@@ -76,6 +89,8 @@ struct AttnNet {
   float *feat;                   /* (C_last) */
   float *logits;
   int stem_h, stem_w, pool_h, pool_w;
+  int blocked;                   /* leading blocks on blocked maps */
+  bool oom;                      /* carve_all could not transform weights */
   BlockPlan *blocks;
   AttnGateOutput *gates;
   int n_gates;
@@ -240,6 +255,92 @@ transformed_weights (Carver *c, const AttnConvLayer *l, Transformed pl,
   return (Transformed) { u, pl.m, pl.direct };
 }
 
+/* How conv p on h×w runs on blocked maps, into *bc (weights not carved
+ * yet); false when no blocked kernel takes it: channels not in whole
+ * blocks, groups, dilation, other kernel sizes, strides or padding. */
+/* Winograd's transformed weights above this many bytes run NCHW inside a
+ * blocked block: the input relaid to NCHW, the NCHW Winograd (whose
+ * product fetches its weights ahead: they come from memory), the output
+ * relaid back. ResNet-50-CBAM, in-process profile, 1 thread: 128 ch @28²
+ * F(4,3) (2.4 MB) blocked 0.94–0.97 ms against NCHW 0.77–0.84, 256 ch
+ * @14² F(2,3) (4 MB) 1.43–1.45 against 1.08–1.11; 64 ch @56² (0.6 MB)
+ * blocked 0.79–0.88 against 0.87–1.07. */
+#define BLOCKED_WINO_MAX_BYTES ((size_t) 1 << 20)
+
+static bool
+blocked_plan (BlockedConv *bc, const AttnConv2d *p, int h, int w,
+              bool residual)
+{
+  if (p->groups != 1 || p->dil_h != 1 || p->dil_w != 1
+      || p->c_in % ATTN_BLOCK || p->c_out % ATTN_BLOCK || p->kh != p->kw
+      || p->stride_h != p->stride_w || p->pad_h != p->pad_w)
+    return false;
+  if (p->kh == 1) {
+    *bc = (BlockedConv) { NULL, BC_1X1, 0, p->stride_h };
+    return p->pad_h == 0 && p->stride_h <= 2;
+  }
+  int m = attn_winograd_tile (p, h, w);
+  if (m) {
+    bool big = sizeof (float) * attn_winograd_blocked_weights_size (p, m)
+        > BLOCKED_WINO_MAX_BYTES;
+    *bc = (BlockedConv) { NULL, big && !residual ? BC_WINO_NCHW : BC_WINO,
+      m, 1 };
+    return true;
+  }
+  *bc = (BlockedConv) { NULL, BC_DIRECT, 0, p->stride_h };
+  return attn_direct_applies (p, h, w);
+}
+
+/* Floats of workspace bc needs for conv p on h×w. */
+static size_t
+blocked_workspace (const BlockedConv *bc, const AttnConv2d *p, int h, int w)
+{
+  switch (bc->kind) {
+    case BC_1X1:
+      return bc->stride > 1 ? attn_blocked_size (p->c_in,
+          attn_conv_out_dim (h, 1, bc->stride, 0, 1)
+          * attn_conv_out_dim (w, 1, bc->stride, 0, 1)) : 0;
+    case BC_DIRECT:
+      return attn_conv3x3_blocked_workspace (p, h, w);
+    case BC_WINO:
+      return attn_winograd_blocked_workspace (p, h, w, bc->m);
+    case BC_WINO_NCHW:        /* the input and output, NCHW */
+      return (size_t) p->c_in * h * w + (size_t) p->c_out
+          * attn_conv_out_dim (h, 3, 1, p->pad_h, 1)
+          * attn_conv_out_dim (w, 3, 1, p->pad_w, 1);
+  }
+  return 0;
+}
+
+/* Carves and, on the real pass, fills conv l's reordered weights for
+ * *bc; false when the Winograd transform could not allocate. */
+static bool
+blocked_weights (Carver *c, const AttnConvLayer *l, BlockedConv *bc,
+                 size_t *counted)
+{
+  const AttnConv2d *p = &l->p;
+  size_t n = bc->kind == BC_1X1 ? attn_conv1x1_blocked_weights_size (p->c_out,
+                                                                     p->c_in)
+      : bc->kind == BC_DIRECT ? attn_direct_weights_size (p)
+      : bc->kind == BC_WINO_NCHW ? attn_winograd_weights_size (p, bc->m)
+      : attn_winograd_blocked_weights_size (p, bc->m);
+  size_t before = c->used;
+  float *w = carve (c, n);
+  *counted += c->used - before;
+  bc->w = w;
+  if (!w)
+    return true;
+  if (bc->kind == BC_1X1)
+    attn_conv1x1_blocked_pack (w, l->weight, p->c_out, p->c_in);
+  else if (bc->kind == BC_DIRECT)
+    attn_direct_weights (w, l->weight, p);
+  else if (bc->kind == BC_WINO_NCHW)
+    attn_winograd_weights (w, l->weight, p, bc->m);
+  else
+    return attn_winograd_blocked_weights (w, l->weight, p, bc->m);
+  return true;
+}
+
 static void
 carve_all (AttnNet *net, Carver *c, const ArenaSizes *sz)
 {
@@ -260,8 +361,26 @@ carve_all (AttnNet *net, Carver *c, const ArenaSizes *sz)
     BlockPlan *bp = &net->blocks[i];
     const AttnBlock *b = &m->blocks[i];
     if (net->weights) {        /* the same model at the same size */
-      bp->tw1 = net->weights->blocks[i].tw1;
-      bp->tw2 = net->weights->blocks[i].tw2;
+      const BlockPlan *src = &net->weights->blocks[i];
+      bp->tw1 = src->tw1;
+      bp->tw2 = src->tw2;
+      bp->b1 = src->b1;
+      bp->b2 = src->b2;
+      bp->b3 = src->b3;
+      bp->bd = src->bd;
+    } else if (i < net->blocked) {
+      size_t counted = 0;
+      bool bottleneck = m->block_type == ATTN_BLOCK_BOTTLENECK;
+      bp->tw1 = bp->tw2 = (Transformed) { NULL, 0, false };
+      if (!blocked_weights (c, &b->conv1, &bp->b1, &counted)
+          || !blocked_weights (c, &b->conv2, &bp->b2, &counted)
+          || (bottleneck && !blocked_weights (c, &b->conv3, &bp->b3,
+                                              &counted))
+          || (b->has_down && !blocked_weights (c, &b->down, &bp->bd,
+                                               &counted)))
+        net->oom = true;
+      if (!c->base)
+        net->weight_floats += counted;
     } else {
       size_t counted = 0;
       bp->tw1 = transformed_weights (c, &b->conv1, bp->tw1, &counted);
@@ -327,6 +446,24 @@ profile_conv (AttnLayerTime *t, int *i, const char *where, const char *what,
   e->macs = conv_macs (p, ho, wo);
 }
 
+/* How a blocked block's convolution runs, for the profile's table. */
+static const char *
+blocked_method (const BlockedConv *bc)
+{
+  switch (bc->kind) {
+    case BC_1X1:
+      return bc->stride > 1 ? "blocked 1x1, subsampled" : "blocked 1x1";
+    case BC_DIRECT:
+      return "blocked direct";
+    case BC_WINO:
+      return bc->m == 4 ? "blocked winograd F(4,3)"
+          : "blocked winograd F(2,3)";
+    case BC_WINO_NCHW:
+      return bc->m == 4 ? "winograd F(4,3), relaid" : "winograd F(2,3), relaid";
+  }
+  return "?";
+}
+
 /* The profile's table: every step forward_many times, in its order. */
 static bool
 plan_profile (AttnNet *net)
@@ -355,14 +492,22 @@ plan_profile (AttnNet *net)
   for (int i = 0; i < m->n_blocks; i++) {
     const AttnBlock *b = &m->blocks[i];
     const BlockPlan *bp = &net->blocks[i];
-    if (b->has_down)
+    bool blocked = i < net->blocked;
+    if (b->has_down) {
       profile_conv (t, &k, b->name, "down", &b->down.p, NULL, bp->h_in,
                     bp->w_in);
+      if (blocked)
+        t[k - 1].method = blocked_method (&bp->bd);
+    }
     profile_conv (t, &k, b->name, "conv1", &b->conv1.p, &bp->tw1, bp->h_in,
                   bp->w_in);
+    if (blocked)
+      t[k - 1].method = blocked_method (&bp->b1);
     profile_conv (t, &k, b->name, "conv2", &b->conv2.p, &bp->tw2, bp->h_mid,
                   bp->w_mid);
-    if (m->block_type == ATTN_BLOCK_BOTTLENECK)
+    if (blocked)
+      t[k - 1].method = blocked_method (&bp->b2);
+    if (m->block_type == ATTN_BLOCK_BOTTLENECK) {
       profile_conv (t, &k, b->name, "conv3", &b->conv3.p, NULL,
                     attn_conv_out_dim (bp->h_mid, b->conv2.p.kh,
                                        b->conv2.p.stride_h, b->conv2.p.pad_h,
@@ -370,6 +515,9 @@ plan_profile (AttnNet *net)
                     attn_conv_out_dim (bp->w_mid, b->conv2.p.kw,
                                        b->conv2.p.stride_w, b->conv2.p.pad_w,
                                        b->conv2.p.dil_w));
+      if (blocked)
+        t[k - 1].method = blocked_method (&bp->b3);
+    }
     if (b->gate != ATTN_GATE_NONE) {
       snprintf (t[k].name, sizeof t[k].name, "%s gate %s %d @%dx%d", b->name,
                 b->gate == ATTN_GATE_CBAM ? "cbam" : "se", b->c_out, bp->w,
@@ -425,13 +573,86 @@ now_seconds (void)
 static inline void
 prof_step (Prof *pr)
 {
-  if (!pr->net)
+  if (!pr || !pr->net)
     return;
   double t = now_seconds ();
   if (pr->i < pr->net->n_prof)
     pr->net->prof[pr->i].seconds += t - pr->t;
   pr->i++;
   pr->t = t;
+}
+
+/* -1: not chosen yet (the environment's ATTN_LAYOUT, read at the first
+ * plan) */
+static int layout_policy = -1;
+
+void
+attn_net_set_layout_policy (AttnLayoutPolicy policy)
+{
+  layout_policy = (int) policy;
+}
+
+static AttnLayoutPolicy
+current_layout (void)
+{
+  if (layout_policy < 0) {
+    const char *env = getenv ("ATTN_LAYOUT");
+    layout_policy = !env ? ATTN_LAYOUT_AUTO
+        : !strcmp (env, "nchw") ? ATTN_LAYOUT_NCHW
+        : !strcmp (env, "blocked") ? ATTN_LAYOUT_BLOCKED : ATTN_LAYOUT_AUTO;
+  }
+  return (AttnLayoutPolicy) layout_policy;
+}
+
+int
+attn_net_blocked_blocks (const AttnNet *net)
+{
+  return net->blocked;
+}
+
+/* The workspace block b's blocked convolutions (as planned in bp) need,
+ * into *ws; conv3's input is h2×w2. */
+static void
+blocked_block_workspace (const AttnModel *m, const AttnBlock *b,
+                         const BlockPlan *bp, int h2, int w2, size_t *ws)
+{
+  *ws = MAX (*ws, blocked_workspace (&bp->b1, &b->conv1.p, bp->h_in,
+                                     bp->w_in));
+  *ws = MAX (*ws, blocked_workspace (&bp->b2, &b->conv2.p, bp->h_mid,
+                                     bp->w_mid));
+  if (m->block_type == ATTN_BLOCK_BOTTLENECK)
+    *ws = MAX (*ws, blocked_workspace (&bp->b3, &b->conv3.p, h2, w2));
+  if (b->has_down)
+    *ws = MAX (*ws, blocked_workspace (&bp->bd, &b->down.p, bp->h_in,
+                                       bp->w_in));
+}
+
+/* Output pixels a block needs to run on blocked maps (under AUTO) */
+#define BLOCKED_MIN_PIXELS 100
+
+/* Whether block b runs on blocked maps: every convolution has a blocked
+ * kernel (planned into bp; conv3's input h2×w2) and its gate is none, SE
+ * or CBAM. */
+static bool
+blocked_block (const AttnModel *m, const AttnBlock *b, BlockPlan *bp, int h2,
+               int w2, bool forced)
+{
+  bool bottleneck = m->block_type == ATTN_BLOCK_BOTTLENECK;
+  /* maps of 7² and the like stay NCHW: there the weights' traffic decides
+   * and the NCHW GEMM fetches them ahead (ResNet-50-CBAM's layer4 on
+   * blocked maps, in-process profile, 1 thread: its 1×1s 0.93 against
+   * 0.75 ms, the strided 3×3 2.08 against 1.85) */
+  if (bp->h * bp->w < BLOCKED_MIN_PIXELS && !forced)
+    return false;
+  /* the residual goes into the block's last convolution when ungated */
+  bool res2 = !bottleneck && b->gate == ATTN_GATE_NONE;
+  return blocked_plan (&bp->b1, &b->conv1.p, bp->h_in, bp->w_in, false)
+      && blocked_plan (&bp->b2, &b->conv2.p, bp->h_mid, bp->w_mid, res2)
+      && (!bottleneck || blocked_plan (&bp->b3, &b->conv3.p, h2, w2, true))
+      && (!b->has_down || blocked_plan (&bp->bd, &b->down.p, bp->h_in,
+                                        bp->w_in, false))
+      && (b->gate == ATTN_GATE_NONE || b->gate == ATTN_GATE_SE
+          || b->gate == ATTN_GATE_CBAM);
 }
 
 AttnNet *
@@ -489,6 +710,15 @@ attn_net_new_sharing (const AttnModel *model, int height, int width,
   if (h <= 0 || w <= 0)
     goto too_small;
 
+  /* blocked maps from the stem on, while every block takes them (see
+   * attn_net_set_layout_policy) */
+  AttnLayoutPolicy layout = current_layout ();
+  bool blocked = layout == ATTN_LAYOUT_BLOCKED
+      || (layout == ATTN_LAYOUT_AUTO && attn_cpu_isa () == ATTN_ISA_AVX512);
+  blocked = blocked && m->stem.p.c_out % ATTN_BLOCK == 0;
+  if (net->weights)
+    blocked = net->weights->blocked > 0;
+
   net->blocks = calloc ((size_t) m->n_blocks, sizeof *net->blocks);
   net->gates = calloc ((size_t) m->n_blocks, sizeof *net->gates);
   if (!net->blocks || !net->gates) {
@@ -524,8 +754,27 @@ attn_net_new_sharing (const AttnModel *model, int height, int width,
       plan_conv (net, &b->down.p, h, w, 0, false, &hd, &wd, ws);
       assert (hd == h3 && wd == w3);
     }
-    bp->h = h = h3;
-    bp->w = w = w3;
+    bp->h = h3;
+    bp->w = w3;
+    /* on blocked maps too? (all but the last block; a net sharing
+     * weights runs as the one it shares them with) */
+    if (net->weights) {
+      const BlockPlan *sb = &net->weights->blocks[i];
+      blocked = i < net->weights->blocked;
+      bp->b1 = sb->b1;
+      bp->b2 = sb->b2;
+      bp->b3 = sb->b3;
+      bp->bd = sb->bd;
+    } else {
+      blocked = blocked && i + 1 < m->n_blocks
+          && blocked_block (m, b, bp, h2, w2, layout == ATTN_LAYOUT_BLOCKED);
+    }
+    if (blocked) {
+      blocked_block_workspace (m, b, bp, h2, w2, &ws[0]);
+      net->blocked = i + 1;
+    }
+    h = h3;
+    w = w3;
     if (h <= 0 || w <= 0)
       goto too_small;
     act = MAX (act, (size_t) b->c_out * h * w);
@@ -577,6 +826,10 @@ attn_net_new_sharing (const AttnModel *model, int height, int width,
   Carver real = { net->arena, 0 };
   carve_all (net, &real, &sz);
   assert (real.used == net->arena_floats);
+  if (net->oom) {
+    snprintf (err, errlen, "%s: out of memory", m->path);
+    goto fail;
+  }
   if (!plan_profile (net)) {
     snprintf (err, errlen, "%s: out of memory", m->path);
     goto fail;
@@ -902,6 +1155,169 @@ head_each (void *ctx, int i)
   head (a->nets[i], a->nets[i]->buf[a->xi]);
 }
 
+/* Conv l of a blocked block, as planned in bc: from in (h×w) into out,
+ * + (bias + res), ReLU where relu; with pools, the channel pools of the
+ * output into net->avg and net->max where the kernel takes them in its
+ * store (a 1×1: returns true). */
+static bool
+blocked_conv (AttnNet *net, const BlockedConv *bc, const AttnConvLayer *l,
+              float *out, const float *in, int h, int w, const float *res,
+              bool relu, bool pools)
+{
+  const AttnConv2d *p = &l->p;
+  switch (bc->kind) {
+    case BC_1X1:
+      if (bc->stride > 1) {
+        attn_blocked_subsample (net->ws, in, p->c_in, h, w, bc->stride);
+        in = net->ws;
+        h = attn_conv_out_dim (h, 1, bc->stride, 0, 1);
+        w = attn_conv_out_dim (w, 1, bc->stride, 0, 1);
+      }
+      attn_conv1x1_blocked_pools (out, in, bc->w, l->bias, res, relu,
+                                  pools ? net->avg : NULL,
+                                  pools ? net->max : NULL, p->c_out, p->c_in,
+                                  h * w);
+      return pools;
+    case BC_DIRECT:
+      attn_conv3x3_blocked (out, in, bc->w, l->bias, res, relu, net->ws, p, h,
+                            w);
+      break;
+    case BC_WINO:
+      attn_winograd_blocked (out, in, bc->w, l->bias, res, relu, net->ws, p, h,
+                             w, bc->m);
+      break;
+    case BC_WINO_NCHW:{        /* never with a residual (blocked_plan) */
+      int ho = attn_conv_out_dim (h, 3, 1, p->pad_h, 1);
+      int wo = attn_conv_out_dim (w, 3, 1, p->pad_w, 1);
+      float *x = net->ws, *y = net->ws + (size_t) p->c_in * h * w;
+      AttnEpilogue ep = { l->bias, NULL, relu ? ATTN_ACT_RELU : ATTN_ACT_NONE,
+                          NULL, NULL };
+      attn_blocked_to_nchw (x, in, p->c_in, h * w);
+      attn_conv2d_winograd (y, x, bc->w, &ep, net->wino_ws, p, h, w, bc->m);
+      attn_blocked_from_nchw (out, y, p->c_out, ho * wo);
+      break;
+    }
+  }
+  return false;
+}
+
+/* The gate of block i on blocked maps (f: its F, then its output), as
+ * gate_apply on NCHW; the channel pools taken here unless F's store took
+ * them (pooled). */
+static void
+blocked_gate (AttnNet *net, int i, float *f, const float *identity,
+              bool pooled)
+{
+  const AttnBlock *b = &net->m->blocks[i];
+  const BlockPlan *bp = &net->blocks[i];
+  int hw = bp->h * bp->w, c = b->c_out;
+  AttnGateOutput *g = &net->gates[bp->gate];
+  if (!pooled)
+    attn_blocked_channel_pools (net->avg, net->max, f, c, hw);
+  if (b->gate == ATTN_GATE_SE) {
+    float *s = (float *) g->channel;
+    attn_se_gate_pooled (s, net->avg, b->w1, b->b1, b->w2, b->b2,
+                         net->gate_work, c, b->hidden);
+    attn_blocked_gate_apply (f, f, s, NULL, identity, true, c, hw);
+  } else {
+    float *mc = (float *) g->channel, *ms = (float *) g->spatial;
+    float *pmax = net->sp_work, *pmean = net->sp_work + hw;
+    attn_cbam_channel_gate_pooled (mc, net->avg, net->max, b->w1, b->b1,
+                                   b->w2, b->b2, net->gate_work, c,
+                                   b->hidden);
+    attn_blocked_spatial_pools (pmax, pmean, f, mc, c, hw);
+    attn_cbam_spatial_pooled (ms, pmax, pmean, b->sp_w, b->sp_b, bp->h, bp->w,
+                              b->sp_k);
+    attn_blocked_gate_apply (f, f, mc, ms, identity, true, c, hw);
+  }
+}
+
+/* Steps of block i in the profile's table (as plan_profile counts them). */
+static int
+block_steps (const AttnModel *m, int i)
+{
+  return (m->blocks[i].has_down ? 1 : 0) + 2
+      + (m->block_type == ATTN_BLOCK_BOTTLENECK ? 1 : 0)
+      + (m->blocks[i].gate != ATTN_GATE_NONE ? 1 : 0);
+}
+
+/* Block bi of one net on blocked maps, its input in buf[xi] and its
+ * output into buf[o[2]] (other_buffers), as the NCHW block; pr: the
+ * profile's clock, stepped after each step (NULL: none). */
+static void
+blocked_forward_block (AttnNet *net, int bi, int xi, Prof *pr)
+{
+  const AttnModel *m = net->m;
+  const AttnBlock *b = &m->blocks[bi];
+  const BlockPlan *bp = &net->blocks[bi];
+  int o[N_BUF - 1];
+  other_buffers (xi, o);
+  const float *in = net->buf[xi];
+  float *t1 = net->buf[o[0]], *t2 = net->buf[o[1]], *f = net->buf[o[2]];
+  float *id = net->buf[o[3]];
+  const float *identity = b->has_down ? id : in;
+  if (b->has_down) {
+    blocked_conv (net, &bp->bd, &b->down, id, in, bp->h_in, bp->w_in, NULL,
+                  false, false);
+    prof_step (pr);
+  }
+  bool gated = b->gate != ATTN_GATE_NONE, pooled;
+  const float *res = gated ? NULL : identity;
+  blocked_conv (net, &bp->b1, &b->conv1, t1, in, bp->h_in, bp->w_in, NULL,
+                true, false);
+  prof_step (pr);
+  if (m->block_type == ATTN_BLOCK_BOTTLENECK) {
+    blocked_conv (net, &bp->b2, &b->conv2, t2, t1, bp->h_mid, bp->w_mid,
+                  NULL, true, false);
+    prof_step (pr);
+    int h2 = attn_conv_out_dim (bp->h_mid, 3, b->conv2.p.stride_h,
+                                b->conv2.p.pad_h, 1);
+    int w2 = attn_conv_out_dim (bp->w_mid, 3, b->conv2.p.stride_w,
+                                b->conv2.p.pad_w, 1);
+    pooled = blocked_conv (net, &bp->b3, &b->conv3, f, t2, h2, w2, res,
+                           !gated, gated);
+  } else {
+    pooled = blocked_conv (net, &bp->b2, &b->conv2, f, t1, bp->h_mid,
+                           bp->w_mid, res, !gated, gated);
+  }
+  prof_step (pr);
+  if (gated) {
+    blocked_gate (net, bi, f, identity, pooled);
+    prof_step (pr);
+  }
+}
+
+typedef struct {
+  AttnNet *const *nets;
+  int bi, xi;
+} BlockedEach;
+
+static void
+blocked_each (void *ctx, int i)
+{
+  const BlockedEach *a = ctx;
+  blocked_forward_block (a->nets[i], a->bi, a->xi, NULL);
+}
+
+/* buf[from] into buf[to], NCHW to blocked (to_blocked) or back: c
+ * channels of h×w */
+typedef struct {
+  AttnNet *const *nets;
+  int from, to, c, hw;
+  bool to_blocked;
+} Relayout;
+
+static void
+relayout_each (void *ctx, int i)
+{
+  const Relayout *r = ctx;
+  AttnNet *net = r->nets[i];
+  if (r->to_blocked)
+    attn_blocked_from_nchw (net->buf[r->to], net->buf[r->from], r->c, r->hw);
+  else
+    attn_blocked_to_nchw (net->buf[r->to], net->buf[r->from], r->c, r->hw);
+}
+
 /* The forward pass of n nets of one model at one size, layer by layer:
  * every net's buffers rotate alike, so buffer j of one is buffer j of
  * all. A layer that runs net by net runs the nets side by side on the
@@ -944,11 +1360,41 @@ forward_many (const Many *b)
     xi = 1;
   }
 
+  if (n0->blocked > 0) {         /* the stem's output to blocked maps */
+    int o[N_BUF - 1];
+    other_buffers (xi, o);
+    Relayout r = { nets, xi, o[0], m->stem.p.c_out, n0->pool_h * n0->pool_w,
+      true
+    };
+    each_net (n, relayout_each, &r);
+    xi = o[0];
+  }
+
   for (int bi = 0; bi < m->n_blocks; bi++) {
     const AttnBlock *blk = &m->blocks[bi];
     const BlockPlan *bp = &n0->blocks[bi];
     int o[N_BUF - 1];
     other_buffers (xi, o);
+    if (bi < n0->blocked) {
+      /* net by net (several: side by side, the profile's steps all in
+       * the block's first) */
+      if (n == 1) {
+        blocked_forward_block (nets[0], bi, xi, &pr);
+      } else {
+        BlockedEach a = { nets, bi, xi };
+        each_net (n, blocked_each, &a);
+        for (int k = 0; k < block_steps (m, bi); k++)
+          prof_step (&pr);
+      }
+      xi = o[2];
+      if (bi + 1 == n0->blocked) {      /* back to NCHW for the rest */
+        other_buffers (xi, o);
+        Relayout r = { nets, xi, o[0], blk->c_out, bp->h * bp->w, false };
+        each_net (n, relayout_each, &r);
+        xi = o[0];
+      }
+      continue;
+    }
     for (int i = 0; i < n; i++) {
       AttnNet *net = nets[i];
       in[i] = net->buf[xi];
@@ -1098,9 +1544,17 @@ attn_net_last_block (const AttnNet *net, AttnBlockTaps *taps)
 {
   const AttnModel *m = net->m;
   int xi = m->has_stem_pool ? 1 : 0, o[N_BUF - 1];
-  for (int i = 0; i < m->n_blocks - 1; i++) {   /* forward's rotation */
+  if (net->blocked > 0) {        /* forward's rotation, its relayouts too */
+    other_buffers (xi, o);
+    xi = o[0];
+  }
+  for (int i = 0; i < m->n_blocks - 1; i++) {
     other_buffers (xi, o);
     xi = o[2];
+    if (i + 1 == net->blocked) {
+      other_buffers (xi, o);
+      xi = o[0];
+    }
   }
   other_buffers (xi, o);
   const AttnBlock *b = &m->blocks[m->n_blocks - 1];

@@ -56,6 +56,24 @@ void attn_net_forward (AttnNet *net);
  * attn_net_forward, and equal to them up to the sum order of the
  * products. */
 #define ATTN_NET_MAX_BATCH 16
+
+/* The layout the blocks' feature maps take, process-wide, read when a
+ * net is planned: AUTO (the default) runs the leading blocks on
+ * channel-blocked maps (blocked.h: 16 channels a vector) where every
+ * convolution and gate of them has a blocked kernel and the CPU runs
+ * AVX-512 and the block's output has 100 pixels or more, never the last
+ * (which, with the head, the decoder and attn_net_last_block's taps,
+ * stays NCHW); NCHW never; BLOCKED every block but the last it can, on
+ * any CPU and map (tests: the plain-C tiles, small maps). Until it is
+ * set, the environment's ATTN_LAYOUT (auto, nchw, blocked) chooses. */
+typedef enum {
+  ATTN_LAYOUT_AUTO,
+  ATTN_LAYOUT_NCHW,
+  ATTN_LAYOUT_BLOCKED,
+} AttnLayoutPolicy;
+void attn_net_set_layout_policy (AttnLayoutPolicy policy);
+/* How many leading blocks of net run on blocked maps (0: none). */
+int attn_net_blocked_blocks (const AttnNet *net);
 typedef enum {
   ATTN_BATCH_AUTO,         /* attn_net_batch_pays decides per layer */
   ATTN_BATCH_ALWAYS,       /* every convolution with groups = 1 (tests) */

@@ -59,10 +59,10 @@ tail_zero (const float *xb, int c, int hw)
 }
 
 static void
-test_layout (Rng *r)
+test_layout (Rng *r, AttnIsa isa)
 {
   static const int shapes[][2] = { { 1, 1 }, { 3, 5 }, { 16, 7 }, { 17, 13 },
-    { 40, 1 }, { 64, 49 } };
+    { 40, 1 }, { 64, 49 }, { 33, 50 }, { 256, 196 } };
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
     int c = shapes[i][0], hw = shapes[i][1];
     size_t nb = attn_blocked_size (c, hw);
@@ -82,7 +82,7 @@ test_layout (Rng *r)
     attn_blocked_to_nchw (back, xb, c, hw);
     char name[96];
     snprintf (name, sizeof name, "layout %d ch x %d px: placed, tail zero, "
-              "round trip", c, hw);
+              "round trip, %s", c, hw, attn_isa_name (isa));
     test_case (name, nb == (size_t) (c + 15) / 16 * 16 * hw && placed
                && tail_zero (xb, c, hw)
                && memcmp (back, x, sizeof (float) * c * hw) == 0);
@@ -152,6 +152,30 @@ run_case (const Case *k, Rng *r, int threads)
             k->w);
   bool ok = check_close (what, got, ref, ny, ATOL * scale, RTOL * scale)
       && tail_zero (yb, k->c_out, hw) && past;
+  /* with the channel pools: the same output, and the pools of it */
+  float *yb2 = test_alloc (nyb), *avg = test_alloc (k->c_out);
+  float *max = test_alloc (k->c_out), *ravg = test_alloc (k->c_out);
+  float *rmax = test_alloc (k->c_out);
+  attn_parallel_set_threads (threads);
+  attn_conv1x1_blocked_pools (yb2, xb, wk, k->bias ? bias : NULL,
+                              k->res ? rb : NULL, k->relu, avg, max,
+                              k->c_out, k->c_in, hw);
+  attn_parallel_set_threads (1);
+  for (int co = 0; co < k->c_out; co++) {
+    double s = 0.0;
+    float m = -INFINITY;
+    for (int p = 0; p < hw; p++) {
+      float v = yb[((size_t) (co / 16) * hw + p) * 16 + co % 16];
+      s += v;
+      m = v > m ? v : m;
+    }
+    ravg[co] = (float) (s / hw);
+    rmax[co] = m;
+  }
+  ok = ok && memcmp (yb2, yb, sizeof (float) * nyb) == 0
+      && check_close ("pools: avg", avg, ravg, k->c_out, ATOL, RTOL)
+      && check_close ("pools: max", max, rmax, k->c_out, 0.0f, 0.0f);
+  free (yb2); free (avg); free (max); free (ravg); free (rmax);
   free (x); free (w); free (bias); free (res); free (ref); free (got);
   free (xb); free (rb); free (yb); free (wk);
   return ok;
@@ -435,10 +459,10 @@ int
 main (void)
 {
   Rng r = rng_new (16);
-  test_layout (&r);
   AttnIsa best = attn_cpu_best ();
   for (int isa = ATTN_ISA_GENERIC; isa <= (int) best; isa++) {
     attn_cpu_set_isa ((AttnIsa) isa);
+    test_layout (&r, (AttnIsa) isa);
     for (int threads = 1; threads <= 2; threads++)
       for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const Case *k = &cases[i];

@@ -14,6 +14,7 @@
 #include "model.h"
 #include "model_builder.h"
 #include "network.h"
+#include "winograd.h"
 
 static AttnModel *
 load (ModelBuilder *mb, char *err, size_t errlen)
@@ -173,6 +174,104 @@ runs (const TinySpec *s, int h, int w)
   ok &= memcmp (first, logits, sizeof (float) * MIN (s->num_classes, 16)) == 0;
   attn_net_free (net);
   attn_model_unref (m);         /* the net borrowed it */
+  return ok;
+}
+
+/* Net of m at h×w planned under the layout policy, its input filled,
+ * forwarded. */
+static AttnNet *
+planned (const AttnModel *m, int h, int w, AttnLayoutPolicy layout)
+{
+  char err[512] = "";
+  attn_net_set_layout_policy (layout);
+  AttnNet *net = attn_net_new (m, h, w, err, sizeof err);
+  attn_net_set_layout_policy (ATTN_LAYOUT_AUTO);
+  if (!net) {
+    printf ("# planning %dx%d failed: %s\n", w, h, err);
+    return NULL;
+  }
+  Rng r = rng_new (5);
+  fill_uniform (attn_net_input (net), (size_t) 3 * h * w, &r, -2, 2);
+  attn_net_forward (net);
+  return net;
+}
+
+/* a and b within tolerance: |a − b| ≤ 1e-4·max(1, |a|max) */
+static bool
+near (const char *what, const float *a, const float *b, size_t n)
+{
+  float scale = 1.0f;
+  for (size_t i = 0; i < n; i++)
+    scale = fabsf (a[i]) > scale ? fabsf (a[i]) : scale;
+  for (size_t i = 0; i < n; i++)
+    if (!(fabsf (a[i] - b[i]) <= 1e-4f * scale)) {
+      printf ("# %s[%zu]: %.9g against %.9g\n", what, i, a[i], b[i]);
+      return false;
+    }
+  return true;
+}
+
+/* The blocked layout against NCHW on one spec, under a Winograd policy:
+ * every block but the last on blocked maps; the logits, every gate's
+ * channel and spatial maps, the last block's taps within 1e-4 of the
+ * NCHW net's; the profile's steps as many and stamped; two blocked nets
+ * forwarded together give the same logits as one. */
+static bool
+blocked_matches (const TinySpec *s, int h, int w, AttnWinogradPolicy wino)
+{
+  ModelBuilder *mb = mb_new ();
+  mb_tiny (mb, s);
+  char err[512] = "";
+  AttnModel *m = load (mb, err, sizeof err);
+  mb_free (mb);
+  if (!m) {
+    printf ("# rejected a good model: %s\n", err);
+    return false;
+  }
+  attn_winograd_set_policy (wino);
+  AttnNet *a = planned (m, h, w, ATTN_LAYOUT_NCHW);
+  AttnNet *b = planned (m, h, w, ATTN_LAYOUT_BLOCKED);
+  AttnNet *b2 = planned (m, h, w, ATTN_LAYOUT_BLOCKED);
+  attn_winograd_set_policy (ATTN_WINOGRAD_AUTO);
+  bool ok = a && b && b2;
+  if (ok && (attn_net_blocked_blocks (a) != 0
+             || attn_net_blocked_blocks (b) != m->n_blocks - 1)) {
+    printf ("# blocked blocks: %d and %d of %d\n",
+            attn_net_blocked_blocks (a), attn_net_blocked_blocks (b),
+            m->n_blocks);
+    ok = false;
+  }
+  if (ok) {
+    int nc = m->num_classes;
+    ok = near ("logits", attn_net_logits (a), attn_net_logits (b), nc);
+    for (int g = 0; ok && g < attn_net_n_gates (a); g++) {
+      const AttnGateOutput *ga = attn_net_gate (a, g), *gb = attn_net_gate (b,
+                                                                         g);
+      ok = near ("channel gate", ga->channel, gb->channel, ga->channels)
+          && (!ga->spatial || near ("spatial gate", ga->spatial, gb->spatial,
+                                    (size_t) ga->height * ga->width));
+    }
+    AttnBlockTaps ta, tb;
+    attn_net_last_block (a, &ta);
+    attn_net_last_block (b, &tb);
+    ok = ok && near ("last block's input", ta.input, tb.input,
+                     (size_t) ta.block->conv1.p.c_in * ta.h_in * ta.w_in)
+        && near ("last block's output", ta.output, tb.output,
+                 (size_t) ta.block->c_out * ta.h * ta.w);
+    /* side by side: the same as alone, up to the sum order (the NCHW
+     * last block's products split differently on one thread) */
+    float one[64];
+    memcpy (one, attn_net_logits (b), sizeof (float) * MIN (nc, 64));
+    AttnNet *both[2] = { b, b2 };
+    ok = ok && attn_net_forward_many (both, 2, NULL, 0)
+        && near ("side by side", one, attn_net_logits (b), MIN (nc, 64))
+        && near ("side by side", one, attn_net_logits (b2), MIN (nc, 64));
+    ok = ok && profile_ok (b, m);
+  }
+  attn_net_free (a);
+  attn_net_free (b);
+  attn_net_free (b2);
+  attn_model_unref (m);
   return ok;
 }
 
@@ -621,6 +720,47 @@ main (int argc, char **argv)
   s.decoder = 2;
   s.block = "bottleneck";
   test_case ("bottleneck cbam with an LSTM dot-product decoder", runs (&s, 40, 24));
+
+  /* the blocked layout (channels in whole blocks of 16) against NCHW */
+  static const struct {
+    AttnWinogradPolicy wino;
+    const char *name;
+  } winos[] = {
+    { ATTN_WINOGRAD_F4, "winograd F(4,3)" },
+    { ATTN_WINOGRAD_F2, "winograd F(2,3)" },
+    { ATTN_WINOGRAD_NEVER, "direct 3x3" },
+  };
+  for (size_t k = 0; k < G_N_ELEMENTS (winos); k++) {
+    char name[160];
+    s = tiny_spec_default ();
+    s.block = "bottleneck";
+    s.n_stages = 3;
+    s.layers[0] = 2; s.layers[1] = 2; s.layers[2] = 1;
+    s.widths[0] = 32; s.widths[1] = 32; s.widths[2] = 64;
+    s.stem_width = 32;
+    snprintf (name, sizeof name, "blocked = NCHW: bottleneck cbam, %s",
+              winos[k].name);
+    test_case (name, blocked_matches (&s, 64, 64, winos[k].wino));
+    s.attention = "se";
+    s.stride_1x1 = true;
+    s.cadene_pool = true;
+    snprintf (name, sizeof name, "blocked = NCHW: bottleneck se, stride on "
+              "1x1, odd 61x47, %s", winos[k].name);
+    test_case (name, blocked_matches (&s, 61, 47, winos[k].wino));
+    s = tiny_spec_default ();
+    s.n_stages = 3;
+    s.layers[0] = 2; s.layers[1] = 1; s.layers[2] = 1;
+    s.widths[0] = 32; s.widths[1] = 64; s.widths[2] = 64;
+    s.stem_width = 16;
+    snprintf (name, sizeof name, "blocked = NCHW: basic cbam, %s",
+              winos[k].name);
+    test_case (name, blocked_matches (&s, 57, 64, winos[k].wino));
+    s.attention = "none";
+    snprintf (name, sizeof name, "blocked = NCHW: basic plain, %s",
+              winos[k].name);
+    test_case (name, blocked_matches (&s, 48, 48, winos[k].wino));
+  }
+
   for (size_t i = 0; i < G_N_ELEMENTS (bad_decoder); i++) {
     char name[160];
     snprintf (name, sizeof name, "rejects %s", bad_decoder[i].what);

@@ -230,6 +230,8 @@ run_batch (const char *dir, const char *io_name, const char *tag, bool share,
   if (!net)
     goto out;
 
+  printf ("# %s: %d of %d blocks on blocked maps\n", stem,
+          attn_net_blocked_blocks (net), m->n_blocks);
   attn_tensor_to_f32 (attn_net_input (net), input);
   if (batch > 1) {
     snprintf (name, sizeof name, "%s runs in a batch of %d", stem, batch);
