@@ -318,7 +318,7 @@ static const CaseW casesw[] = {
   { 32, 16, 13, 9, 1, 4, false, false, true },
   { 48, 64, 9, 10, 0, 4, true, false, false },  /* no padding */
   { 16, 16, 6, 6, 2, 4, true, true, false },    /* padding 2 */
-  { 64, 64, 56, 56, 1, 4, true, false, true },  /* ResNet-50 layer1: blocks */
+  { 64, 64, 40, 40, 1, 4, true, false, true },  /* 100 tiles: two blocks */
   { 256, 256, 14, 14, 1, 2, true, true, true }, /* layer3, F(2,3) */
   { 16, 16, 1, 1, 1, 2, true, false, false },   /* 1×1 map */
 };
@@ -460,7 +460,11 @@ main (void)
 {
   Rng r = rng_new (16);
   AttnIsa best = attn_cpu_best ();
+  /* the blocked kernels have two paths: AVX-512 and plain C (which AVX2
+   * runs too) */
   for (int isa = ATTN_ISA_GENERIC; isa <= (int) best; isa++) {
+    if (isa == ATTN_ISA_AVX2)
+      continue;
     attn_cpu_set_isa ((AttnIsa) isa);
     test_layout (&r, (AttnIsa) isa);
     for (int threads = 1; threads <= 2; threads++)

@@ -903,24 +903,33 @@ bench_networks (int threads)
       continue;
     }
     AttnNet *net = attn_net_new (m, 224, 224, err, sizeof err);
+    /* the yardsticks: NCHW throughout, and that without Winograd */
+    attn_net_set_layout_policy (ATTN_LAYOUT_NCHW);
     attn_winograd_set_policy (ATTN_WINOGRAD_NEVER);
     AttnNet *plain = attn_net_new (m, 224, 224, err, sizeof err);
     attn_winograd_set_policy (ATTN_WINOGRAD_AUTO);
+    AttnNet *nchw = attn_net_new (m, 224, 224, err, sizeof err);
+    attn_net_set_layout_policy (ATTN_LAYOUT_AUTO);
     float *in = attn_net_input (net), *in2 = attn_net_input (plain);
+    float *in3 = attn_net_input (nchw);
     for (int j = 0; j < 3 * 224 * 224; j++)
-      in[j] = in2[j] = (float) ((j * 7919) % 255) / 255.0f - 0.5f;
-    double t, t_plain, pt = NAN, po = NAN;
+      in[j] = in2[j] = in3[j] = (float) ((j * 7919) % 255) / 255.0f - 0.5f;
+    double t, t_plain, t_nchw, pt = NAN, po = NAN;
     TIME_MEDIAN (t, quick ? 5 : 21, attn_net_forward (net));
     TIME_MEDIAN (t_plain, quick ? 5 : 21, attn_net_forward (plain));
+    TIME_MEDIAN (t_nchw, quick ? 5 : 21, attn_net_forward (nchw));
     if (!quick)
       torch_ms (nets[i].depth, nets[i].att, threads, 21, &pt, &po);
     double best = isnan (po) || pt < po ? pt : po;
     ours[i] = t;
     snprintf (rows[i], sizeof rows[i],
-              "| %s | %.2f | %.1f | %.2f | %.2f | %.2f | %.2f | %.2f |", name,
-              attn_net_macs (net) / 1e9,
-              attn_net_arena_bytes (net) / 1048576.0, t, t_plain, pt, po,
-              best / t);
+              "| %s | %.2f | %.1f | %.2f | %d of %d | %.2f | %.2f | %.2f | "
+              "%.2f | %.2f |", name, attn_net_macs (net) / 1e9,
+              attn_net_arena_bytes (net) / 1048576.0, t,
+              attn_net_blocked_blocks (net), m->n_blocks, t_nchw, t_plain,
+              pt, po, best / t);
+    sink += attn_net_logits (nchw)[0];
+    attn_net_free (nchw);
     sink += attn_net_logits (plain)[0];
     attn_net_free (plain);
     sink += attn_net_logits (net)[0];
@@ -934,11 +943,12 @@ bench_networks (int threads)
   bool ok = ort[0].ok && ort[1].ok;
   printf ("\n## Networks, %d thread%s, 224x224, batch 1 (median of %d)\n\n",
           threads, threads > 1 ? "s" : "", quick ? 5 : 21);
-  printf ("| network | GMACs | arena MB | ours ms | ours, im2col only ms "
+  printf ("| network | GMACs | arena MB | ours ms | blocks on blocked maps "
+          "| ours, NCHW only ms | ours, im2col only ms "
           "| PyTorch %s eager ms | PyTorch frozen+oneDNN ms | fastest PyTorch / ours "
           "| ONNX Runtime%s%s ms, before / after ours | ours / ORT |\n",
           TORCH_VERSION_HINT, ok ? " " : "", ok ? ort[0].version : "");
-  printf ("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  printf ("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (int i = 0; i < 4; i++) {
     double a = ort[0].ms[i], b = ort[1].ms[i];
     if (ok && !isnan (a) && !isnan (b) && !isnan (ours[i]))
