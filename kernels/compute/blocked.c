@@ -161,8 +161,9 @@ typedef struct {
   float *y, *avg, *max;
   const float *x, *w, *bias, *res;
   bool relu, vec;
-  int c_out, c_in, hw, runs;
+  int c_out, c_in, hw, runs, groups;
 } Conv1x1;
+
 
 static void
 units (void *ctx, int lo, int hi)
@@ -190,8 +191,25 @@ units (void *ctx, int lo, int hi)
       bool first = k0 == 0, fin = k0 + kc >= t->c_in;
       const float *x = t->x + (size_t) k0 / ATTN_BLOCK * hw16;
       const float *w = t->w + ((size_t) g * t->c_in + k0) * BLOCKED_OC;
+      /* the next chunk's weights (or the next group's first), fetched
+       * into L2 a share per tile: ResNet-50-CBAM's forward, with and
+       * without alternated in one process, 0.995–0.998 of the time on 1
+       * and 2 threads (the weights of its 14² layers, 1 MB a layer, come
+       * from memory) */
+      const char *pf = (const char *) (w + (size_t) kc * BLOCKED_OC);
+      size_t pf_lines = 0, per_tile = 0;
+      if (!fin || g + 1 < t->groups) {
+        int next = fin ? (t->c_in < BLOCKED_KC ? t->c_in : BLOCKED_KC)
+            : (t->c_in - k0 - kc < BLOCKED_KC ? t->c_in - k0 - kc
+               : BLOCKED_KC);
+        int tiles = (p1 - p0 + BLOCKED_NPX - 1) / BLOCKED_NPX;
+        pf_lines = (size_t) next * BLOCKED_OC * sizeof (float) / 64;
+        per_tile = (pf_lines + tiles - 1) / tiles;
+      }
       for (int p = p0; p < p1; p += BLOCKED_NPX) {
         int np = p1 - p < BLOCKED_NPX ? p1 - p : BLOCKED_NPX;
+        for (size_t l = 0; l < per_tile && pf_lines; l++, pf_lines--, pf += 64)
+          __builtin_prefetch (pf, 0, 2);
         size_t at = (size_t) p * ATTN_BLOCK;
         float *y = t->y + out + at;
         const float *res = fin && t->res ? t->res + out + at : NULL;
@@ -233,7 +251,7 @@ attn_conv1x1_blocked_pools (float *yb, const float *xb, const float *wk,
   int groups = (c_out + BLOCKED_OC - 1) / BLOCKED_OC;
   int runs = (hw + BLOCKED_RUN - 1) / BLOCKED_RUN;
   Conv1x1 t = { yb, avg && max ? avg : NULL, max, xb, wk, bias, res, relu,
-    attn_cpu_isa () == ATTN_ISA_AVX512, c_out, c_in, hw, runs
+    attn_cpu_isa () == ATTN_ISA_AVX512, c_out, c_in, hw, runs, groups
   };
   /* the last block's channels past c_out come out zero: zero weights and
    * bias, plus the residual's lanes there, zero in a blocked map */
