@@ -54,6 +54,21 @@ void blocked_wino_output_avx512 (int m, float *y, const float *mm, size_t ps,
                                  const float *bias, const float *res,
                                  bool relu);
 
+/* A k×k convolution's tile from a planar (NCHW) zero-padded input
+ * (channels plane floats apart, rows wp), 32 output channels × np ≤
+ * BLOCKED3_NPX pixels of one output row, stride s, into a blocked output
+ * as blocked3_tile_avx512 stores it. wk: (C_in, k·k, 32) per group. */
+void blocked_stem_tile_avx512 (int np, const float *x, size_t plane, int wp,
+                               int s, int k, const float *wk, int cin,
+                               float *y, size_t hw16, const float *bias,
+                               bool relu);
+/* Output pixels [p0, p1) of a max pool over one block (16 lanes): the
+ * window of output pixel p is rows [iy0, iy1) × columns [ix0, ix1) of the
+ * input, given per output row and column. */
+void blocked_maxpool_row_avx512 (float *y, const float *x, int w, int iy0,
+                                 int iy1, const int *ix0, const int *ix1,
+                                 int wo);
+
 /* Blocks [b0, b1) of a map of c channels and hw pixels, NCHW to blocked
  * (the lanes past c zero) or back, 16 pixels at a time through a 16×16
  * transpose in registers. */

@@ -801,3 +801,195 @@ attn_blocked_subsample (float *yb, const float *xb, int c, int h, int w,
                 * ATTN_BLOCK, sizeof (float) * ATTN_BLOCK);
     }
 }
+
+/* The stem on blocked maps. */
+
+bool
+attn_stem_blocked_applies (const AttnConv2d *p)
+{
+  return p->kh == p->kw && p->kh % 2 == 1 && p->kh <= 7 && p->groups == 1
+      && p->dil_h == 1 && p->dil_w == 1 && p->stride_h == p->stride_w
+      && (p->stride_h == 1 || p->stride_h == 2) && p->pad_h == p->kh / 2
+      && p->pad_w == p->kw / 2 && p->c_out % BLOCKED3_OC == 0 && p->c_in > 0;
+}
+
+size_t
+attn_stem_blocked_weights_size (const AttnConv2d *p)
+{
+  return (size_t) p->c_out * p->c_in * p->kh * p->kw;
+}
+
+void
+attn_stem_blocked_weights (float *wk, const float *weight, const AttnConv2d *p)
+{
+  int kk = p->kh * p->kw;
+  for (int g = 0; g < p->c_out / BLOCKED3_OC; g++)
+    for (int ci = 0; ci < p->c_in; ci++)
+      for (int t = 0; t < kk; t++)
+        for (int v = 0; v < BLOCKED3_OC; v++)
+          wk[(((size_t) g * p->c_in + ci) * kk + t) * BLOCKED3_OC + v] =
+              weight[((size_t) (g * BLOCKED3_OC + v) * p->c_in + ci) * kk + t];
+}
+
+size_t
+attn_stem_blocked_workspace (const AttnConv2d *p, int h, int w)
+{
+  return (size_t) p->c_in * (h + 2 * p->pad_h) * (w + 2 * p->pad_w);
+}
+
+typedef struct {
+  float *y, *xp;
+  const float *x, *wk, *bias;
+  const AttnConv2d *p;
+  bool relu, vec;
+  int h, w, hp, wp, ho, wo;
+} Stem;
+
+/* Padded rows [lo, hi) of every channel. */
+static void
+stem_pad (void *ctx, int lo, int hi)
+{
+  const Stem *t = ctx;
+  int pad = t->p->pad_h;
+  for (int c = 0; c < t->p->c_in; c++)
+    for (int y = lo; y < hi; y++) {
+      float *r = t->xp + ((size_t) c * t->hp + y) * t->wp;
+      if (y < pad || y >= t->h + pad) {
+        memset (r, 0, sizeof (float) * t->wp);
+        continue;
+      }
+      memset (r, 0, sizeof (float) * pad);
+      memcpy (r + pad, t->x + ((size_t) c * t->h + y - pad) * t->w,
+              sizeof (float) * t->w);
+      memset (r + pad + t->w, 0, sizeof (float) * (t->wp - pad - t->w));
+    }
+}
+
+static void
+stem_tile_c (int np, const float *x, size_t plane, int wp, int s, int k,
+             const float *wk, int cin, float *y, size_t hw16,
+             const float *bias, bool relu)
+{
+  for (int q = 0; q < np; q++)
+    for (int v = 0; v < BLOCKED3_OC; v++) {
+      float acc = 0.0f;
+      for (int ci = 0; ci < cin; ci++)
+        for (int t = 0; t < k * k; t++)
+          acc = fmaf (wk[((size_t) ci * k * k + t) * BLOCKED3_OC + v],
+                      x[ci * plane + (size_t) (t / k) * wp + t % k + q * s],
+                      acc);
+      acc = acc + bias[v];
+      y[(size_t) v / ATTN_BLOCK * hw16 + (size_t) q * ATTN_BLOCK
+        + v % ATTN_BLOCK] = relu && !(acc > 0.0f) ? 0.0f : acc;
+    }
+}
+
+/* Units [lo, hi) of (output row, group of 32), rows outermost: the input
+ * rows a row reads stay in L1 across the groups. */
+static void
+stem_rows (void *ctx, int lo, int hi)
+{
+  const Stem *t = ctx;
+  const AttnConv2d *p = t->p;
+  static const float none[BLOCKED3_OC];
+  int groups = p->c_out / BLOCKED3_OC, s = p->stride_h, k = p->kh;
+  size_t plane = (size_t) t->hp * t->wp;
+  size_t hw16 = (size_t) t->ho * t->wo * ATTN_BLOCK;
+  for (int u = lo; u < hi; u++) {
+    int oy = u / groups, g = u % groups;
+    const float *wk = t->wk + (size_t) g * p->c_in * k * k * BLOCKED3_OC;
+    const float *bias = t->bias ? t->bias + g * BLOCKED3_OC : none;
+    for (int ox0 = 0; ox0 < t->wo; ox0 += BLOCKED3_NPX) {
+      int np = t->wo - ox0 < BLOCKED3_NPX ? t->wo - ox0 : BLOCKED3_NPX;
+      const float *x = t->xp + (size_t) oy * s * t->wp + (size_t) ox0 * s;
+      float *y = t->y + (size_t) g * 2 * hw16
+          + ((size_t) oy * t->wo + ox0) * ATTN_BLOCK;
+#ifdef ATTN_HAVE_ISA_VARIANTS
+      if (t->vec) {
+        blocked_stem_tile_avx512 (np, x, plane, t->wp, s, k, wk, p->c_in, y,
+                                  hw16, bias, t->relu);
+        continue;
+      }
+#endif
+      stem_tile_c (np, x, plane, t->wp, s, k, wk, p->c_in, y, hw16, bias,
+                   t->relu);
+    }
+  }
+}
+
+void
+attn_stem_blocked (float *yb, const float *x, const float *wk,
+                   const float *bias, bool relu, float *ws,
+                   const AttnConv2d *p, int h, int w)
+{
+  int pad = p->pad_h;
+  Stem t = { yb, ws, x, wk, bias, p, relu, attn_cpu_isa () == ATTN_ISA_AVX512,
+    h, w, h + 2 * pad, w + 2 * pad,
+    attn_conv_out_dim (h, p->kh, p->stride_h, pad, 1),
+    attn_conv_out_dim (w, p->kw, p->stride_w, pad, 1)
+  };
+  attn_parallel_range (t.hp, 8, stem_pad, &t);
+  attn_parallel_range (t.ho * (p->c_out / BLOCKED3_OC), 1, stem_rows, &t);
+}
+
+typedef struct {
+  float *y;
+  const float *x;
+  const AttnPool2d *p;
+  int c, h, w, ho, wo;
+  bool vec;
+} BPool;
+
+/* Output rows [lo, hi) of every block. */
+static void
+pool_rows (void *ctx, int lo, int hi)
+{
+  const BPool *t = ctx;
+  const AttnPool2d *p = t->p;
+  int ix0[512], ix1[512];
+  for (int x0 = 0; x0 < t->wo; x0 += 512) {
+    int n = t->wo - x0 < 512 ? t->wo - x0 : 512;
+    for (int i = 0; i < n; i++) {
+      int a = (x0 + i) * p->stride_w - p->pad_w, b = a + p->kw;
+      ix0[i] = a < 0 ? 0 : a;
+      ix1[i] = b > t->w ? t->w : b;
+    }
+    for (int oy = lo; oy < hi; oy++) {
+      int a = oy * p->stride_h - p->pad_h, b = a + p->kh;
+      int iy0 = a < 0 ? 0 : a, iy1 = b > t->h ? t->h : b;
+      for (int bk = 0; bk < (t->c + ATTN_BLOCK - 1) / ATTN_BLOCK; bk++) {
+        const float *x = t->x + (size_t) bk * t->h * t->w * ATTN_BLOCK;
+        float *y = t->y + ((size_t) bk * t->ho * t->wo + (size_t) oy * t->wo
+                           + x0) * ATTN_BLOCK;
+#ifdef ATTN_HAVE_ISA_VARIANTS
+        if (t->vec) {
+          blocked_maxpool_row_avx512 (y, x, t->w, iy0, iy1, ix0, ix1, n);
+          continue;
+        }
+#endif
+        for (int i = 0; i < n; i++)
+          for (int l = 0; l < ATTN_BLOCK; l++) {
+            float m = -INFINITY;
+            for (int iy = iy0; iy < iy1; iy++)
+              for (int ix = ix0[i]; ix < ix1[i]; ix++) {
+                float v = x[((size_t) iy * t->w + ix) * ATTN_BLOCK + l];
+                m = v > m ? v : m;
+              }
+            y[(size_t) i * ATTN_BLOCK + l] = m;
+          }
+      }
+    }
+  }
+}
+
+void
+attn_blocked_maxpool (float *yb, const float *xb, const AttnPool2d *p, int c,
+                      int h, int w)
+{
+  BPool t = { yb, xb, p, c, h, w,
+    attn_pool_out_dim (h, p->kh, p->stride_h, p->pad_h, 1, p->ceil_mode),
+    attn_pool_out_dim (w, p->kw, p->stride_w, p->pad_w, 1, p->ceil_mode),
+    attn_cpu_isa () == ATTN_ISA_AVX512
+  };
+  attn_parallel_range (t.ho, 4, pool_rows, &t);
+}

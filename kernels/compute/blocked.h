@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "conv.h"
+#include "pool.h"
 
 #define ATTN_BLOCK 16   /* channels per block */
 
@@ -90,6 +91,27 @@ void attn_winograd_blocked (float *yb, const float *xb, const float *ut,
                             const float *bias, const float *res, bool relu,
                             float *ws, const AttnConv2d *p, int h, int w,
                             int m);
+
+/* A network's stem on blocked maps: p a k×k convolution (k odd, at most
+ * 7), stride 1 or 2 alike on both axes, padding k/2, ungrouped,
+ * undilated, C_out a multiple of 32, from a planar (NCHW) input of C_in
+ * channels into a blocked output, + bias, ReLU where relu. wk:
+ * attn_stem_blocked_weights (C_out/32, C_in, k·k, 32); ws: the padded
+ * input, attn_stem_blocked_workspace floats. */
+bool attn_stem_blocked_applies (const AttnConv2d *p);
+size_t attn_stem_blocked_weights_size (const AttnConv2d *p);
+void attn_stem_blocked_weights (float *wk, const float *weight,
+                                const AttnConv2d *p);
+size_t attn_stem_blocked_workspace (const AttnConv2d *p, int h, int w);
+void attn_stem_blocked (float *yb, const float *x, const float *wk,
+                        const float *bias, bool relu, float *ws,
+                        const AttnConv2d *p, int h, int w);
+
+/* Max pool on a blocked map (c channels, h×w), as attn_maxpool2d (p's
+ * dilation 1): padding never wins, a window's maximum is over the input
+ * it covers. */
+void attn_blocked_maxpool (float *yb, const float *xb, const AttnPool2d *p,
+                           int c, int h, int w);
 
 /* The attention gates' passes on a blocked map F of c channels (a
  * multiple of 16) and hw pixels, as cbam.h and se.h define them:

@@ -455,3 +455,68 @@ blocked_to_nchw_avx512 (float *x, const float *xb, int c, int hw, int b0,
     }
   }
 }
+
+static inline __attribute__ ((always_inline)) void
+stem_tile (const int np, const float *x, size_t plane, int wp, int s, int k,
+           const float *wk, int cin, float *y, size_t hw16, const float *bias,
+           bool relu)
+{
+  __m512 a0[BLOCKED3_NPX], a1[BLOCKED3_NPX];
+#pragma GCC unroll 14
+  for (int q = 0; q < np; q++)
+    a0[q] = a1[q] = _mm512_setzero_ps ();
+  for (int ci = 0; ci < cin; ci++, x += plane)
+    for (int ky = 0; ky < k; ky++)
+      for (int kx = 0; kx < k; kx++, wk += BLOCKED3_OC) {
+        const float *xr = x + (size_t) ky * wp + kx;
+        __m512 w0 = _mm512_loadu_ps (wk), w1 = _mm512_loadu_ps (wk + 16);
+#pragma GCC unroll 14
+        for (int q = 0; q < np; q++) {
+          __m512 b = _mm512_set1_ps (xr[q * s]);
+          a0[q] = _mm512_fmadd_ps (w0, b, a0[q]);
+          a1[q] = _mm512_fmadd_ps (w1, b, a1[q]);
+        }
+      }
+  const __m512 zero = _mm512_setzero_ps ();
+  const __m512 b0 = _mm512_loadu_ps (bias), b1 = _mm512_loadu_ps (bias + 16);
+#pragma GCC unroll 14
+  for (int q = 0; q < np; q++) {
+    __m512 o0 = _mm512_add_ps (a0[q], b0), o1 = _mm512_add_ps (a1[q], b1);
+    if (relu) {
+      o0 = _mm512_max_ps (o0, zero);
+      o1 = _mm512_max_ps (o1, zero);
+    }
+    _mm512_storeu_ps (y + q * 16, o0);
+    _mm512_storeu_ps (y + hw16 + q * 16, o1);
+  }
+}
+
+#define STEM(n) \
+  case n: stem_tile (n, x, plane, wp, s, k, wk, cin, y, hw16, bias, relu); \
+    break
+
+void
+blocked_stem_tile_avx512 (int np, const float *x, size_t plane, int wp,
+                          int s, int k, const float *wk, int cin, float *y,
+                          size_t hw16, const float *bias, bool relu)
+{
+  switch (np) {
+    STEM (1); STEM (2); STEM (3); STEM (4); STEM (5); STEM (6); STEM (7);
+    STEM (8); STEM (9); STEM (10); STEM (11); STEM (12); STEM (13);
+    default: stem_tile (BLOCKED3_NPX, x, plane, wp, s, k, wk, cin, y, hw16,
+                        bias, relu); break;
+  }
+}
+
+void
+blocked_maxpool_row_avx512 (float *y, const float *x, int w, int iy0,
+                            int iy1, const int *ix0, const int *ix1, int wo)
+{
+  for (int ox = 0; ox < wo; ox++) {
+    __m512 m = _mm512_set1_ps (-__builtin_inff ());
+    for (int iy = iy0; iy < iy1; iy++)
+      for (int ix = ix0[ox]; ix < ix1[ox]; ix++)
+        m = _mm512_max_ps (m, LD (x + ((size_t) iy * w + ix) * 16));
+    _mm512_storeu_ps (y + (size_t) ox * 16, m);
+  }
+}

@@ -90,6 +90,8 @@ struct AttnNet {
   float *logits;
   int stem_h, stem_w, pool_h, pool_w;
   int blocked;                   /* leading blocks on blocked maps */
+  bool stem_blocked;             /* the stem writes blocked maps itself */
+  const float *stem_wk;          /* its weights for attn_stem_blocked */
   bool oom;                      /* carve_all could not transform weights */
   BlockPlan *blocks;
   AttnGateOutput *gates;
@@ -355,6 +357,17 @@ carve_all (AttnNet *net, Carver *c, const ArenaSizes *sz)
   net->gate_work = carve (c, sz->gate_work);
   net->sp_work = carve (c, (size_t) 2 * sz->max_hw);
   net->feat = carve (c, (size_t) m->c_last);
+  if (net->stem_blocked && net->weights) {
+    net->stem_wk = net->weights->stem_wk;
+  } else if (net->stem_blocked) {
+    size_t n = attn_stem_blocked_weights_size (&m->stem.p);
+    float *wk = carve (c, n);
+    if (wk)
+      attn_stem_blocked_weights (wk, m->stem.weight, &m->stem.p);
+    else
+      net->weight_floats += (n + 15) & ~(size_t) 15;
+    net->stem_wk = wk;
+  }
   net->logits = carve (c, (size_t) m->num_classes);
   net->final_gate = -1;
   for (int i = 0; i < m->n_blocks; i++) {
@@ -483,11 +496,13 @@ plan_profile (AttnNet *net)
     t[k++].method = "stn";
   }
   profile_conv (t, &k, "stem", "conv", &m->stem.p, NULL, net->h, net->w);
+  if (net->stem_blocked)
+    t[k - 1].method = "blocked direct";
   if (m->has_stem_pool) {
     const AttnPool2d *p = &m->stem_pool;
     snprintf (t[k].name, sizeof t[k].name, "stem pool %dx%d/%d @%dx%d",
               p->kh, p->kw, p->stride_h, net->stem_w, net->stem_h);
-    t[k++].method = "pool";
+    t[k++].method = net->stem_blocked ? "blocked pool" : "pool";
   }
   for (int i = 0; i < m->n_blocks; i++) {
     const AttnBlock *b = &m->blocks[i];
@@ -789,6 +804,13 @@ attn_net_new_sharing (const AttnModel *model, int height, int width,
         net->macs += 2.0 * b->sp_k * b->sp_k * h * w;
     }
   }
+  /* the stem writes blocked maps itself where it can (no relayout) */
+  net->stem_blocked = net->blocked > 0 && attn_stem_blocked_applies (&m->stem.p)
+      && (!m->has_stem_pool || (m->stem_pool.dil_h == 1
+                                && m->stem_pool.dil_w == 1));
+  if (net->stem_blocked)
+    ws[0] = MAX (ws[0], attn_stem_blocked_workspace (&m->stem.p, height,
+                                                     width));
   net->macs += (double) m->num_classes * m->c_last;
   if (m->decoder) {
     const AttnDecoder *d = m->decoder;
@@ -1125,8 +1147,28 @@ stem_pool_each (void *ctx, int i)
 {
   AttnNet *net = ((AttnNet *const *) ctx)[i];
   const AttnModel *m = net->m;
-  attn_maxpool2d (net->buf[1], net->buf[0], &m->stem_pool, m->stem.p.c_out,
-                  net->stem_h, net->stem_w);
+  if (net->stem_blocked)
+    attn_blocked_maxpool (net->buf[1], net->buf[0], &m->stem_pool,
+                          m->stem.p.c_out, net->stem_h, net->stem_w);
+  else
+    attn_maxpool2d (net->buf[1], net->buf[0], &m->stem_pool, m->stem.p.c_out,
+                    net->stem_h, net->stem_w);
+}
+
+typedef struct {
+  AttnNet *const *nets;
+  const float *const *in;
+} StemEach;
+
+/* The stem into blocked maps (net->stem_wk). */
+static void
+stem_blocked_each (void *ctx, int i)
+{
+  const StemEach *a = ctx;
+  AttnNet *net = a->nets[i];
+  const AttnConvLayer *l = &net->m->stem;
+  attn_stem_blocked (net->buf[0], a->in[i], net->stem_wk, l->bias, true,
+                     net->ws, &l->p, net->h, net->w);
 }
 
 typedef struct {
@@ -1350,8 +1392,13 @@ forward_many (const Many *b)
       in[i] = nets[i]->input;
     out[i] = nets[i]->buf[0];
   }
-  conv_many (b, out, in, &m->stem, NULL, n0->h, n0->w, NULL, ATTN_ACT_RELU,
-             false);
+  if (n0->stem_blocked) {
+    StemEach a = { nets, in };
+    each_net (n, stem_blocked_each, &a);
+  } else {
+    conv_many (b, out, in, &m->stem, NULL, n0->h, n0->w, NULL, ATTN_ACT_RELU,
+               false);
+  }
   prof_step (&pr);
   int xi = 0;
   if (m->has_stem_pool) {
@@ -1360,7 +1407,8 @@ forward_many (const Many *b)
     xi = 1;
   }
 
-  if (n0->blocked > 0) {         /* the stem's output to blocked maps */
+  if (n0->blocked > 0 && !n0->stem_blocked) {  /* the stem's output to
+                                                 * blocked maps */
     int o[N_BUF - 1];
     other_buffers (xi, o);
     Relayout r = { nets, xi, o[0], m->stem.p.c_out, n0->pool_h * n0->pool_w,
@@ -1544,7 +1592,8 @@ attn_net_last_block (const AttnNet *net, AttnBlockTaps *taps)
 {
   const AttnModel *m = net->m;
   int xi = m->has_stem_pool ? 1 : 0, o[N_BUF - 1];
-  if (net->blocked > 0) {        /* forward's rotation, its relayouts too */
+  if (net->blocked > 0 && !net->stem_blocked) {  /* forward's rotation,
+                                                  * its relayouts too */
     other_buffers (xi, o);
     xi = o[0];
   }

@@ -17,6 +17,7 @@
 #include "cpu.h"
 #include "direct.h"
 #include "parallel.h"
+#include "pool.h"
 #include "winograd.h"
 
 #define ATOL 1e-5f
@@ -455,6 +456,78 @@ gates (Rng *r, int c, int h, int w, int threads)
   return ok;
 }
 
+/* out = conv k×k (x) + bias, ReLU where relu: the definition, in double */
+static void
+naive_k (float *out, const float *x, const float *w, const float *bias,
+         bool relu, const AttnConv2d *p, int h, int wd)
+{
+  int k = p->kh;
+  int ho = attn_conv_out_dim (h, k, p->stride_h, p->pad_h, 1);
+  int wo = attn_conv_out_dim (wd, k, p->stride_w, p->pad_w, 1);
+  for (int co = 0; co < p->c_out; co++)
+    for (int oy = 0; oy < ho; oy++)
+      for (int ox = 0; ox < wo; ox++) {
+        double acc = bias[co];
+        for (int ci = 0; ci < p->c_in; ci++)
+          for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++) {
+              int iy = oy * p->stride_h + ky - p->pad_h;
+              int ix = ox * p->stride_w + kx - p->pad_w;
+              if (iy >= 0 && iy < h && ix >= 0 && ix < wd)
+                acc += (double) w[(((size_t) co * p->c_in + ci) * k + ky) * k
+                                  + kx] * x[((size_t) ci * h + iy) * wd + ix];
+            }
+        out[((size_t) co * ho + oy) * wo + ox] = relu && acc < 0 ? 0.0f
+            : (float) acc;
+      }
+}
+
+/* The stem from a planar input into a blocked map against the naive
+ * convolution; the max pool on blocked maps against attn_maxpool2d. */
+static bool
+stem_and_pool (Rng *r, int cin, int cout, int k, int s, int h, int w,
+               bool ceil, int threads)
+{
+  AttnConv2d p = { cin, cout, k, k, s, s, k / 2, k / 2, 1, 1, 1 };
+  int ho = attn_conv_out_dim (h, k, s, k / 2, 1);
+  int wo = attn_conv_out_dim (w, k, s, k / 2, 1);
+  size_t nx = (size_t) cin * h * w, ny = (size_t) cout * ho * wo;
+  size_t nw = (size_t) cout * cin * k * k;
+  float *x = test_alloc (nx), *wt = test_alloc (nw), *bias = test_alloc (cout);
+  float *ref = test_alloc (ny), *got = test_alloc (ny);
+  float *yb = test_alloc (ny), *wk = test_alloc (nw);
+  size_t nws = attn_stem_blocked_workspace (&p, h, w);
+  float *ws = test_alloc (nws);
+  fill_uniform (x, nx, r, -1.0f, 1.0f);
+  fill_uniform (wt, nw, r, -0.5f, 0.5f);
+  fill_uniform (bias, cout, r, -0.5f, 0.5f);
+  for (size_t j = 0; j < nws; j++)
+    ws[j] = NAN;
+  naive_k (ref, x, wt, bias, true, &p, h, w);
+  attn_stem_blocked_weights (wk, wt, &p);
+  attn_parallel_set_threads (threads);
+  attn_stem_blocked (yb, x, wk, bias, true, ws, &p, h, w);
+  attn_blocked_to_nchw (got, yb, cout, ho * wo);
+  float scale = cin * k * k > 360 ? sqrtf ((float) (cin * k * k) / 360.0f)
+      : 1.0f;
+  bool ok = attn_stem_blocked_applies (&p)
+      && check_close ("stem", got, ref, ny, ATOL * scale, RTOL * scale);
+  /* the pool, over the stem's output */
+  AttnPool2d pp = { 3, 3, 2, 2, ceil ? 0 : 1, ceil ? 0 : 1, 1, 1, ceil, false };
+  int po = attn_pool_out_dim (ho, 3, 2, pp.pad_h, 1, ceil);
+  int pw = attn_pool_out_dim (wo, 3, 2, pp.pad_w, 1, ceil);
+  size_t np = (size_t) cout * po * pw;
+  float *pref = test_alloc (np), *pgot = test_alloc (np), *pb = test_alloc (np);
+  attn_maxpool2d (pref, got, &pp, cout, ho, wo);
+  attn_blocked_maxpool (pb, yb, &pp, cout, ho, wo);
+  attn_blocked_to_nchw (pgot, pb, cout, po * pw);
+  attn_parallel_set_threads (1);
+  ok = ok && check_close ("pool", pgot, pref, np, 0.0f, 0.0f);
+  free (x); free (wt); free (bias); free (ref); free (got); free (yb);
+  free (wk); free (ws); free (pref); free (pgot); free (pb);
+  return ok;
+}
+
 int
 main (void)
 {
@@ -501,6 +574,23 @@ main (void)
                   attn_isa_name ((AttnIsa) isa), threads,
                   threads > 1 ? "s" : "");
         test_case (name, run_casew (k, &r, threads));
+      }
+    static const int stems[][7] = {     /* cin cout k s h w ceil */
+      { 3, 64, 7, 2, 23, 19, 0 }, { 3, 32, 7, 2, 30, 30, 1 },
+      { 5, 32, 3, 1, 9, 7, 0 }, { 3, 32, 5, 2, 1, 1, 0 },
+      { 3, 64, 7, 2, 64, 61, 0 },
+    };
+    for (int threads = 1; threads <= 2; threads++)
+      for (size_t i = 0; i < sizeof stems / sizeof stems[0]; i++) {
+        const int *k = stems[i];
+        char name[160];
+        snprintf (name, sizeof name, "stem %dx%d/%d %d -> %d @%dx%d and its "
+                  "pool%s on blocked maps, %s, %d thread%s", k[2], k[2], k[3],
+                  k[0], k[1], k[4], k[5], k[6] ? " (ceil mode)" : "",
+                  attn_isa_name ((AttnIsa) isa), threads,
+                  threads > 1 ? "s" : "");
+        test_case (name, stem_and_pool (&r, k[0], k[1], k[2], k[3], k[4],
+                                        k[5], k[6], threads));
       }
     static const int gshapes[][3] = { { 16, 1, 1 }, { 32, 7, 9 },
       { 64, 28, 28 }, { 256, 13, 14 } };
