@@ -102,6 +102,30 @@ blocked_tile_avx512 (int nv, int np, const float *x, size_t hw16, int kc,
   }
 }
 
+/* The store of a tile of 32 channels (two vectors a0, a1 per pixel) into
+ * a blocked output: + (bias + res), then ReLU. */
+static inline __attribute__ ((always_inline)) void
+store32 (const int np, const __m512 *a0, const __m512 *a1, float *y,
+         size_t hw16, const float *bias, const float *res, bool relu)
+{
+  const __m512 zero = _mm512_setzero_ps ();
+  const __m512 b0 = _mm512_loadu_ps (bias), b1 = _mm512_loadu_ps (bias + 16);
+#pragma GCC unroll 14
+  for (int q = 0; q < np; q++) {
+    __m512 add0 = res ? _mm512_add_ps (b0, _mm512_loadu_ps (res + q * 16))
+        : b0;
+    __m512 add1 = res ? _mm512_add_ps (b1, _mm512_loadu_ps (res + hw16
+                                                            + q * 16)) : b1;
+    __m512 o0 = _mm512_add_ps (a0[q], add0), o1 = _mm512_add_ps (a1[q], add1);
+    if (relu) {
+      o0 = _mm512_max_ps (o0, zero);
+      o1 = _mm512_max_ps (o1, zero);
+    }
+    _mm512_storeu_ps (y + q * 16, o0);
+    _mm512_storeu_ps (y + hw16 + q * 16, o1);
+  }
+}
+
 /* The 3×3 tile: per input channel and tap two vectors of weights, np
  * broadcasts (one line per pixel and block of 16 channels), 2·np
  * multiply-adds. */
@@ -136,22 +160,7 @@ tile3 (const int np, const int n0, const float *x, const float *x1,
         }
     }
   }
-  const __m512 zero = _mm512_setzero_ps ();
-  const __m512 b0 = _mm512_loadu_ps (bias), b1 = _mm512_loadu_ps (bias + 16);
-#pragma GCC unroll 14
-  for (int q = 0; q < np; q++) {
-    __m512 add0 = res ? _mm512_add_ps (b0, _mm512_loadu_ps (res + q * 16))
-        : b0;
-    __m512 add1 = res ? _mm512_add_ps (b1, _mm512_loadu_ps (res + hw16
-                                                            + q * 16)) : b1;
-    __m512 o0 = _mm512_add_ps (a0[q], add0), o1 = _mm512_add_ps (a1[q], add1);
-    if (relu) {
-      o0 = _mm512_max_ps (o0, zero);
-      o1 = _mm512_max_ps (o1, zero);
-    }
-    _mm512_storeu_ps (y + q * 16, o0);
-    _mm512_storeu_ps (y + hw16 + q * 16, o1);
-  }
+  store32 (np, a0, a1, y, hw16, bias, res, relu);
 }
 
 #define TILE3(n) \
@@ -477,18 +486,7 @@ stem_tile (const int np, const float *x, size_t plane, int wp, int s, int k,
           a1[q] = _mm512_fmadd_ps (w1, b, a1[q]);
         }
       }
-  const __m512 zero = _mm512_setzero_ps ();
-  const __m512 b0 = _mm512_loadu_ps (bias), b1 = _mm512_loadu_ps (bias + 16);
-#pragma GCC unroll 14
-  for (int q = 0; q < np; q++) {
-    __m512 o0 = _mm512_add_ps (a0[q], b0), o1 = _mm512_add_ps (a1[q], b1);
-    if (relu) {
-      o0 = _mm512_max_ps (o0, zero);
-      o1 = _mm512_max_ps (o1, zero);
-    }
-    _mm512_storeu_ps (y + q * 16, o0);
-    _mm512_storeu_ps (y + hw16 + q * 16, o1);
-  }
+  store32 (np, a0, a1, y, hw16, bias, NULL, relu);
 }
 
 #define STEM(n) \

@@ -264,6 +264,74 @@ bench_convs (int threads)
   }
 }
 
+/* Medians of two sides run alternately, each over a ring of 4 buffer
+ * sets: 7 rounds (after one to warm up) of 5 runs of side 0 then 5 of
+ * side 1; run (ctx, side, ring index). */
+static void
+alternated (void (*run) (void *ctx, int side, int ring), void *ctx,
+            double med[2])
+{
+  double t[2][35];
+  int ring = 0;
+  for (int round = 0; round < 7 + 1; round++)
+    for (int side = 0; side < 2; side++)
+      for (int k = 0; k < 5; k++, ring++) {
+        double s0 = now_ms ();
+        run (ctx, side, ring % 4);
+        if (round > 0)
+          t[side][(round - 1) * 5 + k] = now_ms () - s0;
+      }
+  for (int side = 0; side < 2; side++) {
+    qsort (t[side], 35, sizeof (double), cmp_d);
+    med[side] = t[side][17];
+  }
+}
+
+typedef struct {
+  const AttnConv2d *p;
+  float *in[4], *out[4];
+  const float *wt, *wk, *ut, *u, *dk, *bias;
+  float *ws, *bws;
+  const AttnEpilogue *ep;
+  int h, tile;
+  bool direct;
+} BlockedRun;
+
+/* ResNet-50's 1×1s: side 0 NCHW (attn_conv2d), side 1 blocked */
+static void
+run_1x1 (void *ctx, int side, int ring)
+{
+  const BlockedRun *r = ctx;
+  const AttnConv2d *p = r->p;
+  if (side == 0)
+    attn_conv2d (r->out[ring], r->in[ring], r->wt, r->ep, r->ws, p, 1, r->h,
+                 r->h);
+  else
+    attn_conv1x1_blocked (r->out[ring], r->in[ring], r->wk, r->bias, NULL,
+                          true, p->c_out, p->c_in, r->h * r->h);
+}
+
+/* ResNet-50's 3×3s: side 0 as the NCHW plan runs them, side 1 blocked */
+static void
+run_3x3 (void *ctx, int side, int ring)
+{
+  const BlockedRun *r = ctx;
+  const AttnConv2d *p = r->p;
+  float *o = r->out[ring], *x = r->in[ring];
+  if (side == 1 && r->tile)
+    attn_winograd_blocked (o, x, r->ut, r->bias, NULL, true, r->bws, p, r->h,
+                           r->h, r->tile);
+  else if (side == 1)
+    attn_conv3x3_blocked (o, x, r->wk, r->bias, NULL, true, r->bws, p, r->h,
+                          r->h);
+  else if (r->tile)
+    attn_conv2d_winograd (o, x, r->u, r->ep, r->ws, p, r->h, r->h, r->tile);
+  else if (r->direct)
+    attn_conv2d_direct (o, x, r->dk, r->ep, r->ws, p, r->h, r->h);
+  else
+    attn_conv2d (o, x, r->wt, r->ep, r->ws, p, 1, r->h, r->h);
+}
+
 /* ResNet-50's 3×3 convolutions: what the network runs on NCHW (Winograd,
  * direct or im2col + GEMM, as its plan chooses) against the same on
  * blocked maps (Winograd with the same tile where the plan takes it, else
@@ -317,33 +385,13 @@ bench_blocked3 (int threads, double peak)
       out[r] = alloc_fill (attn_blocked_size (c, hwo));
     }
     AttnEpilogue ep = { bias, NULL, ATTN_ACT_RELU, NULL, NULL };
-    double t[2][35];
-    int n = 0, ring = 0;
-    for (int round = 0; round < 7 + 1; round++)
-      for (int side = 0; side < 2; side++)
-        for (int k = 0; k < 5; k++, ring++) {
-          float *o = out[ring % 4], *x = in[ring % 4];
-          double s0 = now_ms ();
-          if (side == 1 && tile)
-            attn_winograd_blocked (o, x, ut, bias, NULL, true, bws, &p, h, h,
-                                   tile);
-          else if (side == 1)
-            attn_conv3x3_blocked (o, x, wk, bias, NULL, true, bws, &p, h, h);
-          else if (tile)
-            attn_conv2d_winograd (o, x, u, &ep, ws, &p, h, h, tile);
-          else if (direct)
-            attn_conv2d_direct (o, x, dk, &ep, ws, &p, h, h);
-          else
-            attn_conv2d (o, x, wt, &ep, ws, &p, 1, h, h);
-          double d = now_ms () - s0;
-          if (round > 0)
-            t[side][n + k] = d;
-          if (side == 1 && k == 4 && round > 0)
-            n += 5;
-        }
-    qsort (t[0], 35, sizeof (double), cmp_d);
-    qsort (t[1], 35, sizeof (double), cmp_d);
-    double a = t[0][17], b = t[1][17], fl = 2.0 * c * c * 9 * hwo / 1e6;
+    BlockedRun run = { &p, { in[0], in[1], in[2], in[3] },
+      { out[0], out[1], out[2], out[3] }, wt, wk, ut, u, dk, bias, ws, bws,
+      &ep, h, tile, direct
+    };
+    double med[2];
+    alternated (run_3x3, &run, med);
+    double a = med[0], b = med[1], fl = 2.0 * c * c * 9 * hwo / 1e6;
     printf ("| 3x3%s %d->%d @%d | %d | %s | %.3f | %.1f | %s | %.3f | %.1f | "
             "%s | %.2f |\n", shapes[i].s == 2 ? "/2" : "", c, c, h,
             shapes[i].count, tile == 4 ? "Winograd F(4,3)" : tile == 2
@@ -411,27 +459,13 @@ bench_blocked (int threads)
     }
     attn_conv1x1_blocked_pack (wk, wt, co, ci);
     AttnEpilogue ep = { bias, NULL, ATTN_ACT_RELU, NULL, NULL };
-    double t[2][35];
-    int n = 0, ring = 0;
-    for (int round = 0; round < 7 + 1; round++)   /* the first: warm-up */
-      for (int side = 0; side < 2; side++)
-        for (int k = 0; k < 5; k++, ring++) {
-          double s0 = now_ms ();
-          if (side == 0)
-            attn_conv2d (out[ring % 4], in[ring % 4], wt, &ep, ws, &p, 1,
-                         shapes[i].hw, shapes[i].hw);
-          else
-            attn_conv1x1_blocked (out[ring % 4], in[ring % 4], wk, bias,
-                                  NULL, true, co, ci, hw);
-          double d = now_ms () - s0;
-          if (round > 0)
-            t[side][n + k] = d;
-          if (side == 1 && k == 4 && round > 0)
-            n += 5;
-        }
-    qsort (t[0], 35, sizeof (double), cmp_d);
-    qsort (t[1], 35, sizeof (double), cmp_d);
-    double a = t[0][17], b = t[1][17], fl = 2.0 * co * ci * hw / 1e6;
+    BlockedRun run = { &p, { in[0], in[1], in[2], in[3] },
+      { out[0], out[1], out[2], out[3] }, wt, wk, NULL, NULL, NULL, bias, ws,
+      NULL, &ep, shapes[i].hw, 0, false
+    };
+    double med[2];
+    alternated (run_1x1, &run, med);
+    double a = med[0], b = med[1], fl = 2.0 * co * ci * hw / 1e6;
     printf ("| 1x1 %d->%d @%d | %d | %.3f | %.1f | %s | %.3f | %.1f | %s | "
             "%.2f |\n", ci, co, shapes[i].hw, shapes[i].count, a, fl / a,
             percent (fl / a, peak), b, fl / b, percent (fl / b, peak), b / a);
