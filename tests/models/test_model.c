@@ -117,19 +117,28 @@ profile_ok (AttnNet *net, const AttnModel *m)
   return ok;
 }
 
-/* Loads the spec, runs it at (h, w), checks the outputs are sane. */
-static bool
-runs (const TinySpec *s, int h, int w)
+/* The model of a spec (NULL, said, when it is rejected). */
+static AttnModel *
+load_spec (const TinySpec *s)
 {
   ModelBuilder *mb = mb_new ();
   mb_tiny (mb, s);
   char err[512] = "";
   AttnModel *m = load (mb, err, sizeof err);
   mb_free (mb);
-  if (!m) {
+  if (!m)
     printf ("# rejected a good model: %s\n", err);
+  return m;
+}
+
+/* Loads the spec, runs it at (h, w), checks the outputs are sane. */
+static bool
+runs (const TinySpec *s, int h, int w)
+{
+  char err[512] = "";
+  AttnModel *m = load_spec (s);
+  if (!m)
     return false;
-  }
   int n_blocks = 0;
   for (int i = 0; i < s->n_stages; i++)
     n_blocks += s->layers[i];
@@ -219,15 +228,9 @@ near (const char *what, const float *a, const float *b, size_t n)
 static bool
 blocked_matches (const TinySpec *s, int h, int w, AttnWinogradPolicy wino)
 {
-  ModelBuilder *mb = mb_new ();
-  mb_tiny (mb, s);
-  char err[512] = "";
-  AttnModel *m = load (mb, err, sizeof err);
-  mb_free (mb);
-  if (!m) {
-    printf ("# rejected a good model: %s\n", err);
+  AttnModel *m = load_spec (s);
+  if (!m)
     return false;
-  }
   attn_winograd_set_policy (wino);
   AttnNet *a = planned (m, h, w, ATTN_LAYOUT_NCHW);
   AttnNet *b = planned (m, h, w, ATTN_LAYOUT_BLOCKED);
