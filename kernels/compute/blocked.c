@@ -33,6 +33,10 @@
 #include "winograd.h"
 
 #define BLOCKED_KC 128          /* input channels per chunk */
+/* Weights (floats) up to which the runs of pixels go outermost: each
+ * thread then reads its share of the input once (with groups outermost,
+ * every thread read all of it), the weights staying in L2. */
+#define BLOCKED_RUNS_OUTER (1 << 17)
 #define BLOCKED_RUN (16 * BLOCKED_NPX)  /* pixels per unit of work */
 
 size_t
@@ -160,7 +164,7 @@ tile_c (int nv, int np, const float *x, size_t hw16, int kc, const float *w,
 typedef struct {
   float *y, *avg, *max;
   const float *x, *w, *bias, *res;
-  bool relu, vec;
+  bool relu, vec, runs_outer;
   int c_out, c_in, hw, runs, groups;
 } Conv1x1;
 
@@ -173,9 +177,11 @@ units (void *ctx, int lo, int hi)
   float bias[BLOCKED_OC] __attribute__ ((aligned (64)));
   float psum[BLOCKED_OC], pmax[BLOCKED_OC];
   for (int u = lo; u < hi; u++) {
-    /* with pools, a unit is a group's every run (its pools its own) */
-    int g = t->avg ? u : u / t->runs;
-    int p0 = t->avg ? 0 : u % t->runs * BLOCKED_RUN;
+    /* with pools, a unit is a group's every run (its pools its own);
+     * with small weights, runs outermost */
+    int g = t->avg ? u : t->runs_outer ? u % t->groups : u / t->runs;
+    int p0 = t->avg ? 0 : (t->runs_outer ? u / t->groups : u % t->runs)
+        * BLOCKED_RUN;
     int p1 = t->avg || t->hw - p0 < BLOCKED_RUN ? t->hw : p0 + BLOCKED_RUN;
     int oc0 = g * BLOCKED_OC, left = t->c_out - oc0;
     int nv = left >= BLOCKED_OC ? 4 : (left + ATTN_BLOCK - 1) / ATTN_BLOCK;
@@ -251,7 +257,9 @@ attn_conv1x1_blocked_pools (float *yb, const float *xb, const float *wk,
   int groups = (c_out + BLOCKED_OC - 1) / BLOCKED_OC;
   int runs = (hw + BLOCKED_RUN - 1) / BLOCKED_RUN;
   Conv1x1 t = { yb, avg && max ? avg : NULL, max, xb, wk, bias, res, relu,
-    attn_cpu_isa () == ATTN_ISA_AVX512, c_out, c_in, hw, runs, groups
+    attn_cpu_isa () == ATTN_ISA_AVX512,
+    attn_conv1x1_blocked_weights_size (c_out, c_in) <= BLOCKED_RUNS_OUTER,
+    c_out, c_in, hw, runs, groups
   };
   /* the last block's channels past c_out come out zero: zero weights and
    * bias, plus the residual's lanes there, zero in a blocked map */
