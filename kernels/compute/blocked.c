@@ -23,6 +23,7 @@
 #include "blocked.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -470,8 +471,9 @@ size_t
 attn_winograd_blocked_workspace (const AttnConv2d *p, int h, int w, int m)
 {
   WinoShape s = wino_shape (p, h, w, m);
+  /* a block's buffers per core: see attn_winograd_blocked */
   return (p->c_in + ATTN_BLOCK - 1) / ATTN_BLOCK * s.plane16
-      + (size_t) s.a2 * s.tb * (p->c_in + p->c_out);
+      + (size_t) attn_parallel_cores () * s.a2 * s.tb * (p->c_in + p->c_out);
 }
 
 typedef struct {
@@ -481,6 +483,7 @@ typedef struct {
   const AttnConv2d *p;
   int h, w, t0, nt;
   bool relu, vec;
+  atomic_int *slot;             /* the next core's buffers */
 } Wino;
 
 /* The plain-C transforms: the same formulas, lane by lane. */
@@ -646,19 +649,49 @@ wino_out (void *ctx, int lo, int hi)
   }
 }
 
+/* Blocks of tiles [lo, hi), each through all three phases on this core,
+ * in buffers of its own. */
+static void
+wino_blocks (void *ctx, int lo, int hi)
+{
+  const Wino *t = ctx;
+  Wino w = *t;
+  int cib = t->p->c_in / ATTN_BLOCK, cob = t->p->c_out / ATTN_BLOCK;
+  int tiles = t->s.th * t->s.tw, slot = atomic_fetch_add (t->slot, 1);
+  w.v = t->v + (size_t) slot * t->s.a2 * t->s.tb * (t->p->c_in + t->p->c_out);
+  w.mm = w.v + (size_t) t->s.a2 * t->s.tb * t->p->c_in;
+  for (int b = lo; b < hi; b++) {
+    w.t0 = b * t->s.tb;
+    w.nt = tiles - w.t0 < t->s.tb ? tiles - w.t0 : t->s.tb;
+    wino_in (&w, 0, w.nt * cib);
+    wino_products (&w, 0, t->s.a2);
+    wino_out (&w, 0, w.nt * cob);
+  }
+}
+
 void
 attn_winograd_blocked (float *yb, const float *xb, const float *ut,
                        const float *bias, const float *res, bool relu,
                        float *ws, const AttnConv2d *p, int h, int w, int m)
 {
   Wino t = { wino_shape (p, h, w, m), yb, ws, NULL, NULL, xb, ut, bias, res,
-    p, h, w, 0, 0, relu, attn_cpu_isa () == ATTN_ISA_AVX512
+    p, h, w, 0, 0, relu, attn_cpu_isa () == ATTN_ISA_AVX512, NULL
   };
   int cib = p->c_in / ATTN_BLOCK, cob = p->c_out / ATTN_BLOCK;
   t.v = ws + (size_t) cib * t.s.plane16;
   t.mm = t.v + (size_t) t.s.a2 * t.s.tb * p->c_in;
   attn_parallel_range (cib, 1, wino_pad, &t);
-  int tiles = t.s.th * t.s.tw;
+  int tiles = t.s.th * t.s.tw, blocks = (tiles + t.s.tb - 1) / t.s.tb;
+  /* several blocks: each core carries its blocks through all three phases
+   * (ResNet-50-CBAM's 64 ch @56², 4 blocks, 2 threads: with the phases
+   * split instead, 1.44–1.69× one thread's speed, the cores passing every
+   * block's planes between them and meeting 12 times a layer) */
+  if (blocks > 1 && attn_parallel_threads () > 1) {
+    atomic_int slot = 0;
+    t.slot = &slot;
+    attn_parallel_range (blocks, 1, wino_blocks, &t);
+    return;
+  }
   for (t.t0 = 0; t.t0 < tiles; t.t0 += t.s.tb) {
     t.nt = tiles - t.t0 < t.s.tb ? tiles - t.t0 : t.s.tb;
     attn_parallel_range (t.nt * cib, 8, wino_in, &t);
