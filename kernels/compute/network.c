@@ -607,8 +607,8 @@ attn_net_set_layout_policy (AttnLayoutPolicy policy)
   layout_policy = (int) policy;
 }
 
-static AttnLayoutPolicy
-current_layout (void)
+AttnLayoutPolicy
+attn_net_layout_policy (void)
 {
   if (layout_policy < 0) {
     const char *env = getenv ("ATTN_LAYOUT");
@@ -727,7 +727,7 @@ attn_net_new_sharing (const AttnModel *model, int height, int width,
 
   /* blocked maps from the stem on, while every block takes them (see
    * attn_net_set_layout_policy) */
-  AttnLayoutPolicy layout = current_layout ();
+  AttnLayoutPolicy layout = attn_net_layout_policy ();
   bool blocked = layout == ATTN_LAYOUT_BLOCKED
       || (layout == ATTN_LAYOUT_AUTO && attn_cpu_isa () == ATTN_ISA_AVX512);
   blocked = blocked && m->stem.p.c_out % ATTN_BLOCK == 0;

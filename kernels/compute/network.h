@@ -72,6 +72,8 @@ typedef enum {
   ATTN_LAYOUT_BLOCKED,
 } AttnLayoutPolicy;
 void attn_net_set_layout_policy (AttnLayoutPolicy policy);
+/* The policy in effect (set, or the environment's). */
+AttnLayoutPolicy attn_net_layout_policy (void);
 /* How many leading blocks of net run on blocked maps (0: none). */
 int attn_net_blocked_blocks (const AttnNet *net);
 typedef enum {

@@ -192,9 +192,10 @@ static AttnNet *
 planned (const AttnModel *m, int h, int w, AttnLayoutPolicy layout)
 {
   char err[512] = "";
+  AttnLayoutPolicy was = attn_net_layout_policy ();
   attn_net_set_layout_policy (layout);
   AttnNet *net = attn_net_new (m, h, w, err, sizeof err);
-  attn_net_set_layout_policy (ATTN_LAYOUT_AUTO);
+  attn_net_set_layout_policy (was);
   if (!net) {
     printf ("# planning %dx%d failed: %s\n", w, h, err);
     return NULL;

@@ -938,12 +938,13 @@ bench_networks (int threads)
     }
     AttnNet *net = attn_net_new (m, 224, 224, err, sizeof err);
     /* the yardsticks: NCHW throughout, and that without Winograd */
+    AttnLayoutPolicy layout = attn_net_layout_policy ();
     attn_net_set_layout_policy (ATTN_LAYOUT_NCHW);
     attn_winograd_set_policy (ATTN_WINOGRAD_NEVER);
     AttnNet *plain = attn_net_new (m, 224, 224, err, sizeof err);
     attn_winograd_set_policy (ATTN_WINOGRAD_AUTO);
     AttnNet *nchw = attn_net_new (m, 224, 224, err, sizeof err);
-    attn_net_set_layout_policy (ATTN_LAYOUT_AUTO);
+    attn_net_set_layout_policy (layout);
     float *in = attn_net_input (net), *in2 = attn_net_input (plain);
     float *in3 = attn_net_input (nchw);
     for (int j = 0; j < 3 * 224 * 224; j++)
