@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* blocked.c — the channel-blocked layout and its 1×1 convolution
- * (blocked.h).
+/* blocked.c — the channel-blocked layout and its kernels (blocked.h);
+ * their AVX-512 tiles in blocked_isa.c.
  *
- * Work: groups of 64 output channels × runs of BLOCKED_RUN pixels, split
+ * The 1×1's work: groups of 64 output channels × runs of BLOCKED_RUN pixels, split
  * over the threads; in each, the input channels in chunks of BLOCKED_KC,
  * whose weights (BLOCKED_KC × 64 floats, 32 KB) stay in L1 while the run's
  * tiles of 7 pixels pass over them, and the run's partial sums (64 × 112

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* blocked.h — feature maps in a channel-blocked layout, and the 1×1
- * convolution on them.
+/* blocked.h — feature maps in a channel-blocked layout, and the kernels
+ * a ResNet runs on them.
  *
  * The layout: channels in blocks of 16 (one AVX-512 vector), a map of C
  * channels and hw pixels stored as [ceil(C / 16)][hw][16]; the channels
@@ -8,11 +8,11 @@
  * one cache line, so a convolution that puts output channels in the
  * vector lanes reads its input as broadcasts from a few lines and its
  * weights as whole vectors, and writes whole vectors (no transposing
- * store). These are the first bricks of that layout (issue 16): the
- * conversions, the 1×1 convolution and the direct 3×3; the network still
- * runs NCHW.
+ * store). Here: the conversions, the 1×1, direct 3×3, Winograd and stem
+ * convolutions, the max pool and the attention gates' passes; network.c
+ * runs a ResNet's leading blocks on them (attn_net_set_layout_policy).
  *
- * Plain C11; the tile runs on AVX-512 where attn_cpu_isa() allows it and
+ * Plain C11; the tiles run on AVX-512 where attn_cpu_isa() allows it and
  * in plain C elsewhere (the same sums, in the same order). Nothing here
  * allocates; the work is split over the thread budget (parallel.h). */
 #ifndef ATTN_BLOCKED_H

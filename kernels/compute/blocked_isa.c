@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* blocked_isa.c — compiled for AVX-512 only (-march=x86-64-v4, see
- * kernels/meson.build): the blocked 1×1 convolution's tile
- * (blocked-private.h). Per input channel: the group's weights as nv
- * vectors, np broadcasts of the input (one line per pixel and block of 16
+ * kernels/meson.build): blocked.c's tiles and passes (blocked-private.h).
+ * The 1×1's tile, per input channel: the group's weights as nv vectors,
+ * np broadcasts of the input (one line per pixel and block of 16
  * channels), nv·np multiply-adds into up to 28 zmm accumulators. */
 #include "blocked-private.h"
 

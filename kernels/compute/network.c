@@ -257,9 +257,6 @@ transformed_weights (Carver *c, const AttnConvLayer *l, Transformed pl,
   return (Transformed) { u, pl.m, pl.direct };
 }
 
-/* How conv p on h×w runs on blocked maps, into *bc (weights not carved
- * yet); false when no blocked kernel takes it: channels not in whole
- * blocks, groups, dilation, other kernel sizes, strides or padding. */
 /* Winograd's transformed weights above this many bytes run NCHW inside a
  * blocked block: the input relaid to NCHW, the NCHW Winograd (whose
  * product fetches its weights ahead: they come from memory), the output
@@ -269,6 +266,10 @@ transformed_weights (Carver *c, const AttnConvLayer *l, Transformed pl,
  * blocked 0.79–0.88 against 0.87–1.07. */
 #define BLOCKED_WINO_MAX_BYTES ((size_t) 1 << 20)
 
+/* How conv p on h×w runs on blocked maps, into *bc (weights not carved
+ * yet); false when no blocked kernel takes it: channels not in whole
+ * blocks, groups, dilation, other kernel sizes, strides or padding.
+ * residual: the convolution adds one in its store. */
 static bool
 blocked_plan (BlockedConv *bc, const AttnConv2d *p, int h, int w,
               bool residual)
@@ -360,12 +361,12 @@ carve_all (AttnNet *net, Carver *c, const ArenaSizes *sz)
   if (net->stem_blocked && net->weights) {
     net->stem_wk = net->weights->stem_wk;
   } else if (net->stem_blocked) {
-    size_t n = attn_stem_blocked_weights_size (&m->stem.p);
-    float *wk = carve (c, n);
+    size_t before = c->used;
+    float *wk = carve (c, attn_stem_blocked_weights_size (&m->stem.p));
     if (wk)
       attn_stem_blocked_weights (wk, m->stem.weight, &m->stem.p);
     else
-      net->weight_floats += (n + 15) & ~(size_t) 15;
+      net->weight_floats += c->used - before;
     net->stem_wk = wk;
   }
   net->logits = carve (c, (size_t) m->num_classes);
@@ -374,13 +375,8 @@ carve_all (AttnNet *net, Carver *c, const ArenaSizes *sz)
     BlockPlan *bp = &net->blocks[i];
     const AttnBlock *b = &m->blocks[i];
     if (net->weights) {        /* the same model at the same size */
-      const BlockPlan *src = &net->weights->blocks[i];
-      bp->tw1 = src->tw1;
-      bp->tw2 = src->tw2;
-      bp->b1 = src->b1;
-      bp->b2 = src->b2;
-      bp->b3 = src->b3;
-      bp->bd = src->bd;
+      bp->tw1 = net->weights->blocks[i].tw1;  /* b1 .. bd: at plan time */
+      bp->tw2 = net->weights->blocks[i].tw2;
     } else if (i < net->blocked) {
       size_t counted = 0;
       bool bottleneck = m->block_type == ATTN_BLOCK_BOTTLENECK;
@@ -477,6 +473,15 @@ blocked_method (const BlockedConv *bc)
   return "?";
 }
 
+/* Steps of block i in the profile's table (and forward_many's). */
+static int
+block_steps (const AttnModel *m, int i)
+{
+  return (m->blocks[i].has_down ? 1 : 0) + 2
+      + (m->block_type == ATTN_BLOCK_BOTTLENECK ? 1 : 0)
+      + (m->blocks[i].gate != ATTN_GATE_NONE ? 1 : 0);
+}
+
 /* The profile's table: every step forward_many times, in its order. */
 static bool
 plan_profile (AttnNet *net)
@@ -484,9 +489,7 @@ plan_profile (AttnNet *net)
   const AttnModel *m = net->m;
   int n = (m->stn ? 1 : 0) + 1 + (m->has_stem_pool ? 1 : 0) + 1;
   for (int i = 0; i < m->n_blocks; i++)
-    n += (m->blocks[i].has_down ? 1 : 0) + 2
-        + (m->block_type == ATTN_BLOCK_BOTTLENECK ? 1 : 0)
-        + (m->blocks[i].gate != ATTN_GATE_NONE ? 1 : 0);
+    n += block_steps (m, i);
   AttnLayerTime *t = calloc ((size_t) n, sizeof *t);
   if (!t)
     return false;
@@ -730,9 +733,6 @@ attn_net_new_sharing (const AttnModel *model, int height, int width,
   AttnLayoutPolicy layout = attn_net_layout_policy ();
   bool blocked = layout == ATTN_LAYOUT_BLOCKED
       || (layout == ATTN_LAYOUT_AUTO && attn_cpu_isa () == ATTN_ISA_AVX512);
-  blocked = blocked && m->stem.p.c_out % ATTN_BLOCK == 0;
-  if (net->weights)
-    blocked = net->weights->blocked > 0;
 
   net->blocks = calloc ((size_t) m->n_blocks, sizeof *net->blocks);
   net->gates = calloc ((size_t) m->n_blocks, sizeof *net->gates);
@@ -776,7 +776,7 @@ attn_net_new_sharing (const AttnModel *model, int height, int width,
     if (net->weights) {
       const BlockPlan *sb = &net->weights->blocks[i];
       blocked = i < net->weights->blocked;
-      bp->b1 = sb->b1;
+      bp->b1 = sb->b1;          /* with the weights it carved */
       bp->b2 = sb->b2;
       bp->b3 = sb->b3;
       bp->bd = sb->bd;
@@ -1086,6 +1086,22 @@ other_buffers (int xi, int o[N_BUF - 1])
       o[k++] = j;
 }
 
+/* Where forward_many relays the maps (each time into the buffer after
+ * the current one, other_buffers' first): after the stem when the blocks
+ * start on blocked maps the stem did not write, and after the last
+ * blocked block. attn_net_last_block replays the same rotation. */
+static bool
+relaid_after_stem (const AttnNet *net)
+{
+  return net->blocked > 0 && !net->stem_blocked;
+}
+
+static bool
+relaid_after_block (const AttnNet *net, int i)
+{
+  return i + 1 == net->blocked;
+}
+
 /* The gate of block i and the head, for one net (its f, identity and
  * output buffers as the block left them). */
 static void
@@ -1274,15 +1290,6 @@ blocked_gate (AttnNet *net, int i, float *f, const float *identity,
   }
 }
 
-/* Steps of block i in the profile's table (as plan_profile counts them). */
-static int
-block_steps (const AttnModel *m, int i)
-{
-  return (m->blocks[i].has_down ? 1 : 0) + 2
-      + (m->block_type == ATTN_BLOCK_BOTTLENECK ? 1 : 0)
-      + (m->blocks[i].gate != ATTN_GATE_NONE ? 1 : 0);
-}
-
 /* Block bi of one net on blocked maps, its input in buf[xi] and its
  * output into buf[o[2]] (other_buffers), as the NCHW block; pr: the
  * profile's clock, stepped after each step (NULL: none). */
@@ -1407,8 +1414,7 @@ forward_many (const Many *b)
     xi = 1;
   }
 
-  if (n0->blocked > 0 && !n0->stem_blocked) {  /* the stem's output to
-                                                 * blocked maps */
+  if (relaid_after_stem (n0)) {  /* the stem's output to blocked maps */
     int o[N_BUF - 1];
     other_buffers (xi, o);
     Relayout r = { nets, xi, o[0], m->stem.p.c_out, n0->pool_h * n0->pool_w,
@@ -1435,7 +1441,7 @@ forward_many (const Many *b)
           prof_step (&pr);
       }
       xi = o[2];
-      if (bi + 1 == n0->blocked) {      /* back to NCHW for the rest */
+      if (relaid_after_block (n0, bi)) {  /* back to NCHW for the rest */
         other_buffers (xi, o);
         Relayout r = { nets, xi, o[0], blk->c_out, bp->h * bp->w, false };
         each_net (n, relayout_each, &r);
@@ -1592,15 +1598,14 @@ attn_net_last_block (const AttnNet *net, AttnBlockTaps *taps)
 {
   const AttnModel *m = net->m;
   int xi = m->has_stem_pool ? 1 : 0, o[N_BUF - 1];
-  if (net->blocked > 0 && !net->stem_blocked) {  /* forward's rotation,
-                                                  * its relayouts too */
+  if (relaid_after_stem (net)) {  /* forward's rotation and relayouts */
     other_buffers (xi, o);
     xi = o[0];
   }
   for (int i = 0; i < m->n_blocks - 1; i++) {
     other_buffers (xi, o);
     xi = o[2];
-    if (i + 1 == net->blocked) {
+    if (relaid_after_block (net, i)) {
       other_buffers (xi, o);
       xi = o[0];
     }
