@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* activation.c — relu, sigmoid, softmax. */
 #include "activation.h"
+#include "activation-private.h"
+#include "cpu.h"
 
 #include <math.h>
 
 float
 attn_sigmoidf (float x)
 {
-  /* σ(x) = 1/(1+e^-x) for x >= 0, e^x/(1+e^x) otherwise: exp never overflows. */
-  if (x >= 0.0f)
-    return 1.0f / (1.0f + expf (-x));
-  float e = expf (x);
-  return e / (1.0f + e);
+  float y;
+  act_sigmoid_generic (&y, &x, 1);
+  return y;
 }
 
 void
@@ -21,11 +21,24 @@ attn_relu (float *out, const float *in, size_t n)
     out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 
+/* σ(x) = 1/(1+e^−x) for x ≥ 0, e^x/(1+e^x) otherwise (exp never
+ * overflows), in the variant this CPU runs (activation_isa.c) */
 void
 attn_sigmoid (float *out, const float *in, size_t n)
 {
-  for (size_t i = 0; i < n; i++)
-    out[i] = attn_sigmoidf (in[i]);
+  switch (attn_cpu_isa ()) {
+#ifdef ATTN_HAVE_ISA_VARIANTS
+    case ATTN_ISA_AVX512:
+      act_sigmoid_avx512 (out, in, n);
+      break;
+    case ATTN_ISA_AVX2:
+      act_sigmoid_avx2 (out, in, n);
+      break;
+#endif
+    default:
+      act_sigmoid_generic (out, in, n);
+      break;
+  }
 }
 
 void

@@ -4,9 +4,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "activation.h"
 #include "check.h"
+#include "cpu.h"
 
 int
 main (int argc, char **argv)
@@ -25,13 +27,59 @@ main (int argc, char **argv)
 
   for (int i = 0; i < N; i++)
     ref[i] = (float) (1.0 / (1.0 + exp (-(double) x[i])));
-  attn_sigmoid (got, x, N);
-  bool finite = true;
-  for (int i = 0; i < N; i++)
-    finite &= isfinite (got[i]) && got[i] >= 0 && got[i] <= 1;
-  test_case ("sigmoid matches 1/(1+e^-x)",
-             check_close ("sigmoid", got, ref, N, 1e-7f, 1e-6f));
-  test_case ("sigmoid stays in [0,1] and finite at ±1e30", finite);
+  /* every instruction set's loop (an odd count: a vector tail too), each
+   * against the definition and all alike to the bit */
+  float first[N];
+  AttnIsa best = attn_cpu_best ();
+  for (int isa = ATTN_ISA_GENERIC; isa <= (int) best; isa++) {
+    char name[96];
+    attn_cpu_set_isa ((AttnIsa) isa);
+    attn_sigmoid (got, x, N);
+    bool finite = true;
+    for (int i = 0; i < N; i++)
+      finite &= isfinite (got[i]) && got[i] >= 0 && got[i] <= 1;
+    snprintf (name, sizeof name, "sigmoid matches 1/(1+e^-x) (%s)",
+              attn_isa_name ((AttnIsa) isa));
+    test_case (name, check_close ("sigmoid", got, ref, N, 1e-7f, 1e-6f));
+    snprintf (name, sizeof name,
+              "sigmoid stays in [0,1] and finite at ±1e30 (%s)",
+              attn_isa_name ((AttnIsa) isa));
+    test_case (name, finite);
+    if (isa == ATTN_ISA_GENERIC)
+      memcpy (first, got, sizeof got);
+    snprintf (name, sizeof name, "sigmoid: %s gives generic's floats",
+              attn_isa_name ((AttnIsa) isa));
+    test_case (name, memcmp (first, got, sizeof got) == 0);
+    /* in place, NaN kept, and the scalar form agrees */
+    float z[5] = { NAN, INFINITY, -INFINITY, 0.25f, -0.25f };
+    float zr[5] = { NAN, 1.0f, 0.0f, attn_sigmoidf (0.25f),
+      attn_sigmoidf (-0.25f)
+    };
+    attn_sigmoid (z, z, 5);
+    snprintf (name, sizeof name, "sigmoid in place: NaN stays NaN, "
+              "±inf → 1 and ~0, as attn_sigmoidf (%s)",
+              attn_isa_name ((AttnIsa) isa));
+    test_case (name, isnan (z[0]) && z[1] == zr[1] && z[2] < 1e-37f
+               && z[3] == zr[3] && z[4] == zr[4]);
+  }
+  attn_cpu_set_isa (best);
+  /* a dense sweep of [-100, 100]: the range reduction's every k */
+  enum { SWEEP = 200001 };
+  float *sx = malloc (sizeof (float) * SWEEP);
+  float *sy = malloc (sizeof (float) * SWEEP);
+  double worst = 0;
+  for (int i = 0; i < SWEEP; i++)
+    sx[i] = -100.0f + (float) i * 0.001f;
+  attn_sigmoid (sy, sx, SWEEP);
+  for (int i = 0; i < SWEEP; i++) {
+    double r = 1.0 / (1.0 + exp (-(double) sx[i]));
+    double e = r > 1e-36 ? fabs (sy[i] - r) / r : fabs (sy[i] - r);
+    worst = e > worst ? e : worst;
+  }
+  printf ("# sigmoid over [-100, 100]: worst relative error %.3g\n", worst);
+  test_case ("sigmoid over [-100, 100] within 1e-6 relative", worst < 1e-6);
+  free (sx);
+  free (sy);
 
   /* softmax: in place, with a huge shift that overflows exp() naively */
   for (int i = 0; i < N; i++)
