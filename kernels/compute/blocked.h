@@ -119,11 +119,14 @@ void attn_blocked_maxpool (float *yb, const float *xb, const AttnPool2d *p,
  * pmax[p] = max_c F·mc[c] and pmean[p] = mean_c F·mc[c]; the apply
  * out = F·mc[c]·ms[p] + id, ReLU where relu (ms NULL: SE's, = 1; id
  * NULL: none; out may alias F). The sums run in another order than
- * NCHW's (by lanes, then across them). */
+ * NCHW's: by lanes, then across them (the spatial mean's in groups of 64
+ * channels, then across the groups in order). The spatial pools' work:
+ * attn_blocked_spatial_pools_workspace(c, hw) floats. */
 void attn_blocked_channel_pools (float *avg, float *max, const float *fb,
                                  int c, int hw);
 void attn_blocked_spatial_pools (float *pmax, float *pmean, const float *fb,
-                                 const float *mc, int c, int hw);
+                                 const float *mc, int c, int hw, float *work);
+size_t attn_blocked_spatial_pools_workspace (int c, int hw);
 void attn_blocked_gate_apply (float *out, const float *fb, const float *mc,
                               const float *ms, const float *id, bool relu,
                               int c, int hw);

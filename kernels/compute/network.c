@@ -643,6 +643,9 @@ blocked_block_workspace (const AttnModel *m, const AttnBlock *b,
   if (b->has_down)
     *ws = MAX (*ws, blocked_workspace (&bp->bd, &b->down.p, bp->h_in,
                                        bp->w_in));
+  if (b->gate == ATTN_GATE_CBAM)
+    *ws = MAX (*ws, attn_blocked_spatial_pools_workspace (b->c_out,
+                                                          bp->h * bp->w));
 }
 
 /* Output pixels a block needs to run on blocked maps (under AUTO) */
@@ -1283,7 +1286,7 @@ blocked_gate (AttnNet *net, int i, float *f, const float *identity,
     attn_cbam_channel_gate_pooled (mc, net->avg, net->max, b->w1, b->b1,
                                    b->w2, b->b2, net->gate_work, c,
                                    b->hidden);
-    attn_blocked_spatial_pools (pmax, pmean, f, mc, c, hw);
+    attn_blocked_spatial_pools (pmax, pmean, f, mc, c, hw, net->ws);
     attn_cbam_spatial_pooled (ms, pmax, pmean, b->sp_w, b->sp_b, bp->h, bp->w,
                               b->sp_k);
     attn_blocked_gate_apply (f, f, mc, ms, identity, true, c, hw);

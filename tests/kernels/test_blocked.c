@@ -376,9 +376,23 @@ gates (Rng *r, int c, int h, int w, int threads)
   ok = check_close ("channel max", max, rmax, c, 0.0f, 0.0f) && ok;
   /* spatial pools, and the gate's map from them as from NCHW */
   attn_cbam_spatial_gate (msr, f, mc, sw, 0.1f, work, c, h, w, 7);
-  attn_blocked_spatial_pools (pm, pm + hw, fb, mc, c, hw);
+  size_t pw = attn_blocked_spatial_pools_workspace (c, hw);
+  float *pwork = test_alloc (pw + 16), *pm1 = test_alloc (2 * hw);
+  for (int i = 0; i < 16; i++)
+    pwork[pw + i] = 12345.0f;
+  attn_blocked_spatial_pools (pm, pm + hw, fb, mc, c, hw, pwork);
   ok = check_close ("spatial max", pm, work, hw, 0.0f, 0.0f) && ok;
   ok = check_close ("spatial mean", pm + hw, work + hw, hw, ATOL, RTOL) && ok;
+  for (int i = 0; i < 16; i++)
+    ok = ok && pwork[pw + i] == 12345.0f;       /* within its work */
+  /* the same floats on one thread */
+  attn_parallel_set_threads (1);
+  attn_blocked_spatial_pools (pm1, pm1 + hw, fb, mc, c, hw, pwork);
+  attn_parallel_set_threads (threads);
+  ok = check_close ("spatial pools, 1 thread", pm1, pm, 2 * hw, 0.0f, 0.0f)
+      && ok;
+  free (pwork);
+  free (pm1);
   attn_cbam_spatial_pooled (ms, pm, pm + hw, sw, 0.1f, h, w, 7);
   ok = check_close ("spatial map", ms, msr, hw, ATOL, RTOL) && ok;
   /* the apply, all four ways */
@@ -537,7 +551,7 @@ main (void)
                                         k[5], k[6], threads));
       }
     static const int gshapes[][3] = { { 16, 1, 1 }, { 32, 7, 9 },
-      { 64, 28, 28 }, { 256, 13, 14 } };
+      { 64, 28, 28 }, { 256, 13, 14 }, { 336, 5, 6 } };
     for (int threads = 1; threads <= 2; threads++)
       for (size_t i = 0; i < sizeof gshapes / sizeof gshapes[0]; i++) {
         char name[160];
