@@ -158,9 +158,10 @@ typedef struct {
   int h, wd, k, rows;           /* rows: per task */
 } SpatialPass;
 
-/* Rows shorter than this run the generic loops: the wide variants' loops
+/* Rows shorter than this run the generic loops: AVX2's vectorised loops
  * over 14 or 7 floats cost more than they gain (a 14² map's spatial gate
- * 11 → 14 µs, 7²: 5 → 6 µs; 28² and wider 2–10 % faster on 1 thread). */
+ * 11 → 14 µs, 7²: 5 → 6 µs; 28² and wider 2–10 % faster on 1 thread).
+ * AVX-512's kernel keeps rows in registers and takes every width. */
 #define SPATIAL_WIDE_MIN 28
 
 /* Task i of the spatial map: its band of rows, convolution and sigmoid. */
@@ -201,8 +202,9 @@ attn_cbam_spatial_pooled (float *ms, const float *pmax, const float *pmean,
   /* ms = σ(conv_k×k(P) + bias), in bands of rows on large maps */
   const GateFns *fns = gate_fns ();
   size_t hw = (size_t) h * wd;
-  SpatialPass sp = { wd >= SPATIAL_WIDE_MIN ? fns->spatial
-        : gate_generic.spatial, ms, pmax, pmean, w, bias, h, wd, k, 0
+  bool wide = wd >= SPATIAL_WIDE_MIN || attn_cpu_isa () == ATTN_ISA_AVX512;
+  SpatialPass sp = { wide ? fns->spatial : gate_generic.spatial, ms, pmax,
+    pmean, w, bias, h, wd, k, 0
   };
   attn_parallel_for (gate_tasks (h, 1, (int) hw, &sp.rows), spatial_task,
                      &sp);

@@ -27,7 +27,8 @@
 /* Rows [y0, y1) of CBAM's spatial map before its sigmoid: bias + the k×k
  * convolution (zero padding k/2) of P = [pmax, pmean] (h, wd each) with w
  * (2, k, k); each output adds the taps in the order channel, ky, kx
- * (every variant, and every split into rows, gives the same floats). */
+ * (every variant, and every split into rows, gives the same floats; where
+ * two NaNs meet, either may come out). */
 #define GATE_SPATIAL_ARGS \
   (float *ms, const float *pmax, const float *pmean, const float *w, \
    float bias, int h, int wd, int k, int y0, int y1)
