@@ -444,7 +444,7 @@ typedef struct {
 } WinoShape;
 
 static WinoShape
-wino_shape (const AttnConv2d *p, int h, int w, int m)
+wino_shape (const AttnConv2d *p, int h, int w, int m, int threads)
 {
   WinoShape s;
   s.m = m;
@@ -463,6 +463,17 @@ wino_shape (const AttnConv2d *p, int h, int w, int m)
   int tb = (int) (((size_t) 1 << 20) / per_tile) / 8 * 8;
   tb = tb < 8 ? 8 : tb > 64 ? 64 : tb;
   int tiles = (s.th * s.tw + 7) / 8 * 8;
+  /* every block reads all the transformed weights: where they outweigh a
+   * block's buffers, one block a thread, up to 2 MB of buffers (128 ch
+   * @28² under F(4×4): 49 tiles were blocks of 24, 24 and 1, the 2.4 MB of
+   * weights read three times) */
+  size_t weights = sizeof (float) * s.a2 * p->c_in * p->c_out;
+  if (weights > (size_t) tb * per_tile) {
+    int share = (tiles / 8 + threads - 1) / threads * 8;
+    int most = (int) (((size_t) 2 << 20) / per_tile) / 8 * 8;
+    share = share < most ? share : most;
+    tb = share > tb ? share : tb;
+  }
   s.tb = tb < tiles ? tb : tiles;
   return s;
 }
@@ -470,10 +481,18 @@ wino_shape (const AttnConv2d *p, int h, int w, int m)
 size_t
 attn_winograd_blocked_workspace (const AttnConv2d *p, int h, int w, int m)
 {
-  WinoShape s = wino_shape (p, h, w, m);
-  /* a block's buffers per core: see attn_winograd_blocked */
-  return (p->c_in + ATTN_BLOCK - 1) / ATTN_BLOCK * s.plane16
-      + (size_t) attn_parallel_cores () * s.a2 * s.tb * (p->c_in + p->c_out);
+  /* a block's buffers for each core at work (see attn_winograd_blocked),
+   * on any thread budget up to the cores */
+  size_t most = 0, plane16 = 0;
+  for (int t = 1; t <= attn_parallel_cores (); t++) {
+    WinoShape s = wino_shape (p, h, w, m, t);
+    int blocks = (s.th * s.tw + s.tb - 1) / s.tb;
+    size_t n = (size_t) (blocks < t ? blocks : t) * s.a2 * s.tb
+        * (p->c_in + p->c_out);
+    most = n > most ? n : most;
+    plane16 = s.plane16;
+  }
+  return (p->c_in + ATTN_BLOCK - 1) / ATTN_BLOCK * plane16 + most;
 }
 
 typedef struct {
@@ -673,7 +692,8 @@ attn_winograd_blocked (float *yb, const float *xb, const float *ut,
                        const float *bias, const float *res, bool relu,
                        float *ws, const AttnConv2d *p, int h, int w, int m)
 {
-  Wino t = { wino_shape (p, h, w, m), yb, ws, NULL, NULL, xb, ut, bias, res,
+  Wino t = { wino_shape (p, h, w, m, attn_parallel_threads ()), yb, ws, NULL,
+    NULL, xb, ut, bias, res,
     p, h, w, 0, 0, relu, attn_cpu_isa () == ATTN_ISA_AVX512, NULL
   };
   int cib = p->c_in / ATTN_BLOCK, cob = p->c_out / ATTN_BLOCK;

@@ -258,12 +258,15 @@ transformed_weights (Carver *c, const AttnConvLayer *l, Transformed pl,
 }
 
 /* Winograd's transformed weights above this many bytes run NCHW inside a
- * blocked block: the input relaid to NCHW, the NCHW Winograd (whose
- * product fetches its weights ahead: they come from memory), the output
- * relaid back. ResNet-50-CBAM, in-process profile, 1 thread: 128 ch @28²
- * F(4,3) (2.4 MB) blocked 0.94–0.97 ms against NCHW 0.77–0.84, 256 ch
- * @14² F(2,3) (4 MB) 1.43–1.45 against 1.08–1.11; 64 ch @56² (0.6 MB)
- * blocked 0.79–0.88 against 0.87–1.07. */
+ * blocked block (the input relaid to NCHW, the NCHW Winograd, the output
+ * relaid back) where the NCHW Winograd splits them by output channels on
+ * the machine's cores: each core then reads half of them, where the
+ * blocked products read them all on every core. ResNet-50-CBAM, in-process,
+ * minima of 40 forwards: 256 ch @14² F(2,3) (4 MB), 2 threads, relaid
+ * 0.61–0.64 ms against blocked 0.70; 1 thread 1.05–1.09 against 1.07–1.11.
+ * Elsewhere blocked: 128 ch @28² F(4,3) (2.4 MB, split by tiles either
+ * way) 0.69–0.72 against relaid 0.81–0.95 on 1 thread, 0.46–0.51 against
+ * 0.60–0.72 on 2. */
 #define BLOCKED_WINO_MAX_BYTES ((size_t) 1 << 20)
 
 /* How conv p on h×w runs on blocked maps, into *bc (weights not carved
@@ -285,7 +288,8 @@ blocked_plan (BlockedConv *bc, const AttnConv2d *p, int h, int w,
   int m = attn_winograd_tile (p, h, w);
   if (m) {
     bool big = sizeof (float) * attn_winograd_blocked_weights_size (p, m)
-        > BLOCKED_WINO_MAX_BYTES;
+        > BLOCKED_WINO_MAX_BYTES
+        && attn_winograd_splits_weights (p, h, w, m, attn_parallel_cores ());
     *bc = (BlockedConv) { NULL, big && !residual ? BC_WINO_NCHW : BC_WINO,
       m, 1 };
     return true;

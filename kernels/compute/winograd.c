@@ -240,6 +240,13 @@ attn_winograd_pays (const AttnConv2d *p, int h, int w)
   return attn_winograd_tile (p, h, w) != 0;
 }
 
+bool
+attn_winograd_splits_weights (const AttnConv2d *p, int h, int w, int m,
+                              int threads)
+{
+  return attn_winograd_applies (p, h, w) && layout (p, h, w, m, threads).by_co;
+}
+
 size_t
 attn_winograd_weights_size (const AttnConv2d *p, int m)
 {

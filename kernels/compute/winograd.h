@@ -39,6 +39,12 @@ int attn_winograd_tile (const AttnConv2d *p, int h, int w);
 /* attn_winograd_tile (p, h, w) != 0 */
 bool attn_winograd_pays (const AttnConv2d *p, int h, int w);
 
+/* Whether attn_conv2d_winograd with tile m on `threads` threads splits p on
+ * h×w by output channels: each thread then reads only its share of the
+ * transformed weights (otherwise every thread reads them all). */
+bool attn_winograd_splits_weights (const AttnConv2d *p, int h, int w, int m,
+                                   int threads);
+
 /* Which convolutions attn_winograd_tile selects, and with which tile,
  * process-wide: AUTO (the measured rule), NEVER, F2 or F4 (every one it
  * applies to, with that tile). For tests and benchmarks that must exercise or

@@ -14,6 +14,7 @@
 #include "model.h"
 #include "model_builder.h"
 #include "network.h"
+#include "parallel.h"
 #include "winograd.h"
 
 static AttnModel *
@@ -277,6 +278,34 @@ blocked_matches (const TinySpec *s, int h, int w, AttnWinogradPolicy wino)
   attn_net_free (b2);
   attn_model_unref (m);
   return ok;
+}
+
+/* The steps of spec s on h×w, blocked (forced), under a Winograd policy,
+ * whose method says the NCHW Winograd ran inside ("relaid"); −1 when the
+ * net could not be made. */
+static int
+relaid_steps (const TinySpec *s, int h, int w, AttnWinogradPolicy wino)
+{
+  AttnModel *m = load_spec (s);
+  if (!m)
+    return -1;
+  attn_winograd_set_policy (wino);
+  AttnNet *b = planned (m, h, w, ATTN_LAYOUT_BLOCKED);
+  attn_winograd_set_policy (ATTN_WINOGRAD_AUTO);
+  int n = -1;
+  if (b) {
+    const AttnLayerTime *t;
+    int forwards;
+    attn_net_set_profiling (b, true);
+    attn_net_forward (b);
+    int steps = attn_net_profile (b, &t, &forwards);
+    n = 0;
+    for (int i = 0; i < steps; i++)
+      n += strstr (t[i].method, "relaid") != NULL;
+  }
+  attn_net_free (b);
+  attn_model_unref (m);
+  return n;
 }
 
 typedef void (*Mutator) (ModelBuilder *mb);
@@ -763,6 +792,28 @@ main (int argc, char **argv)
     snprintf (name, sizeof name, "blocked = NCHW: basic plain, %s",
               winos[k].name);
     test_case (name, blocked_matches (&s, 48, 48, winos[k].wino));
+    /* (under valgrind, one tile: its plans and forwards cost minutes
+     * there; the relaid path is the same code for both) */
+    if (winos[k].wino == ATTN_WINOGRAD_NEVER
+        || (winos[k].wino == ATTN_WINOGRAD_F4
+            && g_getenv ("ATTN_UNDER_VALGRIND")))
+      continue;
+    /* 160 channels at 6² (1.6 MB of F(2,3) weights, 3.7 of F(4,3), output
+     * channels ≥ 4 × the tiles): the middle block's 3×3 runs NCHW inside,
+     * relaid, where the NCHW Winograd splits its weights over the cores */
+    s = tiny_spec_default ();
+    s.block = "bottleneck";
+    s.n_stages = 2;
+    s.layers[0] = 1; s.layers[1] = 3;
+    s.widths[0] = 16; s.widths[1] = 160;
+    s.stem_width = 16;
+    snprintf (name, sizeof name, "blocked = NCHW: bottleneck cbam, 160 ch "
+              "@6x6, relaid where the weights split, %s", winos[k].name);
+    int relaid = relaid_steps (&s, 48, 48, winos[k].wino);
+    printf ("# %d step(s) relaid on %d core(s)\n", relaid,
+            attn_parallel_cores ());
+    test_case (name, blocked_matches (&s, 48, 48, winos[k].wino)
+               && relaid == (attn_parallel_cores () > 1 ? 1 : 0));
   }
 
   for (size_t i = 0; i < G_N_ELEMENTS (bad_decoder); i++) {
