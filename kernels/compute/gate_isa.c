@@ -151,7 +151,7 @@ spatial_avx512 (float *ms, const float *pmax, const float *pmean,
           if (iy < 0 || iy >= h)
             continue;
           const float *row = (ch == 0 ? pmax : pmean) + (size_t) iy * wd
-              + x0 - pad;
+              + x0;
           for (int kx = 0; kx < k; kx++) {
             __m512 wv = _mm512_set1_ps (w[(ch * k + ky) * k + kx]);
             for (int j = 0; j < 4; j++) {
@@ -161,7 +161,7 @@ spatial_avx512 (float *ms, const float *pmax, const float *pmean,
               /* from the first column on the map: lanes below `from`
                * would read before the row (an expand load fills lanes
                * from there on) */
-              const float *at = row + 16 * j + kx + from[kx][j];
+              const float *at = row + (16 * j + kx - pad + from[kx][j]);
               __m512 v = from[kx][j] == 0 ? _mm512_maskz_loadu_ps (m, at)
                   : _mm512_maskz_expandloadu_ps (m, at);
               acc[j] = _mm512_mask_add_ps (acc[j], m, acc[j],
