@@ -78,15 +78,15 @@ void blocked_to_nchw_avx512 (float *x, const float *xb, int c, int hw,
                              int b0, int b1);
 
 /* The gates' passes over blocked maps (blocked.c says what each does):
- * pixels [p0, p1) of cb blocks hw16 floats apart. */
+ * the hw pixels of cb blocks hw16 floats apart; the spatial pools give
+ * each pixel's max and sum over the cb blocks' channels. */
 void blocked_channel_pools_avx512 (float *sum, float *max, const float *fb,
                                    int hw);
-void blocked_spatial_pools_avx512 (float *pmax, float *pmean,
+void blocked_spatial_pools_avx512 (float *pmax, float *psum,
                                    const float *fb, size_t hw16, int cb,
-                                   const float *mc, float inv_c, int p0,
-                                   int p1);
+                                   const float *mc, int hw);
 void blocked_apply_avx512 (float *out, const float *fb, size_t hw16, int cb,
                            const float *mc, const float *ms, const float *id,
-                           bool relu, int p0, int p1);
+                           bool relu, int hw);
 
 #endif

@@ -483,16 +483,16 @@ attn_winograd_blocked_workspace (const AttnConv2d *p, int h, int w, int m)
 {
   /* a block's buffers for each core at work (see attn_winograd_blocked),
    * on any thread budget up to the cores */
-  size_t most = 0, plane16 = 0;
+  size_t most = 0;
   for (int t = 1; t <= attn_parallel_cores (); t++) {
     WinoShape s = wino_shape (p, h, w, m, t);
     int blocks = (s.th * s.tw + s.tb - 1) / s.tb;
     size_t n = (size_t) (blocks < t ? blocks : t) * s.a2 * s.tb
         * (p->c_in + p->c_out);
     most = n > most ? n : most;
-    plane16 = s.plane16;
   }
-  return (p->c_in + ATTN_BLOCK - 1) / ATTN_BLOCK * plane16 + most;
+  return (p->c_in + ATTN_BLOCK - 1) / ATTN_BLOCK
+      * wino_shape (p, h, w, m, 1).plane16 + most;
 }
 
 typedef struct {
@@ -815,8 +815,7 @@ spatial_pools (void *ctx, int lo, int hi)
     float *pmax = g->a + (size_t) q * g->hw, *psum = g->b + (size_t) q * g->hw;
 #ifdef ATTN_HAVE_ISA_VARIANTS
     if (g->vec) {
-      blocked_spatial_pools_avx512 (pmax, psum, fb, hw16, nb, mc, 1.0f, 0,
-                                    g->hw);
+      blocked_spatial_pools_avx512 (pmax, psum, fb, hw16, nb, mc, g->hw);
       continue;
     }
 #endif
@@ -878,7 +877,7 @@ gate_apply (void *ctx, int lo, int hi)
   const float *id = g->id ? g->id + at : NULL;
 #ifdef ATTN_HAVE_ISA_VARIANTS
   if (g->vec) {
-    blocked_apply_avx512 (out, fb, hw16, hi - lo, mc, g->ms, id, g->relu, 0,
+    blocked_apply_avx512 (out, fb, hw16, hi - lo, mc, g->ms, id, g->relu,
                           g->hw);
     return;
   }

@@ -374,12 +374,11 @@ REDUCE8 (reduce8_add, ADD)
 REDUCE8 (reduce8_max, _mm512_max_ps)
 
 void
-blocked_spatial_pools_avx512 (float *pmax, float *pmean, const float *fb,
-                              size_t hw16, int cb, const float *mc,
-                              float inv_c, int p0, int p1)
+blocked_spatial_pools_avx512 (float *pmax, float *psum, const float *fb,
+                              size_t hw16, int cb, const float *mc, int hw)
 {
-  int p = p0;
-  for (; p + 8 <= p1; p += 8) {
+  int p = 0;
+  for (; p + 8 <= hw; p += 8) {
     const float *x = fb + (size_t) p * 16;
     __m512 s[8], m[8];
     for (int j = 0; j < 8; j++) {
@@ -395,10 +394,9 @@ blocked_spatial_pools_avx512 (float *pmax, float *pmean, const float *fb,
       }
     }
     _mm256_storeu_ps (pmax + p, reduce8_max (m));
-    _mm256_storeu_ps (pmean + p, _mm256_mul_ps (reduce8_add (s),
-                                                _mm256_set1_ps (inv_c)));
+    _mm256_storeu_ps (psum + p, reduce8_add (s));
   }
-  for (; p < p1; p++) {
+  for (; p < hw; p++) {
     const float *x = fb + (size_t) p * 16;
     __m512 s = _mm512_setzero_ps (), m = _mm512_set1_ps (-__builtin_inff ());
     for (int b = 0; b < cb; b++) {
@@ -407,20 +405,20 @@ blocked_spatial_pools_avx512 (float *pmax, float *pmean, const float *fb,
       m = _mm512_max_ps (m, v);
     }
     pmax[p] = _mm512_reduce_max_ps (m);
-    pmean[p] = _mm512_reduce_add_ps (s) * inv_c;
+    psum[p] = _mm512_reduce_add_ps (s);
   }
 }
 
 void
 blocked_apply_avx512 (float *out, const float *fb, size_t hw16, int cb,
                       const float *mc, const float *ms, const float *id,
-                      bool relu, int p0, int p1)
+                      bool relu, int hw)
 {
   const __m512 zero = _mm512_setzero_ps ();
   for (int b = 0; b < cb; b++) {
     const __m512 s = LD (mc + 16 * b);
     size_t base = b * hw16;
-    for (int p = p0; p < p1; p++) {
+    for (int p = 0; p < hw; p++) {
       size_t at = base + (size_t) p * 16;
       __m512 v = _mm512_mul_ps (LD (fb + at), s);
       if (ms)
