@@ -55,13 +55,14 @@ void blocked_wino_output_avx512 (int m, float *y, const float *mm, size_t ps,
                                  bool relu);
 
 /* A k×k convolution's tile from a planar (NCHW) zero-padded input
- * (channels plane floats apart, rows wp), 32 output channels × np ≤
- * BLOCKED3_NPX pixels of one output row, stride s, into a blocked output
- * as blocked3_tile_avx512 stores it. wk: (C_in, k·k, 32) per group. */
-void blocked_stem_tile_avx512 (int np, const float *x, size_t plane, int wp,
-                               int s, int k, const float *wk, int cin,
-                               float *y, size_t hw16, const float *bias,
-                               bool relu);
+ * (channels plane floats apart, rows wp): ng (1 or 2) groups of 32 output
+ * channels × np ≤ BLOCKED3_NPX / ng pixels of one output row, stride s,
+ * into a blocked output as blocked3_tile_avx512 stores it. wk: (C_in,
+ * k·k, 32) per group, the second group gstride floats after the first. */
+void blocked_stem_tile_avx512 (int ng, int np, const float *x, size_t plane,
+                               int wp, int s, int k, const float *wk,
+                               size_t gstride, int cin, float *y,
+                               size_t hw16, const float *bias, bool relu);
 /* Output pixels [p0, p1) of a max pool over one block (16 lanes): the
  * window of output pixel p is rows [iy0, iy1) × columns [ix0, ix1) of the
  * input, given per output row and column. */

@@ -962,6 +962,7 @@ typedef struct {
   const float *x, *wk, *bias;
   const AttnConv2d *p;
   bool relu, vec;
+  int ng;               /* groups of 32 output channels a tile */
   int h, w, hp, wp, ho, wo;
 } Stem;
 
@@ -1004,30 +1005,32 @@ stem_tile_c (int np, const float *x, size_t plane, int wp, int s, int k,
     }
 }
 
-/* Units [lo, hi) of (output row, group of 32), rows outermost: the input
- * rows a row reads stay in L1 across the groups. */
+/* Units [lo, hi) of (output row, t->ng groups of 32), rows outermost:
+ * the input rows a row reads stay in L1 across the groups. */
 static void
 stem_rows (void *ctx, int lo, int hi)
 {
   const Stem *t = ctx;
   const AttnConv2d *p = t->p;
-  static const float none[BLOCKED3_OC];
-  int groups = p->c_out / BLOCKED3_OC, s = p->stride_h, k = p->kh;
+  static const float none[2 * BLOCKED3_OC];
+  int ng = t->ng, sets = p->c_out / BLOCKED3_OC / ng;
+  int s = p->stride_h, k = p->kh, npx = BLOCKED3_NPX / ng;
   size_t plane = (size_t) t->hp * t->wp;
   size_t hw16 = (size_t) t->ho * t->wo * ATTN_BLOCK;
+  size_t gstride = (size_t) p->c_in * k * k * BLOCKED3_OC;
   for (int u = lo; u < hi; u++) {
-    int oy = u / groups, g = u % groups;
-    const float *wk = t->wk + (size_t) g * p->c_in * k * k * BLOCKED3_OC;
+    int oy = u / sets, g = u % sets * ng;
+    const float *wk = t->wk + g * gstride;
     const float *bias = t->bias ? t->bias + g * BLOCKED3_OC : none;
-    for (int ox0 = 0; ox0 < t->wo; ox0 += BLOCKED3_NPX) {
-      int np = t->wo - ox0 < BLOCKED3_NPX ? t->wo - ox0 : BLOCKED3_NPX;
+    for (int ox0 = 0; ox0 < t->wo; ox0 += npx) {
+      int np = t->wo - ox0 < npx ? t->wo - ox0 : npx;
       const float *x = t->xp + (size_t) oy * s * t->wp + (size_t) ox0 * s;
       float *y = t->y + (size_t) g * 2 * hw16
           + ((size_t) oy * t->wo + ox0) * ATTN_BLOCK;
 #ifdef ATTN_HAVE_ISA_VARIANTS
       if (t->vec) {
-        blocked_stem_tile_avx512 (np, x, plane, t->wp, s, k, wk, p->c_in, y,
-                                  hw16, bias, t->relu);
+        blocked_stem_tile_avx512 (ng, np, x, plane, t->wp, s, k, wk, gstride,
+                                  p->c_in, y, hw16, bias, t->relu);
         continue;
       }
 #endif
@@ -1043,13 +1046,17 @@ attn_stem_blocked (float *yb, const float *x, const float *wk,
                    const AttnConv2d *p, int h, int w)
 {
   int pad = p->pad_h;
-  Stem t = { yb, ws, x, wk, bias, p, relu, attn_cpu_isa () == ATTN_ISA_AVX512,
+  bool vec = attn_cpu_isa () == ATTN_ISA_AVX512;
+  /* two groups a tile where they pair up (AVX-512; the C tile takes one) */
+  int ng = vec && p->c_out % (2 * BLOCKED3_OC) == 0 ? 2 : 1;
+  Stem t = { yb, ws, x, wk, bias, p, relu, vec, ng,
     h, w, h + 2 * pad, w + 2 * pad,
     attn_conv_out_dim (h, p->kh, p->stride_h, pad, 1),
     attn_conv_out_dim (w, p->kw, p->stride_w, pad, 1)
   };
   attn_parallel_range (t.hp, 8, stem_pad, &t);
-  attn_parallel_range (t.ho * (p->c_out / BLOCKED3_OC), 1, stem_rows, &t);
+  attn_parallel_range (t.ho * (p->c_out / BLOCKED3_OC / ng), 1, stem_rows,
+                       &t);
 }
 
 typedef struct {

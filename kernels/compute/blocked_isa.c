@@ -510,44 +510,74 @@ blocked_to_nchw_avx512 (float *x, const float *xb, int c, int hw, int b0,
   }
 }
 
+/* The stem's tile: ng groups of 32 output channels (gstride floats of
+ * weights apart) × np ≤ BLOCKED3_NPX / ng pixels — 28 accumulators either
+ * way. Per input channel and tap, 2·ng vectors of weights, np broadcasts
+ * and 2·ng·np multiply-adds: with two groups, 11 loads for 28
+ * multiply-adds instead of 16 (ResNet's 7×7 stem, 64 channels, alone on 1
+ * thread: 1.62 → 1.41 ms, 145 → 168 GFLOPS; the same floats). */
 static inline __attribute__ ((always_inline)) void
-stem_tile (const int np, const float *x, size_t plane, int wp, int s, int k,
-           const float *wk, int cin, float *y, size_t hw16, const float *bias,
-           bool relu)
+stem_tile (const int ng, const int np, const float *x, size_t plane, int wp,
+           int s, int k, const float *wk, size_t gstride, int cin, float *y,
+           size_t hw16, const float *bias, bool relu)
 {
-  __m512 a0[BLOCKED3_NPX], a1[BLOCKED3_NPX];
+  __m512 a[2][2][BLOCKED3_NPX];
+#pragma GCC unroll 2
+  for (int g = 0; g < ng; g++)
 #pragma GCC unroll 14
-  for (int q = 0; q < np; q++)
-    a0[q] = a1[q] = _mm512_setzero_ps ();
+    for (int q = 0; q < np; q++)
+      a[g][0][q] = a[g][1][q] = _mm512_setzero_ps ();
   for (int ci = 0; ci < cin; ci++, x += plane)
     for (int ky = 0; ky < k; ky++)
       for (int kx = 0; kx < k; kx++, wk += BLOCKED3_OC) {
         const float *xr = x + (size_t) ky * wp + kx;
-        __m512 w0 = _mm512_loadu_ps (wk), w1 = _mm512_loadu_ps (wk + 16);
+        __m512 w[2][2];
+#pragma GCC unroll 2
+        for (int g = 0; g < ng; g++) {
+          w[g][0] = _mm512_loadu_ps (wk + g * gstride);
+          w[g][1] = _mm512_loadu_ps (wk + g * gstride + 16);
+        }
 #pragma GCC unroll 14
         for (int q = 0; q < np; q++) {
           __m512 b = _mm512_set1_ps (xr[q * s]);
-          a0[q] = _mm512_fmadd_ps (w0, b, a0[q]);
-          a1[q] = _mm512_fmadd_ps (w1, b, a1[q]);
+#pragma GCC unroll 2
+          for (int g = 0; g < ng; g++) {
+            a[g][0][q] = _mm512_fmadd_ps (w[g][0], b, a[g][0][q]);
+            a[g][1][q] = _mm512_fmadd_ps (w[g][1], b, a[g][1][q]);
+          }
         }
       }
-  store32 (np, a0, a1, y, hw16, bias, NULL, relu);
+#pragma GCC unroll 2
+  for (int g = 0; g < ng; g++)
+    store32 (np, a[g][0], a[g][1], y + (size_t) g * 2 * hw16, hw16,
+             bias + g * BLOCKED3_OC, NULL, relu);
 }
 
-#define STEM(n) \
-  case n: stem_tile (n, x, plane, wp, s, k, wk, cin, y, hw16, bias, relu); \
-    break
+#define STEM(ng, n) \
+  case n: stem_tile (ng, n, x, plane, wp, s, k, wk, gstride, cin, y, hw16, \
+                     bias, relu); break
 
 void
-blocked_stem_tile_avx512 (int np, const float *x, size_t plane, int wp,
-                          int s, int k, const float *wk, int cin, float *y,
-                          size_t hw16, const float *bias, bool relu)
+blocked_stem_tile_avx512 (int ng, int np, const float *x, size_t plane,
+                          int wp, int s, int k, const float *wk,
+                          size_t gstride, int cin, float *y, size_t hw16,
+                          const float *bias, bool relu)
 {
+  if (ng == 2) {
+    switch (np) {
+      STEM (2, 1); STEM (2, 2); STEM (2, 3); STEM (2, 4); STEM (2, 5);
+      STEM (2, 6);
+      default: stem_tile (2, BLOCKED3_NPX / 2, x, plane, wp, s, k, wk,
+                          gstride, cin, y, hw16, bias, relu); break;
+    }
+    return;
+  }
   switch (np) {
-    STEM (1); STEM (2); STEM (3); STEM (4); STEM (5); STEM (6); STEM (7);
-    STEM (8); STEM (9); STEM (10); STEM (11); STEM (12); STEM (13);
-    default: stem_tile (BLOCKED3_NPX, x, plane, wp, s, k, wk, cin, y, hw16,
-                        bias, relu); break;
+    STEM (1, 1); STEM (1, 2); STEM (1, 3); STEM (1, 4); STEM (1, 5);
+    STEM (1, 6); STEM (1, 7); STEM (1, 8); STEM (1, 9); STEM (1, 10);
+    STEM (1, 11); STEM (1, 12); STEM (1, 13);
+    default: stem_tile (1, BLOCKED3_NPX, x, plane, wp, s, k, wk, gstride,
+                        cin, y, hw16, bias, relu); break;
   }
 }
 

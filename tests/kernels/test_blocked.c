@@ -321,10 +321,12 @@ run_case3 (const Case3 *k, Rng *r, int threads)
   for (int j = 0; j < 16; j++)
     past = past && yb[nyb + j] == 12345.0f;
   /* K terms in float: the tolerance grows as √K past 360; F(4,3)'s
-   * transforms cost bits (test_winograd measures them) */
+   * transforms cost bits: test_winograd's bound for them, 4e-6 per unit
+   * of 9·C_in (1.5e-4 seen at 64 channels, 1.3e-4 allowed as √K) */
   int kk = k->c_in * 9;
   float scale = kk > 360 ? sqrtf ((float) kk / 360.0f) : 1.0f;
-  float atol = (k->m == 4 ? 1e-4f : k->m == 2 ? 2e-5f : ATOL) * scale;
+  float atol = k->m == 4 ? 4e-6f * (float) kk
+      : (k->m == 2 ? 2e-5f : ATOL) * scale;
   char what[160];
   snprintf (what, sizeof what, "3x3 %d -> %d @%dx%d", k->c_in, k->c_out,
             k->h, k->w);
@@ -536,7 +538,8 @@ main (void)
     static const int stems[][7] = {     /* cin cout k s h w ceil */
       { 3, 64, 7, 2, 23, 19, 0 }, { 3, 32, 7, 2, 30, 30, 1 },
       { 5, 32, 3, 1, 9, 7, 0 }, { 3, 32, 5, 2, 1, 1, 0 },
-      { 3, 64, 7, 2, 64, 61, 0 },
+      { 3, 64, 7, 2, 64, 61, 0 }, { 3, 128, 7, 2, 29, 33, 0 },
+      { 3, 96, 7, 2, 20, 17, 1 }, { 4, 64, 3, 1, 5, 15, 0 },
     };
     for (int threads = 1; threads <= 2; threads++)
       for (size_t i = 0; i < sizeof stems / sizeof stems[0]; i++) {
