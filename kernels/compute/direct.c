@@ -24,10 +24,14 @@
  * 128 → 256 ch 28² → 14² 4–9 % (1 thread). And 3×3 stride 1 from 128
  * input channels on maps 7 wide or less, in pairs of rows: ResNet-50's
  * two 512-channel layers at 7² 1.90 → 1.64 ms (1 thread), 1.06 → 0.94
- * (2), ResNet-18's 2.05 → 1.70 and 1.03 → 0.84. Not taken: 64 input
- * channels (ResNet-18's 56² → 28²: no faster in the network, 12–25 %
- * slower alone); stride 2 onto 7×7 outputs (ResNet-50's 512 ch 14² → 7²:
- * 8 % faster on 1 thread, 5 % slower on 2). */
+ * (2), ResNet-18's 2.05 → 1.70 and 1.03 → 0.84. And stride 2 onto 7×7
+ * outputs, also in pairs of rows (alone, weights cold from memory, minima
+ * of 240 alternated runs, 1 / 2 threads: ResNet-50's 512 ch 14² → 7² 1.83
+ * → 1.60 / 0.92 → 0.85 ms, ResNet-18's 256 → 512 ch 0.90 → 0.74 / 0.45 →
+ * 0.39; an earlier in-network probe had it 5 % slower on 2 threads,
+ * this one's network profile 2–4 % faster). Not taken: 64 input channels
+ * (ResNet-18's 56² → 28²: no faster in the network, 12–25 % slower
+ * alone). */
 #include "direct.h"
 
 #include <stdlib.h>
@@ -81,11 +85,11 @@ attn_direct_pays (const AttnConv2d *p, int h, int w)
     return false;
   if (pol == ATTN_DIRECT_ALWAYS)
     return true;
-  /* 128 input channels or more; stride 2 with output rows of 14 or more,
-   * stride 1 with rows of 7 or less (see the top of this file) */
+  /* 128 input channels or more; rows of 7 or less (a tile takes two),
+   * and with stride 2 rows of 14 or more too (see the top of this file) */
   int wo = attn_conv_out_dim (w, 3, p->stride_w, p->pad_w, 1);
   return p->c_in >= 128
-      && (p->stride_h == 2 ? wo >= DIRECT_NPX : 2 * wo <= DIRECT_NPX);
+      && (2 * wo <= DIRECT_NPX || (p->stride_h == 2 && wo >= DIRECT_NPX));
 #else
   (void) p; (void) h; (void) w;
   (void) current_policy;

@@ -367,12 +367,12 @@ test_direct_choice (void)
                                                       1, 1, 1 }, 2, 2));
   bool avx512 = attn_cpu_best () == ATTN_ISA_AVX512;
   attn_direct_set_policy (ATTN_DIRECT_AUTO);
-  /* from 128 input channels: stride 2 with output rows of 14 or more
-   * (not 7x7 outputs), stride 1 with rows of 7 or less (not 8 or more);
-   * not 64 input channels */
+  /* from 128 input channels: output rows of 7 or less, and with stride 2
+   * of 14 or more too (not 8 to 13); not 64 input channels */
   bool auto_ok = attn_direct_pays (&s2, 56, 56) == avx512
       && attn_direct_pays (&s2, 28, 28) == avx512
-      && !attn_direct_pays (&s2, 14, 14) && !attn_direct_pays (&s1, 56, 56)
+      && attn_direct_pays (&s2, 14, 14) == avx512
+      && !attn_direct_pays (&s2, 20, 20) && !attn_direct_pays (&s1, 56, 56)
       && attn_direct_pays (&s1w, 7, 7) == avx512
       && attn_direct_pays (&s1w, 3, 5) == avx512
       && !attn_direct_pays (&s1w, 8, 8) && !attn_direct_pays (&s1w, 14, 14)
@@ -389,8 +389,8 @@ test_direct_choice (void)
   attn_direct_set_policy (ATTN_DIRECT_NEVER);
   bool never_ok = !attn_direct_pays (&s2, 56, 56);
   attn_direct_set_policy (ATTN_DIRECT_AUTO);
-  test_case ("direct: the auto rule (128+ ch; stride 2, rows of 14+; "
-             "stride 1, rows of 7 or less), AVX-512",
+  test_case ("direct: the auto rule (128+ ch; rows of 7 or less; "
+             "stride 2, rows of 14+ too), AVX-512",
              auto_ok);
   test_case ("direct: ALWAYS takes every shape it applies to", always_ok);
   test_case ("direct: never on AVX2 or generic", avx2_ok);
