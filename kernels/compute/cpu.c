@@ -6,6 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(ATTN_HAVE_ISA_VARIANTS) && (defined(__x86_64__) || defined(__i386__)) \
+    && (defined(__GNUC__) || defined(__clang__))
+#define ATTN_CPUID 1
+#include <cpuid.h>
+#endif
+
 static AttnIsa
 detect (void)
 {
@@ -75,4 +81,49 @@ attn_isa_name (AttnIsa isa)
     default:
       return "generic";
   }
+}
+
+/* AMD ("AuthenticAMD") family 19h: Zen 3 (no AVX-512) and Zen 4 */
+static bool
+half_width_fma (void)
+{
+#ifdef ATTN_CPUID
+  unsigned a, b, c, d;
+  if (!__get_cpuid (0, &a, &b, &c, &d)
+      || b != 0x68747541u || d != 0x69746e65u || c != 0x444d4163u
+      || !__get_cpuid (1, &a, &b, &c, &d))
+    return false;
+  unsigned family = (a >> 8) & 0xfu;
+  if (family == 0xfu)
+    family += (a >> 20) & 0xffu;
+  return family == 0x19u;
+#else
+  return false;
+#endif
+}
+
+/* -1: not decided yet, else 0 or 1 */
+static atomic_int fma_half = -1;
+
+bool
+attn_cpu_fma_half (void)
+{
+  int h = atomic_load (&fma_half);
+  if (h >= 0)
+    return h != 0;
+  const char *env = getenv ("ATTN_FMA");
+  h = env && !strcmp (env, "half") ? 1 : env && !strcmp (env, "full") ? 0
+      : attn_cpu_isa () == ATTN_ISA_AVX512 && half_width_fma ();
+  int expected = -1;
+  if (!atomic_compare_exchange_strong (&fma_half, &expected, h))
+    h = expected;
+  return h != 0;
+}
+
+bool
+attn_cpu_set_fma_half (bool half)
+{
+  bool was = attn_cpu_fma_half ();
+  atomic_store (&fma_half, half ? 1 : 0);
+  return was;
 }

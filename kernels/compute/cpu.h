@@ -29,4 +29,16 @@ AttnIsa attn_cpu_isa (void);
 AttnIsa attn_cpu_set_isa (AttnIsa isa);
 const char *attn_isa_name (AttnIsa isa);
 
+/* Whether the AVX-512 loops run on multiply-add units half as wide as
+ * their vectors: AMD's family 19h (Zen 4) executes each 512-bit FMA as
+ * two 256-bit halves, so a core's FMA peak is half a full-width core's
+ * at the same clock while its memory bandwidth is not. Plans trade
+ * weight traffic for multiply-adds by it (winograd.h's tiles, the
+ * blocked plan's Winograd). False unless AVX-512 is the variant in use;
+ * ATTN_FMA=half|full in the environment (read once) or
+ * attn_cpu_set_fma_half (tests) overrides what the CPU reports. */
+bool attn_cpu_fma_half (void);
+/* Forces the answer; returns the one it replaces. */
+bool attn_cpu_set_fma_half (bool half);
+
 #endif

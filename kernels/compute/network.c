@@ -266,7 +266,10 @@ transformed_weights (Carver *c, const AttnConvLayer *l, Transformed pl,
  * 0.61–0.64 ms against blocked 0.70; 1 thread 1.05–1.09 against 1.07–1.11.
  * Elsewhere blocked: 128 ch @28² F(4,3) (2.4 MB, split by tiles either
  * way) 0.69–0.72 against relaid 0.81–0.95 on 1 thread, 0.46–0.51 against
- * 0.60–0.72 on 2. */
+ * 0.60–0.72 on 2. Where the multiply-adds run at half rate
+ * (attn_cpu_fma_half) never: there F(4,3) runs blocked at 14² (its 9 MB
+ * at 256 ch), 0.83–0.86 ms against relaid 1.14–1.29 on 1 thread, 0.48
+ * against 0.67–0.78 on 2 (winograd.c). */
 #define BLOCKED_WINO_MAX_BYTES ((size_t) 1 << 20)
 
 /* How conv p on h×w runs on blocked maps, into *bc (weights not carved
@@ -285,9 +288,10 @@ blocked_plan (BlockedConv *bc, const AttnConv2d *p, int h, int w,
     *bc = (BlockedConv) { NULL, BC_1X1, 0, p->stride_h };
     return p->pad_h == 0 && p->stride_h <= 2;
   }
-  int m = attn_winograd_tile (p, h, w);
+  int m = attn_winograd_blocked_tile (p, h, w);
   if (m) {
-    bool big = sizeof (float) * attn_winograd_blocked_weights_size (p, m)
+    bool big = !attn_cpu_fma_half ()
+        && sizeof (float) * attn_winograd_blocked_weights_size (p, m)
         > BLOCKED_WINO_MAX_BYTES
         && attn_winograd_splits_weights (p, h, w, m, attn_parallel_cores ());
     *bc = (BlockedConv) { NULL, big && !residual ? BC_WINO_NCHW : BC_WINO,

@@ -61,6 +61,19 @@
  * its one block leaves a core idle) */
 #define F4_MIN_TILES 36
 
+/* Where the AVX-512 multiply-adds run at half rate (attn_cpu_fma_half),
+ * layers of at least HALF_MIN_CH channels whose transformed weights come
+ * from memory pay for fewer multiply-adds sooner: F(2×2) from 16 of its
+ * tiles and the blocked Winograd's F(4×4) from 16 of its. ResNet-50-CBAM
+ * on an AMD EPYC (Zen 4), minima of 30 profiled forwards: 512 ch @7² (16
+ * tiles) F(2×2) 1.65–1.70 ms against direct 2.07 on 1 thread, 0.89
+ * against 1.05 on 2 (16 MB of transformed weights a layer, read at
+ * ~10 GB/s); 256 ch @14² blocked F(4×4) 0.83–0.86 against the relaid
+ * F(2×2) 1.14–1.29 on 1 thread, 0.48 against 0.67–0.78 on 2. On a Xeon
+ * with full-width units both were slower (docs/performance.md). */
+#define HALF_MIN_TILES 16
+#define HALF_MIN_CH 256
+
 static int
 tiles_along (int out, int m)
 {
@@ -210,8 +223,8 @@ current_policy (void)
   return (AttnWinogradPolicy) policy;
 }
 
-int
-attn_winograd_tile (const AttnConv2d *p, int h, int w)
+static int
+choose_tile (const AttnConv2d *p, int h, int w, bool blocked)
 {
   AttnWinogradPolicy pol = current_policy ();
   if (pol == ATTN_WINOGRAD_NEVER || !attn_winograd_applies (p, h, w))
@@ -229,9 +242,23 @@ attn_winograd_tile (const AttnConv2d *p, int h, int w)
    * at 64 ch @56², 128 ch @28² and 256 ch @14², 1.4× at 32 ch @32², 0.9×
    * at 512 ch @7² (16 tiles); at 16 ch it wins with 1 thread and loses with
    * 2) */
-  if (p->c_in < 32 || p->c_out < 32 || tiles2 < 36)
+  bool half = attn_cpu_fma_half () && p->c_in >= HALF_MIN_CH
+      && p->c_out >= HALF_MIN_CH;
+  if (p->c_in < 32 || p->c_out < 32 || tiles2 < (half ? HALF_MIN_TILES : 36))
     return 0;
-  return tiles4 >= F4_MIN_TILES ? 4 : 2;
+  return tiles4 >= (half && blocked ? HALF_MIN_TILES : F4_MIN_TILES) ? 4 : 2;
+}
+
+int
+attn_winograd_tile (const AttnConv2d *p, int h, int w)
+{
+  return choose_tile (p, h, w, false);
+}
+
+int
+attn_winograd_blocked_tile (const AttnConv2d *p, int h, int w)
+{
+  return choose_tile (p, h, w, true);
 }
 
 bool

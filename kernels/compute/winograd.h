@@ -35,6 +35,10 @@ bool attn_winograd_applies (const AttnConv2d *p, int h, int w);
  * tiles to keep the GEMMs efficient), 0 where it does not; under the policy
  * below. Nonzero implies attn_winograd_applies. */
 int attn_winograd_tile (const AttnConv2d *p, int h, int w);
+/* The same for the Winograd on channel-blocked maps (blocked.h), which
+ * splits even a few tiles over the cores: where attn_cpu_fma_half, F(4×4)
+ * from fewer tiles. */
+int attn_winograd_blocked_tile (const AttnConv2d *p, int h, int w);
 
 /* attn_winograd_tile (p, h, w) != 0 */
 bool attn_winograd_pays (const AttnConv2d *p, int h, int w);

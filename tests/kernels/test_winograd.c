@@ -209,8 +209,10 @@ main (void)
              worst[1] > worst[0] && worst[1] <= tolerance (4));
 
   /* what it accepts: 3×3, stride 1, undilated, ungrouped, pad ≤ 2; the
-   * measured rule (whatever ATTN_WINOGRAD says) */
+   * measured rule (whatever ATTN_WINOGRAD says) on full-width multiply-adds
+   * (whatever this CPU has), then on half-width ones */
   attn_winograd_set_policy (ATTN_WINOGRAD_AUTO);
+  bool was_half = attn_cpu_set_fma_half (false);
   AttnConv2d ok = { 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1 };
   AttnConv2d s2 = ok, d2 = ok, g2 = ok, k5 = ok, p3 = ok;
   s2.stride_w = 2;
@@ -249,6 +251,28 @@ main (void)
              && attn_winograd_tile (&c128, 28, 28) == 4
              && attn_winograd_tile (&c256, 14, 14) == 2
              && attn_winograd_tile (&small, 56, 56) == 0);
+  test_case ("the blocked Winograd's tile is the same on full-width "
+             "multiply-adds",
+             attn_winograd_blocked_tile (&c256, 14, 14) == 2
+             && attn_winograd_blocked_tile (&big, 56, 56) == 4);
+  AttnConv2d c512 = ok;
+  c512.c_in = c512.c_out = 512;
+  attn_cpu_set_fma_half (true);
+  test_case ("half-width multiply-adds: F(2x2) at 512 ch @7, not at 128 ch "
+             "@7; F(4x4) blocked at 256 ch @14, F(2x2) there NCHW",
+             attn_winograd_tile (&c512, 7, 7) == 2
+             && attn_winograd_blocked_tile (&c512, 7, 7) == 2
+             && attn_winograd_tile (&c128, 7, 7) == 0
+             && attn_winograd_blocked_tile (&c256, 14, 14) == 4
+             && attn_winograd_tile (&c256, 14, 14) == 2
+             && attn_winograd_blocked_tile (&c128, 14, 14) == 2
+             && attn_winograd_tile (&big, 56, 56) == 4
+             && attn_winograd_tile (&small, 56, 56) == 0);
+  attn_winograd_set_policy (ATTN_WINOGRAD_NEVER);
+  test_case ("half-width multiply-adds: the policy still forces neither",
+             attn_winograd_tile (&c512, 7, 7) == 0
+             && attn_winograd_blocked_tile (&c256, 14, 14) == 0);
+  attn_cpu_set_fma_half (was_half);
   attn_winograd_set_policy (ATTN_WINOGRAD_F4);
   bool f4 = attn_winograd_tile (&small, 5, 5) == 4
       && attn_winograd_tile (&s2, 8, 8) == 0;
