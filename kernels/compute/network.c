@@ -656,8 +656,14 @@ blocked_block_workspace (const AttnModel *m, const AttnBlock *b,
                                                           bp->h * bp->w));
 }
 
-/* Output pixels a block needs to run on blocked maps (under AUTO) */
+/* Output pixels a block needs to run on blocked maps (under AUTO); where
+ * the multiply-adds run at half rate (attn_cpu_fma_half) 7² maps pay
+ * blocked: ResNet-50-CBAM's layer4 (two blocks; the last stays NCHW) on an
+ * AMD EPYC (Zen 4), minima of 30 profiled forwards, 15.0–15.2 → 14.6–14.7
+ * ms on 1 thread, 7.74–7.85 → 7.52–7.60 on 2; ResNet-18-CBAM's 6.23 →
+ * 6.10 and 3.62 → 3.31 */
 #define BLOCKED_MIN_PIXELS 100
+#define BLOCKED_MIN_PIXELS_HALF 49
 
 /* Whether block b runs on blocked maps: every convolution has a blocked
  * kernel (planned into bp; conv3's input h2×w2) and its gate is none, SE
@@ -671,7 +677,8 @@ blocked_block (const AttnModel *m, const AttnBlock *b, BlockPlan *bp, int h2,
    * and the NCHW GEMM fetches them ahead (ResNet-50-CBAM's layer4 on
    * blocked maps, in-process profile, 1 thread: its 1×1s 0.93 against
    * 0.75 ms, the strided 3×3 2.08 against 1.85) */
-  if (bp->h * bp->w < BLOCKED_MIN_PIXELS && !forced)
+  if (bp->h * bp->w < (attn_cpu_fma_half () ? BLOCKED_MIN_PIXELS_HALF
+                       : BLOCKED_MIN_PIXELS) && !forced)
     return false;
   /* the residual goes into the block's last convolution when ungated */
   bool res2 = !bottleneck && b->gate == ATTN_GATE_NONE;

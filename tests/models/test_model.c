@@ -828,6 +828,41 @@ main (int argc, char **argv)
     attn_cpu_set_fma_half (was_half);
   }
 
+  /* under AUTO (blocked maps with AVX-512 only), blocks on 7² maps stay
+   * NCHW on full-width multiply-adds and run blocked where they run at
+   * half rate (the last block NCHW either way), the same logits within
+   * 1e-4 */
+  {
+    TinySpec s7 = tiny_spec_default ();
+    s7.block = "bottleneck";
+    s7.n_stages = 1;
+    s7.layers[0] = 3;
+    s7.widths[0] = 32;
+    s7.stem_width = 32;
+    AttnModel *m7 = load_spec (&s7);
+    bool was_half = attn_cpu_set_fma_half (false);
+    AttnNet *full = m7 ? planned (m7, 28, 28, ATTN_LAYOUT_AUTO) : NULL;
+    attn_cpu_set_fma_half (true);
+    AttnNet *half = m7 ? planned (m7, 28, 28, ATTN_LAYOUT_AUTO) : NULL;
+    attn_cpu_set_fma_half (was_half);
+    bool ok = full && half;
+    if (ok)
+      printf ("# 7x7 maps: %d and %d of %d blocks blocked\n",
+              attn_net_blocked_blocks (full), attn_net_blocked_blocks (half),
+              m7->n_blocks);
+    test_case ("AUTO: 7x7 maps NCHW on full-width multiply-adds, blocked "
+               "at half rate, the same logits",
+               ok && attn_net_blocked_blocks (full) == 0
+               && attn_net_blocked_blocks (half)
+               == (attn_cpu_isa () == ATTN_ISA_AVX512 ? m7->n_blocks - 1 : 0)
+               && near ("logits", attn_net_logits (full),
+                        attn_net_logits (half), m7->num_classes));
+    attn_net_free (full);
+    attn_net_free (half);
+    if (m7)
+      attn_model_unref (m7);
+  }
+
   for (size_t i = 0; i < G_N_ELEMENTS (bad_decoder); i++) {
     char name[160];
     snprintf (name, sizeof name, "rejects %s", bad_decoder[i].what);
