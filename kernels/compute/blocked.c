@@ -417,23 +417,41 @@ attn_winograd_blocked_weights_size (const AttnConv2d *p, int m)
   return (size_t) (m + 2) * (m + 2) * p->c_in * p->c_out;
 }
 
+typedef struct {
+  float *ut;
+  const float *u;
+  int ci, co;
+} Panels;
+
+/* Transformed-weight planes [lo, hi) into panels */
+static void
+panels (void *ctx, int lo, int hi)
+{
+  const Panels *t = ctx;
+  int ci = t->ci, co = t->co;
+  for (int k = lo; k < hi; k++)
+    for (int j0 = 0; j0 < co; j0 += WINO_PANEL) {
+      int nb = co - j0 < WINO_PANEL ? co - j0 : WINO_PANEL;
+      float *panel = t->ut + (size_t) k * ci * co + (size_t) ci * j0;
+      for (int o = 0; o < nb; o++) {   /* read rows, write columns */
+        const float *row = t->u + ((size_t) k * co + j0 + o) * ci;
+        for (int i = 0; i < ci; i++)
+          panel[(size_t) i * nb + o] = row[i];
+      }
+    }
+}
+
 bool
 attn_winograd_blocked_weights (float *ut, const float *weight,
                                const AttnConv2d *p, int m)
 {
-  int a2 = (m + 2) * (m + 2), ci = p->c_in, co = p->c_out;
+  int a2 = (m + 2) * (m + 2);
   float *u = malloc (sizeof (float) * attn_winograd_weights_size (p, m));
   if (!u)
     return false;
   attn_winograd_weights (u, weight, p, m);      /* (α², C_out, C_in) */
-  for (int k = 0; k < a2; k++)
-    for (int j0 = 0; j0 < co; j0 += WINO_PANEL) {
-      int nb = co - j0 < WINO_PANEL ? co - j0 : WINO_PANEL;
-      float *panel = ut + (size_t) k * ci * co + (size_t) ci * j0;
-      for (int i = 0; i < ci; i++)
-        for (int o = 0; o < nb; o++)
-          panel[(size_t) i * nb + o] = u[((size_t) k * co + j0 + o) * ci + i];
-    }
+  Panels t = { ut, u, p->c_in, p->c_out };
+  attn_parallel_range (a2, 1, panels, &t);
   free (u);
   return true;
 }

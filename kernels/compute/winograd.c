@@ -294,25 +294,54 @@ static const double g4[6][3] = {
   { 0, 0, 1 },
 };
 
+/* Filters a range of the transform takes at once: their 36 (or 16)
+ * values a filter go out as rows of WEIGHTS_RUN consecutive floats */
+#define WEIGHTS_RUN 16
+#define WEIGHTS_CHUNK 1024      /* filters a task */
+
+typedef struct {
+  float *u;
+  const float *weight;
+  size_t plane;
+  int m;
+} WeightsJob;
+
+/* Filters [lo, hi) × WEIGHTS_CHUNK of the (C_out, C_in) plane */
+static void
+weights_range (void *ctx, int lo, int hi)
+{
+  const WeightsJob *j = ctx;
+  int al = j->m + 2;
+  const double (*g) [3] = j->m == 4 ? g4 : g2;
+  size_t end = (size_t) hi * WEIGHTS_CHUNK;
+  end = end < j->plane ? end : j->plane;
+  for (size_t k0 = (size_t) lo * WEIGHTS_CHUNK; k0 < end; k0 += WEIGHTS_RUN) {
+    int n = end - k0 < WEIGHTS_RUN ? (int) (end - k0) : WEIGHTS_RUN;
+    float v[36][WEIGHTS_RUN];
+    for (int r = 0; r < n; r++) {
+      const float *f = j->weight + 9 * (k0 + r);
+      double q[6][3];
+      for (int i = 0; i < al; i++)       /* G·f: combine the kernel's rows */
+        for (int c = 0; c < 3; c++)
+          q[i][c] = g[i][0] * f[c] + g[i][1] * f[3 + c] + g[i][2] * f[6 + c];
+      for (int i = 0; i < al; i++)       /* (G·f)·Gᵀ: then its columns */
+        for (int c = 0; c < al; c++)
+          v[al * i + c][r] = (float) (q[i][0] * g[c][0] + q[i][1] * g[c][1]
+                                      + q[i][2] * g[c][2]);
+    }
+    for (int e = 0; e < al * al; e++)
+      memcpy (j->u + (size_t) e * j->plane + k0, v[e], sizeof (float) * n);
+  }
+}
+
+/* Split over the pool's threads (the same floats on any number) */
 void
 attn_winograd_weights (float *u, const float *weight, const AttnConv2d *p,
                        int m)
 {
-  int al = m + 2;
-  const double (*g) [3] = m == 4 ? g4 : g2;
-  size_t plane = (size_t) p->c_out * p->c_in;
-  for (size_t k = 0; k < plane; k++) {
-    const float *f = weight + 9 * k;
-    double q[6][3];
-    for (int i = 0; i < al; i++)         /* G·f: combine the kernel's rows */
-      for (int j = 0; j < 3; j++)
-        q[i][j] = g[i][0] * f[j] + g[i][1] * f[3 + j] + g[i][2] * f[6 + j];
-    for (int i = 0; i < al; i++)         /* (G·f)·Gᵀ: then its columns */
-      for (int j = 0; j < al; j++)
-        u[(size_t) (al * i + j) * plane + k] =
-            (float) (q[i][0] * g[j][0] + q[i][1] * g[j][1]
-                     + q[i][2] * g[j][2]);
-  }
+  WeightsJob j = { u, weight, (size_t) p->c_out * p->c_in, m };
+  size_t chunks = (j.plane + WEIGHTS_CHUNK - 1) / WEIGHTS_CHUNK;
+  attn_parallel_range ((int) chunks, 1, weights_range, &j);
 }
 
 size_t
