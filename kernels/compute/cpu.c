@@ -102,22 +102,23 @@ half_width_fma (void)
 #endif
 }
 
-/* -1: not decided yet, else 0 or 1 */
+/* -1: not decided yet; else 0 or 1: forced (ATTN_FMA, set_fma_half), or
+ * 2: what the CPU reports, with the variant in use */
 static atomic_int fma_half = -1;
 
 bool
 attn_cpu_fma_half (void)
 {
   int h = atomic_load (&fma_half);
-  if (h >= 0)
-    return h != 0;
-  const char *env = getenv ("ATTN_FMA");
-  h = env && !strcmp (env, "half") ? 1 : env && !strcmp (env, "full") ? 0
-      : attn_cpu_isa () == ATTN_ISA_AVX512 && half_width_fma ();
-  int expected = -1;
-  if (!atomic_compare_exchange_strong (&fma_half, &expected, h))
-    h = expected;
-  return h != 0;
+  if (h < 0) {
+    const char *env = getenv ("ATTN_FMA");
+    h = env && !strcmp (env, "half") ? 1 : env && !strcmp (env, "full") ? 0
+        : half_width_fma () ? 2 : 0;
+    int expected = -1;
+    if (!atomic_compare_exchange_strong (&fma_half, &expected, h))
+      h = expected;
+  }
+  return h == 2 ? attn_cpu_isa () == ATTN_ISA_AVX512 : h != 0;
 }
 
 bool

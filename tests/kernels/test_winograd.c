@@ -212,6 +212,16 @@ main (void)
    * measured rule (whatever ATTN_WINOGRAD says) on full-width multiply-adds
    * (whatever this CPU has), then on half-width ones */
   attn_winograd_set_policy (ATTN_WINOGRAD_AUTO);
+  /* what the CPU reports counts only with AVX-512 in use */
+  if (!getenv ("ATTN_FMA")) {
+    AttnIsa isa = attn_cpu_isa ();
+    printf ("# half-rate multiply-adds here: %s\n",
+            attn_cpu_fma_half () ? "yes" : "no");
+    attn_cpu_set_isa (ATTN_ISA_AVX2);
+    bool avx2_half = attn_cpu_fma_half ();
+    attn_cpu_set_isa (isa);
+    test_case ("half-rate multiply-adds only with AVX-512 in use", !avx2_half);
+  }
   bool was_half = attn_cpu_set_fma_half (false);
   AttnConv2d ok = { 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1 };
   AttnConv2d s2 = ok, d2 = ok, g2 = ok, k5 = ok, p3 = ok;
