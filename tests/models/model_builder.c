@@ -120,7 +120,7 @@ TinySpec
 tiny_spec_default (void)
 {
   return (TinySpec) { "basic", "cbam", 2, { 1, 1 }, { 4, 8 }, 4, 3, 2, false,
-                      false, false, 32, 1, 0 };
+                      false, false, 32, 1, 0, 0 };
 }
 
 static void
@@ -285,10 +285,12 @@ mb_tiny (ModelBuilder *mb, const TinySpec *s)
       const char *g = strcmp (s->attention, "se") == 0 ? "se.fc"
           : strcmp (s->attention, "cbam") == 0 ? "cbam.mlp" : NULL;
       if (g) {
+        int hidden = s->reduction > 0 ? MAX (1, cout / s->reduction)
+            : s->hidden;
         snprintf (n, sizeof n, "%s.%s1", pre_, g);
-        linear (mb, n, s->hidden, cout);
+        linear (mb, n, hidden, cout);
         snprintf (n, sizeof n, "%s.%s2", pre_, g);
-        linear (mb, n, cout, s->hidden);
+        linear (mb, n, cout, hidden);
       }
       if (strcmp (s->attention, "cbam") == 0) {
         snprintf (n, sizeof n, "%s.cbam.spatial.conv", pre_);

@@ -20,7 +20,7 @@ typedef struct {
   int widths[4];
   int stem_width;
   int num_classes;
-  int hidden;               /* gate MLP width */
+  int hidden;               /* gate MLP width (reduction 0) */
   bool stride_1x1;
   bool cadene_pool;         /* stem pool 3/2 p0 ceil instead of 3/2 p1 */
   bool stn;                 /* a small STN front end (fixed input size) */
@@ -28,6 +28,10 @@ typedef struct {
   uint64_t seed;
   int decoder;              /* 0 none; a decoder head: 1 GRU, additive,
                              * gated; 2 LSTM, dot product */
+  int reduction;            /* > 0: each gate's MLP width is its block's
+                             * channels / reduction (at least 1), as in
+                             * the SE and CBAM papers' networks (16);
+                             * 0: hidden for every gate */
 } TinySpec;
 
 /* A small default: basic blocks, CBAM, 2 stages, 3 classes, 32×32 input. */
