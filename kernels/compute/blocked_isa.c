@@ -8,6 +8,18 @@
 
 #include <immintrin.h>
 
+/* *acc += b · w[0..15], w read by the multiply-add itself (a memory
+ * operand GCC would otherwise load once into a register of its own) */
+typedef struct { float f[16]; } Floats16;
+
+static inline __attribute__ ((always_inline)) void
+fmadd_mem (__m512 *acc, __m512 b, const float *w)
+{
+  __asm__ ("vfmadd231ps %[w], %[b], %[acc]"
+           : [acc] "+v" (*acc)
+           : [b] "v" (b), [w] "m" (*(const Floats16 *) w));
+}
+
 static inline __attribute__ ((always_inline)) void
 tile (const int nv, const int np, const float *x, size_t hw16, int kc,
       const float *w, float *y, bool first, bool fin, const float *bias,
@@ -20,19 +32,27 @@ tile (const int nv, const int np, const float *x, size_t hw16, int kc,
     for (int v = 0; v < nv; v++)
       acc[j][v] = first ? _mm512_setzero_ps ()
           : _mm512_loadu_ps (y + v * hw16 + j * 16);
+  /* the full tile's last weight vector stays in memory, an operand of
+   * each of its multiply-adds: 28 accumulators, three weight vectors and
+   * the broadcast fill the 32 registers */
+  const bool w3_mem = nv == 4 && np == BLOCKED_NPX;
   for (int c0 = 0; c0 < kc; c0 += 16, x += hw16) {
     int n = kc - c0 < 16 ? kc - c0 : 16;
     for (int c = 0; c < n; c++, w += BLOCKED_OC) {
       __m512 wv[4];
 #pragma GCC unroll 4
       for (int v = 0; v < nv; v++)
-        wv[v] = _mm512_loadu_ps (w + 16 * v);
+        if (!(w3_mem && v == 3))
+          wv[v] = _mm512_loadu_ps (w + 16 * v);
 #pragma GCC unroll 7
       for (int j = 0; j < np; j++) {
         __m512 b = _mm512_set1_ps (x[j * 16 + c]);
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++)
-          acc[j][v] = _mm512_fmadd_ps (wv[v], b, acc[j][v]);
+          if (w3_mem && v == 3)
+            fmadd_mem (&acc[j][v], b, w + 48);
+          else
+            acc[j][v] = _mm512_fmadd_ps (wv[v], b, acc[j][v]);
       }
     }
   }
@@ -522,6 +542,9 @@ stem_tile (const int ng, const int np, const float *x, size_t plane, int wp,
            size_t hw16, const float *bias, bool relu)
 {
   __m512 a[2][2][BLOCKED3_NPX];
+  /* two groups of 7 pixels: 28 accumulators, the last weight vector a
+   * memory operand (as the 1×1's tile) */
+  const bool w3_mem = ng == 2 && np == BLOCKED3_NPX / 2;
 #pragma GCC unroll 2
   for (int g = 0; g < ng; g++)
 #pragma GCC unroll 14
@@ -535,7 +558,8 @@ stem_tile (const int ng, const int np, const float *x, size_t plane, int wp,
 #pragma GCC unroll 2
         for (int g = 0; g < ng; g++) {
           w[g][0] = _mm512_loadu_ps (wk + g * gstride);
-          w[g][1] = _mm512_loadu_ps (wk + g * gstride + 16);
+          if (!(w3_mem && g == 1))
+            w[g][1] = _mm512_loadu_ps (wk + g * gstride + 16);
         }
 #pragma GCC unroll 14
         for (int q = 0; q < np; q++) {
@@ -543,7 +567,10 @@ stem_tile (const int ng, const int np, const float *x, size_t plane, int wp,
 #pragma GCC unroll 2
           for (int g = 0; g < ng; g++) {
             a[g][0][q] = _mm512_fmadd_ps (w[g][0], b, a[g][0][q]);
-            a[g][1][q] = _mm512_fmadd_ps (w[g][1], b, a[g][1][q]);
+            if (w3_mem && g == 1)
+              fmadd_mem (&a[g][1][q], b, wk + gstride + 16);
+            else
+              a[g][1][q] = _mm512_fmadd_ps (w[g][1], b, a[g][1][q]);
           }
         }
       }
