@@ -133,6 +133,30 @@ load_spec (const TinySpec *s)
   return m;
 }
 
+/* TinySpec.reduction: each gate's MLP its block's channels / reduction
+ * wide (at least 1), as the benchmark's CBAM ResNets ask. */
+static bool
+gates_by_reduction (void)
+{
+  TinySpec s = tiny_spec_default ();
+  s.widths[0] = 8;
+  s.widths[1] = 40;
+  s.hidden = 3;
+  s.reduction = 16;
+  AttnModel *m = load_spec (&s);
+  bool ok = m != NULL && m->n_blocks == 2;
+  for (int i = 0; ok && i < m->n_blocks; i++) {
+    int want = m->blocks[i].c_out / 16 > 1 ? m->blocks[i].c_out / 16 : 1;
+    if (m->blocks[i].hidden != want) {
+      printf ("# block %d: hidden %d, expected %d\n", i, m->blocks[i].hidden,
+              want);
+      ok = false;
+    }
+  }
+  attn_model_unref (m);
+  return ok;
+}
+
 /* Loads the spec, runs it at (h, w), checks the outputs are sane. */
 static bool
 runs (const TinySpec *s, int h, int w)
@@ -745,6 +769,8 @@ main (int argc, char **argv)
   s = tiny_spec_default ();
   s.stn = true;
   test_case ("basic cbam with an STN front end", runs (&s, 32, 32));
+  test_case ("the builder's gates C/reduction wide (8 ch: 1, 40 ch: 2)",
+             gates_by_reduction ());
 
   s = tiny_spec_default ();
   s.decoder = 1;
